@@ -1,0 +1,2 @@
+/** The {@code tlsrelay} command line (Picocli): the composition root that wires core and SMTP together. */
+package org.tlsrelay.cli;

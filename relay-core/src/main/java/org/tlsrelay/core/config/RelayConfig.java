@@ -1,0 +1,295 @@
+package org.tlsrelay.core.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.tlsrelay.core.policy.MxPattern;
+import org.tlsrelay.core.policy.PolicyMode;
+
+/**
+ * The whole configuration, as read from one YAML file (see {@code config/tlsrelay.yaml}).
+ * Every section and key has a default, so an empty file, or no file at all, is a working relay.
+ * Key names are kebab-case in YAML ({@code max-message-size}) and camelCase here.
+ */
+public record RelayConfig(
+        Server server, Spool spool, Delivery delivery, Dns dns, Policy policy, Reports reports, Admin admin) {
+
+    public RelayConfig {
+        server = server != null ? server : Server.defaults();
+        spool = spool != null ? spool : new Spool(null);
+        delivery = delivery != null ? delivery : Delivery.defaults();
+        dns = dns != null ? dns : new Dns(null, null);
+        policy = policy != null ? policy : new Policy(null, null, null);
+        reports = reports != null ? reports : new Reports(null, null, null, null);
+        admin = admin != null ? admin : new Admin(null);
+    }
+
+    /** The configuration a relay runs with when no file is given. */
+    public static RelayConfig defaults() {
+        return new RelayConfig(null, null, null, null, null, null, null);
+    }
+
+    // ---- server: the inbound side that MTAs talk to ----
+
+    public record Server(
+            HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits) {
+        public Server {
+            listen = listen != null ? listen : new HostPort("127.0.0.1", 2525);
+            hostname = hostname != null ? hostname : localHostName();
+            networks = networks != null ? listOf(networks)
+                    : List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128"));
+            auth = auth != null ? auth : new Auth(null);
+            tls = tls != null ? tls : new Tls(null, null);
+            limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
+        }
+
+        static Server defaults() {
+            return new Server(null, null, null, null, null, null);
+        }
+    }
+
+    /** SMTP AUTH users; passwords are stored only as bcrypt or PBKDF2 hashes. */
+    public record Auth(List<User> users) {
+        public Auth {
+            users = users != null ? listOf(users) : List.of();
+        }
+    }
+
+    public record User(String name, String passwordHash) {
+    }
+
+    /** PEM files for inbound STARTTLS; both null means STARTTLS is not offered. */
+    public record Tls(Path certificate, Path privateKey) {
+        @JsonIgnore
+        public boolean enabled() {
+            return certificate != null && privateKey != null;
+        }
+    }
+
+    public record Limits(
+            ByteSize maxMessageSize,
+            Integer maxRecipients,
+            Integer maxConnections,
+            Duration commandTimeout,
+            Duration dataTimeout,
+            Integer maxLineLength) {
+        public Limits {
+            maxMessageSize = maxMessageSize != null ? maxMessageSize : ByteSize.parse("50MB");
+            maxRecipients = positive(maxRecipients, 100);
+            maxConnections = positive(maxConnections, 500);
+            commandTimeout = commandTimeout != null ? commandTimeout : Duration.ofMinutes(5);
+            dataTimeout = dataTimeout != null ? dataTimeout : Duration.ofMinutes(10);
+            // RFC 5321 §4.5.3.1.6: 1000 octets including CRLF; Postfix accepts longer, so do we.
+            maxLineLength = positive(maxLineLength, 4096);
+        }
+    }
+
+    // ---- spool ----
+
+    public record Spool(Path dir) {
+        public Spool {
+            dir = dir != null ? dir : Path.of("data", "spool");
+        }
+
+        /**
+         * The directory beside the spool that holds the relay's other state: {@code lists/NAME/},
+         * {@code mta-sts/}, {@code reports/}. With the default spool {@code ./data/spool} it is {@code ./data}.
+         */
+        @JsonIgnore
+        public Path stateDir() {
+            Path abs = dir.toAbsolutePath().normalize();
+            return abs.getParent() != null ? abs.getParent() : abs;
+        }
+    }
+
+    // ---- delivery: the outbound side ----
+
+    public record Delivery(
+            Integer port,
+            String heloName,
+            Duration connectTimeout,
+            Duration commandTimeout,
+            Trust trust,
+            Concurrency concurrency,
+            Retry retry) {
+        public Delivery {
+            port = port != null ? port : 25;
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
+            }
+            connectTimeout = connectTimeout != null ? connectTimeout : Duration.ofSeconds(30);
+            commandTimeout = commandTimeout != null ? commandTimeout : Duration.ofMinutes(5);
+            trust = trust != null ? trust : new Trust(null, null);
+            concurrency = concurrency != null ? concurrency : new Concurrency(null, null);
+            retry = retry != null ? retry : new Retry(null, null);
+        }
+
+        static Delivery defaults() {
+            return new Delivery(null, null, null, null, null, null, null);
+        }
+
+        /** The EHLO name towards MXs; defaults to {@code server.hostname}. */
+        public Optional<String> heloNameOverride() {
+            return Optional.ofNullable(heloName);
+        }
+    }
+
+    /** Which certificate authorities outbound TLS (and MTA-STS HTTPS) trusts. */
+    public record Trust(Boolean system, List<Path> extraCa) {
+        public Trust {
+            system = system != null ? system : Boolean.TRUE;
+            extraCa = extraCa != null ? listOf(extraCa) : List.of();
+        }
+    }
+
+    public record Concurrency(Integer total, Integer perDomain) {
+        public Concurrency {
+            total = positive(total, 100);
+            perDomain = positive(perDomain, 10);
+        }
+    }
+
+    public record Retry(List<Duration> schedule, Duration maxAge) {
+        public Retry {
+            schedule = schedule != null && !schedule.isEmpty() ? listOf(schedule)
+                    : List.of(Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofHours(1), Duration.ofHours(4));
+            maxAge = maxAge != null ? maxAge : Duration.ofDays(5);
+        }
+    }
+
+    // ---- dns ----
+
+    /** Resolvers to ask ({@code host} or {@code host:port}); empty means the system's. */
+    public record Dns(List<HostPort> servers, Duration timeout) {
+        public Dns {
+            servers = servers != null ? listOf(servers) : List.of();
+            timeout = timeout != null ? timeout : Duration.ofSeconds(5);
+        }
+    }
+
+    // ---- policy sources ----
+
+    public record Policy(MtaSts mtaSts, List<PolicyList> lists, Map<String, LocalOverride> overrides) {
+        public Policy {
+            mtaSts = mtaSts != null ? mtaSts : new MtaSts(null, null);
+            lists = lists != null ? listOf(lists) : List.of();
+            Map<String, LocalOverride> normalised = new LinkedHashMap<>();
+            if (overrides != null) {
+                overrides.forEach((domain, o) -> normalised.put(domain.toLowerCase(Locale.ROOT), o));
+            }
+            overrides = Map.copyOf(normalised);
+        }
+    }
+
+    public record MtaSts(Boolean enabled, Integer httpsPort) {
+        public MtaSts {
+            enabled = enabled != null ? enabled : Boolean.TRUE;
+            httpsPort = httpsPort != null ? httpsPort : 443;
+            if (httpsPort < 1 || httpsPort > 65535) {
+                throw new IllegalArgumentException("port " + httpsPort + " is out of range 1..65535");
+            }
+        }
+    }
+
+    /** A signed STARTTLS-Everywhere-format policy list and the key that must have signed it. */
+    public record PolicyList(String name, URI url, URI signatureUrl, Path key, Duration refresh) {
+        public PolicyList {
+            if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+                throw new IllegalArgumentException("name is required: letters, digits, '.', '_', '-'");
+            }
+            if (url == null) {
+                throw new IllegalArgumentException("url is required");
+            }
+            requireFetchable(url);
+            signatureUrl = signatureUrl != null ? signatureUrl : URI.create(url + ".asc");
+            requireFetchable(signatureUrl);
+            if (key == null) {
+                throw new IllegalArgumentException("key is required (the armored OpenPGP public key)");
+            }
+            refresh = refresh != null ? refresh : Duration.ofHours(12);
+            if (refresh.compareTo(Duration.ofHours(48)) > 0) {
+                throw new IllegalArgumentException("refresh must be 48h or less (the list format requires it)");
+            }
+        }
+    }
+
+    /** A local policy for one domain; {@code force} makes it win over MTA-STS and lists. */
+    public record LocalOverride(PolicyMode mode, List<String> mxs, Boolean force) {
+        public LocalOverride {
+            if (mode == null) {
+                throw new IllegalArgumentException("mode is required (enforce, testing or none)");
+            }
+            mxs = mxs != null ? listOf(mxs) : List.of();
+            if (mode != PolicyMode.NONE && mxs.isEmpty()) {
+                throw new IllegalArgumentException("mxs is required for mode " + mode.label());
+            }
+            force = force != null ? force : Boolean.FALSE;
+            mxs.forEach(MxPattern::ofOverride); // fails early on a malformed pattern
+        }
+
+        @JsonIgnore
+        public org.tlsrelay.core.policy.Policy asPolicy() {
+            return new org.tlsrelay.core.policy.Policy(mode, mxs.stream().map(MxPattern::ofOverride).toList());
+        }
+    }
+
+    // ---- reports and admin ----
+
+    public record Reports(Boolean enabled, String organization, String contact, String submitter) {
+        public Reports {
+            enabled = enabled != null ? enabled : Boolean.TRUE;
+            organization = organization != null ? organization : localHostName();
+            submitter = submitter != null ? submitter : localHostName();
+        }
+
+        public Optional<String> contactInfo() {
+            return Optional.ofNullable(contact);
+        }
+    }
+
+    public record Admin(HostPort listen) {
+        public Admin {
+            listen = listen != null ? listen : new HostPort("127.0.0.1", 8025);
+        }
+    }
+
+    // ---- helpers ----
+
+    /** An immutable copy without nulls: a value that failed to parse was already reported and stands as null. */
+    private static <T> List<T> listOf(List<T> values) {
+        return values.stream().filter(java.util.Objects::nonNull).toList();
+    }
+
+    private static Integer positive(Integer value, int fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        if (value < 1) {
+            throw new IllegalArgumentException(value + " must be 1 or more");
+        }
+        return value;
+    }
+
+    private static String localHostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    /** URIs in the config must be absolute https URLs (file URLs are allowed for local lists). */
+    static void requireFetchable(URI uri) {
+        if (uri.getScheme() == null || !(uri.getScheme().equals("https") || uri.getScheme().equals("file"))) {
+            throw new IllegalArgumentException("\"" + uri + "\" must be an https: (or file:) URL");
+        }
+    }
+}

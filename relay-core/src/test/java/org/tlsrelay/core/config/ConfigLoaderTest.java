@@ -1,0 +1,150 @@
+package org.tlsrelay.core.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.tlsrelay.core.policy.PolicyMode;
+
+class ConfigLoaderTest {
+
+    private static RelayConfig parse(String yaml) throws Exception {
+        return ConfigLoader.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "tlsrelay.yaml");
+    }
+
+    private static List<String> problems(String yaml) {
+        return assertThrows(ConfigException.class, () -> parse(yaml)).problems();
+    }
+
+    @Test
+    void emptyFileGivesEmbeddedDefaults() throws Exception {
+        RelayConfig c = parse("");
+        assertEquals(new HostPort("127.0.0.1", 2525), c.server().listen());
+        assertEquals(Path.of("data", "spool"), c.spool().dir());
+        assertTrue(c.policy().mtaSts().enabled());
+        assertTrue(c.policy().lists().isEmpty());
+        assertEquals(50L * 1024 * 1024, c.server().limits().maxMessageSize().bytes());
+        assertEquals(List.of(Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofHours(1), Duration.ofHours(4)),
+                c.delivery().retry().schedule());
+        assertEquals(Duration.ofDays(5), c.delivery().retry().maxAge());
+        assertEquals(25, c.delivery().port());
+        assertTrue(c.server().networks().get(0).contains(java.net.InetAddress.getLoopbackAddress()));
+    }
+
+    @Test
+    void exampleConfigInTheRepositoryIsValid() throws Exception {
+        Path example = Path.of("..", "config", "tlsrelay.yaml");
+        RelayConfig c = ConfigLoader.load(example);
+        assertEquals("relay.example.org", c.server().hostname());
+    }
+
+    @Test
+    void readsDurationsSizesAndOverrides() throws Exception {
+        RelayConfig c = parse("""
+                server:
+                  limits: { max-message-size: 10MB, max-recipients: 7 }
+                delivery:
+                  connect-timeout: 1m30s
+                  retry: { schedule: [1s, 2m], max-age: 2d }
+                dns:
+                  servers: ["127.0.0.1:5353", "::1"]
+                policy:
+                  overrides:
+                    Example.COM: { mode: enforce, mxs: [".mx.example.com", "*.example.net"], force: true }
+                """);
+        assertEquals(10L << 20, c.server().limits().maxMessageSize().bytes());
+        assertEquals(7, c.server().limits().maxRecipients());
+        assertEquals(Duration.ofSeconds(90), c.delivery().connectTimeout());
+        assertEquals(List.of(Duration.ofSeconds(1), Duration.ofMinutes(2)), c.delivery().retry().schedule());
+        assertEquals(new HostPort("127.0.0.1", 5353), c.dns().servers().get(0));
+        assertEquals(new HostPort("::1", 53), c.dns().servers().get(1));
+        RelayConfig.LocalOverride o = c.policy().overrides().get("example.com");
+        assertEquals(PolicyMode.ENFORCE, o.mode());
+        assertTrue(o.force());
+        assertTrue(o.asPolicy().allowsMx("a.b.mx.example.com"));
+        assertTrue(o.asPolicy().allowsMx("mx1.example.net"));
+        assertFalse(o.asPolicy().allowsMx("a.mx1.example.net"));
+    }
+
+    @Test
+    void badDurationNamesFileLineAndKey() {
+        List<String> p = problems("""
+                server:
+                  listen: "127.0.0.1:2525"
+                delivery:
+                  retry:
+                    schedule: [5m, "5x"]
+                """);
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(p.get(0).startsWith("tlsrelay.yaml:5: delivery.retry.schedule: \"5x\" is not a duration"), p.get(0));
+    }
+
+    @Test
+    void reportsEveryErrorNotJustTheFirst() {
+        List<String> p = problems("""
+                server:
+                  listen: "nohost:"
+                  colour: blue
+                  limits:
+                    max-message-size: lots
+                delivery:
+                  connect-timeout: soon
+                policy:
+                  overrides:
+                    example.com: { mode: strict, mxs: [mx.example.com] }
+                """);
+        assertEquals(5, p.size(), String.join("\n", p));
+        assertTrue(p.get(0).startsWith("tlsrelay.yaml:2: server.listen: "), p.get(0));
+        assertEquals("tlsrelay.yaml:3: server.colour: unknown key", p.get(1));
+        assertTrue(p.get(2).startsWith("tlsrelay.yaml:5: server.limits.max-message-size: \"lots\" is not a size"), p.get(2));
+        assertTrue(p.get(3).startsWith("tlsrelay.yaml:7: delivery.connect-timeout: \"soon\" is not a duration"), p.get(3));
+        assertTrue(p.get(4).startsWith("tlsrelay.yaml:10: policy.overrides.example.com.mode: \"strict\" is not one of"),
+                p.get(4));
+    }
+
+    @Test
+    void wrongTypeIsReported() {
+        List<String> p = problems("""
+                server:
+                  networks: "127.0.0.0/8"
+                  limits:
+                    max-recipients: [1, 2]
+                """);
+        assertEquals(2, p.size(), String.join("\n", p));
+        assertTrue(p.get(1).startsWith("tlsrelay.yaml:4: server.limits.max-recipients: expected a whole number"), p.get(1));
+    }
+
+    @Test
+    void semanticErrorNamesTheKey() {
+        List<String> p = problems("""
+                policy:
+                  lists:
+                    - name: eff
+                      url: "http://example.org/policy.json"
+                      key: /etc/key.asc
+                """);
+        assertEquals(1, p.size());
+        assertTrue(p.get(0).contains("policy.lists") && p.get(0).contains("https"), p.get(0));
+    }
+
+    @Test
+    void missingFileIsAClearError(@org.junit.jupiter.api.io.TempDir Path dir) {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir.resolve("nope.yaml")));
+        assertTrue(e.getMessage().endsWith("nope.yaml: no such file"));
+    }
+
+    @Test
+    void notAMappingIsAnError(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("x.yaml"), "- a\n- b\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f));
+        assertTrue(e.getMessage().contains("x.yaml:1: the file must be a YAML mapping"), e.getMessage());
+    }
+}
