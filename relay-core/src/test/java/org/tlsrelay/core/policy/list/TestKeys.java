@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.api.OpenPGPImplementation;
 import org.bouncycastle.openpgp.api.OpenPGPKey;
@@ -34,7 +35,9 @@ public final class TestKeys {
         try {
             Date created = Date.from(Instant.now().minus(Duration.ofDays(30)));
             OpenPGPKeyGenerator g = new OpenPGPKeyGenerator(OPENPGP, 4, OPENPGP.pgpKeyPairGeneratorProvider(),
-                    OPENPGP.pgpDigestCalculatorProvider(), OPENPGP.pbeSecretKeyEncryptorFactory(false),
+                    OPENPGP.pgpDigestCalculatorProvider(),
+                    // CFB + iterated-salted S2K as GnuPG writes it; a low count (0x60: 65536 bytes) keeps tests fast
+                    OPENPGP.pbeSecretKeyEncryptorFactory(false, SymmetricKeyAlgorithmTags.AES_256, 0x60),
                     OPENPGP.keyFingerPrintCalculator(), created);
             OpenPGPKeyGenerator.WithPrimaryKey b = g.withPrimaryKey(k -> k.generateLegacyEd25519KeyPair())
                     .addUserId(userId)
