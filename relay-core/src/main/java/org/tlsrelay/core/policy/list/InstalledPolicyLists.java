@@ -1,6 +1,7 @@
 package org.tlsrelay.core.policy.list;
 
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -59,7 +60,7 @@ public final class InstalledPolicyLists implements PolicyLists {
     }
 
     /** The lists of {@code config}, loaded from their installed copies. */
-    public static InstalledPolicyLists load(RelayConfig config, java.time.Clock clock) throws IOException {
+    public static InstalledPolicyLists load(RelayConfig config, Clock clock) throws IOException {
         InstalledPolicyLists lists = new InstalledPolicyLists(config.policy().lists(),
                 PolicyListUpdater.from(config, clock), o -> { });
         lists.reload();

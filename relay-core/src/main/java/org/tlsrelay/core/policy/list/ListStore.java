@@ -99,9 +99,14 @@ public final class ListStore {
         Files.createDirectories(dir);
         synchronized (MONITORS.computeIfAbsent(dir, d -> new Object())) {
             try (FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock lock = ch.lock()) {
-                recover();
-                return transaction.run(new Locked());
+                    StandardOpenOption.WRITE)) {
+                FileLock lock = ch.lock();
+                try {
+                    recover();
+                    return transaction.run(new Locked());
+                } finally {
+                    lock.release();
+                }
             }
         }
     }

@@ -153,8 +153,7 @@ public final class PolicyListParser {
             problem("$.policy-aliases", "must be an object, not " + kind(node));
             return aliases;
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             String path = "$.policy-aliases" + key(e.getKey());
             if (e.getKey().isEmpty()) {
                 problem(path, "an alias name must not be empty");
@@ -187,8 +186,7 @@ public final class PolicyListParser {
             return entries;
         }
         Map<String, String> spelling = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             String path = "$.policies" + key(e.getKey());
             String domain = domain(e.getKey(), path);
             if (domain != null && spelling.containsKey(domain)) {

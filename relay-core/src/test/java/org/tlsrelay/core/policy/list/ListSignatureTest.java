@@ -5,10 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Date;
+import org.bouncycastle.bcpg.ArmoredOutputStream;
+import org.bouncycastle.bcpg.HashAlgorithmTags;
+import org.bouncycastle.openpgp.PGPSecretKey;
+import org.bouncycastle.openpgp.PGPSignature;
+import org.bouncycastle.openpgp.PGPSignatureGenerator;
+import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
+import org.bouncycastle.openpgp.operator.bc.BcPGPContentSignerBuilder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.tlsrelay.core.policy.list.ListSignatureException.Reason;
@@ -149,6 +158,30 @@ class ListSignatureTest {
         ListSigner.Signed ok = ListSigner.sign(data, secret, "correct horse".toCharArray(), NOW);
         assertEquals(guarded.primaryFingerprint(), guarded.publicKey()
                 .verify(data, ok.armored().getBytes(StandardCharsets.US_ASCII), NOW).primaryKey());
+    }
+
+    @Test
+    void signatureByTheCertifyOnlyPrimaryKeyDoesNotCount() throws Exception {
+        // The publisher's primary key may certify but not sign data (key flags, RFC 9580 §5.2.3.29): a data
+        // signature made with it anyway must not be accepted.
+        byte[] data = "{}".getBytes(StandardCharsets.US_ASCII);
+        PGPSecretKey primary = publisher.key().getPrimarySecretKey().getPGPSecretKey();
+        PGPSignatureGenerator generator = new PGPSignatureGenerator(new BcPGPContentSignerBuilder(
+                primary.getPublicKey().getAlgorithm(), HashAlgorithmTags.SHA512), primary.getPublicKey());
+        generator.init(PGPSignature.BINARY_DOCUMENT, primary.extractPrivateKey(null));
+        PGPSignatureSubpacketGenerator hashed = new PGPSignatureSubpacketGenerator();
+        hashed.setSignatureCreationTime(Date.from(NOW));
+        hashed.setIssuerFingerprint(false, primary.getPublicKey());
+        generator.setHashedSubpackets(hashed.generate());
+        generator.update(data);
+        ByteArrayOutputStream armored = new ByteArrayOutputStream();
+        try (ArmoredOutputStream out = ArmoredOutputStream.builder().build(armored)) {
+            generator.generate().encode(out);
+        }
+
+        ListSignatureException e = refused(publisher.publicKey(), data, armored.toByteArray());
+        assertEquals(Reason.BAD_SIGNATURE, e.reason());
+        assertTrue(e.getMessage().contains("not valid for signing"), e.getMessage());
     }
 
     @Test

@@ -48,6 +48,11 @@ public final class TestKeys {
         }
     }
 
+    /** The key itself, for tests that need to sign in ways {@link ListSigner} does not. */
+    OpenPGPKey key() {
+        return key;
+    }
+
     public String armoredPublic() {
         try {
             return key.toCertificate().toAsciiArmoredString();
