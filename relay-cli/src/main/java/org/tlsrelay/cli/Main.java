@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
         },
         subcommands = {
             ConfigCommand.class,
+            PolicyListCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
