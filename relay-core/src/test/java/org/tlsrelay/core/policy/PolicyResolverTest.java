@@ -112,7 +112,7 @@ class PolicyResolverTest {
         assertEquals(PolicySource.LIST, p.source());
         assertEquals("first", p.listName().orElseThrow());
         assertEquals(LIST_POLICY, p.policy());
-        assertTrue(p.explanation().startsWith("MTA-STS: no MTA-STS policy: no _mta-sts TXT record (NXDOMAIN)"),
+        assertTrue(p.explanation().startsWith("MTA-STS: no policy: no _mta-sts TXT record (NXDOMAIN)"),
                 p.explanation());
         assertTrue(p.stsFailure().isEmpty());
         assertEquals("second", resolve(resolver(Map.of()), "second.example").listName().orElseThrow());

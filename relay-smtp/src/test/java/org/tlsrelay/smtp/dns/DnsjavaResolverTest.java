@@ -112,7 +112,9 @@ class DnsjavaResolverTest {
         dns.cname("alias.example.com", "alias2.example.com").cname("alias2.example.com", "mail.example.net")
                 .mx("mail.example.net", 5, "mx.example.net").a("mail.example.net", "127.0.0.9");
         DnsResult<List<MxRecord>> r = await(resolver.mx("alias.example.com"));
-        DnsResult.Found<List<MxRecord>> found = assertInstanceOf(DnsResult.Found.class, r);
+        if (!(r instanceof DnsResult.Found<List<MxRecord>> found)) {
+            throw new AssertionError("expected records, got " + r);
+        }
         assertEquals("alias.example.com", found.name());
         assertEquals("mail.example.net", found.canonicalName());
         assertEquals(List.of(new MxRecord(5, "mx.example.net")), found.value());

@@ -206,7 +206,7 @@ public final class MtaStsResolver {
                     && now.isBefore(st.lastTxtCheck.plus(settings.txtRecheck()))) {
                 // Most domains publish no policy: do not ask DNS for every message to them.
                 return CompletableFuture.completedFuture(StsOutcome.none(domain, null,
-                        "no MTA-STS policy: " + st.lastNoPolicy + " (checked at " + st.lastTxtCheck + ")"));
+                        "no policy: " + st.lastNoPolicy + " (checked at " + st.lastTxtCheck + ")"));
             }
         }
         return dns.txt("_mta-sts." + domain).thenCompose(txt -> afterTxt(domain, st, txt, mode));
@@ -243,7 +243,7 @@ public final class MtaStsResolver {
                 return done(cachedOutcome(domain, cached, null, reason + " now; a cached policy is kept until it"
                         + " expires, a TXT record that disappears does not remove it (RFC 8461 §3.3)"));
             }
-            return done(StsOutcome.none(domain, null, "no MTA-STS policy: " + reason));
+            return done(StsOutcome.none(domain, null, "no policy: " + reason));
         }
         String id = ((StsTxtRecord.Found) discovery).id();
         boolean nearExpiry = mode == Mode.REFRESH && cached != null
@@ -294,7 +294,9 @@ public final class MtaStsResolver {
                 return failed(domain, st, id, new StsFailure(TlsFailureType.STS_POLICY_INVALID,
                         fetched.url() + ": " + String.join("; ", parsed.errors())), now);
             }
-            CachedPolicy policy = new CachedPolicy(domain, id, parsed.policy().orElseThrow(), now);
+            // Whole seconds: readable in files and explanations, and never later than the real fetch.
+            CachedPolicy policy = new CachedPolicy(domain, id, parsed.policy().orElseThrow(),
+                    now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
             if (policy.policy().maxAgeSeconds() > 0) {
                 try {
                     cache.store(policy);

@@ -52,7 +52,7 @@ public final class PolicyParser {
         List<String> errors = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         if (body.length > MAX_BYTES) {
-            errors.add("the policy is " + body.length + " bytes; senders read at most " + MAX_BYTES);
+            errors.add("the policy is more than " + MAX_BYTES + " bytes, the most senders read");
             return new PolicyParse(null, null, List.of(), null, errors, warnings, null);
         }
         if (body.length == 0) {
