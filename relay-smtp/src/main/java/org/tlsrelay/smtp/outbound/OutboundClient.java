@@ -338,8 +338,8 @@ public final class OutboundClient implements AutoCloseable {
         if (verdict instanceof Verdict.DeliverOverTls != s.tls) {
             // the verdict was made for another kind of connection: never send in clear what must go over TLS
             s.connection.close();
-            return CompletableFuture.failedFuture(new IllegalStateException(
-                    "queue " + message.queueId() + ": verdict " + verdict.label() + " on a connection with tls=" + s.tls));
+            return CompletableFuture.failedFuture(new IllegalStateException("queue " + message.queueId()
+                    + ": verdict " + verdict.label() + " on a connection with tls=" + s.tls));
         }
         attempt.verdict = verdict.label();
         attempt.tls = s.tls && s.observation instanceof TlsObservation.Established e
