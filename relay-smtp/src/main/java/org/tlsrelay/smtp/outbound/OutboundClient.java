@@ -246,7 +246,6 @@ public final class OutboundClient implements AutoCloseable {
             return c.greeting().thenCompose(greeting -> {
                 if (!greeting.isPositive()) {
                     // RFC 5321 §3.1: a 554 greeting means no SMTP service here; QUIT and try elsewhere
-                    c.quit();
                     throw new CompletionException(new SmtpSessionException("greeting " + greeting));
                 }
                 attempt.stage = Stage.EHLO;
@@ -258,6 +257,10 @@ public final class OutboundClient implements AutoCloseable {
                     }
                     return startTls(c, attempt, greeting, caps);
                 });
+            }).whenComplete((session, e) -> {
+                if (e != null) {
+                    c.quit(); // a refused greeting or EHLO: say goodbye; a broken connection is just closed
+                }
             });
         });
     }

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.smtp.LastSmtpContent;
 import io.netty.handler.codec.smtp.SmtpRequest;
 import io.netty.handler.codec.smtp.SmtpRequestEncoder;
+import io.netty.handler.codec.smtp.SmtpRequests;
 import io.netty.handler.codec.smtp.SmtpResponse;
 import io.netty.handler.codec.smtp.SmtpResponseDecoder;
 import io.netty.handler.ssl.SslHandler;
@@ -51,6 +52,7 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
     private boolean tlsStarting;
     private boolean plaintextAfterStartTls;
     private boolean closingAnnounced;
+    private boolean quitting;
 
     /** A request that waits for its reply. */
     private final class Pending {
@@ -213,16 +215,20 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
     /** Whether the connection can carry another transaction. */
     boolean usable() {
-        return failure == null && !closingAnnounced && channel.isActive() && pending.isEmpty();
+        return failure == null && !closingAnnounced && !quitting && channel.isActive() && pending.isEmpty();
     }
 
     /** Sends QUIT and closes once it is answered (or at once if the connection is not usable). */
     void quit() {
-        if (failure != null || !channel.isActive()) {
+        if (quitting) {
+            return;
+        }
+        quitting = true;
+        if (failure != null || !channel.isActive() || !pending.isEmpty()) {
             channel.close();
             return;
         }
-        send(io.netty.handler.codec.smtp.SmtpRequests.quit()).whenComplete((r, e) -> channel.close());
+        send(SmtpRequests.quit()).whenComplete((r, e) -> channel.close());
     }
 
     void close() {

@@ -585,6 +585,34 @@ class OutboundClientTest {
         assertTrue(failed.detail().contains("554 5.3.2"), failed.detail());
     }
 
+    @Test
+    void saysGoodbyeToAnMxThatRefusesEhlo() throws Exception {
+        TestMx mx = start(TestMx.builder().hostname(MX_HOST).ehloReply("554 5.7.1 not you"));
+
+        DeliveryAttemptResult result = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+
+        DeliveryAttemptResult.Failed failed = assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
+        assertEquals(Stage.EHLO, failed.stage());
+        assertTrue(failed.detail().contains("554 5.7.1 not you"), failed.detail());
+        TestMx.await(() -> mx.commands().contains("QUIT"), WAIT, "QUIT");
+    }
+
+    @Test
+    void fallsBackToHeloWhenEhloIsUnknown() throws Exception {
+        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).ehloReply("502 5.5.2 what?"));
+
+        DeliveryAttemptResult clear = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult enforced = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
+
+        assertEquals(1, assertInstanceOf(DeliveryAttemptResult.Completed.class, clear)
+                .count(RecipientResult.Status.DELIVERED));
+        assertTrue(mx.commands().contains("HELO relay.test"), mx.commands().toString());
+        // without EHLO there is no STARTTLS, which an enforced policy does not accept
+        assertEquals(TlsFailureType.STARTTLS_NOT_SUPPORTED,
+                assertInstanceOf(DeliveryAttemptResult.Refused.class, enforced).verdict().failure());
+        assertEquals(1, mx.messages().size());
+    }
+
     // ---- probe ----
 
     @Test

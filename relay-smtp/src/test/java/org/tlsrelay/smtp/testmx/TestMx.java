@@ -231,6 +231,11 @@ public final class TestMx implements AutoCloseable {
                 drain(s);
                 return false;
             }
+            if (config.ehloReply != null) {
+                s.reply(config.ehloReply);
+                s.out.flush();
+                return true;
+            }
             List<String> caps = new ArrayList<>();
             caps.add(config.hostname + " greets you");
             if (config.pipelining) {
@@ -418,6 +423,7 @@ public final class TestMx implements AutoCloseable {
         private boolean smtpUtf8 = true;
         private boolean dsn = true;
         private long size = 50L * 1024 * 1024;
+        private String ehloReply;
         private String mailReply = "250 2.1.0 Ok";
         private String rsetReply = "250 2.0.0 Ok";
         private String dataReply = "250 2.0.0 Ok: queued as Q{n}";
@@ -492,6 +498,12 @@ public final class TestMx implements AutoCloseable {
 
         public Builder size(long limit) {
             this.size = limit;
+            return this;
+        }
+
+        /** Answers EHLO with this line instead of the capabilities (HELO still works). */
+        public Builder ehloReply(String line) {
+            this.ehloReply = line;
             return this;
         }
 
