@@ -79,6 +79,8 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    private Pending greeting;
+
     private SmtpConnection(Channel channel, Duration commandTimeout) {
         this.channel = channel;
         this.commandTimeoutMillis = commandTimeout.toMillis();
@@ -87,7 +89,8 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
     /** Sets up the pipeline of a new channel; the greeting is the first reply awaited. */
     static SmtpConnection install(Channel channel, Duration commandTimeout) {
         SmtpConnection c = new SmtpConnection(channel, commandTimeout);
-        c.pending.add(c.new Pending("the greeting"));
+        c.greeting = c.new Pending("the greeting");
+        c.pending.add(c.greeting);
         ChannelPipeline p = channel.pipeline();
         p.addLast("encoder", new SmtpRequestEncoder());
         p.addLast(CHUNKED, new ChunkedWriteHandler());
@@ -106,12 +109,9 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
     /** The greeting (RFC 5321 §4.3.1); its timer starts when the connection is up. */
     CompletableFuture<SmtpReply> greeting() {
-        Pending first = pending.peekFirst();
-        if (first == null) {
-            return CompletableFuture.failedFuture(new IllegalStateException("the greeting was already taken"));
-        }
-        first.arm(commandTimeoutMillis);
-        return first.reply;
+        // The greeting may have arrived before anyone asked for it: it is kept, not looked up in the queue.
+        greeting.arm(commandTimeoutMillis);
+        return greeting.reply;
     }
 
     /** Sends one request and returns its reply. */
