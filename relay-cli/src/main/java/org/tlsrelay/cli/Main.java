@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
         },
         subcommands = {
             ConfigCommand.class,
+            RunCommand.class,
+            QueueCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -10,7 +10,9 @@ import org.tlsrelay.core.config.RelayConfig;
 /** The SMTP AUTH users of {@code server.auth.users}, with their parsed password hashes. */
 public final class Credentials {
     /** Checked when the user does not exist, so that the reply takes as long as for a wrong password. */
-    private static final PasswordHash DUMMY = PasswordHash.parse(PasswordHash.bcrypt("dummy".toCharArray(), 10));
+    private static final class Dummy {
+        static final PasswordHash HASH = PasswordHash.parse(PasswordHash.bcrypt("dummy".toCharArray(), 10));
+    }
 
     private final Map<String, PasswordHash> users;
 
@@ -61,7 +63,7 @@ public final class Credentials {
     public Optional<String> verify(String user, char[] password) {
         PasswordHash h = users.get(user);
         if (h == null) {
-            DUMMY.matches(password);
+            Dummy.HASH.matches(password);
             return Optional.empty();
         }
         return h.matches(password) ? Optional.of(user) : Optional.empty();
