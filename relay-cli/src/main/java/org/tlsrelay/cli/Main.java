@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             ConfigCommand.class,
             RunCommand.class,
             QueueCommand.class,
+            AuthCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
