@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -103,11 +102,11 @@ final class QueueCommand implements Runnable {
                     out().flush();
                     return 0;
                 }
-                out().printf("%-14s  %-8s  %9s  %-24s  %s%n", "ID", "STATE", "SIZE", "ARRIVAL", "SENDER");
+                out().printf("%-14s  %-8s  %9s  %-20s  %s%n", "ID", "STATE", "SIZE", "ARRIVAL", "SENDER");
                 for (QueuedMessage q : messages) {
                     Envelope e = q.envelope();
-                    out().printf("%-14s  %-8s  %9d  %-24s  <%s>%n", q.id(), q.state().label(), q.size(), e.arrival(),
-                            e.sender());
+                    out().printf("%-14s  %-8s  %9d  %-20s  <%s>%n", q.id(), q.state().label(), q.size(),
+                            e.arrival().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), e.sender());
                     for (RecipientStatus r : e.recipients()) {
                         out().printf("    %-40s  %-9s%s%n", r.address(), status(r),
                                 r.lastReply().isEmpty() ? "" : "  " + r.lastReply());

@@ -33,6 +33,7 @@ public final class InboundServer implements AutoCloseable {
     private final InboundTls tls;
     private final SMTPServer smtp;
     private final Map<Session, SessionState> sessions = new ConcurrentHashMap<>();
+    private final AtomicInteger active = new AtomicInteger();
 
     private InboundServer(RelayConfig.Server config, Spool spool, Credentials credentials, InboundTls tls)
             throws IOException {
@@ -49,7 +50,9 @@ public final class InboundServer implements AutoCloseable {
                 .backlog(256)
                 .serverSocketFactory(NoDelayServerSocket::new)
                 .messageHandlerFactory(context -> new Transaction())
-                .maxConnections(config.limits().maxConnections())
+                // Our session handler enforces max-connections with an enhanced code; SubEthaSMTP's own check (a bare
+                // "421 Too many connections") is set above it as a backstop.
+                .maxConnections(config.limits().maxConnections() + 16)
                 .connectionTimeout((int) Math.min(config.limits().commandTimeout().toMillis(), Integer.MAX_VALUE),
                         TimeUnit.MILLISECONDS)
                 .maxRecipients(config.limits().maxRecipients())
@@ -59,6 +62,11 @@ public final class InboundServer implements AutoCloseable {
                 .sessionHandler(new SessionHandler() {
                     @Override
                     public SessionAcceptance accept(Session session) {
+                        if (active.incrementAndGet() > config.limits().maxConnections()) {
+                            active.decrementAndGet();
+                            return SessionAcceptance.failure(421, "4.7.0 " + config.hostname()
+                                    + " Error: too many connections, try again later");
+                        }
                         InetAddress client = session.getRemoteAddress().getAddress();
                         boolean trusted = config.networks().stream().anyMatch(n -> n.contains(client));
                         sessions.put(session, new SessionState(client, trusted));
@@ -68,6 +76,7 @@ public final class InboundServer implements AutoCloseable {
                     @Override
                     public void onSessionEnd(Session session) {
                         sessions.remove(session);
+                        active.decrementAndGet();
                     }
                 });
         if (tls != null) {
