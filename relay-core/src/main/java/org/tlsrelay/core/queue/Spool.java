@@ -402,7 +402,16 @@ public final class Spool implements Closeable {
                 continue; // another worker took it
             }
             scheduled.remove(first.id(), first);
-            claim(first.id(), now).ifPresent(out::add);
+            try {
+                claim(first.id(), now).ifPresent(out::add);
+            } catch (IOException | RuntimeException e) {
+                schedule(first.id(), first.at()); // keep it scheduled; the caller retries later
+                if (!out.isEmpty()) {
+                    LOG.warn("queue {}: cannot claim: {}", first.id(), e.toString());
+                    break; // hand over what was claimed; they are already in active/
+                }
+                throw e;
+            }
         }
         return out;
     }
