@@ -72,7 +72,12 @@ class CrashSafetyTest {
             }, "child-log");
             reader.setDaemon(true);
             reader.start();
-            port = Integer.parseInt(await(LISTENING).group(1));
+            try {
+                port = Integer.parseInt(await(LISTENING).group(1));
+            } catch (AssertionError | InterruptedException | RuntimeException e) {
+                close(); // never leave a relay running behind a failed test
+                throw e;
+            }
         }
 
         /** The first line, seen before or coming within a minute, that matches. */
