@@ -23,6 +23,9 @@ import picocli.CommandLine.Command;
             PolicyListCommand.class,
             PolicyCommand.class,
             MtaStsCommand.class,
+            RunCommand.class,
+            QueueCommand.class,
+            AuthCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -1,0 +1,217 @@
+package org.tlsrelay.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlsrelay.smtp.inbound.RawSmtpClient;
+
+/**
+ * Nothing acknowledged is lost: the relay runs as a child JVM ({@code tlsrelay run}), takes messages from several
+ * clients, is killed with SIGKILL the moment the last 250 arrives (one more message is half-way through DATA), and is
+ * started again on the same spool. Every acknowledged message must be there, byte for byte; the half one must not.
+ */
+class CrashSafetyTest {
+    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) ");
+    private static final Pattern QUEUED = Pattern.compile("250 2\\.0\\.0 Ok: queued as ([0-9a-v]{14})");
+
+    @TempDir
+    Path dir;
+
+    /** A child JVM running {@code tlsrelay run}, with its log lines. */
+    static final class Child implements AutoCloseable {
+        final Process process;
+        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        final List<String> log = new ArrayList<>();
+        final int port;
+
+        Child(Path config) throws Exception {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            // The relay's own logback.xml, not a test module's logback-test.xml that is also on the class path.
+            Path logback = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                    .resolve("logback.xml");
+            process = new ProcessBuilder(java, "-Dlogback.configurationFile=" + logback, "-cp",
+                    System.getProperty("java.class.path"), Main.class.getName(), "run", "--config", config.toString())
+                    .redirectErrorStream(true).start();
+            Thread reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+                    for (String l = r.readLine(); l != null; l = r.readLine()) {
+                        lines.add(l);
+                    }
+                } catch (IOException e) {
+                    // process gone
+                }
+            }, "child-log");
+            reader.setDaemon(true);
+            reader.start();
+            try {
+                port = Integer.parseInt(await(LISTENING).group(1));
+            } catch (AssertionError | InterruptedException | RuntimeException e) {
+                close(); // never leave a relay running behind a failed test
+                throw e;
+            }
+        }
+
+        /** The first line, seen before or coming within a minute, that matches. */
+        Matcher await(Pattern p) throws InterruptedException {
+            for (String seen : log) {
+                Matcher m = p.matcher(seen);
+                if (m.find()) {
+                    return m;
+                }
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < end) {
+                String l = lines.poll(1, TimeUnit.SECONDS);
+                if (l != null) {
+                    log.add(l);
+                    Matcher m = p.matcher(l);
+                    if (m.find()) {
+                        return m;
+                    }
+                }
+                if (l == null && !process.isAlive()) {
+                    break;
+                }
+            }
+            throw new AssertionError("no line matching " + p + " from the relay (alive: " + process.isAlive()
+                    + (process.isAlive() ? "" : ", exit " + process.exitValue()) + "); it logged:\n"
+                    + String.join("\n", log));
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+            try {
+                process.waitFor(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static byte[] content(int client, int n) {
+        StringBuilder sb = new StringBuilder("From: client" + client + "@example.org\r\nSubject: message " + client + "/"
+                + n + "\r\n\r\n");
+        while (sb.length() < 10_000) {
+            sb.append("line ").append(sb.length()).append(" of message ").append(client).append('/').append(n)
+                    .append(" .\r\n");
+        }
+        return sb.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void everyAcknowledgedMessageSurvivesSigkillIntactAndNothingHalfWrittenAppears() throws Exception {
+        Path spool = dir.resolve("spool");
+        Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), "server:\n  listen: \"127.0.0.1:0\"\n"
+                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\n");
+        Map<String, byte[]> acked = new ConcurrentHashMap<>();
+        int clients = 4;
+        int perClient = 10;
+        try (Child relay = new Child(config)) {
+            InetSocketAddress at = new InetSocketAddress("127.0.0.1", relay.port);
+            // One client is in the middle of DATA when the relay dies: that message was never acknowledged.
+            RawSmtpClient halfway = new RawSmtpClient(at);
+            halfway.reply();
+            halfway.command("EHLO halfway.test");
+            halfway.command("MAIL FROM:<halfway@example.org>");
+            halfway.command("RCPT TO:<nobody@example.com>");
+            RawSmtpClient.expect(halfway.command("DATA"), 354);
+            halfway.send("Subject: never acknowledged\r\n\r\n" + "x".repeat(5000));
+
+            ExecutorService pool = Executors.newFixedThreadPool(clients);
+            List<Future<?>> runs = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                int client = c;
+                runs.add(pool.submit(() -> {
+                    try (RawSmtpClient s = new RawSmtpClient(at)) {
+                        s.reply();
+                        s.command("EHLO client" + client + ".test");
+                        for (int n = 0; n < perClient; n++) {
+                            byte[] body = content(client, n);
+                            s.command("MAIL FROM:<client" + client + "@example.org>");
+                            s.command("RCPT TO:<rcpt" + n + "@example.com>");
+                            RawSmtpClient.expect(s.command("DATA"), 354);
+                            s.sendBytes(body);
+                            RawSmtpClient.Reply r = s.send(".\r\n").reply();
+                            Matcher m = QUEUED.matcher(r.last());
+                            if (!m.matches()) {
+                                throw new AssertionError(r.text());
+                            }
+                            acked.put(m.group(1), body);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : runs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            relay.process.destroyForcibly(); // SIGKILL, right after the last 250
+            assertTrue(relay.process.waitFor(30, TimeUnit.SECONDS));
+            pool.shutdown();
+            halfway.close();
+        }
+        assertEquals(clients * perClient, acked.size());
+
+        try (Child restarted = new Child(config)) {
+            restarted.await(Pattern.compile("spool .*: " + acked.size() + " message\\(s\\) scheduled"));
+            for (Map.Entry<String, byte[]> e : acked.entrySet()) {
+                byte[] stored = Files.readAllBytes(spool.resolve("incoming").resolve(e.getKey() + ".eml"));
+                byte[] sent = e.getValue();
+                byte[] tail = Arrays.copyOfRange(stored, stored.length - sent.length, stored.length);
+                assertArrayEquals(sent, tail, "content of " + e.getKey());
+                String head = new String(stored, 0, stored.length - sent.length, StandardCharsets.US_ASCII);
+                assertTrue(head.matches("Received: from client\\d\\.test \\(\\[127\\.0\\.0\\.1]\\)\r\n(\t[^\r\n]*\r\n)+"),
+                        head);
+                assertTrue(head.contains("id " + e.getKey()), head);
+            }
+            Set<String> names = new HashSet<>();
+            try (Stream<Path> files = Files.walk(spool)) {
+                files.filter(Files::isRegularFile).forEach(p -> names.add(p.getFileName().toString()));
+            }
+            assertTrue(names.stream().noneMatch(n -> n.endsWith(".tmp")), names.toString());
+
+            // The queue command, in this process, reads the spool the running child relay owns.
+            CliRun list = CliRun.run("queue", "list", "--json", "--config", config.toString());
+            assertEquals(0, list.exit(), list.err());
+            Set<String> listed = new HashSet<>();
+            JsonNode json = new ObjectMapper().readTree(list.out());
+            json.forEach(n -> listed.add(n.get("id").asText()));
+            assertEquals(acked.keySet(), listed, "exactly the acknowledged messages, not the half-written one");
+
+            // SIGTERM (through the handle: Process.destroy() would also close our end of its output pipe).
+            restarted.process.toHandle().destroy();
+            restarted.await(Pattern.compile("INFO .*stopped$"));
+            assertTrue(restarted.process.waitFor(30, TimeUnit.SECONDS));
+        }
+    }
+}
