@@ -6,13 +6,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.policy.PolicyResolver;
 import org.tlsrelay.core.policy.list.InstalledPolicyLists;
-import org.tlsrelay.core.policy.list.PolicyLists;
 import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
+import org.tlsrelay.core.policy.mtasts.MtaStsRefresher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
 import org.tlsrelay.core.tls.TrustMaterial;
@@ -22,19 +23,29 @@ import org.tlsrelay.smtp.dns.DnsjavaResolver;
  * Builds the policy machinery from the configuration: the dnsjava resolver ({@code dns.*}), the MTA-STS fetcher
  * ({@code policy.mta-sts.https-port}, {@code delivery.trust}; its deadline is {@code delivery.connect-timeout}), the
  * MTA-STS resolver on its on-disk cache ({@code SPOOL/../mta-sts/}), the installed policy lists, and the
- * {@link PolicyResolver} over all of them. Close it to stop its threads.
+ * {@link PolicyResolver} over all of them. The commands use it for one look-up; {@code tlsrelay run} also starts the
+ * refreshers ({@link #startRefreshers()}). Close it to stop its threads.
  */
 final class PolicyWiring implements AutoCloseable {
+    /** How often the MTA-STS refresher asks which cached policies are due (each about once a day, RFC 8461 §3.3). */
+    private static final Duration MTA_STS_TICK = Duration.ofMinutes(5);
+
     private final DnsResolver dns;
+    private final TrustMaterial trust;
     private final MtaStsResolver mtaSts;
+    private final InstalledPolicyLists lists;
     private final PolicyResolver resolver;
     private final ExecutorService executor;
     private final Duration timeout;
+    private ScheduledExecutorService refresh; // guarded by this
+    private MtaStsRefresher refresher; // guarded by this
 
-    private PolicyWiring(DnsResolver dns, MtaStsResolver mtaSts, PolicyResolver resolver, ExecutorService executor,
-            Duration timeout) {
+    private PolicyWiring(DnsResolver dns, TrustMaterial trust, MtaStsResolver mtaSts, InstalledPolicyLists lists,
+            PolicyResolver resolver, ExecutorService executor, Duration timeout) {
         this.dns = dns;
+        this.trust = trust;
         this.mtaSts = mtaSts;
+        this.lists = lists;
         this.resolver = resolver;
         this.executor = executor;
         this.timeout = timeout;
@@ -66,10 +77,12 @@ final class PolicyWiring implements AutoCloseable {
                 throw new ConfigException(List.of(cache.directory() + ": cannot read the MTA-STS cache: "
                         + e.getMessage()));
             }
-            PolicyResolver resolver = new PolicyResolver(config.policy(), mtaSts, lists(config), Clock.systemUTC());
+            InstalledPolicyLists lists = lists(config);
+            PolicyResolver resolver = new PolicyResolver(config.policy(), mtaSts, lists, Clock.systemUTC());
             // TXT, then A and AAAA of the policy host, each a query per server; then the fetch itself.
             Duration dnsBudget = config.dns().timeout().multipliedBy(3L * Math.max(1, config.dns().servers().size()));
-            return new PolicyWiring(dns, mtaSts, resolver, executor, dnsBudget.plus(fetchTimeout).plusSeconds(5));
+            return new PolicyWiring(dns, trust, mtaSts, lists, resolver, executor,
+                    dnsBudget.plus(fetchTimeout).plusSeconds(5));
         } catch (ConfigException | RuntimeException e) {
             executor.shutdownNow();
             throw e;
@@ -77,7 +90,7 @@ final class PolicyWiring implements AutoCloseable {
     }
 
     /** The installed policy lists ({@code SPOOL/../lists/NAME/}), each verified again against its key. */
-    static PolicyLists lists(RelayConfig config) throws ConfigException {
+    static InstalledPolicyLists lists(RelayConfig config) throws ConfigException {
         try {
             return InstalledPolicyLists.load(config, Clock.systemUTC());
         } catch (IOException e) {
@@ -88,6 +101,11 @@ final class PolicyWiring implements AutoCloseable {
 
     DnsResolver dns() {
         return dns;
+    }
+
+    /** The CAs of {@code delivery.trust}, for MX certificates as for MTA-STS. */
+    TrustMaterial trust() {
+        return trust;
     }
 
     MtaStsResolver mtaSts() {
@@ -103,8 +121,31 @@ final class PolicyWiring implements AutoCloseable {
         return timeout;
     }
 
+    /**
+     * Starts refreshing, in the background, the installed policy lists (each every {@code refresh}) and the cached
+     * MTA-STS policies (before they expire, RFC 8461 §3.3), as the running relay does. Once only.
+     */
+    synchronized void startRefreshers() {
+        if (refresh != null) {
+            return;
+        }
+        refresh = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "policy-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        lists.start(refresh);
+        refresher = new MtaStsRefresher(mtaSts, refresh, MTA_STS_TICK);
+        refresher.start();
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (refresh != null) {
+            refresher.stop();
+            lists.stop();
+            refresh.shutdownNow();
+        }
         executor.shutdownNow();
     }
 }

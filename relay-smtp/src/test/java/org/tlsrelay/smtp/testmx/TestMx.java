@@ -78,7 +78,8 @@ public final class TestMx implements AutoCloseable {
 
     private TestMx(Builder config) throws IOException {
         this.config = config;
-        this.server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+        this.server = new ServerSocket(config.port, 50,
+                config.bindAddress != null ? config.bindAddress : InetAddress.getByName("127.0.0.1"));
         this.acceptor = new Thread(this::acceptLoop, "test-mx-" + server.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
@@ -410,6 +411,8 @@ public final class TestMx implements AutoCloseable {
 
     /** Configuration; every default is a polite server without STARTTLS that accepts everything. */
     public static final class Builder {
+        private InetAddress bindAddress;
+        private int port;
         private String hostname = "mx.test";
         private String greeting;
         private StartTls startTls = StartTls.NOT_OFFERED;
@@ -430,6 +433,19 @@ public final class TestMx implements AutoCloseable {
         private final Map<String, String> recipientReplies = new HashMap<>();
         private Silence silence = Silence.NEVER;
         private boolean dropAfterTls;
+
+        /**
+         * Listens on another loopback address and a given port (default 127.0.0.1 and a port the system picks): MXs
+         * on 127.0.0.2, 127.0.0.3, ... can then share one port, as a relay with one {@code delivery.port} needs.
+         */
+        public Builder bind(InetAddress address, int listenPort) {
+            if (!address.isLoopbackAddress()) {
+                throw new IllegalArgumentException("test MXs listen on loopback only, not " + address);
+            }
+            this.bindAddress = address;
+            this.port = listenPort;
+            return this;
+        }
 
         public Builder hostname(String name) {
             this.hostname = name;

@@ -1,0 +1,305 @@
+package org.tlsrelay.cli;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.enforce.TlsOutcome;
+import org.tlsrelay.core.enforce.TlsResult;
+import org.tlsrelay.core.queue.QueueState;
+import org.tlsrelay.core.queue.QueuedMessage;
+import org.tlsrelay.core.queue.RecipientStatus;
+import org.tlsrelay.smtp.inbound.RawSmtpClient;
+import org.tlsrelay.smtp.testmx.TestMx;
+import org.tlsrelay.testkit.Await;
+
+/**
+ * {@code tlsrelay run} end to end: SMTP into the relay's inbound server, the durable spool, the delivery engine, DNS
+ * from a stub server, and destination MXs on loopback that behave well or badly. Each MX host name resolves to its own
+ * loopback address, all on the one {@code delivery.port}.
+ */
+class DeliveryEndToEndTest {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String SENDER = "alice@sender.test";
+
+    @TempDir
+    Path dir;
+    private DeliveryFixture f;
+    private TestMx senderMx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        f = new DeliveryFixture(dir);
+        // where DSNs to alice@sender.test go (no policy for sender.test: opportunistic TLS)
+        senderMx = f.mx("mx.sender.test", TestMx.builder().startTls(DeliveryFixture.CA.issue("mx.sender.test")));
+        f.dns.mx("sender.test", 10, "mx.sender.test");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        f.close();
+    }
+
+    /** The MXs that an enforced policy must refuse, each for its own reason. */
+    enum BadMx {
+        NO_STARTTLS(TlsFailureType.STARTTLS_NOT_SUPPORTED),
+        WRONG_NAME(TlsFailureType.CERTIFICATE_HOST_MISMATCH),
+        EXPIRED(TlsFailureType.CERTIFICATE_EXPIRED),
+        UNTRUSTED_CA(TlsFailureType.CERTIFICATE_NOT_TRUSTED),
+        HANDSHAKE_FAILS(TlsFailureType.VALIDATION_FAILURE),
+        PLAINTEXT_INJECTION(TlsFailureType.VALIDATION_FAILURE);
+
+        final TlsFailureType failure;
+
+        BadMx(TlsFailureType failure) {
+            this.failure = failure;
+        }
+
+        String domain() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ".test";
+        }
+
+        String host() {
+            return "mx1." + domain();
+        }
+
+        TestMx.Builder builder() {
+            TestMx.Builder b = TestMx.builder();
+            Instant now = Instant.now();
+            return switch (this) {
+                case NO_STARTTLS -> b;
+                case WRONG_NAME -> b.startTls(DeliveryFixture.CA.issue("mx.elsewhere.test"));
+                case EXPIRED -> b.startTls(DeliveryFixture.CA.issue(now.minus(Duration.ofDays(30)),
+                        now.minus(Duration.ofDays(1)), host()));
+                case UNTRUSTED_CA -> b.startTls(DeliveryFixture.ROGUE.issue(host()));
+                case HANDSHAKE_FAILS -> b.startTls(TestMx.StartTls.FAIL_HANDSHAKE);
+                case PLAINTEXT_INJECTION -> b.startTls(DeliveryFixture.CA.issue(host()))
+                        .startTls(TestMx.StartTls.INJECT_PLAINTEXT);
+            };
+        }
+    }
+
+    @Test
+    void enforceNeverSendsMailFromToABadMxAndFallsOverToTheGoodSecondMx() throws Exception {
+        TestMx good = f.mx("mx2.good.test", TestMx.builder().startTls(DeliveryFixture.CA.issue("mx2.good.test")));
+        List<TestMx> bad = new ArrayList<>();
+        StringBuilder overrides = new StringBuilder("  overrides:\n");
+        for (BadMx b : BadMx.values()) {
+            bad.add(f.mx(b.host(), b.builder()));
+            f.dns.mx(b.domain(), 10, b.host()).mx(b.domain(), 20, "mx2.good.test");
+            overrides.append("    ").append(b.domain()).append(": { mode: enforce, mxs: [\"").append(b.host())
+                    .append("\", mx2.good.test] }\n");
+        }
+        f.start("", overrides.toString());
+
+        for (BadMx b : BadMx.values()) {
+            f.send(SENDER, List.of("bob@" + b.domain()), DeliveryFixture.message(b.name()));
+        }
+
+        Await.until(() -> good.messages().size() == BadMx.values().length, WAIT, "every message at the good MX");
+        List<Executable> checks = new ArrayList<>();
+        for (int i = 0; i < bad.size(); i++) {
+            BadMx b = BadMx.values()[i];
+            TestMx mx = bad.get(i);
+            checks.add(() -> assertFalse(mx.saw("MAIL FROM"), b + " saw MAIL FROM: " + mx.commands()));
+            checks.add(() -> assertTrue(mx.messages().isEmpty(), b + " received a message"));
+            checks.add(() -> assertTrue(failure(b.domain(), b.host()).isPresent(), b + ": no outcome recorded"));
+            checks.add(() -> assertEquals(b.failure, failure(b.domain(), b.host()).orElseThrow(), b.toString()));
+        }
+        checks.add(() -> assertTrue(good.messages().stream().allMatch(TestMx.Received::tls), "all over TLS"));
+        assertAll(checks);
+        Await.until(this::queueEmpty, WAIT, "an empty queue");
+    }
+
+    @Test
+    void enforceDefersWithTheRefusalWhenNoMxIsGood() throws Exception {
+        TestMx bad = f.mx("mx1.strict.test", TestMx.builder().startTls(DeliveryFixture.CA.issue("other.test")));
+        TestMx plain = f.mx("mx2.strict.test", TestMx.builder());
+        f.dns.mx("strict.test", 10, "mx1.strict.test").mx("strict.test", 20, "mx2.strict.test");
+        f.start("", "  overrides:\n    strict.test: { mode: enforce, mxs: [\".strict.test\"] }\n");
+
+        String id = f.send(SENDER, List.of("bob@strict.test"), DeliveryFixture.message("strict"));
+
+        Await.until(() -> state(id).filter(s -> s == QueueState.DEFERRED).isPresent(), WAIT, "the message deferred");
+        RecipientStatus r = f.queued(id).orElseThrow().envelope().recipients().get(0);
+        assertEquals(RecipientStatus.State.PENDING, r.state());
+        assertTrue(r.lastReply().startsWith("451 4.7.5 "), r.lastReply());
+        assertFalse(bad.saw("MAIL FROM"));
+        assertFalse(plain.saw("MAIL FROM"));
+        assertTrue(senderMx.messages().isEmpty(), "a policy failure is temporary: no DSN yet");
+    }
+
+    @Test
+    void testingDeliversToAMismatchedMxAndRecordsTheFailure() throws Exception {
+        TestMx mx = f.mx("mx.testing.test", TestMx.builder().startTls(DeliveryFixture.CA.issue("wrong.test")));
+        f.dns.mx("testing.test", 10, "mx.testing.test");
+        f.start("", "  overrides:\n    testing.test: { mode: testing, mxs: [mx.testing.test] }\n");
+
+        f.send(SENDER, List.of("bob@testing.test"), DeliveryFixture.message("testing"));
+
+        Await.until(() -> mx.messages().size() == 1, WAIT, "delivery under testing");
+        assertTrue(mx.messages().get(0).tls());
+        TlsOutcome o = f.outcomes.stream().filter(x -> x.policy().domain().equals("testing.test")).findFirst()
+                .orElseThrow();
+        assertEquals("deliver-tls", o.verdict());
+        assertEquals(TlsFailureType.CERTIFICATE_HOST_MISMATCH, ((TlsResult.Failure) o.result()).type());
+    }
+
+    @Test
+    void nullMxBouncesAtOnceWithA556() throws Exception {
+        f.dns.nullMx("nomail.test");
+        f.start("", "");
+
+        String id = f.send(SENDER, List.of("bob@nomail.test"), DeliveryFixture.message("nullmx"));
+
+        Await.until(() -> senderMx.messages().size() == 1, WAIT, "the DSN at the sender's MX");
+        TestMx.Received dsn = senderMx.messages().get(0);
+        assertTrue(dsn.mailFrom().startsWith("<> "), "null reverse-path: " + dsn.mailFrom());
+        assertEquals(List.of("<" + SENDER + ">"), dsn.rcptTo());
+        String text = dsn.text();
+        assertTrue(text.contains("multipart/report"), text);
+        assertTrue(text.contains("report-type=delivery-status"), text);
+        assertTrue(text.contains("Final-Recipient: rfc822; bob@nomail.test"), text);
+        assertTrue(text.contains("Action: failed"), text);
+        assertTrue(text.contains("Status: 5.1.10"), text);
+        assertTrue(text.contains("Subject: nullmx"), "the original message comes back: " + text);
+        Await.until(() -> state(id).isEmpty(), WAIT, "the bounced message gone from the queue");
+    }
+
+    @Test
+    void aPermanentRefusalBouncesAtOnceAndOtherRecipientsAreDelivered() throws Exception {
+        TestMx mx = f.mx("mx.dest.test", TestMx.builder().startTls(DeliveryFixture.CA.issue("mx.dest.test"))
+                .recipientReply("nobody@dest.test", "550 5.1.1 no such user"));
+        f.dns.mx("dest.test", 10, "mx.dest.test");
+        f.start("", "");
+
+        try (var c = f.client()) {
+            DeliveryFixture.queueId(sendWithParameters(c, "MAIL FROM:<" + SENDER + "> RET=HDRS ENVID=env+2B1",
+                    List.of("RCPT TO:<nobody@dest.test> NOTIFY=FAILURE ORCPT=rfc822;orig+2Bnobody@dest.test",
+                            "RCPT TO:<bob@dest.test>"), DeliveryFixture.message("permanent")));
+        }
+
+        Await.until(() -> senderMx.messages().size() == 1, WAIT, "the DSN");
+        assertEquals(1, mx.messages().size());
+        assertEquals(List.of("<bob@dest.test>"), mx.messages().get(0).rcptTo().stream()
+                .map(r -> r.substring(0, r.indexOf('>') + 1)).toList());
+        String text = senderMx.messages().get(0).text();
+        assertTrue(text.contains("Status: 5.1.1"), text);
+        assertTrue(text.contains("Diagnostic-Code: smtp; 550 5.1.1 no such user"), text);
+        assertTrue(text.contains("Remote-MTA: dns; mx.dest.test"), text);
+        assertTrue(text.contains("Original-Envelope-Id: env+1"), text);
+        assertTrue(text.contains("Original-Recipient: rfc822;orig+nobody@dest.test"), text);
+        assertTrue(text.contains("text/rfc822-headers"), "RET=HDRS: " + text);
+        assertFalse(text.contains("Hello, permanent."), "RET=HDRS returns no body: " + text);
+        assertFalse(text.contains("bob@dest.test"), "only the failed recipient is reported: " + text);
+    }
+
+    @Test
+    void theDsnReachesTheSenderAfterMaxAgeOnceThePolicyStillRefuses() throws Exception {
+        TestMx plain = f.mx("mx.down.test", TestMx.builder());
+        f.dns.mx("down.test", 10, "mx.down.test");
+        f.start("  retry: { schedule: [200ms], max-age: 1s }\n",
+                "  overrides:\n    down.test: { mode: enforce, mxs: [mx.down.test] }\n");
+
+        Instant sent = Instant.now();
+        String id = f.send(SENDER, List.of("bob@down.test"), DeliveryFixture.message("expiring"));
+
+        Await.until(() -> senderMx.messages().size() == 1, WAIT, "the DSN after max-age");
+        assertTrue(Duration.between(sent, Instant.now()).toMillis() >= 900, "not before max-age");
+        String text = senderMx.messages().get(0).text();
+        assertTrue(text.contains("Action: failed"), text);
+        assertTrue(text.contains("Status: 4.7.5"), text);
+        assertTrue(text.contains("Diagnostic-Code: smtp; 451 4.7.5"), text);
+        assertTrue(text.contains("starttls") || text.contains("STARTTLS"), text);
+        assertFalse(plain.saw("MAIL FROM"));
+        assertTrue(f.outcomes.stream().filter(o -> o.policy().domain().equals("down.test")).count() >= 3,
+                "attempts were retried before giving up");
+        Await.until(() -> state(id).isEmpty(), WAIT, "the expired message gone from the queue");
+    }
+
+    @Test
+    void dnsFailureDefersAndNxdomainBounces() throws Exception {
+        f.dns.servfail("broken.test");
+        f.start("", "");
+
+        String deferred = f.send(SENDER, List.of("bob@broken.test"), DeliveryFixture.message("servfail"));
+        f.send(SENDER, List.of("bob@nowhere.test"), DeliveryFixture.message("nxdomain"));
+
+        Await.until(() -> senderMx.messages().size() == 1, WAIT, "the DSN for the domain that does not exist");
+        assertTrue(senderMx.messages().get(0).text().contains("Status: 5.1.2"));
+        Await.until(() -> state(deferred).filter(s -> s == QueueState.DEFERRED).isPresent(), WAIT, "deferred");
+        String reply = f.queued(deferred).orElseThrow().envelope().recipients().get(0).lastReply();
+        assertTrue(reply.startsWith("451 4.4.3"), reply);
+        assertEquals(1, senderMx.messages().size(), "a DNS failure never bounces");
+    }
+
+    @Test
+    void queueFlushWakesTheRunningEngine() throws Exception {
+        TestMx mx = f.mx("mx.later.test", TestMx.builder().startTls(DeliveryFixture.CA.issue("mx.later.test"))
+                .greeting("421 4.3.2 not now"));
+        f.dns.mx("later.test", 10, "mx.later.test");
+        f.start("  retry: { schedule: [1h], max-age: 5d }\n", "");
+        String id = f.send(SENDER, List.of("bob@later.test"), DeliveryFixture.message("flush"));
+        Await.until(() -> state(id).filter(s -> s == QueueState.DEFERRED).isPresent(), WAIT, "deferred for an hour");
+        mx.close();
+        f.mxs.remove(mx);
+        TestMx good = TestMx.builder().hostname("mx.later.test").startTls(DeliveryFixture.CA.issue("mx.later.test"))
+                .bind(mx.address(), f.port()).start();
+        f.mxs.add(good);
+
+        assertEquals(0, Main.execute("queue", "flush", "--config", f.configFile().toString()));
+
+        Await.until(() -> good.messages().size() == 1, WAIT, "delivery after queue flush, long before an hour");
+        Await.until(() -> state(id).isEmpty(), WAIT, "the delivered message gone");
+    }
+
+    /** One transaction with the MAIL and RCPT lines as given (DSN parameters). */
+    private static RawSmtpClient.Reply sendWithParameters(RawSmtpClient c, String mail, List<String> rcpts,
+            String content) throws IOException {
+        RawSmtpClient.expect(c.command(mail), 250);
+        for (String r : rcpts) {
+            RawSmtpClient.expect(c.command(r), 250);
+        }
+        RawSmtpClient.expect(c.command("DATA"), 354);
+        c.send(content);
+        c.send(".\r\n");
+        return c.reply();
+    }
+
+    private Optional<TlsFailureType> failure(String domain, String mxHost) {
+        return f.outcomes.stream().filter(o -> o.policy().domain().equals(domain) && o.mxHost().equals(mxHost))
+                .map(TlsOutcome::result).filter(r -> r instanceof TlsResult.Failure)
+                .map(r -> ((TlsResult.Failure) r).type()).findFirst();
+    }
+
+    private boolean queueEmpty() {
+        try {
+            return f.relay().spool().list().isEmpty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Optional<QueueState> state(String id) {
+        try {
+            return f.queued(id).map(QueuedMessage::state);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

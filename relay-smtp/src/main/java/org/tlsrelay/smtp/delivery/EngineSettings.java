@@ -1,0 +1,71 @@
+package org.tlsrelay.smtp.delivery;
+
+import java.time.Duration;
+import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.queue.RetrySchedule;
+
+/**
+ * How the delivery engine behaves.
+ *
+ * @param port the destination port on every MX ({@code delivery.port}: 25, a loopback port in tests)
+ * @param maxConnections attempts (each holds one outbound connection) running at once ({@code
+ *     delivery.concurrency.total})
+ * @param maxConnectionsPerDomain attempts running at once for one recipient domain ({@code
+ *     delivery.concurrency.per-domain})
+ * @param retry when to try again and when to give up ({@code delivery.retry})
+ * @param reportingMta this relay's name in DSNs ({@code server.hostname})
+ * @param maxInHand messages claimed from the spool at once (running or waiting for a connection slot)
+ * @param workerThreads threads for spool I/O (never done on a network thread)
+ * @param shutdownGrace how long {@link DeliveryEngine#close()} lets running attempts finish
+ */
+public record EngineSettings(
+        int port,
+        int maxConnections,
+        int maxConnectionsPerDomain,
+        RetrySchedule retry,
+        String reportingMta,
+        int maxInHand,
+        int workerThreads,
+        Duration shutdownGrace) {
+
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    public static final int DEFAULT_WORKER_THREADS = 4;
+
+    public EngineSettings {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
+        }
+        if (maxConnections < 1 || maxConnectionsPerDomain < 1 || maxInHand < 1 || workerThreads < 1) {
+            throw new IllegalArgumentException("delivery limits must be positive");
+        }
+        if (reportingMta.isBlank()) {
+            throw new IllegalArgumentException("the reporting MTA name is required");
+        }
+        if (shutdownGrace.isNegative()) {
+            throw new IllegalArgumentException("the shutdown grace must not be negative");
+        }
+    }
+
+    public static EngineSettings from(RelayConfig config) {
+        RelayConfig.Delivery d = config.delivery();
+        int total = d.concurrency().total();
+        return new EngineSettings(d.port(), total, Math.min(d.concurrency().perDomain(), total),
+                RetrySchedule.from(d.retry()), config.server().hostname(), defaultInHand(total),
+                DEFAULT_WORKER_THREADS, DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    /** Enough messages in hand that a free connection slot always finds one, without emptying the spool into memory. */
+    static int defaultInHand(int total) {
+        return Math.max(4 * total, 256);
+    }
+
+    public EngineSettings withShutdownGrace(Duration grace) {
+        return new EngineSettings(port, maxConnections, maxConnectionsPerDomain, retry, reportingMta, maxInHand,
+                workerThreads, grace);
+    }
+
+    public EngineSettings withConcurrency(int total, int perDomain) {
+        return new EngineSettings(port, total, perDomain, retry, reportingMta, defaultInHand(total), workerThreads,
+                shutdownGrace);
+    }
+}

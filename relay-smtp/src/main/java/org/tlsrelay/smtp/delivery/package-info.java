@@ -1,0 +1,22 @@
+/**
+ * The delivery engine: takes due messages from the spool and delivers them, one attempt per (message, recipient
+ * domain), through the outbound client, under each domain's TLS policy. {@link org.tlsrelay.smtp.delivery.DeliveryEngine}
+ * is the entry point.
+ *
+ * <ul>
+ *   <li>MX selection (RFC 5321 §5.1): MX records by preference, equal preferences in random order; the domain itself
+ *       as an implicit MX when it has no MX record; a null MX (RFC 7505 §3) fails at once with {@code 556 5.1.10}; a
+ *       domain that does not exist fails with {@code 550 5.1.2}; a DNS failure only defers.</li>
+ *   <li>For each MX in order: the policy may rule it out before connecting (RFC 8461 §4.1); each of its addresses is
+ *       tried until one completes a transaction; recipients an MX deferred may go to the next MX. A policy refusal
+ *       is temporary ({@code 4.7.5}); before a message under an enforced policy is given up, the MTA-STS policy is
+ *       checked again (RFC 8461 §5.1).</li>
+ *   <li>Retries per {@code delivery.retry}; after {@code max-age} the pending recipients fail (RFC 5321 §4.5.4.1).</li>
+ *   <li>Delivery status notifications (RFC 3464, RFC 3461 RET/ENVID/NOTIFY/ORCPT) go back to the envelope sender
+ *       through the spool with the null reverse-path; a message with a null reverse-path never gets one (RFC 5321
+ *       §4.5.5).</li>
+ *   <li>Concurrency limits ({@code delivery.concurrency}): in all and per recipient domain. No thread ever waits on a
+ *       network reply; spool I/O runs on a small worker pool, never on a Netty event loop.</li>
+ * </ul>
+ */
+package org.tlsrelay.smtp.delivery;
