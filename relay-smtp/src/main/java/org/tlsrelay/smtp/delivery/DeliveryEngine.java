@@ -362,7 +362,13 @@ public final class DeliveryEngine implements AutoCloseable {
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
+        // the slot is free as soon as the attempt ends (on the thread that ended it; dispatching never blocks);
+        // what the result means for the spool is written on a worker
         f.handle((r, e) -> r != null ? r : internalError(t, e))
+                .thenApply(r -> {
+                    releaseSlot(t);
+                    return r;
+                })
                 .thenAcceptAsync(r -> finished(t, r), workers)
                 .exceptionally(e -> {
                     LOG.error("queue {}: cannot finish the attempt for {}: {}", t.run().id(), t.domain(), e.toString());
@@ -428,7 +434,6 @@ public final class DeliveryEngine implements AutoCloseable {
     // ------------------------------------------------------------------ results (worker threads)
 
     private void finished(Task t, DomainResult r) {
-        releaseSlot(t);
         Run run = t.run();
         run.results.add(r);
         if (run.outstanding.decrementAndGet() > 0) {

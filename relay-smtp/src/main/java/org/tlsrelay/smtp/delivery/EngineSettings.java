@@ -29,7 +29,8 @@ public record EngineSettings(
         Duration shutdownGrace) {
 
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
-    public static final int DEFAULT_WORKER_THREADS = 4;
+    /** Workers mostly wait for fsync, which the spool batches across them: more waiting workers, fewer fsyncs each. */
+    public static final int DEFAULT_WORKER_THREADS = 16;
 
     public EngineSettings {
         if (port < 1 || port > 65535) {
