@@ -12,6 +12,7 @@ import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +33,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.smtp.inbound.RawSmtpClient;
+import org.tlsrelay.testkit.DnsStubServer;
 
 /**
  * Nothing acknowledged is lost: the relay runs as a child JVM ({@code tlsrelay run}), takes messages from several
@@ -130,9 +132,19 @@ class CrashSafetyTest {
 
     @Test
     void everyAcknowledgedMessageSurvivesSigkillIntactAndNothingHalfWrittenAppears() throws Exception {
+        try (DnsStubServer dns = DnsStubServer.start()) {
+            survivesSigkill(dns);
+        }
+    }
+
+    private void survivesSigkill(DnsStubServer dns) throws Exception {
         Path spool = dir.resolve("spool");
+        // The delivery engine runs too: its DNS is a loopback stub that fails example.com, so every message is
+        // deferred (moved to deferred/, never delivered or bounced) and no query leaves the machine.
+        dns.servfail("example.com");
         Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), "server:\n  listen: \"127.0.0.1:0\"\n"
-                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\n");
+                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\ndns:\n  servers: [\"127.0.0.1:" + dns.port()
+                + "\"]\n  timeout: 1s\npolicy:\n  mta-sts: { enabled: false }\n");
         Map<String, byte[]> acked = new ConcurrentHashMap<>();
         int clients = 4;
         int perClient = 10;
@@ -185,7 +197,7 @@ class CrashSafetyTest {
         try (Child restarted = new Child(config)) {
             restarted.await(Pattern.compile("spool .*: " + acked.size() + " message\\(s\\) scheduled"));
             for (Map.Entry<String, byte[]> e : acked.entrySet()) {
-                byte[] stored = Files.readAllBytes(spool.resolve("incoming").resolve(e.getKey() + ".eml"));
+                byte[] stored = body(spool, e.getKey());
                 byte[] sent = e.getValue();
                 byte[] tail = Arrays.copyOfRange(stored, stored.length - sent.length, stored.length);
                 assertArrayEquals(sent, tail, "content of " + e.getKey());
@@ -213,5 +225,22 @@ class CrashSafetyTest {
             restarted.await(Pattern.compile("INFO .*stopped$"));
             assertTrue(restarted.process.waitFor(30, TimeUnit.SECONDS));
         }
+    }
+
+    /**
+     * A queued message's content wherever it is now: the running delivery engine moves messages between
+     * {@code incoming/}, {@code active/} and {@code deferred/} (renames), so a read may miss once and look again.
+     */
+    private static byte[] body(Path spool, String id) throws IOException {
+        for (int tries = 0; tries < 100; tries++) {
+            for (String state : List.of("incoming", "active", "deferred")) {
+                try {
+                    return Files.readAllBytes(spool.resolve(state).resolve(id + ".eml"));
+                } catch (NoSuchFileException e) {
+                    // moved meanwhile: look in the next directory, then again
+                }
+            }
+        }
+        throw new NoSuchFileException(id + ".eml in " + spool);
     }
 }
