@@ -125,12 +125,16 @@ public final class DeliveryEngine implements AutoCloseable {
     private DeliveryEngine(Builder b) {
         this.settings = b.settings;
         this.spool = b.spool;
-        this.dns = b.dns;
+        this.dns = new CoalescingDns(b.dns);
         this.policies = b.policies;
         this.override = b.override;
         this.clock = spool.clock();
         this.random = b.random;
-        this.client = new OutboundClient(b.outbound, b.trust, b.outcomes, clock);
+        // keep as many idle connections per MX as the domain may have running, or a burst churns TLS handshakes
+        OutboundSettings outbound = b.outbound.maxIdlePerTarget() >= settings.maxConnectionsPerDomain() ? b.outbound
+                : b.outbound.withReuse(b.outbound.maxMessagesPerConnection(), b.outbound.idleTimeout(),
+                        settings.maxConnectionsPerDomain());
+        this.client = new OutboundClient(outbound, b.trust, b.outcomes, clock);
         this.context = new DomainAttempt.Context(client, dns, b.outcomes, clock, settings.port());
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
