@@ -13,8 +13,10 @@ import picocli.CommandLine.Mixin;
 /** {@code tlsrelay run}: the relay in the foreground until SIGTERM or SIGINT. */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the relay: recover the spool, listen on server.listen, queue accepted mail durably "
-                + "before answering 250. Logs one line saying where it listens. Stops cleanly on SIGTERM or "
-                + "SIGINT (stops accepting, lets a message being queued finish, closes the spool)."},
+                + "before answering 250, and deliver it under each recipient domain's TLS policy (retrying, and "
+                + "bouncing after delivery.retry.max-age). Logs one line saying where it listens. Stops cleanly on "
+                + "SIGTERM or SIGINT (stops accepting, lets a message being queued finish, lets running deliveries "
+                + "finish, closes the spool)."},
         footer = {"%nExample:%n  tlsrelay run --config /etc/tlsrelay/tlsrelay.yaml"})
 final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
