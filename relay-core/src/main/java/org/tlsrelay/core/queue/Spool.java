@@ -570,8 +570,12 @@ public final class Spool implements Closeable {
             if (where.isPresent()) {
                 Path dir = dirs.get(where.get());
                 Files.deleteIfExists(dir.resolve(id + ENVELOPE));
-                for (Path d : dirs.values()) {
-                    Files.deleteIfExists(d.resolve(id + BODY));
+                // the body is beside its envelope, except after an interrupted move (recovery puts it back); look
+                // elsewhere only then: each extra unlink of a missing name costs a directory look-up per message
+                if (!Files.deleteIfExists(dir.resolve(id + BODY))) {
+                    for (Path d : dirs.values()) {
+                        Files.deleteIfExists(d.resolve(id + BODY));
+                    }
                 }
                 syncDir(where.get());
                 unschedule(id);
