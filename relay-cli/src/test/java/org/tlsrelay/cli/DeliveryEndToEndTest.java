@@ -5,6 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.ServerSetup;
+import jakarta.mail.Session;
+import jakarta.mail.internet.ContentType;
+import jakarta.mail.internet.MimeMessage;
+import jakarta.mail.internet.MimeMultipart;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -13,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -266,6 +274,41 @@ class DeliveryEndToEndTest {
 
         Await.until(() -> good.messages().size() == 1, WAIT, "delivery after queue flush, long before an hour");
         Await.until(() -> state(id).isEmpty(), WAIT, "the delivered message gone");
+    }
+
+    @Test
+    void deliversToGreenMailWithoutStartTlsWhenThereIsNoPolicyAndTheDsnParsesAsAMultipartReport() throws Exception {
+        GreenMail greenMail = new GreenMail(new ServerSetup(f.port(), "127.0.0.250", ServerSetup.PROTOCOL_SMTP));
+        greenMail.start();
+        try {
+            f.dns.a("mx.gm.test", "127.0.0.250").mx("gm.test", 10, "mx.gm.test").nullMx("nomail.test");
+            f.start("", "");
+
+            // the client stuffs the dot; the relay stores ".dot line" and stuffs it again on the way out
+            f.send(SENDER, List.of("carol@gm.test"), DeliveryFixture.message("greenmail") + "..dot line\r\n");
+            f.send(SENDER, List.of("bob@nomail.test"), DeliveryFixture.message("bounced"));
+
+            assertTrue(greenMail.waitForIncomingEmail(WAIT.toMillis(), 1), "the message at GreenMail");
+            MimeMessage got = greenMail.getReceivedMessages()[0];
+            assertEquals("greenmail", got.getSubject());
+            assertTrue(((String) got.getContent()).contains("\n.dot line"), "dot-stuffing undone by GreenMail");
+            TlsOutcome o = f.outcomes.stream().filter(x -> x.policy().domain().equals("gm.test")).findFirst()
+                    .orElseThrow();
+            assertEquals("deliver-clear", o.verdict());
+
+            // the DSN as a MIME parser sees it
+            Await.until(() -> senderMx.messages().size() == 1, WAIT, "the DSN");
+            MimeMessage dsn = new MimeMessage(Session.getInstance(new Properties()),
+                    new ByteArrayInputStream(senderMx.messages().get(0).content()));
+            assertEquals("multipart/report", new ContentType(dsn.getContentType()).getBaseType());
+            assertEquals("delivery-status", new ContentType(dsn.getContentType()).getParameter("report-type"));
+            MimeMultipart parts = (MimeMultipart) dsn.getContent();
+            assertEquals(3, parts.getCount());
+            assertTrue(parts.getBodyPart(1).isMimeType("message/delivery-status"));
+            assertTrue(parts.getBodyPart(2).isMimeType("message/rfc822"));
+        } finally {
+            greenMail.stop();
+        }
     }
 
     /** One transaction with the MAIL and RCPT lines as given (DSN parameters). */
