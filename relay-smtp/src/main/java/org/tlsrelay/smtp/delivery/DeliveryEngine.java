@@ -324,7 +324,7 @@ public final class DeliveryEngine implements AutoCloseable {
         }
     }
 
-    /** Starts waiting tasks while slots are free, domains in turn (round robin), so one busy domain cannot starve others. */
+    /** Starts waiting tasks while slots are free, domains in turn (round robin): one busy domain starves no other. */
     private void dispatch() {
         List<Task> start = new ArrayList<>();
         synchronized (lock) {

@@ -138,7 +138,8 @@ final class DomainAttempt {
                     refusal = r.verdict();
                 }
                 // not connected: the host itself is not allowed, so none of its addresses is
-                return r.connected() ? tryAddress(host, addresses, j + 1) : CompletableFuture.<Void>completedFuture(null);
+                return r.connected() ? tryAddress(host, addresses, j + 1)
+                        : CompletableFuture.<Void>completedFuture(null);
             }
             DeliveryAttemptResult.Failed f = (DeliveryAttemptResult.Failed) result;
             if (f.possiblyDelivered()) {

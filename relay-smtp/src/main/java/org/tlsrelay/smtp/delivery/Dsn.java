@@ -41,7 +41,8 @@ final class Dsn {
     /** Even with RET=FULL, a larger message comes back as its header only, so a DSN stays deliverable. */
     static final long FULL_RETURN_LIMIT = 10 * 1024 * 1024;
     private static final int MAX_HEADER_BYTES = 256 * 1024;
-    private static final Pattern REPLY = Pattern.compile("^([245])\\d\\d(?:[ -]([245]\\.\\d{1,3}\\.\\d{1,3}))?(?=\\s|$)");
+    private static final Pattern REPLY =
+            Pattern.compile("^([245])\\d\\d(?:[ -]([245]\\.\\d{1,3}\\.\\d{1,3}))?(?=\\s|$)");
     private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z",
             Locale.ROOT).withZone(ZoneOffset.UTC);
 

@@ -1,7 +1,7 @@
 /**
  * The delivery engine: takes due messages from the spool and delivers them, one attempt per (message, recipient
- * domain), through the outbound client, under each domain's TLS policy. {@link org.tlsrelay.smtp.delivery.DeliveryEngine}
- * is the entry point.
+ * domain), through the outbound client, under each domain's TLS policy.
+ * {@link org.tlsrelay.smtp.delivery.DeliveryEngine} is the entry point.
  *
  * <ul>
  *   <li>MX selection (RFC 5321 §5.1): MX records by preference, equal preferences in random order; the domain itself
@@ -11,7 +11,8 @@
  *       tried until one completes a transaction; recipients an MX deferred may go to the next MX. A policy refusal
  *       is temporary ({@code 4.7.5}); before a message under an enforced policy is given up, the MTA-STS policy is
  *       checked again (RFC 8461 §5.1).</li>
- *   <li>Retries per {@code delivery.retry}; after {@code max-age} the pending recipients fail (RFC 5321 §4.5.4.1).</li>
+ *   <li>Retries per {@code delivery.retry}; after {@code max-age} the pending recipients fail (RFC 5321
+ *       §4.5.4.1).</li>
  *   <li>Delivery status notifications (RFC 3464, RFC 3461 RET/ENVID/NOTIFY/ORCPT) go back to the envelope sender
  *       through the spool with the null reverse-path; a message with a null reverse-path never gets one (RFC 5321
  *       §4.5.5).</li>
