@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
         subcommands = {
             ConfigCommand.class,
             PolicyListCommand.class,
+            PolicyCommand.class,
+            MtaStsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

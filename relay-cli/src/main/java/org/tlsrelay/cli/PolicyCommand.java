@@ -1,0 +1,119 @@
+package org.tlsrelay.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.policy.MxPattern;
+import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.mtasts.CachedPolicy;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code tlsrelay policy ...}: which TLS policy applies to a domain, and why. */
+@Command(name = "policy", description = "Show the TLS policy that applies to a recipient domain.",
+        mixinStandardHelpOptions = true,
+        subcommands = {PolicyCommand.Show.class})
+final class PolicyCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = {"Resolve DOMAIN's policy as the relay would: forced override > MTA-STS (live or cached) > "
+                    + "first policy list > override > none. Prints the mode, the allowed MX patterns, the source and "
+                    + "why it won. Uses DNS, the MTA-STS policy host and the on-disk caches; a policy it fetches is "
+                    + "cached like the relay would. Exits 0, or 2 on a usage or configuration error."},
+            footer = {"%nExample:%n  tlsrelay policy show example.com --json --config /etc/tlsrelay/tlsrelay.yaml"})
+    static final class Show implements Callable<Integer> {
+        @Parameters(paramLabel = "DOMAIN", description = "The recipient domain.")
+        String domain;
+
+        @Option(names = "--json", description = "Print one JSON object instead of text.")
+        boolean json;
+
+        @Mixin
+        ConfigOption config;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!DnsNames.isValid(domain)) {
+                throw new UsageException("\"" + domain + "\" is not a domain name");
+            }
+            try (PolicyWiring wiring = PolicyWiring.open(config.load())) {
+                ResolvedPolicy p;
+                try {
+                    p = wiring.resolver().resolveNow(domain, wiring.timeout());
+                } catch (TimeoutException e) {
+                    throw new UsageException("no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
+                }
+                PrintWriter out = spec.commandLine().getOut();
+                if (json) {
+                    out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(p)));
+                } else {
+                    printText(out, p);
+                }
+                out.flush();
+                return 0;
+            }
+        }
+
+        static ObjectNode toJson(ResolvedPolicy p) {
+            ObjectMapper m = new ObjectMapper();
+            ObjectNode o = m.createObjectNode();
+            o.put("domain", p.domain());
+            o.put("mode", p.mode().label());
+            ArrayNode mx = o.putArray("mx");
+            p.mxs().forEach(x -> mx.add(x.text()));
+            o.put("source", p.source().label());
+            o.put("list", p.listName().orElse(null));
+            o.put("forced", p.forced());
+            o.put("explanation", p.explanation());
+            if (p.mtaSts().isPresent()) {
+                CachedPolicy c = p.mtaSts().get();
+                ObjectNode sts = o.putObject("mta_sts");
+                sts.put("id", c.id());
+                sts.put("fetched", c.fetchedAt().toString());
+                sts.put("expires", c.expiresAt().toString());
+                sts.put("max_age", c.policy().maxAgeSeconds());
+                ArrayNode lines = sts.putArray("policy_lines");
+                c.policy().lines().forEach(lines::add);
+            } else {
+                o.putNull("mta_sts");
+            }
+            o.put("failure", p.stsFailure().map(f -> f.type().resultType()).orElse(null));
+            o.put("failure_detail", p.stsFailure().map(f -> f.detail()).orElse(null));
+            return o;
+        }
+
+        static void printText(PrintWriter out, ResolvedPolicy p) {
+            out.println("domain:       " + p.domain());
+            out.println("mode:         " + p.mode().label());
+            out.println("mx:           " + (p.mxs().isEmpty() ? "(any)"
+                    : p.mxs().stream().map(MxPattern::text).collect(Collectors.joining(", "))));
+            out.println("source:       " + p.sourceDescription());
+            out.println("why:          " + p.explanation());
+            p.mtaSts().ifPresent(c -> {
+                out.println("policy id:    " + c.id());
+                out.println("fetched:      " + c.fetchedAt());
+                out.println("expires:      " + c.expiresAt());
+            });
+            p.stsFailure().ifPresent(f -> out.println("sts failure:  " + f));
+        }
+    }
+}

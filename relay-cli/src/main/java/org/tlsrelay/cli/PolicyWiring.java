@@ -1,0 +1,109 @@
+package org.tlsrelay.cli;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.tlsrelay.core.config.ConfigException;
+import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.policy.PolicyResolver;
+import org.tlsrelay.core.policy.list.PolicyLists;
+import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
+import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
+import org.tlsrelay.core.policy.mtasts.PolicyCache;
+import org.tlsrelay.core.tls.TrustMaterial;
+import org.tlsrelay.smtp.dns.DnsjavaResolver;
+
+/**
+ * Builds the policy machinery from the configuration: the dnsjava resolver ({@code dns.*}), the MTA-STS fetcher
+ * ({@code policy.mta-sts.https-port}, {@code delivery.trust}; its deadline is {@code delivery.connect-timeout}), the
+ * MTA-STS resolver on its on-disk cache ({@code SPOOL/../mta-sts/}), the installed policy lists, and the
+ * {@link PolicyResolver} over all of them. Close it to stop its threads.
+ */
+final class PolicyWiring implements AutoCloseable {
+    private final DnsResolver dns;
+    private final MtaStsResolver mtaSts;
+    private final PolicyResolver resolver;
+    private final ExecutorService executor;
+    private final Duration timeout;
+
+    private PolicyWiring(DnsResolver dns, MtaStsResolver mtaSts, PolicyResolver resolver, ExecutorService executor,
+            Duration timeout) {
+        this.dns = dns;
+        this.mtaSts = mtaSts;
+        this.resolver = resolver;
+        this.executor = executor;
+        this.timeout = timeout;
+    }
+
+    static PolicyWiring open(RelayConfig config) throws ConfigException {
+        TrustMaterial trust;
+        try {
+            trust = TrustMaterial.from(config.delivery().trust());
+        } catch (IOException e) {
+            throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
+        }
+        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "mta-sts");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            DnsResolver dns = DnsjavaResolver.create(config.dns());
+            Duration fetchTimeout = config.delivery().connectTimeout();
+            HttpsPolicyFetcher fetcher = new HttpsPolicyFetcher(dns, trust, config.policy().mtaSts().httpsPort(),
+                    fetchTimeout, executor);
+            PolicyCache cache = new PolicyCache(config.spool().stateDir().resolve("mta-sts"));
+            MtaStsResolver mtaSts;
+            try {
+                mtaSts = MtaStsResolver.open(dns, fetcher, cache, Clock.systemUTC(), executor,
+                        MtaStsResolver.Settings.defaults());
+            } catch (IOException e) {
+                throw new ConfigException(List.of(cache.directory() + ": cannot read the MTA-STS cache: "
+                        + e.getMessage()));
+            }
+            PolicyResolver resolver = new PolicyResolver(config.policy(), mtaSts, lists(config), Clock.systemUTC());
+            // TXT, then A and AAAA of the policy host, each a query per server; then the fetch itself.
+            Duration dnsBudget = config.dns().timeout().multipliedBy(3L * Math.max(1, config.dns().servers().size()));
+            return new PolicyWiring(dns, mtaSts, resolver, executor, dnsBudget.plus(fetchTimeout).plusSeconds(5));
+        } catch (ConfigException | RuntimeException e) {
+            executor.shutdownNow();
+            throw e;
+        }
+    }
+
+    /**
+     * The installed, verified policy lists. TODO(merge): return the list helper's {@code InstalledPolicyLists}
+     * opened on {@code config.spool().stateDir().resolve("lists")} for {@code config.policy().lists()}; until then
+     * no list contributes.
+     */
+    static PolicyLists lists(RelayConfig config) {
+        return (domain, now) -> Optional.empty();
+    }
+
+    DnsResolver dns() {
+        return dns;
+    }
+
+    MtaStsResolver mtaSts() {
+        return mtaSts;
+    }
+
+    PolicyResolver resolver() {
+        return resolver;
+    }
+
+    /** How long a command waits for one resolution or probe. */
+    Duration timeout() {
+        return timeout;
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,9 @@
+/**
+ * DNS as the relay needs it: the {@link org.tlsrelay.core.dns.DnsResolver} interface (MX, A/AAAA, TXT; TLSA later)
+ * and its values. Look-ups are asynchronous so that no event-loop thread ever waits for DNS. Results tell "no such
+ * record" (NXDOMAIN or NODATA, an authoritative answer) apart from "DNS failed" (SERVFAIL, timeout, a malformed
+ * answer), because callers must treat them differently: RFC 5321 §5.1 defers on a temporary failure but falls back
+ * to the domain's address records when there is no MX; RFC 8461 §3.1 sees no policy when there is no TXT record.
+ * The implementation on dnsjava lives in {@code org.tlsrelay.smtp.dns}; nothing here names a DNS library.
+ */
+package org.tlsrelay.core.dns;

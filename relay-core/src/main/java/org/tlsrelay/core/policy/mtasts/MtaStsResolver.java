@@ -1,0 +1,389 @@
+package org.tlsrelay.core.policy.mtasts;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.enforce.TlsFailureType;
+
+/**
+ * A domain's MTA-STS policy, per RFC 8461 §3 and §5.1: TXT discovery, HTTPS fetch, validation, and the cache.
+ *
+ * <ul>
+ *   <li>An unexpired cached policy is used without asking DNS when its TXT {@code id} was checked within
+ *       {@link Settings#txtRecheck()}; otherwise the TXT record is read, and a new {@code id} triggers a fetch.</li>
+ *   <li>When the TXT look-up fails, the TXT record is gone or invalid, or the fetch fails, an unexpired cached policy
+ *       keeps applying (§3.3: "if no 'live' policy can be discovered via DNS or fetched via HTTPS, but a valid
+ *       (non-expired) policy exists in the sender's cache, the sender MUST apply that cached policy").</li>
+ *   <li>After a failed fetch the domain is not fetched again for {@link Settings#backoff()} (at least five minutes),
+ *       so that a broken or hostile policy host is not hammered by every queued message.</li>
+ *   <li>Cached policies are refreshed before they expire, about daily with jitter (§3.3 "MTAs SHOULD proactively
+ *       refresh cached policies before they expire"): see {@link MtaStsRefresher}.</li>
+ * </ul>
+ * Futures complete normally; the blocking work (HTTPS, cache files) runs on the given executor. Time comes only from
+ * the given clock.
+ */
+public final class MtaStsResolver {
+    private static final Logger log = LoggerFactory.getLogger(MtaStsResolver.class);
+    /** Never back off for less: RFC 8461 leaves the figure open; five minutes bounds load on a failing host. */
+    public static final Duration MIN_BACKOFF = Duration.ofMinutes(5);
+
+    /**
+     * Timing of look-ups and refreshes.
+     *
+     * @param txtRecheck      how long a cached policy is used before its TXT {@code id} is read again
+     * @param backoff         no fetch for this long after a failed one (at least {@link #MIN_BACKOFF})
+     * @param refreshInterval how often a cached policy's TXT {@code id} is checked proactively (about daily)
+     * @param refreshJitter   each refresh time moves by a random amount up to this, either way
+     */
+    public record Settings(Duration txtRecheck, Duration backoff, Duration refreshInterval, Duration refreshJitter) {
+        public Settings {
+            if (backoff.compareTo(MIN_BACKOFF) < 0) {
+                throw new IllegalArgumentException("the MTA-STS fetch back-off must be at least 5 minutes");
+            }
+            if (txtRecheck.isNegative() || refreshJitter.isNegative() || refreshInterval.compareTo(refreshJitter) <= 0) {
+                throw new IllegalArgumentException("invalid MTA-STS timing " + this);
+            }
+        }
+
+        public static Settings defaults() {
+            return new Settings(Duration.ofMinutes(5), MIN_BACKOFF, Duration.ofHours(24), Duration.ofHours(2));
+        }
+    }
+
+    /** How hard a look-up tries. */
+    enum Mode {
+        /** Use an unexpired cached policy without DNS when its id was checked recently. */
+        NORMAL,
+        /** Always read the TXT record (RFC 8461 §5.1: before a message is failed permanently). */
+        RECHECK,
+        /** Proactive refresh: read the TXT record, and fetch when the id changed or the policy nears expiry. */
+        REFRESH
+    }
+
+    /** Per-domain state; guarded by its own monitor. */
+    private static final class DomainState {
+        CachedPolicy policy;
+        Instant lastTxtCheck;
+        String lastNoPolicy; // why the last TXT check found no policy; null when it found one
+        Instant backoffUntil;
+        StsFailure lastFailure;
+        Instant nextRefresh;
+        CompletableFuture<StsOutcome> inflight;
+    }
+
+    private final DnsResolver dns;
+    private final PolicyFetcher fetcher;
+    private final PolicyCache cache;
+    private final Clock clock;
+    private final Executor executor;
+    private final Settings settings;
+    private final Map<String, DomainState> states = new ConcurrentHashMap<>();
+
+    private MtaStsResolver(DnsResolver dns, PolicyFetcher fetcher, PolicyCache cache, Clock clock, Executor executor,
+            Settings settings) {
+        this.dns = dns;
+        this.fetcher = fetcher;
+        this.cache = cache;
+        this.clock = clock;
+        this.executor = executor;
+        this.settings = settings;
+    }
+
+    /**
+     * Opens the resolver on the cache directory: every unexpired cached policy is loaded (expired ones are deleted),
+     * so that a restart keeps the policies it had.
+     */
+    public static MtaStsResolver open(DnsResolver dns, PolicyFetcher fetcher, PolicyCache cache, Clock clock,
+            Executor executor, Settings settings) throws IOException {
+        MtaStsResolver r = new MtaStsResolver(dns, fetcher, cache, clock, executor, settings);
+        Instant now = clock.instant();
+        for (CachedPolicy p : cache.loadAll().values()) {
+            if (p.isExpired(now)) {
+                cache.delete(p.domain());
+                continue;
+            }
+            DomainState st = r.state(p.domain());
+            synchronized (st) {
+                st.policy = p;
+                st.nextRefresh = r.nextRefresh(now, p);
+            }
+        }
+        return r;
+    }
+
+    /** The policy that applies to {@code domain} now (RFC 8461 §5.1 step 1, with the cache). */
+    public CompletableFuture<StsOutcome> lookup(String domain) {
+        return run(DnsNames.requireValid(domain), Mode.NORMAL);
+    }
+
+    /**
+     * Like {@link #lookup}, but always asks DNS whether the policy {@code id} changed. RFC 8461 §5.1: "A message
+     * delivery attempt MUST NOT be permanently failed until the sender has first checked for the presence of a new
+     * policy".
+     */
+    public CompletableFuture<StsOutcome> revalidate(String domain) {
+        return run(DnsNames.requireValid(domain), Mode.RECHECK);
+    }
+
+    /** Proactive refresh of one cached domain (see {@link MtaStsRefresher}). */
+    CompletableFuture<StsOutcome> refresh(String domain) {
+        return run(DnsNames.requireValid(domain), Mode.REFRESH);
+    }
+
+    /** The domains whose cached policy is due for a proactive refresh at {@code now}. */
+    List<String> dueForRefresh() {
+        Instant now = clock.instant();
+        List<String> due = new ArrayList<>();
+        states.forEach((domain, st) -> {
+            synchronized (st) {
+                if (usable(st, now) != null && st.nextRefresh != null && !now.isBefore(st.nextRefresh)
+                        && st.inflight == null) {
+                    due.add(domain);
+                }
+            }
+        });
+        return due;
+    }
+
+    /** The cached, unexpired policy of {@code domain}, as it stands (no DNS, no fetch). */
+    public Optional<CachedPolicy> cached(String domain) {
+        DomainState st = states.get(DnsNames.normalise(domain));
+        if (st == null) {
+            return Optional.empty();
+        }
+        synchronized (st) {
+            return Optional.ofNullable(usable(st, clock.instant()));
+        }
+    }
+
+    /**
+     * Discovery and fetch without the cache and without back-off, for diagnostics ({@code tlsrelay mta-sts fetch}):
+     * what a first contact with the domain would see.
+     */
+    public CompletableFuture<Probe> probe(String domain) {
+        String d = DnsNames.requireValid(domain);
+        return dns.txt("_mta-sts." + d).thenCompose(txt -> {
+            if (txt.isFailed()) {
+                return CompletableFuture.completedFuture(new Probe(d, txt, null, null, null));
+            }
+            StsTxtRecord.Discovery discovery = StsTxtRecord.discover(txt.found().orElse(List.of()));
+            if (!(discovery instanceof StsTxtRecord.Found)) {
+                return CompletableFuture.completedFuture(new Probe(d, txt, discovery, null, null));
+            }
+            return fetcher.fetch(d).thenApply(fetched -> new Probe(d, txt, discovery, fetched,
+                    fetched instanceof FetchResult.Fetched f ? PolicyParser.parse(f.body()) : null));
+        });
+    }
+
+    // ---- the look-up ----
+
+    private CompletableFuture<StsOutcome> run(String domain, Mode mode) {
+        Instant now = clock.instant();
+        DomainState st = state(domain);
+        synchronized (st) {
+            CachedPolicy cached = usable(st, now);
+            if (mode == Mode.NORMAL && cached != null && st.lastTxtCheck != null
+                    && now.isBefore(st.lastTxtCheck.plus(settings.txtRecheck()))) {
+                return CompletableFuture.completedFuture(new StsOutcome(domain, cached, false, null,
+                        "cached policy id " + cached.id() + " (fetched " + cached.fetchedAt() + ", expires "
+                                + cached.expiresAt() + "); its TXT id was confirmed at " + st.lastTxtCheck));
+            }
+            if (mode == Mode.NORMAL && cached == null && st.lastNoPolicy != null
+                    && now.isBefore(st.lastTxtCheck.plus(settings.txtRecheck()))) {
+                // Most domains publish no policy: do not ask DNS for every message to them.
+                return CompletableFuture.completedFuture(StsOutcome.none(domain, null,
+                        "no policy: " + st.lastNoPolicy + " (checked at " + st.lastTxtCheck + ")"));
+            }
+        }
+        return dns.txt("_mta-sts." + domain).thenCompose(txt -> afterTxt(domain, st, txt, mode));
+    }
+
+    private CompletableFuture<StsOutcome> afterTxt(String domain, DomainState st, DnsResult<List<String>> txt,
+            Mode mode) {
+        Instant now = clock.instant();
+        if (txt instanceof DnsResult.Failed<List<String>> failed) {
+            CachedPolicy cached;
+            synchronized (st) {
+                cached = usable(st, now);
+            }
+            String why = "the _mta-sts." + domain + " TXT look-up failed (" + failed.failure() + ": "
+                    + failed.detail() + ")";
+            return done(cached != null
+                    ? cachedOutcome(domain, cached, null, why + "; the cached policy applies (RFC 8461 §3.3)")
+                    : StsOutcome.none(domain, null, why + " and no policy is cached"));
+        }
+        StsTxtRecord.Discovery discovery = StsTxtRecord.discover(txt.found().orElse(List.of()));
+        String reason = discovery instanceof StsTxtRecord.NoPolicy none
+                ? (txt instanceof DnsResult.NoRecords<List<String>> nr
+                        ? "no _mta-sts TXT record (" + nr.absence() + ")" : none.reason())
+                : null;
+        CachedPolicy cached;
+        synchronized (st) {
+            st.lastTxtCheck = now;
+            st.lastNoPolicy = reason;
+            cached = usable(st, now);
+        }
+        if (reason != null) {
+            if (cached != null) {
+                refreshed(st, now, cached, mode);
+                return done(cachedOutcome(domain, cached, null, reason + " now; a cached policy is kept until it"
+                        + " expires, a TXT record that disappears does not remove it (RFC 8461 §3.3)"));
+            }
+            return done(StsOutcome.none(domain, null, "no policy: " + reason));
+        }
+        String id = ((StsTxtRecord.Found) discovery).id();
+        boolean nearExpiry = mode == Mode.REFRESH && cached != null
+                && !now.isBefore(cached.expiresAt().minus(lead(cached)));
+        if (cached != null && cached.id().equals(id) && !nearExpiry) {
+            refreshed(st, now, cached, mode);
+            return done(cachedOutcome(domain, cached, null, "TXT id " + id + " unchanged"));
+        }
+        CompletableFuture<StsOutcome> fetch;
+        synchronized (st) {
+            if (st.backoffUntil != null && now.isBefore(st.backoffUntil)) {
+                String why = "fetching policy id " + id + " failed (" + st.lastFailure + "); no new attempt before "
+                        + st.backoffUntil;
+                return done(cached != null
+                        ? cachedOutcome(domain, cached, st.lastFailure, why + "; the cached policy applies")
+                        : StsOutcome.none(domain, st.lastFailure, why + " and no policy is cached"));
+            }
+            if (st.inflight != null) {
+                return st.inflight; // one fetch per domain at a time
+            }
+            fetch = new CompletableFuture<>();
+            st.inflight = fetch;
+        }
+        fetchAndStore(domain, st, id).whenComplete((outcome, error) -> {
+            synchronized (st) {
+                st.inflight = null;
+            }
+            if (error != null) {
+                log.warn("MTA-STS {}: unexpected failure", domain, error);
+                fetch.complete(StsOutcome.none(domain, new StsFailure(TlsFailureType.STS_POLICY_FETCH_ERROR,
+                        "unexpected: " + error), "the policy fetch failed unexpectedly: " + error));
+            } else {
+                fetch.complete(outcome);
+            }
+        });
+        return fetch;
+    }
+
+    private CompletableFuture<StsOutcome> fetchAndStore(String domain, DomainState st, String id) {
+        return fetcher.fetch(domain).thenApplyAsync(result -> {
+            Instant now = clock.instant();
+            if (result instanceof FetchResult.Failed f) {
+                return failed(domain, st, id, new StsFailure(f.type(), f.url() + ": " + f.detail()), now);
+            }
+            FetchResult.Fetched fetched = (FetchResult.Fetched) result;
+            PolicyParse parsed = PolicyParser.parse(fetched.body());
+            if (!parsed.valid()) {
+                return failed(domain, st, id, new StsFailure(TlsFailureType.STS_POLICY_INVALID,
+                        fetched.url() + ": " + String.join("; ", parsed.errors())), now);
+            }
+            // Whole seconds: readable in files and explanations, and never later than the real fetch.
+            CachedPolicy policy = new CachedPolicy(domain, id, parsed.policy().orElseThrow(),
+                    now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+            if (policy.policy().maxAgeSeconds() > 0) {
+                try {
+                    cache.store(policy);
+                } catch (IOException | RuntimeException e) {
+                    log.warn("MTA-STS {}: cannot write the policy cache in {}: {}", domain, cache.directory(),
+                            e.toString());
+                }
+            }
+            synchronized (st) {
+                st.policy = policy;
+                st.backoffUntil = null;
+                st.lastFailure = null;
+                st.nextRefresh = nextRefresh(now, policy);
+            }
+            log.info("MTA-STS {}: fetched policy id {} (mode {}, max_age {})", domain, id,
+                    policy.policy().mode().label(), policy.policy().maxAgeSeconds());
+            return new StsOutcome(domain, policy, true, null, "fetched policy id " + id + " from " + fetched.url()
+                    + " (max_age " + policy.policy().maxAgeSeconds() + "s)");
+        }, executor);
+    }
+
+    private StsOutcome failed(String domain, DomainState st, String id, StsFailure failure, Instant now) {
+        CachedPolicy cached;
+        Instant retry = now.plus(settings.backoff());
+        synchronized (st) {
+            st.backoffUntil = retry;
+            st.lastFailure = failure;
+            cached = usable(st, now);
+            if (cached != null) {
+                st.nextRefresh = retry; // try again once the back-off is over, before the policy expires
+            }
+        }
+        log.info("MTA-STS {}: policy id {} not fetched: {}; next attempt after {}", domain, id, failure, retry);
+        String why = "fetching policy id " + id + " failed (" + failure + ")";
+        return cached != null
+                ? cachedOutcome(domain, cached, failure, why + "; the cached policy applies (RFC 8461 §3.3)")
+                : StsOutcome.none(domain, failure, why + " and no policy is cached");
+    }
+
+    private StsOutcome cachedOutcome(String domain, CachedPolicy cached, StsFailure failure, String why) {
+        return new StsOutcome(domain, cached, false, failure, "cached policy id " + cached.id() + " (fetched "
+                + cached.fetchedAt() + ", expires " + cached.expiresAt() + "): " + why);
+    }
+
+    /** After a refresh that found nothing to fetch, the next one is scheduled. */
+    private void refreshed(DomainState st, Instant now, CachedPolicy cached, Mode mode) {
+        if (mode == Mode.REFRESH) {
+            synchronized (st) {
+                st.nextRefresh = nextRefresh(now, cached);
+            }
+        }
+    }
+
+    /** The state's policy if it may still be used; an expired one is forgotten (its file is replaced later). */
+    private static CachedPolicy usable(DomainState st, Instant now) {
+        if (st.policy != null && st.policy.isExpired(now)) {
+            st.policy = null;
+            st.nextRefresh = null;
+        }
+        return st.policy;
+    }
+
+    /**
+     * About a day from now with jitter, but early enough before expiry to fetch again: a policy whose max_age is
+     * shorter than the interval is refreshed halfway through its life. Never sooner than a minute.
+     */
+    private Instant nextRefresh(Instant now, CachedPolicy p) {
+        long jitter = settings.refreshJitter().toMillis();
+        long offset = jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1);
+        Instant daily = now.plus(settings.refreshInterval()).plusMillis(offset);
+        Instant beforeExpiry = p.expiresAt().minus(lead(p));
+        Instant next = daily.isBefore(beforeExpiry) ? daily : beforeExpiry;
+        Instant earliest = now.plus(Duration.ofMinutes(1));
+        return next.isBefore(earliest) ? earliest : next;
+    }
+
+    /** How long before expiry a refresh fetches the policy again even when its id is unchanged. */
+    private Duration lead(CachedPolicy p) {
+        Duration half = p.policy().maxAge().dividedBy(2);
+        return half.compareTo(settings.refreshInterval()) < 0 ? half : settings.refreshInterval();
+    }
+
+    private DomainState state(String domain) {
+        return states.computeIfAbsent(domain, d -> new DomainState());
+    }
+
+    private static <T> CompletableFuture<T> done(T value) {
+        return CompletableFuture.completedFuture(value);
+    }
+}

@@ -1,0 +1,144 @@
+package org.tlsrelay.core.policy.mtasts;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.dns.DnsNames;
+
+/**
+ * The MTA-STS policy cache on disk, one JSON file per domain ({@code DOMAIN.json}) in one directory beside the spool.
+ * A cache that is lost on restart re-opens the first-use window that MTA-STS exists to close (RFC 8461 §10.2), so
+ * every write is atomic and durable: a temporary file is written and forced to disk, then renamed over the old one.
+ * Only the policy text is authoritative; it is parsed again on load, and a file that no longer parses is ignored.
+ */
+public final class PolicyCache {
+    private static final Logger log = LoggerFactory.getLogger(PolicyCache.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SUFFIX = ".json";
+
+    private final Path dir;
+
+    public PolicyCache(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** Every readable cached policy, by domain, expired ones included (the caller decides). */
+    public Map<String, CachedPolicy> loadAll() throws IOException {
+        Map<String, CachedPolicy> all = new HashMap<>();
+        if (!Files.isDirectory(dir)) {
+            return all;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                String domain = name.substring(0, name.length() - SUFFIX.length());
+                if (!DnsNames.isValid(domain)) {
+                    continue;
+                }
+                try {
+                    CachedPolicy p = read(file, domain);
+                    all.put(p.domain(), p);
+                } catch (IOException | RuntimeException e) {
+                    log.warn("MTA-STS cache file {} ignored: {}", file, e.getMessage());
+                }
+            }
+        }
+        return all;
+    }
+
+    /** Writes (or replaces) the cached policy of its domain, atomically and durably. */
+    public void store(CachedPolicy p) throws IOException {
+        Path file = fileOf(p.domain());
+        Files.createDirectories(dir);
+        ObjectNode json = JSON.createObjectNode();
+        json.put("domain", p.domain());
+        json.put("id", p.id());
+        json.put("fetched", p.fetchedAt().toString());
+        json.put("max_age", p.policy().maxAgeSeconds());
+        json.put("expires", p.expiresAt().toString());
+        json.put("policy", p.policy().text());
+        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json);
+        Path tmp = Files.createTempFile(dir, "." + p.domain() + ".", ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(java.nio.ByteBuffer.wrap(bytes));
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+            forceDirectory();
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Removes a domain's cached policy, if any. */
+    public void delete(String domain) throws IOException {
+        Files.deleteIfExists(fileOf(domain));
+        forceDirectory();
+    }
+
+    private Path fileOf(String domain) {
+        // The name comes from mail (a recipient domain): only a valid DNS name may become a file name.
+        return dir.resolve(DnsNames.requireValid(domain) + SUFFIX);
+    }
+
+    private static CachedPolicy read(Path file, String domain) throws IOException {
+        JsonNode json = JSON.readTree(file.toFile());
+        String id = text(json, "id");
+        Instant fetched = Instant.parse(text(json, "fetched"));
+        PolicyParse parsed = PolicyParser.parse(text(json, "policy"));
+        MtaStsPolicy policy = parsed.policy()
+                .orElseThrow(() -> new IOException("the stored policy is not valid: " + parsed.errors()));
+        if (!domain.equals(DnsNames.normalise(text(json, "domain")))) {
+            throw new IOException("the file names another domain");
+        }
+        return new CachedPolicy(domain, id, policy, fetched);
+    }
+
+    private static String text(JsonNode json, String field) throws IOException {
+        JsonNode n = json.get(field);
+        if (n == null || !n.isTextual()) {
+            throw new IOException("\"" + field + "\" is missing");
+        }
+        return n.asText();
+    }
+
+    /** Makes the rename itself durable (a directory fsync; not every platform allows it, so failure is ignored). */
+    private void forceDirectory() {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // e.g. Windows: the rename is as durable as the platform makes it
+        }
+    }
+
+    /** For tests: whether a file exists for the domain. */
+    boolean exists(String domain) {
+        try {
+            return Files.exists(fileOf(domain));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package org.tlsrelay.smtp.dns;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import org.tlsrelay.core.config.HostPort;
+import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.dns.MxRecord;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.Cache;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedResolver;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.ResolverConfig;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+import org.xbill.DNS.WireParseException;
+import org.xbill.DNS.lookup.InvalidZoneDataException;
+import org.xbill.DNS.lookup.LookupFailedException;
+import org.xbill.DNS.lookup.LookupResult;
+import org.xbill.DNS.lookup.LookupSession;
+import org.xbill.DNS.lookup.NoSuchDomainException;
+import org.xbill.DNS.lookup.NoSuchRRSetException;
+import org.xbill.DNS.lookup.RedirectOverflowException;
+import org.xbill.DNS.lookup.ServerFailedException;
+
+/**
+ * {@link DnsResolver} on dnsjava's asynchronous {@link LookupSession}: no thread waits for an answer. Names are
+ * always asked as absolute names (no search list, no hosts file: every answer comes from DNS). Each server gets
+ * {@code timeout} per query; with several servers each is tried once, in turn.
+ */
+public final class DnsjavaResolver implements DnsResolver {
+    /** CNAME hops followed before a look-up counts as malformed (RFC 1034 §3.6.2 allows chains, not loops). */
+    static final int MAX_CNAME_HOPS = 8;
+
+    private final LookupSession session;
+    private final String description;
+
+    private DnsjavaResolver(LookupSession session, String description) {
+        this.session = session;
+        this.description = description;
+    }
+
+    /** The resolver the configuration asks for: {@code dns.servers} (empty: the system's) and {@code dns.timeout}. */
+    public static DnsjavaResolver create(RelayConfig.Dns config) {
+        List<InetSocketAddress> servers = new ArrayList<>();
+        for (HostPort hp : config.servers()) {
+            servers.add(hp.toSocketAddress());
+        }
+        return create(servers, config.timeout());
+    }
+
+    /** A resolver asking {@code servers} (empty: the system's, from {@code /etc/resolv.conf} or the platform). */
+    public static DnsjavaResolver create(List<InetSocketAddress> servers, Duration timeout) {
+        if (timeout.isZero() || timeout.isNegative()) {
+            throw new IllegalArgumentException("the DNS timeout must be positive");
+        }
+        List<InetSocketAddress> use = servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
+        List<Resolver> simple = new ArrayList<>();
+        for (InetSocketAddress server : use) {
+            simple.add(new SimpleResolver(server)); // UDP, then TCP when the answer is truncated
+        }
+        ExtendedResolver resolver = new ExtendedResolver(simple);
+        for (Resolver r : resolver.getResolvers()) {
+            r.setTimeout(timeout);
+        }
+        resolver.setRetries(1);
+        resolver.setTimeout(timeout.multipliedBy(Math.max(1, simple.size())));
+        LookupSession session = LookupSession.builder()
+                .resolver(resolver)
+                .maxRedirects(MAX_CNAME_HOPS)
+                .cache(new Cache(DClass.IN)) // honours TTLs; a record with TTL 0 is not kept
+                .build();
+        return new DnsjavaResolver(session, "DNS " + use + " (timeout " + timeout.toMillis() + "ms)");
+    }
+
+    @Override
+    public CompletableFuture<DnsResult<List<MxRecord>>> mx(String domain) {
+        return lookup(domain, Type.MX, records -> records.stream()
+                .map(r -> (MXRecord) r)
+                .map(r -> new MxRecord(r.getPriority(), r.getTarget().toString()))
+                .sorted(Comparator.comparingInt(MxRecord::preference)) // stable: equal preferences keep answer order
+                .toList());
+    }
+
+    @Override
+    public CompletableFuture<DnsResult<List<InetAddress>>> addresses(String host) {
+        CompletableFuture<DnsResult<List<InetAddress>>> v4 =
+                lookup(host, Type.A, records -> records.stream().map(r -> ((ARecord) r).getAddress()).toList());
+        CompletableFuture<DnsResult<List<InetAddress>>> v6 =
+                lookup(host, Type.AAAA, records -> records.stream().map(r -> ((AAAARecord) r).getAddress()).toList());
+        return v4.thenCombine(v6, DnsjavaResolver::combine);
+    }
+
+    @Override
+    public CompletableFuture<DnsResult<List<String>>> txt(String name) {
+        return lookup(name, Type.TXT, records -> records.stream().map(r -> joined((TXTRecord) r)).toList());
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+
+    /** RFC 8461 §3.1, RFC 8460 §3: a record's character-strings are concatenated without separators. */
+    private static String joined(TXTRecord r) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] s : r.getStringsAsByteArrays()) {
+            out.writeBytes(s);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    static DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
+        if (v4 instanceof DnsResult.Found<List<InetAddress>> f4 && v6 instanceof DnsResult.Found<List<InetAddress>> f6) {
+            List<InetAddress> all = new ArrayList<>(f4.value());
+            all.addAll(f6.value());
+            return new DnsResult.Found<>(f4.name(), f4.canonicalName(), List.copyOf(all));
+        }
+        if (v4.isFound()) {
+            return v4;
+        }
+        if (v6.isFound()) {
+            return v6;
+        }
+        if (v4.isFailed()) {
+            return v4;
+        }
+        if (v6.isFailed()) {
+            return v6;
+        }
+        boolean nx = ((DnsResult.NoRecords<List<InetAddress>>) v4).absence() == DnsResult.Absence.NXDOMAIN
+                && ((DnsResult.NoRecords<List<InetAddress>>) v6).absence() == DnsResult.Absence.NXDOMAIN;
+        return new DnsResult.NoRecords<>(v4.name(), nx ? DnsResult.Absence.NXDOMAIN : DnsResult.Absence.NODATA);
+    }
+
+    private <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert) {
+        String n = DnsNames.normalise(name);
+        if (!DnsNames.isValid(n)) {
+            return CompletableFuture.completedFuture(
+                    new DnsResult.Failed<>(n, DnsResult.Failure.INVALID_NAME, "\"" + name + "\" is not a DNS name"));
+        }
+        Name qname;
+        try {
+            qname = Name.fromString(n + ".");
+        } catch (TextParseException e) {
+            return CompletableFuture.completedFuture(
+                    new DnsResult.Failed<>(n, DnsResult.Failure.INVALID_NAME, e.getMessage()));
+        }
+        CompletableFuture<LookupResult> answer;
+        try {
+            answer = session.lookupAsync(qname, type).toCompletableFuture();
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+        }
+        return answer.handle((result, error) -> {
+            if (error != null) {
+                return failure(n, type, unwrap(error));
+            }
+            List<Record> records = result.getRecords().stream().filter(r -> r.getType() == type).toList();
+            if (records.isEmpty()) {
+                // dnsjava reports NOERROR with an empty answer as an empty result: that is NODATA (RFC 2308 §2.2).
+                return new DnsResult.NoRecords<>(n, DnsResult.Absence.NODATA);
+            }
+            return new DnsResult.Found<>(n, records.get(0).getName().toString(), convert.apply(records));
+        });
+    }
+
+    private static <T> DnsResult<T> failure(String name, int type, Throwable e) {
+        String what = name + "/" + Type.string(type);
+        if (e instanceof NoSuchDomainException) {
+            return new DnsResult.NoRecords<>(name, DnsResult.Absence.NXDOMAIN);
+        }
+        if (e instanceof NoSuchRRSetException) {
+            return new DnsResult.NoRecords<>(name, DnsResult.Absence.NODATA);
+        }
+        if (e instanceof ServerFailedException) {
+            return new DnsResult.Failed<>(name, DnsResult.Failure.SERVFAIL, what + ": SERVFAIL");
+        }
+        if (e instanceof RedirectOverflowException) {
+            return new DnsResult.Failed<>(name, DnsResult.Failure.MALFORMED, what + ": CNAME loop or more than "
+                    + MAX_CNAME_HOPS + " CNAMEs");
+        }
+        if (e instanceof InvalidZoneDataException || e instanceof WireParseException) {
+            return new DnsResult.Failed<>(name, DnsResult.Failure.MALFORMED, what + ": " + e.getMessage());
+        }
+        if (e instanceof LookupFailedException) {
+            // e.g. "Unknown non-success error code REFUSED"
+            return new DnsResult.Failed<>(name, DnsResult.Failure.SERVFAIL, what + ": " + e.getMessage());
+        }
+        if (e instanceof TimeoutException || e instanceof SocketTimeoutException) {
+            return new DnsResult.Failed<>(name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
+        }
+        if (e instanceof IOException) {
+            String m = String.valueOf(e.getMessage());
+            if (m.toLowerCase(java.util.Locale.ROOT).contains("timed out")) {
+                return new DnsResult.Failed<>(name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
+            }
+            return new DnsResult.Failed<>(name, DnsResult.Failure.NETWORK, what + ": " + m);
+        }
+        return new DnsResult.Failed<>(name, DnsResult.Failure.NETWORK, what + ": " + e);
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+}
