@@ -1,6 +1,15 @@
 /**
- * The enforce/testing decision: what the TLS session showed ({@code TlsObservation}), the one pure function that
- * decides ({@code Enforcer}), and the RFC 8460 failure types ({@link org.tlsrelay.core.enforce.TlsFailureType}).
+ * The enforce/testing decision, kept apart from the sockets (measure, then decide).
+ *
+ * <ul>
+ *   <li>{@link org.tlsrelay.core.enforce.TlsObservation}: what a connection showed (STARTTLS offered, handshake,
+ *       chain trust per RFC 5280, validity period, MX name per RFC 6125 §6.4 as RFC 8461 §4.2 narrows it:
+ *       {@link org.tlsrelay.core.enforce.CertificateNames});</li>
+ *   <li>{@link org.tlsrelay.core.enforce.Enforcer}: the one pure function that reads the policy mode
+ *       (RFC 8461 §4.1, §4.2, §5) and returns a {@link org.tlsrelay.core.enforce.Verdict};</li>
+ *   <li>{@link org.tlsrelay.core.enforce.TlsOutcome}: the event a TLS-RPT report (RFC 8460 §4.4) aggregates, with
+ *       the RFC 8460 §4.3 result types of {@link org.tlsrelay.core.enforce.TlsFailureType}.</li>
+ * </ul>
  * Nothing here does I/O or reads the clock.
  */
 package org.tlsrelay.core.enforce;
