@@ -1,0 +1,127 @@
+package org.tlsrelay.smtp.inbound;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.tlsrelay.core.config.RelayConfig;
+
+/**
+ * Server-side TLS for STARTTLS ({@code server.tls}): the PEM certificate chain and private key, TLS 1.3 and 1.2 only,
+ * AEAD cipher suites with forward secrecy only (the Mozilla "intermediate" list without DHE), and no reverse DNS
+ * look-up when the socket is layered (SubEthaSMTP's default creator calls {@code getHostName()}).
+ */
+final class InboundTls {
+    static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+    static final List<String> CIPHER_SUITES = List.of(
+            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    private final SSLContext context;
+    private final String[] protocols;
+    private final String[] suites;
+
+    private InboundTls(SSLContext context) {
+        this.context = context;
+        SSLParameters supported = context.getSupportedSSLParameters();
+        this.protocols = PROTOCOLS.stream().filter(Arrays.asList(supported.getProtocols())::contains)
+                .toArray(String[]::new);
+        this.suites = CIPHER_SUITES.stream().filter(Arrays.asList(supported.getCipherSuites())::contains)
+                .toArray(String[]::new);
+    }
+
+    /** Loads {@code server.tls}; a missing or malformed file is an {@link IOException} that names it. */
+    static InboundTls load(RelayConfig.Tls tls) throws IOException {
+        List<X509Certificate> chain = readChain(tls.certificate());
+        PrivateKey key = readKey(tls.privateKey());
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setKeyEntry("server", key, new char[0], chain.toArray(X509Certificate[]::new));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, new char[0]);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), null, null);
+            return new InboundTls(ctx);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("server.tls: the private key " + tls.privateKey() + " does not fit the certificate "
+                    + tls.certificate() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** For tests: a ready context. */
+    static InboundTls of(SSLContext context) {
+        return new InboundTls(context);
+    }
+
+    /** Layers a server-mode TLS socket over an accepted plain socket; the handshake starts later. */
+    SSLSocket layer(Socket plain) throws IOException {
+        InetSocketAddress remote = (InetSocketAddress) plain.getRemoteSocketAddress();
+        // The host argument matters only for a client; a literal keeps the JDK from any name look-up.
+        SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(plain, remote.getAddress().getHostAddress(),
+                plain.getPort(), true);
+        s.setUseClientMode(false);
+        SSLParameters p = s.getSSLParameters();
+        p.setProtocols(protocols);
+        p.setCipherSuites(suites);
+        p.setUseCipherSuitesOrder(true);
+        s.setSSLParameters(p);
+        return s;
+    }
+
+    private static List<X509Certificate> readChain(Path file) throws IOException {
+        List<X509Certificate> out = new ArrayList<>();
+        try (Reader r = Files.newBufferedReader(file); PEMParser p = new PEMParser(r)) {
+            JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
+            for (Object o = p.readObject(); o != null; o = p.readObject()) {
+                if (o instanceof X509CertificateHolder h) {
+                    out.add(conv.getCertificate(h));
+                }
+            }
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException("server.tls.certificate: " + file + ": not a PEM certificate: " + e.getMessage(), e);
+        }
+        if (out.isEmpty()) {
+            throw new IOException("server.tls.certificate: " + file + ": no PEM certificate found");
+        }
+        return out;
+    }
+
+    private static PrivateKey readKey(Path file) throws IOException {
+        try (Reader r = Files.newBufferedReader(file); PEMParser p = new PEMParser(r)) {
+            JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
+            for (Object o = p.readObject(); o != null; o = p.readObject()) {
+                if (o instanceof PrivateKeyInfo info) {
+                    return conv.getPrivateKey(info);
+                }
+                if (o instanceof PEMKeyPair pair) {
+                    return conv.getKeyPair(pair).getPrivate();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("server.tls.private-key: " + file + ": not a PEM private key: " + e.getMessage(), e);
+        }
+        throw new IOException("server.tls.private-key: " + file + ": no unencrypted PEM private key found");
+    }
+}

@@ -1,0 +1,24 @@
+/**
+ * The inbound SMTP server (SubEthaSMTP 7.2.2) that MTAs and applications submit mail to.
+ *
+ * <p>SubEthaSMTP provides the listener, the session threads, the connection limit and the command-line reader; every
+ * SMTP command is replaced by one of ours ({@link org.tlsrelay.smtp.inbound.Commands}), because the stock ones lose
+ * the ESMTP parameters (RFC 3461 DSN, RFC 6152 BODY, RFC 6531 SMTPUTF8), only advertise SIZE, run a message body as
+ * commands when DATA is rejected early, enable every TLS protocol and cipher and look up reverse DNS on STARTTLS.
+ *
+ * <ul>
+ *   <li>Relaying (RFC 5321 §3.6, §7.1): clients in {@code server.networks} may relay; others only after AUTH
+ *   (RFC 4954, PLAIN and LOGIN, offered and accepted only over TLS); everyone else gets {@code 554 5.7.1} at RCPT.
+ *   The relay has no local mailboxes, so no address form (%-hack, source route, quoted {@code @}, address literal)
+ *   reaches anything without that permission.</li>
+ *   <li>STARTTLS (RFC 3207): TLS 1.2+, AEAD cipher suites only; input buffered before the handshake is discarded
+ *   (§4.2; the 2011 STARTTLS command-injection flaw); the SMTP state is reset after it.</li>
+ *   <li>DATA (RFC 5321 §4.1.1.4, §4.5.2): only {@code CRLF.CRLF} ends a message; a bare CR or LF anywhere makes the
+ *   message rejected with {@code 550 5.6.0} once the real end has been read (SMTP smuggling). Size and line limits
+ *   are enforced while streaming, the stream is always read to its end before any reply, and {@code 250} is sent only
+ *   after the spool has made the message durable.</li>
+ *   <li>PIPELINING (RFC 2920) is advertised: replies go out in order and DATA never reads past the end of its
+ *   message, so commands pipelined after it stay in the input buffer.</li>
+ * </ul>
+ */
+package org.tlsrelay.smtp.inbound;
