@@ -4,13 +4,13 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.policy.PolicyResolver;
+import org.tlsrelay.core.policy.list.InstalledPolicyLists;
 import org.tlsrelay.core.policy.list.PolicyLists;
 import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
@@ -76,13 +76,14 @@ final class PolicyWiring implements AutoCloseable {
         }
     }
 
-    /**
-     * The installed, verified policy lists. TODO(merge): return the list helper's {@code InstalledPolicyLists}
-     * opened on {@code config.spool().stateDir().resolve("lists")} for {@code config.policy().lists()}; until then
-     * no list contributes.
-     */
-    static PolicyLists lists(RelayConfig config) {
-        return (domain, now) -> Optional.empty();
+    /** The installed policy lists ({@code SPOOL/../lists/NAME/}), each verified again against its key. */
+    static PolicyLists lists(RelayConfig config) throws ConfigException {
+        try {
+            return InstalledPolicyLists.load(config, Clock.systemUTC());
+        } catch (IOException e) {
+            throw new ConfigException(List.of(config.spool().stateDir().resolve("lists")
+                    + ": cannot read the installed policy lists: " + e.getMessage()));
+        }
     }
 
     DnsResolver dns() {
