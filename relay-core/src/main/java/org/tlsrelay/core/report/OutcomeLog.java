@@ -1,0 +1,168 @@
+package org.tlsrelay.core.report;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outcome log on disk: one append-only JSON-lines file per UTC day, {@code DIR/outcomes-YYYY-MM-DD.jsonl}, one
+ * {@link OutcomeEvent} per line. Only the relay's {@link OutcomeRecorder} appends; anyone may read, also while it
+ * writes: a last line without its newline (a write cut short by a crash) is not read, and a line that does not parse
+ * is skipped with a warning, so one bad line never loses a day.
+ */
+public final class OutcomeLog {
+    private static final Logger LOG = LoggerFactory.getLogger(OutcomeLog.class);
+    private static final Pattern FILE = Pattern.compile("outcomes-(\\d{4}-\\d{2}-\\d{2})\\.jsonl");
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES) // lines from a newer version still count
+            .build();
+
+    private final Path dir;
+
+    /** @param dir the reports directory, {@code config.spool().stateDir().resolve("reports")} */
+    public OutcomeLog(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** The file of one UTC day. */
+    public Path file(LocalDate day) {
+        return dir.resolve("outcomes-" + day + ".jsonl");
+    }
+
+    /** Every event of {@code day}, in the order written; an absent file is an empty day. */
+    public List<OutcomeEvent> read(LocalDate day) throws IOException {
+        Path f = file(day);
+        List<OutcomeEvent> events = new ArrayList<>();
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(f);
+        } catch (NoSuchFileException e) {
+            return events;
+        }
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] != '\n') {
+            end--; // a torn last line: the writer is in the middle of it, or crashed there
+        }
+        int skipped = 0;
+        int lineNo = 0;
+        try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(
+                new java.io.ByteArrayInputStream(bytes, 0, end), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                try {
+                    OutcomeEvent e = MAPPER.readValue(line, OutcomeEvent.class);
+                    if (e != null) {
+                        events.add(e);
+                    }
+                } catch (JsonProcessingException | IllegalArgumentException | DateTimeParseException e) {
+                    if (skipped++ == 0) {
+                        LOG.warn("{}:{}: skipping an unreadable outcome line: {}", f, lineNo, e.getMessage());
+                    }
+                }
+            }
+        }
+        if (skipped > 1) {
+            LOG.warn("{}: {} unreadable outcome lines skipped in all", f, skipped);
+        }
+        return events;
+    }
+
+    /** The days that have an outcome file, oldest first. */
+    public List<LocalDate> days() throws IOException {
+        TreeSet<LocalDate> days = new TreeSet<>();
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "outcomes-*.jsonl")) {
+            for (Path p : ds) {
+                Matcher m = FILE.matcher(p.getFileName().toString());
+                if (m.matches()) {
+                    try {
+                        days.add(LocalDate.parse(m.group(1)));
+                    } catch (DateTimeParseException e) {
+                        // not one of ours
+                    }
+                }
+            }
+        }
+        return List.copyOf(days);
+    }
+
+    /** Deletes the files of days before {@code keepFrom}; returns how many. */
+    public int deleteBefore(LocalDate keepFrom) throws IOException {
+        int n = 0;
+        for (LocalDate d : days()) {
+            if (d.isBefore(keepFrom) && Files.deleteIfExists(file(d))) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Opens {@code day}'s file for appending (creating the directory and the file). If a crash left a torn last line,
+     * a newline is written first so the next event starts a line of its own.
+     */
+    FileChannel openForAppend(LocalDate day) throws IOException {
+        Files.createDirectories(dir);
+        FileChannel ch = FileChannel.open(file(day), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.READ);
+        try {
+            long size = ch.size();
+            if (size > 0) {
+                ByteBuffer last = ByteBuffer.allocate(1);
+                ch.read(last, size - 1);
+                if (last.get(0) != '\n') {
+                    ch.write(ByteBuffer.wrap(new byte[] {'\n'}), size);
+                }
+            }
+            ch.position(ch.size());
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** One event as a line, with its newline. */
+    static byte[] line(OutcomeEvent e) {
+        try {
+            byte[] json = MAPPER.writeValueAsBytes(e);
+            byte[] out = new byte[json.length + 1];
+            System.arraycopy(json, 0, out, 0, json.length);
+            out[json.length] = '\n';
+            return out;
+        } catch (JsonProcessingException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+}
