@@ -367,15 +367,14 @@ public final class ReportService {
             next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.PENDING, d.attempts(), d.firstAttempt(),
                     t.toString(), DEFERRED + def.detail());
         } else {
-            Instant firstAt = Instant.parse(first);
-            if (!t.isBefore(firstAt.plus(settings.retryWindow()))) {
+            Duration wait = settings.backoff().get(Math.min(attempts, settings.backoff().size()) - 1);
+            Instant retry = t.plus(wait);
+            if (retry.isAfter(Instant.parse(first).plus(settings.retryWindow()))) {
                 next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.FAILED, attempts, first, "",
                         result.detail() + " (given up: first attempt " + first + ")");
                 LOG.warn("TLS-RPT {}: report {} to {} given up after {} attempts: {}", report.policyDomain(),
                         report.reportId(), d.uri(), attempts, result.detail());
             } else {
-                Duration wait = settings.backoff().get(Math.min(attempts, settings.backoff().size()) - 1);
-                Instant retry = t.plus(wait);
                 next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.PENDING, attempts, first, retry.toString(),
                         result.detail());
                 LOG.warn("TLS-RPT {}: report {} to {} failed (attempt {}): {}; next attempt at {}",
