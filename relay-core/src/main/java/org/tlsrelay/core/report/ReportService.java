@@ -312,7 +312,7 @@ public final class ReportService {
             };
             if (!due) {
                 boolean ok = d.state() == OutboxEntry.State.SENT;
-                if (now || d.state() != OutboxEntry.State.PENDING) {
+                if (now) { // report send lists every rua, also those it had nothing to do for
                     attempts.add(new Attempt(entry.policyDomain(), d.uri(), d.state(), ok,
                             ok ? "already sent: " + d.lastResult() : d.lastResult()));
                 }
