@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             PolicyListCommand.class,
             PolicyCommand.class,
             MtaStsCommand.class,
+            ReportCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
