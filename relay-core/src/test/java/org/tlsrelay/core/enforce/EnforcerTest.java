@@ -20,42 +20,43 @@ class EnforcerTest {
 
     /**
      * The whole decision as a truth table. starttls: offered, absent (not in EHLO), rejected (454 to STARTTLS);
-     * handshake, trusted, name and listed are y/n; validity is VALID, EXPIRED or NOT_YET_VALID; the expected
-     * failure is an RFC 8460 result type or '-' for success.
+     * hs (handshake completed), trust (chain trusted), name (certificate names the MX) and mx (MX host matched by a
+     * policy pattern) are y/n; validity is VALID, EXPIRED or NOT_YET_VALID; the expected failure is an RFC 8460
+     * result type or '-' for success.
      */
-    @ParameterizedTest(name = "{0} starttls={1} handshake={2} trusted={3} {4} name={5} listed={6} -> {7} {8}")
+    @ParameterizedTest(name = "{0} starttls={1} handshake={2} trusted={3} {4} name={5} mx={6} -> {7} {8}")
     @CsvSource(delimiter = '|', textBlock = """
-            # mode  | starttls | handshake | trusted | validity      | name | listed | verdict       | failure
-            ENFORCE | offered  | y         | y       | VALID         | y    | y      | deliver-tls   | -
-            ENFORCE | absent   | -         | -       | -             | -    | y      | refuse        | starttls-not-supported
-            ENFORCE | rejected | -         | -       | -             | -    | y      | refuse        | starttls-not-supported
-            ENFORCE | offered  | n         | -       | -             | -    | y      | refuse        | validation-failure
-            ENFORCE | offered  | y         | n       | VALID         | y    | y      | refuse        | certificate-not-trusted
-            ENFORCE | offered  | y         | y       | EXPIRED       | y    | y      | refuse        | certificate-expired
-            ENFORCE | offered  | y         | y       | NOT_YET_VALID | y    | y      | refuse        | validation-failure
-            ENFORCE | offered  | y         | y       | VALID         | n    | y      | refuse        | certificate-host-mismatch
-            ENFORCE | offered  | y         | y       | VALID         | y    | n      | refuse        | validation-failure
-            ENFORCE | offered  | y         | n       | EXPIRED       | n    | n      | refuse        | certificate-not-trusted
-            ENFORCE | offered  | y         | y       | EXPIRED       | n    | y      | refuse        | certificate-expired
-            ENFORCE | absent   | -         | -       | -             | -    | n      | refuse        | starttls-not-supported
-            TESTING | offered  | y         | y       | VALID         | y    | y      | deliver-tls   | -
-            TESTING | absent   | -         | -       | -             | -    | y      | deliver-clear | starttls-not-supported
-            TESTING | rejected | -         | -       | -             | -    | y      | deliver-clear | starttls-not-supported
-            TESTING | offered  | n         | -       | -             | -    | y      | deliver-clear | validation-failure
-            TESTING | offered  | y         | n       | VALID         | y    | y      | deliver-tls   | certificate-not-trusted
-            TESTING | offered  | y         | y       | EXPIRED       | y    | y      | deliver-tls   | certificate-expired
-            TESTING | offered  | y         | y       | NOT_YET_VALID | y    | y      | deliver-tls   | validation-failure
-            TESTING | offered  | y         | y       | VALID         | n    | y      | deliver-tls   | certificate-host-mismatch
-            TESTING | offered  | y         | y       | VALID         | y    | n      | deliver-tls   | validation-failure
-            TESTING | absent   | -         | -       | -             | -    | n      | deliver-clear | starttls-not-supported
-            NONE    | offered  | y         | y       | VALID         | y    | n      | deliver-tls   | -
-            NONE    | absent   | -         | -       | -             | -    | n      | deliver-clear | starttls-not-supported
-            NONE    | rejected | -         | -       | -             | -    | n      | deliver-clear | starttls-not-supported
-            NONE    | offered  | n         | -       | -             | -    | n      | deliver-clear | validation-failure
-            NONE    | offered  | y         | n       | VALID         | y    | n      | deliver-tls   | certificate-not-trusted
-            NONE    | offered  | y         | y       | EXPIRED       | y    | n      | deliver-tls   | certificate-expired
-            NONE    | offered  | y         | y       | VALID         | n    | n      | deliver-tls   | certificate-host-mismatch
-            NONE    | offered  | y         | n       | EXPIRED       | n    | n      | deliver-tls   | certificate-not-trusted
+            # mode  | starttls | hs | trust | validity      | name | mx | verdict       | failure
+            ENFORCE | offered  | y  | y     | VALID         | y    | y  | deliver-tls   | -
+            ENFORCE | absent   | -  | -     | -             | -    | y  | refuse        | starttls-not-supported
+            ENFORCE | rejected | -  | -     | -             | -    | y  | refuse        | starttls-not-supported
+            ENFORCE | offered  | n  | -     | -             | -    | y  | refuse        | validation-failure
+            ENFORCE | offered  | y  | n     | VALID         | y    | y  | refuse        | certificate-not-trusted
+            ENFORCE | offered  | y  | y     | EXPIRED       | y    | y  | refuse        | certificate-expired
+            ENFORCE | offered  | y  | y     | NOT_YET_VALID | y    | y  | refuse        | validation-failure
+            ENFORCE | offered  | y  | y     | VALID         | n    | y  | refuse        | certificate-host-mismatch
+            ENFORCE | offered  | y  | y     | VALID         | y    | n  | refuse        | validation-failure
+            ENFORCE | offered  | y  | n     | EXPIRED       | n    | n  | refuse        | certificate-not-trusted
+            ENFORCE | offered  | y  | y     | EXPIRED       | n    | y  | refuse        | certificate-expired
+            ENFORCE | absent   | -  | -     | -             | -    | n  | refuse        | starttls-not-supported
+            TESTING | offered  | y  | y     | VALID         | y    | y  | deliver-tls   | -
+            TESTING | absent   | -  | -     | -             | -    | y  | deliver-clear | starttls-not-supported
+            TESTING | rejected | -  | -     | -             | -    | y  | deliver-clear | starttls-not-supported
+            TESTING | offered  | n  | -     | -             | -    | y  | deliver-clear | validation-failure
+            TESTING | offered  | y  | n     | VALID         | y    | y  | deliver-tls   | certificate-not-trusted
+            TESTING | offered  | y  | y     | EXPIRED       | y    | y  | deliver-tls   | certificate-expired
+            TESTING | offered  | y  | y     | NOT_YET_VALID | y    | y  | deliver-tls   | validation-failure
+            TESTING | offered  | y  | y     | VALID         | n    | y  | deliver-tls   | certificate-host-mismatch
+            TESTING | offered  | y  | y     | VALID         | y    | n  | deliver-tls   | validation-failure
+            TESTING | absent   | -  | -     | -             | -    | n  | deliver-clear | starttls-not-supported
+            NONE    | offered  | y  | y     | VALID         | y    | n  | deliver-tls   | -
+            NONE    | absent   | -  | -     | -             | -    | n  | deliver-clear | starttls-not-supported
+            NONE    | rejected | -  | -     | -             | -    | n  | deliver-clear | starttls-not-supported
+            NONE    | offered  | n  | -     | -             | -    | n  | deliver-clear | validation-failure
+            NONE    | offered  | y  | n     | VALID         | y    | n  | deliver-tls   | certificate-not-trusted
+            NONE    | offered  | y  | y     | EXPIRED       | y    | n  | deliver-tls   | certificate-expired
+            NONE    | offered  | y  | y     | VALID         | n    | n  | deliver-tls   | certificate-host-mismatch
+            NONE    | offered  | y  | n     | EXPIRED       | n    | n  | deliver-tls   | certificate-not-trusted
             """)
     void decidesByModeAndObservation(PolicyMode mode, String starttls, String handshake, String trusted,
             String validity, String name, String listed, String verdict, String failure) {

@@ -18,26 +18,36 @@ final class DotStuffer {
     /** Appends the transformed form of {@code src[offset, offset + length)} to {@code out}. */
     void transform(byte[] src, int offset, int length, ByteBuf out) {
         int end = offset + length;
-        for (int i = offset; i < end; i++) {
+        int i = offset;
+        while (i < end) {
             byte b = src[i];
             if (pendingCr) {
                 pendingCr = false;
                 crlf(out);
                 if (b == LF) {
+                    i++;
                     continue;
                 }
                 // a bare CR ended a line; b starts the next one
             }
             if (b == CR) {
                 pendingCr = true;
+                i++;
             } else if (b == LF) {
                 crlf(out);
+                i++;
             } else {
                 if (lineStart && b == DOT) {
                     out.writeByte(DOT);
                 }
-                out.writeByte(b);
+                // copy the rest of the line in one go
+                int j = i + 1;
+                while (j < end && src[j] != CR && src[j] != LF) {
+                    j++;
+                }
+                out.writeBytes(src, i, j - i);
                 lineStart = false;
+                i = j;
             }
         }
     }

@@ -195,7 +195,7 @@ public final class OutboundClient implements AutoCloseable {
                 return CompletableFuture.completedFuture(r);
             }
             s.connection.close();
-            if (!attempt.rsetAnswered && !closed) {
+            if (unwrap(e) instanceof SmtpSessionException && !attempt.rsetAnswered && !closed) {
                 // the MX dropped the idle connection: nothing was sent, start over on a new one
                 attempt.reused = false;
                 return fresh(message, attempt);
@@ -214,7 +214,7 @@ public final class OutboundClient implements AutoCloseable {
                 return CompletableFuture.completedFuture(new DeliveryAttemptResult.Refused(
                         attempt.target, refuse, true));
             }
-            if (!s.connection.usable()) {
+            if (verdict instanceof Verdict.DeliverInClear && !s.connection.usable()) {
                 // testing/none after a failed handshake: the connection is gone; deliver in clear on a new one
                 // that does not try STARTTLS (what Postfix does for opportunistic TLS)
                 s.connection.close();
@@ -246,7 +246,6 @@ public final class OutboundClient implements AutoCloseable {
             return c.greeting().thenCompose(greeting -> {
                 if (!greeting.isPositive()) {
                     // RFC 5321 §3.1: a 554 greeting means no SMTP service here; QUIT and try elsewhere
-                    c.quit();
                     throw new CompletionException(new SmtpSessionException("greeting " + greeting));
                 }
                 attempt.stage = Stage.EHLO;
@@ -258,6 +257,10 @@ public final class OutboundClient implements AutoCloseable {
                     }
                     return startTls(c, attempt, greeting, caps);
                 });
+            }).whenComplete((session, e) -> {
+                if (e != null) {
+                    c.quit(); // a refused greeting or EHLO: say goodbye; a broken connection is just closed
+                }
             });
         });
     }
@@ -335,6 +338,12 @@ public final class OutboundClient implements AutoCloseable {
 
     private CompletableFuture<DeliveryAttemptResult> transaction(
             Session s, OutboundMessage message, Attempt attempt, Verdict verdict, boolean rset) {
+        if (verdict instanceof Verdict.DeliverOverTls != s.tls) {
+            // the verdict was made for another kind of connection: never send in clear what must go over TLS
+            s.connection.close();
+            return CompletableFuture.failedFuture(new IllegalStateException("queue " + message.queueId()
+                    + ": verdict " + verdict.label() + " on a connection with tls=" + s.tls));
+        }
         attempt.verdict = verdict.label();
         attempt.tls = s.tls && s.observation instanceof TlsObservation.Established e
                 ? e.protocol() + "/" + e.cipherSuite() : "none";
@@ -355,7 +364,8 @@ public final class OutboundClient implements AutoCloseable {
             size = message.content().size();
             source = message.content().open();
         } catch (IOException e) {
-            release(s);
+            // a local problem (the spool file): the MX did nothing wrong, but the connection is not kept
+            s.connection.quit();
             return CompletableFuture.failedFuture(new IOException(
                     "queue " + message.queueId() + ": cannot read the message content: " + e.getMessage(), e));
         }

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.smtp.LastSmtpContent;
 import io.netty.handler.codec.smtp.SmtpRequest;
 import io.netty.handler.codec.smtp.SmtpRequestEncoder;
+import io.netty.handler.codec.smtp.SmtpRequests;
 import io.netty.handler.codec.smtp.SmtpResponse;
 import io.netty.handler.codec.smtp.SmtpResponseDecoder;
 import io.netty.handler.ssl.SslHandler;
@@ -51,6 +52,7 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
     private boolean tlsStarting;
     private boolean plaintextAfterStartTls;
     private boolean closingAnnounced;
+    private boolean quitting;
 
     /** A request that waits for its reply. */
     private final class Pending {
@@ -77,6 +79,8 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    private Pending greeting;
+
     private SmtpConnection(Channel channel, Duration commandTimeout) {
         this.channel = channel;
         this.commandTimeoutMillis = commandTimeout.toMillis();
@@ -85,7 +89,8 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
     /** Sets up the pipeline of a new channel; the greeting is the first reply awaited. */
     static SmtpConnection install(Channel channel, Duration commandTimeout) {
         SmtpConnection c = new SmtpConnection(channel, commandTimeout);
-        c.pending.add(c.new Pending("the greeting"));
+        c.greeting = c.new Pending("the greeting");
+        c.pending.add(c.greeting);
         ChannelPipeline p = channel.pipeline();
         p.addLast("encoder", new SmtpRequestEncoder());
         p.addLast(CHUNKED, new ChunkedWriteHandler());
@@ -104,12 +109,9 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
     /** The greeting (RFC 5321 §4.3.1); its timer starts when the connection is up. */
     CompletableFuture<SmtpReply> greeting() {
-        Pending first = pending.peekFirst();
-        if (first == null) {
-            return CompletableFuture.failedFuture(new IllegalStateException("the greeting was already taken"));
-        }
-        first.arm(commandTimeoutMillis);
-        return first.reply;
+        // The greeting may have arrived before anyone asked for it: it is kept, not looked up in the queue.
+        greeting.arm(commandTimeoutMillis);
+        return greeting.reply;
     }
 
     /** Sends one request and returns its reply. */
@@ -213,16 +215,20 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
     /** Whether the connection can carry another transaction. */
     boolean usable() {
-        return failure == null && !closingAnnounced && channel.isActive() && pending.isEmpty();
+        return failure == null && !closingAnnounced && !quitting && channel.isActive() && pending.isEmpty();
     }
 
     /** Sends QUIT and closes once it is answered (or at once if the connection is not usable). */
     void quit() {
-        if (failure != null || !channel.isActive()) {
+        if (quitting) {
+            return;
+        }
+        quitting = true;
+        if (failure != null || !channel.isActive() || !pending.isEmpty()) {
             channel.close();
             return;
         }
-        send(io.netty.handler.codec.smtp.SmtpRequests.quit()).whenComplete((r, e) -> channel.close());
+        send(SmtpRequests.quit()).whenComplete((r, e) -> channel.close());
     }
 
     void close() {

@@ -52,6 +52,8 @@ class OutboundClientTest {
     private static TestCa.Issued wrongName;
     private static TestCa.Issued expired;
     private static TestCa.Issued untrusted;
+    private static TestCa.Issued notYetValid;
+    private static TestCa.Issued expiredUntrusted;
 
     private final List<TestMx> mxs = new ArrayList<>();
     private final List<TlsOutcome> outcomes = new CopyOnWriteArrayList<>();
@@ -64,7 +66,10 @@ class OutboundClientTest {
         wrongName = ca.issue("mx.elsewhere.test");
         Instant now = Instant.now();
         expired = ca.issue(now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)), MX_HOST);
-        untrusted = TestCa.create("Rogue CA").issue(MX_HOST);
+        notYetValid = ca.issue(now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)), MX_HOST);
+        TestCa rogue = TestCa.create("Rogue CA");
+        untrusted = rogue.issue(MX_HOST);
+        expiredUntrusted = rogue.issue(now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)), MX_HOST);
     }
 
     @BeforeEach
@@ -88,7 +93,9 @@ class OutboundClientTest {
         STARTTLS_REJECTED(TlsFailureType.STARTTLS_NOT_SUPPORTED, false),
         WRONG_NAME(TlsFailureType.CERTIFICATE_HOST_MISMATCH, true),
         EXPIRED(TlsFailureType.CERTIFICATE_EXPIRED, true),
+        NOT_YET_VALID(TlsFailureType.VALIDATION_FAILURE, true),
         UNTRUSTED_CA(TlsFailureType.CERTIFICATE_NOT_TRUSTED, true),
+        EXPIRED_AND_UNTRUSTED(TlsFailureType.CERTIFICATE_NOT_TRUSTED, true),
         HANDSHAKE_FAILS(TlsFailureType.VALIDATION_FAILURE, false),
         PLAINTEXT_INJECTION(TlsFailureType.VALIDATION_FAILURE, false);
 
@@ -108,7 +115,9 @@ class OutboundClientTest {
                 case STARTTLS_REJECTED -> b.startTls(TestMx.StartTls.REJECTED);
                 case WRONG_NAME -> b.startTls(wrongName);
                 case EXPIRED -> b.startTls(expired);
+                case NOT_YET_VALID -> b.startTls(notYetValid);
                 case UNTRUSTED_CA -> b.startTls(untrusted);
+                case EXPIRED_AND_UNTRUSTED -> b.startTls(expiredUntrusted);
                 case HANDSHAKE_FAILS -> b.startTls(TestMx.StartTls.FAIL_HANDSHAKE);
                 case PLAINTEXT_INJECTION -> b.startTls(good).startTls(TestMx.StartTls.INJECT_PLAINTEXT);
             };
@@ -183,6 +192,18 @@ class OutboundClientTest {
             assertFalse(mx.connections().get(1).commands().contains("STARTTLS"));
             assertFalse(mx.connections().get(0).commands().stream().anyMatch(c -> c.startsWith("MAIL")));
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = PolicyMode.class, names = {"ENFORCE", "TESTING"})
+    void neverFallsBackToClearTextWhenTheConnectionDiesAfterTls(PolicyMode mode) throws Exception {
+        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).dropAfterTls());
+
+        DeliveryAttemptResult result = deliver(mx, message("hello"), policy(mode));
+
+        assertEquals(Stage.EHLO, assertInstanceOf(DeliveryAttemptResult.Failed.class, result).stage());
+        assertEquals(1, mx.connections().size());
+        assertFalse(mx.saw("MAIL FROM"));
     }
 
     @Test
@@ -279,7 +300,8 @@ class OutboundClientTest {
     @Test
     void dotStuffsAndNormalisesLineEndingsOnTheWire() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        String source = "Subject: dots\n\n.\n..\n.leading dot\nmiddle . dot\r\nbare\rcr\n...\nlast line without newline";
+        String source =
+                "Subject: dots\n\n.\n..\n.leading dot\nmiddle . dot\r\nbare\rcr\n...\nlast line without newline";
 
         DeliveryAttemptResult result = deliver(mx, message(source), policy(PolicyMode.ENFORCE));
 
@@ -361,8 +383,8 @@ class OutboundClientTest {
         List<String> commands = mx.commands();
         assertTrue(commands.contains("MAIL FROM:<sender@relay.test> SIZE=7 BODY=8BITMIME RET=HDRS ENVID=env+2B1"),
                 commands.toString());
-        assertTrue(commands.contains("RCPT TO:<rcpt@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt@example.test"),
-                commands.toString());
+        String rcpt = "RCPT TO:<rcpt@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt@example.test";
+        assertTrue(commands.contains(rcpt), commands.toString());
     }
 
     @Test
@@ -561,6 +583,34 @@ class OutboundClientTest {
         DeliveryAttemptResult.Failed failed = assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
         assertEquals(Stage.GREETING, failed.stage());
         assertTrue(failed.detail().contains("554 5.3.2"), failed.detail());
+    }
+
+    @Test
+    void saysGoodbyeToAnMxThatRefusesEhlo() throws Exception {
+        TestMx mx = start(TestMx.builder().hostname(MX_HOST).ehloReply("554 5.7.1 not you"));
+
+        DeliveryAttemptResult result = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+
+        DeliveryAttemptResult.Failed failed = assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
+        assertEquals(Stage.EHLO, failed.stage());
+        assertTrue(failed.detail().contains("554 5.7.1 not you"), failed.detail());
+        TestMx.await(() -> mx.commands().contains("QUIT"), WAIT, "QUIT");
+    }
+
+    @Test
+    void fallsBackToHeloWhenEhloIsUnknown() throws Exception {
+        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).ehloReply("502 5.5.2 what?"));
+
+        DeliveryAttemptResult clear = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult enforced = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
+
+        assertEquals(1, assertInstanceOf(DeliveryAttemptResult.Completed.class, clear)
+                .count(RecipientResult.Status.DELIVERED));
+        assertTrue(mx.commands().contains("HELO relay.test"), mx.commands().toString());
+        // without EHLO there is no STARTTLS, which an enforced policy does not accept
+        assertEquals(TlsFailureType.STARTTLS_NOT_SUPPORTED,
+                assertInstanceOf(DeliveryAttemptResult.Refused.class, enforced).verdict().failure());
+        assertEquals(1, mx.messages().size());
     }
 
     // ---- probe ----

@@ -1,10 +1,8 @@
 package org.tlsrelay.smtp.testmx;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -172,7 +170,7 @@ public final class TestMx implements AutoCloseable {
     private final class Session {
         final Connection connection;
         Socket socket;
-        InputStream in;
+        LineInput in;
         OutputStream out;
         boolean tls;
         String mailFrom;
@@ -181,8 +179,8 @@ public final class TestMx implements AutoCloseable {
         Session(Socket socket, Connection connection) throws IOException {
             this.connection = connection;
             this.socket = socket;
-            this.in = new BufferedInputStream(socket.getInputStream());
-            this.out = new BufferedOutputStream(socket.getOutputStream());
+            this.in = new LineInput(socket.getInputStream());
+            this.out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
         }
 
         void reply(String text) throws IOException {
@@ -194,7 +192,7 @@ public final class TestMx implements AutoCloseable {
             if (config.holdRepliesUntilData && groupCommand) {
                 return;
             }
-            if (in.available() == 0) {
+            if (!in.ready()) {
                 out.flush();
             }
         }
@@ -210,11 +208,11 @@ public final class TestMx implements AutoCloseable {
             s.reply(config.greeting);
             s.out.flush();
             if (!config.greeting.startsWith("2")) {
-                readLine(s.in); // the client's QUIT, if any
+                s.in.readLine(); // the client's QUIT, if any
                 return;
             }
             String line;
-            while ((line = readLine(s.in)) != null) {
+            while ((line = s.in.readLine()) != null) {
                 connection.commands().add(line);
                 String upper = line.toUpperCase(Locale.ROOT);
                 if (!handle(s, line, upper)) {
@@ -232,6 +230,11 @@ public final class TestMx implements AutoCloseable {
             if (config.silence == Silence.EHLO) {
                 drain(s);
                 return false;
+            }
+            if (config.ehloReply != null) {
+                s.reply(config.ehloReply);
+                s.out.flush();
+                return true;
             }
             List<String> caps = new ArrayList<>();
             caps.add(config.hostname + " greets you");
@@ -355,24 +358,23 @@ public final class TestMx implements AutoCloseable {
             }
             default -> throw new IllegalStateException();
         }
-        SSLContext ctx = config.certificate.serverContext();
-        SSLSocket ssl = (SSLSocket) ctx.getSocketFactory().createSocket(s.socket, s.in, true);
+        SSLSocket ssl = (SSLSocket) config.sslContext.getSocketFactory().createSocket(s.socket, s.in.unread(), true);
         ssl.setUseClientMode(false);
         ssl.startHandshake();
         s.socket = ssl;
-        s.in = new BufferedInputStream(ssl.getInputStream());
-        s.out = new BufferedOutputStream(ssl.getOutputStream());
+        s.in = new LineInput(ssl.getInputStream());
+        s.out = new BufferedOutputStream(ssl.getOutputStream(), 16 * 1024);
         s.tls = true;
         s.mailFrom = null;
         s.rcpts.clear();
-        return true;
+        return !config.dropAfterTls;
     }
 
     private boolean data(Session s) throws IOException {
         ByteArrayOutputStream wire = new ByteArrayOutputStream();
         ByteArrayOutputStream content = new ByteArrayOutputStream();
         String line;
-        while ((line = readLine(s.in)) != null) {
+        while ((line = s.in.readLine()) != null) {
             wire.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
             if (line.equals(".")) {
                 break;
@@ -406,27 +408,13 @@ public final class TestMx implements AutoCloseable {
         }
     }
 
-    /** One line without its CRLF (UTF-8), or null at the end of the stream; accepts a bare LF. */
-    private static String readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream(128);
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') {
-                byte[] bytes = b.toByteArray();
-                int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-                return new String(bytes, 0, n, StandardCharsets.UTF_8);
-            }
-            b.write(c);
-        }
-        return null;
-    }
-
     /** Configuration; every default is a polite server without STARTTLS that accepts everything. */
     public static final class Builder {
         private String hostname = "mx.test";
         private String greeting;
         private StartTls startTls = StartTls.NOT_OFFERED;
         private TestCa.Issued certificate;
+        private SSLContext sslContext;
         private String startTlsReply = "454 4.7.0 TLS not available due to temporary reason";
         private String injected = "250 2.0.0 injected\r\n";
         private boolean pipelining = true;
@@ -435,11 +423,13 @@ public final class TestMx implements AutoCloseable {
         private boolean smtpUtf8 = true;
         private boolean dsn = true;
         private long size = 50L * 1024 * 1024;
+        private String ehloReply;
         private String mailReply = "250 2.1.0 Ok";
         private String rsetReply = "250 2.0.0 Ok";
         private String dataReply = "250 2.0.0 Ok: queued as Q{n}";
         private final Map<String, String> recipientReplies = new HashMap<>();
         private Silence silence = Silence.NEVER;
+        private boolean dropAfterTls;
 
         public Builder hostname(String name) {
             this.hostname = name;
@@ -511,6 +501,12 @@ public final class TestMx implements AutoCloseable {
             return this;
         }
 
+        /** Answers EHLO with this line instead of the capabilities (HELO still works). */
+        public Builder ehloReply(String line) {
+            this.ehloReply = line;
+            return this;
+        }
+
         public Builder mailReply(String line) {
             this.mailReply = line;
             return this;
@@ -534,6 +530,12 @@ public final class TestMx implements AutoCloseable {
             return this;
         }
 
+        /** Closes the connection right after a successful TLS handshake, before the second EHLO is answered. */
+        public Builder dropAfterTls() {
+            this.dropAfterTls = true;
+            return this;
+        }
+
         public Builder silentAt(Silence where) {
             this.silence = where;
             return this;
@@ -545,6 +547,9 @@ public final class TestMx implements AutoCloseable {
             }
             if ((startTls == StartTls.NORMAL || startTls == StartTls.INJECT_PLAINTEXT) && certificate == null) {
                 throw new IllegalStateException("STARTTLS needs a certificate");
+            }
+            if (certificate != null) {
+                sslContext = certificate.serverContext();
             }
             return new TestMx(this);
         }
