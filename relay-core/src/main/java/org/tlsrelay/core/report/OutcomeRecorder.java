@@ -30,7 +30,7 @@ import org.tlsrelay.core.enforce.TlsOutcomeListener;
  * events or {@link Settings#syncInterval}, whichever comes first (a power loss loses at most that much). A restart
  * appends to the same day's file, so the day's counts survive it.
  *
- * <p>Sessions that carried a TLS-RPT report under {@link TlsExemption} are not recorded (RFC 8460 §5.3: such a
+ * <p>Sessions that carried a TLS-RPT report under {@link TlsExemption} are not recorded (RFC 8460 §3: such a
  * session "SHOULD NOT" be included in the next report). When the queue is full (the disk cannot keep up) events are
  * dropped and counted ({@link #dropped()}) rather than slowing delivery down.
  */

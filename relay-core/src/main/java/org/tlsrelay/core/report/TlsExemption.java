@@ -7,7 +7,7 @@ import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.Envelope;
 
 /**
- * The exemption of TLS-RPT report messages from TLS enforcement. RFC 8460 §5.3: "when sending failure reports via
+ * The exemption of TLS-RPT report messages from TLS enforcement. RFC 8460 §3: "When sending failure reports via
  * SMTP, sending MTAs MUST deliver reports despite any TLS-related failures and SHOULD NOT include this SMTP session in
  * the next report" — a domain whose TLS is broken must still hear about it.
  *
@@ -19,7 +19,7 @@ import org.tlsrelay.core.queue.Envelope;
  */
 public final class TlsExemption {
     /** The envelope note that marks a locally generated TLS-RPT report. */
-    public static final String NOTE = "tls-policy-exempt: TLS-RPT report (RFC 8460 §5.3)";
+    public static final String NOTE = "tls-policy-exempt: TLS-RPT report (RFC 8460 §3)";
     /** {@link PolicyContext#sourceName()} of {@link #policyFor}: the recorder skips outcomes that carry it. */
     public static final String SOURCE_NAME = "tlsrpt-exempt";
 

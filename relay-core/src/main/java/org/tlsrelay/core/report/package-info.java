@@ -17,7 +17,7 @@
  *       state and retries through {@link org.tlsrelay.core.report.ReportTransport}s (mail §5.3, HTTPS §5.4) that live
  *       with the sockets in relay-smtp.</li>
  *   <li>{@link org.tlsrelay.core.report.TlsExemption}: how a report message queued in the spool is marked so that
- *       delivery does not hold it to the TLS policy it reports on (§5.3: a report must get through despite TLS
+ *       delivery does not hold it to the TLS policy it reports on (§3: a report must get through despite TLS
  *       failures, and its own session is not reported).</li>
  * </ul>
  */

@@ -26,8 +26,9 @@ import org.tlsrelay.core.report.ReportJson;
  * gzip report ({@code application/tlsrpt+gzip}) under its §5.1 file name; the {@code TLS-Report-Domain} and
  * {@code TLS-Report-Submitter} header fields; and the subject
  * {@code Report Domain: DOMAIN Submitter: SUBMITTER Report-ID: <ID>}. It also says {@code TLS-Required: No}
- * (RFC 8689 §5: deliver even if TLS to the recipient fails, as §5.3 requires) and {@code Auto-Submitted:
- * auto-generated} (RFC 3834). It is not DKIM-signed.
+ * (RFC 8689 §5: deliver even if TLS to the recipient fails, as RFC 8460 §3 requires) and {@code Auto-Submitted:
+ * auto-generated} (RFC 3834). It is not DKIM-signed, although RFC 8460 §3 requires a signature for reports sent
+ * by mail (see the README).
  */
 public final class ReportMessage {
     private static final Session SESSION = Session.getInstance(new Properties());
