@@ -60,8 +60,13 @@ public final class ReportOutbox {
         try {
             Files.createDirectories(dir);
             try (FileChannel ch = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock lock = ch.lock()) {
-                return work.run();
+                    StandardOpenOption.WRITE)) {
+                FileLock lock = ch.lock();
+                try {
+                    return work.run();
+                } finally {
+                    lock.release();
+                }
             }
         } finally {
             jvm.unlock();

@@ -344,11 +344,14 @@ public final class ReportService {
             if (transport.isEmpty()) {
                 result = new ReportTransport.Result.Failed("no transport for " + d.uri());
             } else {
-                try (MDC.MDCCloseable m = MDC.putCloseable("domain", report.policyDomain())) {
+                MDC.put("domain", report.policyDomain());
+                try {
                     result = transport.get().send(rua, report);
                 } catch (RuntimeException e) {
                     LOG.warn("TLS-RPT {}: sending to {} failed unexpectedly", report.policyDomain(), d.uri(), e);
                     result = new ReportTransport.Result.Failed("unexpected: " + e);
+                } finally {
+                    MDC.remove("domain");
                 }
             }
         }
