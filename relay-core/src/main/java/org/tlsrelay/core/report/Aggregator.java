@@ -71,11 +71,28 @@ public final class Aggregator {
      */
     public static DayAggregate aggregate(LocalDate day, List<OutcomeEvent> events, Identity identity,
             Function<String, String> reportId) {
-        Map<String, Map<PolicyKey, Counts>> byDomain = new TreeMap<>();
-        Map<String, Shadow> shadows = new TreeMap<>();
-        for (OutcomeEvent e : events) {
+        Accumulator acc = new Accumulator(day);
+        events.forEach(acc);
+        return acc.result(identity, reportId);
+    }
+
+    /**
+     * Counts events one at a time (memory grows with the distinct policies and failure groups, not with the
+     * sessions), then makes the day's reports.
+     */
+    public static final class Accumulator implements java.util.function.Consumer<OutcomeEvent> {
+        private final LocalDate day;
+        private final Map<String, Map<PolicyKey, Counts>> byDomain = new TreeMap<>();
+        private final Map<String, Shadow> shadows = new TreeMap<>();
+
+        public Accumulator(LocalDate day) {
+            this.day = day;
+        }
+
+        @Override
+        public void accept(OutcomeEvent e) {
             if (!e.day().equals(day)) {
-                continue;
+                return;
             }
             PolicyKey key = policyKey(e);
             Counts c = byDomain.computeIfAbsent(e.domain(), d -> new LinkedHashMap<>())
@@ -95,18 +112,22 @@ public final class Aggregator {
                 }
             }
         }
-        List<TlsReport> reports = new ArrayList<>();
-        byDomain.forEach((domain, policies) -> {
-            List<TlsReport.PolicyResult> results = new ArrayList<>();
-            policies.entrySet().stream()
-                    .sorted(Map.Entry.comparingByKey(PolicyKey.ORDER))
-                    .forEach(entry -> results.add(result(domain, entry.getKey(), entry.getValue())));
-            reports.add(new TlsReport(identity.organization(), new TlsReport.DateRange(start(day), end(day)),
-                    identity.contact(), reportId.apply(domain), results));
-        });
-        List<ShadowCount> shadow = new ArrayList<>();
-        shadows.forEach((domain, s) -> shadow.add(new ShadowCount(domain, s.sessions, s.wouldRefuse, s.byType)));
-        return new DayAggregate(day, reports, shadow);
+
+        /** The reports (one per domain, sorted by domain) and shadow counts of what was added. */
+        public DayAggregate result(Identity identity, Function<String, String> reportId) {
+            List<TlsReport> reports = new ArrayList<>();
+            byDomain.forEach((domain, policies) -> {
+                List<TlsReport.PolicyResult> results = new ArrayList<>();
+                policies.entrySet().stream()
+                        .sorted(Map.Entry.comparingByKey(PolicyKey.ORDER))
+                        .forEach(entry -> results.add(Aggregator.result(domain, entry.getKey(), entry.getValue())));
+                reports.add(new TlsReport(identity.organization(), new TlsReport.DateRange(start(day), end(day)),
+                        identity.contact(), reportId.apply(domain), results));
+            });
+            List<ShadowCount> shadow = new ArrayList<>();
+            shadows.forEach((domain, s) -> shadow.add(new ShadowCount(domain, s.sessions, s.wouldRefuse, s.byType)));
+            return new DayAggregate(day, reports, shadow);
+        }
     }
 
     private static TlsReport.PolicyResult result(String domain, PolicyKey key, Counts c) {

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -20,6 +22,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -56,32 +59,44 @@ public final class OutcomeLog {
 
     /** Every event of {@code day}, in the order written; an absent file is an empty day. */
     public List<OutcomeEvent> read(LocalDate day) throws IOException {
-        Path f = file(day);
         List<OutcomeEvent> events = new ArrayList<>();
-        byte[] bytes;
+        forEach(day, events::add);
+        return events;
+    }
+
+    /**
+     * Streams the events of {@code day} to {@code sink} in the order written, without holding the file in memory (a
+     * busy day has millions of lines). A last line without its newline is not read: it is being written, or a crash
+     * cut it short.
+     */
+    public void forEach(LocalDate day, Consumer<OutcomeEvent> sink) throws IOException {
+        Path f = file(day);
+        InputStream in;
         try {
-            bytes = Files.readAllBytes(f);
+            in = Files.newInputStream(f);
         } catch (NoSuchFileException e) {
-            return events;
-        }
-        int end = bytes.length;
-        while (end > 0 && bytes[end - 1] != '\n') {
-            end--; // a torn last line: the writer is in the middle of it, or crashed there
+            return;
         }
         int skipped = 0;
-        int lineNo = 0;
-        try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(
-                new java.io.ByteArrayInputStream(bytes, 0, end), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
+        long lineNo = 0;
+        try (InputStream buffered = new BufferedInputStream(in, 64 * 1024)) {
+            ByteArrayOutputStream line = new ByteArrayOutputStream(512);
+            int b;
+            while ((b = buffered.read()) >= 0) {
+                if (b != '\n') {
+                    line.write(b);
+                    continue;
+                }
                 lineNo++;
-                if (line.isBlank()) {
+                String text = line.toString(StandardCharsets.UTF_8);
+                line.reset();
+                if (text.isBlank()) {
                     continue;
                 }
                 try {
-                    OutcomeEvent e = MAPPER.readValue(line, OutcomeEvent.class);
+                    OutcomeEvent e = MAPPER.readValue(text, OutcomeEvent.class);
                     if (e != null) {
-                        events.add(e);
+                        sink.accept(e);
                     }
                 } catch (JsonProcessingException | IllegalArgumentException | DateTimeParseException e) {
                     if (skipped++ == 0) {
@@ -93,7 +108,6 @@ public final class OutcomeLog {
         if (skipped > 1) {
             LOG.warn("{}: {} unreadable outcome lines skipped in all", f, skipped);
         }
-        return events;
     }
 
     /** The days that have an outcome file, oldest first. */

@@ -212,8 +212,10 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
         }
     }
 
-    /** Appends the events to their days' files; returns how many were real events. */
+    /** Appends the events to their days' files, one write per file and batch; returns how many were real events. */
     private int write(List<OutcomeEvent> batch, TreeMap<LocalDate, FileChannel> open, List<FileChannel> dirty) {
+        Map<LocalDate, java.io.ByteArrayOutputStream> byDay = new TreeMap<>();
+        Map<LocalDate, Integer> counts = new TreeMap<>();
         int n = 0;
         for (OutcomeEvent e : batch) {
             if (e == WAKE) {
@@ -221,13 +223,18 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
             }
             n++;
             LocalDate day = e.day();
+            byDay.computeIfAbsent(day, d -> new java.io.ByteArrayOutputStream(batch.size() * 400))
+                    .writeBytes(OutcomeLog.line(e));
+            counts.merge(day, 1, Integer::sum);
+        }
+        byDay.forEach((day, bytes) -> {
             try {
                 FileChannel ch = open.get(day);
                 if (ch == null) {
                     ch = log.openForAppend(day);
                     open.put(day, ch);
                 }
-                ByteBuffer buf = ByteBuffer.wrap(OutcomeLog.line(e));
+                ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
@@ -235,10 +242,10 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
                     dirty.add(ch);
                 }
             } catch (IOException | RuntimeException ex) {
-                LOG.error("TLS-RPT recorder: cannot write the outcome for {} to {}: {}", e.domain(), log.file(day),
+                LOG.error("TLS-RPT recorder: cannot write {} outcome(s) to {}: {}", counts.get(day), log.file(day),
                         ex.toString());
             }
-        }
+        });
         synchronized (progress) {
             processed += n;
         }

@@ -166,16 +166,18 @@ public final class ReportService {
      * @param domain only this domain, when given
      */
     public Preview preview(LocalDate day, Optional<String> domain) throws IOException {
-        List<OutcomeEvent> events = log.read(day);
-        if (domain.isPresent()) {
-            String d = DnsNames.normalise(domain.get());
-            events = events.stream().filter(e -> e.domain().equals(d)).toList();
-        }
+        Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
+        Optional<String> only = domain.map(DnsNames::normalise);
+        log.forEach(day, e -> {
+            if (only.isEmpty() || only.get().equals(e.domain())) {
+                acc.accept(e);
+            }
+        });
         Map<String, OutboxEntry> stored = new LinkedHashMap<>();
         for (OutboxEntry e : outbox.entries(day)) {
             stored.put(e.policyDomain(), e);
         }
-        Aggregator.DayAggregate agg = Aggregator.aggregate(day, events, settings.identity(), d -> {
+        Aggregator.DayAggregate agg = acc.result(settings.identity(), d -> {
             OutboxEntry e = stored.get(d);
             return e != null && e.reporting() ? e.reportId() : newReportId();
         });
@@ -261,8 +263,9 @@ public final class ReportService {
 
     private void build(LocalDate day, Map<String, String> notReporting, Map<String, String> lookupFailed)
             throws IOException {
-        Aggregator.DayAggregate agg = Aggregator.aggregate(day, log.read(day), settings.identity(),
-                d -> newReportId());
+        Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
+        log.forEach(day, acc);
+        Aggregator.DayAggregate agg = acc.result(settings.identity(), d -> newReportId());
         List<TlsReport> missing = new ArrayList<>();
         for (TlsReport r : agg.reports()) {
             if (!DnsNames.isValid(r.policyDomain())) {
