@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             QueueCommand.class,
             AuthCommand.class,
+            ReportCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
