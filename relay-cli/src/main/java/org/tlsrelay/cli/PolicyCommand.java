@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 /** {@code tlsrelay policy ...}: which TLS policy applies to a domain, and why. */
 @Command(name = "policy", description = "Show the TLS policy that applies to a recipient domain.",
         mixinStandardHelpOptions = true,
-        subcommands = {PolicyCommand.Show.class})
+        subcommands = {PolicyCommand.Show.class, PolicyCheckCommand.class})
 final class PolicyCommand implements Runnable {
     @Spec
     CommandSpec spec;
