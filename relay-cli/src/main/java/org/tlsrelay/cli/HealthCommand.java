@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay health}: asks a running relay's admin server whether it is up (the container HEALTHCHECK). */
 @Command(name = "health", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Is the running relay healthy? (GET /health on admin.listen)",
         description = {
             "Ask a running relay whether it is healthy: GET its /health endpoint (admin.listen) and print the answer. "
                     + "The relay answers 200 {\"status\":\"up\"} when its SMTP listener, its spool and its delivery "

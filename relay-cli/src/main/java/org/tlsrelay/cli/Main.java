@@ -4,14 +4,12 @@ import org.tlsrelay.core.config.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ScopeType;
 
 /** The {@code tlsrelay} command: every subcommand is registered here. */
 @Command(name = "tlsrelay",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         synopsisSubcommandLabel = "COMMAND",
-        usageHelpAutoWidth = true,
         description = {
             "An enforcing outbound SMTP relay (smarthost): mail leaves only over the TLS that the recipient domain "
                     + "asked for (MTA-STS, signed policy lists, local overrides).",
@@ -20,8 +18,7 @@ import picocli.CommandLine.ScopeType;
                     + "queues each message durably before it answers 250, then delivers it under the domain's "
                     + "policy. Every command reads one YAML configuration file (--config FILE or $TLSRELAY_CONFIG; "
                     + "without either, the built-in defaults of config/tlsrelay.yaml apply). Logs go to standard "
-                    + "error; command output to standard output.",
-            ""
+                    + "error; command output to standard output."
         },
         commandListHeading = "%nCommands:%n",
         exitCodeListHeading = "%nExit status:%n",
@@ -34,9 +31,9 @@ import picocli.CommandLine.ScopeType;
         footer = {
             "  tlsrelay config check --config /etc/tlsrelay/tlsrelay.yaml",
             "  tlsrelay run --config /etc/tlsrelay/tlsrelay.yaml --log-format json",
-            "  tlsrelay policy check example.com          # would mail to example.com leave, and why (not)?",
+            "  tlsrelay policy check example.com     # would mail to it leave? why not?",
             "  tlsrelay queue list",
-            "  tlsrelay health                            # is the running relay healthy (admin.listen /health)?",
+            "  tlsrelay health                       # is the running relay healthy?",
             "",
             "Environment: TLSRELAY_CONFIG (configuration file), TLSRELAY_LOG_FORMAT (text or json).",
             "`tlsrelay help COMMAND` or `tlsrelay COMMAND --help` explains one command."
@@ -57,8 +54,8 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Global (every command accepts it): switches the log format before the command runs. */
-    @Option(names = "--log-format", paramLabel = "FORMAT", scope = ScopeType.INHERIT,
+    /** Global, before the command ({@code run} has the same option after it). */
+    @Option(names = "--log-format", paramLabel = "FORMAT",
             description = "Log format on standard error: text (one readable line per event) or json (one JSON "
                     + "object per line, with the MDC keys queueId, domain and mx). Default: $"
                     + LogFormat.ENV + ", else text.")
@@ -73,6 +70,7 @@ public final class Main implements Runnable {
     /** Runs the command line and returns the exit code (tests call this instead of {@link #main}). */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        manPageLayout(cli);
         cli.setExecutionExceptionHandler(Main::handleError);
         CommandLine.IParameterExceptionHandler standard = cli.getParameterExceptionHandler();
         cli.setParameterExceptionHandler((e, given) -> {
@@ -96,6 +94,24 @@ public final class Main implements Runnable {
             }
         }
         return cli.execute(args);
+    }
+
+    /**
+     * The same layout for every command's help, like a man page: name line (header), synopsis, description,
+     * parameters, options, subcommands, exit status, examples; wrapped to the terminal's width.
+     */
+    private static void manPageLayout(CommandLine cli) {
+        CommandLine.Model.UsageMessageSpec u = cli.getCommandSpec().usageMessage();
+        // the terminal's width when there is one (picocli asks stty); 80 columns into a pipe or a file
+        u.autoWidth(System.console() != null);
+        u.synopsisHeading(u.header().length == 0 ? "Usage: " : "%nUsage: ");
+        if (u.descriptionHeading().isEmpty()) {
+            u.descriptionHeading("%n");
+        }
+        u.parameterListHeading("%nParameters:%n");
+        u.optionListHeading("%nOptions:%n");
+        u.commandListHeading("%nCommands:%n");
+        cli.getSubcommands().values().forEach(Main::manPageLayout);
     }
 
     @Override

@@ -41,6 +41,7 @@ import picocli.CommandLine.Spec;
  * message) and prints what each showed and what the relay would do. Progress goes to standard error.
  */
 @Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Would the relay deliver to DOMAIN? Probes every MX the way a delivery would.",
         description = {
             "Ask the relay why mail to DOMAIN would (not) leave: resolve DOMAIN's TLS policy as `policy show` does, "
                     + "read its TLS-RPT record (_smtp._tls.DOMAIN, RFC 8460), look up its MX hosts (the domain "
@@ -66,7 +67,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  tlsrelay policy check example.com --config /etc/tlsrelay/tlsrelay.yaml",
-            "  tlsrelay policy check example.com --json | jq '.mx[].addresses[] | {address, verdict, result}'",
+            "  tlsrelay policy check example.com --json | jq '.mx[].addresses[].verdict'",
             "",
             "JSON fields: domain, verdict (deliver|refuse), reason, policy (as `policy show --json`), tls_rpt {name, "
                     + "records[], valid, record, rua[], problem}, mx_lookup (found|implicit|null-mx|nxdomain|"

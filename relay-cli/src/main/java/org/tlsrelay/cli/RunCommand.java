@@ -12,9 +12,11 @@ import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.RelayConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code tlsrelay run}: the relay in the foreground until SIGTERM or SIGINT. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Run the relay in the foreground.",
         description = {
             "Run the relay in the foreground: recover the spool (spool.dir), listen for SMTP on server.listen, queue "
                     + "each accepted message durably before answering 250, and serve /metrics, /health and /ready "
@@ -42,6 +44,14 @@ final class RunCommand implements Callable<Integer> {
 
     @Mixin
     ConfigOption config;
+
+    @Option(names = "--log-format", paramLabel = "FORMAT",
+            description = "Log format on standard error: text (one readable line per event, the default) or json "
+                    + "(one JSON object per line; the MDC keys queueId, domain and mx under \"mdc\"). "
+                    + "Default: $" + LogFormat.ENV + ", else text.")
+    void logFormat(String format) {
+        LogFormat.parse(format).apply();
+    }
 
     @Override
     public Integer call() throws Exception {

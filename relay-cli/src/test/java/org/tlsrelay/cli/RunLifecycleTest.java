@@ -217,7 +217,7 @@ class RunLifecycleTest {
 
     @Test
     void anUnknownLogFormatIsAUsageError() {
-        CliRun r = CliRun.run("config", "check", "--log-format", "xml");
+        CliRun r = CliRun.run("--log-format", "xml", "config", "check");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--log-format: \"xml\" is not text or json"), r.err());
     }
