@@ -132,7 +132,7 @@ class CrashSafetyTest {
     void everyAcknowledgedMessageSurvivesSigkillIntactAndNothingHalfWrittenAppears() throws Exception {
         Path spool = dir.resolve("spool");
         Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), "server:\n  listen: \"127.0.0.1:0\"\n"
-                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\n");
+                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\nadmin:\n  listen: \"127.0.0.1:0\"\n");
         Map<String, byte[]> acked = new ConcurrentHashMap<>();
         int clients = 4;
         int perClient = 10;

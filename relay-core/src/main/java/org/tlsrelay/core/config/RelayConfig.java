@@ -39,8 +39,13 @@ public record RelayConfig(
 
     // ---- server: the inbound side that MTAs talk to ----
 
+    /**
+     * @param shutdownGrace on SIGTERM, how long in-flight work (a message being queued, deliveries under way) may
+     *     take to finish before the relay stops anyway; what is left is retried at the next start
+     */
     public record Server(
-            HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits) {
+            HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits,
+            Duration shutdownGrace) {
         public Server {
             listen = listen != null ? listen : new HostPort("127.0.0.1", 2525);
             hostname = hostname != null ? hostname : localHostName();
@@ -49,10 +54,19 @@ public record RelayConfig(
             auth = auth != null ? auth : new Auth(null);
             tls = tls != null ? tls : new Tls(null, null);
             limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
+            shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
+            if (shutdownGrace.isNegative()) {
+                throw new IllegalArgumentException("shutdown-grace must not be negative");
+            }
+        }
+
+        /** Without {@code shutdown-grace} (its default applies). */
+        public Server(HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits) {
+            this(listen, hostname, networks, auth, tls, limits, null);
         }
 
         static Server defaults() {
-            return new Server(null, null, null, null, null, null);
+            return new Server(null, null, null, null, null, null, null);
         }
     }
 
