@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay report ...}: the TLS-RPT (RFC 8460) aggregate reports of a day. */
-@Command(name = "report", description = "Show or send the TLS-RPT (RFC 8460) aggregate reports of a UTC day.",
+@Command(name = "report", header = "TLS-RPT (RFC 8460) aggregate reports: what a day looked like, and sending them.",
+        description = "Show or send the TLS-RPT (RFC 8460) aggregate reports of a UTC day.",
         mixinStandardHelpOptions = true,
         subcommands = {ReportCommand.Show.class, ReportCommand.Send.class})
 final class ReportCommand implements Runnable {
@@ -57,6 +58,9 @@ final class ReportCommand implements Runnable {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,
+            header = "A UTC day's TLS sessions per policy domain, the reports they make, and testing shadow counts.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:the day was shown", "2:usage or configuration error"},
             description = {"Print a day's aggregate: per policy domain the sessions that succeeded and failed, the RFC "
                     + "8460 report that is (or would be) sent to the domain's TLSRPT addresses, and the shadow counts "
                     + "of testing policies: how many sessions enforce would have refused. Looks up each domain's "
@@ -192,6 +196,10 @@ final class ReportCommand implements Runnable {
     }
 
     @Command(name = "send", mixinStandardHelpOptions = true,
+            header = "Build a finished UTC day's TLS-RPT reports and send them now.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:every report was sent (or there was none)", "1:a report could not be sent (it is "
+                    + "retried later)", "2:usage or configuration error"},
             description = {"Build a finished UTC day's reports now and send them to every TLSRPT address (mail through "
                     + "the relay's spool, HTTPS directly). A report already sent is not sent again; a failed one is "
                     + "tried again now. Exits 0 when every report was sent (or there was none), 1 when any failed, "
