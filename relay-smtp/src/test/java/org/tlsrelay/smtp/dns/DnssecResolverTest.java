@@ -19,6 +19,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dane.DaneLookup;
+import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.DnsSecurity;
@@ -164,6 +166,24 @@ class DnssecResolverTest {
         DnsResult.Found<?> o = assertInstanceOf(DnsResult.Found.class, out, out.describe());
         assertEquals("mx.insecure.test", o.canonicalName());
         assertEquals(DnsSecurity.INSECURE, o.security());
+    }
+
+    @Test
+    void daneLookupOverSignedZonesRequiresDaneOnlyWhereEverythingIsSecure() throws Exception {
+        DaneLookup dane = new DaneLookup(resolver);
+        boolean mxSecure = await(resolver.mx("example.test")).isSecure();
+        DanePolicy.Required required = assertInstanceOf(DanePolicy.Required.class,
+                await(dane.lookUp("mx.example.test", mxSecure, 25)));
+        assertEquals(2, required.usable().size());
+
+        boolean insecureMx = await(resolver.mx("insecure.test")).isSecure();
+        assertFalse(insecureMx);
+        assertInstanceOf(DanePolicy.NotApplicable.class, await(dane.lookUp("mx.insecure.test", insecureMx, 25)));
+        assertInstanceOf(DanePolicy.NotApplicable.class, await(dane.lookUp("mx.insecure.test", true, 25)));
+
+        DanePolicy.Failed failed = assertInstanceOf(DanePolicy.Failed.class,
+                await(dane.lookUp("mx.bogus.test", true, 25)));
+        assertTrue(failed.reason().contains("bogus"), failed.reason());
     }
 
     @Test
