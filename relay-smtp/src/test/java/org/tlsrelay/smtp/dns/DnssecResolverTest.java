@@ -215,6 +215,25 @@ class DnssecResolverTest {
     }
 
     @Test
+    void dnssecOffMeansNoValidatingResolverAndNoDane() throws Exception {
+        RelayResolvers off = RelayResolvers.create(new RelayConfig.Dns(List.of(dns.address()), Duration.ofSeconds(2),
+                RelayConfig.DnssecMode.OFF, List.of()));
+        assertTrue(off.validating().isEmpty());
+        assertTrue(off.dane().isEmpty());
+        assertTrue(off.describe().contains("DANE disabled"), off.describe());
+        assertFalse(await(off.general().mx("example.test")).isSecure());
+
+        RelayResolvers on = RelayResolvers.create(new RelayConfig.Dns(List.of(dns.address()), Duration.ofSeconds(2)));
+        assertTrue(on.dane().isPresent());
+        assertTrue(on.describe().contains("built-in IANA root"), on.describe());
+        // with the real root anchors every name needs a chain from the IANA root keys, which the stub cannot show
+        DnsResult<List<MxRecord>> mx = await(on.validating().orElseThrow().mx("example.test"));
+        DnsResult.Failed<?> f = assertInstanceOf(DnsResult.Failed.class, mx, mx.describe());
+        assertEquals(DnsResult.Failure.BOGUS, f.failure());
+        assertTrue(f.detail().contains("keys for [.]"), f.detail());
+    }
+
+    @Test
     void builtInRootAnchorsAreTheIanaKsks() {
         TrustAnchors rootAnchors = TrustAnchors.root();
         assertTrue(rootAnchors.text().contains(". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC6834"
