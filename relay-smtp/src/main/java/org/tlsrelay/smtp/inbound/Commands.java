@@ -118,6 +118,9 @@ final class Commands {
             if (session.isTLSStarted() && server.authAvailable()) {
                 lines.add("AUTH PLAIN LOGIN"); // RFC 4954 §4: only over TLS, so no password crosses in clear
             }
+            if (session.isTLSStarted()) {
+                lines.add("REQUIRETLS"); // RFC 8689 §2: offered only in a session protected by TLS
+            }
             lines.add("ENHANCEDSTATUSCODES");
             lines.add("8BITMIME");
             lines.add("DSN");
@@ -154,7 +157,7 @@ final class Commands {
 
     // ------------------------------------------------------------------ envelope
 
-    /** MAIL FROM (RFC 5321 §4.1.1.2) with SIZE, BODY, SMTPUTF8, RET, ENVID and AUTH parameters. */
+    /** MAIL FROM (RFC 5321 §4.1.1.2) with SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH and REQUIRETLS parameters. */
     static final class Mail extends Cmd {
         Mail(InboundServer server) {
             super(server, "MAIL", "MAIL FROM:<sender> [parameters]");
@@ -246,6 +249,20 @@ final class Commands {
                     case "AUTH" -> {
                         // RFC 4954 §5: the submitter's identity; accepted and not passed on.
                     }
+                    case "REQUIRETLS" -> {
+                        if (!v.isEmpty()) {
+                            session.sendResponse("501 5.5.4 Error: REQUIRETLS takes no value");
+                            return;
+                        }
+                        // RFC 8689 §2: REQUIRETLS is specified only in a session that uses TLS (and is advertised
+                        // only there); a client that tries it in clear text is told to start TLS (RFC 3207 §4 530,
+                        // RFC 5248 X.7.10 "Encryption needed").
+                        if (!session.isTLSStarted()) {
+                            session.sendResponse("530 5.7.10 REQUIRETLS needs a TLS session: issue STARTTLS first");
+                            return;
+                        }
+                        tx.requireTls = true;
+                    }
                     default -> {
                         session.sendResponse("555 5.5.4 Unsupported option: " + SmtpPath.printable(p.keyword()));
                         return;
@@ -263,6 +280,7 @@ final class Commands {
             started.smtpUtf8 = tx.smtpUtf8;
             started.ret = tx.ret;
             started.envid = tx.envid;
+            started.requireTls = tx.requireTls;
             session.sendResponse("250 2.1.0 Ok");
         }
     }
@@ -444,9 +462,11 @@ final class Commands {
                 writeFailure = e;
             }
             long deadline = System.nanoTime() + server.limits().dataTimeout().toNanos();
+            TlsRequiredScanner tlsRequired = new TlsRequiredScanner(writeFailure == null ? body
+                    : OutputStream.nullOutputStream());
             DataReader.Result r;
             try {
-                r = DataReader.read(session.getRawInput(), writeFailure == null ? body : OutputStream.nullOutputStream(),
+                r = DataReader.read(session.getRawInput(), tlsRequired,
                         server.limits().maxMessageSize().bytes(), server.limits().maxLineLength(),
                         () -> setReadTimeout(session, deadline));
             } catch (SocketTimeoutException e) {
@@ -482,7 +502,8 @@ final class Commands {
                         .map(x -> RecipientStatus.pending(x.address(), x.dsnNotify(), x.orcpt(), now)).toList();
                 Envelope env = Envelope.accepted(reception.id(), now, tx.sender, rcpts, tx.body, tx.smtpUtf8, tx.ret,
                         tx.envid, new Envelope.Source("smtp", state.client.getHostAddress(),
-                                SmtpPath.printable(session.getHelo().orElse("")), state.user, state.tls));
+                                SmtpPath.printable(session.getHelo().orElse("")), state.user, state.tls))
+                        .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
                 QueuedMessage m;
                 try {
                     m = reception.commit(env);
