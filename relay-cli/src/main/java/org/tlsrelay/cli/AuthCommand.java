@@ -14,7 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay auth ...}: SMTP AUTH helpers. */
-@Command(name = "auth", mixinStandardHelpOptions = true, description = "SMTP AUTH helpers.",
+@Command(name = "auth", mixinStandardHelpOptions = true, header = "SMTP AUTH helpers.",
+        description = "Helpers for SMTP AUTH (RFC 4954) users: server.auth.users lists each user with a password "
+                + "hash, never a password.",
         subcommands = {AuthCommand.Hash.class})
 final class AuthCommand implements Runnable {
     @Spec
@@ -26,6 +28,10 @@ final class AuthCommand implements Runnable {
     }
 
     @Command(name = "hash", mixinStandardHelpOptions = true,
+            header = "Print a password hash for server.auth.users.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:the hash was printed", "2:usage error (bad --cost or --iterations, the passwords "
+                    + "differ, or the password is empty)"},
             description = {"Print a password hash for server.auth.users[].password-hash. The password is read from "
                     + "the terminal (twice, not echoed) or, without a terminal, from the first line of standard input."},
             footer = {"%nExample:%n  tlsrelay auth hash            # bcrypt, cost 12",

@@ -8,7 +8,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tlsrelay config ...}: work with the configuration file. */
-@Command(name = "config", description = "Check the configuration file.",
+@Command(name = "config", header = "Check the configuration file.",
+        description = "Work with the configuration file (one YAML file; see config/tlsrelay.yaml for every key, "
+                + "its default and a comment).",
         mixinStandardHelpOptions = true,
         subcommands = {ConfigCommand.Check.class})
 final class ConfigCommand implements Runnable {
@@ -21,6 +23,9 @@ final class ConfigCommand implements Runnable {
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
+            header = "Validate the configuration file.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:the configuration is valid", "2:it is not (every problem is printed)"},
             description = {"Validate the configuration: prints OK and exits 0, or prints every error "
                     + "(file:line: key: problem) and exits 2."},
             footer = {"%nExample:%n  tlsrelay config check --config /etc/tlsrelay/tlsrelay.yaml"})

@@ -32,7 +32,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay mta-sts ...}: check MTA-STS policies (RFC 8461) as a domain owner or operator. */
-@Command(name = "mta-sts", description = "Lint an MTA-STS policy file, or fetch a domain's policy.",
+@Command(name = "mta-sts", header = "Lint an MTA-STS policy file, or fetch a domain's policy.",
+        description = "MTA-STS (RFC 8461) tools for domain owners and operators.",
         mixinStandardHelpOptions = true,
         subcommands = {MtaStsCommand.Lint.class, MtaStsCommand.Fetch.class})
 final class MtaStsCommand implements Runnable {
@@ -45,6 +46,10 @@ final class MtaStsCommand implements Runnable {
     }
 
     @Command(name = "lint", mixinStandardHelpOptions = true,
+            header = "Check an MTA-STS policy file before publishing it.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:the policy is valid (and allows the --check-mx host)", "1:it is not",
+                "2:FILE cannot be read"},
             description = {"Check an MTA-STS policy file (RFC 8461 §3.2) before publishing it. Prints one JSON object "
                     + "{valid, version, mode, mx[], max_age, errors[], warnings[]} (and mx_allowed with --check-mx). "
                     + "Exits 0 when the policy is valid (and allows the --check-mx host), 1 when not, 2 when FILE "
@@ -115,6 +120,10 @@ final class MtaStsCommand implements Runnable {
     }
 
     @Command(name = "fetch", mixinStandardHelpOptions = true,
+            header = "Fetch DOMAIN's MTA-STS policy as a first contact would.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:a valid policy was fetched", "1:none (the failure and its RFC 8460 type are printed)",
+                "2:usage or configuration error"},
             description = {"Run MTA-STS discovery and the policy fetch for DOMAIN as a first contact would (no cache, "
                     + "no back-off, nothing stored): the _mta-sts TXT record, then "
                     + "https://mta-sts.DOMAIN/.well-known/mta-sts.txt. Prints the policy or the failure with its "

@@ -19,9 +19,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay policy ...}: which TLS policy applies to a domain, and why. */
-@Command(name = "policy", description = "Show the TLS policy that applies to a recipient domain.",
+@Command(name = "policy", header = "Which TLS policy applies to a domain, and would the relay deliver there?",
+        description = "Show the TLS policy that applies to a recipient domain (show), or check what the relay would "
+                + "do with mail to it, MX by MX (check).",
         mixinStandardHelpOptions = true,
-        subcommands = {PolicyCommand.Show.class})
+        subcommands = {PolicyCommand.Show.class, PolicyCheckCommand.class})
 final class PolicyCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -32,6 +34,10 @@ final class PolicyCommand implements Runnable {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,
+            header = "Which TLS policy applies to DOMAIN, and why.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:the policy was resolved (whatever it is)", "2:usage or configuration error, or no "
+                    + "answer in time"},
             description = {"Resolve DOMAIN's policy as the relay would: forced override > MTA-STS (live or cached) > "
                     + "first policy list > override > none. Prints the mode, the allowed MX patterns, the source and "
                     + "why it won. Uses DNS, the MTA-STS policy host and the on-disk caches; a policy it fetches is "

@@ -40,6 +40,7 @@ import picocli.CommandLine.Spec;
 /** {@code tlsrelay policy-list ...}: check, sign, install and export STARTTLS-Everywhere-format policy lists. */
 @Command(name = "policy-list", mixinStandardHelpOptions = true,
         synopsisSubcommandLabel = "COMMAND",
+        header = "Verify, lint, sign, update and export signed policy lists (STARTTLS-Everywhere format).",
         description = {
             "Work with signed STARTTLS-Everywhere-format policy lists (EFF's policy.json format 0.1): a JSON list of "
                     + "mail domains, each with a mode (enforce or testing) and the MX host names allowed for it, "

@@ -1,21 +1,28 @@
 package org.tlsrelay.cli;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.stream.Stream;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.policy.PolicyResolver;
 import org.tlsrelay.core.policy.list.InstalledPolicyLists;
+import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.MtaStsRefresher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
+import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.dns.DnsjavaResolver;
 
@@ -52,6 +59,14 @@ final class PolicyWiring implements AutoCloseable {
     }
 
     static PolicyWiring open(RelayConfig config) throws ConfigException {
+        return open(config, RelayMetrics.noop());
+    }
+
+    /**
+     * As {@link #open(RelayConfig)}, reporting to {@code metrics}: MTA-STS fetch failures by RFC 8460 type, the
+     * number of cached MTA-STS policies, and each configured list's age and time to expiry.
+     */
+    static PolicyWiring open(RelayConfig config, RelayMetrics metrics) throws ConfigException {
         TrustMaterial trust;
         try {
             trust = TrustMaterial.from(config.delivery().trust());
@@ -66,9 +81,15 @@ final class PolicyWiring implements AutoCloseable {
         try {
             DnsResolver dns = DnsjavaResolver.create(config.dns());
             Duration fetchTimeout = config.delivery().connectTimeout();
-            HttpsPolicyFetcher fetcher = new HttpsPolicyFetcher(dns, trust, config.policy().mtaSts().httpsPort(),
+            HttpsPolicyFetcher https = new HttpsPolicyFetcher(dns, trust, config.policy().mtaSts().httpsPort(),
                     fetchTimeout, executor);
+            PolicyFetcher fetcher = domain -> https.fetch(domain).whenComplete((r, e) -> {
+                if (r instanceof FetchResult.Failed f) {
+                    metrics.mtaStsFetchFailed(f.type());
+                }
+            });
             PolicyCache cache = new PolicyCache(config.spool().stateDir().resolve("mta-sts"));
+            metrics.bindMtaStsCache(cache.directory(), PolicyWiring::cachedPolicies);
             MtaStsResolver mtaSts;
             try {
                 mtaSts = MtaStsResolver.open(dns, fetcher, cache, Clock.systemUTC(), executor,
@@ -78,6 +99,10 @@ final class PolicyWiring implements AutoCloseable {
                         + e.getMessage()));
             }
             InstalledPolicyLists lists = lists(config);
+            for (RelayConfig.PolicyList l : config.policy().lists()) {
+                metrics.bindPolicyList(l.name(), () -> lists.current(l.name()).map(signed ->
+                        new RelayMetrics.ListTimes(signed.document().timestamp(), signed.document().expires())));
+            }
             PolicyResolver resolver = new PolicyResolver(config.policy(), mtaSts, lists, Clock.systemUTC());
             // TXT, then A and AAAA of the policy host, each a query per server; then the fetch itself.
             Duration dnsBudget = config.dns().timeout().multipliedBy(3L * Math.max(1, config.dns().servers().size()));
@@ -96,6 +121,15 @@ final class PolicyWiring implements AutoCloseable {
         } catch (IOException e) {
             throw new ConfigException(List.of(config.spool().stateDir().resolve("lists")
                     + ": cannot read the installed policy lists: " + e.getMessage()));
+        }
+    }
+
+    /** The MTA-STS cache files ({@code DOMAIN.json}); what the cache gauge shows. */
+    private static int cachedPolicies(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            return (int) files.filter(f -> f.getFileName().toString().endsWith(".json")).count();
+        } catch (IOException | UncheckedIOException e) {
+            return 0;
         }
     }
 

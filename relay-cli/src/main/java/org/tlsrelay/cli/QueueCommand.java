@@ -29,7 +29,9 @@ import picocli.CommandLine.Spec;
  * Changes take the same per-message locks as the relay; {@code release} and {@code flush} wake it up.
  */
 @Command(name = "queue", mixinStandardHelpOptions = true,
-        description = "Inspect and manage the queue (spool.dir); safe while the relay runs.",
+        header = "Inspect and manage the queue.",
+        description = "Inspect and manage the queue (spool.dir); safe while the relay runs: each change takes the "
+                + "relay's own per-message lock, and release/flush wake it up.",
         subcommands = {QueueCommand.ListCmd.class, QueueCommand.Show.class, QueueCommand.Delete.class,
             QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Flush.class},
         footerHeading = "%nExit status:%n",
@@ -72,6 +74,12 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
+            header = "List every queued message.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:done", "2:usage or configuration error"},
+            footerHeading = "%nExamples:%n",
+            footer = {"  tlsrelay queue list --config /etc/tlsrelay/tlsrelay.yaml",
+                "  tlsrelay queue list --json | jq -r '.[] | select(.state == \"deferred\") | .id'"},
             description = {"List every queued message, oldest first, with its state and its recipients' status.",
                 "--json prints a JSON array; the fields are described in the README (Inbound SMTP and the spool)."})
     static final class ListCmd extends Sub {
@@ -150,6 +158,11 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,
+            header = "Show one message: envelope and content.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            footerHeading = "%nExample:%n",
+            footer = "  tlsrelay queue show 1jb7q8k3l4m0a9",
             description = {"Show one message: its envelope (sender, recipients and their status, DSN parameters, "
                     + "notes) followed by the message as queued. Exit 1 when there is no such message."})
     static final class Show extends Sub {
@@ -209,9 +222,14 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
+            header = "Delete a message, without a bounce.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            footerHeading = "%nExample:%n",
+            footer = "  tlsrelay queue delete 1jb7q8k3l4m0a9",
             description = "Delete a message in any state, without a bounce. Exit 1 when there is no such message.")
     static final class Delete extends Sub {
-        @Parameters(paramLabel = "ID")
+        @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
 
         @Override
@@ -229,10 +247,15 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "hold", mixinStandardHelpOptions = true,
+            header = "Hold a message: not delivered until released.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            footerHeading = "%nExample:%n",
+            footer = "  tlsrelay queue hold 1jb7q8k3l4m0a9",
             description = "Put a message on hold: it is not delivered until released. Exit 1 when there is no such "
                     + "message.")
     static final class Hold extends Sub {
-        @Parameters(paramLabel = "ID")
+        @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
 
         @Override
@@ -254,9 +277,14 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true,
+            header = "Release a held message; it is due at once.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            footerHeading = "%nExample:%n",
+            footer = "  tlsrelay queue release 1jb7q8k3l4m0a9",
             description = "Release a held message; it is due at once. Exit 1 when there is no such message.")
     static final class Release extends Sub {
-        @Parameters(paramLabel = "ID")
+        @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
 
         @Override
@@ -275,6 +303,11 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "flush", mixinStandardHelpOptions = true,
+            header = "Make every queued message due now.",
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:done", "2:usage or configuration error"},
+            footerHeading = "%nExample:%n",
+            footer = "  tlsrelay queue flush",
             description = "Make every queued message (not held ones) due now and wake the relay.")
     static final class Flush extends Sub {
         @Override

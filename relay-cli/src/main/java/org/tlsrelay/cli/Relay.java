@@ -3,15 +3,30 @@ package org.tlsrelay.cli;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Clock;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.Objects;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.tlsrelay.core.config.ConfigException;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.metrics.Health;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.report.TlsExemption;
 import org.tlsrelay.smtp.delivery.DeliveryEngine;
 import org.tlsrelay.smtp.delivery.EngineSettings;
 import org.tlsrelay.smtp.delivery.PolicyLookup;
@@ -20,10 +35,10 @@ import org.tlsrelay.smtp.inbound.InboundServer;
 import org.tlsrelay.smtp.outbound.OutboundSettings;
 
 /**
- * The running relay: the composition of spool, policy machinery, delivery engine and inbound server. {@link #start}
- * brings the parts up in dependency order; {@link #close} takes them down in reverse order: the listener stops
- * accepting (a DATA in its commit still finishes), the engine lets running deliveries finish and gives back the rest,
- * the policy refreshers stop, and the spool closes last.
+ * The running relay: the composition of spool, metrics and admin server, policy machinery, delivery engine and inbound
+ * server. {@link #start} brings the parts up in dependency order; {@link #close} takes them down in reverse order: the
+ * listener stops accepting (a DATA in its commit still finishes), the engine lets running deliveries finish and gives
+ * back the rest, the policy refreshers stop, and the spool closes last.
  */
 public final class Relay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
@@ -32,11 +47,22 @@ public final class Relay implements AutoCloseable {
     private final Spool spool;
     private final InboundServer inbound;
     private final Deque<AutoCloseable> running = new ArrayDeque<>();
+    private final RelayMetrics metrics;
+    private final Health health;
+    private AdminServer admin;
     private DeliveryEngine engine;
 
     /**
-     * What the composition root adds to delivery: who hears every TLS outcome (TLS-RPT recorder, metrics) and which
-     * messages are delivered under another policy than their domain's (TLS-RPT reports, RFC 8460 §3).
+     * RFC 8460 §3: a TLS-RPT report the relay queued itself goes out "despite any TLS-related failures", under an
+     * opportunistic policy, and its session is left out of the next report.
+     */
+    static final PolicyOverride TLS_RPT_EXEMPTION = (envelope, domain) -> TlsExemption.isExempt(envelope)
+            ? Optional.of(TlsExemption.policyFor(domain)) : Optional.empty();
+
+    /**
+     * What the composition root adds to delivery: who else hears every TLS outcome (the TLS-RPT recorder; the
+     * metrics always do) and which messages are delivered under another policy than their domain's (TLS-RPT
+     * reports, RFC 8460 §3).
      */
     public record Hooks(TlsOutcomeListener outcomes, PolicyOverride policyOverride) {
         public Hooks {
@@ -44,15 +70,18 @@ public final class Relay implements AutoCloseable {
             Objects.requireNonNull(policyOverride, "policyOverride");
         }
 
+        /** Nothing else hears the outcomes; only TLS-RPT reports are delivered under another policy. */
         public static Hooks none() {
-            return new Hooks(TlsOutcomeListener.none(), PolicyOverride.none());
+            return new Hooks(TlsOutcomeListener.none(), TLS_RPT_EXEMPTION);
         }
     }
 
-    private Relay(RelayConfig config, Spool spool, InboundServer inbound) {
+    private Relay(RelayConfig config, Spool spool, InboundServer inbound, RelayMetrics metrics, Health health) {
         this.config = config;
         this.spool = spool;
         this.inbound = inbound;
+        this.metrics = metrics;
+        this.health = health;
     }
 
     /** {@link #start(RelayConfig, Hooks)} without hooks. */
@@ -61,8 +90,8 @@ public final class Relay implements AutoCloseable {
     }
 
     /**
-     * Opens and recovers the spool, builds the policy machinery and starts its refreshers, starts the delivery engine
-     * (which takes what is due at once), then the inbound listener.
+     * Opens and recovers the spool, starts the admin server, builds the policy machinery and starts its refreshers,
+     * starts the delivery engine (which takes what is due at once), then the inbound listener.
      *
      * @throws IOException when the spool cannot be opened (or is in use by another relay) or the TLS files are bad
      * @throws IllegalArgumentException when the configuration is unusable (e.g. a malformed password hash, an
@@ -72,13 +101,19 @@ public final class Relay implements AutoCloseable {
         Spool spool = Spool.open(config.spool().dir(), Spool.Options.defaults());
         Relay relay = null;
         try {
-            InboundServer inbound = InboundServer.create(config.server(), spool);
-            relay = new Relay(config, spool, inbound);
+            // ---- metrics and health (admin.listen): the meters every part reports to
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            RelayMetrics metrics = new RelayMetrics(registry, Clock.systemUTC());
+            Health health = new Health();
+            // ----
+            InboundServer inbound = InboundServer.create(config.server(), spool, metrics);
+            relay = new Relay(config, spool, inbound, metrics, health);
             relay.running.push(spool);
+            relay.startAdmin(registry);
 
             PolicyWiring policies;
             try {
-                policies = PolicyWiring.open(config);
+                policies = PolicyWiring.open(config, metrics);
             } catch (ConfigException e) {
                 throw new IllegalArgumentException(String.join("; ", e.problems()), e);
             }
@@ -87,13 +122,20 @@ public final class Relay implements AutoCloseable {
 
             // Before the listener opens: what was queued before a restart goes out at once, and every accepted,
             // released or flushed message wakes the engine through the spool's listener.
-            relay.engine = DeliveryEngine.builder(spool, policies.dns(), PolicyLookup.of(policies.resolver()))
+            TlsOutcomeListener extra = hooks.outcomes();
+            DeliveryEngine engine = DeliveryEngine.builder(spool, policies.dns(), PolicyLookup.of(policies.resolver()))
                     .settings(EngineSettings.from(config))
                     .outbound(OutboundSettings.from(config), policies.trust())
-                    .outcomes(hooks.outcomes())
+                    .outcomes(outcome -> {
+                        metrics.record(outcome);
+                        extra.record(outcome);
+                    })
+                    .metrics(metrics)
                     .policyOverride(hooks.policyOverride())
                     .start();
-            relay.running.push(relay.engine);
+            relay.engine = engine;
+            relay.running.push(engine);
+            health.register("scheduler", engine::problem);
 
             try {
                 inbound.start();
@@ -102,6 +144,7 @@ public final class Relay implements AutoCloseable {
                 throw new IOException("cannot listen on " + config.server().listen() + ": " + cause.getMessage(), cause);
             }
             relay.running.push(inbound);
+            health.ready();
             return relay;
         } catch (IOException | RuntimeException e) {
             if (relay != null) {
@@ -113,6 +156,50 @@ public final class Relay implements AutoCloseable {
         }
     }
 
+    /**
+     * Binds the JVM meters, the spool gauges and the health checks of the listener and the spool, then starts the
+     * admin server on {@code admin.listen}. The delivery engine adds its own check ({@code scheduler}) through
+     * {@link #health()}.
+     */
+    private void startAdmin(PrometheusMeterRegistry registry) throws IOException {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        metrics.bindSpool(spool);
+        health.register("listener", () -> inbound.running() ? Optional.empty()
+                : Optional.of("not accepting connections on " + config.server().listen()));
+        health.register("spool", () -> Files.isDirectory(spool.root()) && Files.isWritable(spool.root())
+                ? Optional.empty() : Optional.of(spool.root() + " is not a writable directory"));
+        try {
+            admin = AdminServer.start(config.admin().listen(), registry, health);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on admin.listen " + config.admin().listen() + ": " + e.getMessage(),
+                    e);
+        }
+        running.push(admin);
+    }
+
+    /** The meters: the delivery engine reports delivered/deferred/bounced here and adds it as a TLS listener. */
+    public RelayMetrics metrics() {
+        return metrics;
+    }
+
+    /** The delivery engine (counters, tests). */
+    public DeliveryEngine engine() {
+        return engine;
+    }
+
+    /** The health checks behind {@code /health} and {@code /ready}. */
+    public Health health() {
+        return health;
+    }
+
+    /** Where the admin server listens (the real port when {@code admin.listen} says port 0). */
+    public InetSocketAddress adminAddress() {
+        return admin.address();
+    }
+
     /** Where the inbound server listens (the real port when the configuration says port 0). */
     public InetSocketAddress address() {
         return inbound.address();
@@ -122,18 +209,45 @@ public final class Relay implements AutoCloseable {
         return spool;
     }
 
-    /** The delivery engine (counters, tests). */
-    public DeliveryEngine engine() {
-        return engine;
-    }
-
     public RelayConfig config() {
         return config;
+    }
+
+    /**
+     * The graceful stop (SIGTERM): marks the relay not ready, then {@link #close()}s it (the listener stops accepting
+     * and a message being queued finishes, in-flight deliveries finish or are deferred, the spool is closed), waiting
+     * at most {@code grace}. Returns whether everything stopped cleanly in time; when not, what was still running
+     * is left as it is on disk and is retried at the next start.
+     */
+    public boolean stop(Duration grace) throws InterruptedException {
+        health.notReady("stopping");
+        AtomicReference<RuntimeException> failure = new AtomicReference<>();
+        Thread closer = new Thread(() -> {
+            try {
+                close();
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        }, "tlsrelay-stop");
+        closer.setDaemon(true);
+        closer.start();
+        closer.join(Math.max(1, grace.toMillis()));
+        if (closer.isAlive()) {
+            LOG.warn("still stopping after the grace period ({}); stopping anyway: unfinished work is retried at the "
+                    + "next start", Durations.format(grace));
+            return false;
+        }
+        if (failure.get() != null) {
+            LOG.error("stopping failed: {}", failure.get().toString());
+            return false;
+        }
+        return true;
     }
 
     /** Stops everything that was started, newest first; safe to call twice. */
     @Override
     public synchronized void close() {
+        health.notReady("stopping");
         while (!running.isEmpty()) {
             AutoCloseable c = running.pop();
             try {

@@ -1,28 +1,58 @@
 package org.tlsrelay.cli;
 
+import ch.qos.logback.classic.LoggerContext;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.RelayConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code tlsrelay run}: the relay in the foreground until SIGTERM or SIGINT. */
-@Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Run the relay: recover the spool, listen on server.listen, queue accepted mail durably "
-                + "before answering 250, and deliver it under each recipient domain's TLS policy (retrying, and "
-                + "bouncing after delivery.retry.max-age). Logs one line saying where it listens. Stops cleanly on "
-                + "SIGTERM or SIGINT (stops accepting, lets a message being queued finish, lets running deliveries "
-                + "finish, closes the spool)."},
-        footer = {"%nExample:%n  tlsrelay run --config /etc/tlsrelay/tlsrelay.yaml"})
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Run the relay in the foreground.",
+        description = {
+            "Run the relay in the foreground: recover the spool (spool.dir), listen for SMTP on server.listen, queue "
+                    + "each accepted message durably before answering 250, deliver it under each recipient domain's "
+                    + "TLS policy (retrying per delivery.retry, and bouncing after its max-age), and serve /metrics, "
+                    + "/health and /ready on admin.listen. Logs (standard error) say where it listens.",
+            "",
+            "SIGTERM or SIGINT stops it gracefully: /ready turns 503, the listener stops accepting, a message being "
+                    + "queued finishes, deliveries under way finish or are deferred, the spool is closed; then the "
+                    + "process exits 0. What is not done within server.shutdown-grace (default 30s) is left on "
+                    + "disk and retried at the next start; the exit status is then 1."
+        },
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:stopped cleanly after SIGTERM or SIGINT",
+            "1:stopped, but not everything finished within server.shutdown-grace",
+            "2:usage or configuration error, or a port or the spool could not be opened (spool in use by another "
+                    + "relay)"
+        },
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  tlsrelay run --config /etc/tlsrelay/tlsrelay.yaml",
+            "  tlsrelay run --config /etc/tlsrelay/tlsrelay.yaml --log-format json"
+        })
 final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
     @Mixin
     ConfigOption config;
+
+    @Option(names = "--log-format", paramLabel = "FORMAT",
+            description = "Log format on standard error: text (one readable line per event, the default) or json "
+                    + "(one JSON object per line; the MDC keys queueId, domain and mx under \"mdc\"). "
+                    + "Default: $" + LogFormat.ENV + ", else text.")
+    void logFormat(String format) {
+        LogFormat.parse(format).apply();
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -33,25 +63,39 @@ final class RunCommand implements Callable<Integer> {
         } catch (IOException | IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        Duration grace = c.server().shutdownGrace();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            LOG.info("stopping");
+            LOG.info("stopping (grace period {})", Durations.format(grace));
+            boolean clean = false;
             try {
-                relay.close();
+                clean = relay.stop(grace);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } finally {
-                LOG.info("stopped");
+                LOG.info(clean ? "stopped" : "stopped, with work left for the next start");
                 stopped.countDown();
             }
+            flushLogs();
+            // SIGTERM is how service managers and containers ask for a stop: a clean stop is a success, not the
+            // 143 (128 + SIGTERM) the JVM would report. Only this hook runs here; the relay registers no other.
+            Runtime.getRuntime().halt(clean ? 0 : 1);
         }, "tlsrelay-shutdown"));
         LOG.info("tlsrelay listening on {} as {}; spool {}; relaying for {} and authenticated users",
-                hostPort(relay), c.server().hostname(), c.spool().dir().toAbsolutePath().normalize(),
+                hostPort(relay.address()), c.server().hostname(), c.spool().dir().toAbsolutePath().normalize(),
                 c.server().networks().stream().map(Object::toString).collect(Collectors.joining(", ")));
+        LOG.info("admin on http://{}/ (/metrics, /health, /ready)", hostPort(relay.adminAddress()));
         stopped.await();
         return 0;
     }
 
-    private static String hostPort(Relay relay) {
-        var a = relay.address();
+    private static void flushLogs() {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
+            ctx.stop();
+        }
+    }
+
+    private static String hostPort(java.net.InetSocketAddress a) {
         String host = a.getAddress().getHostAddress();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }

@@ -143,8 +143,9 @@ class CrashSafetyTest {
         // deferred (moved to deferred/, never delivered or bounced) and no query leaves the machine.
         dns.servfail("example.com");
         Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), "server:\n  listen: \"127.0.0.1:0\"\n"
-                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\ndns:\n  servers: [\"127.0.0.1:" + dns.port()
-                + "\"]\n  timeout: 1s\npolicy:\n  mta-sts: { enabled: false }\n");
+                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\nadmin:\n  listen: \"127.0.0.1:0\"\n"
+                + "dns:\n  servers: [\"127.0.0.1:" + dns.port() + "\"]\n  timeout: 1s\n"
+                + "policy:\n  mta-sts: { enabled: false }\n");
         Map<String, byte[]> acked = new ConcurrentHashMap<>();
         int clients = 4;
         int perClient = 10;

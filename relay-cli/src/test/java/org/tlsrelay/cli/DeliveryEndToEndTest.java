@@ -14,6 +14,7 @@ import jakarta.mail.internet.MimeMultipart;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,9 +31,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
+import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueueState;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
+import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.report.TlsExemption;
 import org.tlsrelay.smtp.inbound.RawSmtpClient;
 import org.tlsrelay.smtp.testmx.TestMx;
 import org.tlsrelay.testkit.Await;
@@ -309,6 +314,32 @@ class DeliveryEndToEndTest {
         } finally {
             greenMail.stop();
         }
+    }
+
+    @Test
+    void aTlsRptReportIsDeliveredDespiteTheEnforcedPolicyAndOtherMailIsNot() throws Exception {
+        TestMx plain = f.mx("mx.reports.test", TestMx.builder()); // no STARTTLS
+        f.dns.mx("reports.test", 10, "mx.reports.test");
+        f.start("", "  overrides:\n    reports.test: { mode: enforce, mxs: [mx.reports.test] }\n");
+        Spool spool = f.relay().spool();
+        String report;
+        try (Spool.Reception r = spool.receive()) {
+            r.body().write("Subject: Report Domain: reports.test\r\n\r\nreport\r\n".getBytes(
+                    StandardCharsets.US_ASCII));
+            Instant now = Instant.now();
+            report = r.commit(TlsExemption.mark(Envelope.accepted(r.id(), now, "tlsrpt@relay.test",
+                    List.of(RecipientStatus.pending("tlsrpt@reports.test", Set.of(), "", now)),
+                    Envelope.BodyType.UNSPECIFIED, false, Envelope.Ret.UNSPECIFIED, "", Envelope.Source.local())))
+                    .id();
+        }
+        String normal = f.send(SENDER, List.of("bob@reports.test"), DeliveryFixture.message("normal"));
+
+        Await.until(() -> plain.messages().size() == 1, WAIT, "the report delivered in clear");
+        assertEquals(List.of("<tlsrpt@reports.test>"), plain.messages().get(0).rcptTo());
+        Await.until(() -> state(report).isEmpty(), WAIT, "the report done");
+        Await.until(() -> state(normal).filter(s -> s == QueueState.DEFERRED).isPresent(), WAIT,
+                "ordinary mail still held to the policy");
+        assertEquals(1, plain.messages().size());
     }
 
     /** One transaction with the MAIL and RCPT lines as given (DSN parameters). */

@@ -71,7 +71,7 @@ final class DeliveryFixture implements AutoCloseable {
      * trust, DNS): e.g. a {@code policy.overrides} block and {@code delivery.retry}.
      */
     Relay start(String deliveryExtra, String policyYaml) throws Exception {
-        return start(deliveryExtra, policyYaml, PolicyOverride.none());
+        return start(deliveryExtra, policyYaml, Relay.TLS_RPT_EXEMPTION);
     }
 
     Relay start(String deliveryExtra, String policyYaml, PolicyOverride override) throws Exception {

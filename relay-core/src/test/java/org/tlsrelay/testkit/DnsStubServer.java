@@ -25,6 +25,7 @@ import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Message;
@@ -32,6 +33,7 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
@@ -52,6 +54,11 @@ import org.xbill.DNS.Type;
  * }</pre>
  * Switches: {@link #servfail}, {@link #drop} (never answer: the client times out), {@link #truncateUdp} (every UDP
  * answer is truncated, so clients must retry over TCP). Every query is logged ({@link #queries()}).
+ *
+ * <p>DNSSEC: {@link #serve} adds a {@link SignedZone} (and the zones it delegates). Names in a served zone are
+ * answered from it, with RRSIGs and NSEC proofs when the query has the DO bit, like a recursive resolver that has the
+ * whole tree; a CNAME chain may cross zones and the flat records. A DS query for a zone's apex is answered by its
+ * parent zone, as in the real tree.
  */
 public final class DnsStubServer implements AutoCloseable {
 
@@ -67,6 +74,7 @@ public final class DnsStubServer implements AutoCloseable {
         return t;
     });
     private final Map<Name, List<Record>> zone = new ConcurrentHashMap<>();
+    private final List<SignedZone> signedZones = new CopyOnWriteArrayList<>();
     private final Set<Name> servfail = ConcurrentHashMap.newKeySet();
     private final Set<Name> drop = ConcurrentHashMap.newKeySet();
     private final List<Query> queries = new CopyOnWriteArrayList<>();
@@ -173,6 +181,16 @@ public final class DnsStubServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Serves {@code z} and, recursively, the zones it delegates: names at or below their apexes are answered from
+     * them (records added to the flat zone map for such names are not used).
+     */
+    public DnsStubServer serve(SignedZone z) {
+        signedZones.add(z);
+        z.children().forEach(this::serve);
+        return this;
+    }
+
     /** Removes every record of {@code name}: it becomes NXDOMAIN. */
     public DnsStubServer remove(String name) {
         zone.remove(name(name));
@@ -192,6 +210,7 @@ public final class DnsStubServer implements AutoCloseable {
     /** Removes all records and switches; keeps the query log. */
     public DnsStubServer clear() {
         zone.clear();
+        signedZones.clear();
         servfail.clear();
         drop.clear();
         truncateUdp = false;
@@ -365,8 +384,11 @@ public final class DnsStubServer implements AutoCloseable {
             response.getHeader().setFlag(Flags.RD);
         }
         response.addRecord(question, Section.QUESTION);
+        boolean dnssec = false;
         if (query.getOPT() != null) {
-            response.addRecord(new OPTRecord(1232, 0, 0), Section.ADDITIONAL);
+            // RFC 3225 §3: the DO bit is copied into the response
+            dnssec = (query.getOPT().getFlags() & ExtendedFlags.DO) != 0;
+            response.addRecord(new OPTRecord(1232, 0, 0, dnssec ? ExtendedFlags.DO : 0), Section.ADDITIONAL);
         }
         if (servfail.contains(question.getName())) {
             response.getHeader().setRcode(Rcode.SERVFAIL);
@@ -379,9 +401,22 @@ public final class DnsStubServer implements AutoCloseable {
                 response.getHeader().setRcode(Rcode.SERVFAIL);
                 return response;
             }
+            SignedZone signed = zoneFor(current, type);
+            if (signed != null) {
+                SignedZone.Answer a = signed.answer(current, type, dnssec);
+                a.answer().forEach(r -> addOnce(response, r, Section.ANSWER));
+                if (a.cnameTarget() == null) {
+                    a.authority().forEach(r -> addOnce(response, r, Section.AUTHORITY));
+                    response.getHeader().setRcode(a.rcode());
+                    return response;
+                }
+                current = a.cnameTarget();
+                continue;
+            }
             List<Record> records = zone.get(current);
             if (records == null) {
                 response.getHeader().setRcode(Rcode.NXDOMAIN); // RFC 6604: the code of the last name in the chain
+                negativeSoa(response, current, dnssec);
                 return response;
             }
             List<Record> matching = records.stream().filter(r -> r.getType() == type || type == Type.ANY).toList();
@@ -391,12 +426,53 @@ public final class DnsStubServer implements AutoCloseable {
             }
             Record cname = records.stream().filter(r -> r.getType() == Type.CNAME).findFirst().orElse(null);
             if (cname == null) {
+                negativeSoa(response, current, dnssec);
                 return response; // NODATA: NOERROR, empty answer
             }
             response.addRecord(cname, Section.ANSWER);
             current = ((CNAMERecord) cname).getTarget();
         }
         return response; // a CNAME loop: the chain so far, as a server with a hop limit would give it
+    }
+
+    /**
+     * The served zone that answers {@code n}: the deepest one containing it; for a DS query at a zone's apex, its
+     * parent (RFC 4035 §3.1.4.1), when served.
+     */
+    private SignedZone zoneFor(Name n, int type) {
+        SignedZone best = null;
+        for (SignedZone z : signedZones) {
+            if (z.contains(n) && (best == null || z.apex().labels() > best.apex().labels())) {
+                best = z;
+            }
+        }
+        if (best != null && type == Type.DS && best.apex().equals(n)) {
+            for (SignedZone z : signedZones) {
+                if (z.children().contains(best)) {
+                    return z;
+                }
+            }
+        }
+        return best;
+    }
+
+    /**
+     * For a validating client (DO bit), the SOA that a negative answer carries (RFC 2308 §3), owned by the name's
+     * top-level label: without it a validator cannot tell which zone the answer is from. Unsigned, so outside the
+     * served signed zones the answer is insecure.
+     */
+    private static void negativeSoa(Message response, Name name, boolean dnssec) {
+        if (dnssec && name.labels() > 1) {
+            Name top = new Name(name, name.labels() - 2);
+            response.addRecord(new SOARecord(top, DClass.IN, 0, Name.fromConstantString("ns." + top),
+                    Name.fromConstantString("hostmaster." + top), 1, 3600, 600, 86400, 0), Section.AUTHORITY);
+        }
+    }
+
+    private static void addOnce(Message m, Record r, int section) {
+        if (!m.findRecord(r, section)) {
+            m.addRecord(r, section);
+        }
     }
 
     // ---- helpers ----

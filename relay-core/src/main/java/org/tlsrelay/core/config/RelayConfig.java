@@ -26,7 +26,7 @@ public record RelayConfig(
         server = server != null ? server : Server.defaults();
         spool = spool != null ? spool : new Spool(null);
         delivery = delivery != null ? delivery : Delivery.defaults();
-        dns = dns != null ? dns : new Dns(null, null);
+        dns = dns != null ? dns : new Dns(null, null, null, null);
         policy = policy != null ? policy : new Policy(null, null, null);
         reports = reports != null ? reports : new Reports(null, null, null, null);
         admin = admin != null ? admin : new Admin(null);
@@ -39,8 +39,13 @@ public record RelayConfig(
 
     // ---- server: the inbound side that MTAs talk to ----
 
+    /**
+     * @param shutdownGrace on SIGTERM, how long in-flight work (a message being queued, deliveries under way) may
+     *     take to finish before the relay stops anyway; what is left is retried at the next start
+     */
     public record Server(
-            HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits) {
+            HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits,
+            Duration shutdownGrace) {
         public Server {
             listen = listen != null ? listen : new HostPort("127.0.0.1", 2525);
             hostname = hostname != null ? hostname : localHostName();
@@ -49,10 +54,19 @@ public record RelayConfig(
             auth = auth != null ? auth : new Auth(null);
             tls = tls != null ? tls : new Tls(null, null);
             limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
+            shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
+            if (shutdownGrace.isNegative()) {
+                throw new IllegalArgumentException("shutdown-grace must not be negative");
+            }
+        }
+
+        /** Without {@code shutdown-grace} (its default applies). */
+        public Server(HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits) {
+            this(listen, hostname, networks, auth, tls, limits, null);
         }
 
         static Server defaults() {
-            return new Server(null, null, null, null, null, null);
+            return new Server(null, null, null, null, null, null, null);
         }
     }
 
@@ -167,11 +181,49 @@ public record RelayConfig(
 
     // ---- dns ----
 
-    /** Resolvers to ask ({@code host} or {@code host:port}); empty means the system's. */
-    public record Dns(List<HostPort> servers, Duration timeout) {
+    /**
+     * Resolvers to ask ({@code host} or {@code host:port}); empty means the system's. {@code dnssec} says whether the
+     * look-ups DANE relies on (MX, the MX hosts' addresses, TLSA) are validated; {@code trustAnchors} are zone files of
+     * DS or DNSKEY records that replace the built-in IANA root trust anchor (empty: the root anchor).
+     */
+    public record Dns(List<HostPort> servers, Duration timeout, DnssecMode dnssec, List<Path> trustAnchors) {
         public Dns {
             servers = servers != null ? listOf(servers) : List.of();
             timeout = timeout != null ? timeout : Duration.ofSeconds(5);
+            dnssec = dnssec != null ? dnssec : DnssecMode.VALIDATE;
+            trustAnchors = trustAnchors != null ? listOf(trustAnchors) : List.of();
+        }
+
+        /** Servers and timeout; DNSSEC validation on, with the built-in root trust anchor. */
+        public Dns(List<HostPort> servers, Duration timeout) {
+            this(servers, timeout, null, null);
+        }
+    }
+
+    /** {@code dns.dnssec}: validate the look-ups DANE needs, or turn DNSSEC (and so DANE) off. */
+    public enum DnssecMode {
+        /** Validate MX, the MX hosts' A/AAAA and TLSA answers against the trust anchors (RFC 4035 §5). */
+        VALIDATE,
+        /** No validation: every answer counts as insecure and DANE never applies. */
+        OFF;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** From YAML, where an unquoted {@code off} (YAML 1.1) arrives as {@code false} and {@code on} as true. */
+        @com.fasterxml.jackson.annotation.JsonCreator
+        static DnssecMode fromYaml(Object value) {
+            if (value instanceof Boolean b) {
+                return b ? VALIDATE : OFF;
+            }
+            for (DnssecMode m : values()) {
+                if (m.label().equals(value)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("\"" + value + "\" is not one of validate, off");
         }
     }
 

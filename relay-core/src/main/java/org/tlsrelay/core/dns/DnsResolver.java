@@ -3,6 +3,7 @@ package org.tlsrelay.core.dns;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.tlsrelay.core.dane.TlsaRecord;
 
 /**
  * Every DNS look-up the relay makes goes through one of these, so that tests with a DNS server on a loopback port
@@ -17,9 +18,10 @@ import java.util.concurrent.CompletableFuture;
  *       outcome. It may complete on a resolver thread: callers that do more than a little work continue on their own
  *       executor ({@code thenApplyAsync(fn, executor)}), and never block it.</li>
  *   <li>A {@link DnsResult.Found} never holds an empty list.</li>
+ *   <li>Answers carry their {@link DnsSecurity}. A resolver that does not validate marks everything
+ *       {@link DnsSecurity#INSECURE}; a validating one marks an answer {@link DnsSecurity#SECURE} only when the answer
+ *       and every CNAME on the way validated, and turns a bogus answer into {@link DnsResult.Failure#BOGUS}.</li>
  * </ul>
- * A future {@code tlsa(name)} (RFC 6698, DANE for SMTP RFC 7672) will be added here with its own record value and
- * the DNSSEC "authenticated data" bit; nothing else in this interface needs to change for it.
  */
 public interface DnsResolver {
 
@@ -43,4 +45,12 @@ public interface DnsResolver {
      * Bytes outside US-ASCII are decoded as UTF-8, malformed sequences replaced.
      */
     CompletableFuture<DnsResult<List<String>>> txt(String name);
+
+    /**
+     * The TLSA records (RFC 6698 §2) at {@code name}, e.g. {@code _25._tcp.mx.example.com}, in answer order, including
+     * records DANE for SMTP cannot use (the caller decides, RFC 7672 §3.1.3) and records with malformed data. CNAMEs
+     * are followed as for every type; the result is secure only if the whole chain is (RFC 7672 §2.2.3). Which names
+     * to ask (the TLSA base domain of an MX host that is an alias) is {@code org.tlsrelay.core.dane.DaneLookup}'s job.
+     */
+    CompletableFuture<DnsResult<List<TlsaRecord>>> tlsa(String name);
 }

@@ -21,6 +21,10 @@ import java.util.Objects;
  * @param notes free-form notes for the operator and for bounces, e.g. policy decisions of the delivery engine
  * @param attempts delivery attempts made for the message (each covers all its pending recipients)
  * @param nextAttempt when the message is due (the arrival time for a new message)
+ * @param requireTls the client sent {@code MAIL FROM:<..> REQUIRETLS} (RFC 8689 §4.1): deliver only over TLS to an MX
+ *     authenticated by DANE or MTA-STS that itself supports REQUIRETLS; false for envelopes written before it existed
+ * @param tlsRequiredNo the message carries a {@code TLS-Required: No} header field (RFC 8689 §5): deliver ignoring TLS
+ *     policy failures (still over TLS when offered); ignored when {@code requireTls} is set (RFC 8689 §4.1)
  */
 public record Envelope(
         String id,
@@ -34,7 +38,9 @@ public record Envelope(
         Source source,
         List<String> notes,
         int attempts,
-        Instant nextAttempt) {
+        Instant nextAttempt,
+        boolean requireTls,
+        boolean tlsRequiredNo) {
 
     /** Notes beyond this many are dropped, oldest first, so an envelope stays small. */
     public static final int MAX_NOTES = 32;
@@ -100,10 +106,35 @@ public record Envelope(
         }
     }
 
+    /** An envelope without the RFC 8689 flags (neither REQUIRETLS nor {@code TLS-Required: No}). */
+    public Envelope(String id, Instant arrival, String sender, List<RecipientStatus> recipients, BodyType body,
+            boolean smtpUtf8, Ret ret, String envid, Source source, List<String> notes, int attempts,
+            Instant nextAttempt) {
+        this(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, attempts, nextAttempt, false,
+                false);
+    }
+
     /** A new envelope as the inbound server (or a bounce generator) fills it in; due at once. */
     public static Envelope accepted(String id, Instant arrival, String sender, List<RecipientStatus> recipients,
             BodyType body, boolean smtpUtf8, Ret ret, String envid, Source source) {
         return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, List.of(), 0, arrival);
+    }
+
+    /**
+     * The same envelope with the RFC 8689 flags: {@code REQUIRETLS} on MAIL FROM, and whether the message has a
+     * {@code TLS-Required: No} header field.
+     */
+    public Envelope withTlsRequirement(boolean requireTlsParameter, boolean tlsRequiredNoHeader) {
+        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, attempts,
+                nextAttempt, requireTlsParameter, tlsRequiredNoHeader);
+    }
+
+    /**
+     * Whether delivery may ignore TLS policy failures because the sender asked so with {@code TLS-Required: No}
+     * (RFC 8689 §5): never for a REQUIRETLS message, whose parameter wins over the header field (RFC 8689 §4.1).
+     */
+    public boolean tlsPolicyOptional() {
+        return tlsRequiredNo && !requireTls;
     }
 
     /** Whether the reverse-path is the null path {@code <>}: then no bounce may be sent (RFC 5321 §4.5.5). */
@@ -118,16 +149,17 @@ public record Envelope(
 
     public Envelope withRecipients(List<RecipientStatus> newRecipients) {
         return new Envelope(id, arrival, sender, newRecipients, body, smtpUtf8, ret, envid, source, notes, attempts,
-                nextAttempt);
+                nextAttempt, requireTls, tlsRequiredNo);
     }
 
     public Envelope withNextAttempt(Instant when) {
-        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, attempts, when);
+        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, attempts, when,
+                requireTls, tlsRequiredNo);
     }
 
     public Envelope withAttempts(int count) {
         return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, count,
-                nextAttempt);
+                nextAttempt, requireTls, tlsRequiredNo);
     }
 
     public Envelope withNotes(List<String> more) {
@@ -137,6 +169,6 @@ public record Envelope(
         List<String> all = new ArrayList<>(notes);
         all.addAll(more);
         return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, all, attempts,
-                nextAttempt);
+                nextAttempt, requireTls, tlsRequiredNo);
     }
 }

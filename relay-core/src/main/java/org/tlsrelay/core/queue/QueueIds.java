@@ -29,6 +29,12 @@ final class QueueIds {
         return FORM.matcher(text).matches();
     }
 
+    /** The arrival time a valid id starts with (to the microsecond). */
+    static Instant arrival(String id) {
+        long micros = Long.parseLong(id.substring(0, 11), 32);
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+
     private static String pad(String s, int width) {
         if (s.length() >= width) {
             return s.substring(s.length() - width);

@@ -637,6 +637,30 @@ public final class Spool implements Closeable {
         return out;
     }
 
+    /**
+     * Messages per state and the oldest waiting arrival, from directory listings only (no envelope is read): what the
+     * metrics gauges show ({@code tlsrelay_queue_messages}, {@code tlsrelay_queue_oldest_age_seconds}).
+     */
+    public QueueStats stats() throws IOException {
+        Map<QueueState, Integer> counts = new EnumMap<>(QueueState.class);
+        String oldest = null;
+        if (Files.isDirectory(root)) {
+            for (QueueState s : QueueState.values()) {
+                List<String> ids = ids(s);
+                counts.put(s, ids.size());
+                if (s == QueueState.INCOMING || s == QueueState.ACTIVE || s == QueueState.DEFERRED) {
+                    for (String id : ids) {
+                        // ids sort by arrival: the smallest is the oldest
+                        if (oldest == null || id.compareTo(oldest) < 0) {
+                            oldest = id;
+                        }
+                    }
+                }
+            }
+        }
+        return new QueueStats(counts, oldest == null ? null : QueueIds.arrival(oldest));
+    }
+
     /** Ids whose envelope cannot be read (those in {@code corrupt/} and any the relay has not moved there yet). */
     public List<String> unreadable() throws IOException {
         List<String> out = new ArrayList<>();

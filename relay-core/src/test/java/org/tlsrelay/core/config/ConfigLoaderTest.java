@@ -44,6 +44,7 @@ class ConfigLoaderTest {
         Path example = Path.of("..", "config", "tlsrelay.yaml");
         RelayConfig c = ConfigLoader.load(example);
         assertEquals("relay.example.org", c.server().hostname());
+        assertEquals(RelayConfig.DnssecMode.VALIDATE, c.dns().dnssec());
     }
 
     @Test
@@ -72,6 +73,38 @@ class ConfigLoaderTest {
         assertTrue(o.asPolicy().allowsMx("a.b.mx.example.com"));
         assertTrue(o.asPolicy().allowsMx("mx1.example.net"));
         assertFalse(o.asPolicy().allowsMx("a.mx1.example.net"));
+    }
+
+    @Test
+    void dnssecValidatesWithTheBuiltInRootAnchorByDefault() throws Exception {
+        RelayConfig c = parse("");
+        assertEquals(RelayConfig.DnssecMode.VALIDATE, c.dns().dnssec());
+        assertTrue(c.dns().trustAnchors().isEmpty());
+        assertEquals(RelayConfig.DnssecMode.VALIDATE, new RelayConfig.Dns(List.of(), Duration.ofSeconds(1)).dnssec());
+    }
+
+    @Test
+    void readsDnssecModeAndTrustAnchorFiles() throws Exception {
+        RelayConfig c = parse("""
+                dns:
+                  dnssec: off
+                  trust-anchors: [/etc/tlsrelay/anchors.zone, local.ds]
+                """);
+        assertEquals(RelayConfig.DnssecMode.OFF, c.dns().dnssec());
+        assertEquals(List.of(Path.of("/etc/tlsrelay/anchors.zone"), Path.of("local.ds")), c.dns().trustAnchors());
+        assertEquals(RelayConfig.DnssecMode.VALIDATE, parse("dns: { dnssec: validate }").dns().dnssec());
+    }
+
+    @Test
+    void unknownDnssecModeNamesLineAndKey() {
+        List<String> p = problems("""
+                dns:
+                  timeout: 2s
+                  dnssec: strict
+                """);
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(p.get(0).startsWith("tlsrelay.yaml:3: dns.dnssec: \"strict\" is not one of"), p.get(0));
+        assertTrue(p.get(0).contains("validate") && p.get(0).contains("off"), p.get(0));
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
@@ -23,6 +24,8 @@ final class CoalescingDns implements DnsResolver {
     private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<InetAddress>>>> addresses =
             new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<String>>>> txt = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<TlsaRecord>>>> tlsa =
+            new ConcurrentHashMap<>();
 
     CoalescingDns(DnsResolver dns) {
         this.dns = dns;
@@ -41,6 +44,11 @@ final class CoalescingDns implements DnsResolver {
     @Override
     public CompletableFuture<DnsResult<List<String>>> txt(String name) {
         return shared(txt, name, () -> dns.txt(name));
+    }
+
+    @Override
+    public CompletableFuture<DnsResult<List<TlsaRecord>>> tlsa(String name) {
+        return shared(tlsa, name, () -> dns.tlsa(name));
     }
 
     private static <T> CompletableFuture<T> shared(ConcurrentHashMap<String, CompletableFuture<T>> inFlight,

@@ -33,6 +33,7 @@ import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientResult;
@@ -69,6 +70,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private final DnsResolver dns;
     private final PolicyLookup policies;
     private final PolicyOverride override;
+    private final RelayMetrics metrics;
     private final OutboundClient client;
     private final DomainAttempt.Context context;
     private final Clock clock;
@@ -78,6 +80,8 @@ public final class DeliveryEngine implements AutoCloseable {
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
     private volatile ScheduledFuture<?> timer;
     private volatile Instant timerAt;
+    /** Why the last attempt to take messages from the spool failed; null once it works again (health check). */
+    private volatile String spoolProblem;
 
     private final Object lock = new Object();
     // guarded by lock:
@@ -128,6 +132,7 @@ public final class DeliveryEngine implements AutoCloseable {
         this.dns = new CoalescingDns(b.dns);
         this.policies = b.policies;
         this.override = b.override;
+        this.metrics = b.metrics;
         this.clock = spool.clock();
         this.random = b.random;
         // keep as many idle connections per MX as the domain may have running, or a burst churns TLS handshakes
@@ -161,6 +166,7 @@ public final class DeliveryEngine implements AutoCloseable {
         private TrustMaterial trust;
         private PolicyOverride override = PolicyOverride.none();
         private TlsOutcomeListener outcomes = TlsOutcomeListener.none();
+        private RelayMetrics metrics = RelayMetrics.noop();
         private Random random = new Random();
 
         private Builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
@@ -190,6 +196,12 @@ public final class DeliveryEngine implements AutoCloseable {
         /** Hears every TLS outcome: of each connection, and of each MX the policy ruled out before connecting. */
         public Builder outcomes(TlsOutcomeListener l) {
             this.outcomes = Objects.requireNonNull(l);
+            return this;
+        }
+
+        /** Where delivered, deferred and bounced messages are counted (TLS outcomes go to {@link #outcomes}). */
+        public Builder metrics(RelayMetrics m) {
+            this.metrics = Objects.requireNonNull(m);
             return this;
         }
 
@@ -241,6 +253,7 @@ public final class DeliveryEngine implements AutoCloseable {
                     return; // a message that finishes wakes us
                 }
                 List<QueuedMessage> batch = spool.takeDue(Math.min(room, BATCH));
+                spoolProblem = null;
                 if (batch.isEmpty()) {
                     break;
                 }
@@ -264,6 +277,7 @@ public final class DeliveryEngine implements AutoCloseable {
             }
             armTimer(Optional.empty());
         } catch (IOException | RuntimeException e) {
+            spoolProblem = e.toString();
             LOG.error("cannot take due messages from the spool {}: {}", spool.root(), e.toString());
             armTimer(Optional.of(clock.instant().plus(SPOOL_ERROR_PAUSE)));
         }
@@ -551,9 +565,17 @@ public final class DeliveryEngine implements AutoCloseable {
             toRecord.add(o.withState(state).toResult());
         }
         boolean remaining = env.pending().stream().anyMatch(r -> !done.contains(r.address()));
+        if (failedCount > 0) {
+            metrics.bounced();
+        }
         if (!remaining) {
             spool.complete(run.id());
             completed.incrementAndGet();
+            boolean anyDelivered = outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.DELIVERED)
+                    || env.recipients().stream().anyMatch(r -> r.state() == RecipientStatus.State.DELIVERED);
+            if (anyDelivered) {
+                metrics.delivered(env.arrival());
+            }
             if (failedCount > 0) {
                 LOG.info("queue {}: done; {} recipient(s) failed{}", run.id(), failedCount,
                         env.nullSender() ? " (null sender: no DSN)" : "");
@@ -568,6 +590,7 @@ public final class DeliveryEngine implements AutoCloseable {
         Instant when = next.orElseGet(() -> now.plus(settings.retry().waitAfter(env.attempts() + 1)));
         spool.defer(run.id(), when);
         deferred.incrementAndGet();
+        metrics.deferred();
         String why = outcomes.stream().filter(o -> o.state() == RecipientStatus.State.PENDING).findFirst()
                 .map(DomainResult.Outcome::reply).orElse("not attempted");
         LOG.info("queue {}: deferred until {}: {}", run.id(), when, why);
@@ -613,6 +636,17 @@ public final class DeliveryEngine implements AutoCloseable {
         synchronized (lock) {
             return new Stats(attempts.get(), completed.get(), deferred.get(), bounces.get(), active, inHand);
         }
+    }
+
+    /** What keeps the engine from delivering, for {@code /health}: stopped, or the spool failing; empty when fine. */
+    public Optional<String> problem() {
+        synchronized (lock) {
+            if (closing) {
+                return Optional.of("the delivery engine is stopped");
+            }
+        }
+        String p = spoolProblem;
+        return p == null ? Optional.empty() : Optional.of("cannot take messages from the spool: " + p);
     }
 
     /** Idle outbound connections kept for reuse now. */

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
@@ -34,6 +35,7 @@ import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.ResolverConfig;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TLSARecord;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
@@ -50,7 +52,9 @@ import org.xbill.DNS.lookup.ServerFailedException;
 /**
  * {@link DnsResolver} on dnsjava's asynchronous {@link LookupSession}: no thread waits for an answer. Names are
  * always asked as absolute names (no search list, no hosts file: every answer comes from DNS). Each server gets
- * {@code timeout} per query; with several servers each is tried once, in turn.
+ * {@code timeout} per query; with several servers each is tried once, in turn. It does not validate DNSSEC: every
+ * answer is {@link org.tlsrelay.core.dns.DnsSecurity#INSECURE} (the look-ups DANE relies on go through
+ * {@link DnssecResolver}).
  */
 public final class DnsjavaResolver implements DnsResolver {
     /** CNAME hops followed before a look-up counts as malformed (RFC 1034 §3.6.2 allows chains, not loops). */
@@ -78,29 +82,13 @@ public final class DnsjavaResolver implements DnsResolver {
 
     /** The resolver the configuration asks for: {@code dns.servers} (empty: the system's) and {@code dns.timeout}. */
     public static DnsjavaResolver create(RelayConfig.Dns config) {
-        List<InetSocketAddress> servers = new ArrayList<>();
-        for (HostPort hp : config.servers()) {
-            servers.add(hp.toSocketAddress());
-        }
-        return create(servers, config.timeout());
+        return create(servers(config), config.timeout());
     }
 
     /** A resolver asking {@code servers} (empty: the system's, from {@code /etc/resolv.conf} or the platform). */
     public static DnsjavaResolver create(List<InetSocketAddress> servers, Duration timeout) {
-        if (timeout.isZero() || timeout.isNegative()) {
-            throw new IllegalArgumentException("the DNS timeout must be positive");
-        }
         List<InetSocketAddress> use = servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
-        List<Resolver> simple = new ArrayList<>();
-        for (InetSocketAddress server : use) {
-            simple.add(new SimpleResolver(server)); // UDP, then TCP when the answer is truncated
-        }
-        ExtendedResolver resolver = new ExtendedResolver(simple);
-        for (Resolver r : resolver.getResolvers()) {
-            r.setTimeout(timeout);
-        }
-        resolver.setRetries(1);
-        resolver.setTimeout(timeout.multipliedBy(Math.max(1, simple.size())));
+        ExtendedResolver resolver = upstream(use, timeout);
         LookupSession session = LookupSession.builder()
                 .resolver(resolver)
                 .maxRedirects(MAX_CNAME_HOPS)
@@ -110,13 +98,36 @@ public final class DnsjavaResolver implements DnsResolver {
         return new DnsjavaResolver(session, "DNS " + use + " (timeout " + timeout.toMillis() + "ms)");
     }
 
+    /** The socket addresses of {@code dns.servers}. */
+    static List<InetSocketAddress> servers(RelayConfig.Dns config) {
+        List<InetSocketAddress> servers = new ArrayList<>();
+        for (HostPort hp : config.servers()) {
+            servers.add(hp.toSocketAddress());
+        }
+        return servers;
+    }
+
+    /** One resolver over {@code servers}: each tried once in turn, {@code timeout} each. */
+    static ExtendedResolver upstream(List<InetSocketAddress> servers, Duration timeout) {
+        if (timeout.isZero() || timeout.isNegative()) {
+            throw new IllegalArgumentException("the DNS timeout must be positive");
+        }
+        List<Resolver> simple = new ArrayList<>();
+        for (InetSocketAddress server : servers) {
+            simple.add(new SimpleResolver(server)); // UDP, then TCP when the answer is truncated
+        }
+        ExtendedResolver resolver = new ExtendedResolver(simple);
+        for (Resolver r : resolver.getResolvers()) {
+            r.setTimeout(timeout);
+        }
+        resolver.setRetries(1);
+        resolver.setTimeout(timeout.multipliedBy(Math.max(1, simple.size())));
+        return resolver;
+    }
+
     @Override
     public CompletableFuture<DnsResult<List<MxRecord>>> mx(String domain) {
-        return lookup(domain, Type.MX, records -> records.stream()
-                .map(r -> (MXRecord) r)
-                .map(r -> new MxRecord(r.getPriority(), r.getTarget().toString()))
-                .sorted(Comparator.comparingInt(MxRecord::preference)) // stable: equal preferences keep answer order
-                .toList());
+        return lookup(domain, Type.MX, DnsjavaResolver::mxRecords);
     }
 
     @Override
@@ -134,12 +145,30 @@ public final class DnsjavaResolver implements DnsResolver {
     }
 
     @Override
+    public CompletableFuture<DnsResult<List<TlsaRecord>>> tlsa(String name) {
+        return lookup(name, Type.TLSA, records -> records.stream().map(r -> tlsaRecord((TLSARecord) r)).toList());
+    }
+
+    @Override
     public String toString() {
         return description;
     }
 
+    static List<MxRecord> mxRecords(List<Record> records) {
+        return records.stream()
+                .map(r -> (MXRecord) r)
+                .map(r -> new MxRecord(r.getPriority(), r.getTarget().toString()))
+                .sorted(Comparator.comparingInt(MxRecord::preference)) // stable: equal preferences keep answer order
+                .toList();
+    }
+
+    static TlsaRecord tlsaRecord(TLSARecord r) {
+        return new TlsaRecord(r.getCertificateUsage(), r.getSelector(), r.getMatchingType(),
+                r.getCertificateAssociationData());
+    }
+
     /** RFC 8461 §3.1, RFC 8460 §3: a record's character-strings are concatenated without separators. */
-    private static String joined(TXTRecord r) {
+    static String joined(TXTRecord r) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] s : r.getStringsAsByteArrays()) {
             out.writeBytes(s);
@@ -202,7 +231,7 @@ public final class DnsjavaResolver implements DnsResolver {
         });
     }
 
-    private static <T> DnsResult<T> failure(String name, int type, Throwable e) {
+    static <T> DnsResult<T> failure(String name, int type, Throwable e) {
         String what = name + "/" + Type.string(type);
         if (e instanceof NoSuchDomainException) {
             return new DnsResult.NoRecords<>(name, DnsResult.Absence.NXDOMAIN);
@@ -237,7 +266,7 @@ public final class DnsjavaResolver implements DnsResolver {
         return new DnsResult.Failed<>(name, DnsResult.Failure.NETWORK, what + ": " + e);
     }
 
-    private static Throwable unwrap(Throwable e) {
+    static Throwable unwrap(Throwable e) {
         Throwable t = e;
         while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
             t = t.getCause();

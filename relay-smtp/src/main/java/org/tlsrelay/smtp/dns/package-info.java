@@ -1,6 +1,16 @@
 /**
- * The relay's {@link org.tlsrelay.core.dns.DnsResolver} on dnsjava: asynchronous look-ups through one
- * {@code LookupSession} (CNAMEs followed, a TTL-honouring cache), UDP with TCP fallback when an answer is truncated
- * (RFC 7766 §5), the servers of {@code dns.servers} or the system's, and the {@code dns.timeout}.
+ * The relay's {@link org.tlsrelay.core.dns.DnsResolver}s on dnsjava, both asynchronous, both asking the servers of
+ * {@code dns.servers} (or the system's) with the {@code dns.timeout}, UDP with TCP fallback when an answer is
+ * truncated (RFC 7766 §5):
+ * <ul>
+ *   <li>{@link org.tlsrelay.smtp.dns.DnsjavaResolver}: one {@code LookupSession} (CNAMEs followed, a TTL-honouring
+ *   cache), no DNSSEC validation, every answer insecure. Used for everything DANE does not rely on.</li>
+ *   <li>{@link org.tlsrelay.smtp.dns.DnssecResolver}: dnsjava's {@code ValidatingResolver} (RFC 4033-4035) against
+ *   {@link org.tlsrelay.smtp.dns.TrustAnchors} (the IANA root KSKs shipped in {@code root-anchors.zone}, or
+ *   {@code dns.trust-anchors}), for the MX, MX-host address and TLSA look-ups of DANE (RFC 7672 §2.1). Answers are
+ *   secure or insecure; bogus ones are failures.</li>
+ *   <li>{@link org.tlsrelay.smtp.dns.RelayResolvers}: both as {@code dns:} configures them; {@code dns.dnssec: off}
+ *   leaves out the validating one, and with it DANE.</li>
+ * </ul>
  */
 package org.tlsrelay.smtp.dns;

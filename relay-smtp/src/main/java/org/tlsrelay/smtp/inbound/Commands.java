@@ -27,6 +27,7 @@ import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.internal.server.BaseCommand;
 import org.subethamail.smtp.internal.server.Command;
 import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -117,6 +118,9 @@ final class Commands {
             if (session.isTLSStarted() && server.authAvailable()) {
                 lines.add("AUTH PLAIN LOGIN"); // RFC 4954 §4: only over TLS, so no password crosses in clear
             }
+            if (session.isTLSStarted()) {
+                lines.add("REQUIRETLS"); // RFC 8689 §2: offered only in a session protected by TLS
+            }
             lines.add("ENHANCEDSTATUSCODES");
             lines.add("8BITMIME");
             lines.add("DSN");
@@ -153,7 +157,7 @@ final class Commands {
 
     // ------------------------------------------------------------------ envelope
 
-    /** MAIL FROM (RFC 5321 §4.1.1.2) with SIZE, BODY, SMTPUTF8, RET, ENVID and AUTH parameters. */
+    /** MAIL FROM (RFC 5321 §4.1.1.2) with SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH and REQUIRETLS parameters. */
     static final class Mail extends Cmd {
         Mail(InboundServer server) {
             super(server, "MAIL", "MAIL FROM:<sender> [parameters]");
@@ -198,6 +202,7 @@ final class Commands {
                             return;
                         }
                         if (v.length() > 18 || Long.parseLong(v) > server.limits().maxMessageSize().bytes()) {
+                            server.metrics().rejected(Rejection.MESSAGE_SIZE);
                             session.sendResponse("552 5.3.4 Message size exceeds fixed maximum message size");
                             return;
                         }
@@ -244,6 +249,20 @@ final class Commands {
                     case "AUTH" -> {
                         // RFC 4954 §5: the submitter's identity; accepted and not passed on.
                     }
+                    case "REQUIRETLS" -> {
+                        if (!v.isEmpty()) {
+                            session.sendResponse("501 5.5.4 Error: REQUIRETLS takes no value");
+                            return;
+                        }
+                        // RFC 8689 §2: REQUIRETLS is specified only in a session that uses TLS (and is advertised
+                        // only there); a client that tries it in clear text is told to start TLS (RFC 3207 §4 530,
+                        // RFC 5248 X.7.10 "Encryption needed").
+                        if (!session.isTLSStarted()) {
+                            session.sendResponse("530 5.7.10 REQUIRETLS needs a TLS session: issue STARTTLS first");
+                            return;
+                        }
+                        tx.requireTls = true;
+                    }
                     default -> {
                         session.sendResponse("555 5.5.4 Unsupported option: " + SmtpPath.printable(p.keyword()));
                         return;
@@ -261,6 +280,7 @@ final class Commands {
             started.smtpUtf8 = tx.smtpUtf8;
             started.ret = tx.ret;
             started.envid = tx.envid;
+            started.requireTls = tx.requireTls;
             session.sendResponse("250 2.1.0 Ok");
         }
     }
@@ -340,26 +360,32 @@ final class Commands {
                 // No local mailboxes: without the relay permission no recipient form is accepted (RFC 5321 §7.1).
                 LOG.info("relay denied: client={} helo={} to=<{}>", state.client.getHostAddress(),
                         SmtpPath.printable(session.getHelo().orElse("")), shown);
+                server.metrics().rejected(Rejection.RELAY_DENIED);
                 session.sendResponse("554 5.7.1 <" + shown + ">: Relay access denied");
                 return;
             }
             if (path.sourceRoute()) {
+                server.metrics().rejected(Rejection.BAD_RECIPIENT);
                 session.sendResponse("550 5.7.1 <" + shown + ">: source routes are not relayed");
                 return;
             }
             if (path.addressLiteral()) {
+                server.metrics().rejected(Rejection.BAD_RECIPIENT);
                 session.sendResponse("550 5.7.1 <" + shown + ">: address literals are not relayed, use a domain");
                 return;
             }
             if (path.domainless()) {
+                server.metrics().rejected(Rejection.BAD_RECIPIENT);
                 session.sendResponse("550 5.1.1 <" + shown + ">: this relay has no local mailboxes");
                 return;
             }
             if (path.nonAscii() && !tx.smtpUtf8) {
+                server.metrics().rejected(Rejection.BAD_RECIPIENT);
                 session.sendResponse("553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
                 return;
             }
             if (tx.recipients.size() >= server.limits().maxRecipients()) {
+                server.metrics().rejected(Rejection.TOO_MANY_RECIPIENTS);
                 session.sendResponse("452 4.5.3 Error: too many recipients");
                 return;
             }
@@ -404,6 +430,7 @@ final class Commands {
                 reception = server.spool().receive();
             } catch (IOException e) {
                 LOG.error("cannot create a queue file: {}", e.toString());
+                server.metrics().rejected(Rejection.QUEUE_ERROR);
                 session.sendResponse("451 4.3.0 Error: queue file write error");
                 session.resetMailTransaction();
                 return;
@@ -435,13 +462,16 @@ final class Commands {
                 writeFailure = e;
             }
             long deadline = System.nanoTime() + server.limits().dataTimeout().toNanos();
+            TlsRequiredScanner tlsRequired = new TlsRequiredScanner(writeFailure == null ? body
+                    : OutputStream.nullOutputStream());
             DataReader.Result r;
             try {
-                r = DataReader.read(session.getRawInput(), writeFailure == null ? body : OutputStream.nullOutputStream(),
+                r = DataReader.read(session.getRawInput(), tlsRequired,
                         server.limits().maxMessageSize().bytes(), server.limits().maxLineLength(),
                         () -> setReadTimeout(session, deadline));
             } catch (SocketTimeoutException e) {
                 LOG.info("DATA timeout: client={}", state.client.getHostAddress());
+                server.metrics().rejected(Rejection.DATA_TIMEOUT);
                 throw new DropConnectionException(421, "4.4.2 " + server.hostname() + " Error: timeout exceeded");
             } catch (EOFException e) {
                 LOG.info("connection lost during DATA: client={}", state.client.getHostAddress());
@@ -454,13 +484,17 @@ final class Commands {
             if (r.bareNewline()) {
                 // SMTP smuggling defence, as Postfix's smtpd_forbid_bare_newline: refuse, never normalise.
                 LOG.info("rejected: bare CR or LF in DATA: client={}", state.client.getHostAddress());
+                server.metrics().rejected(Rejection.BARE_NEWLINE);
                 return "550 5.6.0 Error: bare <CR> or <LF> received; lines must end with <CR><LF>";
             } else if (r.tooBig()) {
+                server.metrics().rejected(Rejection.MESSAGE_SIZE);
                 return "552 5.3.4 Error: message size exceeds fixed maximum message size";
             } else if (r.lineTooLong()) {
+                server.metrics().rejected(Rejection.LINE_LENGTH);
                 return "554 5.6.0 Error: message has a line longer than " + server.limits().maxLineLength() + " octets";
             } else if (writeFailure != null) {
                 LOG.error("queue file write error: {}", writeFailure.toString());
+                server.metrics().rejected(Rejection.QUEUE_ERROR);
                 return "451 4.3.0 Error: queue file write error";
             } else {
                 Instant now = server.spool().clock().instant();
@@ -468,16 +502,19 @@ final class Commands {
                         .map(x -> RecipientStatus.pending(x.address(), x.dsnNotify(), x.orcpt(), now)).toList();
                 Envelope env = Envelope.accepted(reception.id(), now, tx.sender, rcpts, tx.body, tx.smtpUtf8, tx.ret,
                         tx.envid, new Envelope.Source("smtp", state.client.getHostAddress(),
-                                SmtpPath.printable(session.getHelo().orElse("")), state.user, state.tls));
+                                SmtpPath.printable(session.getHelo().orElse("")), state.user, state.tls))
+                        .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
                 QueuedMessage m;
                 try {
                     m = reception.commit(env);
                 } catch (IOException e) {
                     LOG.error("queue file write error: {}", e.toString());
+                    server.metrics().rejected(Rejection.QUEUE_ERROR);
                     return "451 4.3.0 Error: queue file write error";
                 }
                 LOG.info("queued: from=<{}> size={} nrcpt={} client={}{}", SmtpPath.printable(tx.sender), m.size(),
                         rcpts.size(), state.client.getHostAddress(), state.user.isEmpty() ? "" : " user=" + state.user);
+                server.metrics().accepted();
                 return "250 2.0.0 Ok: queued as " + m.id();
             }
         }
@@ -723,6 +760,7 @@ final class Commands {
         private void fail(Session session, SessionState state, String user)
                 throws IOException, DropConnectionException {
             state.authFailures++;
+            server.metrics().rejected(Rejection.AUTH_FAILED);
             LOG.warn("authentication failed: user={} client={}", SmtpPath.printable(user),
                     state.client.getHostAddress());
             if (state.authFailures >= MAX_FAILURES) {

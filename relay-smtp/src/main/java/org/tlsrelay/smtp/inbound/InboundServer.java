@@ -20,6 +20,7 @@ import org.subethamail.smtp.server.SessionHandler;
 import org.tlsrelay.core.auth.Credentials;
 import org.tlsrelay.core.config.Network;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Spool;
 
 /**
@@ -34,10 +35,12 @@ public final class InboundServer implements AutoCloseable {
     private final SMTPServer smtp;
     private final Map<Session, SessionState> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger active = new AtomicInteger();
+    private final RelayMetrics metrics;
 
-    private InboundServer(RelayConfig.Server config, Spool spool, Credentials credentials, InboundTls tls)
-            throws IOException {
+    private InboundServer(RelayConfig.Server config, Spool spool, Credentials credentials, InboundTls tls,
+            RelayMetrics metrics) throws IOException {
         this.config = config;
+        this.metrics = metrics;
         this.spool = spool;
         this.credentials = credentials;
         this.tls = tls;
@@ -64,6 +67,7 @@ public final class InboundServer implements AutoCloseable {
                     public SessionAcceptance accept(Session session) {
                         if (active.incrementAndGet() > config.limits().maxConnections()) {
                             active.decrementAndGet();
+                            metrics.rejected(RelayMetrics.Rejection.TOO_MANY_CONNECTIONS);
                             return SessionAcceptance.failure(421, "4.7.0 " + config.hostname()
                                     + " Error: too many connections, try again later");
                         }
@@ -93,18 +97,25 @@ public final class InboundServer implements AutoCloseable {
      * users' hashes. Problems are {@link IOException}s or {@link IllegalArgumentException}s that name the key.
      */
     public static InboundServer create(RelayConfig.Server config, Spool spool) throws IOException {
+        return create(config, spool, RelayMetrics.noop());
+    }
+
+    /** As {@link #create(RelayConfig.Server, Spool)}, counting accepted and refused mail in {@code metrics}. */
+    public static InboundServer create(RelayConfig.Server config, Spool spool, RelayMetrics metrics)
+            throws IOException {
         Credentials credentials = Credentials.from(config.auth());
         InboundTls tls = config.tls().enabled() ? InboundTls.load(config.tls()) : null;
         if (config.tls().certificate() != null ^ config.tls().privateKey() != null) {
             throw new IllegalArgumentException("server.tls: certificate and private-key must be given together");
         }
-        return new InboundServer(config, spool, credentials, tls);
+        return new InboundServer(config, spool, credentials, tls, metrics);
     }
 
     /** For tests: a server with a ready TLS context. */
     static InboundServer create(RelayConfig.Server config, Spool spool, javax.net.ssl.SSLContext tls)
             throws IOException {
-        return new InboundServer(config, spool, Credentials.from(config.auth()), InboundTls.of(tls));
+        return new InboundServer(config, spool, Credentials.from(config.auth()), InboundTls.of(tls),
+                RelayMetrics.noop());
     }
 
     /** Starts listening; returns once the socket is bound. */
@@ -119,6 +130,11 @@ public final class InboundServer implements AutoCloseable {
 
     public int port() {
         return smtp.getPortAllocated();
+    }
+
+    /** Whether the listener is accepting connections (the {@code listener} health check). */
+    public boolean running() {
+        return smtp.isRunning();
     }
 
     /** Stops accepting, closes the sessions and waits for their threads (a DATA in its commit finishes first). */
@@ -143,6 +159,10 @@ public final class InboundServer implements AutoCloseable {
 
     Spool spool() {
         return spool;
+    }
+
+    RelayMetrics metrics() {
+        return metrics;
     }
 
     Credentials credentials() {

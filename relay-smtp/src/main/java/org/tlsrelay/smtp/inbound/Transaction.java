@@ -23,6 +23,8 @@ final class Transaction implements MessageHandler {
     boolean smtpUtf8;
     Envelope.Ret ret = Envelope.Ret.UNSPECIFIED;
     String envid = "";
+    /** RFC 8689 §4.1: MAIL FROM carried REQUIRETLS (accepted only over TLS). */
+    boolean requireTls;
     final List<Rcpt> recipients = new ArrayList<>();
     /** RCPT commands seen, accepted or not: DATA distinguishes "need RCPT" from "no valid recipients". */
     int rcptCommands;

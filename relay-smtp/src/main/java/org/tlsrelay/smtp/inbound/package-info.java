@@ -19,6 +19,9 @@
  *   after the spool has made the message durable.</li>
  *   <li>PIPELINING (RFC 2920) is advertised: replies go out in order and DATA never reads past the end of its
  *   message, so commands pipelined after it stay in the input buffer.</li>
+ *   <li>REQUIRETLS (RFC 8689): advertised only after STARTTLS and accepted on MAIL FROM only over TLS (in clear text:
+ *   {@code 530 5.7.10}); the flag is stored in the envelope, as is the presence of a {@code TLS-Required: No} header
+ *   field (RFC 8689 §5), for the delivery engine to honour.</li>
  * </ul>
  */
 package org.tlsrelay.smtp.inbound;

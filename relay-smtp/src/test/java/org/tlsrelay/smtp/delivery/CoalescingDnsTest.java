@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
@@ -33,6 +34,11 @@ class CoalescingDnsTest {
 
         @Override
         public CompletableFuture<DnsResult<List<String>>> txt(String name) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public CompletableFuture<DnsResult<List<TlsaRecord>>> tlsa(String name) {
             throw new UnsupportedOperationException();
         }
     }

@@ -11,6 +11,7 @@ import org.tlsrelay.core.config.ByteSize;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.config.Network;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.testkit.TestCa;
 
@@ -42,6 +43,7 @@ public final class InboundFixture implements AutoCloseable {
         Duration dataTimeout = Duration.ofSeconds(30);
         int maxLineLength = 4096;
         Spool.Options spoolOptions = Spool.Options.defaults();
+        RelayMetrics metrics = RelayMetrics.noop();
 
         public Builder networks(String... n) {
             networks = List.of(n);
@@ -89,6 +91,11 @@ public final class InboundFixture implements AutoCloseable {
             return this;
         }
 
+        public Builder metrics(RelayMetrics m) {
+            metrics = m;
+            return this;
+        }
+
         public InboundFixture start(Path dir) throws IOException {
             RelayConfig.Tls t = new RelayConfig.Tls(null, null);
             if (tls) {
@@ -100,7 +107,7 @@ public final class InboundFixture implements AutoCloseable {
                     new RelayConfig.Limits(maxSize, maxRecipients, maxConnections, commandTimeout, dataTimeout,
                             maxLineLength));
             Spool spool = Spool.open(dir.resolve("spool"), spoolOptions);
-            InboundServer server = InboundServer.create(config, spool);
+            InboundServer server = InboundServer.create(config, spool, metrics);
             server.start();
             return new InboundFixture(dir, spool, server);
         }

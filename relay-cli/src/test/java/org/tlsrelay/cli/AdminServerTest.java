@@ -1,0 +1,122 @@
+package org.tlsrelay.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.tlsrelay.core.config.HostPort;
+import org.tlsrelay.core.metrics.Health;
+import org.tlsrelay.core.metrics.RelayMetrics;
+
+/** The admin HTTP server on a loopback port, and {@code tlsrelay health} against it. */
+class AdminServerTest {
+    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    final RelayMetrics metrics = new RelayMetrics(registry, Clock.systemUTC());
+    final Health health = new Health();
+    final AtomicReference<Optional<String>> scheduler = new AtomicReference<>(Optional.empty());
+    final HttpClient http = HttpClient.newHttpClient();
+    AdminServer admin;
+
+    @BeforeEach
+    void start() throws Exception {
+        health.register("listener", Optional::empty);
+        health.register("scheduler", scheduler::get);
+        admin = AdminServer.start(new HostPort("127.0.0.1", 0), registry, health);
+    }
+
+    @AfterEach
+    void stop() {
+        admin.close();
+    }
+
+    String url(String path) {
+        return "http://127.0.0.1:" + admin.address().getPort() + path;
+    }
+
+    HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url(path))).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void healthIsUpOnlyWhileEveryCheckPasses() throws Exception {
+        HttpResponse<String> up = get("/health");
+        assertEquals(200, up.statusCode());
+        assertEquals("{\"status\":\"up\"}", up.body());
+        assertEquals("application/json", up.headers().firstValue("Content-Type").orElse(""));
+
+        scheduler.set(Optional.of("stopped"));
+        HttpResponse<String> down = get("/health");
+        assertEquals(503, down.statusCode());
+        assertEquals("{\"status\":\"down\",\"reason\":\"scheduler: stopped\"}", down.body());
+    }
+
+    @Test
+    void readyOnlyAfterStartAndNotWhileStopping() throws Exception {
+        assertEquals(503, get("/ready").statusCode());
+        assertTrue(get("/ready").body().contains("starting"));
+        health.ready();
+        assertEquals(200, get("/ready").statusCode());
+        health.notReady("stopping");
+        HttpResponse<String> stopping = get("/ready");
+        assertEquals(503, stopping.statusCode());
+        assertTrue(stopping.body().contains("stopping"), stopping.body());
+    }
+
+    @Test
+    void metricsAreInThePrometheusTextFormat() throws Exception {
+        metrics.accepted();
+        metrics.rejected(RelayMetrics.Rejection.RELAY_DENIED);
+        HttpResponse<String> r = get("/metrics");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        assertTrue(r.body().contains("tlsrelay_messages_accepted_total 1.0"), r.body());
+        assertTrue(r.body().contains("tlsrelay_messages_rejected_total{reason=\"relay-denied\"} 1.0"), r.body());
+        assertTrue(r.body().contains("# TYPE tlsrelay_delivery_latency_seconds histogram"), r.body());
+    }
+
+    @Test
+    void otherPathsAndMethodsAreRefused() throws Exception {
+        assertEquals(404, get("/").statusCode());
+        assertEquals(404, get("/metrics/x").statusCode());
+        HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(url("/health")))
+                .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(405, post.statusCode());
+        assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
+    }
+
+    @Test
+    void healthCommandExitsZeroOnlyFor200() {
+        CliRun up = CliRun.run("health", "--url", url("/health"));
+        assertEquals(0, up.exit(), up.err());
+        assertTrue(up.out().startsWith("200 {\"status\":\"up\"}"), up.out());
+
+        scheduler.set(Optional.of("stopped"));
+        CliRun down = CliRun.run("health", "--url", url("/health"));
+        assertEquals(1, down.exit());
+        assertTrue(down.out().startsWith("503 "), down.out());
+
+        int port = admin.address().getPort();
+        admin.close();
+        CliRun gone = CliRun.run("health", "--url", "http://127.0.0.1:" + port + "/health", "--timeout", "2s");
+        assertEquals(1, gone.exit());
+        assertTrue(gone.err().contains("no answer"), gone.err());
+    }
+
+    @Test
+    void healthCommandRefusesBadArguments() {
+        assertEquals(2, CliRun.run("health", "--url", "ftp://127.0.0.1/health").exit());
+        assertEquals(2, CliRun.run("health", "--url", "http://127.0.0.1:1/", "--timeout", "soon").exit());
+    }
+}

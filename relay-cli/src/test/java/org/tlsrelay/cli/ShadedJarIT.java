@@ -1,0 +1,94 @@
+package org.tlsrelay.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlsrelay.testkit.DnsStubServer;
+
+/**
+ * Runs the shaded {@code tlsrelay.jar} as an operator would ({@code java -jar}), after {@code package}: catches what
+ * unit tests on the class path cannot, such as a library missing from the jar or a broken service file.
+ */
+class ShadedJarIT {
+    private static final Path JAR = Path.of("target", "tlsrelay.jar");
+    private static DnsStubServer dns;
+
+    @TempDir
+    Path dir;
+
+    record Result(int exit, String out, String err) {
+    }
+
+    @BeforeAll
+    static void startDns() throws IOException {
+        dns = DnsStubServer.start();
+    }
+
+    @AfterAll
+    static void stopDns() {
+        dns.close();
+    }
+
+    private Result tlsrelay(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("out.txt");
+        Path err = dir.resolve("err.txt");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "tlsrelay " + String.join(" ", args) + " did not finish");
+        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void printsVersionAndHelp() throws Exception {
+        Result v = tlsrelay("--version");
+        assertEquals(0, v.exit(), v.err());
+        assertTrue(v.out().startsWith("tlsrelay "), v.out());
+        Result h = tlsrelay("--help");
+        assertEquals(0, h.exit(), h.err());
+        assertTrue(h.out().contains("policy-list") && h.out().contains("queue"), h.out());
+    }
+
+    @Test
+    void checksTheExampleConfiguration() throws Exception {
+        Result r = tlsrelay("config", "check", "--config", Path.of("..", "config", "tlsrelay.yaml").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith("OK"), r.out());
+    }
+
+    @Test
+    void verifiesTheRealPolicyListWithBouncyCastleFromTheJar() throws Exception {
+        Path eff = Path.of("..", "relay-core", "src", "test", "resources", "eff");
+        Result r = tlsrelay("policy-list", "verify", "--key", eff.resolve("eff-starttls-policy-pubkey.asc").toString(),
+                eff.resolve("policy.json").toString(), eff.resolve("policy.json.asc").toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void resolvesPoliciesThroughDnsjavaFromTheJar() throws Exception {
+        Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), """
+                spool: { dir: "%s" }
+                dns: { servers: ["%s"], timeout: 2s }
+                policy:
+                  mta-sts: { enabled: true, https-port: 1 }
+                  overrides: { "jar.test": { mode: enforce, mxs: [".mx.jar.test"] } }
+                """.formatted(dir.resolve("spool").toString().replace("\\", "/"), dns.address()));
+        Result r = tlsrelay("policy", "show", "jar.test", "--json", "--config", config.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("\"enforce\""), r.out());
+        assertTrue(dns.queryCount("_mta-sts.jar.test", "TXT") > 0, "the relay asked the configured DNS server");
+    }
+}

@@ -1,0 +1,277 @@
+package org.tlsrelay.core.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.enforce.TlsOutcome;
+import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.enforce.TlsResult;
+import org.tlsrelay.core.queue.QueueState;
+import org.tlsrelay.core.queue.QueueStats;
+import org.tlsrelay.core.queue.Spool;
+
+/**
+ * Every meter of the relay, behind one facade, so that the inbound server, the delivery engine, the policy machinery
+ * and the reporter only call methods named after what happened. Meter names as Prometheus shows them:
+ *
+ * <ul>
+ *   <li>{@code tlsrelay_messages_accepted_total}: messages queued (250 after DATA)</li>
+ *   <li>{@code tlsrelay_messages_rejected_total{reason}}: refusals by {@link Rejection} reason</li>
+ *   <li>{@code tlsrelay_messages_delivered_total}, {@code tlsrelay_messages_deferred_total},
+ *       {@code tlsrelay_messages_bounced_total}</li>
+ *   <li>{@code tlsrelay_delivery_latency_seconds} (histogram): arrival to delivery</li>
+ *   <li>{@code tlsrelay_queue_messages{state}}, {@code tlsrelay_queue_oldest_age_seconds}</li>
+ *   <li>{@code tlsrelay_tls_outcomes_total{source,result,verdict}}: one per {@link TlsOutcome}; {@code result} is
+ *       {@code success} or an RFC 8460 §4.3 result type</li>
+ *   <li>{@code tlsrelay_policy_list_age_seconds{list}}, {@code tlsrelay_policy_list_expiry_seconds{list}}</li>
+ *   <li>{@code tlsrelay_mta_sts_cache_policies}, {@code tlsrelay_mta_sts_fetch_failures_total{type}}</li>
+ *   <li>{@code tlsrelay_reports_sent_total}, {@code tlsrelay_reports_failed_total}</li>
+ * </ul>
+ *
+ * Every method is cheap and thread-safe, and none blocks: they may be called on event-loop threads.
+ */
+public final class RelayMetrics implements TlsOutcomeListener {
+
+    /** Why something submitted to the relay was refused (label {@code reason}). */
+    public enum Rejection {
+        /** RCPT from a client that may not relay (554 5.7.1). */
+        RELAY_DENIED,
+        /** A recipient form the relay never accepts: source route, address literal, no domain, non-ASCII (5xx). */
+        BAD_RECIPIENT,
+        /** More recipients than {@code server.limits.max-recipients} (452 4.5.3). */
+        TOO_MANY_RECIPIENTS,
+        /** Larger than {@code server.limits.max-message-size} (552 5.3.4). */
+        MESSAGE_SIZE,
+        /** A line longer than {@code server.limits.max-line-length} (554 5.6.0). */
+        LINE_LENGTH,
+        /** A bare CR or LF in DATA, the SMTP smuggling defence (550 5.6.0). */
+        BARE_NEWLINE,
+        /** The spool could not take the message (451 4.3.0). */
+        QUEUE_ERROR,
+        /** DATA took longer than {@code server.limits.data-timeout} (421 4.4.2). */
+        DATA_TIMEOUT,
+        /** A connection over {@code server.limits.max-connections} (421 4.7.0). */
+        TOO_MANY_CONNECTIONS,
+        /** A failed AUTH attempt (535 5.7.8). */
+        AUTH_FAILED;
+
+        /** The label value, e.g. {@code relay-denied}. */
+        public String label() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    private final MeterRegistry registry;
+    private final Clock clock;
+    private final Counter accepted;
+    private final Map<Rejection, Counter> rejected = new ConcurrentHashMap<>();
+    private final Counter delivered;
+    private final Counter deferred;
+    private final Counter bounced;
+    private final Timer latency;
+    private final Map<String, Counter> outcomes = new ConcurrentHashMap<>();
+    private final Map<TlsFailureType, Counter> fetchFailures = new ConcurrentHashMap<>();
+    private final Counter reportsSent;
+    private final Counter reportsFailed;
+
+    public RelayMetrics(MeterRegistry registry, Clock clock) {
+        this.registry = registry;
+        this.clock = clock;
+        this.accepted = Counter.builder("tlsrelay.messages.accepted")
+                .description("Messages accepted and queued (250 after DATA)").register(registry);
+        for (Rejection r : Rejection.values()) {
+            rejected.put(r, Counter.builder("tlsrelay.messages.rejected").tag("reason", r.label())
+                    .description("Messages, recipients or connections refused, by reason").register(registry));
+        }
+        this.delivered = Counter.builder("tlsrelay.messages.delivered")
+                .description("Messages whose every recipient is done, at least one delivered").register(registry);
+        this.deferred = Counter.builder("tlsrelay.messages.deferred")
+                .description("Delivery attempts that left recipients pending for a later attempt").register(registry);
+        this.bounced = Counter.builder("tlsrelay.messages.bounced")
+                .description("Messages with recipients that failed for good (a DSN goes to the sender)")
+                .register(registry);
+        this.latency = Timer.builder("tlsrelay.delivery.latency")
+                .description("From arrival in the spool to delivery")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(10))
+                .maximumExpectedValue(Duration.ofDays(5))
+                .register(registry);
+        this.reportsSent = Counter.builder("tlsrelay.reports.sent")
+                .description("TLS-RPT aggregate reports delivered (RFC 8460 §5)").register(registry);
+        this.reportsFailed = Counter.builder("tlsrelay.reports.failed")
+                .description("TLS-RPT aggregate reports that could not be delivered").register(registry);
+    }
+
+    /** Metrics that go nowhere (tests, tools): a registry with no backend records nothing. */
+    public static RelayMetrics noop() {
+        return new RelayMetrics(new CompositeMeterRegistry(), Clock.systemUTC());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    // ---- inbound
+
+    /** A message was queued (after the spool's fsync, as the 250 is sent). */
+    public void accepted() {
+        accepted.increment();
+    }
+
+    public void rejected(Rejection reason) {
+        rejected.get(reason).increment();
+    }
+
+    // ---- delivery (called by the delivery engine)
+
+    /** A message is done with at least one recipient delivered; {@code sinceArrival} is its time in the queue. */
+    public void delivered(Duration sinceArrival) {
+        delivered.increment();
+        latency.record(sinceArrival.isNegative() ? Duration.ZERO : sinceArrival);
+    }
+
+    /** A message was delivered; its latency is measured from {@code arrival} to now. */
+    public void delivered(Instant arrival) {
+        delivered(Duration.between(arrival, clock.instant()));
+    }
+
+    /** An attempt ended with recipients still pending: the message waits for its next attempt. */
+    public void deferred() {
+        deferred.increment();
+    }
+
+    /** A message has recipients that failed for good (5xx, or {@code delivery.retry.max-age} passed). */
+    public void bounced() {
+        bounced.increment();
+    }
+
+    /** Counts one TLS outcome; the TLS-RPT recorder gets the same event. Never blocks. */
+    @Override
+    public void record(TlsOutcome outcome) {
+        String source = sourceLabel(outcome.policy().source());
+        String result = outcome.result() instanceof TlsResult.Failure f ? f.type().resultType() : "success";
+        String key = source + '|' + result + '|' + outcome.verdict();
+        outcomes.computeIfAbsent(key, k -> Counter.builder("tlsrelay.tls.outcomes")
+                .description("TLS outcomes of outbound connections, by policy source and RFC 8460 result type")
+                .tag("source", source).tag("result", result).tag("verdict", outcome.verdict())
+                .register(registry)).increment();
+    }
+
+    /** {@code sts}, {@code list}, {@code override} or {@code none}: the RFC 8460 policy-type for MTA-STS. */
+    static String sourceLabel(PolicyContext.Source s) {
+        return switch (s) {
+            case MTA_STS -> "sts";
+            case LIST -> "list";
+            case OVERRIDE -> "override";
+            case NONE -> "none";
+        };
+    }
+
+    // ---- queue
+
+    /**
+     * Gauges over the spool: messages per state and the age of the oldest waiting message (0 when none). The
+     * directories are listed at most once a second, however many gauges a scrape reads.
+     */
+    public void bindSpool(Spool spool) {
+        Supplier<Optional<QueueStats>> stats = memoize(() -> {
+            try {
+                return Optional.of(spool.stats());
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        }, Duration.ofSeconds(1));
+        for (QueueState s : QueueState.values()) {
+            Gauge.builder("tlsrelay.queue.messages", stats, x -> x.get().map(q -> (double) q.count(s))
+                            .orElse(Double.NaN))
+                    .description("Messages in the spool, by state").tag("state", s.label()).strongReference(true)
+                    .register(registry);
+        }
+        Gauge.builder("tlsrelay.queue.oldest.age", stats, x -> x.get().map(q -> q.oldestWaiting()
+                        .map(a -> Math.max(0, Duration.between(a, clock.instant()).toMillis()) / 1000.0).orElse(0.0))
+                        .orElse(Double.NaN))
+                .description("Age of the oldest message waiting for delivery (incoming, active, deferred)")
+                .baseUnit("seconds").strongReference(true).register(registry);
+    }
+
+    // ---- policy sources
+
+    /**
+     * Gauges for one policy list: seconds since its {@code timestamp} and until its {@code expires} (negative once
+     * expired). {@code installed} gives the installed copy's two times, or nothing before the first install.
+     */
+    public void bindPolicyList(String name, Supplier<Optional<ListTimes>> installed) {
+        Gauge.builder("tlsrelay.policy.list.age", installed,
+                        s -> s.get().map(t -> seconds(t.timestamp(), clock.instant())).orElse(Double.NaN))
+                .description("Seconds since the installed policy list's timestamp").baseUnit("seconds")
+                .tag("list", name).strongReference(true).register(registry);
+        Gauge.builder("tlsrelay.policy.list.expiry", installed,
+                        s -> s.get().map(t -> seconds(clock.instant(), t.expires())).orElse(Double.NaN))
+                .description("Seconds until the installed policy list expires (negative: expired)")
+                .baseUnit("seconds").tag("list", name).strongReference(true).register(registry);
+    }
+
+    /** A policy list's {@code timestamp} and {@code expires}. */
+    public record ListTimes(Instant timestamp, Instant expires) {
+    }
+
+    /** A gauge of the MTA-STS policies cached ({@code size} is read on each scrape). */
+    public <T> void bindMtaStsCache(T source, Function<T, Number> size) {
+        Gauge.builder("tlsrelay.mta.sts.cache.policies", source, s -> size.apply(s).doubleValue())
+                .description("MTA-STS policies in the cache").strongReference(true).register(registry);
+    }
+
+    /** A failed MTA-STS policy fetch, by its RFC 8460 type (sts-policy-fetch-error, ...). */
+    public void mtaStsFetchFailed(TlsFailureType type) {
+        fetchFailures.computeIfAbsent(type, t -> Counter.builder("tlsrelay.mta.sts.fetch.failures")
+                .description("Failed MTA-STS policy fetches, by RFC 8460 result type")
+                .tag("type", t.resultType()).register(registry)).increment();
+    }
+
+    // ---- reports
+
+    public void reportSent() {
+        reportsSent.increment();
+    }
+
+    public void reportFailed() {
+        reportsFailed.increment();
+    }
+
+    // ---- helpers
+
+    private static double seconds(Instant from, Instant to) {
+        return Duration.between(from, to).toMillis() / 1000.0;
+    }
+
+    private <T> Supplier<T> memoize(Supplier<T> source, Duration ttl) {
+        return new Supplier<>() {
+            private T value;
+            private Instant until = Instant.MIN;
+
+            @Override
+            public synchronized T get() {
+                Instant now = clock.instant();
+                if (value == null || now.isAfter(until)) {
+                    value = source.get();
+                    until = now.plus(ttl);
+                }
+                return value;
+            }
+        };
+    }
+}

@@ -1,0 +1,425 @@
+package org.tlsrelay.core.report;
+
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.tlsrelay.core.dns.DnsNames;
+
+/**
+ * Builds a day's reports and delivers them (RFC 8460 §4, §5): for every domain that had sessions that day, look up
+ * its TLSRPT record; for one that publishes it, aggregate the day into a report, store it in the
+ * {@link ReportOutbox} and send it to each {@code rua} through the matching {@link ReportTransport}. A failed
+ * delivery is retried with growing waits for up to {@link Settings#retryWindow()} after its first attempt (§5.5:
+ * "up to 24 hours ... with exponential backoff"); a sent one is never sent again, also after a restart. A domain
+ * whose TXT look-up failed is looked up again on the next run.
+ *
+ * <p>Blocking: it reads files, waits for DNS and calls transports that block. Run it on a scheduler thread
+ * ({@link ReportScheduler}) or from the command line, never on a network thread.
+ */
+public final class ReportService {
+    private static final Logger LOG = LoggerFactory.getLogger(ReportService.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * @param identity organization, contact and submitter written into each report
+     * @param backoff the waits after the first, second, ... failed attempt; the last repeats
+     * @param retryWindow how long after the first attempt a failed delivery is still retried
+     * @param dnsTimeout how long a run waits for the TLSRPT look-ups
+     * @param retentionDays outcome logs and outbox days older than this are deleted by {@link #prune}
+     */
+    public record Settings(Aggregator.Identity identity, List<Duration> backoff, Duration retryWindow,
+            Duration dnsTimeout, int retentionDays) {
+        public Settings {
+            backoff = List.copyOf(backoff);
+            if (backoff.isEmpty() || backoff.stream().anyMatch(d -> d.isNegative() || d.isZero())) {
+                throw new IllegalArgumentException("the report back-off needs positive waits");
+            }
+            if (retentionDays < 2) {
+                throw new IllegalArgumentException("keep at least two days of report data");
+            }
+        }
+
+        /** 5, 15, 30 minutes, then 1, 2 and 4 hours; 24 hours in all; 30 s for DNS; 31 days kept. */
+        public static Settings defaults(Aggregator.Identity identity) {
+            return new Settings(identity, List.of(Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofMinutes(30),
+                    Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(4)), Duration.ofHours(24),
+                    Duration.ofSeconds(30), 31);
+        }
+    }
+
+    /** What a domain's TLSRPT record says, for {@link #preview}. */
+    public record Target(String policyDomain, Status status, List<String> rua, String note) {
+        public enum Status {
+            /** The domain publishes a usable TLSRPT record: the report is (or would be) sent to {@code rua}. */
+            REPORTING,
+            /** It publishes none (or an unusable one): no report. */
+            NOT_REPORTING,
+            /** DNS did not answer: unknown yet; the daily job asks again. */
+            UNKNOWN
+        }
+
+        public Target {
+            rua = List.copyOf(rua);
+        }
+    }
+
+    /** A day's aggregate with each domain's reporting target. */
+    public record Preview(Aggregator.DayAggregate aggregate, Map<String, Target> targets) {
+        public Preview {
+            targets = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(targets));
+        }
+
+        /** The reports that are (or would be) sent: those of domains that publish a TLSRPT record. */
+        public List<TlsReport> reportsToSend() {
+            return aggregate.reports().stream().filter(r -> {
+                Target t = targets.get(r.policyDomain());
+                return t != null && t.status() == Target.Status.REPORTING;
+            }).toList();
+        }
+    }
+
+    /**
+     * One delivery as a run left it.
+     *
+     * @param ok sent now or earlier, or handed to the running relay
+     */
+    public record Attempt(String policyDomain, String uri, OutboxEntry.State state, boolean ok, String detail) {
+    }
+
+    /** What one run did. */
+    public record RunResult(LocalDate day, List<Attempt> attempts, Map<String, String> notReporting,
+            Map<String, String> lookupFailed) {
+        public RunResult {
+            attempts = List.copyOf(attempts);
+            notReporting = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(notReporting));
+            lookupFailed = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(lookupFailed));
+        }
+
+        /** No delivery failed and every domain's TLSRPT record could be looked up. */
+        public boolean allSent() {
+            return lookupFailed.isEmpty() && attempts.stream().allMatch(Attempt::ok);
+        }
+    }
+
+    private final OutcomeLog log;
+    private final ReportOutbox outbox;
+    private final TlsRptLookup lookup;
+    private final List<ReportTransport> transports;
+    private final Settings settings;
+    private final Clock clock;
+    private final Supplier<String> uniqueIds;
+
+    public ReportService(OutcomeLog log, ReportOutbox outbox, TlsRptLookup lookup, List<ReportTransport> transports,
+            Settings settings, Clock clock) {
+        this(log, outbox, lookup, transports, settings, clock, () -> HexFormat.of().formatHex(randomBytes()));
+    }
+
+    /** With the unique part of report ids given (tests). */
+    public ReportService(OutcomeLog log, ReportOutbox outbox, TlsRptLookup lookup, List<ReportTransport> transports,
+            Settings settings, Clock clock, Supplier<String> uniqueIds) {
+        this.log = log;
+        this.outbox = outbox;
+        this.lookup = lookup;
+        this.transports = List.copyOf(transports);
+        this.settings = settings;
+        this.clock = clock;
+        this.uniqueIds = uniqueIds;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    /** Today's UTC date by the service's clock. */
+    public LocalDate today() {
+        return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+    }
+
+    // ---- preview ----
+
+    /**
+     * The day's aggregate and what each domain's TLSRPT record says, without storing or sending anything. A report
+     * already in the outbox keeps its id.
+     *
+     * @param domain only this domain, when given
+     */
+    public Preview preview(LocalDate day, Optional<String> domain) throws IOException {
+        Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
+        Optional<String> only = domain.map(DnsNames::normalise);
+        log.forEach(day, e -> {
+            if (only.isEmpty() || only.get().equals(e.domain())) {
+                acc.accept(e);
+            }
+        });
+        Map<String, OutboxEntry> stored = new LinkedHashMap<>();
+        for (OutboxEntry e : outbox.entries(day)) {
+            stored.put(e.policyDomain(), e);
+        }
+        Aggregator.DayAggregate agg = acc.result(settings.identity(), d -> {
+            OutboxEntry e = stored.get(d);
+            return e != null && e.reporting() ? e.reportId() : newReportId();
+        });
+        List<String> toLookUp = agg.reports().stream().map(TlsReport::policyDomain)
+                .filter(d -> !stored.containsKey(d)).toList();
+        Map<String, TlsRptRecord.Discovery> found = discover(toLookUp);
+        Map<String, Target> targets = new LinkedHashMap<>();
+        for (TlsReport r : agg.reports()) {
+            String d = r.policyDomain();
+            OutboxEntry e = stored.get(d);
+            targets.put(d, e != null ? target(e) : target(d, found.get(d)));
+        }
+        return new Preview(agg, targets);
+    }
+
+    private static Target target(OutboxEntry e) {
+        return e.reporting()
+                ? new Target(e.policyDomain(), Target.Status.REPORTING,
+                        e.deliveries().stream().map(OutboxEntry.Delivery::uri).toList(), e.tlsrpt())
+                : new Target(e.policyDomain(), Target.Status.NOT_REPORTING, List.of(), e.tlsrpt());
+    }
+
+    private static Target target(String domain, TlsRptRecord.Discovery d) {
+        if (d instanceof TlsRptRecord.Found f) {
+            return new Target(domain, Target.Status.REPORTING, f.rua().stream().map(Rua::uri).toList(), f.record());
+        }
+        if (d instanceof TlsRptRecord.NotFound n) {
+            return new Target(domain, Target.Status.NOT_REPORTING, List.of(), n.reason());
+        }
+        return new Target(domain, Target.Status.UNKNOWN, List.of(),
+                d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer");
+    }
+
+    // ---- building and sending ----
+
+    /**
+     * Builds the reports of {@code day} that are not in the outbox yet and sends the deliveries that are due.
+     *
+     * @param now also send deliveries whose next attempt is later, and retry those given up on ({@code report send})
+     */
+    public RunResult run(LocalDate day, boolean now) throws IOException {
+        return outbox.locked(() -> {
+            Map<String, String> notReporting = new LinkedHashMap<>();
+            Map<String, String> lookupFailed = new LinkedHashMap<>();
+            build(day, notReporting, lookupFailed);
+            List<Attempt> attempts = new ArrayList<>();
+            for (OutboxEntry e : outbox.entries(day)) {
+                if (e.reporting()) {
+                    deliver(e, now, attempts);
+                } else {
+                    notReporting.putIfAbsent(e.policyDomain(), e.tlsrpt());
+                }
+            }
+            return new RunResult(day, attempts, notReporting, lookupFailed);
+        });
+    }
+
+    /** Sends every pending delivery that is due, of any day still in the outbox (the retry tick). */
+    public List<Attempt> deliverDue() throws IOException {
+        return outbox.locked(() -> {
+            List<Attempt> attempts = new ArrayList<>();
+            Instant t = clock.instant();
+            for (LocalDate day : outbox.days()) {
+                for (OutboxEntry e : outbox.entries(day)) {
+                    if (e.deliveries().stream().anyMatch(d -> d.dueAt(t))) {
+                        deliver(e, false, attempts);
+                    }
+                }
+            }
+            return attempts;
+        });
+    }
+
+    /** Deletes outcome logs and outbox days older than {@link Settings#retentionDays()}. */
+    public void prune() throws IOException {
+        LocalDate keepFrom = today().minusDays(settings.retentionDays());
+        int logs = log.deleteBefore(keepFrom);
+        int days = outbox.locked(() -> outbox.deleteBefore(keepFrom));
+        if (logs + days > 0) {
+            LOG.info("TLS-RPT: deleted {} outcome log(s) and {} outbox day(s) before {}", logs, days, keepFrom);
+        }
+    }
+
+    private void build(LocalDate day, Map<String, String> notReporting, Map<String, String> lookupFailed)
+            throws IOException {
+        Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
+        log.forEach(day, acc);
+        Aggregator.DayAggregate agg = acc.result(settings.identity(), d -> newReportId());
+        List<TlsReport> missing = new ArrayList<>();
+        for (TlsReport r : agg.reports()) {
+            if (!DnsNames.isValid(r.policyDomain())) {
+                LOG.warn("TLS-RPT {}: \"{}\" in the outcome log is not a domain name; no report", day,
+                        r.policyDomain());
+            } else if (outbox.load(day, r.policyDomain()).isEmpty()) {
+                missing.add(r);
+            }
+        }
+        Map<String, TlsRptRecord.Discovery> found = discover(missing.stream().map(TlsReport::policyDomain).toList());
+        Instant created = clock.instant();
+        for (TlsReport r : missing) {
+            String domain = r.policyDomain();
+            TlsRptRecord.Discovery d = found.get(domain);
+            if (d instanceof TlsRptRecord.Found f) {
+                List<OutboxEntry.Delivery> deliveries = f.rua().stream()
+                        .map(u -> OutboxEntry.Delivery.pending(u.uri(), created)).toList();
+                OutboxEntry entry = new OutboxEntry(domain, day.toString(), r.reportId(), f.record(),
+                        created.toString(), deliveries);
+                outbox.create(entry, ReportJson.toGzip(r));
+                f.ignored().forEach(i -> LOG.info("TLS-RPT {}: rua {} ignored", domain, i));
+                LOG.info("TLS-RPT {}: report {} for {} built for {}", domain, r.reportId(), day,
+                        deliveries.stream().map(OutboxEntry.Delivery::uri).toList());
+            } else if (d instanceof TlsRptRecord.NotFound n) {
+                outbox.create(new OutboxEntry(domain, day.toString(), "", n.reason(), created.toString(), List.of()),
+                        new byte[0]);
+                notReporting.put(domain, n.reason());
+            } else {
+                String why = d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer";
+                LOG.warn("TLS-RPT {}: TLSRPT look-up failed ({}); trying again on the next run", domain, why);
+                lookupFailed.put(domain, why);
+            }
+        }
+    }
+
+    private void deliver(OutboxEntry entry, boolean now, List<Attempt> attempts) throws IOException {
+        LocalDate day = LocalDate.parse(entry.day());
+        PreparedReport report = null;
+        OutboxEntry current = entry;
+        for (int i = 0; i < current.deliveries().size(); i++) {
+            OutboxEntry.Delivery d = current.deliveries().get(i);
+            Instant t = clock.instant();
+            boolean due = switch (d.state()) {
+                case PENDING -> now || d.dueAt(t);
+                case FAILED -> now;
+                case SENT, REFUSED -> false;
+            };
+            if (!due) {
+                boolean ok = d.state() == OutboxEntry.State.SENT;
+                if (now) { // report send lists every rua, also those it had nothing to do for
+                    attempts.add(new Attempt(entry.policyDomain(), d.uri(), d.state(), ok,
+                            ok ? "already sent: " + d.lastResult() : d.lastResult()));
+                }
+                continue;
+            }
+            if (report == null) {
+                report = new PreparedReport(entry.policyDomain(), day, entry.reportId(),
+                        settings.identity().submitter(), outbox.report(day, entry.policyDomain()));
+            }
+            OutboxEntry.Delivery after = attempt(d, report, t);
+            current = current.with(i, after);
+            outbox.update(current); // at once: a restart must not send a delivered report again
+            boolean ok = after.state() == OutboxEntry.State.SENT || after.lastResult().startsWith(DEFERRED);
+            attempts.add(new Attempt(entry.policyDomain(), d.uri(), after.state(), ok, after.lastResult()));
+        }
+    }
+
+    private static final String DEFERRED = "deferred: ";
+
+    private OutboxEntry.Delivery attempt(OutboxEntry.Delivery d, PreparedReport report, Instant t) {
+        List<Rua> parsed = new ArrayList<>();
+        String problem = TlsRptRecord.parseUri(d.uri(), parsed);
+        ReportTransport.Result result;
+        if (problem != null) {
+            result = new ReportTransport.Result.Refused("unusable URI: " + problem);
+        } else {
+            Rua rua = parsed.get(0);
+            Optional<ReportTransport> transport = transports.stream().filter(x -> x.accepts(rua)).findFirst();
+            if (transport.isEmpty()) {
+                result = new ReportTransport.Result.Failed("no transport for " + d.uri());
+            } else {
+                MDC.put("domain", report.policyDomain());
+                try {
+                    result = transport.get().send(rua, report);
+                } catch (RuntimeException e) {
+                    LOG.warn("TLS-RPT {}: sending to {} failed unexpectedly", report.policyDomain(), d.uri(), e);
+                    result = new ReportTransport.Result.Failed("unexpected: " + e);
+                } finally {
+                    MDC.remove("domain");
+                }
+            }
+        }
+        String first = d.firstAttempt().isEmpty() ? t.toString() : d.firstAttempt();
+        int attempts = d.attempts() + 1;
+        OutboxEntry.Delivery next;
+        if (result instanceof ReportTransport.Result.Sent s) {
+            next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.SENT, attempts, first, "", s.detail());
+            LOG.info("TLS-RPT {}: report {} sent to {}: {}", report.policyDomain(), report.reportId(), d.uri(),
+                    s.detail());
+        } else if (result instanceof ReportTransport.Result.Refused r) {
+            next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.REFUSED, attempts, first, "", r.detail());
+            LOG.warn("TLS-RPT {}: report {} not sent to {}: {}", report.policyDomain(), report.reportId(), d.uri(),
+                    r.detail());
+        } else if (result instanceof ReportTransport.Result.Deferred def) {
+            next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.PENDING, d.attempts(), d.firstAttempt(),
+                    t.toString(), DEFERRED + def.detail());
+        } else {
+            Duration wait = settings.backoff().get(Math.min(attempts, settings.backoff().size()) - 1);
+            Instant retry = t.plus(wait);
+            if (retry.isAfter(Instant.parse(first).plus(settings.retryWindow()))) {
+                next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.FAILED, attempts, first, "",
+                        result.detail() + " (given up: first attempt " + first + ")");
+                LOG.warn("TLS-RPT {}: report {} to {} given up after {} attempts: {}", report.policyDomain(),
+                        report.reportId(), d.uri(), attempts, result.detail());
+            } else {
+                next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.PENDING, attempts, first, retry.toString(),
+                        result.detail());
+                LOG.warn("TLS-RPT {}: report {} to {} failed (attempt {}): {}; next attempt at {}",
+                        report.policyDomain(), report.reportId(), d.uri(), attempts, result.detail(), retry);
+            }
+        }
+        return next;
+    }
+
+    private Map<String, TlsRptRecord.Discovery> discover(List<String> domains) {
+        Map<String, CompletableFuture<TlsRptRecord.Discovery>> futures = new LinkedHashMap<>();
+        for (String d : domains) {
+            futures.put(d, lookup.lookup(d));
+        }
+        Map<String, TlsRptRecord.Discovery> out = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + settings.dnsTimeout().toNanos();
+        for (Map.Entry<String, CompletableFuture<TlsRptRecord.Discovery>> e : futures.entrySet()) {
+            try {
+                long left = Math.max(0, deadline - System.nanoTime());
+                out.put(e.getKey(), e.getValue().get(left, TimeUnit.NANOSECONDS));
+            } catch (TimeoutException ex) {
+                out.put(e.getKey(), new TlsRptRecord.LookupFailed("no answer within " + settings.dnsTimeout()));
+            } catch (ExecutionException ex) {
+                out.put(e.getKey(), new TlsRptRecord.LookupFailed(String.valueOf(ex.getCause())));
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                out.put(e.getKey(), new TlsRptRecord.LookupFailed("interrupted"));
+            }
+        }
+        return out;
+    }
+
+    private String newReportId() {
+        return uniqueIds.get() + "@" + settings.identity().submitter();
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[16];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+}

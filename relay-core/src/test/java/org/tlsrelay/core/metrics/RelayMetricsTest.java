@@ -1,0 +1,146 @@
+package org.tlsrelay.core.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.enforce.TlsOutcome;
+import org.tlsrelay.core.enforce.TlsResult;
+import org.tlsrelay.core.policy.MxPattern;
+import org.tlsrelay.core.policy.Policy;
+import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.queue.QueuedMessage;
+import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.testkit.MutableClock;
+
+class RelayMetricsTest {
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final MutableClock clock = MutableClock.atFixedStart();
+    final RelayMetrics metrics = new RelayMetrics(registry, clock);
+
+    @TempDir
+    Path dir;
+
+    double counter(String name, String... tags) {
+        var c = registry.find(name).tags(tags).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    double gauge(String name, String... tags) {
+        return registry.get(name).tags(tags).gauge().value();
+    }
+
+    @Test
+    void countsTlsOutcomesByPolicySourceAndRfc8460ResultType() {
+        PolicyContext sts = new PolicyContext("example.com", PolicyContext.Source.MTA_STS, "cached",
+                new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofMtaSts("mx.example.com"))), List.of());
+        TlsOutcome ok = new TlsOutcome(clock.instant(), sts, "mx.example.com", "mx", "127.0.0.1", "192.0.2.1",
+                TlsResult.success(), "deliver-tls", "");
+        TlsOutcome bad = new TlsOutcome(clock.instant(), sts, "mx.example.com", "mx", "127.0.0.1", "192.0.2.1",
+                TlsResult.failure(TlsFailureType.CERTIFICATE_EXPIRED, "expired"), "refuse", "");
+        metrics.record(ok);
+        metrics.record(ok);
+        metrics.record(bad);
+        metrics.record(new TlsOutcome(clock.instant(), PolicyContext.noPolicy("plain.example"), "mx", "", "", "",
+                TlsResult.failure(TlsFailureType.STARTTLS_NOT_SUPPORTED, "no"), "deliver-clear", ""));
+
+        assertEquals(2, counter("tlsrelay.tls.outcomes", "source", "sts", "result", "success"));
+        assertEquals(1, counter("tlsrelay.tls.outcomes", "source", "sts", "result", "certificate-expired",
+                "verdict", "refuse"));
+        assertEquals(1, counter("tlsrelay.tls.outcomes", "source", "none", "result", "starttls-not-supported",
+                "verdict", "deliver-clear"));
+    }
+
+    @Test
+    void countsMessagesAndRejectionsByReasonAndRecordsLatency() {
+        metrics.accepted();
+        metrics.accepted();
+        metrics.rejected(RelayMetrics.Rejection.RELAY_DENIED);
+        metrics.delivered(clock.instant().minusSeconds(3));
+        metrics.deferred();
+        metrics.bounced();
+        metrics.reportSent();
+        metrics.reportFailed();
+        metrics.mtaStsFetchFailed(TlsFailureType.STS_WEBPKI_INVALID);
+
+        assertEquals(2, counter("tlsrelay.messages.accepted"));
+        assertEquals(1, counter("tlsrelay.messages.rejected", "reason", "relay-denied"));
+        assertEquals(0, counter("tlsrelay.messages.rejected", "reason", "message-size"));
+        assertEquals(1, counter("tlsrelay.messages.delivered"));
+        assertEquals(1, counter("tlsrelay.messages.deferred"));
+        assertEquals(1, counter("tlsrelay.messages.bounced"));
+        assertEquals(1, counter("tlsrelay.reports.sent"));
+        assertEquals(1, counter("tlsrelay.reports.failed"));
+        assertEquals(1, counter("tlsrelay.mta.sts.fetch.failures", "type", "sts-webpki-invalid"));
+        var timer = registry.get("tlsrelay.delivery.latency").timer();
+        assertEquals(1, timer.count());
+        assertEquals(3.0, timer.totalTime(java.util.concurrent.TimeUnit.SECONDS), 0.001);
+    }
+
+    @Test
+    void queueGaugesCountEachStateAndShowTheOldestWaitingMessage() throws Exception {
+        try (Spool spool = Spool.open(dir.resolve("spool"), Spool.Options.defaults().withClock(clock))) {
+            metrics.bindSpool(spool);
+            assertEquals(0, gauge("tlsrelay.queue.messages", "state", "incoming"));
+            assertEquals(0, gauge("tlsrelay.queue.oldest.age"));
+
+            QueuedMessage first = enqueue(spool);
+            clock.advance(Duration.ofMinutes(1));
+            enqueue(spool);
+            enqueue(spool);
+            spool.hold(first.id()); // held messages wait for the operator, not for delivery
+            clock.advance(Duration.ofSeconds(2)); // past the one-second snapshot
+
+            assertEquals(2, gauge("tlsrelay.queue.messages", "state", "incoming"));
+            assertEquals(1, gauge("tlsrelay.queue.messages", "state", "hold"));
+            assertEquals(0, gauge("tlsrelay.queue.messages", "state", "deferred"));
+            assertEquals(2.0, gauge("tlsrelay.queue.oldest.age"), 0.01);
+        }
+    }
+
+    @Test
+    void policyListGaugesShowAgeAndTimeToExpiry() {
+        AtomicReference<Optional<RelayMetrics.ListTimes>> times = new AtomicReference<>(Optional.empty());
+        metrics.bindPolicyList("partners", times::get);
+        assertTrue(Double.isNaN(gauge("tlsrelay.policy.list.age", "list", "partners")), "not installed yet");
+
+        Instant now = clock.instant();
+        times.set(Optional.of(new RelayMetrics.ListTimes(now.minus(Duration.ofHours(2)), now.plus(Duration.ofDays(1)))));
+        assertEquals(7200, gauge("tlsrelay.policy.list.age", "list", "partners"), 0.001);
+        assertEquals(86400, gauge("tlsrelay.policy.list.expiry", "list", "partners"), 0.001);
+    }
+
+    @Test
+    void healthListsEveryProblemAndReadinessIsASwitch() {
+        Health health = new Health();
+        AtomicReference<Optional<String>> spool = new AtomicReference<>(Optional.empty());
+        health.register("listener", Optional::empty);
+        health.register("spool", spool::get);
+        assertTrue(health.problems().isEmpty());
+        spool.set(Optional.of("not writable"));
+        assertEquals(Optional.of("spool: not writable"), health.problems());
+
+        assertEquals(Optional.of("starting"), health.readiness());
+        health.ready();
+        assertTrue(health.readiness().isEmpty());
+        health.notReady("stopping");
+        assertEquals(Optional.of("stopping"), health.readiness());
+    }
+
+    private static QueuedMessage enqueue(Spool spool) throws Exception {
+        return spool.enqueue("a@example.org", List.of("b@example.com"),
+                new ByteArrayInputStream("Subject: x\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)));
+    }
+}
