@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.stream.Stream;
 import org.tlsrelay.core.config.ConfigException;
@@ -67,6 +68,15 @@ final class PolicyWiring implements AutoCloseable {
      * number of cached MTA-STS policies, and each configured list's age and time to expiry.
      */
     static PolicyWiring open(RelayConfig config, RelayMetrics metrics) throws ConfigException {
+        return open(config, metrics, UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #open(RelayConfig, RelayMetrics)}, with every MTA-STS policy fetch passed through {@code fetches}
+     * (the running relay counts failed fetches into its TLS-RPT reports there).
+     */
+    static PolicyWiring open(RelayConfig config, RelayMetrics metrics, UnaryOperator<PolicyFetcher> fetches)
+            throws ConfigException {
         TrustMaterial trust;
         try {
             trust = TrustMaterial.from(config.delivery().trust());
@@ -83,11 +93,11 @@ final class PolicyWiring implements AutoCloseable {
             Duration fetchTimeout = config.delivery().connectTimeout();
             HttpsPolicyFetcher https = new HttpsPolicyFetcher(dns, trust, config.policy().mtaSts().httpsPort(),
                     fetchTimeout, executor);
-            PolicyFetcher fetcher = domain -> https.fetch(domain).whenComplete((r, e) -> {
+            PolicyFetcher fetcher = fetches.apply(domain -> https.fetch(domain).whenComplete((r, e) -> {
                 if (r instanceof FetchResult.Failed f) {
                     metrics.mtaStsFetchFailed(f.type());
                 }
-            });
+            }));
             PolicyCache cache = new PolicyCache(config.spool().stateDir().resolve("mta-sts"));
             metrics.bindMtaStsCache(cache.directory(), PolicyWiring::cachedPolicies);
             MtaStsResolver mtaSts;

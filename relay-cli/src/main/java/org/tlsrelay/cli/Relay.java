@@ -4,28 +4,38 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.time.Clock;
-import java.util.Objects;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.metrics.Health;
 import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
 import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.report.OutcomeLog;
+import org.tlsrelay.core.report.OutcomeRecorder;
+import org.tlsrelay.core.report.ReportScheduler;
+import org.tlsrelay.core.report.ReportService;
+import org.tlsrelay.core.report.ReportingPolicyFetcher;
 import org.tlsrelay.core.report.TlsExemption;
 import org.tlsrelay.smtp.delivery.DeliveryEngine;
 import org.tlsrelay.smtp.delivery.EngineSettings;
@@ -33,6 +43,7 @@ import org.tlsrelay.smtp.delivery.PolicyLookup;
 import org.tlsrelay.smtp.delivery.PolicyOverride;
 import org.tlsrelay.smtp.inbound.InboundServer;
 import org.tlsrelay.smtp.outbound.OutboundSettings;
+import org.tlsrelay.smtp.report.SpoolMailTransport;
 
 /**
  * The running relay: the composition of spool, metrics and admin server, policy machinery, delivery engine and inbound
@@ -111,9 +122,20 @@ public final class Relay implements AutoCloseable {
             relay.running.push(spool);
             relay.startAdmin(registry);
 
+            // ---- TLS-RPT (RFC 8460): every outcome and failed MTA-STS fetch is recorded; closed after the engine
+            Optional<OutcomeRecorder> recorder = Optional.empty();
+            if (config.reports().enabled()) {
+                OutcomeRecorder r = OutcomeRecorder.start(new OutcomeLog(ReportWiring.reportsDir(config)),
+                        OutcomeRecorder.Settings.defaults());
+                relay.running.push(r);
+                recorder = Optional.of(r);
+            }
+            UnaryOperator<PolicyFetcher> reportFetches = recorder.<UnaryOperator<PolicyFetcher>>map(
+                    r -> f -> new ReportingPolicyFetcher(f, r, Clock.systemUTC())).orElse(UnaryOperator.identity());
+
             PolicyWiring policies;
             try {
-                policies = PolicyWiring.open(config, metrics);
+                policies = PolicyWiring.open(config, metrics, reportFetches);
             } catch (ConfigException e) {
                 throw new IllegalArgumentException(String.join("; ", e.problems()), e);
             }
@@ -123,11 +145,13 @@ public final class Relay implements AutoCloseable {
             // Before the listener opens: what was queued before a restart goes out at once, and every accepted,
             // released or flushed message wakes the engine through the spool's listener.
             TlsOutcomeListener extra = hooks.outcomes();
+            TlsOutcomeListener reports = recorder.<TlsOutcomeListener>map(r -> r).orElse(TlsOutcomeListener.none());
             DeliveryEngine engine = DeliveryEngine.builder(spool, policies.dns(), PolicyLookup.of(policies.resolver()))
                     .settings(EngineSettings.from(config))
                     .outbound(OutboundSettings.from(config), policies.trust())
                     .outcomes(outcome -> {
                         metrics.record(outcome);
+                        reports.record(outcome);
                         extra.record(outcome);
                     })
                     .metrics(metrics)
@@ -136,6 +160,9 @@ public final class Relay implements AutoCloseable {
             relay.engine = engine;
             relay.running.push(engine);
             health.register("scheduler", engine::problem);
+            if (recorder.isPresent()) {
+                relay.startReports(policies);
+            }
 
             try {
                 inbound.start();
@@ -178,6 +205,33 @@ public final class Relay implements AutoCloseable {
                     e);
         }
         running.push(admin);
+    }
+
+    /**
+     * Starts the daily TLS-RPT job: yesterday's reports go out shortly after midnight UTC, mail through this relay's
+     * own spool (exempt from TLS enforcement), HTTPS directly; failed ones are retried for a day.
+     */
+    private void startReports(PolicyWiring policies) {
+        Clock clock = Clock.systemUTC();
+        ReportService service;
+        try {
+            service = ReportWiring.service(config, policies.dns(), List.of(
+                    new SpoolMailTransport(spool, SpoolMailTransport.senderFor(config.reports()), clock),
+                    ReportWiring.https(config, policies.dns())), clock);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(String.join("; ", e.problems()), e);
+        }
+        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tls-rpt");
+            t.setDaemon(true);
+            return t;
+        });
+        ReportScheduler scheduler = ReportScheduler.withDefaults(service);
+        scheduler.start(executor);
+        running.push(() -> {
+            scheduler.stop();
+            executor.shutdownNow();
+        });
     }
 
     /** The meters: the delivery engine reports delivered/deferred/bounced here and adds it as a TLS listener. */

@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay report ...}: the TLS-RPT (RFC 8460) aggregate reports of a day. */
-@Command(name = "report", header = "TLS-RPT (RFC 8460) aggregate reports: what a day looked like, and sending them.",
+@Command(name = "report", header = "TLS-RPT (RFC 8460) aggregate reports: show a day, send reports.",
         description = "Show or send the TLS-RPT (RFC 8460) aggregate reports of a UTC day.",
         mixinStandardHelpOptions = true,
         subcommands = {ReportCommand.Show.class, ReportCommand.Send.class})
@@ -58,7 +58,7 @@ final class ReportCommand implements Runnable {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,
-            header = "A UTC day's TLS sessions per policy domain, the reports they make, and testing shadow counts.",
+            header = "A UTC day's TLS sessions, reports and testing shadow counts.",
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {"0:the day was shown", "2:usage or configuration error"},
             description = {"Print a day's aggregate: per policy domain the sessions that succeeded and failed, the RFC "
