@@ -23,21 +23,28 @@ import org.tlsrelay.testkit.TestCa;
  * The benchmark's destination MX: an SMTP sink on 127.0.0.1 that offers STARTTLS with a certificate for
  * {@code --name} issued by a CA made at start (written to {@code --ca-out} for the relays to trust), accepts
  * everything, and counts messages. When {@code --expect N} messages have arrived it writes the time of the first
- * and last one to {@code --done-file} (epoch millis, "first last count").
+ * and last one to {@code --done-file} (epoch millis, "first last count"). With {@code --warmup W}, the first W messages
+ * are a warm-up: when they have arrived it writes {@code --warm-file}, and {@code --expect} counts the messages after
+ * them.
  *
- * <p>Arguments: {@code --name HOST --ca-out FILE --port-file FILE --expect N --done-file FILE}.
+ * <p>Arguments: {@code --name HOST --ca-out FILE --port-file FILE --expect N --done-file FILE [--warmup W
+ * --warm-file FILE]}.
  */
 public final class TlsSink {
     private final SSLContext tls;
     private final long expect;
     private final Path doneFile;
+    private final long warmup;
+    private final Path warmFile;
     private final AtomicLong count = new AtomicLong();
     private final AtomicLong first = new AtomicLong();
 
-    private TlsSink(SSLContext tls, long expect, Path doneFile) {
+    private TlsSink(SSLContext tls, long expect, Path doneFile, long warmup, Path warmFile) {
         this.tls = tls;
         this.expect = expect;
         this.doneFile = doneFile;
+        this.warmup = warmup;
+        this.warmFile = warmFile;
     }
 
     public static void main(String[] args) throws Exception {
@@ -46,6 +53,8 @@ public final class TlsSink {
         Path portFile = Path.of("sink.port");
         Path doneFile = Path.of("sink.done");
         long expect = Long.MAX_VALUE;
+        long warmup = 0;
+        Path warmFile = Path.of("sink.warm");
         for (int i = 0; i < args.length; i += 2) {
             switch (args[i]) {
                 case "--name" -> name = args[i + 1];
@@ -53,13 +62,15 @@ public final class TlsSink {
                 case "--port-file" -> portFile = Path.of(args[i + 1]);
                 case "--done-file" -> doneFile = Path.of(args[i + 1]);
                 case "--expect" -> expect = Long.parseLong(args[i + 1]);
+                case "--warmup" -> warmup = Long.parseLong(args[i + 1]);
+                case "--warm-file" -> warmFile = Path.of(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         TestCa ca = TestCa.create("tlsrelay bench CA");
         ca.writeCertificatePem(caOut);
         TestCa.Issued cert = ca.issue(name);
-        TlsSink sink = new TlsSink(cert.serverContext(), expect, doneFile);
+        TlsSink sink = new TlsSink(cert.serverContext(), expect, doneFile, warmup, warmFile);
         try (ServerSocket server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress())) {
             Files.writeString(portFile, Integer.toString(server.getLocalPort()));
             ExecutorService pool = Executors.newCachedThreadPool();
@@ -130,11 +141,14 @@ public final class TlsSink {
                         flush();
                         readData();
                         long n = count.incrementAndGet();
-                        if (n == 1) {
+                        if (n == warmup + 1) {
                             first.set(System.currentTimeMillis());
                         }
                         reply("250 2.0.0 ok " + n);
-                        if (n == expect) {
+                        if (warmup > 0 && n == warmup) {
+                            Files.writeString(warmFile, System.currentTimeMillis() + " " + n + "\n");
+                        }
+                        if (n == warmup + expect) {
                             Files.writeString(doneFile, first.get() + " " + System.currentTimeMillis() + " " + n + "\n");
                         }
                     }
