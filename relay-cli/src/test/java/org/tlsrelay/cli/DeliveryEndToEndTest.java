@@ -5,24 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 import jakarta.mail.Session;
 import jakarta.mail.internet.ContentType;
 import jakarta.mail.internet.MimeMessage;
 import jakarta.mail.internet.MimeMultipart;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
-import java.util.Properties;
-import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -171,6 +174,33 @@ class DeliveryEndToEndTest {
                 .orElseThrow();
         assertEquals("deliver-tls", o.verdict());
         assertEquals(TlsFailureType.CERTIFICATE_HOST_MISMATCH, ((TlsResult.Failure) o.result()).type());
+    }
+
+    @Test
+    void theRunningRelayRecordsEveryTlsOutcomeForTlsRptAndReportShowCountsIt() throws Exception {
+        TestMx mx = f.mx("mx.rpt.test", TestMx.builder().startTls(DeliveryFixture.CA.issue("wrong.test")));
+        f.dns.mx("rpt.test", 10, "mx.rpt.test");
+        f.reportsEnabled = true;
+        f.start("", "  overrides:\n    rpt.test: { mode: testing, mxs: [mx.rpt.test] }\n");
+
+        f.send(SENDER, List.of("bob@rpt.test"), DeliveryFixture.message("recorded"));
+
+        Await.until(() -> mx.messages().size() == 1, WAIT, "delivery under testing");
+        Path day = f.dir.resolve("data/reports/outcomes-" + LocalDate.now(ZoneOffset.UTC) + ".jsonl");
+        Await.until(() -> fileContains(day, "certificate-host-mismatch"), WAIT, "the outcome is on disk");
+        CliRun show = CliRun.run("report", "show", "--json", "--domain", "rpt.test", "--config",
+                f.configFile().toString());
+        assertEquals(0, show.exit(), show.err());
+        assertTrue(show.out().contains("\"would-refuse\" : 1") || show.out().contains("\"would-refuse\":1"),
+                show.out());
+    }
+
+    private static boolean fileContains(Path file, String text) {
+        try {
+            return Files.exists(file) && Files.readString(file).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Test

@@ -35,6 +35,8 @@ final class DeliveryFixture implements AutoCloseable {
     private int nextAddress = 2;
     private Relay relay;
     private Path configFile;
+    /** Whether the relay records TLS-RPT outcomes (off unless a test is about reports). */
+    boolean reportsEnabled;
 
     DeliveryFixture(Path dir) throws IOException {
         this.dir = dir;
@@ -94,7 +96,8 @@ final class DeliveryFixture implements AutoCloseable {
                 + "policy:\n"
                 + "  mta-sts: { enabled: false }\n"
                 + policyYaml
-                + "reports: { enabled: false }\n";
+                + "reports: { enabled: " + reportsEnabled + " }\n"
+                + "admin: { listen: \"127.0.0.1:0\" }\n";
         configFile = Files.writeString(dir.resolve("tlsrelay.yaml"), yaml);
         relay = Relay.start(ConfigLoader.load(configFile), new Relay.Hooks(outcomes::add, override));
         return relay;
