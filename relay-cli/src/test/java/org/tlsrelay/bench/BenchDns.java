@@ -1,15 +1,22 @@
 package org.tlsrelay.bench;
 
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import org.tlsrelay.testkit.DnsStubServer;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Name;
 
 /**
  * The benchmark's DNS: a stub server on 127.0.0.1 that answers {@code --zone}'s MX with {@code --mx} and that host's
- * A record with {@code --address}; writes its port to {@code --port-file} and runs until killed.
+ * A record with {@code --address} (TTL five minutes); writes its port to {@code --port-file} and runs until killed.
  */
 public final class BenchDns {
+    private static final long TTL = 300;
+
     private BenchDns() {
     }
 
@@ -28,7 +35,11 @@ public final class BenchDns {
             }
         }
         try (DnsStubServer dns = DnsStubServer.start()) {
-            dns.mx(zone, 10, mx).a(mx, address);
+            // Real zones have TTLs, and the relay caches by them (Postfix, with relayhost = [127.0.0.1], makes no
+            // look-up at all): five minutes, not the test stub's TTL 0.
+            Name mxName = Name.fromString(mx + ".");
+            dns.record(new MXRecord(Name.fromString(zone + "."), DClass.IN, TTL, 10, mxName));
+            dns.record(new ARecord(mxName, DClass.IN, TTL, InetAddress.getByName(address)));
             Files.writeString(portFile, Integer.toString(dns.port()));
             new CountDownLatch(1).await();
         }
