@@ -63,10 +63,12 @@ class ShadedJarIT {
     }
 
     @Test
-    void checksTheExampleConfiguration() throws Exception {
-        Result r = tlsrelay("config", "check", "--config", Path.of("..", "config", "tlsrelay.yaml").toString());
-        assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().startsWith("OK"), r.out());
+    void checksTheExampleAndContainerConfigurations() throws Exception {
+        for (Path file : List.of(Path.of("..", "config", "tlsrelay.yaml"), Path.of("..", "docker", "tlsrelay.yaml"))) {
+            Result r = tlsrelay("config", "check", "--config", file.toString());
+            assertEquals(0, r.exit(), file + ": " + r.err());
+            assertTrue(r.out().startsWith("OK"), r.out());
+        }
     }
 
     @Test
