@@ -257,7 +257,8 @@ public final class DnsjavaResolver implements DnsResolver {
             return new DnsResult.Failed<>(name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
         }
         if (e instanceof IOException) {
-            String m = String.valueOf(e.getMessage());
+            // Some socket errors (e.g. an ICMP port unreachable) carry no message: name the exception instead.
+            String m = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
             if (m.toLowerCase(java.util.Locale.ROOT).contains("timed out")) {
                 return new DnsResult.Failed<>(name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
             }
