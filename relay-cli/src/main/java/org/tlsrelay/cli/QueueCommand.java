@@ -312,8 +312,14 @@ final class QueueCommand implements Runnable {
     static final class Flush extends Sub {
         @Override
         public Integer call() throws Exception {
+            int[] flushed = {0};
             try (Spool spool = open()) {
-                int n = spool.flush();
+                // Progress on stderr, one line per 100 messages, so that a long flush is visibly alive.
+                int n = spool.flush(id -> {
+                    if (++flushed[0] % 100 == 0) {
+                        err().println("tlsrelay: " + flushed[0] + " message(s) made due so far");
+                    }
+                });
                 out().println(n + " message(s) due now" + (spool.relayRunning() ? ""
                         : "; the relay is not running, they go when it starts"));
                 out().flush();

@@ -40,6 +40,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -586,6 +587,11 @@ public final class Spool implements Closeable {
 
     /** Makes every queued message (new and deferred, not held) due now; returns how many. */
     public int flush() throws IOException {
+        return flush(id -> { });
+    }
+
+    /** As {@link #flush()}, telling {@code progress} each message id as it is made due. */
+    public int flush(Consumer<String> progress) throws IOException {
         if (locks == null) {
             return 0;
         }
@@ -609,6 +615,7 @@ public final class Spool implements Closeable {
                     }
                     schedule(id, now);
                     n++;
+                    progress.accept(id);
                 }
             }
         }
