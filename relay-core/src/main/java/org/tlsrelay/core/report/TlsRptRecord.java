@@ -7,6 +7,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.tlsrelay.core.dns.VersionedTxt;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -72,17 +73,9 @@ public final class TlsRptRecord {
 
     /** Applies RFC 8460 §3 to the TXT records (each already joined) of {@code _smtp._tls.DOMAIN}. */
     public static Discovery discover(List<String> records) {
-        List<String> candidates = records.stream().filter(r -> r.startsWith(PREFIX)).toList();
-        if (candidates.isEmpty()) {
-            return new NotFound(records.isEmpty() ? "no TXT record"
-                    : "no TXT record begins with \"" + PREFIX + "\"");
-        }
-        if (candidates.size() > 1) {
-            // RFC 8460 §3: "If the number of resulting records is not one, senders MUST assume the recipient domain
-            // does not implement TLSRPT."
-            return new NotFound(candidates.size() + " TXT records begin with \"" + PREFIX + "\"; exactly one is allowed");
-        }
-        return parse(candidates.get(0));
+        // RFC 8460 §3: "If the number of resulting records is not one, senders MUST assume the recipient domain
+        // does not implement TLSRPT."
+        return VersionedTxt.select(records, PREFIX).fold(TlsRptRecord::parse, NotFound::new);
     }
 
     /** Parses one record that begins with {@code v=TLSRPTv1;}. */

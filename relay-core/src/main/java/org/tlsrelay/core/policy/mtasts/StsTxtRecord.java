@@ -2,6 +2,7 @@ package org.tlsrelay.core.policy.mtasts;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.tlsrelay.core.dns.VersionedTxt;
 import java.util.regex.Pattern;
 
 /**
@@ -45,17 +46,12 @@ public final class StsTxtRecord {
 
     /** Applies RFC 8461 §3.1 to the TXT records (each already joined) of {@code _mta-sts.DOMAIN}. */
     public static Discovery discover(List<String> records) {
-        List<String> candidates = records.stream().filter(r -> r.startsWith(PREFIX)).toList();
-        if (candidates.isEmpty()) {
-            return new NoPolicy(records.isEmpty() ? "no TXT record"
-                    : "no TXT record begins with \"" + PREFIX + "\"");
-        }
-        if (candidates.size() > 1) {
-            // RFC 8461 §3.1: "If the number of resulting records is not one ... senders MUST assume the recipient
-            // domain does not have an available MTA-STS Policy".
-            return new NoPolicy(candidates.size() + " TXT records begin with \"" + PREFIX + "\"; exactly one is allowed");
-        }
-        String record = candidates.get(0);
+        // RFC 8461 §3.1: "If the number of resulting records is not one ... senders MUST assume the recipient
+        // domain does not have an available MTA-STS Policy".
+        return VersionedTxt.select(records, PREFIX).fold(StsTxtRecord::ofRecord, NoPolicy::new);
+    }
+
+    private static Discovery ofRecord(String record) {
         List<String> problems = new ArrayList<>();
         String id = parseId(record, problems);
         if (id == null) {
