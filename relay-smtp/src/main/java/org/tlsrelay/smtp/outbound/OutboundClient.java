@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
@@ -105,10 +106,12 @@ public final class OutboundClient implements AutoCloseable {
             result = CompletableFuture.completedFuture(
                     new DeliveryAttemptResult.Failed(target, Stage.CONNECT, "the outbound client is closed"));
         } else {
-            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy.policy(), target.mxHost());
+            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy, target.mxHost());
             if (skip.isPresent()) {
                 // RFC 8461 §4.1: not connected at all; still a TLS-RPT outcome for the policy domain
-                emit(attempt, "", "", skip.get(), "not connected: the MX host is not in the policy");
+                emit(attempt, "", "", skip.get(), skip.get().failure() == TlsFailureType.DNSSEC_INVALID
+                        ? "not connected: the DNSSEC look-ups for DANE failed"
+                        : "not connected: the MX host is not in the policy");
                 attempt.verdict = skip.get().label();
                 result = CompletableFuture.completedFuture(
                         new DeliveryAttemptResult.Refused(target, skip.get(), false));
@@ -126,7 +129,7 @@ public final class OutboundClient implements AutoCloseable {
      * message ({@code policy check}). No outcome is recorded for a probe.
      */
     public CompletableFuture<ProbeResult> probe(DeliveryTarget target, PolicyContext policy) {
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy.policy(), target.mxHost());
+        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy, target.mxHost());
         if (skip.isPresent()) {
             return CompletableFuture.completedFuture(new ProbeResult.NotAllowed(target, skip.get()));
         }
@@ -136,7 +139,7 @@ public final class OutboundClient implements AutoCloseable {
         }
         Attempt attempt = new Attempt(target, "probe", policy);
         return open(attempt, false).<ProbeResult>thenApply(s -> {
-            Verdict verdict = Enforcer.decide(policy.policy(), target.mxHost(), s.observation);
+            Verdict verdict = Enforcer.decide(policy, target.mxHost(), s.observation, clock.instant());
             s.connection.quit();
             return new ProbeResult.Observed(target, s.greeting, s.capabilities, s.observation, verdict);
         }).exceptionally(e -> new ProbeResult.Failed(target, attempt.stage, describe(e)));
@@ -182,7 +185,7 @@ public final class OutboundClient implements AutoCloseable {
             s.connection.close();
             return fresh(message, attempt);
         }
-        Verdict verdict = Enforcer.decide(attempt.policy.policy(), attempt.target.mxHost(), s.observation);
+        Verdict verdict = Enforcer.decide(attempt.policy, attempt.target.mxHost(), s.observation, clock.instant());
         if (verdict instanceof Verdict.Refuse) {
             // this connection's TLS does not satisfy this policy; a new connection gets its own observation
             release(s);
@@ -207,7 +210,7 @@ public final class OutboundClient implements AutoCloseable {
     /** A new connection: observe, decide, then send (or reconnect in clear when the policy allows and TLS broke). */
     private CompletableFuture<DeliveryAttemptResult> fresh(OutboundMessage message, Attempt attempt) {
         return open(attempt, false).thenCompose(s -> {
-            Verdict verdict = Enforcer.decide(attempt.policy.policy(), attempt.target.mxHost(), s.observation);
+            Verdict verdict = Enforcer.decide(attempt.policy, attempt.target.mxHost(), s.observation, clock.instant());
             emit(attempt, s, verdict);
             if (verdict instanceof Verdict.Refuse refuse) {
                 s.connection.quit();
