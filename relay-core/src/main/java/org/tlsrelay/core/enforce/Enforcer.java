@@ -30,6 +30,8 @@ import org.tlsrelay.core.policy.PolicyMode;
 public final class Enforcer {
     /** RFC 3463 §3.8 X.7.5 "cryptographic failure", temporary: a policy failure is retried (RFC 8461 §5.1). */
     public static final String POLICY_FAILURE_CODE = "4.7.5";
+    /** RFC 8689 §6 X.7.30 "REQUIRETLS support required": no policy can authenticate the MX for this message. */
+    public static final String REQUIRETLS_CODE = "5.7.30";
 
     private Enforcer() {
     }
@@ -53,8 +55,24 @@ public final class Enforcer {
      * {@link #beforeConnect(Policy, String)}.
      */
     public static Optional<Verdict.Refuse> beforeConnect(PolicyContext context, String mxHost) {
+        return beforeConnect(context, mxHost, TlsRequirement.POLICY);
+    }
+
+    /**
+     * As {@link #beforeConnect(PolicyContext, String)}, for a message with its own TLS requirement (RFC 8689): a
+     * {@code TLS-Required: No} message skips no MX; a REQUIRETLS message skips, with {@value #REQUIRETLS_CODE}, every
+     * MX that neither DANE nor an enforced policy can authenticate (RFC 8689 §4.2.1).
+     */
+    public static Optional<Verdict.Refuse> beforeConnect(PolicyContext context, String mxHost,
+            TlsRequirement requirement) {
+        if (requirement == TlsRequirement.TLS_OPTIONAL) {
+            return Optional.empty();
+        }
         if (context.dane() instanceof DanePolicy.Failed f) {
-            return Optional.of(daneRefuse(f.failureType(), f.describe()));
+            return Optional.of(daneRefuse(f.failureType(), f.describe())); // temporary, whatever the message asks
+        }
+        if (requirement == TlsRequirement.REQUIRETLS && !authenticating(context)) {
+            return Optional.of(requireTlsRefusal(mxHost));
         }
         if (context.dane() instanceof DanePolicy.Required) {
             return Optional.empty();
@@ -67,6 +85,43 @@ public final class Enforcer {
      * match a TLSA record at {@code now}), otherwise {@link #decide(Policy, String, TlsObservation)}.
      */
     public static Verdict decide(PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
+        return decide(context, mxHost, observation, now, TlsRequirement.POLICY);
+    }
+
+    /**
+     * As {@link #decide(PolicyContext, String, TlsObservation, Instant)}, for a message with its own TLS requirement
+     * (RFC 8689): REQUIRETLS delivers only over TLS that DANE or an enforced policy authenticated (§4.2.1);
+     * {@code TLS-Required: No} turns every refusal into delivery, over TLS if a session is up, with the failure
+     * still reported (§5).
+     */
+    public static Verdict decide(PolicyContext context, String mxHost, TlsObservation observation, Instant now,
+            TlsRequirement requirement) {
+        Verdict verdict = decideByPolicy(context, mxHost, observation, now);
+        if (requirement == TlsRequirement.TLS_OPTIONAL && verdict instanceof Verdict.Refuse r) {
+            return observation instanceof TlsObservation.Established ? new Verdict.DeliverOverTls(r.result())
+                    : new Verdict.DeliverInClear(r.result());
+        }
+        if (requirement == TlsRequirement.REQUIRETLS && !(verdict instanceof Verdict.Refuse)
+                && !(authenticating(context) && verdict instanceof Verdict.DeliverOverTls
+                        && verdict.result() instanceof TlsResult.Success)) {
+            return requireTlsRefusal(mxHost);
+        }
+        return verdict;
+    }
+
+    /** Whether DANE or an enforced policy authenticates the MX of this context (RFC 8689 §4.2.1). */
+    private static boolean authenticating(PolicyContext context) {
+        return context.dane() instanceof DanePolicy.Required
+                || !context.daneApplies() && context.mode() == PolicyMode.ENFORCE;
+    }
+
+    private static Verdict.Refuse requireTlsRefusal(String mxHost) {
+        return new Verdict.Refuse(TlsFailureType.VALIDATION_FAILURE, REQUIRETLS_CODE, "the message requires TLS "
+                + "(REQUIRETLS, RFC 8689) but neither DANE nor an enforced policy authenticates " + mxHost);
+    }
+
+    private static Verdict decideByPolicy(PolicyContext context, String mxHost, TlsObservation observation,
+            Instant now) {
         if (context.dane() instanceof DanePolicy.Failed f) {
             return daneRefuse(f.failureType(), f.describe());
         }

@@ -68,6 +68,37 @@ class EnforcerDaneTest {
                 v::toString);
     }
 
+    /**
+     * The message's own requirement (RFC 8689): REQUIRETLS only over TLS that DANE or an enforced policy (here one
+     * that lists the MX) authenticated, else {@code 5.7.30}; {@code TLS-Required: No} delivers despite any refusal.
+     */
+    @ParameterizedTest(name = "{0} dane={1} policy={2} starttls={3} cert={4} trusted={5} -> {6} {7}")
+    @CsvSource(delimiter = '|', textBlock = """
+            # requirement | dane        | policy  | starttls | cert  | trusted | verdict       | code
+            REQUIRETLS    | none        | ENFORCE | offered  | leaf  | y       | deliver-tls   | -
+            REQUIRETLS    | none        | ENFORCE | offered  | leaf  | n       | refuse        | 4.7.5
+            REQUIRETLS    | none        | TESTING | offered  | leaf  | y       | refuse        | 5.7.30
+            REQUIRETLS    | none        | NONE    | offered  | leaf  | y       | refuse        | 5.7.30
+            REQUIRETLS    | required-ee | NONE    | offered  | leaf  | n       | deliver-tls   | -
+            REQUIRETLS    | required-ee | NONE    | offered  | other | y       | refuse        | 4.7.5
+            REQUIRETLS    | failed      | ENFORCE | offered  | leaf  | y       | refuse        | 4.7.5
+            TLS_OPTIONAL  | required-ee | NONE    | offered  | other | y       | deliver-tls   | -
+            TLS_OPTIONAL  | required-ee | NONE    | absent   | -     | -       | deliver-clear | -
+            TLS_OPTIONAL  | none        | ENFORCE | offered  | leaf  | n       | deliver-tls   | -
+            TLS_OPTIONAL  | failed      | ENFORCE | absent   | -     | -       | deliver-clear | -
+            POLICY        | none        | ENFORCE | offered  | leaf  | n       | refuse        | 4.7.5
+            """)
+    void theMessagesTlsRequirementComesOnTopOfThePolicy(TlsRequirement requirement, String dane, PolicyMode mode,
+            String starttls, String cert, String trusted, String verdict, String code) throws Exception {
+        PolicyContext context = new PolicyContext("dane.test", PolicyContext.Source.OVERRIDE, "",
+                new Policy(mode, List.of(MxPattern.ofMtaSts(MX))), List.of()).forMx(dane(dane));
+        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, MX, requirement);
+        Verdict v = skip.isPresent() ? skip.get()
+                : Enforcer.decide(context, MX, observation(starttls, cert, "y".equals(trusted)), NOW, requirement);
+        assertEquals(verdict, v.label(), v::toString);
+        assertEquals(code, v instanceof Verdict.Refuse r ? r.enhancedCode() : "-", v::toString);
+    }
+
     @Test
     void daneRecordsMakeTheMxPatternsIrrelevantBeforeConnecting() throws Exception {
         // the enforced policy does not list the host: without DANE it is skipped, with DANE it is tried

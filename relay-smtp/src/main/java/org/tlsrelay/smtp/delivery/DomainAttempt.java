@@ -21,6 +21,7 @@ import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
+import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.queue.Envelope;
@@ -71,6 +72,10 @@ final class DomainAttempt {
     private boolean transacted;
     private boolean stop;
     private int addressesTried;
+    /** MX hosts ruled out for a REQUIRETLS message: no authenticating policy, or no REQUIRETLS (RFC 8689 §4.2.1). */
+    private final Set<String> requireTlsUnmet = new java.util.HashSet<>();
+    private int hostCount;
+    private String requireTlsReason;
 
     DomainAttempt(Context ctx, Envelope envelope, String domain, List<RecipientStatus> recipients,
             PolicyContext policy, MessageContent content) {
@@ -98,6 +103,7 @@ final class DomainAttempt {
             return finish("553 5.1.7 the sender address cannot be used in MAIL FROM", RecipientStatus.State.FAILED);
         }
         MxPlan.Hosts hosts = (MxPlan.Hosts) plan;
+        hostCount = hosts.hosts().size();
         return tryHost(hosts, 0).thenCompose(v -> finish(null, RecipientStatus.State.PENDING));
     }
 
@@ -114,14 +120,19 @@ final class DomainAttempt {
             if (!(dane instanceof DanePolicy.NotApplicable)) {
                 LOG.debug("queue {}: {}", envelope.id(), dane.describe());
             }
-            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(mxPolicy, host.name());
+            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(mxPolicy, host.name(), requirement());
+            if (skip.isPresent() && skip.get().requireTls()) {
+                requireTlsUnmet.add(host.name());
+                requireTlsReason = skip.get().reason();
+                return tryHost(hosts, i + 1);
+            }
             if (skip.isPresent()) {
                 // RFC 8461 §4.1 / RFC 7672 §2.1.1: not a candidate now; no address look-up, no connection
                 skipped(host.name(), mxPolicy, skip.get());
                 return tryHost(hosts, i + 1);
             }
             CompletableFuture<List<InetAddress>> addresses;
-            if (mxPolicy.daneApplies()) {
+            if (dane instanceof DanePolicy.Required) {
                 // RFC 7672 §2.2.1: connect only to the addresses DNSSEC vouched for
                 addresses = ctx.validating().addresses(host.name()).thenApply(r -> addressesOf(host.name(), r));
             } else if (host.addresses().isEmpty()) {
@@ -199,6 +210,10 @@ final class DomainAttempt {
             outcomes.put(rs, new DomainResult.Outcome(rs, state, r.reply().toString(), host.name(), dsn));
             if (state == RecipientStatus.State.PENDING) {
                 stillPending.add(rs);
+                if ("4.7.30".equals(r.reply().enhancedCode())) {
+                    requireTlsUnmet.add(host.name()); // the MX does not advertise REQUIRETLS
+                    requireTlsReason = r.reply().toString();
+                }
             }
         }
         pending = stillPending;
@@ -240,6 +255,13 @@ final class DomainAttempt {
      * was sent anywhere, else the last connection problem.
      */
     private CompletableFuture<DomainResult> finish(String reason, RecipientStatus.State state) {
+        if (reason == null && hostCount > 0 && requireTlsUnmet.size() == hostCount) {
+            // RFC 8689 §4.2.1 and §6: no MX qualifies for this REQUIRETLS message: a permanent failure, and the DSN
+            // goes without REQUIRETLS (a new message in the spool carries no such flag)
+            reason = "550 5.7.30 REQUIRETLS support required: no MX of " + domain + " qualifies (last: "
+                    + requireTlsReason + ")";
+            state = RecipientStatus.State.FAILED;
+        }
         boolean policyRefused = false;
         for (RecipientStatus rs : pending) {
             DomainResult.Outcome earlier = outcomes.get(rs);
@@ -264,6 +286,14 @@ final class DomainAttempt {
 
     // ---- the message for the outbound client ----
 
+    /** RFC 8689: REQUIRETLS wins over a {@code TLS-Required: No} header field (§4.1). */
+    private TlsRequirement requirement() {
+        if (envelope.requireTls()) {
+            return TlsRequirement.REQUIRETLS;
+        }
+        return envelope.tlsPolicyOptional() ? TlsRequirement.TLS_OPTIONAL : TlsRequirement.POLICY;
+    }
+
     /**
      * The message for the pending recipients. A recipient the outbound client would refuse to put in a command
      * (it came from the spool, but check anyway) fails at once; null when none is left or the sender is unusable.
@@ -287,7 +317,7 @@ final class DomainAttempt {
         try {
             return new OutboundMessage(envelope.id(), envelope.sender(), recipients, ret(envelope.ret()),
                     XText.encode(envelope.envid()), envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
-                    envelope.smtpUtf8(), content);
+                    envelope.smtpUtf8(), content, requirement());
         } catch (IllegalArgumentException e) {
             return null;
         }
