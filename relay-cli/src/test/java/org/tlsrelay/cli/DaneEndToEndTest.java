@@ -188,6 +188,26 @@ class DaneEndToEndTest {
                 .source());
     }
 
+    @Test
+    void policyCheckSaysPerMxThatDaneAppliesWithItsTlsaRecordsAndDeliversOnTheMatch() throws Exception {
+        TestCa.Issued cert = DeliveryFixture.ROGUE.issue("mx.check.dnssec");
+        TestMx mx = f.mx("mx.check.dnssec", TestMx.builder().startTls(cert));
+        String record = tlsa(3, cert.certificate());
+        zone("check.dnssec", true, mx).tlsa("_" + f.port() + "._tcp.mx.check.dnssec", record);
+        start("  overrides:\n    check.dnssec: { mode: enforce, mxs: [mx.elsewhere.dnssec] }\n");
+
+        CliRun r = CliRun.run("policy", "check", "check.dnssec", "--config", f.configFile().toString(), "--json");
+
+        assertEquals(0, r.exit(), r.err() + r.out());
+        com.fasterxml.jackson.databind.JsonNode dane = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(r.out()).path("mx").path(0).path("dane");
+        assertTrue(dane.path("applies").asBoolean(), r.out());
+        assertEquals("required", dane.path("state").asText());
+        assertEquals(record.toLowerCase(java.util.Locale.ROOT),
+                dane.path("tlsa").path(0).asText().toLowerCase(java.util.Locale.ROOT));
+        assertFalse(mx.saw("MAIL FROM"), "a check sends no mail");
+    }
+
     private Optional<TlsOutcome> outcome(String domain, String mxHost) {
         return f.outcomes.stream().filter(o -> o.policy().domain().equals(domain) && o.mxHost().equals(mxHost))
                 .findFirst();
