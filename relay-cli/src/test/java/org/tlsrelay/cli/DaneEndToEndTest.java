@@ -206,6 +206,16 @@ class DaneEndToEndTest {
         assertEquals(record.toLowerCase(java.util.Locale.ROOT),
                 dane.path("tlsa").path(0).asText().toLowerCase(java.util.Locale.ROOT));
         assertFalse(mx.saw("MAIL FROM"), "a check sends no mail");
+
+        CliRun show = CliRun.run("policy", "show", "check.dnssec", "--config", f.configFile().toString(), "--json");
+        assertEquals(0, show.exit(), show.err());
+        com.fasterxml.jackson.databind.JsonNode shown = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(show.out()).path("dane").path("mx").path(0);
+        assertEquals("mx.check.dnssec", shown.path("host").asText(), show.out());
+        assertTrue(shown.path("applies").asBoolean(), show.out());
+        assertEquals(1, shown.path("tlsa").size(), show.out());
+        CliRun text = CliRun.run("policy", "show", "check.dnssec", "--config", f.configFile().toString());
+        assertTrue(text.out().contains("DANE applies to mx.check.dnssec"), text.out());
     }
 
     private Optional<TlsOutcome> outcome(String domain, String mxHost) {
