@@ -163,6 +163,7 @@ class RequireTlsDeliveryTest {
             assertFalse(dsn.mailFrom().toUpperCase(java.util.Locale.ROOT).contains("REQUIRETLS"),
                     "the DSN goes without REQUIRETLS (RFC 8689 §5): " + dsn.mailFrom());
             assertTrue(dsn.text().contains("5.7.30"), dsn.text());
+            assertTrue(dsn.text().contains("text/rfc822-headers"), "the header section only: " + dsn.text());
         }
     }
 
