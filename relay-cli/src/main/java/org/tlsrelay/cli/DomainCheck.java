@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
+import org.tlsrelay.core.dane.DaneLookup;
+import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsResult;
@@ -36,6 +38,10 @@ final class DomainCheck {
     private static final Pattern TLSRPT_VERSION = Pattern.compile("^v=TLSRPTv1[ \\t]*;");
 
     private final DnsResolver dns;
+    /** The validating resolver (the general one when {@code dns.dnssec: off}): MX security and DANE. */
+    private final DnsResolver validating;
+    /** DANE's per-MX-host look-up; answers "not applicable" when {@code dns.dnssec: off}. */
+    private final java.util.function.BiFunction<String, Boolean, CompletableFuture<DanePolicy>> dane;
     private final OutboundClient client;
     private final int port;
     private final Duration dnsTimeout;
@@ -44,7 +50,18 @@ final class DomainCheck {
 
     DomainCheck(DnsResolver dns, OutboundClient client, int port, Duration dnsTimeout, Duration probeTimeout,
             Consumer<String> progress) {
+        this(dns, Optional.empty(), client, port, dnsTimeout, probeTimeout, progress);
+    }
+
+    /** With DANE (RFC 7672) per MX host through {@code validatingResolver}, as the delivery engine does it. */
+    DomainCheck(DnsResolver dns, Optional<DnsResolver> validatingResolver, OutboundClient client, int port,
+            Duration dnsTimeout, Duration probeTimeout, Consumer<String> progress) {
         this.dns = dns;
+        this.validating = validatingResolver.orElse(dns);
+        Optional<DaneLookup> lookup = validatingResolver.map(DaneLookup::new);
+        this.dane = (host, mxSecure) -> lookup.isPresent() ? lookup.get().lookUp(host, mxSecure, port)
+                : CompletableFuture.completedFuture(new DanePolicy.NotApplicable(host,
+                        "DNSSEC validation is off (dns.dnssec: off)"));
         this.client = client;
         this.port = port;
         this.dnsTimeout = dnsTimeout;
@@ -117,7 +134,12 @@ final class DomainCheck {
      * @param notAllowed the refusal when the host has no address and the policy does not allow it anyway
      */
     record MxCheck(MxRecord record, boolean implicit, String addressLookup, Optional<Boolean> policyMatch,
-            List<AddressCheck> addresses, Optional<Verdict.Refuse> notAllowed) {
+            List<AddressCheck> addresses, Optional<Verdict.Refuse> notAllowed, DanePolicy dane) {
+        /** Whether DANE decides for this MX host (TLSA records, or a DNSSEC failure): RFC 8461 §2. */
+        boolean daneApplies() {
+            return dane instanceof DanePolicy.Required || dane instanceof DanePolicy.Failed;
+        }
+
         boolean acceptable() {
             return addresses.stream().anyMatch(AddressCheck::acceptable);
         }
@@ -237,25 +259,41 @@ final class DomainCheck {
         } else {
             return new Report(domain, policy, context, tlsRpt, MxLookup.DNS_FAILURE, mx.describe(), List.of());
         }
+        // RFC 7672 §2.2.1: DANE needs a secure MX RRset (or a proven absence of one), as the engine asks it
+        DnsResult<List<MxRecord>> validated = await(validating.mx(domain), dnsTimeout);
+        boolean mxSecure = validated.isSecure();
+        // the engine defers when the validated MX look-up fails: every host then waits (RFC 7672 §2.2.1)
+        Optional<String> mxFailure = validated.isFailed() ? Optional.of("MX look-up: " + validated.describe())
+                : Optional.empty();
         List<MxCheck> checks = new ArrayList<>();
         for (int i = 0; i < records.size(); i++) {
             MxRecord r = records.get(i);
             progress.accept("MX " + (i + 1) + "/" + records.size() + ": " + r.host() + " (preference "
                     + r.preference() + ")");
-            checks.add(checkMx(r, lookup == MxLookup.IMPLICIT, context));
+            checks.add(checkMx(r, lookup == MxLookup.IMPLICIT, context, mxSecure, mxFailure));
         }
         return new Report(domain, policy, context, tlsRpt, lookup, "", checks);
     }
 
-    private MxCheck checkMx(MxRecord record, boolean implicit, PolicyContext context)
-            throws TimeoutException, InterruptedException {
-        Optional<Boolean> policyMatch = context.mode() == PolicyMode.NONE || context.policy().mxs().isEmpty()
-                ? Optional.empty() : Optional.of(context.policy().allowsMx(record.host()));
-        DnsResult<List<InetAddress>> addresses = await(dns.addresses(record.host()), dnsTimeout);
+    private MxCheck checkMx(MxRecord record, boolean implicit, PolicyContext domainContext, boolean mxSecure,
+            Optional<String> mxFailure) throws TimeoutException, InterruptedException {
+        Optional<Boolean> policyMatch = domainContext.mode() == PolicyMode.NONE
+                || domainContext.policy().mxs().isEmpty()
+                ? Optional.empty() : Optional.of(domainContext.policy().allowsMx(record.host()));
+        DanePolicy danePolicy = mxFailure.isPresent()
+                ? new DanePolicy.Failed(record.host(), mxFailure.get())
+                : await(dane.apply(record.host(), mxSecure), dnsTimeout);
+        progress.accept("  " + danePolicy.describe());
+        PolicyContext context = domainContext.forMx(danePolicy);
+        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, record.host());
+        if (skip.isPresent() && danePolicy instanceof DanePolicy.Failed) {
+            return new MxCheck(record, implicit, "not looked up", policyMatch, List.of(), skip, danePolicy);
+        }
+        DnsResult<List<InetAddress>> addresses = await((danePolicy instanceof DanePolicy.Required ? validating : dns)
+                .addresses(record.host()), dnsTimeout);
         if (!(addresses instanceof DnsResult.Found<List<InetAddress>> found)) {
             progress.accept("  no address for " + record.host() + ": " + addresses.describe());
-            return new MxCheck(record, implicit, addresses.describe(), policyMatch, List.of(),
-                    Enforcer.beforeConnect(context.policy(), record.host()));
+            return new MxCheck(record, implicit, addresses.describe(), policyMatch, List.of(), skip, danePolicy);
         }
         List<AddressCheck> probes = new ArrayList<>();
         for (InetAddress a : found.value()) {
@@ -269,7 +307,7 @@ final class DomainCheck {
                             .orElse(result instanceof ProbeResult.Failed fl ? " (" + fl.detail() + ")" : ""));
             probes.add(check);
         }
-        return new MxCheck(record, implicit, "found", policyMatch, probes, Optional.empty());
+        return new MxCheck(record, implicit, "found", policyMatch, probes, Optional.empty(), danePolicy);
     }
 
     private ProbeResult probe(DeliveryTarget target, PolicyContext context) throws InterruptedException {

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.enforce.CertificateValidity;
 import org.tlsrelay.core.enforce.PeerCertificate;
@@ -71,7 +72,8 @@ import picocli.CommandLine.Spec;
             "",
             "JSON fields: domain, verdict (deliver|refuse), reason, policy (as `policy show --json`), tls_rpt {name, "
                     + "records[], valid, record, rua[], problem}, mx_lookup (found|implicit|null-mx|nxdomain|"
-                    + "dns-failure), mx[] {host, preference, implicit, policy_match, address_lookup, acceptable, "
+                    + "dns-failure), mx[] {host, preference, implicit, policy_match, address_lookup, dane {applies, "
+                    + "state (required|unusable|not-applicable|dnssec-failure), tlsa[], detail}, acceptable, "
                     + "verdict, problem, addresses[] {address, port, connected, stage, error, greeting, "
                     + "starttls_offered, tls {established, version, cipher, failure}, certificate {subject, "
                     + "dns_names[], ip_addresses[], issuer, not_before, not_after}, chain (trusted|untrusted), "
@@ -115,8 +117,8 @@ final class PolicyCheckCommand implements Callable<Integer> {
         Duration probeTimeout = s.connectTimeout().plus(s.commandTimeout().multipliedBy(5)).plusSeconds(5);
         try (PolicyWiring wiring = PolicyWiring.open(cfg);
                 OutboundClient client = new OutboundClient(probeSettings, trust, TlsOutcomeListener.none())) {
-            DomainCheck check = new DomainCheck(wiring.dns(), client, cfg.delivery().port(), wiring.timeout(),
-                    probeTimeout, line -> {
+            DomainCheck check = new DomainCheck(wiring.dns(), wiring.resolvers().validating(), client,
+                    cfg.delivery().port(), wiring.timeout(), probeTimeout, line -> {
                         err.println("tlsrelay: " + printable(line));
                         err.flush();
                     });
@@ -171,6 +173,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
                 mo.putNull("policy_match");
             }
             mo.put("address_lookup", m.addressLookup());
+            mo.set("dane", dane(m.dane()));
             mo.put("acceptable", m.acceptable());
             mo.put("verdict", m.acceptable() ? "deliver" : "refuse");
             mo.put("problem", m.acceptable() ? null : m.problem());
@@ -179,6 +182,25 @@ final class PolicyCheckCommand implements Callable<Integer> {
                 as.add(addressJson(a));
             }
         }
+        return o;
+    }
+
+    /**
+     * What DANE says about one MX host: {@code state} is {@code required} (TLSA records decide, RFC 7672),
+     * {@code unusable}, {@code not-applicable} or {@code dnssec-failure}; {@code tlsa} the records as published.
+     */
+    private static ObjectNode dane(DanePolicy d) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("applies", d instanceof DanePolicy.Required || d instanceof DanePolicy.Failed);
+        o.put("state", d instanceof DanePolicy.Required ? "required" : d instanceof DanePolicy.Unusable
+                ? "unusable" : d instanceof DanePolicy.Failed ? "dnssec-failure" : "not-applicable");
+        ArrayNode tlsa = o.putArray("tlsa");
+        if (d instanceof DanePolicy.Required r) {
+            r.records().forEach(t -> tlsa.add(t.toString()));
+        } else if (d instanceof DanePolicy.Unusable u) {
+            u.records().forEach(t -> tlsa.add(t.toString()));
+        }
+        o.put("detail", d.describe());
         return o;
     }
 
@@ -304,6 +326,10 @@ final class PolicyCheckCommand implements Callable<Integer> {
             if (!r.mxs().isEmpty()) {
                 out.println();
                 table(r);
+                for (DomainCheck.MxCheck m : r.mxs()) {
+                    // RFC 8461 §2: where DANE applies to an MX host it wins over every other policy source
+                    field("DANE " + printable(m.record().host()), printable(m.dane().describe()));
+                }
                 certificates(r);
             }
             out.println();

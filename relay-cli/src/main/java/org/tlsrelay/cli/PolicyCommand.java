@@ -4,10 +4,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
+import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dane.DaneLookup;
+import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.dns.MxRecord;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.policy.mtasts.CachedPolicy;
@@ -61,21 +73,91 @@ final class PolicyCommand implements Runnable {
             if (!DnsNames.isValid(domain)) {
                 throw new UsageException("\"" + domain + "\" is not a domain name");
             }
-            try (PolicyWiring wiring = PolicyWiring.open(config.load())) {
+            RelayConfig cfg = config.load();
+            try (PolicyWiring wiring = PolicyWiring.open(cfg)) {
                 ResolvedPolicy p;
+                Dane dane;
                 try {
                     p = wiring.resolver().resolveNow(domain, wiring.timeout());
+                    dane = Dane.of(wiring, DnsNames.normalise(domain), cfg.delivery().port());
                 } catch (TimeoutException e) {
                     throw new UsageException("no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
                 }
                 PrintWriter out = spec.commandLine().getOut();
                 if (json) {
-                    out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(p)));
+                    ObjectNode o = toJson(p);
+                    o.set("dane", dane.toJson());
+                    out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o));
                 } else {
                     printText(out, p);
+                    dane.print(out);
                 }
                 out.flush();
                 return 0;
+            }
+        }
+
+        /**
+         * DANE for each MX host of the domain (RFC 7672), which wins over the policy above for that host (RFC 8461
+         * §2): {@code summary} says whether DNSSEC is on and how the validated MX look-up went.
+         */
+        record Dane(String summary, List<DanePolicy> hosts) {
+            static Dane of(PolicyWiring wiring, String domain, int port) throws TimeoutException,
+                    InterruptedException {
+                Optional<DnsResolver> validating = wiring.resolvers().validating();
+                if (validating.isEmpty()) {
+                    return new Dane("off (dns.dnssec: off)", List.of());
+                }
+                long ms = wiring.timeout().toMillis();
+                DnsResult<List<MxRecord>> mx =
+                        get(validating.get().mx(domain), ms);
+                if (mx.isFailed()) {
+                    return new Dane("validated MX look-up failed: " + mx.describe() + "; delivery would wait",
+                            List.of());
+                }
+                List<String> hosts = mx.found().map(l -> l.stream().map(
+                        MxRecord::host).filter(h -> !h.isEmpty()).toList())
+                        .orElse(List.of(domain));
+                DaneLookup lookup = new DaneLookup(validating.get());
+                List<DanePolicy> out = new ArrayList<>();
+                for (String h : hosts) {
+                    out.add(get(lookup.lookUp(h, mx.isSecure(), port), ms));
+                }
+                return new Dane("MX records " + (mx.isSecure() ? "DNSSEC-secure" : "not DNSSEC-secure"), out);
+            }
+
+            private static <T> T get(CompletableFuture<T> f, long ms)
+                    throws TimeoutException, InterruptedException {
+                try {
+                    return f.get(ms, TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+
+            ObjectNode toJson() {
+                ObjectNode o = new ObjectMapper().createObjectNode();
+                o.put("summary", summary);
+                ArrayNode mx = o.putArray("mx");
+                for (DanePolicy d : hosts) {
+                    ObjectNode h = mx.addObject();
+                    h.put("host", d.mxHost());
+                    h.put("applies", d instanceof DanePolicy.Required
+                            || d instanceof DanePolicy.Failed);
+                    ArrayNode tlsa = h.putArray("tlsa");
+                    if (d instanceof DanePolicy.Required r) {
+                        r.records().forEach(t -> tlsa.add(t.toString()));
+                    }
+                    h.put("detail", d.describe());
+                }
+                return o;
+            }
+
+            void print(PrintWriter out) {
+                out.println("dane:         " + summary);
+                for (DanePolicy d : hosts) {
+                    out.println("  " + d.describe());
+                }
             }
         }
 

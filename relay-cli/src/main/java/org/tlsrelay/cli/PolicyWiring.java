@@ -25,7 +25,7 @@ import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
 import org.tlsrelay.core.tls.TrustMaterial;
-import org.tlsrelay.smtp.dns.DnsjavaResolver;
+import org.tlsrelay.smtp.dns.RelayResolvers;
 
 /**
  * Builds the policy machinery from the configuration: the dnsjava resolver ({@code dns.*}), the MTA-STS fetcher
@@ -39,6 +39,7 @@ final class PolicyWiring implements AutoCloseable {
     private static final Duration MTA_STS_TICK = Duration.ofMinutes(5);
 
     private final DnsResolver dns;
+    private final RelayResolvers resolvers;
     private final TrustMaterial trust;
     private final MtaStsResolver mtaSts;
     private final InstalledPolicyLists lists;
@@ -48,9 +49,10 @@ final class PolicyWiring implements AutoCloseable {
     private ScheduledExecutorService refresh; // guarded by this
     private MtaStsRefresher refresher; // guarded by this
 
-    private PolicyWiring(DnsResolver dns, TrustMaterial trust, MtaStsResolver mtaSts, InstalledPolicyLists lists,
-            PolicyResolver resolver, ExecutorService executor, Duration timeout) {
-        this.dns = dns;
+    private PolicyWiring(RelayResolvers resolvers, TrustMaterial trust, MtaStsResolver mtaSts,
+            InstalledPolicyLists lists, PolicyResolver resolver, ExecutorService executor, Duration timeout) {
+        this.resolvers = resolvers;
+        this.dns = resolvers.general();
         this.trust = trust;
         this.mtaSts = mtaSts;
         this.lists = lists;
@@ -89,7 +91,13 @@ final class PolicyWiring implements AutoCloseable {
             return t;
         });
         try {
-            DnsResolver dns = DnsjavaResolver.create(config.dns());
+            RelayResolvers resolvers;
+            try {
+                resolvers = RelayResolvers.create(config.dns());
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ConfigException(List.of("dns.trust-anchors: " + e.getMessage()));
+            }
+            DnsResolver dns = resolvers.general();
             Duration fetchTimeout = config.delivery().connectTimeout();
             HttpsPolicyFetcher https = new HttpsPolicyFetcher(dns, trust, config.policy().mtaSts().httpsPort(),
                     fetchTimeout, executor);
@@ -116,7 +124,7 @@ final class PolicyWiring implements AutoCloseable {
             PolicyResolver resolver = new PolicyResolver(config.policy(), mtaSts, lists, Clock.systemUTC());
             // TXT, then A and AAAA of the policy host, each a query per server; then the fetch itself.
             Duration dnsBudget = config.dns().timeout().multipliedBy(3L * Math.max(1, config.dns().servers().size()));
-            return new PolicyWiring(dns, trust, mtaSts, lists, resolver, executor,
+            return new PolicyWiring(resolvers, trust, mtaSts, lists, resolver, executor,
                     dnsBudget.plus(fetchTimeout).plusSeconds(5));
         } catch (ConfigException | RuntimeException e) {
             executor.shutdownNow();
@@ -145,6 +153,11 @@ final class PolicyWiring implements AutoCloseable {
 
     DnsResolver dns() {
         return dns;
+    }
+
+    /** The general and, unless {@code dns.dnssec: off}, the validating resolver (DANE). */
+    RelayResolvers resolvers() {
+        return resolvers;
     }
 
     /** The CAs of {@code delivery.trust}, for MX certificates as for MTA-STS. */

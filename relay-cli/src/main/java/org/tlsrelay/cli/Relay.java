@@ -146,7 +146,12 @@ public final class Relay implements AutoCloseable {
             // released or flushed message wakes the engine through the spool's listener.
             TlsOutcomeListener extra = hooks.outcomes();
             TlsOutcomeListener reports = recorder.<TlsOutcomeListener>map(r -> r).orElse(TlsOutcomeListener.none());
-            DeliveryEngine engine = DeliveryEngine.builder(spool, policies.dns(), PolicyLookup.of(policies.resolver()))
+            DeliveryEngine.Builder builder = DeliveryEngine.builder(spool, policies.dns(),
+                    PolicyLookup.of(policies.resolver()));
+            // RFC 7672: DANE per MX host, unless dns.dnssec: off
+            policies.resolvers().validating().ifPresent(builder::dane);
+            LOG.info("DNS: {}", policies.resolvers().describe());
+            DeliveryEngine engine = builder
                     .settings(EngineSettings.from(config))
                     .outbound(OutboundSettings.from(config), policies.trust())
                     .outcomes(outcome -> {

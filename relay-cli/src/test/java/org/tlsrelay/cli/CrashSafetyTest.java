@@ -145,7 +145,7 @@ class CrashSafetyTest {
         dns.servfail("example.com");
         Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), "server:\n  listen: \"127.0.0.1:0\"\n"
                 + "  hostname: crash.test\nspool:\n  dir: " + spool + "\nadmin:\n  listen: \"127.0.0.1:0\"\n"
-                + "dns:\n  servers: [\"127.0.0.1:" + dns.port() + "\"]\n  timeout: 1s\n"
+                + "dns:\n  servers: [\"127.0.0.1:" + dns.port() + "\"]\n  timeout: 1s\n  dnssec: off\n"
                 + "policy:\n  mta-sts: { enabled: false }\n");
         Map<String, byte[]> acked = new ConcurrentHashMap<>();
         int clients = 4;

@@ -37,6 +37,11 @@ final class DeliveryFixture implements AutoCloseable {
     private Path configFile;
     /** Whether the relay records TLS-RPT outcomes (off unless a test is about reports). */
     boolean reportsEnabled;
+    /**
+     * The {@code dns:} keys after servers and timeout: DNSSEC off unless a test serves signed zones (the stub's
+     * plain zones cannot be validated from the root anchors).
+     */
+    String dnsExtra = "  dnssec: off\n";
 
     DeliveryFixture(Path dir) throws IOException {
         this.dir = dir;
@@ -93,6 +98,7 @@ final class DeliveryFixture implements AutoCloseable {
                 + "dns:\n"
                 + "  servers: [\"127.0.0.1:" + dns.port() + "\"]\n"
                 + "  timeout: 2s\n"
+                + dnsExtra
                 + "policy:\n"
                 + "  mta-sts: { enabled: false }\n"
                 + policyYaml

@@ -53,6 +53,7 @@ class PolicyCheckCommandTest {
                 dns:
                   servers: ["%s"]
                   timeout: 1s
+                  dnssec: off
                 delivery:
                   port: %d
                   connect-timeout: 5s

@@ -166,6 +166,7 @@ class RunLifecycleTest {
                 dns:
                   servers: ["127.0.0.1:%d"]
                   timeout: 1s
+                  dnssec: off
                 policy:
                   mta-sts: { enabled: false }
                 """.formatted(dir.resolve("spool"), dns.port()));

@@ -44,6 +44,8 @@ public sealed interface TlsObservation {
      * @param validity where now falls in the chain's validity periods
      * @param hostNameMatched whether a DNS-ID of the leaf matches the MX host name (RFC 6125 §6.4, RFC 8461 §4.2)
      * @param peer the leaf certificate, summarised
+     * @param chain the certificate chain as the server presented it, leaf first: DANE matches it against the TLSA
+     *     records (RFC 7672 §3)
      */
     record Established(
             String protocol,
@@ -52,7 +54,19 @@ public sealed interface TlsObservation {
             String trustDetail,
             CertificateValidity validity,
             boolean hostNameMatched,
-            PeerCertificate peer) implements TlsObservation {
+            PeerCertificate peer,
+            java.util.List<java.security.cert.X509Certificate> chain) implements TlsObservation {
+        public Established {
+            chain = java.util.List.copyOf(chain);
+        }
+
+        /** An observation without the presented chain (nothing for DANE to match). */
+        public Established(String protocol, String cipherSuite, boolean chainTrusted, String trustDetail,
+                CertificateValidity validity, boolean hostNameMatched, PeerCertificate peer) {
+            this(protocol, cipherSuite, chainTrusted, trustDetail, validity, hostNameMatched, peer,
+                    java.util.List.of());
+        }
+
         @Override
         public String describe() {
             return protocol + " " + cipherSuite + (chainTrusted ? " trusted" : " untrusted")

@@ -30,7 +30,8 @@ public sealed interface Verdict {
      * the reply that stands for it has a {@code 4.7.5} enhanced status code (RFC 3463 §3.8, "cryptographic failure").
      *
      * @param failure the RFC 8460 result type
-     * @param enhancedCode always {@code 4.7.5}
+     * @param enhancedCode {@code 4.7.5}; {@code 5.7.30} when a REQUIRETLS message cannot go to this MX because no
+     *     policy authenticates it (RFC 8689 §4.2.1), which is not a TLS failure and is not reported as one
      * @param reason a sentence for logs, the spool and an eventual DSN
      */
     record Refuse(TlsFailureType failure, String enhancedCode, String reason) implements Verdict {
@@ -47,6 +48,11 @@ public sealed interface Verdict {
         /** The reason as an SMTP reply text: {@code 4.7.5 reason}. */
         public String replyText() {
             return enhancedCode + " " + reason;
+        }
+
+        /** A REQUIRETLS refusal ({@code 5.7.30}): the MX's TLS did not fail, the message's requirement did. */
+        public boolean requireTls() {
+            return Enforcer.REQUIRETLS_CODE.equals(enhancedCode);
         }
     }
 

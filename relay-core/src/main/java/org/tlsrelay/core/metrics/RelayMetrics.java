@@ -171,10 +171,14 @@ public final class RelayMetrics implements TlsOutcomeListener {
                 .register(registry)).increment();
     }
 
-    /** {@code sts}, {@code list}, {@code override} or {@code none}: the RFC 8460 policy-type for MTA-STS. */
+    /**
+     * {@code sts}, {@code tlsa}, {@code list}, {@code override} or {@code none}: the RFC 8460 policy-types for
+     * MTA-STS and DANE.
+     */
     static String sourceLabel(PolicyContext.Source s) {
         return switch (s) {
             case MTA_STS -> "sts";
+            case DANE -> "tlsa";
             case LIST -> "list";
             case OVERRIDE -> "override";
             case NONE -> "none";

@@ -149,6 +149,9 @@ public final class Aggregator {
         if (e.isSession() && e.source().equals("mta-sts")) {
             return new PolicyKey(TlsReport.STS, e.policyString(), e.mx());
         }
+        if (e.isSession() && e.source().equals("dane")) {
+            return new PolicyKey(TlsReport.TLSA, e.policyString(), e.mx());
+        }
         return new PolicyKey(TlsReport.NO_POLICY_FOUND, List.of(), List.of());
     }
 

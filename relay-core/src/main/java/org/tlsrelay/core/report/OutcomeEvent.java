@@ -85,8 +85,11 @@ public record OutcomeEvent(
         String result = o.result() instanceof TlsResult.Failure f ? f.type().resultType() : SUCCESS;
         String detail = o.result() instanceof TlsResult.Failure f ? f.detail() : "";
         return new OutcomeEvent(o.time().toString(), SESSION, p.domain(), sourceLabel(p.source()), p.sourceName(),
-                p.mode().label(), p.source() == PolicyContext.Source.MTA_STS ? p.policyText() : List.of(),
-                p.policy().mxs().stream().map(MxPattern::text).toList(), o.mxHost(), o.mxHelo(), o.sendingIp(),
+                p.mode().label(), p.source() == PolicyContext.Source.MTA_STS || p.daneApplies() ? p.policyText()
+                        : List.of(),
+                // RFC 8460 §4.4: a tlsa policy names the MX host its TLSA records are for
+                p.daneApplies() ? List.of(o.mxHost()) : p.policy().mxs().stream().map(MxPattern::text).toList(),
+                o.mxHost(), o.mxHelo(), o.sendingIp(),
                 o.receivingIp(), result, detail, o.verdict());
     }
 
@@ -102,6 +105,7 @@ public record OutcomeEvent(
             case LIST -> "list";
             case OVERRIDE -> "override";
             case NONE -> "none";
+            case DANE -> "dane";
         };
     }
 

@@ -26,6 +26,8 @@ public record TlsReport(
 
     /** The policy type of an MTA-STS policy (§4.4). */
     public static final String STS = "sts";
+    /** The policy type of a DANE policy: the TLSA records of one MX host (§4.4). */
+    public static final String TLSA = "tlsa";
     /** The policy type when no MTA-STS or DANE policy applied (§4.4). */
     public static final String NO_POLICY_FOUND = "no-policy-found";
 
@@ -60,7 +62,7 @@ public record TlsReport(
     /**
      * {@code policy}: which policy the counts are about.
      *
-     * @param policyType {@value #STS} or {@value #NO_POLICY_FOUND} ({@code tlsa} is not produced: no DANE yet)
+     * @param policyType {@value #STS}, {@value #TLSA} or {@value #NO_POLICY_FOUND}
      * @param policyString the MTA-STS policy, one line per element; left out for {@code no-policy-found}
      * @param mxHost the policy's {@code mx} patterns; left out for {@code no-policy-found}
      */

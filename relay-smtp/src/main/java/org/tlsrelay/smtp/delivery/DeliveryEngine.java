@@ -68,6 +68,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private final EngineSettings settings;
     private final Spool spool;
     private final DnsResolver dns;
+    private final DnsResolver mxDns;
     private final PolicyLookup policies;
     private final PolicyOverride override;
     private final RelayMetrics metrics;
@@ -130,6 +131,8 @@ public final class DeliveryEngine implements AutoCloseable {
         this.settings = b.settings;
         this.spool = b.spool;
         this.dns = new CoalescingDns(b.dns);
+        // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its security
+        this.mxDns = b.validating == null ? dns : new CoalescingDns(b.validating);
         this.policies = b.policies;
         this.override = b.override;
         this.metrics = b.metrics;
@@ -140,7 +143,8 @@ public final class DeliveryEngine implements AutoCloseable {
                 : b.outbound.withReuse(b.outbound.maxMessagesPerConnection(), b.outbound.idleTimeout(),
                         settings.maxConnectionsPerDomain());
         this.client = new OutboundClient(outbound, b.trust, b.outcomes, clock);
-        this.context = new DomainAttempt.Context(client, dns, b.outcomes, clock, settings.port());
+        this.context = new DomainAttempt.Context(client, dns, mxDns,
+                b.validating == null ? DaneCheck.off() : DaneCheck.over(mxDns), b.outcomes, clock, settings.port());
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         scheduler.setRemoveOnCancelPolicy(true);
@@ -168,6 +172,7 @@ public final class DeliveryEngine implements AutoCloseable {
         private TlsOutcomeListener outcomes = TlsOutcomeListener.none();
         private RelayMetrics metrics = RelayMetrics.noop();
         private Random random = new Random();
+        private DnsResolver validating;
 
         private Builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
             this.spool = Objects.requireNonNull(spool, "spool");
@@ -202,6 +207,15 @@ public final class DeliveryEngine implements AutoCloseable {
         /** Where delivered, deferred and bounced messages are counted (TLS outcomes go to {@link #outcomes}). */
         public Builder metrics(RelayMetrics m) {
             this.metrics = Objects.requireNonNull(m);
+            return this;
+        }
+
+        /**
+         * Turns DANE on (RFC 7672): the MX look-ups, the addresses of MX hosts with TLSA records and the TLSA look-ups
+         * go through this validating resolver ({@code dns.dnssec: validate}). Without it DANE never applies.
+         */
+        public Builder dane(DnsResolver validatingResolver) {
+            this.validating = Objects.requireNonNull(validatingResolver);
             return this;
         }
 
@@ -413,7 +427,7 @@ public final class DeliveryEngine implements AutoCloseable {
             return CompletableFuture.completedFuture(DomainResult.all(domain, t.recipients(),
                     RecipientStatus.State.FAILED, "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
         }
-        CompletableFuture<MxPlan> plan = MxPlan.lookUp(dns, domain, random);
+        CompletableFuture<MxPlan> plan = MxPlan.lookUp(mxDns, domain, random);
         MessageContent content = MessageContent.ofFile(t.run().message.body());
         return policy.thenCombine(plan, (p, mx) -> new Object[] {p, mx}).thenCompose(pair -> {
             PolicyContext p = (PolicyContext) pair[0];

@@ -14,11 +14,14 @@ import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
+import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.queue.Envelope;
@@ -44,8 +47,16 @@ final class DomainAttempt {
     /** Addresses tried in one attempt at most, over all MXs (Postfix: smtp_mx_address_limit = 5 per MX). */
     static final int MAX_ADDRESSES = 10;
 
-    /** What every attempt shares. */
-    record Context(OutboundClient client, DnsResolver dns, TlsOutcomeListener outcomes, Clock clock, int port) {
+    /**
+     * What every attempt shares.
+     *
+     * @param dns the resolver for MX hosts where DANE does not apply
+     * @param validating the validating resolver: addresses of MX hosts where DANE applies (RFC 7672 §2.2.1); the
+     *     same as {@code dns} when DNSSEC is off
+     * @param dane DANE's per-MX-host look-up
+     */
+    record Context(OutboundClient client, DnsResolver dns, DnsResolver validating, DaneCheck dane,
+            TlsOutcomeListener outcomes, Clock clock, int port) {
     }
 
     private final Context ctx;
@@ -61,6 +72,10 @@ final class DomainAttempt {
     private boolean transacted;
     private boolean stop;
     private int addressesTried;
+    /** MX hosts ruled out for a REQUIRETLS message: no authenticating policy, or no REQUIRETLS (RFC 8689 §4.2.1). */
+    private final Set<String> requireTlsUnmet = new java.util.HashSet<>();
+    private int hostCount;
+    private String requireTlsReason;
 
     DomainAttempt(Context ctx, Envelope envelope, String domain, List<RecipientStatus> recipients,
             PolicyContext policy, MessageContent content) {
@@ -88,26 +103,46 @@ final class DomainAttempt {
             return finish("553 5.1.7 the sender address cannot be used in MAIL FROM", RecipientStatus.State.FAILED);
         }
         MxPlan.Hosts hosts = (MxPlan.Hosts) plan;
-        return tryHost(hosts.hosts(), 0).thenCompose(v -> finish(null, RecipientStatus.State.PENDING));
+        hostCount = hosts.hosts().size();
+        return tryHost(hosts, 0).thenCompose(v -> finish(null, RecipientStatus.State.PENDING));
     }
 
     // ---- MX by MX, address by address ----
 
-    private CompletableFuture<Void> tryHost(List<MxPlan.MxHost> hosts, int i) {
-        if (i >= hosts.size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
+    private CompletableFuture<Void> tryHost(MxPlan.Hosts hosts, int i) {
+        if (i >= hosts.hosts().size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
-        MxPlan.MxHost host = hosts.get(i);
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy.policy(), host.name());
-        if (skip.isPresent()) {
-            // RFC 8461 §4.1: not a candidate at all; no address look-up, no connection
-            skipped(host.name(), skip.get());
-            return tryHost(hosts, i + 1);
-        }
-        CompletableFuture<List<InetAddress>> addresses = host.addresses().isEmpty()
-                ? ctx.dns().addresses(host.name()).thenApply(r -> addressesOf(host.name(), r))
-                : CompletableFuture.completedFuture(host.addresses());
-        return addresses.thenCompose(list -> tryAddress(host, list, 0)).thenCompose(v -> tryHost(hosts, i + 1));
+        MxPlan.MxHost host = hosts.hosts().get(i);
+        // RFC 8461 §2: DANE, decided per MX host, comes before the domain's policy
+        return ctx.dane().lookUp(host.name(), hosts.secure(), ctx.port()).thenCompose(dane -> {
+            PolicyContext mxPolicy = policy.forMx(dane);
+            if (!(dane instanceof DanePolicy.NotApplicable)) {
+                LOG.debug("queue {}: {}", envelope.id(), dane.describe());
+            }
+            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(mxPolicy, host.name(), requirement());
+            if (skip.isPresent() && skip.get().requireTls()) {
+                requireTlsUnmet.add(host.name());
+                requireTlsReason = skip.get().reason();
+                return tryHost(hosts, i + 1);
+            }
+            if (skip.isPresent()) {
+                // RFC 8461 §4.1 / RFC 7672 §2.1.1: not a candidate now; no address look-up, no connection
+                skipped(host.name(), mxPolicy, skip.get());
+                return tryHost(hosts, i + 1);
+            }
+            CompletableFuture<List<InetAddress>> addresses;
+            if (dane instanceof DanePolicy.Required) {
+                // RFC 7672 §2.2.1: connect only to the addresses DNSSEC vouched for
+                addresses = ctx.validating().addresses(host.name()).thenApply(r -> addressesOf(host.name(), r));
+            } else if (host.addresses().isEmpty()) {
+                addresses = ctx.dns().addresses(host.name()).thenApply(r -> addressesOf(host.name(), r));
+            } else {
+                addresses = CompletableFuture.completedFuture(host.addresses());
+            }
+            return addresses.thenCompose(list -> tryAddress(host, mxPolicy, list, 0))
+                    .thenCompose(v -> tryHost(hosts, i + 1));
+        });
     }
 
     private List<InetAddress> addressesOf(String host, DnsResult<List<InetAddress>> r) {
@@ -118,7 +153,8 @@ final class DomainAttempt {
         return List.of();
     }
 
-    private CompletableFuture<Void> tryAddress(MxPlan.MxHost host, List<InetAddress> addresses, int j) {
+    private CompletableFuture<Void> tryAddress(MxPlan.MxHost host, PolicyContext mxPolicy, List<InetAddress> addresses,
+            int j) {
         if (j >= addresses.size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
@@ -128,7 +164,7 @@ final class DomainAttempt {
         if (message == null) {
             return CompletableFuture.completedFuture(null); // every pending recipient was unusable, and failed
         }
-        return ctx.client().deliver(target, message, policy).thenCompose(result -> {
+        return ctx.client().deliver(target, message, mxPolicy).thenCompose(result -> {
             if (result instanceof DeliveryAttemptResult.Completed c) {
                 completed(host, c);
                 return CompletableFuture.<Void>completedFuture(null); // deferred recipients: next MX
@@ -138,7 +174,7 @@ final class DomainAttempt {
                     refusal = r.verdict();
                 }
                 // not connected: the host itself is not allowed, so none of its addresses is
-                return r.connected() ? tryAddress(host, addresses, j + 1)
+                return r.connected() ? tryAddress(host, mxPolicy, addresses, j + 1)
                         : CompletableFuture.<Void>completedFuture(null);
             }
             DeliveryAttemptResult.Failed f = (DeliveryAttemptResult.Failed) result;
@@ -149,7 +185,7 @@ final class DomainAttempt {
                 return CompletableFuture.<Void>completedFuture(null);
             }
             lastProblem = "451 4.4.1 " + target + ": " + f.detail();
-            return tryAddress(host, addresses, j + 1);
+            return tryAddress(host, mxPolicy, addresses, j + 1);
         });
     }
 
@@ -174,18 +210,22 @@ final class DomainAttempt {
             outcomes.put(rs, new DomainResult.Outcome(rs, state, r.reply().toString(), host.name(), dsn));
             if (state == RecipientStatus.State.PENDING) {
                 stillPending.add(rs);
+                if ("4.7.30".equals(r.reply().enhancedCode())) {
+                    requireTlsUnmet.add(host.name()); // the MX does not advertise REQUIRETLS
+                    requireTlsReason = r.reply().toString();
+                }
             }
         }
         pending = stillPending;
     }
 
     /** An MX the policy rules out before connecting: the TLS outcome is still recorded (RFC 8460 §4.3). */
-    private void skipped(String mxHost, Verdict.Refuse verdict) {
+    private void skipped(String mxHost, PolicyContext mxPolicy, Verdict.Refuse verdict) {
         if (refusal == null) {
             refusal = verdict;
         }
-        TlsOutcome outcome = new TlsOutcome(ctx.clock().instant(), policy, mxHost, "", "", "", verdict.result(),
-                verdict.label(), "not connected: the MX host is not in the policy");
+        TlsOutcome outcome = new TlsOutcome(ctx.clock().instant(), mxPolicy, mxHost, "", "", "", verdict.result(),
+                verdict.label(), notConnected(verdict));
         try {
             ctx.outcomes().record(outcome);
         } catch (RuntimeException e) {
@@ -196,8 +236,15 @@ final class DomainAttempt {
                 MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
                 MDC.MDCCloseable m = MDC.putCloseable("mx", mxHost)) {
             LOG.warn("delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
-                    mxHost, domain, policy.mode().label(), verdict.replyText());
+                    mxHost, domain, mxPolicy.daneApplies() ? "dane" : policy.mode().label(), verdict.replyText());
         }
+    }
+
+    /** The additional information of an outcome for an MX not connected to. */
+    static String notConnected(Verdict.Refuse verdict) {
+        return verdict.failure() == TlsFailureType.DNSSEC_INVALID
+                ? "not connected: the DNSSEC look-ups for DANE failed"
+                : "not connected: the MX host is not in the policy";
     }
 
     // ---- the result ----
@@ -208,6 +255,13 @@ final class DomainAttempt {
      * was sent anywhere, else the last connection problem.
      */
     private CompletableFuture<DomainResult> finish(String reason, RecipientStatus.State state) {
+        if (reason == null && hostCount > 0 && requireTlsUnmet.size() == hostCount) {
+            // RFC 8689 §4.2.1 and §6: no MX qualifies for this REQUIRETLS message: a permanent failure, and the DSN
+            // goes without REQUIRETLS (a new message in the spool carries no such flag)
+            reason = "550 5.7.30 REQUIRETLS support required: no MX of " + domain + " qualifies (last: "
+                    + requireTlsReason + ")";
+            state = RecipientStatus.State.FAILED;
+        }
         boolean policyRefused = false;
         for (RecipientStatus rs : pending) {
             DomainResult.Outcome earlier = outcomes.get(rs);
@@ -232,6 +286,14 @@ final class DomainAttempt {
 
     // ---- the message for the outbound client ----
 
+    /** RFC 8689: REQUIRETLS wins over a {@code TLS-Required: No} header field (§4.1). */
+    private TlsRequirement requirement() {
+        if (envelope.requireTls()) {
+            return TlsRequirement.REQUIRETLS;
+        }
+        return envelope.tlsPolicyOptional() ? TlsRequirement.TLS_OPTIONAL : TlsRequirement.POLICY;
+    }
+
     /**
      * The message for the pending recipients. A recipient the outbound client would refuse to put in a command
      * (it came from the spool, but check anyway) fails at once; null when none is left or the sender is unusable.
@@ -255,7 +317,7 @@ final class DomainAttempt {
         try {
             return new OutboundMessage(envelope.id(), envelope.sender(), recipients, ret(envelope.ret()),
                     XText.encode(envelope.envid()), envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
-                    envelope.smtpUtf8(), content);
+                    envelope.smtpUtf8(), content, requirement());
         } catch (IllegalArgumentException e) {
             return null;
         }

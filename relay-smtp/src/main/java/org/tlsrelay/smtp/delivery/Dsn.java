@@ -142,11 +142,15 @@ final class Dsn {
         }
     }
 
-    /** RFC 3461 §4.3: the whole message (RET=FULL or unspecified, within limits) or only its header section. */
+    /**
+     * RFC 3461 §4.3: the whole message (RET=FULL or unspecified, within limits) or only its header section; only the
+     * header section for a REQUIRETLS message (RFC 8689 §5).
+     */
     private static MimeBodyPart original(Envelope envelope, Path body, boolean failure) throws IOException,
             MessagingException {
         long size = Files.size(body);
-        boolean full = failure && switch (envelope.ret()) {
+        // RFC 8689 §5: the bounce of a REQUIRETLS message goes without REQUIRETLS, so it returns the header only
+        boolean full = failure && !envelope.requireTls() && switch (envelope.ret()) {
             case FULL -> size <= FULL_RETURN_LIMIT;
             case UNSPECIFIED -> size <= UNSPECIFIED_RETURN_LIMIT;
             case HDRS -> false; // RFC 3461 §4.3; success reports carry the header only as well

@@ -20,8 +20,10 @@ sealed interface MxPlan {
      * The hosts to try, in order.
      *
      * @param implicit the domain has no MX record, so its own address records stand for one (RFC 5321 §5.1)
+     * @param secure the MX RRset (or, for an implicit MX, the proven absence of one) was DNSSEC-secure: the first
+     *     condition for DANE (RFC 7672 §2.2.1); always false from a resolver that does not validate
      */
-    record Hosts(List<MxHost> hosts, boolean implicit) implements MxPlan {
+    record Hosts(List<MxHost> hosts, boolean implicit, boolean secure) implements MxPlan {
         public Hosts {
             hosts = List.copyOf(hosts);
         }
@@ -64,14 +66,15 @@ sealed interface MxPlan {
                     // RFC 7505 §4: a domain with a null MX gets no delivery attempt, whatever else it publishes
                     return CompletableFuture.completedFuture(new NullMx());
                 }
-                return CompletableFuture.completedFuture(new Hosts(ordered(records, random), false));
+                return CompletableFuture.completedFuture(new Hosts(ordered(records, random), false,
+                        found.isSecure()));
             }
             if (result instanceof DnsResult.NoRecords<List<MxRecord>> none) {
                 if (none.absence() == DnsResult.Absence.NXDOMAIN) {
                     return CompletableFuture.completedFuture(
                             new Undeliverable("domain " + domain + " does not exist (NXDOMAIN)"));
                 }
-                return implicit(dns, domain);
+                return implicit(dns, domain, none.isSecure());
             }
             return CompletableFuture.completedFuture(new TryLater("MX look-up for " + domain + ": "
                     + result.describe()));
@@ -80,10 +83,11 @@ sealed interface MxPlan {
 
     /** RFC 5321 §5.1: "If an empty list of MXs is returned, the address is treated as if it was associated with an
      * implicit MX RR, with a preference of 0, pointing to that host." */
-    private static CompletableFuture<MxPlan> implicit(DnsResolver dns, String domain) {
+    private static CompletableFuture<MxPlan> implicit(DnsResolver dns, String domain, boolean absenceSecure) {
         return dns.addresses(domain).thenApply(result -> {
             if (result instanceof DnsResult.Found<List<InetAddress>> found) {
-                return new Hosts(List.of(new MxHost(domain, 0, found.value())), true);
+                // the addresses are looked up again, through the validating resolver, where DANE applies
+                return new Hosts(List.of(new MxHost(domain, 0, found.value())), true, absenceSecure);
             }
             if (result.isNoRecords()) {
                 return new Undeliverable("domain " + domain + " has no MX and no address record");

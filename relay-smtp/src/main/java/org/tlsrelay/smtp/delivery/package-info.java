@@ -11,6 +11,10 @@
  *       tried until one completes a transaction; recipients an MX deferred may go to the next MX. A policy refusal
  *       is temporary ({@code 4.7.5}); before a message under an enforced policy is given up, the MTA-STS policy is
  *       checked again (RFC 8461 §5.1).</li>
+ *   <li>DANE (RFC 7672), with a validating resolver: the MX RRset's security, then each MX host's DANE policy;
+ *       where TLSA records apply, TLS must match them whatever the domain's policy (RFC 8461 §2), and a DNSSEC
+ *       failure keeps the host waiting. A REQUIRETLS message (RFC 8689) fails with {@code 5.7.30} once no MX
+ *       qualifies.</li>
  *   <li>Retries per {@code delivery.retry}; after {@code max-age} the pending recipients fail (RFC 5321
  *       §4.5.4.1).</li>
  *   <li>Delivery status notifications (RFC 3464, RFC 3461 RET/ENVID/NOTIFY/ORCPT) go back to the envelope sender

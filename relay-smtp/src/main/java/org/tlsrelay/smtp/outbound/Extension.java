@@ -19,6 +19,8 @@ public enum Extension {
     DSN("DSN"),
     /** RFC 2034. */
     ENHANCED_STATUS_CODES("ENHANCEDSTATUSCODES"),
+    /** RFC 8689: the MX takes {@code MAIL FROM:<..> REQUIRETLS}. */
+    REQUIRETLS("REQUIRETLS"),
     /** RFC 3030 (not used for sending yet). */
     CHUNKING("CHUNKING");
 

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
+import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.Verdict;
@@ -105,10 +107,13 @@ public final class OutboundClient implements AutoCloseable {
             result = CompletableFuture.completedFuture(
                     new DeliveryAttemptResult.Failed(target, Stage.CONNECT, "the outbound client is closed"));
         } else {
-            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy.policy(), target.mxHost());
+            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy, target.mxHost(),
+                    message.tlsRequirement());
             if (skip.isPresent()) {
                 // RFC 8461 §4.1: not connected at all; still a TLS-RPT outcome for the policy domain
-                emit(attempt, "", "", skip.get(), "not connected: the MX host is not in the policy");
+                emit(attempt, "", "", skip.get(), skip.get().failure() == TlsFailureType.DNSSEC_INVALID
+                        ? "not connected: the DNSSEC look-ups for DANE failed"
+                        : "not connected: the MX host is not in the policy");
                 attempt.verdict = skip.get().label();
                 result = CompletableFuture.completedFuture(
                         new DeliveryAttemptResult.Refused(target, skip.get(), false));
@@ -126,7 +131,7 @@ public final class OutboundClient implements AutoCloseable {
      * message ({@code policy check}). No outcome is recorded for a probe.
      */
     public CompletableFuture<ProbeResult> probe(DeliveryTarget target, PolicyContext policy) {
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy.policy(), target.mxHost());
+        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy, target.mxHost());
         if (skip.isPresent()) {
             return CompletableFuture.completedFuture(new ProbeResult.NotAllowed(target, skip.get()));
         }
@@ -136,7 +141,7 @@ public final class OutboundClient implements AutoCloseable {
         }
         Attempt attempt = new Attempt(target, "probe", policy);
         return open(attempt, false).<ProbeResult>thenApply(s -> {
-            Verdict verdict = Enforcer.decide(policy.policy(), target.mxHost(), s.observation);
+            Verdict verdict = Enforcer.decide(policy, target.mxHost(), s.observation, clock.instant());
             s.connection.quit();
             return new ProbeResult.Observed(target, s.greeting, s.capabilities, s.observation, verdict);
         }).exceptionally(e -> new ProbeResult.Failed(target, attempt.stage, describe(e)));
@@ -182,7 +187,8 @@ public final class OutboundClient implements AutoCloseable {
             s.connection.close();
             return fresh(message, attempt);
         }
-        Verdict verdict = Enforcer.decide(attempt.policy.policy(), attempt.target.mxHost(), s.observation);
+        Verdict verdict = Enforcer.decide(attempt.policy, attempt.target.mxHost(), s.observation, clock.instant(),
+                message.tlsRequirement());
         if (verdict instanceof Verdict.Refuse) {
             // this connection's TLS does not satisfy this policy; a new connection gets its own observation
             release(s);
@@ -207,7 +213,8 @@ public final class OutboundClient implements AutoCloseable {
     /** A new connection: observe, decide, then send (or reconnect in clear when the policy allows and TLS broke). */
     private CompletableFuture<DeliveryAttemptResult> fresh(OutboundMessage message, Attempt attempt) {
         return open(attempt, false).thenCompose(s -> {
-            Verdict verdict = Enforcer.decide(attempt.policy.policy(), attempt.target.mxHost(), s.observation);
+            Verdict verdict = Enforcer.decide(attempt.policy, attempt.target.mxHost(), s.observation, clock.instant(),
+                message.tlsRequirement());
             emit(attempt, s, verdict);
             if (verdict instanceof Verdict.Refuse refuse) {
                 s.connection.quit();
@@ -472,6 +479,12 @@ public final class OutboundClient implements AutoCloseable {
 
     /** A message this MX cannot take, decided before MAIL FROM: SMTPUTF8 (RFC 6531 §3.2) or SIZE (RFC 1870 §6). */
     private static Optional<SmtpReply> localRefusal(OutboundMessage message, Capabilities caps) throws IOException {
+        if (message.tlsRequirement() == TlsRequirement.REQUIRETLS && !caps.has(Extension.REQUIRETLS)) {
+            // RFC 8689 §4.2.1: only to an MX that advertises REQUIRETLS; temporary here, so that the next MX is
+            // tried: the attempt fails the message (5.7.30) once no MX qualifies
+            return Optional.of(SmtpReply.local(450, "4.7.30",
+                    "the MX does not advertise REQUIRETLS, which this message requires (RFC 8689)"));
+        }
         if (message.needsSmtpUtf8() && !caps.has(Extension.SMTPUTF8)) {
             boolean asciiAddresses = OutboundMessage.isAscii(message.sender())
                     && message.recipients().stream().allMatch(r -> OutboundMessage.isAscii(r.address()));
@@ -499,6 +512,9 @@ public final class OutboundClient implements AutoCloseable {
         }
         if (message.needsSmtpUtf8()) {
             params.add("SMTPUTF8");
+        }
+        if (message.tlsRequirement() == TlsRequirement.REQUIRETLS) {
+            params.add("REQUIRETLS"); // RFC 8689 §4.2.1: passed on, only ever to an MX that advertised it
         }
         if (caps.has(Extension.DSN)) {
             if (message.ret() != OutboundMessage.Ret.UNSPECIFIED) {
@@ -591,6 +607,9 @@ public final class OutboundClient implements AutoCloseable {
     }
 
     private void emit(Attempt attempt, String mxHelo, String sendingIp, Verdict verdict, String info) {
+        if (verdict instanceof Verdict.Refuse r && r.requireTls()) {
+            return; // the message's own requirement, not a TLS failure of the MX (RFC 8460 has no type for it)
+        }
         TlsOutcome outcome = new TlsOutcome(clock.instant(), attempt.policy, attempt.target.mxHost(), mxHelo,
                 sendingIp, attempt.target.address().getHostAddress(), verdict.result(), verdict.label(), info);
         try {

@@ -57,7 +57,14 @@ final class TlsInspector {
     private final Map<SSLEngine, ChainCheck> checks = new ConcurrentHashMap<>();
 
     /** The result of validating a presented chain, kept until the handshake completes. */
-    record ChainCheck(X509Certificate leaf, boolean trusted, String detail, CertificateValidity validity) {
+    record ChainCheck(List<X509Certificate> chain, boolean trusted, String detail, CertificateValidity validity) {
+        ChainCheck {
+            chain = List.copyOf(chain);
+        }
+
+        X509Certificate leaf() {
+            return chain.get(0);
+        }
     }
 
     TlsInspector(TrustMaterial trust, Clock clock) {
@@ -103,7 +110,8 @@ final class TlsInspector {
         SSLSession session = engine.getSession();
         PeerCertificate peer = summarise(check.leaf());
         return new TlsObservation.Established(session.getProtocol(), session.getCipherSuite(), check.trusted(),
-                check.detail(), check.validity(), CertificateNames.matches(mxHost, peer.dnsNames()), peer);
+                check.detail(), check.validity(), CertificateNames.matches(mxHost, peer.dnsNames()), peer,
+                check.chain());
     }
 
     /** Drops what was recorded for an engine whose handshake failed. */
@@ -125,14 +133,14 @@ final class TlsInspector {
         CertificateValidity validity = validity(path, now);
         try {
             pkix.checkServerTrusted(chain, authType);
-            return new ChainCheck(chain[0], true, "", validity);
+            return new ChainCheck(List.of(chain), true, "", validity);
         } catch (CertificateException | RuntimeException e) {
             String detail = rootMessage(e);
             if (validity == CertificateValidity.VALID) {
-                return new ChainCheck(chain[0], false, detail, validity);
+                return new ChainCheck(List.of(chain), false, detail, validity);
             }
             boolean trustedOtherwise = momentInside(path).map(d -> trustedAt(path, d)).orElse(false);
-            return new ChainCheck(chain[0], trustedOtherwise, trustedOtherwise ? "" : detail, validity);
+            return new ChainCheck(List.of(chain), trustedOtherwise, trustedOtherwise ? "" : detail, validity);
         }
     }
 

@@ -43,7 +43,7 @@ class SmtpReplyTest {
     void parsesEhloCapabilitiesOnce() {
         SmtpReply ehlo = SmtpReply.of(new DefaultSmtpResponse(250, "mx.example.net Hello relay", "PIPELINING",
                 "SIZE 35882577", "8BITMIME", "starttls", "ENHANCEDSTATUSCODES", "X-UNKNOWN thing", "SMTPUTF8",
-                "DSN", "CHUNKING", "AUTH PLAIN LOGIN"));
+                "DSN", "CHUNKING", "REQUIRETLS", "AUTH PLAIN LOGIN"));
         Capabilities caps = Capabilities.parse(ehlo);
         assertEquals("mx.example.net", caps.serverName());
         assertEquals(Set.of(Extension.values()), caps.extensions());

@@ -252,6 +252,9 @@ public final class TestMx implements AutoCloseable {
             if (config.dsn) {
                 caps.add("DSN");
             }
+            if (config.requireTls && s.tls) {
+                caps.add("REQUIRETLS"); // RFC 8689 §2: advertised only over TLS
+            }
             caps.add("ENHANCEDSTATUSCODES");
             if (!s.tls && config.startTls != StartTls.NOT_OFFERED) {
                 caps.add("STARTTLS");
@@ -425,6 +428,7 @@ public final class TestMx implements AutoCloseable {
         private boolean eightBitMime = true;
         private boolean smtpUtf8 = true;
         private boolean dsn = true;
+        private boolean requireTls;
         private long size = 50L * 1024 * 1024;
         private String ehloReply;
         private String mailReply = "250 2.1.0 Ok";
@@ -504,6 +508,12 @@ public final class TestMx implements AutoCloseable {
 
         public Builder smtpUtf8(boolean on) {
             this.smtpUtf8 = on;
+            return this;
+        }
+
+        /** Advertise REQUIRETLS (RFC 8689) in the EHLO reply after STARTTLS; off by default. */
+        public Builder requireTls(boolean on) {
+            this.requireTls = on;
             return this;
         }
 
