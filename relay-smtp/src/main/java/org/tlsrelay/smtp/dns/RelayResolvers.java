@@ -1,10 +1,14 @@
 package org.tlsrelay.smtp.dns;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dane.DaneLookup;
 import org.tlsrelay.core.dns.DnsResolver;
+import org.xbill.DNS.ResolverConfig;
 
 /**
  * The relay's two resolvers, as {@code dns:} configures them: a fast non-validating one for everything (MTA-STS and
@@ -14,10 +18,10 @@ import org.tlsrelay.core.dns.DnsResolver;
  */
 public final class RelayResolvers {
     private final DnsResolver general;
-    private final DnssecResolver validating;
+    private final DnsResolver validating;
     private final String description;
 
-    private RelayResolvers(DnsResolver general, DnssecResolver validating, String description) {
+    private RelayResolvers(DnsResolver general, DnsResolver validating, String description) {
         this.general = general;
         this.validating = validating;
         this.description = description;
@@ -35,7 +39,19 @@ public final class RelayResolvers {
             return new RelayResolvers(general, null, "dns.dnssec is off: no DNSSEC validation, DANE disabled");
         }
         DnssecResolver validating = DnssecResolver.create(config);
-        return new RelayResolvers(general, validating, "DNSSEC validation on for DANE (" + validating + ")");
+        List<InetSocketAddress> servers = DnsjavaResolver.servers(config);
+        List<InetSocketAddress> use = servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
+        DnssecCapability capability = new DnssecCapability(DnsjavaResolver.upstream(use, config.timeout()),
+                TrustAnchors.configured(config.trustAnchors()).names(), use.toString(), Clock.systemUTC());
+        capability.probe(); // at start-up, so that the first deliveries already know
+        String state = switch (capability.current()) {
+            case SUPPORTED -> "DNSSEC validation on for DANE (" + validating + ")";
+            case UNSUPPORTED -> "DNSSEC validation on, but the DNS servers return no DNSSEC data: DANE cannot apply "
+                    + "until they do (" + validating + ")";
+            case UNKNOWN -> "DNSSEC validation on; the DNS servers did not answer the DNSSEC check yet ("
+                    + validating + ")";
+        };
+        return new RelayResolvers(general, new CapabilityGatedResolver(validating, general, capability), state);
     }
 
     /** The resolver for every look-up DANE does not rely on. */

@@ -72,6 +72,11 @@ public record TrustAnchors(String text, String source) {
         return files.isEmpty() ? root() : fromFiles(files);
     }
 
+    /** The owner names of the anchors (the root for the built-in ones): where validation starts. */
+    public List<Name> names() {
+        return parse(text, source).stream().map(Record::getName).distinct().toList();
+    }
+
     /** The text, for {@code ValidatingResolver.loadTrustAnchors}. */
     InputStream stream() {
         return new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII));
