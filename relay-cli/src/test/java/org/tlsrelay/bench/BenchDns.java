@@ -40,6 +40,7 @@ public final class BenchDns {
             Name mxName = Name.fromString(mx + ".");
             dns.record(new MXRecord(Name.fromString(zone + "."), DClass.IN, TTL, 10, mxName));
             dns.record(new ARecord(mxName, DClass.IN, TTL, InetAddress.getByName(address)));
+            dns.negativeTtl(TTL); // "no AAAA" is cached too, as a real zone's SOA allows
             Files.writeString(portFile, Integer.toString(dns.port()));
             new CountDownLatch(1).await();
         }

@@ -80,6 +80,7 @@ public final class DnsStubServer implements AutoCloseable {
     private final List<Query> queries = new CopyOnWriteArrayList<>();
     private final List<Socket> connections = new CopyOnWriteArrayList<>();
     private volatile boolean truncateUdp;
+    private volatile long negativeTtl;
     private volatile boolean closed;
 
     private DnsStubServer(DatagramSocket udp, ServerSocket tcp) {
@@ -235,6 +236,15 @@ public final class DnsStubServer implements AutoCloseable {
     public DnsStubServer answerNormally(String name) {
         servfail.remove(name(name));
         drop.remove(name(name));
+        return this;
+    }
+
+    /**
+     * Negative answers (NXDOMAIN, NODATA) carry an SOA whose TTL and minimum are {@code seconds} (RFC 2308 §5), so
+     * resolvers may cache them as they would a real zone's; 0 (the default) keeps tests free of negative caching.
+     */
+    public DnsStubServer negativeTtl(long seconds) {
+        negativeTtl = seconds;
         return this;
     }
 
@@ -461,11 +471,12 @@ public final class DnsStubServer implements AutoCloseable {
      * top-level label: without it a validator cannot tell which zone the answer is from. Unsigned, so outside the
      * served signed zones the answer is insecure.
      */
-    private static void negativeSoa(Message response, Name name, boolean dnssec) {
-        if (dnssec && name.labels() > 1) {
+    private void negativeSoa(Message response, Name name, boolean dnssec) {
+        long ttl = negativeTtl;
+        if ((dnssec || ttl > 0) && name.labels() > 1) {
             Name top = new Name(name, name.labels() - 2);
-            response.addRecord(new SOARecord(top, DClass.IN, 0, Name.fromConstantString("ns." + top),
-                    Name.fromConstantString("hostmaster." + top), 1, 3600, 600, 86400, 0), Section.AUTHORITY);
+            response.addRecord(new SOARecord(top, DClass.IN, ttl, Name.fromConstantString("ns." + top),
+                    Name.fromConstantString("hostmaster." + top), 1, 3600, 600, 86400, ttl), Section.AUTHORITY);
         }
     }
 
