@@ -10,7 +10,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
@@ -22,6 +21,8 @@ import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.report.Rua;
+import org.tlsrelay.core.report.TlsRptRecord;
 import org.tlsrelay.smtp.outbound.DeliveryTarget;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.ProbeResult;
@@ -34,8 +35,6 @@ import org.tlsrelay.smtp.outbound.Stage;
  * Gathering is separate from printing ({@link PolicyCheckCommand}), so text and JSON show the same facts.
  */
 final class DomainCheck {
-    /** RFC 8460 §3: {@code tlsrpt-version = %s"v=TLSRPTv1"}, then a field delimiter ({@code *WSP ";" *WSP}). */
-    private static final Pattern TLSRPT_VERSION = Pattern.compile("^v=TLSRPTv1[ \\t]*;");
 
     private final DnsResolver dns;
     /** The validating resolver (the general one when {@code dns.dnssec: off}): MX security and DANE. */
@@ -204,37 +203,27 @@ final class DomainCheck {
 
     // ---- gathering ----
 
-    /** The TLS-RPT record of {@code domain}: exactly one TXT record starting {@code v=TLSRPTv1;} (RFC 8460 §3). */
+    /**
+     * The TLS-RPT record of {@code domain} exactly as the report sender reads it ({@link TlsRptRecord}, RFC 8460
+     * §3): one TXT record beginning {@code v=TLSRPTv1;} with at least one usable {@code rua} URI.
+     */
     TlsRpt tlsRpt(String domain) throws TimeoutException, InterruptedException {
         String name = "_smtp._tls." + domain;
         DnsResult<List<String>> txt = await(dns.txt(name), dnsTimeout);
         List<String> all = txt.found().orElse(List.of());
-        List<String> tlsrpt = all.stream().filter(r -> TLSRPT_VERSION.matcher(r).find()).toList();
         String lookup = txt.isFound() ? "found" : txt.describe();
-        if (tlsrpt.isEmpty()) {
-            String problem = txt.isFailed() ? "the look-up failed: " + txt.describe()
-                    : all.isEmpty() ? "no TXT record at " + name : "no record starts with v=TLSRPTv1;";
-            return new TlsRpt(name, all, lookup, false, Optional.empty(), List.of(), problem);
-        }
-        if (tlsrpt.size() > 1) {
-            // RFC 8460 §3: with more than one such record the domain gets no reports at all
+        if (txt.isFailed()) {
             return new TlsRpt(name, all, lookup, false, Optional.empty(), List.of(),
-                    tlsrpt.size() + " records start with v=TLSRPTv1; (exactly one is allowed)");
+                    "the look-up failed: " + txt.describe());
         }
-        String record = tlsrpt.get(0);
-        List<String> rua = new ArrayList<>();
-        for (String field : record.split(";")) {
-            String f = field.strip();
-            if (f.startsWith("rua=")) {
-                for (String uri : f.substring(4).split(",")) {
-                    if (!uri.isBlank()) {
-                        rua.add(uri.strip());
-                    }
-                }
-            }
+        TlsRptRecord.Discovery d = TlsRptRecord.discover(all);
+        if (d instanceof TlsRptRecord.Found f) {
+            return new TlsRpt(name, all, lookup, true, Optional.of(f.record()),
+                    f.rua().stream().map(Rua::uri).toList(), String.join("; ", f.ignored()));
         }
-        String problem = rua.isEmpty() ? "the record has no rua= field" : "";
-        return new TlsRpt(name, all, lookup, !rua.isEmpty(), Optional.of(record), rua, problem);
+        String problem = d instanceof TlsRptRecord.NotFound n ? n.reason() : d.toString();
+        return new TlsRpt(name, all, lookup, false, Optional.empty(), List.of(),
+                problem.equals("no TXT record") ? "no TXT record at " + name : problem);
     }
 
     /** The MX list, then a probe of every address of every MX host, in preference order. */
