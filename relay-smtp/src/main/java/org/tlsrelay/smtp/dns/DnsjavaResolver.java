@@ -1,14 +1,11 @@
 package org.tlsrelay.smtp.dns;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -19,24 +16,17 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.config.RelayConfig;
-import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
-import org.tlsrelay.core.dns.MxRecord;
-import org.xbill.DNS.AAAARecord;
-import org.xbill.DNS.ARecord;
 import org.xbill.DNS.Cache;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.ExtendedResolver;
-import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.ResolverConfig;
 import org.xbill.DNS.SimpleResolver;
-import org.xbill.DNS.TLSARecord;
-import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 import org.xbill.DNS.WireParseException;
@@ -56,7 +46,7 @@ import org.xbill.DNS.lookup.ServerFailedException;
  * answer is {@link org.tlsrelay.core.dns.DnsSecurity#INSECURE} (the look-ups DANE relies on go through
  * {@link DnssecResolver}).
  */
-public final class DnsjavaResolver implements DnsResolver {
+public final class DnsjavaResolver extends RecordLookups {
     /** CNAME hops followed before a look-up counts as malformed (RFC 1034 §3.6.2 allows chains, not loops). */
     static final int MAX_CNAME_HOPS = 8;
 
@@ -126,80 +116,17 @@ public final class DnsjavaResolver implements DnsResolver {
     }
 
     @Override
-    public CompletableFuture<DnsResult<List<MxRecord>>> mx(String domain) {
-        return lookup(domain, Type.MX, DnsjavaResolver::mxRecords);
-    }
-
-    @Override
-    public CompletableFuture<DnsResult<List<InetAddress>>> addresses(String host) {
-        CompletableFuture<DnsResult<List<InetAddress>>> v4 =
-                lookup(host, Type.A, records -> records.stream().map(r -> ((ARecord) r).getAddress()).toList());
-        CompletableFuture<DnsResult<List<InetAddress>>> v6 =
-                lookup(host, Type.AAAA, records -> records.stream().map(r -> ((AAAARecord) r).getAddress()).toList());
-        return v4.thenCombine(v6, DnsjavaResolver::combine);
-    }
-
-    @Override
-    public CompletableFuture<DnsResult<List<String>>> txt(String name) {
-        return lookup(name, Type.TXT, records -> records.stream().map(r -> joined((TXTRecord) r)).toList());
-    }
-
-    @Override
-    public CompletableFuture<DnsResult<List<TlsaRecord>>> tlsa(String name) {
-        return lookup(name, Type.TLSA, records -> records.stream().map(r -> tlsaRecord((TLSARecord) r)).toList());
-    }
-
-    @Override
     public String toString() {
         return description;
     }
 
-    static List<MxRecord> mxRecords(List<Record> records) {
-        return records.stream()
-                .map(r -> (MXRecord) r)
-                .map(r -> new MxRecord(r.getPriority(), r.getTarget().toString()))
-                .sorted(Comparator.comparingInt(MxRecord::preference)) // stable: equal preferences keep answer order
-                .toList();
+    @Override
+    DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
+        return families(v4, v6);
     }
 
-    static TlsaRecord tlsaRecord(TLSARecord r) {
-        return new TlsaRecord(r.getCertificateUsage(), r.getSelector(), r.getMatchingType(),
-                r.getCertificateAssociationData());
-    }
-
-    /** RFC 8461 §3.1, RFC 8460 §3: a record's character-strings are concatenated without separators. */
-    static String joined(TXTRecord r) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] s : r.getStringsAsByteArrays()) {
-            out.writeBytes(s);
-        }
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    static DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
-        if (v4 instanceof DnsResult.Found<List<InetAddress>> f4 && v6 instanceof DnsResult.Found<List<InetAddress>> f6) {
-            List<InetAddress> all = new ArrayList<>(f4.value());
-            all.addAll(f6.value());
-            return new DnsResult.Found<>(f4.name(), f4.canonicalName(), List.copyOf(all));
-        }
-        if (v4.isFound()) {
-            return v4;
-        }
-        if (v6.isFound()) {
-            return v6;
-        }
-        if (v4.isFailed()) {
-            return v4;
-        }
-        if (v6.isFailed()) {
-            return v6;
-        }
-        boolean nx = ((DnsResult.NoRecords<List<InetAddress>>) v4).absence() == DnsResult.Absence.NXDOMAIN
-                && ((DnsResult.NoRecords<List<InetAddress>>) v6).absence() == DnsResult.Absence.NXDOMAIN;
-        return new DnsResult.NoRecords<>(v4.name(), nx ? DnsResult.Absence.NXDOMAIN : DnsResult.Absence.NODATA);
-    }
-
-    private <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert) {
+    @Override
+    <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert) {
         String n = DnsNames.normalise(name);
         if (!DnsNames.isValid(n)) {
             return CompletableFuture.completedFuture(

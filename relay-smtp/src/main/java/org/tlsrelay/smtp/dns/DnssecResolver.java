@@ -10,14 +10,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.tlsrelay.core.config.RelayConfig;
-import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.DnsSecurity;
-import org.tlsrelay.core.dns.MxRecord;
-import org.xbill.DNS.AAAARecord;
-import org.xbill.DNS.ARecord;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
@@ -27,7 +23,6 @@ import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.ResolverConfig;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.TLSARecord;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
@@ -55,7 +50,7 @@ import org.xbill.DNS.dnssec.ValidatingResolver;
  * CNAMEs are followed within the answer and, when a resolver left the chain unfinished, by asking again; the result
  * is secure only when every step was (RFC 7672 §2.2.3). There is no answer cache (the validator keeps validated keys).
  */
-public final class DnssecResolver implements DnsResolver {
+public final class DnssecResolver extends RecordLookups {
     private static final String UPSTREAM_ERROR = "Response subtype is UNKNOWN"; // the validator's reason for an rcode
                                                                                 // it cannot validate (SERVFAIL...)
     private final ValidatingResolver validator;
@@ -92,47 +87,22 @@ public final class DnssecResolver implements DnsResolver {
     }
 
     @Override
-    public CompletableFuture<DnsResult<List<MxRecord>>> mx(String domain) {
-        return lookup(domain, Type.MX, DnsjavaResolver::mxRecords);
-    }
-
-    /**
-     * As {@link DnsResolver#addresses}; the result is secure only when both families' answers are, and a bogus
-     * answer for either family is a failure, whatever the other family says (a bogus record is never used).
-     */
-    @Override
-    public CompletableFuture<DnsResult<List<InetAddress>>> addresses(String host) {
-        CompletableFuture<DnsResult<List<InetAddress>>> v4 =
-                lookup(host, Type.A, records -> records.stream().map(r -> ((ARecord) r).getAddress()).toList());
-        CompletableFuture<DnsResult<List<InetAddress>>> v6 =
-                lookup(host, Type.AAAA, records -> records.stream().map(r -> ((AAAARecord) r).getAddress()).toList());
-        return v4.thenCombine(v6, DnssecResolver::combine);
-    }
-
-    @Override
-    public CompletableFuture<DnsResult<List<String>>> txt(String name) {
-        return lookup(name, Type.TXT, records -> records.stream().map(r -> DnsjavaResolver.joined((TXTRecord) r))
-                .toList());
-    }
-
-    @Override
-    public CompletableFuture<DnsResult<List<TlsaRecord>>> tlsa(String name) {
-        return lookup(name, Type.TLSA, records -> records.stream()
-                .map(r -> DnsjavaResolver.tlsaRecord((TLSARecord) r)).toList());
-    }
-
-    @Override
     public String toString() {
         return description;
     }
 
-    static DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
+    /**
+     * The result is secure only when both families' answers are, and a bogus answer for either family is a failure,
+     * whatever the other family says (a bogus record is never used).
+     */
+    @Override
+    DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
         for (DnsResult<List<InetAddress>> r : List.of(v4, v6)) {
             if (r instanceof DnsResult.Failed<List<InetAddress>> f && f.failure() == DnsResult.Failure.BOGUS) {
                 return r;
             }
         }
-        DnsResult<List<InetAddress>> both = DnsjavaResolver.combine(v4, v6);
+        DnsResult<List<InetAddress>> both = families(v4, v6);
         // Secure only if every family that answered did so securely; a failed family (not bogus) is left out, as the
         // non-validating resolver leaves it out when the other family has addresses.
         boolean secure = !v4.isFailed() || !v6.isFailed();
@@ -151,7 +121,8 @@ public final class DnssecResolver implements DnsResolver {
         return both;
     }
 
-    private <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert) {
+    @Override
+    <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert) {
         String n = DnsNames.normalise(name);
         if (!DnsNames.isValid(n)) {
             return CompletableFuture.completedFuture(
