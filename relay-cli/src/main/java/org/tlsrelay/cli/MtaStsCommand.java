@@ -145,9 +145,7 @@ final class MtaStsCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!DnsNames.isValid(domain)) {
-                throw new UsageException("\"" + domain + "\" is not a domain name");
-            }
+            UsageException.requireDomain(domain);
             var cfg = config.load();
             try (PolicyWiring wiring = PolicyWiring.open(cfg)) {
                 Probe probe;

@@ -97,9 +97,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!DnsNames.isValid(domain)) {
-            throw new UsageException("\"" + domain + "\" is not a domain name");
-        }
+        UsageException.requireDomain(domain);
         String name = DnsNames.normalise(domain);
         RelayConfig cfg = config.load();
         TrustMaterial trust;

@@ -70,9 +70,7 @@ final class PolicyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!DnsNames.isValid(domain)) {
-                throw new UsageException("\"" + domain + "\" is not a domain name");
-            }
+            UsageException.requireDomain(domain);
             RelayConfig cfg = config.load();
             try (PolicyWiring wiring = PolicyWiring.open(cfg)) {
                 ResolvedPolicy p;
