@@ -199,7 +199,7 @@ public final class SignedZone {
     /** The DS record (SHA-256) of this zone's KSK, as the parent publishes it. */
     public DSRecord ds() {
         requireSigned();
-        return new DSRecord(apex, DClass.IN, TTL, DSRecord.Digest.SHA256, ksk);
+        return new DSRecord(apex, DClass.IN, TTL, DNSSEC.Digest.SHA256, ksk);
     }
 
     /** A trust anchor for this zone in zone-file form (its DS record), for a validating resolver. */

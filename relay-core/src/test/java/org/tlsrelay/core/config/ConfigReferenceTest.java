@@ -65,7 +65,7 @@ class ConfigReferenceTest {
     }
 
     private static void walk(JsonNode node, String prefix, TreeSet<String> out) {
-        node.fields().forEachRemaining(e -> {
+        node.properties().forEach(e -> {
             String key = prefix + e.getKey();
             out.add(key);
             if (e.getValue().isObject()) {
