@@ -33,7 +33,11 @@ final class AdminServer implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final Health health;
 
-    private AdminServer(HttpServer http, ExecutorService executor, PrometheusMeterRegistry registry, Health health) {
+    private AdminServer(
+            HttpServer http,
+            ExecutorService executor,
+            PrometheusMeterRegistry registry,
+            Health health) {
         this.http = http;
         this.executor = executor;
         this.registry = registry;
@@ -41,15 +45,20 @@ final class AdminServer implements AutoCloseable {
     }
 
     /** Binds {@code listen} (port 0: any free port) and starts serving. */
-    static AdminServer start(HostPort listen, PrometheusMeterRegistry registry, Health health) throws IOException {
-        InetSocketAddress bind = new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port());
+    static AdminServer start(HostPort listen, PrometheusMeterRegistry registry, Health health)
+            throws IOException {
+        InetSocketAddress bind =
+                new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port());
         HttpServer http = HttpServer.create(bind, 16);
         AtomicInteger n = new AtomicInteger();
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "admin-http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService executor =
+                Executors.newFixedThreadPool(
+                        2,
+                        r -> {
+                            Thread t = new Thread(r, "admin-http-" + n.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        });
         http.setExecutor(executor);
         AdminServer server = new AdminServer(http, executor, registry, health);
         http.createContext("/", server::handle);
@@ -67,7 +76,11 @@ final class AdminServer implements AutoCloseable {
             String method = ex.getRequestMethod();
             String path = ex.getRequestURI().getPath();
             if (!path.equals("/metrics") && !path.equals("/health") && !path.equals("/ready")) {
-                send(ex, 404, JSON_TYPE, json("error", "not found: use /metrics, /health or /ready"));
+                send(
+                        ex,
+                        404,
+                        JSON_TYPE,
+                        json("error", "not found: use /metrics, /health or /ready"));
                 return;
             }
             if (!method.equals("GET") && !method.equals("HEAD")) {
@@ -82,7 +95,10 @@ final class AdminServer implements AutoCloseable {
                     if (problems.isEmpty()) {
                         send(ex, 200, JSON_TYPE, json("status", "up"));
                     } else {
-                        ObjectNode o = JSON.createObjectNode().put("status", "down").put("reason", problems.get());
+                        ObjectNode o =
+                                JSON.createObjectNode()
+                                        .put("status", "down")
+                                        .put("reason", problems.get());
                         send(ex, 503, JSON_TYPE, o.toString());
                     }
                 }
@@ -91,8 +107,10 @@ final class AdminServer implements AutoCloseable {
                     if (notReady.isEmpty()) {
                         send(ex, 200, JSON_TYPE, json("status", "ready"));
                     } else {
-                        ObjectNode o = JSON.createObjectNode().put("status", "not ready")
-                                .put("reason", notReady.get());
+                        ObjectNode o =
+                                JSON.createObjectNode()
+                                        .put("status", "not ready")
+                                        .put("reason", notReady.get());
                         send(ex, 503, JSON_TYPE, o.toString());
                     }
                 }
@@ -104,7 +122,8 @@ final class AdminServer implements AutoCloseable {
         return JSON.createObjectNode().put(key, value).toString();
     }
 
-    private static void send(HttpExchange ex, int status, String type, String body) throws IOException {
+    private static void send(HttpExchange ex, int status, String type, String body)
+            throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", type);
         ex.getResponseHeaders().set("Cache-Control", "no-store");

@@ -14,40 +14,59 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay auth ...}: SMTP AUTH helpers. */
-@Command(name = "auth", mixinStandardHelpOptions = true, header = "SMTP AUTH helpers.",
-        description = "Helpers for SMTP AUTH (RFC 4954) users: server.auth.users lists each user with a password "
-                + "hash, never a password.",
+@Command(
+        name = "auth",
+        mixinStandardHelpOptions = true,
+        header = "SMTP AUTH helpers.",
+        description =
+                "Helpers for SMTP AUTH (RFC 4954) users: server.auth.users lists each user with a password "
+                        + "hash, never a password.",
         subcommands = {AuthCommand.Hash.class})
 final class AuthCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "hash", mixinStandardHelpOptions = true,
+    @Command(
+            name = "hash",
+            mixinStandardHelpOptions = true,
             header = "Print a password hash for server.auth.users.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:the hash was printed", "2:usage error (bad --cost or --iterations, the passwords "
-                    + "differ, or the password is empty)"},
-            description = {"Print a password hash for server.auth.users[].password-hash. The password is read from "
-                    + "the terminal (twice, not echoed) or, without a terminal, from the first line of standard input."},
-            footer = {"%nExample:%n  tlsrelay auth hash            # bcrypt, cost 12",
-                "  printf '%%s\\n' \"$PW\" | tlsrelay auth hash --pbkdf2"})
+            exitCodeList = {
+                "0:the hash was printed",
+                "2:usage error (bad --cost or --iterations, the passwords "
+                        + "differ, or the password is empty)"
+            },
+            description = {
+                "Print a password hash for server.auth.users[].password-hash. The password is read from "
+                        + "the terminal (twice, not echoed) or, without a terminal, from the first line of standard input."
+            },
+            footer = {
+                "%nExample:%n  tlsrelay auth hash            # bcrypt, cost 12",
+                "  printf '%%s\\n' \"$PW\" | tlsrelay auth hash --pbkdf2"
+            })
     static final class Hash implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
-        @Option(names = "--pbkdf2", description = "PBKDF2-HMAC-SHA-256 (passlib format) instead of bcrypt.")
+        @Option(
+                names = "--pbkdf2",
+                description = "PBKDF2-HMAC-SHA-256 (passlib format) instead of bcrypt.")
         boolean pbkdf2;
 
-        @Option(names = "--cost", paramLabel = "N", defaultValue = "12",
+        @Option(
+                names = "--cost",
+                paramLabel = "N",
+                defaultValue = "12",
                 description = "bcrypt cost, 4..31 (default: ${DEFAULT-VALUE}).")
         int cost;
 
-        @Option(names = "--iterations", paramLabel = "N", defaultValue = "600000",
+        @Option(
+                names = "--iterations",
+                paramLabel = "N",
+                defaultValue = "600000",
                 description = "PBKDF2 iterations, at least 10000 (default: ${DEFAULT-VALUE}).")
         int iterations;
 
@@ -57,15 +76,20 @@ final class AuthCommand implements Runnable {
                 throw new UsageException("--cost must be 4..31");
             }
             if (iterations < PasswordHash.MIN_PBKDF2_ITERATIONS) {
-                throw new UsageException("--iterations must be at least " + PasswordHash.MIN_PBKDF2_ITERATIONS);
+                throw new UsageException(
+                        "--iterations must be at least " + PasswordHash.MIN_PBKDF2_ITERATIONS);
             }
             char[] password = read();
             try {
                 if (password.length == 0) {
                     throw new UsageException("the password is empty");
                 }
-                spec.commandLine().getOut().println(pbkdf2 ? PasswordHash.pbkdf2(password, iterations)
-                        : PasswordHash.bcrypt(password, cost));
+                spec.commandLine()
+                        .getOut()
+                        .println(
+                                pbkdf2
+                                        ? PasswordHash.pbkdf2(password, iterations)
+                                        : PasswordHash.bcrypt(password, cost));
                 spec.commandLine().getOut().flush();
                 return 0;
             } finally {
@@ -84,7 +108,9 @@ final class AuthCommand implements Runnable {
                 Arrays.fill(b, '\0');
                 return a;
             }
-            String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            String line =
+                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
+                            .readLine();
             return line == null ? new char[0] : line.toCharArray();
         }
     }

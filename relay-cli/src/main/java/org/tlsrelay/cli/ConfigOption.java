@@ -11,8 +11,13 @@ import picocli.CommandLine.Option;
 public final class ConfigOption {
     static final String ENV = "TLSRELAY_CONFIG";
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "Configuration file (YAML). Default: $" + ENV + " if set, else the built-in defaults.")
+    @Option(
+            names = {"-c", "--config"},
+            paramLabel = "FILE",
+            description =
+                    "Configuration file (YAML). Default: $"
+                            + ENV
+                            + " if set, else the built-in defaults.")
     Path file;
 
     /** The file in use, if any. */

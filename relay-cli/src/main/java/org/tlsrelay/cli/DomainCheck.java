@@ -10,11 +10,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import org.tlsrelay.core.dane.DaneLookup;
+import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
-import org.tlsrelay.core.dane.DaneLookup;
-import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsResult;
@@ -37,30 +37,50 @@ import org.tlsrelay.smtp.outbound.Stage;
 final class DomainCheck {
 
     private final DnsResolver dns;
+
     /** The validating resolver (the general one when {@code dns.dnssec: off}): MX security and DANE. */
     private final DnsResolver validating;
+
     /** DANE's per-MX-host look-up; answers "not applicable" when {@code dns.dnssec: off}. */
-    private final java.util.function.BiFunction<String, Boolean, CompletableFuture<DanePolicy>> dane;
+    private final java.util.function.BiFunction<String, Boolean, CompletableFuture<DanePolicy>>
+            dane;
+
     private final OutboundClient client;
     private final int port;
     private final Duration dnsTimeout;
     private final Duration probeTimeout;
     private final Consumer<String> progress;
 
-    DomainCheck(DnsResolver dns, OutboundClient client, int port, Duration dnsTimeout, Duration probeTimeout,
+    DomainCheck(
+            DnsResolver dns,
+            OutboundClient client,
+            int port,
+            Duration dnsTimeout,
+            Duration probeTimeout,
             Consumer<String> progress) {
         this(dns, Optional.empty(), client, port, dnsTimeout, probeTimeout, progress);
     }
 
     /** With DANE (RFC 7672) per MX host through {@code validatingResolver}, as the delivery engine does it. */
-    DomainCheck(DnsResolver dns, Optional<DnsResolver> validatingResolver, OutboundClient client, int port,
-            Duration dnsTimeout, Duration probeTimeout, Consumer<String> progress) {
+    DomainCheck(
+            DnsResolver dns,
+            Optional<DnsResolver> validatingResolver,
+            OutboundClient client,
+            int port,
+            Duration dnsTimeout,
+            Duration probeTimeout,
+            Consumer<String> progress) {
         this.dns = dns;
         this.validating = validatingResolver.orElse(dns);
         Optional<DaneLookup> lookup = validatingResolver.map(DaneLookup::new);
-        this.dane = (host, mxSecure) -> lookup.isPresent() ? lookup.get().lookUp(host, mxSecure, port)
-                : CompletableFuture.completedFuture(new DanePolicy.NotApplicable(host,
-                        "DNSSEC validation is off (dns.dnssec: off)"));
+        this.dane =
+                (host, mxSecure) ->
+                        lookup.isPresent()
+                                ? lookup.get().lookUp(host, mxSecure, port)
+                                : CompletableFuture.completedFuture(
+                                        new DanePolicy.NotApplicable(
+                                                host,
+                                                "DNSSEC validation is off (dns.dnssec: off)"));
         this.client = client;
         this.port = port;
         this.dnsTimeout = dnsTimeout;
@@ -91,15 +111,21 @@ final class DomainCheck {
     }
 
     /** The {@code _smtp._tls} TXT record(s) and whether they make a usable TLS-RPT policy. */
-    record TlsRpt(String name, List<String> records, String lookup, boolean valid, Optional<String> record,
-            List<String> rua, String problem) {
-    }
+    record TlsRpt(
+            String name,
+            List<String> records,
+            String lookup,
+            boolean valid,
+            Optional<String> record,
+            List<String> rua,
+            String problem) {}
 
     /** One probed address of an MX. */
     record AddressCheck(DeliveryTarget target, ProbeResult probe) {
         /** Whether the relay would send MAIL FROM here. */
         boolean acceptable() {
-            return probe instanceof ProbeResult.Observed o && !(o.verdict() instanceof Verdict.Refuse);
+            return probe instanceof ProbeResult.Observed o
+                    && !(o.verdict() instanceof Verdict.Refuse);
         }
 
         /** {@code deliver-tls}, {@code deliver-clear}, {@code refuse} or {@code unreachable}. */
@@ -132,8 +158,14 @@ final class DomainCheck {
      * @param policyMatch whether a pattern of the policy allows the host; empty when the policy has no patterns
      * @param notAllowed the refusal when the host has no address and the policy does not allow it anyway
      */
-    record MxCheck(MxRecord record, boolean implicit, String addressLookup, Optional<Boolean> policyMatch,
-            List<AddressCheck> addresses, Optional<Verdict.Refuse> notAllowed, DanePolicy dane) {
+    record MxCheck(
+            MxRecord record,
+            boolean implicit,
+            String addressLookup,
+            Optional<Boolean> policyMatch,
+            List<AddressCheck> addresses,
+            Optional<Verdict.Refuse> notAllowed,
+            DanePolicy dane) {
         /** Whether DANE decides for this MX host (TLSA records, or a DNSSEC failure): RFC 8461 §2. */
         boolean daneApplies() {
             return dane instanceof DanePolicy.Required || dane instanceof DanePolicy.Failed;
@@ -153,9 +185,11 @@ final class DomainCheck {
             }
             List<String> why = new ArrayList<>();
             for (AddressCheck a : addresses) {
-                String w = a.result().filter(r -> r instanceof TlsResult.Failure)
-                        .map(r -> ((TlsResult.Failure) r).type().resultType())
-                        .orElse(a.verdict());
+                String w =
+                        a.result()
+                                .filter(r -> r instanceof TlsResult.Failure)
+                                .map(r -> ((TlsResult.Failure) r).type().resultType())
+                                .orElse(a.verdict());
                 if (!why.contains(w)) {
                     why.add(w);
                 }
@@ -164,8 +198,14 @@ final class DomainCheck {
         }
     }
 
-    record Report(String domain, ResolvedPolicy policy, PolicyContext context, TlsRpt tlsRpt, MxLookup mxLookup,
-            String mxDetail, List<MxCheck> mxs) {
+    record Report(
+            String domain,
+            ResolvedPolicy policy,
+            PolicyContext context,
+            TlsRpt tlsRpt,
+            MxLookup mxLookup,
+            String mxDetail,
+            List<MxCheck> mxs) {
         boolean wouldDeliver() {
             return mxs.stream().anyMatch(MxCheck::acceptable);
         }
@@ -174,11 +214,14 @@ final class DomainCheck {
         String reason() {
             switch (mxLookup) {
                 case NULL_MX:
-                    return domain + " publishes a null MX (RFC 7505): it accepts no mail; the relay bounces";
+                    return domain
+                            + " publishes a null MX (RFC 7505): it accepts no mail; the relay bounces";
                 case NXDOMAIN:
                     return domain + " does not exist (NXDOMAIN); the relay bounces";
                 case DNS_FAILURE:
-                    return "the MX look-up failed (" + mxDetail + "); the relay defers and tries again later";
+                    return "the MX look-up failed ("
+                            + mxDetail
+                            + "); the relay defers and tries again later";
                 default:
                     break;
             }
@@ -187,16 +230,27 @@ final class DomainCheck {
             }
             Optional<MxCheck> first = mxs.stream().filter(MxCheck::acceptable).findFirst();
             if (first.isPresent()) {
-                AddressCheck a = first.get().addresses().stream().filter(AddressCheck::acceptable).findFirst()
-                        .orElseThrow();
-                return "the relay would deliver to " + a.target() + " (" + a.verdict() + ", policy "
-                        + context.mode().label() + ")";
+                AddressCheck a =
+                        first.get().addresses().stream()
+                                .filter(AddressCheck::acceptable)
+                                .findFirst()
+                                .orElseThrow();
+                return "the relay would deliver to "
+                        + a.target()
+                        + " ("
+                        + a.verdict()
+                        + ", policy "
+                        + context.mode().label()
+                        + ")";
             }
             List<String> why = new ArrayList<>();
             for (MxCheck m : mxs) {
                 why.add(m.record().host() + ": " + m.problem());
             }
-            return "no MX is acceptable under the " + context.mode().label() + " policy (" + String.join("; ", why)
+            return "no MX is acceptable under the "
+                    + context.mode().label()
+                    + " policy ("
+                    + String.join("; ", why)
                     + "); the relay defers and tries again later";
         }
     }
@@ -213,21 +267,40 @@ final class DomainCheck {
         List<String> all = txt.found().orElse(List.of());
         String lookup = txt.isFound() ? "found" : txt.describe();
         if (txt.isFailed()) {
-            return new TlsRpt(name, all, lookup, false, Optional.empty(), List.of(),
+            return new TlsRpt(
+                    name,
+                    all,
+                    lookup,
+                    false,
+                    Optional.empty(),
+                    List.of(),
                     "the look-up failed: " + txt.describe());
         }
         TlsRptRecord.Discovery d = TlsRptRecord.discover(all);
         if (d instanceof TlsRptRecord.Found f) {
-            return new TlsRpt(name, all, lookup, true, Optional.of(f.record()),
-                    f.rua().stream().map(Rua::uri).toList(), String.join("; ", f.ignored()));
+            return new TlsRpt(
+                    name,
+                    all,
+                    lookup,
+                    true,
+                    Optional.of(f.record()),
+                    f.rua().stream().map(Rua::uri).toList(),
+                    String.join("; ", f.ignored()));
         }
         String problem = d instanceof TlsRptRecord.NotFound n ? n.reason() : d.toString();
-        return new TlsRpt(name, all, lookup, false, Optional.empty(), List.of(),
+        return new TlsRpt(
+                name,
+                all,
+                lookup,
+                false,
+                Optional.empty(),
+                List.of(),
                 problem.equals("no TXT record") ? "no TXT record at " + name : problem);
     }
 
     /** The MX list, then a probe of every address of every MX host, in preference order. */
-    Report run(String domain, ResolvedPolicy policy, TlsRpt tlsRpt) throws TimeoutException, InterruptedException {
+    Report run(String domain, ResolvedPolicy policy, TlsRpt tlsRpt)
+            throws TimeoutException, InterruptedException {
         PolicyContext context = contextOf(policy);
         progress.accept("looking up the MX records of " + domain);
         DnsResult<List<MxRecord>> mx = await(dns.mx(domain), dnsTimeout);
@@ -235,54 +308,93 @@ final class DomainCheck {
         MxLookup lookup;
         if (mx instanceof DnsResult.Found<List<MxRecord>> f) {
             if (MxRecord.hasNullMx(f.value())) {
-                return new Report(domain, policy, context, tlsRpt, MxLookup.NULL_MX, "MX 0 .", List.of());
+                return new Report(
+                        domain, policy, context, tlsRpt, MxLookup.NULL_MX, "MX 0 .", List.of());
             }
             records = f.value();
             lookup = MxLookup.FOUND;
         } else if (mx instanceof DnsResult.NoRecords<List<MxRecord>> n) {
             if (n.absence() == DnsResult.Absence.NXDOMAIN) {
-                return new Report(domain, policy, context, tlsRpt, MxLookup.NXDOMAIN, "NXDOMAIN", List.of());
+                return new Report(
+                        domain, policy, context, tlsRpt, MxLookup.NXDOMAIN, "NXDOMAIN", List.of());
             }
             records = List.of(new MxRecord(0, domain)); // RFC 5321 §5.1: the domain is its own MX
             lookup = MxLookup.IMPLICIT;
         } else {
-            return new Report(domain, policy, context, tlsRpt, MxLookup.DNS_FAILURE, mx.describe(), List.of());
+            return new Report(
+                    domain,
+                    policy,
+                    context,
+                    tlsRpt,
+                    MxLookup.DNS_FAILURE,
+                    mx.describe(),
+                    List.of());
         }
-        // RFC 7672 §2.2.1: DANE needs a secure MX RRset (or a proven absence of one), as the engine asks it
+        // RFC 7672 §2.2.1: DANE needs a secure MX RRset (or a proven absence of one), as the engine
+        // asks it
         DnsResult<List<MxRecord>> validated = await(validating.mx(domain), dnsTimeout);
         boolean mxSecure = validated.isSecure();
-        // the engine defers when the validated MX look-up fails: every host then waits (RFC 7672 §2.2.1)
-        Optional<String> mxFailure = validated.isFailed() ? Optional.of("MX look-up: " + validated.describe())
-                : Optional.empty();
+        // the engine defers when the validated MX look-up fails: every host then waits (RFC 7672
+        // §2.2.1)
+        Optional<String> mxFailure =
+                validated.isFailed()
+                        ? Optional.of("MX look-up: " + validated.describe())
+                        : Optional.empty();
         List<MxCheck> checks = new ArrayList<>();
         for (int i = 0; i < records.size(); i++) {
             MxRecord r = records.get(i);
-            progress.accept("MX " + (i + 1) + "/" + records.size() + ": " + r.host() + " (preference "
-                    + r.preference() + ")");
+            progress.accept(
+                    "MX "
+                            + (i + 1)
+                            + "/"
+                            + records.size()
+                            + ": "
+                            + r.host()
+                            + " (preference "
+                            + r.preference()
+                            + ")");
             checks.add(checkMx(r, lookup == MxLookup.IMPLICIT, context, mxSecure, mxFailure));
         }
         return new Report(domain, policy, context, tlsRpt, lookup, "", checks);
     }
 
-    private MxCheck checkMx(MxRecord record, boolean implicit, PolicyContext domainContext, boolean mxSecure,
-            Optional<String> mxFailure) throws TimeoutException, InterruptedException {
-        Optional<Boolean> policyMatch = domainContext.mode() == PolicyMode.NONE
-                || domainContext.policy().mxs().isEmpty()
-                ? Optional.empty() : Optional.of(domainContext.policy().allowsMx(record.host()));
-        DanePolicy danePolicy = mxFailure.isPresent()
-                ? new DanePolicy.Failed(record.host(), mxFailure.get())
-                : await(dane.apply(record.host(), mxSecure), dnsTimeout);
+    private MxCheck checkMx(
+            MxRecord record,
+            boolean implicit,
+            PolicyContext domainContext,
+            boolean mxSecure,
+            Optional<String> mxFailure)
+            throws TimeoutException, InterruptedException {
+        Optional<Boolean> policyMatch =
+                domainContext.mode() == PolicyMode.NONE || domainContext.policy().mxs().isEmpty()
+                        ? Optional.empty()
+                        : Optional.of(domainContext.policy().allowsMx(record.host()));
+        DanePolicy danePolicy =
+                mxFailure.isPresent()
+                        ? new DanePolicy.Failed(record.host(), mxFailure.get())
+                        : await(dane.apply(record.host(), mxSecure), dnsTimeout);
         progress.accept("  " + danePolicy.describe());
         PolicyContext context = domainContext.forMx(danePolicy);
         Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, record.host());
         if (skip.isPresent() && danePolicy instanceof DanePolicy.Failed) {
-            return new MxCheck(record, implicit, "not looked up", policyMatch, List.of(), skip, danePolicy);
+            return new MxCheck(
+                    record, implicit, "not looked up", policyMatch, List.of(), skip, danePolicy);
         }
-        DnsResult<List<InetAddress>> addresses = await((danePolicy instanceof DanePolicy.Required ? validating : dns)
-                .addresses(record.host()), dnsTimeout);
+        DnsResult<List<InetAddress>> addresses =
+                await(
+                        (danePolicy instanceof DanePolicy.Required ? validating : dns)
+                                .addresses(record.host()),
+                        dnsTimeout);
         if (!(addresses instanceof DnsResult.Found<List<InetAddress>> found)) {
             progress.accept("  no address for " + record.host() + ": " + addresses.describe());
-            return new MxCheck(record, implicit, addresses.describe(), policyMatch, List.of(), skip, danePolicy);
+            return new MxCheck(
+                    record,
+                    implicit,
+                    addresses.describe(),
+                    policyMatch,
+                    List.of(),
+                    skip,
+                    danePolicy);
         }
         List<AddressCheck> probes = new ArrayList<>();
         for (InetAddress a : found.value()) {
@@ -290,22 +402,39 @@ final class DomainCheck {
             progress.accept("  probing " + target + " ...");
             ProbeResult result = probe(target, context);
             AddressCheck check = new AddressCheck(target, result);
-            progress.accept("  " + target + ": " + check.verdict()
-                    + check.result().filter(x -> x instanceof TlsResult.Failure)
-                            .map(x -> " (" + ((TlsResult.Failure) x).type().resultType() + ")")
-                            .orElse(result instanceof ProbeResult.Failed fl ? " (" + fl.detail() + ")" : ""));
+            progress.accept(
+                    "  "
+                            + target
+                            + ": "
+                            + check.verdict()
+                            + check.result()
+                                    .filter(x -> x instanceof TlsResult.Failure)
+                                    .map(
+                                            x ->
+                                                    " ("
+                                                            + ((TlsResult.Failure) x)
+                                                                    .type()
+                                                                    .resultType()
+                                                            + ")")
+                                    .orElse(
+                                            result instanceof ProbeResult.Failed fl
+                                                    ? " (" + fl.detail() + ")"
+                                                    : ""));
             probes.add(check);
         }
-        return new MxCheck(record, implicit, "found", policyMatch, probes, Optional.empty(), danePolicy);
+        return new MxCheck(
+                record, implicit, "found", policyMatch, probes, Optional.empty(), danePolicy);
     }
 
-    private ProbeResult probe(DeliveryTarget target, PolicyContext context) throws InterruptedException {
+    private ProbeResult probe(DeliveryTarget target, PolicyContext context)
+            throws InterruptedException {
         CompletableFuture<ProbeResult> f = client.probe(target, context);
         try {
             return f.get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             f.cancel(true);
-            return new ProbeResult.Failed(target, Stage.CONNECT, "no result within " + probeTimeout.toSeconds() + "s");
+            return new ProbeResult.Failed(
+                    target, Stage.CONNECT, "no result within " + probeTimeout.toSeconds() + "s");
         } catch (ExecutionException e) {
             return new ProbeResult.Failed(target, Stage.CONNECT, String.valueOf(e.getCause()));
         }
@@ -317,20 +446,40 @@ final class DomainCheck {
      */
     static PolicyContext contextOf(ResolvedPolicy p) {
         return switch (p.source()) {
-            case MTA_STS_LIVE -> new PolicyContext(p.domain(), PolicyContext.Source.MTA_STS, "live", p.policy(),
-                    p.policyLines());
-            case MTA_STS_CACHED -> new PolicyContext(p.domain(), PolicyContext.Source.MTA_STS, "cached", p.policy(),
-                    p.policyLines());
-            case LIST -> new PolicyContext(p.domain(), PolicyContext.Source.LIST, p.listName().orElse(""),
-                    p.policy(), List.of());
-            case OVERRIDE -> new PolicyContext(p.domain(), PolicyContext.Source.OVERRIDE, p.forced() ? "forced" : "",
-                    p.policy(), List.of());
+            case MTA_STS_LIVE ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.MTA_STS,
+                            "live",
+                            p.policy(),
+                            p.policyLines());
+            case MTA_STS_CACHED ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.MTA_STS,
+                            "cached",
+                            p.policy(),
+                            p.policyLines());
+            case LIST ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.LIST,
+                            p.listName().orElse(""),
+                            p.policy(),
+                            List.of());
+            case OVERRIDE ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.OVERRIDE,
+                            p.forced() ? "forced" : "",
+                            p.policy(),
+                            List.of());
             case NONE -> PolicyContext.noPolicy(p.domain());
         };
     }
 
-    private static <T> T await(CompletableFuture<T> f, Duration timeout) throws TimeoutException,
-            InterruptedException {
+    private static <T> T await(CompletableFuture<T> f, Duration timeout)
+            throws TimeoutException, InterruptedException {
         try {
             return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

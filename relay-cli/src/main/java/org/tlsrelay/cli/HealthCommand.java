@@ -21,7 +21,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay health}: asks a running relay's admin server whether it is up (the container HEALTHCHECK). */
-@Command(name = "health", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "health",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         header = "Is the running relay healthy? (GET /health on admin.listen)",
         description = {
             "Ask a running relay whether it is healthy: GET its /health endpoint (admin.listen) and print the answer. "
@@ -43,20 +46,25 @@ import picocli.CommandLine.Spec;
         })
 final class HealthCommand implements Callable<Integer> {
 
-    @Option(names = "--url", paramLabel = "URL",
-            description = "The URL to ask. Default: http://ADMIN_LISTEN/health, from admin.listen in the "
-                    + "configuration (a wildcard address is asked on loopback).")
+    @Option(
+            names = "--url",
+            paramLabel = "URL",
+            description =
+                    "The URL to ask. Default: http://ADMIN_LISTEN/health, from admin.listen in the "
+                            + "configuration (a wildcard address is asked on loopback).")
     String url;
 
-    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "5s",
-            description = "How long to wait for the answer (connect and response). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--timeout",
+            paramLabel = "DURATION",
+            defaultValue = "5s",
+            description =
+                    "How long to wait for the answer (connect and response). Default: ${DEFAULT-VALUE}.")
     String timeout;
 
-    @Mixin
-    ConfigOption config;
+    @Mixin ConfigOption config;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -69,20 +77,30 @@ final class HealthCommand implements Callable<Integer> {
         URI target = target();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        HttpClient client = HttpClient.newBuilder().connectTimeout(wait)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        HttpClient client =
+                HttpClient.newBuilder()
+                        .connectTimeout(wait)
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .build();
         HttpRequest request = HttpRequest.newBuilder(target).timeout(wait).GET().build();
         try {
-            HttpResponse<String> response = client.send(request,
-                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            HttpResponse<String> response =
+                    client.send(
+                            request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             String body = response.body().strip();
-            out.println(response.statusCode() + " " + PolicyCheckCommand.printable(
-                    body.length() > 500 ? body.substring(0, 500) + "..." : body));
+            out.println(
+                    response.statusCode()
+                            + " "
+                            + PolicyCheckCommand.printable(
+                                    body.length() > 500 ? body.substring(0, 500) + "..." : body));
             out.flush();
             return response.statusCode() == 200 ? 0 : 1;
         } catch (IOException e) {
-            err.println("tlsrelay: " + target + ": no answer: " + (e.getMessage() == null ? e.toString()
-                    : e.getMessage()));
+            err.println(
+                    "tlsrelay: "
+                            + target
+                            + ": no answer: "
+                            + (e.getMessage() == null ? e.toString() : e.getMessage()));
             err.flush();
             return 1;
         }
@@ -105,12 +123,17 @@ final class HealthCommand implements Callable<Integer> {
         if (listen.port() == 0) {
             throw new UsageException("admin.listen has port 0 (chosen at start-up): give --url");
         }
-        String host = switch (listen.host()) {
-            case "0.0.0.0" -> "127.0.0.1";
-            case "::", "::0" -> "::1";
-            default -> listen.host();
-        };
-        return URI.create("http://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + listen.port()
-                + "/health");
+        String host =
+                switch (listen.host()) {
+                    case "0.0.0.0" -> "127.0.0.1";
+                    case "::", "::0" -> "::1";
+                    default -> listen.host();
+                };
+        return URI.create(
+                "http://"
+                        + (host.indexOf(':') >= 0 ? "[" + host + "]" : host)
+                        + ":"
+                        + listen.port()
+                        + "/health");
     }
 }

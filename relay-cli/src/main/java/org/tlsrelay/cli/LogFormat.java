@@ -23,7 +23,8 @@ enum LogFormat {
         return switch (text.trim().toLowerCase(Locale.ROOT)) {
             case "text" -> TEXT;
             case "json" -> JSON;
-            default -> throw new UsageException("--log-format: \"" + text + "\" is not text or json");
+            default ->
+                    throw new UsageException("--log-format: \"" + text + "\" is not text or json");
         };
     }
 

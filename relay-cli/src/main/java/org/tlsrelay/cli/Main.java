@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The {@code tlsrelay} command: every subcommand is registered here. */
-@Command(name = "tlsrelay",
+@Command(
+        name = "tlsrelay",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         synopsisSubcommandLabel = "COMMAND",
@@ -52,14 +53,17 @@ import picocli.CommandLine.Option;
         })
 public final class Main implements Runnable {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     /** Global, before the command ({@code run} has the same option after it). */
-    @Option(names = "--log-format", paramLabel = "FORMAT",
-            description = "Log format on standard error: text (one readable line per event) or json (one JSON "
-                    + "object per line, with the MDC keys queueId, domain and mx). Default: $"
-                    + LogFormat.ENV + ", else text.")
+    @Option(
+            names = "--log-format",
+            paramLabel = "FORMAT",
+            description =
+                    "Log format on standard error: text (one readable line per event) or json (one JSON "
+                            + "object per line, with the MDC keys queueId, domain and mx). Default: $"
+                            + LogFormat.ENV
+                            + ", else text.")
     void logFormat(String format) {
         LogFormat.parse(format).apply();
     }
@@ -74,14 +78,16 @@ public final class Main implements Runnable {
         manPageLayout(cli);
         cli.setExecutionExceptionHandler(Main::handleError);
         CommandLine.IParameterExceptionHandler standard = cli.getParameterExceptionHandler();
-        cli.setParameterExceptionHandler((e, given) -> {
-            if (e.getCause() instanceof UsageException u) {
-                // thrown by an option setter (--log-format): one line, as every other usage error
-                e.getCommandLine().getErr().println("tlsrelay: " + u.getMessage());
-                return 2;
-            }
-            return standard.handleParseException(e, given);
-        });
+        cli.setParameterExceptionHandler(
+                (e, given) -> {
+                    if (e.getCause() instanceof UsageException u) {
+                        // thrown by an option setter (--log-format): one line, as every other usage
+                        // error
+                        e.getCommandLine().getErr().println("tlsrelay: " + u.getMessage());
+                        return 2;
+                    }
+                    return standard.handleParseException(e, given);
+                });
         String env = System.getenv(LogFormat.ENV);
         if (env != null && !env.isBlank()) {
             try {
@@ -90,7 +96,13 @@ public final class Main implements Runnable {
                     f.apply(); // e.g. "JSON": logback.xml names its appenders in lower case
                 }
             } catch (UsageException e) {
-                cli.getErr().println("tlsrelay: $" + LogFormat.ENV + ": \"" + env + "\" is not text or json");
+                cli.getErr()
+                        .println(
+                                "tlsrelay: $"
+                                        + LogFormat.ENV
+                                        + ": \""
+                                        + env
+                                        + "\" is not text or json");
                 return 2;
             }
         }
@@ -103,7 +115,8 @@ public final class Main implements Runnable {
      */
     private static void manPageLayout(CommandLine cli) {
         CommandLine.Model.UsageMessageSpec u = cli.getCommandSpec().usageMessage();
-        // the terminal's width when there is one (picocli asks stty); 80 columns into a pipe or a file
+        // the terminal's width when there is one (picocli asks stty); 80 columns into a pipe or a
+        // file
         u.autoWidth(System.console() != null);
         u.synopsisHeading(u.header().length == 0 ? "Usage: " : "%nUsage: ");
         if (u.descriptionHeading().isEmpty()) {

@@ -32,39 +32,51 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay mta-sts ...}: check MTA-STS policies (RFC 8461) as a domain owner or operator. */
-@Command(name = "mta-sts", header = "Lint an MTA-STS policy file, or fetch a domain's policy.",
+@Command(
+        name = "mta-sts",
+        header = "Lint an MTA-STS policy file, or fetch a domain's policy.",
         description = "MTA-STS (RFC 8461) tools for domain owners and operators.",
         mixinStandardHelpOptions = true,
         subcommands = {MtaStsCommand.Lint.class, MtaStsCommand.Fetch.class})
 final class MtaStsCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "lint", mixinStandardHelpOptions = true,
+    @Command(
+            name = "lint",
+            mixinStandardHelpOptions = true,
             header = "Check an MTA-STS policy file before publishing it.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:the policy is valid (and allows the --check-mx host)", "1:it is not",
-                "2:FILE cannot be read"},
-            description = {"Check an MTA-STS policy file (RFC 8461 §3.2) before publishing it. Prints one JSON object "
-                    + "{valid, version, mode, mx[], max_age, errors[], warnings[]} (and mx_allowed with --check-mx). "
-                    + "Exits 0 when the policy is valid (and allows the --check-mx host), 1 when not, 2 when FILE "
-                    + "cannot be read."},
+            exitCodeList = {
+                "0:the policy is valid (and allows the --check-mx host)",
+                "1:it is not",
+                "2:FILE cannot be read"
+            },
+            description = {
+                "Check an MTA-STS policy file (RFC 8461 §3.2) before publishing it. Prints one JSON object "
+                        + "{valid, version, mode, mx[], max_age, errors[], warnings[]} (and mx_allowed with --check-mx). "
+                        + "Exits 0 when the policy is valid (and allows the --check-mx host), 1 when not, 2 when FILE "
+                        + "cannot be read."
+            },
             footer = {"%nExample:%n  tlsrelay mta-sts lint mta-sts.txt --check-mx mx1.example.com"})
     static final class Lint implements Callable<Integer> {
-        @Parameters(paramLabel = "FILE", description = "The policy file (\"-\" reads standard input).")
+        @Parameters(
+                paramLabel = "FILE",
+                description = "The policy file (\"-\" reads standard input).")
         String file;
 
-        @Option(names = "--check-mx", paramLabel = "HOST",
-                description = "Also say whether the policy allows this MX host name (field mx_allowed).")
+        @Option(
+                names = "--check-mx",
+                paramLabel = "HOST",
+                description =
+                        "Also say whether the policy allows this MX host name (field mx_allowed).")
         String checkMx;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -91,9 +103,13 @@ final class MtaStsCommand implements Runnable {
             parse.warnings().forEach(warnings::add);
             boolean allowed = true;
             if (checkMx != null) {
-                // Under mode none the domain has no active policy (RFC 8461 §5): every MX is acceptable.
-                allowed = parse.mode().orElse(null) == PolicyMode.NONE
-                        || parse.mx().stream().map(MxPattern::ofMtaSts).anyMatch(p -> p.matches(checkMx));
+                // Under mode none the domain has no active policy (RFC 8461 §5): every MX is
+                // acceptable.
+                allowed =
+                        parse.mode().orElse(null) == PolicyMode.NONE
+                                || parse.mx().stream()
+                                        .map(MxPattern::ofMtaSts)
+                                        .anyMatch(p -> p.matches(checkMx));
                 o.put("mx_allowed", allowed);
             }
             PrintWriter out = spec.commandLine().getOut();
@@ -108,7 +124,8 @@ final class MtaStsCommand implements Runnable {
                     return System.in.readNBytes(PolicyParser.MAX_BYTES + 1);
                 }
                 try (InputStream in = Files.newInputStream(Path.of(file))) {
-                    // One byte more than senders read is enough for the parser to call the file too large.
+                    // One byte more than senders read is enough for the parser to call the file too
+                    // large.
                     return in.readNBytes(PolicyParser.MAX_BYTES + 1);
                 }
             } catch (NoSuchFileException e) {
@@ -119,17 +136,26 @@ final class MtaStsCommand implements Runnable {
         }
     }
 
-    @Command(name = "fetch", mixinStandardHelpOptions = true,
+    @Command(
+            name = "fetch",
+            mixinStandardHelpOptions = true,
             header = "Fetch DOMAIN's MTA-STS policy as a first contact would.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:a valid policy was fetched", "1:none (the failure and its RFC 8460 type are printed)",
-                "2:usage or configuration error"},
-            description = {"Run MTA-STS discovery and the policy fetch for DOMAIN as a first contact would (no cache, "
-                    + "no back-off, nothing stored): the _mta-sts TXT record, then "
-                    + "https://mta-sts.DOMAIN/.well-known/mta-sts.txt. Prints the policy or the failure with its "
-                    + "RFC 8460 type. Exits 0 when a valid policy was fetched, 1 when not, 2 on a usage or "
-                    + "configuration error."},
-            footer = {"%nExample:%n  tlsrelay mta-sts fetch example.com --config /etc/tlsrelay/tlsrelay.yaml"})
+            exitCodeList = {
+                "0:a valid policy was fetched",
+                "1:none (the failure and its RFC 8460 type are printed)",
+                "2:usage or configuration error"
+            },
+            description = {
+                "Run MTA-STS discovery and the policy fetch for DOMAIN as a first contact would (no cache, "
+                        + "no back-off, nothing stored): the _mta-sts TXT record, then "
+                        + "https://mta-sts.DOMAIN/.well-known/mta-sts.txt. Prints the policy or the failure with its "
+                        + "RFC 8460 type. Exits 0 when a valid policy was fetched, 1 when not, 2 on a usage or "
+                        + "configuration error."
+            },
+            footer = {
+                "%nExample:%n  tlsrelay mta-sts fetch example.com --config /etc/tlsrelay/tlsrelay.yaml"
+            })
     static final class Fetch implements Callable<Integer> {
         @Parameters(paramLabel = "DOMAIN", description = "The policy domain.")
         String domain;
@@ -137,11 +163,9 @@ final class MtaStsCommand implements Runnable {
         @Option(names = "--json", description = "Print one JSON object instead of text.")
         boolean json;
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -150,17 +174,25 @@ final class MtaStsCommand implements Runnable {
             try (PolicyWiring wiring = PolicyWiring.open(cfg)) {
                 Probe probe;
                 try {
-                    probe = wiring.mtaSts().probe(domain).get(wiring.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                    probe =
+                            wiring.mtaSts()
+                                    .probe(domain)
+                                    .get(wiring.timeout().toMillis(), TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
-                    throw new UsageException("no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
+                    throw new UsageException(
+                            "no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
                 } catch (ExecutionException e) {
                     throw new IllegalStateException(e.getCause());
                 }
-                String url = PolicyFetcher.url(DnsNames.normalise(domain), cfg.policy().mtaSts().httpsPort());
+                String url =
+                        PolicyFetcher.url(
+                                DnsNames.normalise(domain), cfg.policy().mtaSts().httpsPort());
                 PrintWriter out = spec.commandLine().getOut();
                 if (json) {
-                    out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(
-                            toJson(probe, url)));
+                    out.println(
+                            new ObjectMapper()
+                                    .writerWithDefaultPrettyPrinter()
+                                    .writeValueAsString(toJson(probe, url)));
                 } else {
                     printText(out, probe, url);
                 }
@@ -174,28 +206,51 @@ final class MtaStsCommand implements Runnable {
             if (txt instanceof DnsResult.Failed<List<String>> f) {
                 return "DNS failure: " + f.failure() + " (" + f.detail() + ")";
             }
-            return p.discovery().map(d -> d instanceof StsTxtRecord.Found found
-                    ? "id " + found.id() : "no policy: " + ((StsTxtRecord.NoPolicy) d).reason()).orElse("");
+            return p.discovery()
+                    .map(
+                            d ->
+                                    d instanceof StsTxtRecord.Found found
+                                            ? "id " + found.id()
+                                            : "no policy: " + ((StsTxtRecord.NoPolicy) d).reason())
+                    .orElse("");
         }
 
         static void printText(PrintWriter out, Probe p, String url) {
             out.println("domain:   " + p.domain());
-            out.println("txt:      _mta-sts." + p.domain() + " " + p.txt().found().map(List::toString)
-                    .orElse(p.txt().describe()));
+            out.println(
+                    "txt:      _mta-sts."
+                            + p.domain()
+                            + " "
+                            + p.txt().found().map(List::toString).orElse(p.txt().describe()));
             out.println("discover: " + txtStatus(p));
             if (p.fetch().isEmpty()) {
                 out.println("result:   no MTA-STS policy (nothing fetched)");
                 return;
             }
             out.println("url:      " + url);
-            p.failure().ifPresent(f -> out.println("failure:  " + f.type().resultType() + ": " + f.detail()));
-            p.parse().ifPresent(parse -> parse.warnings().forEach(w -> out.println("warning:  " + w)));
-            p.policy().ifPresent(policy -> {
-                out.println("result:   valid policy (mode " + policy.mode().label() + ", max_age "
-                        + policy.maxAgeSeconds() + "s)");
-                out.println("policy:");
-                policy.lines().forEach(l -> out.println("  " + l));
-            });
+            p.failure()
+                    .ifPresent(
+                            f ->
+                                    out.println(
+                                            "failure:  "
+                                                    + f.type().resultType()
+                                                    + ": "
+                                                    + f.detail()));
+            p.parse()
+                    .ifPresent(
+                            parse -> parse.warnings().forEach(w -> out.println("warning:  " + w)));
+            p.policy()
+                    .ifPresent(
+                            policy -> {
+                                out.println(
+                                        "result:   valid policy (mode "
+                                                + policy.mode().label()
+                                                + ", max_age "
+                                                + policy.maxAgeSeconds()
+                                                + "s)");
+                                out.println("policy:");
+                                policy.lines().forEach(l -> out.println("  " + l));
+                            });
         }
 
         static ObjectNode toJson(Probe p, String url) {
@@ -205,8 +260,12 @@ final class MtaStsCommand implements Runnable {
             ArrayNode txt = o.putArray("txt");
             p.txt().found().orElse(List.of()).forEach(txt::add);
             o.put("discovery", txtStatus(p));
-            o.put("id", p.discovery().filter(d -> d instanceof StsTxtRecord.Found)
-                    .map(d -> ((StsTxtRecord.Found) d).id()).orElse(null));
+            o.put(
+                    "id",
+                    p.discovery()
+                            .filter(d -> d instanceof StsTxtRecord.Found)
+                            .map(d -> ((StsTxtRecord.Found) d).id())
+                            .orElse(null));
             o.put("url", p.fetch().map(FetchResult::url).orElse(url));
             o.put("valid", p.policy().isPresent());
             o.put("failure", p.failure().map(f -> f.type().resultType()).orElse(null));

@@ -41,7 +41,10 @@ import picocli.CommandLine.Spec;
  * record and the MX list, probes every MX address the way a delivery would (EHLO, STARTTLS, certificate, QUIT; no
  * message) and prints what each showed and what the relay would do. Progress goes to standard error.
  */
-@Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "check",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         header = "Would the relay deliver to DOMAIN? Probes every MX the way a delivery would.",
         description = {
             "Ask the relay why mail to DOMAIN would (not) leave: resolve DOMAIN's TLS policy as `policy show` does, "
@@ -86,14 +89,14 @@ final class PolicyCheckCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DOMAIN", description = "The recipient domain to check.")
     String domain;
 
-    @Option(names = "--json", description = "Print one JSON object (fields below) instead of the table.")
+    @Option(
+            names = "--json",
+            description = "Print one JSON object (fields below) instead of the table.")
     boolean json;
 
-    @Mixin
-    ConfigOption config;
+    @Mixin ConfigOption config;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -108,18 +111,36 @@ final class PolicyCheckCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         OutboundSettings s = OutboundSettings.from(cfg);
-        // A probe holds one connection at a time and keeps none for reuse: one event-loop thread is enough.
-        OutboundSettings probeSettings = new OutboundSettings(s.heloName(), s.connectTimeout(), s.commandTimeout(),
-                1, s.idleTimeout(), 0, 1);
-        // Connect, greeting, EHLO, STARTTLS, handshake, EHLO: each bounded by the configured timeouts.
-        Duration probeTimeout = s.connectTimeout().plus(s.commandTimeout().multipliedBy(5)).plusSeconds(5);
+        // A probe holds one connection at a time and keeps none for reuse: one event-loop thread is
+        // enough.
+        OutboundSettings probeSettings =
+                new OutboundSettings(
+                        s.heloName(),
+                        s.connectTimeout(),
+                        s.commandTimeout(),
+                        1,
+                        s.idleTimeout(),
+                        0,
+                        1);
+        // Connect, greeting, EHLO, STARTTLS, handshake, EHLO: each bounded by the configured
+        // timeouts.
+        Duration probeTimeout =
+                s.connectTimeout().plus(s.commandTimeout().multipliedBy(5)).plusSeconds(5);
         try (PolicyWiring wiring = PolicyWiring.open(cfg);
-                OutboundClient client = new OutboundClient(probeSettings, trust, TlsOutcomeListener.none())) {
-            DomainCheck check = new DomainCheck(wiring.dns(), wiring.resolvers().validating(), client,
-                    cfg.delivery().port(), wiring.timeout(), probeTimeout, line -> {
-                        err.println("tlsrelay: " + printable(line));
-                        err.flush();
-                    });
+                OutboundClient client =
+                        new OutboundClient(probeSettings, trust, TlsOutcomeListener.none())) {
+            DomainCheck check =
+                    new DomainCheck(
+                            wiring.dns(),
+                            wiring.resolvers().validating(),
+                            client,
+                            cfg.delivery().port(),
+                            wiring.timeout(),
+                            probeTimeout,
+                            line -> {
+                                err.println("tlsrelay: " + printable(line));
+                                err.flush();
+                            });
             DomainCheck.Report report;
             try {
                 err.println("tlsrelay: resolving the policy of " + name);
@@ -128,11 +149,13 @@ final class PolicyCheckCommand implements Callable<Integer> {
                 DomainCheck.TlsRpt tlsRpt = check.tlsRpt(name);
                 report = check.run(name, policy, tlsRpt);
             } catch (TimeoutException e) {
-                throw new UsageException("no answer within " + wiring.timeout().toSeconds() + "s for " + name);
+                throw new UsageException(
+                        "no answer within " + wiring.timeout().toSeconds() + "s for " + name);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(report)));
+                out.println(
+                        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(report)));
             } else {
                 new TextReport(out, Ansi.AUTO.enabled(), Instant.now()).print(report);
             }
@@ -190,8 +213,15 @@ final class PolicyCheckCommand implements Callable<Integer> {
     private static ObjectNode dane(DanePolicy d) {
         ObjectNode o = JSON.createObjectNode();
         o.put("applies", d instanceof DanePolicy.Required || d instanceof DanePolicy.Failed);
-        o.put("state", d instanceof DanePolicy.Required ? "required" : d instanceof DanePolicy.Unusable
-                ? "unusable" : d instanceof DanePolicy.Failed ? "dnssec-failure" : "not-applicable");
+        o.put(
+                "state",
+                d instanceof DanePolicy.Required
+                        ? "required"
+                        : d instanceof DanePolicy.Unusable
+                                ? "unusable"
+                                : d instanceof DanePolicy.Failed
+                                        ? "dnssec-failure"
+                                        : "not-applicable");
         ArrayNode tlsa = o.putArray("tlsa");
         if (d instanceof DanePolicy.Required r) {
             r.records().forEach(t -> tlsa.add(t.toString()));
@@ -208,7 +238,11 @@ final class PolicyCheckCommand implements Callable<Integer> {
         o.put("port", a.target().port());
         ProbeResult p = a.probe();
         o.put("connected", p instanceof ProbeResult.Observed);
-        o.put("stage", p instanceof ProbeResult.Failed f ? f.stage().name().toLowerCase(Locale.ROOT) : null);
+        o.put(
+                "stage",
+                p instanceof ProbeResult.Failed f
+                        ? f.stage().name().toLowerCase(Locale.ROOT)
+                        : null);
         o.put("error", p instanceof ProbeResult.Failed f ? f.detail() : null);
         if (p instanceof ProbeResult.Observed obs) {
             o.put("greeting", obs.greeting().toString());
@@ -247,9 +281,12 @@ final class PolicyCheckCommand implements Callable<Integer> {
         }
         o.put("verdict", a.verdict());
         o.put("result", a.result().map(DomainCheckText::resultType).orElse(null));
-        o.put("detail", a.result().filter(r -> r instanceof TlsResult.Failure)
-                .map(r -> ((TlsResult.Failure) r).detail())
-                .orElse(p instanceof ProbeResult.Failed f ? f.detail() : null));
+        o.put(
+                "detail",
+                a.result()
+                        .filter(r -> r instanceof TlsResult.Failure)
+                        .map(r -> ((TlsResult.Failure) r).detail())
+                        .orElse(p instanceof ProbeResult.Failed f ? f.detail() : null));
         return o;
     }
 
@@ -279,8 +316,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
     /** Small helpers shared by the text and JSON forms. */
     static final class DomainCheckText {
-        private DomainCheckText() {
-        }
+        private DomainCheckText() {}
 
         /** {@code success} or the RFC 8460 result type. */
         static String resultType(TlsResult r) {
@@ -305,27 +341,48 @@ final class PolicyCheckCommand implements Callable<Integer> {
         void print(DomainCheck.Report r) {
             ResolvedPolicy p = r.policy();
             field("domain", r.domain());
-            field("policy", p.mode().label() + (p.mxs().isEmpty() ? "" : "  mx: "
-                    + p.mxs().stream().map(MxPattern::text).collect(Collectors.joining(", "))));
+            field(
+                    "policy",
+                    p.mode().label()
+                            + (p.mxs().isEmpty()
+                                    ? ""
+                                    : "  mx: "
+                                            + p.mxs().stream()
+                                                    .map(MxPattern::text)
+                                                    .collect(Collectors.joining(", "))));
             field("source", p.sourceDescription());
             field("why", p.explanation());
             p.stsFailure().ifPresent(f -> field("sts failure", f.toString()));
             DomainCheck.TlsRpt t = r.tlsRpt();
-            painted("tls-rpt", t.valid() ? paint(printable(t.record().orElseThrow()), GREEN) + " (valid)"
-                    : paint("invalid", YELLOW) + ": " + printable(t.problem()
-                            + (t.records().isEmpty() ? "" : " " + t.records())));
-            field("mx", switch (r.mxLookup()) {
-                case FOUND -> r.mxs().stream().map(m -> m.record().toString()).collect(Collectors.joining(", "));
-                case IMPLICIT -> "none; implicit MX " + r.domain() + " (RFC 5321 §5.1)";
-                case NULL_MX -> "null MX (RFC 7505): " + r.domain() + " accepts no mail";
-                case NXDOMAIN -> r.domain() + " does not exist (NXDOMAIN)";
-                case DNS_FAILURE -> "look-up failed: " + r.mxDetail();
-            });
+            painted(
+                    "tls-rpt",
+                    t.valid()
+                            ? paint(printable(t.record().orElseThrow()), GREEN) + " (valid)"
+                            : paint("invalid", YELLOW)
+                                    + ": "
+                                    + printable(
+                                            t.problem()
+                                                    + (t.records().isEmpty()
+                                                            ? ""
+                                                            : " " + t.records())));
+            field(
+                    "mx",
+                    switch (r.mxLookup()) {
+                        case FOUND ->
+                                r.mxs().stream()
+                                        .map(m -> m.record().toString())
+                                        .collect(Collectors.joining(", "));
+                        case IMPLICIT -> "none; implicit MX " + r.domain() + " (RFC 5321 §5.1)";
+                        case NULL_MX -> "null MX (RFC 7505): " + r.domain() + " accepts no mail";
+                        case NXDOMAIN -> r.domain() + " does not exist (NXDOMAIN)";
+                        case DNS_FAILURE -> "look-up failed: " + r.mxDetail();
+                    });
             if (!r.mxs().isEmpty()) {
                 out.println();
                 table(r);
                 for (DomainCheck.MxCheck m : r.mxs()) {
-                    // RFC 8461 §2: where DANE applies to an MX host it wins over every other policy source
+                    // RFC 8461 §2: where DANE applies to an MX host it wins over every other policy
+                    // source
                     field("DANE " + printable(m.record().host()), printable(m.dane().describe()));
                 }
                 certificates(r);
@@ -337,16 +394,29 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
         private void table(DomainCheck.Report r) {
             List<String[]> rows = new ArrayList<>();
-            rows.add(new String[] {"MX", "ADDRESS", "STARTTLS", "TLS", "CHAIN", "NAME", "POLICY", "VERDICT"});
+            rows.add(
+                    new String[] {
+                        "MX", "ADDRESS", "STARTTLS", "TLS", "CHAIN", "NAME", "POLICY", "VERDICT"
+                    });
             List<String> verdictStyles = new ArrayList<>();
             verdictStyles.add("");
             for (DomainCheck.MxCheck m : r.mxs()) {
                 String mx = m.record().preference() + " " + m.record().host();
                 String pattern = m.policyMatch().map(b -> b ? "match" : "no match").orElse("-");
                 if (m.addresses().isEmpty()) {
-                    rows.add(new String[] {mx, "-", "-", "-", "-", "-", pattern, m.notAllowed().isPresent()
-                            ? "refuse: " + m.notAllowed().get().failure().resultType()
-                            : "unreachable: " + m.addressLookup()});
+                    rows.add(
+                            new String[] {
+                                mx,
+                                "-",
+                                "-",
+                                "-",
+                                "-",
+                                "-",
+                                pattern,
+                                m.notAllowed().isPresent()
+                                        ? "refuse: " + m.notAllowed().get().failure().resultType()
+                                        : "unreachable: " + m.addressLookup()
+                            });
                     verdictStyles.add(RED);
                     continue;
                 }
@@ -367,8 +437,12 @@ final class PolicyCheckCommand implements Callable<Integer> {
                 StringBuilder line = new StringBuilder();
                 for (int i = 0; i < row.length; i++) {
                     String cell = i == row.length - 1 ? row[i] : pad(row[i], width[i]) + "  ";
-                    line.append(r2 == 0 ? paint(cell, BOLD) : i == row.length - 1 ? paint(cell, verdictStyles.get(r2))
-                            : cell);
+                    line.append(
+                            r2 == 0
+                                    ? paint(cell, BOLD)
+                                    : i == row.length - 1
+                                            ? paint(cell, verdictStyles.get(r2))
+                                            : cell);
                 }
                 out.println(line.toString().stripTrailing());
             }
@@ -376,19 +450,28 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
         private static String[] row(String mx, String pattern, DomainCheck.AddressCheck a) {
             String address = a.target().address().getHostAddress();
-            address = (address.indexOf(':') >= 0 ? "[" + address + "]" : address) + ":" + a.target().port();
+            address =
+                    (address.indexOf(':') >= 0 ? "[" + address + "]" : address)
+                            + ":"
+                            + a.target().port();
             String starttls = "-";
             String tls = "-";
             String chain = "-";
             String name = "-";
             if (a.probe() instanceof ProbeResult.Observed o) {
                 TlsObservation t = o.observation();
-                starttls = t instanceof TlsObservation.NotOffered ? "no"
-                        : t instanceof TlsObservation.StartTlsRejected ? "rejected" : "yes";
+                starttls =
+                        t instanceof TlsObservation.NotOffered
+                                ? "no"
+                                : t instanceof TlsObservation.StartTlsRejected ? "rejected" : "yes";
                 if (t instanceof TlsObservation.Established e) {
                     tls = e.protocol() + " " + e.cipherSuite();
-                    chain = !e.chainTrusted() ? "untrusted" : e.validity() == CertificateValidity.VALID ? "trusted"
-                            : validity(e.validity());
+                    chain =
+                            !e.chainTrusted()
+                                    ? "untrusted"
+                                    : e.validity() == CertificateValidity.VALID
+                                            ? "trusted"
+                                            : validity(e.validity());
                     name = e.hostNameMatched() ? "match" : "mismatch";
                 } else if (t instanceof TlsObservation.HandshakeFailed) {
                     tls = "handshake failed";
@@ -400,7 +483,9 @@ final class PolicyCheckCommand implements Callable<Integer> {
             } else if (a.probe() instanceof ProbeResult.Failed f) {
                 verdict += " (" + f.stage().name().toLowerCase(Locale.ROOT) + ")";
             }
-            return new String[] {printable(mx), address, starttls, tls, chain, name, pattern, verdict};
+            return new String[] {
+                printable(mx), address, starttls, tls, chain, name, pattern, verdict
+            };
         }
 
         private void certificates(DomainCheck.Report r) {
@@ -408,8 +493,12 @@ final class PolicyCheckCommand implements Callable<Integer> {
                 for (DomainCheck.AddressCheck a : m.addresses()) {
                     if (a.probe() instanceof ProbeResult.Failed f) {
                         out.println();
-                        out.println(printable(a.target().toString()) + ": " + f.stage().name().toLowerCase(Locale.ROOT)
-                                + " failed: " + printable(f.detail()));
+                        out.println(
+                                printable(a.target().toString())
+                                        + ": "
+                                        + f.stage().name().toLowerCase(Locale.ROOT)
+                                        + " failed: "
+                                        + printable(f.detail()));
                         continue;
                     }
                     if (!(a.probe() instanceof ProbeResult.Observed o)) {
@@ -423,12 +512,24 @@ final class PolicyCheckCommand implements Callable<Integer> {
                         detail("subject", c.subject());
                         List<String> sans = new ArrayList<>(c.dnsNames());
                         c.ipAddresses().forEach(ip -> sans.add("IP:" + ip));
-                        detail("names", sans.isEmpty() ? "(no subjectAltName)" : String.join(", ", sans));
+                        detail(
+                                "names",
+                                sans.isEmpty() ? "(no subjectAltName)" : String.join(", ", sans));
                         detail("issuer", c.issuer());
                         long days = Duration.between(now, c.notAfter()).toDays();
-                        detail("expires", c.notAfter() + (now.isAfter(c.notAfter()) ? " (expired)"
-                                : " (in " + days + " day" + (days == 1 ? "" : "s") + ")"));
-                        detail("chain", e.chainTrusted() ? "trusted" : "not trusted: " + e.trustDetail());
+                        detail(
+                                "expires",
+                                c.notAfter()
+                                        + (now.isAfter(c.notAfter())
+                                                ? " (expired)"
+                                                : " (in "
+                                                        + days
+                                                        + " day"
+                                                        + (days == 1 ? "" : "s")
+                                                        + ")"));
+                        detail(
+                                "chain",
+                                e.chainTrusted() ? "trusted" : "not trusted: " + e.trustDetail());
                     } else {
                         detail("tls", o.observation().describe());
                     }

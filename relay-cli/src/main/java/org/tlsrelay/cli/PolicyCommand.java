@@ -31,30 +31,40 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay policy ...}: which TLS policy applies to a domain, and why. */
-@Command(name = "policy", header = "Which TLS policy applies to a domain, and would the relay deliver there?",
-        description = "Show the TLS policy that applies to a recipient domain (show), or check what the relay would "
-                + "do with mail to it, MX by MX (check).",
+@Command(
+        name = "policy",
+        header = "Which TLS policy applies to a domain, and would the relay deliver there?",
+        description =
+                "Show the TLS policy that applies to a recipient domain (show), or check what the relay would "
+                        + "do with mail to it, MX by MX (check).",
         mixinStandardHelpOptions = true,
         subcommands = {PolicyCommand.Show.class, PolicyCheckCommand.class})
 final class PolicyCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true,
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
             header = "Which TLS policy applies to DOMAIN, and why.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:the policy was resolved (whatever it is)", "2:usage or configuration error, or no "
-                    + "answer in time"},
-            description = {"Resolve DOMAIN's policy as the relay would: forced override > MTA-STS (live or cached) > "
-                    + "first policy list > override > none. Prints the mode, the allowed MX patterns, the source and "
-                    + "why it won. Uses DNS, the MTA-STS policy host and the on-disk caches; a policy it fetches is "
-                    + "cached like the relay would. Exits 0, or 2 on a usage or configuration error."},
-            footer = {"%nExample:%n  tlsrelay policy show example.com --json --config /etc/tlsrelay/tlsrelay.yaml"})
+            exitCodeList = {
+                "0:the policy was resolved (whatever it is)",
+                "2:usage or configuration error, or no " + "answer in time"
+            },
+            description = {
+                "Resolve DOMAIN's policy as the relay would: forced override > MTA-STS (live or cached) > "
+                        + "first policy list > override > none. Prints the mode, the allowed MX patterns, the source and "
+                        + "why it won. Uses DNS, the MTA-STS policy host and the on-disk caches; a policy it fetches is "
+                        + "cached like the relay would. Exits 0, or 2 on a usage or configuration error."
+            },
+            footer = {
+                "%nExample:%n  tlsrelay policy show example.com --json --config /etc/tlsrelay/tlsrelay.yaml"
+            })
     static final class Show implements Callable<Integer> {
         @Parameters(paramLabel = "DOMAIN", description = "The recipient domain.")
         String domain;
@@ -62,11 +72,9 @@ final class PolicyCommand implements Runnable {
         @Option(names = "--json", description = "Print one JSON object instead of text.")
         boolean json;
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -79,13 +87,17 @@ final class PolicyCommand implements Runnable {
                     p = wiring.resolver().resolveNow(domain, wiring.timeout());
                     dane = Dane.of(wiring, DnsNames.normalise(domain), cfg.delivery().port());
                 } catch (TimeoutException e) {
-                    throw new UsageException("no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
+                    throw new UsageException(
+                            "no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
                 }
                 PrintWriter out = spec.commandLine().getOut();
                 if (json) {
                     ObjectNode o = toJson(p);
                     o.set("dane", dane.toJson());
-                    out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o));
+                    out.println(
+                            new ObjectMapper()
+                                    .writerWithDefaultPrettyPrinter()
+                                    .writeValueAsString(o));
                 } else {
                     printText(out, p);
                     dane.print(out);
@@ -100,28 +112,38 @@ final class PolicyCommand implements Runnable {
          * §2): {@code summary} says whether DNSSEC is on and how the validated MX look-up went.
          */
         record Dane(String summary, List<DanePolicy> hosts) {
-            static Dane of(PolicyWiring wiring, String domain, int port) throws TimeoutException,
-                    InterruptedException {
+            static Dane of(PolicyWiring wiring, String domain, int port)
+                    throws TimeoutException, InterruptedException {
                 Optional<DnsResolver> validating = wiring.resolvers().validating();
                 if (validating.isEmpty()) {
                     return new Dane("off (dns.dnssec: off)", List.of());
                 }
                 long ms = wiring.timeout().toMillis();
-                DnsResult<List<MxRecord>> mx =
-                        get(validating.get().mx(domain), ms);
+                DnsResult<List<MxRecord>> mx = get(validating.get().mx(domain), ms);
                 if (mx.isFailed()) {
-                    return new Dane("validated MX look-up failed: " + mx.describe() + "; delivery would wait",
+                    return new Dane(
+                            "validated MX look-up failed: "
+                                    + mx.describe()
+                                    + "; delivery would wait",
                             List.of());
                 }
-                List<String> hosts = mx.found().map(l -> l.stream().map(
-                        MxRecord::host).filter(h -> !h.isEmpty()).toList())
-                        .orElse(List.of(domain));
+                List<String> hosts =
+                        mx.found()
+                                .map(
+                                        l ->
+                                                l.stream()
+                                                        .map(MxRecord::host)
+                                                        .filter(h -> !h.isEmpty())
+                                                        .toList())
+                                .orElse(List.of(domain));
                 DaneLookup lookup = new DaneLookup(validating.get());
                 List<DanePolicy> out = new ArrayList<>();
                 for (String h : hosts) {
                     out.add(get(lookup.lookUp(h, mx.isSecure(), port), ms));
                 }
-                return new Dane("MX records " + (mx.isSecure() ? "DNSSEC-secure" : "not DNSSEC-secure"), out);
+                return new Dane(
+                        "MX records " + (mx.isSecure() ? "DNSSEC-secure" : "not DNSSEC-secure"),
+                        out);
             }
 
             private static <T> T get(CompletableFuture<T> f, long ms)
@@ -140,8 +162,9 @@ final class PolicyCommand implements Runnable {
                 for (DanePolicy d : hosts) {
                     ObjectNode h = mx.addObject();
                     h.put("host", d.mxHost());
-                    h.put("applies", d instanceof DanePolicy.Required
-                            || d instanceof DanePolicy.Failed);
+                    h.put(
+                            "applies",
+                            d instanceof DanePolicy.Required || d instanceof DanePolicy.Failed);
                     ArrayNode tlsa = h.putArray("tlsa");
                     if (d instanceof DanePolicy.Required r) {
                         r.records().forEach(t -> tlsa.add(t.toString()));
@@ -190,15 +213,22 @@ final class PolicyCommand implements Runnable {
         static void printText(PrintWriter out, ResolvedPolicy p) {
             out.println("domain:       " + p.domain());
             out.println("mode:         " + p.mode().label());
-            out.println("mx:           " + (p.mxs().isEmpty() ? "(any)"
-                    : p.mxs().stream().map(MxPattern::text).collect(Collectors.joining(", "))));
+            out.println(
+                    "mx:           "
+                            + (p.mxs().isEmpty()
+                                    ? "(any)"
+                                    : p.mxs().stream()
+                                            .map(MxPattern::text)
+                                            .collect(Collectors.joining(", "))));
             out.println("source:       " + p.sourceDescription());
             out.println("why:          " + p.explanation());
-            p.mtaSts().ifPresent(c -> {
-                out.println("policy id:    " + c.id());
-                out.println("fetched:      " + c.fetchedAt());
-                out.println("expires:      " + c.expiresAt());
-            });
+            p.mtaSts()
+                    .ifPresent(
+                            c -> {
+                                out.println("policy id:    " + c.id());
+                                out.println("fetched:      " + c.fetchedAt());
+                                out.println("expires:      " + c.expiresAt());
+                            });
             p.stsFailure().ifPresent(f -> out.println("sts failure:  " + f));
         }
     }

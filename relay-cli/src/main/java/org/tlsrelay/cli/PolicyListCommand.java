@@ -38,9 +38,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay policy-list ...}: check, sign, install and export STARTTLS-Everywhere-format policy lists. */
-@Command(name = "policy-list", mixinStandardHelpOptions = true,
+@Command(
+        name = "policy-list",
+        mixinStandardHelpOptions = true,
         synopsisSubcommandLabel = "COMMAND",
-        header = "Verify, lint, sign, update and export signed policy lists (STARTTLS-Everywhere format).",
+        header =
+                "Verify, lint, sign, update and export signed policy lists (STARTTLS-Everywhere format).",
         description = {
             "Work with signed STARTTLS-Everywhere-format policy lists (EFF's policy.json format 0.1): a JSON list of "
                     + "mail domains, each with a mode (enforce or testing) and the MX host names allowed for it, "
@@ -58,10 +61,13 @@ import picocli.CommandLine.Spec;
             PolicyListCommand.Export.class
         },
         footerHeading = "%nExit status:%n",
-        footer = {"  0  success", "  1  not valid / refused / failed (see the command)", "  2  usage error"})
+        footer = {
+            "  0  success",
+            "  1  not valid / refused / failed (see the command)",
+            "  2  usage error"
+        })
 final class PolicyListCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
@@ -70,7 +76,9 @@ final class PolicyListCommand implements Runnable {
 
     // ---- verify ----
 
-    @Command(name = "verify", mixinStandardHelpOptions = true,
+    @Command(
+            name = "verify",
+            mixinStandardHelpOptions = true,
             header = "Check a list's detached OpenPGP signature against a public key.",
             description = {
                 "Check the detached OpenPGP signature SIG (armored, as made by `gpg --armor --detach-sign`) over the "
@@ -91,18 +99,24 @@ final class PolicyListCommand implements Runnable {
                 "  2  usage error (e.g. a file cannot be read)"
             })
     static final class Verify implements Callable<Integer> {
-        @Option(names = "--key", required = true, paramLabel = "KEY",
-                description = "Armored OpenPGP public key (or keys) that must have made the signature.")
+        @Option(
+                names = "--key",
+                required = true,
+                paramLabel = "KEY",
+                description =
+                        "Armored OpenPGP public key (or keys) that must have made the signature.")
         Path key;
 
         @Parameters(index = "0", paramLabel = "POLICY", description = "The list (policy.json).")
         Path policy;
 
-        @Parameters(index = "1", paramLabel = "SIG", description = "Its detached signature (policy.json.asc).")
+        @Parameters(
+                index = "1",
+                paramLabel = "SIG",
+                description = "Its detached signature (policy.json.asc).")
         Path signature;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() {
@@ -111,11 +125,18 @@ final class PolicyListCommand implements Runnable {
             byte[] sig = read(signature, "SIG");
             byte[] keyBytes = read(key, "KEY");
             try {
-                VerifiedSignature v = ListKey.parse(keyBytes, key.toString()).verify(data, sig, Instant.now());
+                VerifiedSignature v =
+                        ListKey.parse(keyBytes, key.toString()).verify(data, sig, Instant.now());
                 out.println(policy + ": good signature");
                 out.println("  signed by: " + v.signer());
-                out.println("  key:       " + (v.signingKey().equals(v.primaryKey()) ? v.primaryKey()
-                        : v.signingKey() + " (signing subkey of " + v.primaryKey() + ")"));
+                out.println(
+                        "  key:       "
+                                + (v.signingKey().equals(v.primaryKey())
+                                        ? v.primaryKey()
+                                        : v.signingKey()
+                                                + " (signing subkey of "
+                                                + v.primaryKey()
+                                                + ")"));
                 out.println("  made:      " + v.created());
                 return 0;
             } catch (ListSignatureException e) {
@@ -127,8 +148,12 @@ final class PolicyListCommand implements Runnable {
 
     // ---- lint ----
 
-    @Command(name = "lint", mixinStandardHelpOptions = true, separator = " ",
-            header = "Check a list's format; optionally whether an MX host is allowed for a domain.",
+    @Command(
+            name = "lint",
+            mixinStandardHelpOptions = true,
+            separator = " ",
+            header =
+                    "Check a list's format; optionally whether an MX host is allowed for a domain.",
             description = {
                 "Check that FILE is a well-formed policy list (format 0.1): required fields, RFC 3339 or epoch "
                         + "times, modes, MX patterns, aliases (an alias must not point at another alias; a policy "
@@ -154,15 +179,22 @@ final class PolicyListCommand implements Runnable {
                 "  2  usage error (e.g. FILE cannot be read)"
             })
     static final class Lint implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "FILE", description = "The list to check (policy.json).")
+        @Parameters(
+                index = "0",
+                paramLabel = "FILE",
+                description = "The list to check (policy.json).")
         Path file;
 
-        @Option(names = "--check", arity = "2", paramLabel = "DOMAIN MXHOST", hideParamSyntax = true,
-                description = "Show whether MXHOST is allowed for DOMAIN, and by which pattern. May be repeated.")
+        @Option(
+                names = "--check",
+                arity = "2",
+                paramLabel = "DOMAIN MXHOST",
+                hideParamSyntax = true,
+                description =
+                        "Show whether MXHOST is allowed for DOMAIN, and by which pattern. May be repeated.")
         List<String> check;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() {
@@ -171,26 +203,47 @@ final class PolicyListCommand implements Runnable {
             try {
                 doc = PolicyListParser.parse(read(file, "FILE"));
             } catch (ListFormatException e) {
-                out.println(file + ": INVALID policy list, " + e.problems().size()
-                        + (e.problems().size() == 1 ? " problem:" : " problems:"));
+                out.println(
+                        file
+                                + ": INVALID policy list, "
+                                + e.problems().size()
+                                + (e.problems().size() == 1 ? " problem:" : " problems:"));
                 for (ListProblem p : e.problems()) {
                     out.println(file + ": " + p);
                 }
                 return 1;
             }
             Instant now = Instant.now();
-            long enforce = doc.entries().values().stream().filter(x -> x.policy().mode() == PolicyMode.ENFORCE)
-                    .count();
+            long enforce =
+                    doc.entries().values().stream()
+                            .filter(x -> x.policy().mode() == PolicyMode.ENFORCE)
+                            .count();
             out.println(file + ": valid policy list (version " + doc.version() + ")");
             doc.author().ifPresent(a -> out.println("  author:    " + a));
             out.println("  timestamp: " + doc.timestamp());
-            out.println("  expires:   " + doc.expires() + (doc.isExpiredAt(now)
-                    ? " -- EXPIRED " + days(Duration.between(doc.expires(), now)) + " ago: a relay does not apply "
-                            + "an expired list (its domains get opportunistic TLS)"
-                    : " (valid for " + days(Duration.between(now, doc.expires())) + ")"));
-            out.println("  domains:   " + doc.entries().size() + " (" + enforce + " enforce, "
-                    + (doc.entries().size() - enforce) + " testing; " + doc.aliasedCount() + " through "
-                    + doc.aliases().size() + (doc.aliases().size() == 1 ? " alias)" : " aliases)"));
+            out.println(
+                    "  expires:   "
+                            + doc.expires()
+                            + (doc.isExpiredAt(now)
+                                    ? " -- EXPIRED "
+                                            + days(Duration.between(doc.expires(), now))
+                                            + " ago: a relay does not apply "
+                                            + "an expired list (its domains get opportunistic TLS)"
+                                    : " (valid for "
+                                            + days(Duration.between(now, doc.expires()))
+                                            + ")"));
+            out.println(
+                    "  domains:   "
+                            + doc.entries().size()
+                            + " ("
+                            + enforce
+                            + " enforce, "
+                            + (doc.entries().size() - enforce)
+                            + " testing; "
+                            + doc.aliasedCount()
+                            + " through "
+                            + doc.aliases().size()
+                            + (doc.aliases().size() == 1 ? " alias)" : " aliases)"));
             int status = 0;
             for (int i = 0; check != null && i + 1 < check.size(); i += 2) {
                 status = Math.max(status, check(doc, check.get(i), check.get(i + 1), out));
@@ -198,32 +251,59 @@ final class PolicyListCommand implements Runnable {
             return status;
         }
 
-        private static int check(PolicyListDocument doc, String domain, String host, PrintWriter out) {
+        private static int check(
+                PolicyListDocument doc, String domain, String host, PrintWriter out) {
             Optional<ListEntry> entry = doc.entry(domain);
             if (entry.isEmpty()) {
                 out.println("check: " + domain + " is NOT listed: this list has no policy for it");
                 return 1;
             }
             ListEntry e = entry.get();
-            String mode = "mode " + e.policy().mode().label()
-                    + (e instanceof ListEntry.Aliased a ? ", through alias \"" + a.alias() + "\"" : "");
-            Optional<MxPattern> match = e.policy().mxs().stream().filter(p -> p.matches(host)).findFirst();
+            String mode =
+                    "mode "
+                            + e.policy().mode().label()
+                            + (e instanceof ListEntry.Aliased a
+                                    ? ", through alias \"" + a.alias() + "\""
+                                    : "");
+            Optional<MxPattern> match =
+                    e.policy().mxs().stream().filter(p -> p.matches(host)).findFirst();
             if (match.isPresent()) {
                 MxPattern p = match.get();
-                out.println("check: " + host + " is allowed for " + e.domain() + " by "
-                        + (p instanceof MxPattern.Suffix ? "suffix pattern \"" : "exact name \"") + p.text() + "\" ("
-                        + mode + ")");
+                out.println(
+                        "check: "
+                                + host
+                                + " is allowed for "
+                                + e.domain()
+                                + " by "
+                                + (p instanceof MxPattern.Suffix
+                                        ? "suffix pattern \""
+                                        : "exact name \"")
+                                + p.text()
+                                + "\" ("
+                                + mode
+                                + ")");
                 return 0;
             }
-            out.println("check: " + host + " is NOT allowed for " + e.domain() + " (" + mode + "; allowed: "
-                    + String.join(", ", e.policy().mxs().stream().map(MxPattern::text).toList()) + ")");
+            out.println(
+                    "check: "
+                            + host
+                            + " is NOT allowed for "
+                            + e.domain()
+                            + " ("
+                            + mode
+                            + "; allowed: "
+                            + String.join(
+                                    ", ", e.policy().mxs().stream().map(MxPattern::text).toList())
+                            + ")");
             return 1;
         }
     }
 
     // ---- sign ----
 
-    @Command(name = "sign", mixinStandardHelpOptions = true,
+    @Command(
+            name = "sign",
+            mixinStandardHelpOptions = true,
             header = "Sign a list with an OpenPGP secret key, writing POLICY.asc.",
             description = {
                 "Sign the list POLICY with an OpenPGP secret key and write the detached, armored signature to "
@@ -249,19 +329,27 @@ final class PolicyListCommand implements Runnable {
                 "  2  usage error (e.g. a file cannot be read)"
             })
     static final class Sign implements Callable<Integer> {
-        @Option(names = "--secret-key", required = true, paramLabel = "KEY",
+        @Option(
+                names = "--secret-key",
+                required = true,
+                paramLabel = "KEY",
                 description = "Armored OpenPGP secret key to sign with.")
         Path secretKey;
 
-        @Option(names = "--passphrase-file", paramLabel = "F",
-                description = "File whose first line is the passphrase of KEY (if it is protected).")
+        @Option(
+                names = "--passphrase-file",
+                paramLabel = "F",
+                description =
+                        "File whose first line is the passphrase of KEY (if it is protected).")
         Path passphraseFile;
 
-        @Parameters(index = "0", paramLabel = "POLICY", description = "The list to sign (policy.json).")
+        @Parameters(
+                index = "0",
+                paramLabel = "POLICY",
+                description = "The list to sign (policy.json).")
         Path policy;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() {
@@ -269,7 +357,8 @@ final class PolicyListCommand implements Runnable {
             PrintWriter err = spec.commandLine().getErr();
             byte[] data = read(policy, "POLICY");
             byte[] key = read(secretKey, "KEY");
-            char[] passphrase = passphraseFile == null ? new char[0] : firstLine(read(passphraseFile, "F"));
+            char[] passphrase =
+                    passphraseFile == null ? new char[0] : firstLine(read(passphraseFile, "F"));
             PolicyListDocument doc;
             try {
                 doc = PolicyListParser.parse(data);
@@ -280,8 +369,12 @@ final class PolicyListCommand implements Runnable {
             }
             Instant now = Instant.now();
             if (doc.isExpiredAt(now)) {
-                err.println("tlsrelay: warning: " + policy + " expired at " + doc.expires()
-                        + "; relays will not apply it");
+                err.println(
+                        "tlsrelay: warning: "
+                                + policy
+                                + " expired at "
+                                + doc.expires()
+                                + "; relays will not apply it");
             }
             ListSigner.Signed signed;
             try {
@@ -296,13 +389,22 @@ final class PolicyListCommand implements Runnable {
             try {
                 Path tmp = Files.createTempFile(asc.toAbsolutePath().getParent(), ".sign-", ".tmp");
                 Files.writeString(tmp, signed.armored());
-                Files.move(tmp, asc, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(
+                        tmp,
+                        asc,
+                        StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
                 err.println("tlsrelay: cannot write " + asc + ": " + e.getMessage());
                 return 1;
             }
-            out.println("Wrote " + asc + ": signed by " + signed.signature().describe() + " at "
-                    + signed.signature().created());
+            out.println(
+                    "Wrote "
+                            + asc
+                            + ": signed by "
+                            + signed.signature().describe()
+                            + " at "
+                            + signed.signature().created());
             return 0;
         }
 
@@ -310,13 +412,16 @@ final class PolicyListCommand implements Runnable {
             String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
             int end = text.indexOf('\n');
             String line = end < 0 ? text : text.substring(0, end);
-            return (line.endsWith("\r") ? line.substring(0, line.length() - 1) : line).toCharArray();
+            return (line.endsWith("\r") ? line.substring(0, line.length() - 1) : line)
+                    .toCharArray();
         }
     }
 
     // ---- update ----
 
-    @Command(name = "update", mixinStandardHelpOptions = true,
+    @Command(
+            name = "update",
+            mixinStandardHelpOptions = true,
             header = "Fetch, verify and install every configured list now.",
             description = {
                 "Update every list configured under policy.lists now: fetch url and signature-url (https: with the "
@@ -337,11 +442,9 @@ final class PolicyListCommand implements Runnable {
                 "  2  configuration error"
             })
     static final class Update implements Callable<Integer> {
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -361,7 +464,11 @@ final class PolicyListCommand implements Runnable {
                     out.println(list.name() + ": installed " + i.installed().summary());
                     expiryWarning(i.installed(), out);
                 } else if (outcome instanceof UpdateOutcome.Unchanged u) {
-                    out.println(list.name() + ": unchanged (timestamp " + u.current().document().timestamp() + ")");
+                    out.println(
+                            list.name()
+                                    + ": unchanged (timestamp "
+                                    + u.current().document().timestamp()
+                                    + ")");
                     expiryWarning(u.current(), out);
                 } else if (outcome instanceof UpdateOutcome.Failed f) {
                     failed++;
@@ -369,23 +476,35 @@ final class PolicyListCommand implements Runnable {
                     out.println(list.name() + ": " + lastGood(updater, list));
                 }
             }
-            out.println(failed == 0 ? "All " + c.policy().lists().size() + " list(s) up to date."
-                    : failed + " of " + c.policy().lists().size() + " list(s) failed.");
+            out.println(
+                    failed == 0
+                            ? "All " + c.policy().lists().size() + " list(s) up to date."
+                            : failed + " of " + c.policy().lists().size() + " list(s) failed.");
             return failed == 0 ? 0 : 1;
         }
 
         private static void expiryWarning(SignedList list, PrintWriter out) {
             if (list.document().isExpiredAt(Instant.now())) {
-                out.println(list.name() + ": WARNING: this list EXPIRED at " + list.document().expires()
-                        + " and is not applied; is its publisher still updating it?");
+                out.println(
+                        list.name()
+                                + ": WARNING: this list EXPIRED at "
+                                + list.document().expires()
+                                + " and is not applied; is its publisher still updating it?");
             }
         }
 
         private static String lastGood(PolicyListUpdater updater, RelayConfig.PolicyList list) {
             try {
-                return updater.installed(list).map(l -> "keeping the last good copy (timestamp "
-                        + l.document().timestamp() + ", expires " + l.document().expires() + ")")
-                        .orElse("no copy is installed: the list does not apply until an update succeeds");
+                return updater.installed(list)
+                        .map(
+                                l ->
+                                        "keeping the last good copy (timestamp "
+                                                + l.document().timestamp()
+                                                + ", expires "
+                                                + l.document().expires()
+                                                + ")")
+                        .orElse(
+                                "no copy is installed: the list does not apply until an update succeeds");
             } catch (IOException | ListFormatException e) {
                 return "the installed copy is not usable either: " + e.getMessage();
             } catch (ListSignatureException e) {
@@ -397,9 +516,13 @@ final class PolicyListCommand implements Runnable {
     // ---- export ----
 
     /** Output formats of {@code export}. */
-    enum Format { postfix }
+    enum Format {
+        postfix
+    }
 
-    @Command(name = "export", mixinStandardHelpOptions = true,
+    @Command(
+            name = "export",
+            mixinStandardHelpOptions = true,
             header = "Write a list as another MTA's TLS policy table (Postfix).",
             description = {
                 "Write a list as a table for another MTA, on standard output. With FILE, from that policy.json "
@@ -426,25 +549,33 @@ final class PolicyListCommand implements Runnable {
                 "  2  usage or configuration error"
             })
     static final class Export implements Callable<Integer> {
-        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "postfix",
-                description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--format",
+                paramLabel = "FORMAT",
+                defaultValue = "postfix",
+                description =
+                        "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
         Format format;
 
         @Option(names = "--early-adopter", description = "Enforce testing-mode domains too.")
         boolean earlyAdopter;
 
-        @Option(names = "--list", paramLabel = "NAME",
+        @Option(
+                names = "--list",
+                paramLabel = "NAME",
                 description = "Which configured list to export (default: the first).")
         String listName;
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "A policy.json to export.")
+        @Parameters(
+                index = "0",
+                arity = "0..1",
+                paramLabel = "FILE",
+                description = "A policy.json to export.")
         Path file;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -467,12 +598,21 @@ final class PolicyListCommand implements Runnable {
             } else {
                 RelayConfig c = config.load();
                 if (c.policy().lists().isEmpty()) {
-                    throw new UsageException("no policy lists are configured; give a policy.json FILE");
+                    throw new UsageException(
+                            "no policy lists are configured; give a policy.json FILE");
                 }
-                RelayConfig.PolicyList list = listName == null ? c.policy().lists().get(0)
-                        : c.policy().lists().stream().filter(l -> l.name().equals(listName)).findFirst()
-                                .orElseThrow(() -> new UsageException("no policy list named \"" + listName
-                                        + "\" in the configuration"));
+                RelayConfig.PolicyList list =
+                        listName == null
+                                ? c.policy().lists().get(0)
+                                : c.policy().lists().stream()
+                                        .filter(l -> l.name().equals(listName))
+                                        .findFirst()
+                                        .orElseThrow(
+                                                () ->
+                                                        new UsageException(
+                                                                "no policy list named \""
+                                                                        + listName
+                                                                        + "\" in the configuration"));
                 PolicyListUpdater updater = updaterOf(c);
                 Optional<SignedList> installed;
                 try {
@@ -481,20 +621,28 @@ final class PolicyListCommand implements Runnable {
                     err.println("tlsrelay: list " + list.name() + ": " + e.getMessage());
                     return 1;
                 } catch (ListSignatureException e) {
-                    err.println("tlsrelay: list " + list.name() + ": the installed copy does not verify: " + e);
+                    err.println(
+                            "tlsrelay: list "
+                                    + list.name()
+                                    + ": the installed copy does not verify: "
+                                    + e);
                     return 1;
                 }
                 if (installed.isEmpty()) {
-                    err.println("tlsrelay: list " + list.name() + " is not installed yet (no "
-                            + updater.store(list.name()).dir().resolve(ListStore.POLICY)
-                            + "); run tlsrelay policy-list update");
+                    err.println(
+                            "tlsrelay: list "
+                                    + list.name()
+                                    + " is not installed yet (no "
+                                    + updater.store(list.name()).dir().resolve(ListStore.POLICY)
+                                    + "); run tlsrelay policy-list update");
                     return 1;
                 }
                 doc = installed.get().document();
                 source = list.name();
             }
             switch (format) {
-                case postfix -> out.print(PostfixExport.render(doc, source, Instant.now(), earlyAdopter));
+                case postfix ->
+                        out.print(PostfixExport.render(doc, source, Instant.now(), earlyAdopter));
             }
             out.flush();
             return 0;

@@ -9,8 +9,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.UnaryOperator;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
@@ -49,8 +49,14 @@ final class PolicyWiring implements AutoCloseable {
     private ScheduledExecutorService refresh; // guarded by this
     private MtaStsRefresher refresher; // guarded by this
 
-    private PolicyWiring(RelayResolvers resolvers, TrustMaterial trust, MtaStsResolver mtaSts,
-            InstalledPolicyLists lists, PolicyResolver resolver, ExecutorService executor, Duration timeout) {
+    private PolicyWiring(
+            RelayResolvers resolvers,
+            TrustMaterial trust,
+            MtaStsResolver mtaSts,
+            InstalledPolicyLists lists,
+            PolicyResolver resolver,
+            ExecutorService executor,
+            Duration timeout) {
         this.resolvers = resolvers;
         this.dns = resolvers.general();
         this.trust = trust;
@@ -77,7 +83,8 @@ final class PolicyWiring implements AutoCloseable {
      * As {@link #open(RelayConfig, RelayMetrics)}, with every MTA-STS policy fetch passed through {@code fetches}
      * (the running relay counts failed fetches into its TLS-RPT reports there).
      */
-    static PolicyWiring open(RelayConfig config, RelayMetrics metrics, UnaryOperator<PolicyFetcher> fetches)
+    static PolicyWiring open(
+            RelayConfig config, RelayMetrics metrics, UnaryOperator<PolicyFetcher> fetches)
             throws ConfigException {
         TrustMaterial trust;
         try {
@@ -85,11 +92,14 @@ final class PolicyWiring implements AutoCloseable {
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
         }
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "mta-sts");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService executor =
+                Executors.newFixedThreadPool(
+                        2,
+                        r -> {
+                            Thread t = new Thread(r, "mta-sts");
+                            t.setDaemon(true);
+                            return t;
+                        });
         try {
             RelayResolvers resolvers;
             try {
@@ -99,32 +109,69 @@ final class PolicyWiring implements AutoCloseable {
             }
             DnsResolver dns = resolvers.general();
             Duration fetchTimeout = config.delivery().connectTimeout();
-            HttpsPolicyFetcher https = new HttpsPolicyFetcher(dns, trust, config.policy().mtaSts().httpsPort(),
-                    fetchTimeout, executor);
-            PolicyFetcher fetcher = fetches.apply(domain -> https.fetch(domain).whenComplete((r, e) -> {
-                if (r instanceof FetchResult.Failed f) {
-                    metrics.mtaStsFetchFailed(f.type());
-                }
-            }));
+            HttpsPolicyFetcher https =
+                    new HttpsPolicyFetcher(
+                            dns,
+                            trust,
+                            config.policy().mtaSts().httpsPort(),
+                            fetchTimeout,
+                            executor);
+            PolicyFetcher fetcher =
+                    fetches.apply(
+                            domain ->
+                                    https.fetch(domain)
+                                            .whenComplete(
+                                                    (r, e) -> {
+                                                        if (r instanceof FetchResult.Failed f) {
+                                                            metrics.mtaStsFetchFailed(f.type());
+                                                        }
+                                                    }));
             PolicyCache cache = new PolicyCache(config.spool().stateDir().resolve("mta-sts"));
             metrics.bindMtaStsCache(cache.directory(), PolicyWiring::cachedPolicies);
             MtaStsResolver mtaSts;
             try {
-                mtaSts = MtaStsResolver.open(dns, fetcher, cache, Clock.systemUTC(), executor,
-                        MtaStsResolver.Settings.defaults());
+                mtaSts =
+                        MtaStsResolver.open(
+                                dns,
+                                fetcher,
+                                cache,
+                                Clock.systemUTC(),
+                                executor,
+                                MtaStsResolver.Settings.defaults());
             } catch (IOException e) {
-                throw new ConfigException(List.of(cache.directory() + ": cannot read the MTA-STS cache: "
-                        + e.getMessage()));
+                throw new ConfigException(
+                        List.of(
+                                cache.directory()
+                                        + ": cannot read the MTA-STS cache: "
+                                        + e.getMessage()));
             }
             InstalledPolicyLists lists = lists(config);
             for (RelayConfig.PolicyList l : config.policy().lists()) {
-                metrics.bindPolicyList(l.name(), () -> lists.current(l.name()).map(signed ->
-                        new RelayMetrics.ListTimes(signed.document().timestamp(), signed.document().expires())));
+                metrics.bindPolicyList(
+                        l.name(),
+                        () ->
+                                lists.current(l.name())
+                                        .map(
+                                                signed ->
+                                                        new RelayMetrics.ListTimes(
+                                                                signed.document().timestamp(),
+                                                                signed.document().expires())));
             }
-            PolicyResolver resolver = new PolicyResolver(config.policy(), mtaSts, lists, Clock.systemUTC());
-            // TXT, then A and AAAA of the policy host, each a query per server; then the fetch itself.
-            Duration dnsBudget = config.dns().timeout().multipliedBy(3L * Math.max(1, config.dns().servers().size()));
-            return new PolicyWiring(resolvers, trust, mtaSts, lists, resolver, executor,
+            PolicyResolver resolver =
+                    new PolicyResolver(config.policy(), mtaSts, lists, Clock.systemUTC());
+            // TXT, then A and AAAA of the policy host, each a query per server; then the fetch
+            // itself.
+            Duration dnsBudget =
+                    config.dns()
+                            .timeout()
+                            .multipliedBy(3L * Math.max(1, config.dns().servers().size()));
+            return new PolicyWiring(
+                    resolvers,
+                    trust,
+                    mtaSts,
+                    lists,
+                    resolver,
+                    executor,
                     dnsBudget.plus(fetchTimeout).plusSeconds(5));
         } catch (ConfigException | RuntimeException e) {
             executor.shutdownNow();
@@ -137,8 +184,11 @@ final class PolicyWiring implements AutoCloseable {
         try {
             return InstalledPolicyLists.load(config, Clock.systemUTC());
         } catch (IOException e) {
-            throw new ConfigException(List.of(config.spool().stateDir().resolve("lists")
-                    + ": cannot read the installed policy lists: " + e.getMessage()));
+            throw new ConfigException(
+                    List.of(
+                            config.spool().stateDir().resolve("lists")
+                                    + ": cannot read the installed policy lists: "
+                                    + e.getMessage()));
         }
     }
 
@@ -186,11 +236,13 @@ final class PolicyWiring implements AutoCloseable {
         if (refresh != null) {
             return;
         }
-        refresh = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "policy-refresh");
-            t.setDaemon(true);
-            return t;
-        });
+        refresh =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "policy-refresh");
+                            t.setDaemon(true);
+                            return t;
+                        });
         lists.start(refresh);
         refresher = new MtaStsRefresher(mtaSts, refresh, MTA_STS_TICK);
         refresher.start();

@@ -28,17 +28,25 @@ import picocli.CommandLine.Spec;
  * {@code tlsrelay queue ...}: look at and change the spool directory ({@code spool.dir}), also while the relay runs.
  * Changes take the same per-message locks as the relay; {@code release} and {@code flush} wake it up.
  */
-@Command(name = "queue", mixinStandardHelpOptions = true,
+@Command(
+        name = "queue",
+        mixinStandardHelpOptions = true,
         header = "Inspect and manage the queue.",
-        description = "Inspect and manage the queue (spool.dir); safe while the relay runs: each change takes the "
-                + "relay's own per-message lock, and release/flush wake it up.",
-        subcommands = {QueueCommand.ListCmd.class, QueueCommand.Show.class, QueueCommand.Delete.class,
-            QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Flush.class},
+        description =
+                "Inspect and manage the queue (spool.dir); safe while the relay runs: each change takes the "
+                        + "relay's own per-message lock, and release/flush wake it up.",
+        subcommands = {
+            QueueCommand.ListCmd.class,
+            QueueCommand.Show.class,
+            QueueCommand.Delete.class,
+            QueueCommand.Hold.class,
+            QueueCommand.Release.class,
+            QueueCommand.Flush.class
+        },
         footerHeading = "%nExit status:%n",
         footer = {"  0  done", "  1  no message with that id", "  2  usage or configuration error"})
 final class QueueCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
@@ -49,11 +57,9 @@ final class QueueCommand implements Runnable {
 
     /** Shared by the subcommands: the configuration and the output streams. */
     abstract static class Sub implements Callable<Integer> {
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         Spool open() throws Exception {
             return Spool.admin(config.load().spool().dir());
@@ -73,15 +79,21 @@ final class QueueCommand implements Runnable {
         }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true,
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
             header = "List every queued message.",
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {"0:done", "2:usage or configuration error"},
             footerHeading = "%nExamples:%n",
-            footer = {"  tlsrelay queue list --config /etc/tlsrelay/tlsrelay.yaml",
-                "  tlsrelay queue list --json | jq -r '.[] | select(.state == \"deferred\") | .id'"},
-            description = {"List every queued message, oldest first, with its state and its recipients' status.",
-                "--json prints a JSON array; the fields are described in the README (Inbound SMTP and the spool)."})
+            footer = {
+                "  tlsrelay queue list --config /etc/tlsrelay/tlsrelay.yaml",
+                "  tlsrelay queue list --json | jq -r '.[] | select(.state == \"deferred\") | .id'"
+            },
+            description = {
+                "List every queued message, oldest first, with its state and its recipients' status.",
+                "--json prints a JSON array; the fields are described in the README (Inbound SMTP and the spool)."
+            })
     static final class ListCmd extends Sub {
         @Option(names = "--json", description = "Print a JSON array instead of a table.")
         boolean json;
@@ -110,21 +122,35 @@ final class QueueCommand implements Runnable {
                     out().flush();
                     return 0;
                 }
-                out().printf("%-14s  %-8s  %9s  %-20s  %s%n", "ID", "STATE", "SIZE", "ARRIVAL", "SENDER");
+                out().printf(
+                                "%-14s  %-8s  %9s  %-20s  %s%n",
+                                "ID", "STATE", "SIZE", "ARRIVAL", "SENDER");
                 for (QueuedMessage q : messages) {
                     Envelope e = q.envelope();
-                    out().printf("%-14s  %-8s  %9d  %-20s  <%s>%n", q.id(), q.state().label(), q.size(),
-                            e.arrival().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), e.sender());
+                    out().printf(
+                                    "%-14s  %-8s  %9d  %-20s  <%s>%n",
+                                    q.id(),
+                                    q.state().label(),
+                                    q.size(),
+                                    e.arrival().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                                    e.sender());
                     for (RecipientStatus r : e.recipients()) {
-                        out().printf("    %-40s  %-9s%s%n", r.address(), status(r),
-                                r.lastReply().isEmpty() ? "" : "  " + r.lastReply());
+                        out().printf(
+                                        "    %-40s  %-9s%s%n",
+                                        r.address(),
+                                        status(r),
+                                        r.lastReply().isEmpty() ? "" : "  " + r.lastReply());
                     }
                 }
                 for (String id : unreadable) {
-                    out().printf("%-14s  %-8s  (unreadable envelope)%n", id, QueueState.CORRUPT.label());
+                    out().printf(
+                                    "%-14s  %-8s  (unreadable envelope)%n",
+                                    id, QueueState.CORRUPT.label());
                 }
-                out().printf("%d message(s)%s%n", messages.size() + unreadable.size(),
-                        spool.relayRunning() ? "" : "; the relay is not running");
+                out().printf(
+                                "%d message(s)%s%n",
+                                messages.size() + unreadable.size(),
+                                spool.relayRunning() ? "" : "; the relay is not running");
                 out().flush();
                 return 0;
             }
@@ -157,19 +183,29 @@ final class QueueCommand implements Runnable {
         return r.state().name().toLowerCase(Locale.ROOT);
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true,
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
             header = "Show one message: envelope and content.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            exitCodeList = {
+                "0:done",
+                "1:no message with that id",
+                "2:usage or configuration error"
+            },
             footerHeading = "%nExample:%n",
             footer = "  tlsrelay queue show 1jb7q8k3l4m0a9",
-            description = {"Show one message: its envelope (sender, recipients and their status, DSN parameters, "
-                    + "notes) followed by the message as queued. Exit 1 when there is no such message."})
+            description = {
+                "Show one message: its envelope (sender, recipients and their status, DSN parameters, "
+                        + "notes) followed by the message as queued. Exit 1 when there is no such message."
+            })
     static final class Show extends Sub {
         @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
 
-        @Option(names = "--json", description = "Print the envelope as one JSON object (no message content).")
+        @Option(
+                names = "--json",
+                description = "Print the envelope as one JSON object (no message content).")
         boolean json;
 
         @Override
@@ -195,16 +231,42 @@ final class QueueCommand implements Runnable {
                 out().println("arrival:     " + e.arrival());
                 out().println("sender:      <" + e.sender() + ">");
                 out().println("attempts:    " + e.attempts() + ", next " + e.nextAttempt());
-                out().println("parameters:  BODY=" + e.body() + " SMTPUTF8=" + e.smtpUtf8() + " RET=" + e.ret()
-                        + (e.envid().isEmpty() ? "" : " ENVID=" + e.envid()));
-                out().println("source:      " + e.source().protocol() + " " + e.source().address() + " helo="
-                        + e.source().helo() + (e.source().user().isEmpty() ? "" : " user=" + e.source().user())
-                        + (e.source().tls().isEmpty() ? "" : " tls=" + e.source().tls()));
+                out().println(
+                                "parameters:  BODY="
+                                        + e.body()
+                                        + " SMTPUTF8="
+                                        + e.smtpUtf8()
+                                        + " RET="
+                                        + e.ret()
+                                        + (e.envid().isEmpty() ? "" : " ENVID=" + e.envid()));
+                out().println(
+                                "source:      "
+                                        + e.source().protocol()
+                                        + " "
+                                        + e.source().address()
+                                        + " helo="
+                                        + e.source().helo()
+                                        + (e.source().user().isEmpty()
+                                                ? ""
+                                                : " user=" + e.source().user())
+                                        + (e.source().tls().isEmpty()
+                                                ? ""
+                                                : " tls=" + e.source().tls()));
                 for (RecipientStatus r : e.recipients()) {
-                    out().println("recipient:   <" + r.address() + "> " + status(r) + " attempts=" + r.attempts()
-                            + (r.dsnNotify().isEmpty() ? "" : " NOTIFY=" + r.dsnNotify())
-                            + (r.orcpt().isEmpty() ? "" : " ORCPT=" + r.orcpt())
-                            + (r.lastReply().isEmpty() ? "" : " last: " + r.lastReply()));
+                    out().println(
+                                    "recipient:   <"
+                                            + r.address()
+                                            + "> "
+                                            + status(r)
+                                            + " attempts="
+                                            + r.attempts()
+                                            + (r.dsnNotify().isEmpty()
+                                                    ? ""
+                                                    : " NOTIFY=" + r.dsnNotify())
+                                            + (r.orcpt().isEmpty() ? "" : " ORCPT=" + r.orcpt())
+                                            + (r.lastReply().isEmpty()
+                                                    ? ""
+                                                    : " last: " + r.lastReply()));
                 }
                 e.notes().forEach(n -> out().println("note:        " + n));
                 out().println();
@@ -221,13 +283,20 @@ final class QueueCommand implements Runnable {
         }
     }
 
-    @Command(name = "delete", mixinStandardHelpOptions = true,
+    @Command(
+            name = "delete",
+            mixinStandardHelpOptions = true,
             header = "Delete a message, without a bounce.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            exitCodeList = {
+                "0:done",
+                "1:no message with that id",
+                "2:usage or configuration error"
+            },
             footerHeading = "%nExample:%n",
             footer = "  tlsrelay queue delete 1jb7q8k3l4m0a9",
-            description = "Delete a message in any state, without a bounce. Exit 1 when there is no such message.")
+            description =
+                    "Delete a message in any state, without a bounce. Exit 1 when there is no such message.")
     static final class Delete extends Sub {
         @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
@@ -246,14 +315,21 @@ final class QueueCommand implements Runnable {
         }
     }
 
-    @Command(name = "hold", mixinStandardHelpOptions = true,
+    @Command(
+            name = "hold",
+            mixinStandardHelpOptions = true,
             header = "Hold a message: not delivered until released.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            exitCodeList = {
+                "0:done",
+                "1:no message with that id",
+                "2:usage or configuration error"
+            },
             footerHeading = "%nExample:%n",
             footer = "  tlsrelay queue hold 1jb7q8k3l4m0a9",
-            description = "Put a message on hold: it is not delivered until released. Exit 1 when there is no such "
-                    + "message.")
+            description =
+                    "Put a message on hold: it is not delivered until released. Exit 1 when there is no such "
+                            + "message.")
     static final class Hold extends Sub {
         @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
@@ -269,20 +345,31 @@ final class QueueCommand implements Runnable {
                     err().println("tlsrelay: " + id + " has an unreadable envelope; delete it");
                     return NOT_FOUND;
                 }
-                out().println(id + (was.get() == QueueState.HOLD ? ": already on hold" : ": on hold"));
+                out().println(
+                                id
+                                        + (was.get() == QueueState.HOLD
+                                                ? ": already on hold"
+                                                : ": on hold"));
                 out().flush();
                 return 0;
             }
         }
     }
 
-    @Command(name = "release", mixinStandardHelpOptions = true,
+    @Command(
+            name = "release",
+            mixinStandardHelpOptions = true,
             header = "Release a held message; it is due at once.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:done", "1:no message with that id", "2:usage or configuration error"},
+            exitCodeList = {
+                "0:done",
+                "1:no message with that id",
+                "2:usage or configuration error"
+            },
             footerHeading = "%nExample:%n",
             footer = "  tlsrelay queue release 1jb7q8k3l4m0a9",
-            description = "Release a held message; it is due at once. Exit 1 when there is no such message.")
+            description =
+                    "Release a held message; it is due at once. Exit 1 when there is no such message.")
     static final class Release extends Sub {
         @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
@@ -294,15 +381,20 @@ final class QueueCommand implements Runnable {
                 if (was.isEmpty()) {
                     return notFound(id);
                 }
-                out().println(id + (was.get() == QueueState.HOLD ? ": released"
-                        : ": not on hold (" + was.get().label() + ")"));
+                out().println(
+                                id
+                                        + (was.get() == QueueState.HOLD
+                                                ? ": released"
+                                                : ": not on hold (" + was.get().label() + ")"));
                 out().flush();
                 return 0;
             }
         }
     }
 
-    @Command(name = "flush", mixinStandardHelpOptions = true,
+    @Command(
+            name = "flush",
+            mixinStandardHelpOptions = true,
             header = "Make every queued message due now.",
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {"0:done", "2:usage or configuration error"},
@@ -314,18 +406,27 @@ final class QueueCommand implements Runnable {
         public Integer call() throws Exception {
             int[] flushed = {0};
             try (Spool spool = open()) {
-                // Progress on stderr, one line per 100 messages, so that a long flush is visibly alive.
-                int n = spool.flush(id -> {
-                    if (++flushed[0] % 100 == 0) {
-                        err().println("tlsrelay: " + flushed[0] + " message(s) made due so far");
-                    }
-                });
-                out().println(n + " message(s) due now" + (spool.relayRunning() ? ""
-                        : "; the relay is not running, they go when it starts"));
+                // Progress on stderr, one line per 100 messages, so that a long flush is visibly
+                // alive.
+                int n =
+                        spool.flush(
+                                id -> {
+                                    if (++flushed[0] % 100 == 0) {
+                                        err().println(
+                                                        "tlsrelay: "
+                                                                + flushed[0]
+                                                                + " message(s) made due so far");
+                                    }
+                                });
+                out().println(
+                                n
+                                        + " message(s) due now"
+                                        + (spool.relayRunning()
+                                                ? ""
+                                                : "; the relay is not running, they go when it starts"));
                 out().flush();
                 return 0;
             }
         }
     }
-
 }

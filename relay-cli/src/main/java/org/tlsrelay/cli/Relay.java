@@ -1,5 +1,11 @@
 package org.tlsrelay.cli;
 
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -15,12 +21,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.ConfigException;
@@ -67,8 +67,11 @@ public final class Relay implements AutoCloseable {
      * RFC 8460 §3: a TLS-RPT report the relay queued itself goes out "despite any TLS-related failures", under an
      * opportunistic policy, and its session is left out of the next report.
      */
-    static final PolicyOverride TLS_RPT_EXEMPTION = (envelope, domain) -> TlsExemption.isExempt(envelope)
-            ? Optional.of(TlsExemption.policyFor(domain)) : Optional.empty();
+    static final PolicyOverride TLS_RPT_EXEMPTION =
+            (envelope, domain) ->
+                    TlsExemption.isExempt(envelope)
+                            ? Optional.of(TlsExemption.policyFor(domain))
+                            : Optional.empty();
 
     /**
      * What the composition root adds to delivery: who else hears every TLS outcome (the TLS-RPT recorder; the
@@ -87,7 +90,12 @@ public final class Relay implements AutoCloseable {
         }
     }
 
-    private Relay(RelayConfig config, Spool spool, InboundServer inbound, RelayMetrics metrics, Health health) {
+    private Relay(
+            RelayConfig config,
+            Spool spool,
+            InboundServer inbound,
+            RelayMetrics metrics,
+            Health health) {
         this.config = config;
         this.spool = spool;
         this.inbound = inbound;
@@ -113,7 +121,8 @@ public final class Relay implements AutoCloseable {
         Relay relay = null;
         try {
             // ---- metrics and health (admin.listen): the meters every part reports to
-            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            PrometheusMeterRegistry registry =
+                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             RelayMetrics metrics = new RelayMetrics(registry, Clock.systemUTC());
             Health health = new Health();
             // ----
@@ -122,16 +131,21 @@ public final class Relay implements AutoCloseable {
             relay.running.push(spool);
             relay.startAdmin(registry);
 
-            // ---- TLS-RPT (RFC 8460): every outcome and failed MTA-STS fetch is recorded; closed after the engine
+            // ---- TLS-RPT (RFC 8460): every outcome and failed MTA-STS fetch is recorded; closed
+            // after the engine
             Optional<OutcomeRecorder> recorder = Optional.empty();
             if (config.reports().enabled()) {
-                OutcomeRecorder r = OutcomeRecorder.start(new OutcomeLog(ReportWiring.reportsDir(config)),
-                        OutcomeRecorder.Settings.defaults());
+                OutcomeRecorder r =
+                        OutcomeRecorder.start(
+                                new OutcomeLog(ReportWiring.reportsDir(config)),
+                                OutcomeRecorder.Settings.defaults());
                 relay.running.push(r);
                 recorder = Optional.of(r);
             }
-            UnaryOperator<PolicyFetcher> reportFetches = recorder.<UnaryOperator<PolicyFetcher>>map(
-                    r -> f -> new ReportingPolicyFetcher(f, r, Clock.systemUTC())).orElse(UnaryOperator.identity());
+            UnaryOperator<PolicyFetcher> reportFetches =
+                    recorder.<UnaryOperator<PolicyFetcher>>map(
+                                    r -> f -> new ReportingPolicyFetcher(f, r, Clock.systemUTC()))
+                            .orElse(UnaryOperator.identity());
 
             PolicyWiring policies;
             try {
@@ -142,26 +156,30 @@ public final class Relay implements AutoCloseable {
             relay.running.push(policies);
             policies.startRefreshers();
 
-            // Before the listener opens: what was queued before a restart goes out at once, and every accepted,
+            // Before the listener opens: what was queued before a restart goes out at once, and
+            // every accepted,
             // released or flushed message wakes the engine through the spool's listener.
             TlsOutcomeListener extra = hooks.outcomes();
-            TlsOutcomeListener reports = recorder.<TlsOutcomeListener>map(r -> r).orElse(TlsOutcomeListener.none());
-            DeliveryEngine.Builder builder = DeliveryEngine.builder(spool, policies.dns(),
-                    PolicyLookup.of(policies.resolver()));
+            TlsOutcomeListener reports =
+                    recorder.<TlsOutcomeListener>map(r -> r).orElse(TlsOutcomeListener.none());
+            DeliveryEngine.Builder builder =
+                    DeliveryEngine.builder(
+                            spool, policies.dns(), PolicyLookup.of(policies.resolver()));
             // RFC 7672: DANE per MX host, unless dns.dnssec: off
             policies.resolvers().validating().ifPresent(builder::dane);
             LOG.info("DNS: {}", policies.resolvers().describe());
-            DeliveryEngine engine = builder
-                    .settings(EngineSettings.from(config))
-                    .outbound(OutboundSettings.from(config), policies.trust())
-                    .outcomes(outcome -> {
-                        metrics.record(outcome);
-                        reports.record(outcome);
-                        extra.record(outcome);
-                    })
-                    .metrics(metrics)
-                    .policyOverride(hooks.policyOverride())
-                    .start();
+            DeliveryEngine engine =
+                    builder.settings(EngineSettings.from(config))
+                            .outbound(OutboundSettings.from(config), policies.trust())
+                            .outcomes(
+                                    outcome -> {
+                                        metrics.record(outcome);
+                                        reports.record(outcome);
+                                        extra.record(outcome);
+                                    })
+                            .metrics(metrics)
+                            .policyOverride(hooks.policyOverride())
+                            .start();
             relay.engine = engine;
             relay.running.push(engine);
             health.register("scheduler", engine::problem);
@@ -173,7 +191,9 @@ public final class Relay implements AutoCloseable {
                 inbound.start();
             } catch (RuntimeException e) {
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
-                throw new IOException("cannot listen on " + config.server().listen() + ": " + cause.getMessage(), cause);
+                throw new IOException(
+                        "cannot listen on " + config.server().listen() + ": " + cause.getMessage(),
+                        cause);
             }
             relay.running.push(inbound);
             health.ready();
@@ -199,14 +219,28 @@ public final class Relay implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         metrics.bindSpool(spool);
-        health.register("listener", () -> inbound.running() ? Optional.empty()
-                : Optional.of("not accepting connections on " + config.server().listen()));
-        health.register("spool", () -> Files.isDirectory(spool.root()) && Files.isWritable(spool.root())
-                ? Optional.empty() : Optional.of(spool.root() + " is not a writable directory"));
+        health.register(
+                "listener",
+                () ->
+                        inbound.running()
+                                ? Optional.empty()
+                                : Optional.of(
+                                        "not accepting connections on "
+                                                + config.server().listen()));
+        health.register(
+                "spool",
+                () ->
+                        Files.isDirectory(spool.root()) && Files.isWritable(spool.root())
+                                ? Optional.empty()
+                                : Optional.of(spool.root() + " is not a writable directory"));
         try {
             admin = AdminServer.start(config.admin().listen(), registry, health);
         } catch (IOException e) {
-            throw new IOException("cannot listen on admin.listen " + config.admin().listen() + ": " + e.getMessage(),
+            throw new IOException(
+                    "cannot listen on admin.listen "
+                            + config.admin().listen()
+                            + ": "
+                            + e.getMessage(),
                     e);
         }
         running.push(admin);
@@ -220,23 +254,34 @@ public final class Relay implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         ReportService service;
         try {
-            service = ReportWiring.service(config, policies.dns(), List.of(
-                    new SpoolMailTransport(spool, SpoolMailTransport.senderFor(config.reports()), clock),
-                    ReportWiring.https(config, policies.dns())), clock);
+            service =
+                    ReportWiring.service(
+                            config,
+                            policies.dns(),
+                            List.of(
+                                    new SpoolMailTransport(
+                                            spool,
+                                            SpoolMailTransport.senderFor(config.reports()),
+                                            clock),
+                                    ReportWiring.https(config, policies.dns())),
+                            clock);
         } catch (ConfigException e) {
             throw new IllegalArgumentException(String.join("; ", e.problems()), e);
         }
-        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tls-rpt");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService executor =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "tls-rpt");
+                            t.setDaemon(true);
+                            return t;
+                        });
         ReportScheduler scheduler = ReportScheduler.withDefaults(service);
         scheduler.start(executor);
-        running.push(() -> {
-            scheduler.stop();
-            executor.shutdownNow();
-        });
+        running.push(
+                () -> {
+                    scheduler.stop();
+                    executor.shutdownNow();
+                });
     }
 
     /** The meters: the delivery engine reports delivered/deferred/bounced here and adds it as a TLS listener. */
@@ -281,19 +326,24 @@ public final class Relay implements AutoCloseable {
     public boolean stop(Duration grace) throws InterruptedException {
         health.notReady("stopping");
         AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        Thread closer = new Thread(() -> {
-            try {
-                close();
-            } catch (RuntimeException e) {
-                failure.set(e);
-            }
-        }, "tlsrelay-stop");
+        Thread closer =
+                new Thread(
+                        () -> {
+                            try {
+                                close();
+                            } catch (RuntimeException e) {
+                                failure.set(e);
+                            }
+                        },
+                        "tlsrelay-stop");
         closer.setDaemon(true);
         closer.start();
         closer.join(Math.max(1, grace.toMillis()));
         if (closer.isAlive()) {
-            LOG.warn("still stopping after the grace period ({}); stopping anyway: unfinished work is retried at the "
-                    + "next start", Durations.format(grace));
+            LOG.warn(
+                    "still stopping after the grace period ({}); stopping anyway: unfinished work is retried at the "
+                            + "next start",
+                    Durations.format(grace));
             return false;
         }
         if (failure.get() != null) {

@@ -24,13 +24,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay report ...}: the TLS-RPT (RFC 8460) aggregate reports of a day. */
-@Command(name = "report", header = "TLS-RPT (RFC 8460) aggregate reports: show a day, send reports.",
+@Command(
+        name = "report",
+        header = "TLS-RPT (RFC 8460) aggregate reports: show a day, send reports.",
         description = "Show or send the TLS-RPT (RFC 8460) aggregate reports of a UTC day.",
         mixinStandardHelpOptions = true,
         subcommands = {ReportCommand.Show.class, ReportCommand.Send.class})
 final class ReportCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
@@ -49,7 +50,8 @@ final class ReportCommand implements Runnable {
         try {
             return LocalDate.parse(t);
         } catch (DateTimeParseException e) {
-            throw new UsageException("--date: \"" + text + "\" is not a date (YYYY-MM-DD, today or yesterday)");
+            throw new UsageException(
+                    "--date: \"" + text + "\" is not a date (YYYY-MM-DD, today or yesterday)");
         }
     }
 
@@ -57,22 +59,31 @@ final class ReportCommand implements Runnable {
         return LocalDate.now(ZoneOffset.UTC);
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true,
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
             header = "A UTC day's TLS sessions, reports and testing shadow counts.",
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {"0:the day was shown", "2:usage or configuration error"},
-            description = {"Print a day's aggregate: per policy domain the sessions that succeeded and failed, the RFC "
-                    + "8460 report that is (or would be) sent to the domain's TLSRPT addresses, and the shadow counts "
-                    + "of testing policies: how many sessions enforce would have refused. Looks up each domain's "
-                    + "_smtp._tls TXT record; sends nothing. Exits 0, or 2 on a usage or configuration error."},
-            footer = {"%nWith --json: {\"date\", \"complete\", \"reports\": [RFC 8460 reports], \"shadow\": "
-                    + "[{\"policy-domain\", \"testing-sessions\", \"would-refuse\", \"by-result-type\"}], "
-                    + "\"domains\": [{\"policy-domain\", \"tlsrpt\", \"rua\", \"note\", \"successful-sessions\", "
-                    + "\"failed-sessions\"}]}.",
-                "%nExample:%n  tlsrelay report show --date 2025-06-01 --domain example.com --json"})
+            description = {
+                "Print a day's aggregate: per policy domain the sessions that succeeded and failed, the RFC "
+                        + "8460 report that is (or would be) sent to the domain's TLSRPT addresses, and the shadow counts "
+                        + "of testing policies: how many sessions enforce would have refused. Looks up each domain's "
+                        + "_smtp._tls TXT record; sends nothing. Exits 0, or 2 on a usage or configuration error."
+            },
+            footer = {
+                "%nWith --json: {\"date\", \"complete\", \"reports\": [RFC 8460 reports], \"shadow\": "
+                        + "[{\"policy-domain\", \"testing-sessions\", \"would-refuse\", \"by-result-type\"}], "
+                        + "\"domains\": [{\"policy-domain\", \"tlsrpt\", \"rua\", \"note\", \"successful-sessions\", "
+                        + "\"failed-sessions\"}]}.",
+                "%nExample:%n  tlsrelay report show --date 2025-06-01 --domain example.com --json"
+            })
     static final class Show implements Callable<Integer> {
-        @Option(names = "--date", paramLabel = "D",
-                description = "The UTC day: YYYY-MM-DD, today or yesterday. Default: today (so far).")
+        @Option(
+                names = "--date",
+                paramLabel = "D",
+                description =
+                        "The UTC day: YYYY-MM-DD, today or yesterday. Default: today (so far).")
         String date;
 
         @Option(names = "--domain", paramLabel = "X", description = "Only this policy domain.")
@@ -81,11 +92,9 @@ final class ReportCommand implements Runnable {
         @Option(names = "--json", description = "Print one JSON object instead of tables.")
         boolean json;
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -97,13 +106,17 @@ final class ReportCommand implements Runnable {
             RelayConfig cfg = config.load();
             ReportService.Preview p;
             try (ReportWiring wiring = ReportWiring.open(cfg)) {
-                p = wiring.service().preview(day, Optional.ofNullable(domain).map(DnsNames::normalise));
+                p =
+                        wiring.service()
+                                .preview(day, Optional.ofNullable(domain).map(DnsNames::normalise));
             }
             PrintWriter out = spec.commandLine().getOut();
             boolean complete = day.isBefore(today);
             if (json) {
-                out.println(ReportJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(
-                        toJson(day, complete, p)));
+                out.println(
+                        ReportJson.mapper()
+                                .writerWithDefaultPrettyPrinter()
+                                .writeValueAsString(toJson(day, complete, p)));
             } else {
                 printText(out, day, complete, p, cfg);
             }
@@ -135,25 +148,41 @@ final class ReportCommand implements Runnable {
             return o;
         }
 
-        static void printText(PrintWriter out, LocalDate day, boolean complete, ReportService.Preview p,
+        static void printText(
+                PrintWriter out,
+                LocalDate day,
+                boolean complete,
+                ReportService.Preview p,
                 RelayConfig cfg) {
-            out.println("TLS-RPT " + day + " (UTC, " + (complete ? "whole day" : "so far") + "), submitter "
-                    + cfg.reports().submitter());
+            out.println(
+                    "TLS-RPT "
+                            + day
+                            + " (UTC, "
+                            + (complete ? "whole day" : "so far")
+                            + "), submitter "
+                            + cfg.reports().submitter());
             if (p.aggregate().reports().isEmpty()) {
                 out.println("no sessions recorded");
                 return;
             }
-            out.printf("%-32s %-9s %8s %8s  %s%n", "POLICY DOMAIN", "TLSRPT", "OK", "FAILED", "REPORT TO");
+            out.printf(
+                    "%-32s %-9s %8s %8s  %s%n",
+                    "POLICY DOMAIN", "TLSRPT", "OK", "FAILED", "REPORT TO");
             for (TlsReport r : p.aggregate().reports()) {
                 ReportService.Target t = p.targets().get(r.policyDomain());
-                String tlsrpt = switch (t.status()) {
-                    case REPORTING -> "yes";
-                    case NOT_REPORTING -> "no";
-                    case UNKNOWN -> "unknown";
-                };
-                String to = t.status() == ReportService.Target.Status.REPORTING ? String.join(", ", t.rua())
-                        : "(" + t.note() + ")";
-                out.printf("%-32s %-9s %8d %8d  %s%n", r.policyDomain(), tlsrpt, successes(r), failures(r), to);
+                String tlsrpt =
+                        switch (t.status()) {
+                            case REPORTING -> "yes";
+                            case NOT_REPORTING -> "no";
+                            case UNKNOWN -> "unknown";
+                        };
+                String to =
+                        t.status() == ReportService.Target.Status.REPORTING
+                                ? String.join(", ", t.rua())
+                                : "(" + t.note() + ")";
+                out.printf(
+                        "%-32s %-9s %8d %8d  %s%n",
+                        r.policyDomain(), tlsrpt, successes(r), failures(r), to);
             }
             boolean header = false;
             for (TlsReport r : p.aggregate().reports()) {
@@ -164,11 +193,23 @@ final class ReportCommand implements Runnable {
                             out.println("Failures:");
                             header = true;
                         }
-                        String where = f.receivingMxHostname().isEmpty() ? "-" : f.receivingMxHostname()
-                                + (f.receivingIp().isEmpty() ? "" : " [" + f.receivingIp() + "]");
-                        out.printf("  %-30s %-26s %-40s %6d  %s%n", r.policyDomain(), f.resultType(), where,
-                                f.failedSessionCount(), pr.policy().policyType() + (f.additionalInformation()
-                                        .isEmpty() ? "" : "; " + f.additionalInformation()));
+                        String where =
+                                f.receivingMxHostname().isEmpty()
+                                        ? "-"
+                                        : f.receivingMxHostname()
+                                                + (f.receivingIp().isEmpty()
+                                                        ? ""
+                                                        : " [" + f.receivingIp() + "]");
+                        out.printf(
+                                "  %-30s %-26s %-40s %6d  %s%n",
+                                r.policyDomain(),
+                                f.resultType(),
+                                where,
+                                f.failedSessionCount(),
+                                pr.policy().policyType()
+                                        + (f.additionalInformation().isEmpty()
+                                                ? ""
+                                                : "; " + f.additionalInformation()));
                     }
                 }
             }
@@ -176,52 +217,74 @@ final class ReportCommand implements Runnable {
             if (p.aggregate().shadow().isEmpty()) {
                 out.println("Shadow report: no sessions under a testing policy.");
             } else {
-                out.println("Shadow report (testing policies): sessions that enforce would have refused");
+                out.println(
+                        "Shadow report (testing policies): sessions that enforce would have refused");
                 for (ShadowCount s : p.aggregate().shadow()) {
-                    String types = s.byResultType().entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
-                            .collect(Collectors.joining(", "));
-                    out.printf("  %-30s would refuse %d of %d%s%n", s.policyDomain(), s.wouldRefuse(),
-                            s.testingSessions(), types.isEmpty() ? "" : " (" + types + ")");
+                    String types =
+                            s.byResultType().entrySet().stream()
+                                    .map(e -> e.getKey() + " " + e.getValue())
+                                    .collect(Collectors.joining(", "));
+                    out.printf(
+                            "  %-30s would refuse %d of %d%s%n",
+                            s.policyDomain(),
+                            s.wouldRefuse(),
+                            s.testingSessions(),
+                            types.isEmpty() ? "" : " (" + types + ")");
                 }
             }
         }
 
         static long successes(TlsReport r) {
-            return r.policies().stream().mapToLong(p -> p.summary().totalSuccessfulSessionCount()).sum();
+            return r.policies().stream()
+                    .mapToLong(p -> p.summary().totalSuccessfulSessionCount())
+                    .sum();
         }
 
         static long failures(TlsReport r) {
-            return r.policies().stream().mapToLong(p -> p.summary().totalFailureSessionCount()).sum();
+            return r.policies().stream()
+                    .mapToLong(p -> p.summary().totalFailureSessionCount())
+                    .sum();
         }
     }
 
-    @Command(name = "send", mixinStandardHelpOptions = true,
+    @Command(
+            name = "send",
+            mixinStandardHelpOptions = true,
             header = "Build a finished UTC day's TLS-RPT reports and send them now.",
             exitCodeListHeading = "%nExit status:%n",
-            exitCodeList = {"0:every report was sent (or there was none)", "1:a report could not be sent (it is "
-                    + "retried later)", "2:usage or configuration error"},
-            description = {"Build a finished UTC day's reports now and send them to every TLSRPT address (mail through "
-                    + "the relay's spool, HTTPS directly). A report already sent is not sent again; a failed one is "
-                    + "tried again now. Exits 0 when every report was sent (or there was none), 1 when any failed, "
-                    + "2 on a usage or configuration error."},
-            footer = {"%nExample:%n  tlsrelay report send --date 2025-06-01 --config /etc/tlsrelay/tlsrelay.yaml"})
+            exitCodeList = {
+                "0:every report was sent (or there was none)",
+                "1:a report could not be sent (it is " + "retried later)",
+                "2:usage or configuration error"
+            },
+            description = {
+                "Build a finished UTC day's reports now and send them to every TLSRPT address (mail through "
+                        + "the relay's spool, HTTPS directly). A report already sent is not sent again; a failed one is "
+                        + "tried again now. Exits 0 when every report was sent (or there was none), 1 when any failed, "
+                        + "2 on a usage or configuration error."
+            },
+            footer = {
+                "%nExample:%n  tlsrelay report send --date 2025-06-01 --config /etc/tlsrelay/tlsrelay.yaml"
+            })
     static final class Send implements Callable<Integer> {
-        @Option(names = "--date", paramLabel = "D",
-                description = "The UTC day: YYYY-MM-DD or yesterday; it must be over. Default: yesterday.")
+        @Option(
+                names = "--date",
+                paramLabel = "D",
+                description =
+                        "The UTC day: YYYY-MM-DD or yesterday; it must be over. Default: yesterday.")
         String date;
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
             LocalDate today = todayUtc();
             LocalDate day = date == null ? today.minusDays(1) : parseDate(date, today);
             if (!day.isBefore(today)) {
-                throw new UsageException("--date: " + day + " is not over yet (UTC); reports cover whole days");
+                throw new UsageException(
+                        "--date: " + day + " is not over yet (UTC); reports cover whole days");
             }
             RelayConfig cfg = config.load();
             if (!cfg.reports().enabled()) {
@@ -233,10 +296,16 @@ final class ReportCommand implements Runnable {
             }
             PrintWriter out = spec.commandLine().getOut();
             for (ReportService.Attempt a : r.attempts()) {
-                String word = a.ok() ? (a.state().name().equals("PENDING") ? "handed" : "sent") : "failed";
+                String word =
+                        a.ok()
+                                ? (a.state().name().equals("PENDING") ? "handed" : "sent")
+                                : "failed";
                 out.printf("%-7s %s %s: %s%n", word, a.policyDomain(), a.uri(), a.detail());
             }
-            r.lookupFailed().forEach((d, why) -> out.printf("failed  %s: TLSRPT look-up failed: %s%n", d, why));
+            r.lookupFailed()
+                    .forEach(
+                            (d, why) ->
+                                    out.printf("failed  %s: TLSRPT look-up failed: %s%n", d, why));
             r.notReporting().forEach((d, why) -> out.printf("no report %s: %s%n", d, why));
             if (r.attempts().isEmpty() && r.lookupFailed().isEmpty()) {
                 out.println("nothing to send for " + day);

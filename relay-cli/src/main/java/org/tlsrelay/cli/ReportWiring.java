@@ -36,6 +36,7 @@ final class ReportWiring implements AutoCloseable {
      * by default a {@code rua} whose host resolves to such an address is refused).
      */
     static final String ALLOW_PRIVATE_RUA = "tlsrelay.report.allow-private-rua";
+
     static final Duration HTTPS_TIMEOUT = Duration.ofSeconds(30);
 
     private final ReportService service;
@@ -65,22 +66,31 @@ final class ReportWiring implements AutoCloseable {
     }
 
     static HttpsReportTransport https(RelayConfig config, DnsResolver dns) throws ConfigException {
-        return new HttpsReportTransport(trust(config), dns, HTTPS_TIMEOUT, Boolean.getBoolean(ALLOW_PRIVATE_RUA));
+        return new HttpsReportTransport(
+                trust(config), dns, HTTPS_TIMEOUT, Boolean.getBoolean(ALLOW_PRIVATE_RUA));
     }
 
     /** The report service over the configured directories, DNS and the given transports. */
-    static ReportService service(RelayConfig config, DnsResolver dns, List<ReportTransport> transports, Clock clock) {
+    static ReportService service(
+            RelayConfig config, DnsResolver dns, List<ReportTransport> transports, Clock clock) {
         Path dir = reportsDir(config);
-        return new ReportService(new OutcomeLog(dir), new ReportOutbox(dir), new TlsRptLookup(dns), transports,
-                ReportService.Settings.defaults(identity(config)), clock);
+        return new ReportService(
+                new OutcomeLog(dir),
+                new ReportOutbox(dir),
+                new TlsRptLookup(dns),
+                transports,
+                ReportService.Settings.defaults(identity(config)),
+                clock);
     }
 
     /** The machinery for a command: mail through the spool when no relay runs, HTTPS directly. */
     static ReportWiring open(RelayConfig config) throws ConfigException {
         DnsResolver dns = DnsjavaResolver.create(config.dns());
-        LazySpoolTransport mail = new LazySpoolTransport(config.spool().dir(),
-                SpoolMailTransport.senderFor(config.reports()));
-        ReportService service = service(config, dns, List.of(mail, https(config, dns)), Clock.systemUTC());
+        LazySpoolTransport mail =
+                new LazySpoolTransport(
+                        config.spool().dir(), SpoolMailTransport.senderFor(config.reports()));
+        ReportService service =
+                service(config, dns, List.of(mail, https(config, dns)), Clock.systemUTC());
         return new ReportWiring(service, mail);
     }
 
@@ -125,10 +135,12 @@ final class ReportWiring implements AutoCloseable {
                         delegate = new SpoolMailTransport(spool, from, Clock.systemUTC());
                     }
                 } catch (IOException e) {
-                    if (e.getMessage() != null && e.getMessage().contains("in use by another running relay")) {
+                    if (e.getMessage() != null
+                            && e.getMessage().contains("in use by another running relay")) {
                         delegate = SpoolMailTransport.handOffToRunningRelay();
                     } else {
-                        return new Result.Failed("cannot open the spool " + spoolDir + ": " + e.getMessage());
+                        return new Result.Failed(
+                                "cannot open the spool " + spoolDir + ": " + e.getMessage());
                     }
                 }
             }

@@ -15,7 +15,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tlsrelay run}: the relay in the foreground until SIGTERM or SIGINT. */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         header = "Run the relay in the foreground.",
         description = {
             "Run the relay in the foreground: recover the spool (spool.dir), listen for SMTP on server.listen, queue "
@@ -43,13 +46,17 @@ import picocli.CommandLine.Option;
 final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
-    @Mixin
-    ConfigOption config;
+    @Mixin ConfigOption config;
 
-    @Option(names = "--log-format", paramLabel = "FORMAT",
-            description = "Log format on standard error: text (one readable line per event, the default) or json "
-                    + "(one JSON object per line; the MDC keys queueId, domain and mx under \"mdc\"). "
-                    + "Default: $" + LogFormat.ENV + ", else text.")
+    @Option(
+            names = "--log-format",
+            paramLabel = "FORMAT",
+            description =
+                    "Log format on standard error: text (one readable line per event, the default) or json "
+                            + "(one JSON object per line; the MDC keys queueId, domain and mx under \"mdc\"). "
+                            + "Default: $"
+                            + LogFormat.ENV
+                            + ", else text.")
     void logFormat(String format) {
         LogFormat.parse(format).apply();
     }
@@ -65,25 +72,39 @@ final class RunCommand implements Callable<Integer> {
         }
         Duration grace = c.server().shutdownGrace();
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            LOG.info("stopping (grace period {})", Durations.format(grace));
-            boolean clean = false;
-            try {
-                clean = relay.stop(grace);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                LOG.info(clean ? "stopped" : "stopped, with work left for the next start");
-                stopped.countDown();
-            }
-            flushLogs();
-            // SIGTERM is how service managers and containers ask for a stop: a clean stop is a success, not the
-            // 143 (128 + SIGTERM) the JVM would report. Only this hook runs here; the relay registers no other.
-            Runtime.getRuntime().halt(clean ? 0 : 1);
-        }, "tlsrelay-shutdown"));
-        LOG.info("tlsrelay listening on {} as {}; spool {}; relaying for {} and authenticated users",
-                hostPort(relay.address()), c.server().hostname(), c.spool().dir().toAbsolutePath().normalize(),
-                c.server().networks().stream().map(Object::toString).collect(Collectors.joining(", ")));
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    LOG.info("stopping (grace period {})", Durations.format(grace));
+                                    boolean clean = false;
+                                    try {
+                                        clean = relay.stop(grace);
+                                    } catch (InterruptedException e) {
+                                        Thread.currentThread().interrupt();
+                                    } finally {
+                                        LOG.info(
+                                                clean
+                                                        ? "stopped"
+                                                        : "stopped, with work left for the next start");
+                                        stopped.countDown();
+                                    }
+                                    flushLogs();
+                                    // SIGTERM is how service managers and containers ask for a
+                                    // stop: a clean stop is a success, not the
+                                    // 143 (128 + SIGTERM) the JVM would report. Only this hook runs
+                                    // here; the relay registers no other.
+                                    Runtime.getRuntime().halt(clean ? 0 : 1);
+                                },
+                                "tlsrelay-shutdown"));
+        LOG.info(
+                "tlsrelay listening on {} as {}; spool {}; relaying for {} and authenticated users",
+                hostPort(relay.address()),
+                c.server().hostname(),
+                c.spool().dir().toAbsolutePath().normalize(),
+                c.server().networks().stream()
+                        .map(Object::toString)
+                        .collect(Collectors.joining(", ")));
         LOG.info("admin on http://{}/ (/metrics, /health, /ready)", hostPort(relay.adminAddress()));
         stopped.await();
         return 0;

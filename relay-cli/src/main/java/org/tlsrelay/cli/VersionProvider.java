@@ -9,7 +9,11 @@ final class VersionProvider implements CommandLine.IVersionProvider {
         String v = Main.class.getPackage().getImplementationVersion();
         return new String[] {
             "tlsrelay " + (v == null ? "development build" : v),
-            "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"
+            "Java "
+                    + System.getProperty("java.version")
+                    + " ("
+                    + System.getProperty("java.vendor")
+                    + ")"
         };
     }
 }

@@ -17,8 +17,7 @@ import org.xbill.DNS.Name;
 public final class BenchDns {
     private static final long TTL = 300;
 
-    private BenchDns() {
-    }
+    private BenchDns() {}
 
     public static void main(String[] args) throws Exception {
         String zone = "bench.test";
@@ -35,7 +34,8 @@ public final class BenchDns {
             }
         }
         try (DnsStubServer dns = DnsStubServer.start()) {
-            // Real zones have TTLs, and the relay caches by them (Postfix, with relayhost = [127.0.0.1], makes no
+            // Real zones have TTLs, and the relay caches by them (Postfix, with relayhost =
+            // [127.0.0.1], makes no
             // look-up at all): five minutes, not the test stub's TTL 0.
             Name mxName = Name.fromString(mx + ".");
             dns.record(new MXRecord(Name.fromString(zone + "."), DClass.IN, TTL, 10, mxName));

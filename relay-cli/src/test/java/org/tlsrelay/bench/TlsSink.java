@@ -112,7 +112,10 @@ public final class TlsSink {
             flush();
             String line;
             while ((line = readLine()) != null) {
-                String verb = line.length() >= 4 ? line.substring(0, 4).toUpperCase() : line.toUpperCase();
+                String verb =
+                        line.length() >= 4
+                                ? line.substring(0, 4).toUpperCase()
+                                : line.toUpperCase();
                 switch (verb) {
                     case "EHLO" -> {
                         reply("250-sink.bench.test");
@@ -128,7 +131,9 @@ public final class TlsSink {
                     case "STAR" -> {
                         reply("220 2.0.0 go ahead");
                         flush();
-                        SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(socket, null, false);
+                        SSLSocket ssl =
+                                (SSLSocket)
+                                        tls.getSocketFactory().createSocket(socket, null, false);
                         ssl.setUseClientMode(false);
                         ssl.startHandshake();
                         attach(ssl);
@@ -146,10 +151,18 @@ public final class TlsSink {
                         }
                         reply("250 2.0.0 ok " + n);
                         if (warmup > 0 && n == warmup) {
-                            Files.writeString(warmFile, System.currentTimeMillis() + " " + n + "\n");
+                            Files.writeString(
+                                    warmFile, System.currentTimeMillis() + " " + n + "\n");
                         }
                         if (n == warmup + expect) {
-                            Files.writeString(doneFile, first.get() + " " + System.currentTimeMillis() + " " + n + "\n");
+                            Files.writeString(
+                                    doneFile,
+                                    first.get()
+                                            + " "
+                                            + System.currentTimeMillis()
+                                            + " "
+                                            + n
+                                            + "\n");
                         }
                     }
                     case "QUIT" -> {
@@ -183,7 +196,11 @@ public final class TlsSink {
                 if (c == '\n') {
                     int n = buf.size();
                     byte[] b = buf.toByteArray();
-                    return new String(b, 0, n > 0 && b[n - 1] == '\r' ? n - 1 : n, StandardCharsets.ISO_8859_1);
+                    return new String(
+                            b,
+                            0,
+                            n > 0 && b[n - 1] == '\r' ? n - 1 : n,
+                            StandardCharsets.ISO_8859_1);
                 }
                 buf.write(c);
             }

@@ -45,7 +45,8 @@ class AdminServerTest {
     }
 
     HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url(path))).GET().build(),
+        return http.send(
+                HttpRequest.newBuilder(URI.create(url(path))).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -80,18 +81,29 @@ class AdminServerTest {
         metrics.rejected(RelayMetrics.Rejection.RELAY_DENIED);
         HttpResponse<String> r = get("/metrics");
         assertEquals(200, r.statusCode());
-        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        assertTrue(
+                r.headers()
+                        .firstValue("Content-Type")
+                        .orElse("")
+                        .startsWith("text/plain; version=0.0.4"));
         assertTrue(r.body().contains("tlsrelay_messages_accepted_total 1.0"), r.body());
-        assertTrue(r.body().contains("tlsrelay_messages_rejected_total{reason=\"relay-denied\"} 1.0"), r.body());
-        assertTrue(r.body().contains("# TYPE tlsrelay_delivery_latency_seconds histogram"), r.body());
+        assertTrue(
+                r.body().contains("tlsrelay_messages_rejected_total{reason=\"relay-denied\"} 1.0"),
+                r.body());
+        assertTrue(
+                r.body().contains("# TYPE tlsrelay_delivery_latency_seconds histogram"), r.body());
     }
 
     @Test
     void otherPathsAndMethodsAreRefused() throws Exception {
         assertEquals(404, get("/").statusCode());
         assertEquals(404, get("/metrics/x").statusCode());
-        HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(url("/health")))
-                .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> post =
+                http.send(
+                        HttpRequest.newBuilder(URI.create(url("/health")))
+                                .POST(HttpRequest.BodyPublishers.ofString("x"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertEquals(405, post.statusCode());
         assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
     }
@@ -109,7 +121,13 @@ class AdminServerTest {
 
         int port = admin.address().getPort();
         admin.close();
-        CliRun gone = CliRun.run("health", "--url", "http://127.0.0.1:" + port + "/health", "--timeout", "2s");
+        CliRun gone =
+                CliRun.run(
+                        "health",
+                        "--url",
+                        "http://127.0.0.1:" + port + "/health",
+                        "--timeout",
+                        "2s");
         assertEquals(1, gone.exit());
         assertTrue(gone.err().contains("no answer"), gone.err());
     }
@@ -117,6 +135,8 @@ class AdminServerTest {
     @Test
     void healthCommandRefusesBadArguments() {
         assertEquals(2, CliRun.run("health", "--url", "ftp://127.0.0.1/health").exit());
-        assertEquals(2, CliRun.run("health", "--url", "http://127.0.0.1:1/", "--timeout", "soon").exit());
+        assertEquals(
+                2,
+                CliRun.run("health", "--url", "http://127.0.0.1:1/", "--timeout", "soon").exit());
     }
 }

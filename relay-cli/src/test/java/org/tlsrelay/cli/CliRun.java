@@ -18,7 +18,10 @@ record CliRun(int exit, String out, String err) {
             int exit = Main.execute(args);
             System.out.flush();
             System.err.flush();
-            return new CliRun(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+            return new CliRun(
+                    exit,
+                    out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(oldOut);
             System.setErr(oldErr);

@@ -42,11 +42,12 @@ import org.tlsrelay.testkit.DnsStubServer;
  * started again on the same spool. Every acknowledged message must be there, byte for byte; the half one must not.
  */
 class CrashSafetyTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) ");
-    private static final Pattern QUEUED = Pattern.compile("250 2\\.0\\.0 Ok: queued as ([0-9a-v]{14})");
+    private static final Pattern LISTENING =
+            Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) ");
+    private static final Pattern QUEUED =
+            Pattern.compile("250 2\\.0\\.0 Ok: queued as ([0-9a-v]{14})");
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     /** A child JVM running {@code tlsrelay run}, with its log lines. */
     static final class Child implements AutoCloseable {
@@ -57,22 +58,39 @@ class CrashSafetyTest {
 
         Child(Path config) throws Exception {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            // The relay's own logback.xml, not a test module's logback-test.xml that is also on the class path.
-            Path logback = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                    .resolve("logback.xml");
-            process = new ProcessBuilder(java, "-Dlogback.configurationFile=" + logback, "-cp",
-                    System.getProperty("java.class.path"), Main.class.getName(), "run", "--config", config.toString())
-                    .redirectErrorStream(true).start();
-            Thread reader = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                        StandardCharsets.UTF_8))) {
-                    for (String l = r.readLine(); l != null; l = r.readLine()) {
-                        lines.add(l);
-                    }
-                } catch (IOException e) {
-                    // process gone
-                }
-            }, "child-log");
+            // The relay's own logback.xml, not a test module's logback-test.xml that is also on the
+            // class path.
+            Path logback =
+                    Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                            .resolve("logback.xml");
+            process =
+                    new ProcessBuilder(
+                                    java,
+                                    "-Dlogback.configurationFile=" + logback,
+                                    "-cp",
+                                    System.getProperty("java.class.path"),
+                                    Main.class.getName(),
+                                    "run",
+                                    "--config",
+                                    config.toString())
+                            .redirectErrorStream(true)
+                            .start();
+            Thread reader =
+                    new Thread(
+                            () -> {
+                                try (BufferedReader r =
+                                        new BufferedReader(
+                                                new InputStreamReader(
+                                                        process.getInputStream(),
+                                                        StandardCharsets.UTF_8))) {
+                                    for (String l = r.readLine(); l != null; l = r.readLine()) {
+                                        lines.add(l);
+                                    }
+                                } catch (IOException e) {
+                                    // process gone
+                                }
+                            },
+                            "child-log");
             reader.setDaemon(true);
             reader.start();
             try {
@@ -105,9 +123,14 @@ class CrashSafetyTest {
                     break;
                 }
             }
-            throw new AssertionError("no line matching " + p + " from the relay (alive: " + process.isAlive()
-                    + (process.isAlive() ? "" : ", exit " + process.exitValue()) + "); it logged:\n"
-                    + String.join("\n", log));
+            throw new AssertionError(
+                    "no line matching "
+                            + p
+                            + " from the relay (alive: "
+                            + process.isAlive()
+                            + (process.isAlive() ? "" : ", exit " + process.exitValue())
+                            + "); it logged:\n"
+                            + String.join("\n", log));
         }
 
         @Override
@@ -122,17 +145,30 @@ class CrashSafetyTest {
     }
 
     private static byte[] content(int client, int n) {
-        StringBuilder sb = new StringBuilder("From: client" + client + "@example.org\r\nSubject: message " + client + "/"
-                + n + "\r\n\r\n");
+        StringBuilder sb =
+                new StringBuilder(
+                        "From: client"
+                                + client
+                                + "@example.org\r\nSubject: message "
+                                + client
+                                + "/"
+                                + n
+                                + "\r\n\r\n");
         while (sb.length() < 10_000) {
-            sb.append("line ").append(sb.length()).append(" of message ").append(client).append('/').append(n)
+            sb.append("line ")
+                    .append(sb.length())
+                    .append(" of message ")
+                    .append(client)
+                    .append('/')
+                    .append(n)
                     .append(" .\r\n");
         }
         return sb.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
     @Test
-    void everyAcknowledgedMessageSurvivesSigkillIntactAndNothingHalfWrittenAppears() throws Exception {
+    void everyAcknowledgedMessageSurvivesSigkillIntactAndNothingHalfWrittenAppears()
+            throws Exception {
         try (DnsStubServer dns = DnsStubServer.start()) {
             survivesSigkill(dns);
         }
@@ -140,19 +176,29 @@ class CrashSafetyTest {
 
     private void survivesSigkill(DnsStubServer dns) throws Exception {
         Path spool = dir.resolve("spool");
-        // The delivery engine runs too: its DNS is a loopback stub that fails example.com, so every message is
-        // deferred (moved to deferred/, never delivered or bounced) and no query leaves the machine.
+        // The delivery engine runs too: its DNS is a loopback stub that fails example.com, so every
+        // message is
+        // deferred (moved to deferred/, never delivered or bounced) and no query leaves the
+        // machine.
         dns.servfail("example.com");
-        Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), "server:\n  listen: \"127.0.0.1:0\"\n"
-                + "  hostname: crash.test\nspool:\n  dir: " + spool + "\nadmin:\n  listen: \"127.0.0.1:0\"\n"
-                + "dns:\n  servers: [\"127.0.0.1:" + dns.port() + "\"]\n  timeout: 1s\n  dnssec: off\n"
-                + "policy:\n  mta-sts: { enabled: false }\n");
+        Path config =
+                Files.writeString(
+                        dir.resolve("tlsrelay.yaml"),
+                        "server:\n  listen: \"127.0.0.1:0\"\n"
+                                + "  hostname: crash.test\nspool:\n  dir: "
+                                + spool
+                                + "\nadmin:\n  listen: \"127.0.0.1:0\"\n"
+                                + "dns:\n  servers: [\"127.0.0.1:"
+                                + dns.port()
+                                + "\"]\n  timeout: 1s\n  dnssec: off\n"
+                                + "policy:\n  mta-sts: { enabled: false }\n");
         Map<String, byte[]> acked = new ConcurrentHashMap<>();
         int clients = 4;
         int perClient = 10;
         try (Child relay = new Child(config)) {
             InetSocketAddress at = new InetSocketAddress("127.0.0.1", relay.port);
-            // One client is in the middle of DATA when the relay dies: that message was never acknowledged.
+            // One client is in the middle of DATA when the relay dies: that message was never
+            // acknowledged.
             RawSmtpClient halfway = new RawSmtpClient(at);
             halfway.reply();
             halfway.command("EHLO halfway.test");
@@ -165,26 +211,29 @@ class CrashSafetyTest {
             List<Future<?>> runs = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
                 int client = c;
-                runs.add(pool.submit(() -> {
-                    try (RawSmtpClient s = new RawSmtpClient(at)) {
-                        s.reply();
-                        s.command("EHLO client" + client + ".test");
-                        for (int n = 0; n < perClient; n++) {
-                            byte[] body = content(client, n);
-                            s.command("MAIL FROM:<client" + client + "@example.org>");
-                            s.command("RCPT TO:<rcpt" + n + "@example.com>");
-                            RawSmtpClient.expect(s.command("DATA"), 354);
-                            s.sendBytes(body);
-                            RawSmtpClient.Reply r = s.send(".\r\n").reply();
-                            Matcher m = QUEUED.matcher(r.last());
-                            if (!m.matches()) {
-                                throw new AssertionError(r.text());
-                            }
-                            acked.put(m.group(1), body);
-                        }
-                    }
-                    return null;
-                }));
+                runs.add(
+                        pool.submit(
+                                () -> {
+                                    try (RawSmtpClient s = new RawSmtpClient(at)) {
+                                        s.reply();
+                                        s.command("EHLO client" + client + ".test");
+                                        for (int n = 0; n < perClient; n++) {
+                                            byte[] body = content(client, n);
+                                            s.command(
+                                                    "MAIL FROM:<client" + client + "@example.org>");
+                                            s.command("RCPT TO:<rcpt" + n + "@example.com>");
+                                            RawSmtpClient.expect(s.command("DATA"), 354);
+                                            s.sendBytes(body);
+                                            RawSmtpClient.Reply r = s.send(".\r\n").reply();
+                                            Matcher m = QUEUED.matcher(r.last());
+                                            if (!m.matches()) {
+                                                throw new AssertionError(r.text());
+                                            }
+                                            acked.put(m.group(1), body);
+                                        }
+                                    }
+                                    return null;
+                                }));
             }
             for (Future<?> f : runs) {
                 f.get(60, TimeUnit.SECONDS);
@@ -197,18 +246,25 @@ class CrashSafetyTest {
         assertEquals(clients * perClient, acked.size());
 
         try (Child restarted = new Child(config)) {
-            restarted.await(Pattern.compile("spool .*: " + acked.size() + " message\\(s\\) scheduled"));
+            restarted.await(
+                    Pattern.compile("spool .*: " + acked.size() + " message\\(s\\) scheduled"));
             for (Map.Entry<String, byte[]> e : acked.entrySet()) {
                 byte[] stored = body(spool, e.getKey());
                 byte[] sent = e.getValue();
-                byte[] tail = Arrays.copyOfRange(stored, stored.length - sent.length, stored.length);
+                byte[] tail =
+                        Arrays.copyOfRange(stored, stored.length - sent.length, stored.length);
                 assertArrayEquals(sent, tail, "content of " + e.getKey());
-                String head = new String(stored, 0, stored.length - sent.length, StandardCharsets.US_ASCII);
-                assertTrue(head.matches("Received: from client\\d\\.test \\(\\[127\\.0\\.0\\.1]\\)\r\n(\t[^\r\n]*\r\n)+"),
+                String head =
+                        new String(
+                                stored, 0, stored.length - sent.length, StandardCharsets.US_ASCII);
+                assertTrue(
+                        head.matches(
+                                "Received: from client\\d\\.test \\(\\[127\\.0\\.0\\.1]\\)\r\n(\t[^\r\n]*\r\n)+"),
                         head);
                 assertTrue(head.contains("id " + e.getKey()), head);
             }
-            // file names only (no stat): the running delivery engine renames messages between directories meanwhile
+            // file names only (no stat): the running delivery engine renames messages between
+            // directories meanwhile
             Set<String> names = new HashSet<>();
             try (Stream<Path> dirs = Files.list(spool)) {
                 for (Path d : dirs.filter(Files::isDirectory).toList()) {
@@ -225,9 +281,13 @@ class CrashSafetyTest {
             Set<String> listed = new HashSet<>();
             JsonNode json = new ObjectMapper().readTree(list.out());
             json.forEach(n -> listed.add(n.get("id").asText()));
-            assertEquals(acked.keySet(), listed, "exactly the acknowledged messages, not the half-written one");
+            assertEquals(
+                    acked.keySet(),
+                    listed,
+                    "exactly the acknowledged messages, not the half-written one");
 
-            // SIGTERM (through the handle: Process.destroy() would also close our end of its output pipe).
+            // SIGTERM (through the handle: Process.destroy() would also close our end of its output
+            // pipe).
             restarted.process.toHandle().destroy();
             restarted.await(Pattern.compile("INFO .*stopped$"));
             assertTrue(restarted.process.waitFor(30, TimeUnit.SECONDS));

@@ -35,8 +35,10 @@ final class DeliveryFixture implements AutoCloseable {
     private int nextAddress = 2;
     private Relay relay;
     private Path configFile;
+
     /** Whether the relay records TLS-RPT outcomes (off unless a test is about reports). */
     boolean reportsEnabled;
+
     /**
      * The {@code dns:} keys after servers and timeout: DNSSEC off unless a test serves signed zones (the stub's
      * plain zones cannot be validated from the root anchors).
@@ -83,29 +85,42 @@ final class DeliveryFixture implements AutoCloseable {
 
     Relay start(String deliveryExtra, String policyYaml, PolicyOverride override) throws Exception {
         Path ca = CA.writeCertificatePem(dir.resolve("ca.pem"));
-        String yaml = "server:\n"
-                + "  listen: \"127.0.0.1:0\"\n"
-                + "  hostname: relay.test\n"
-                + "spool:\n"
-                + "  dir: " + dir.resolve("data/spool") + "\n"
-                + "delivery:\n"
-                + "  port: " + port + "\n"
-                + "  helo-name: relay.test\n"
-                + "  connect-timeout: 5s\n"
-                + "  command-timeout: 10s\n"
-                + "  trust: { system: false, extra-ca: [\"" + ca + "\"] }\n"
-                + deliveryExtra
-                + "dns:\n"
-                + "  servers: [\"127.0.0.1:" + dns.port() + "\"]\n"
-                + "  timeout: 2s\n"
-                + dnsExtra
-                + "policy:\n"
-                + "  mta-sts: { enabled: false }\n"
-                + policyYaml
-                + "reports: { enabled: " + reportsEnabled + " }\n"
-                + "admin: { listen: \"127.0.0.1:0\" }\n";
+        String yaml =
+                "server:\n"
+                        + "  listen: \"127.0.0.1:0\"\n"
+                        + "  hostname: relay.test\n"
+                        + "spool:\n"
+                        + "  dir: "
+                        + dir.resolve("data/spool")
+                        + "\n"
+                        + "delivery:\n"
+                        + "  port: "
+                        + port
+                        + "\n"
+                        + "  helo-name: relay.test\n"
+                        + "  connect-timeout: 5s\n"
+                        + "  command-timeout: 10s\n"
+                        + "  trust: { system: false, extra-ca: [\""
+                        + ca
+                        + "\"] }\n"
+                        + deliveryExtra
+                        + "dns:\n"
+                        + "  servers: [\"127.0.0.1:"
+                        + dns.port()
+                        + "\"]\n"
+                        + "  timeout: 2s\n"
+                        + dnsExtra
+                        + "policy:\n"
+                        + "  mta-sts: { enabled: false }\n"
+                        + policyYaml
+                        + "reports: { enabled: "
+                        + reportsEnabled
+                        + " }\n"
+                        + "admin: { listen: \"127.0.0.1:0\" }\n";
         configFile = Files.writeString(dir.resolve("tlsrelay.yaml"), yaml);
-        relay = Relay.start(ConfigLoader.load(configFile), new Relay.Hooks(outcomes::add, override));
+        relay =
+                Relay.start(
+                        ConfigLoader.load(configFile), new Relay.Hooks(outcomes::add, override));
         return relay;
     }
 
@@ -126,8 +141,10 @@ final class DeliveryFixture implements AutoCloseable {
 
     /** A connected, greeted client (after EHLO) for several messages. */
     RawSmtpClient client() throws IOException {
-        RawSmtpClient c = new RawSmtpClient(new InetSocketAddress(relay.address().getAddress(),
-                relay.address().getPort()));
+        RawSmtpClient c =
+                new RawSmtpClient(
+                        new InetSocketAddress(
+                                relay.address().getAddress(), relay.address().getPort()));
         RawSmtpClient.expect(c.reply(), 220);
         RawSmtpClient.expect(c.command("EHLO client.test"), 250);
         return c;
@@ -146,8 +163,13 @@ final class DeliveryFixture implements AutoCloseable {
     }
 
     static String message(String subject) {
-        return "From: sender@sender.test\r\nTo: someone\r\nSubject: " + subject + "\r\nMessage-ID: <" + subject
-                + "@client.test>\r\n\r\nHello, " + subject + ".\r\n";
+        return "From: sender@sender.test\r\nTo: someone\r\nSubject: "
+                + subject
+                + "\r\nMessage-ID: <"
+                + subject
+                + "@client.test>\r\n\r\nHello, "
+                + subject
+                + ".\r\n";
     }
 
     @Override

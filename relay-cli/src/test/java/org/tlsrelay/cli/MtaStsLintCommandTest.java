@@ -12,11 +12,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class MtaStsLintCommandTest {
-    static final String VALID = "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmx: *.example.net\n"
-            + "max_age: 604800\n";
+    static final String VALID =
+            "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmx: *.example.net\n"
+                    + "max_age: 604800\n";
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     Path file(String content) throws Exception {
         return Files.writeString(dir.resolve("mta-sts.txt"), content);
@@ -43,27 +43,37 @@ class MtaStsLintCommandTest {
 
     @Test
     void anInvalidPolicyListsLineNumberedErrorsAndExitsOne() throws Exception {
-        CliRun r = CliRun.run("mta-sts", "lint", file("version: STSv1\nmode: enforcing\nmx: mx1.example.com\n")
-                .toString());
+        CliRun r =
+                CliRun.run(
+                        "mta-sts",
+                        "lint",
+                        file("version: STSv1\nmode: enforcing\nmx: mx1.example.com\n").toString());
         assertEquals(1, r.exit());
         JsonNode j = json(r);
         assertFalse(j.get("valid").asBoolean());
         assertTrue(j.get("mode").isNull());
         assertTrue(j.get("max_age").isNull());
-        assertEquals("line 2: mode: \"enforcing\" is not enforce, testing or none", j.get("errors").get(0).asText());
+        assertEquals(
+                "line 2: mode: \"enforcing\" is not enforce, testing or none",
+                j.get("errors").get(0).asText());
         assertTrue(j.get("errors").get(1).asText().startsWith("max_age: missing"));
-        assertEquals(2, j.get("errors").size(), "the bad mode line is reported once, not also as missing");
+        assertEquals(
+                2,
+                j.get("errors").size(),
+                "the bad mode line is reported once, not also as missing");
     }
 
     @Test
     void checkMxSaysWhetherTheHostIsAllowed() throws Exception {
         Path f = file(VALID);
-        CliRun allowed = CliRun.run("mta-sts", "lint", f.toString(), "--check-mx", "MX7.example.net");
+        CliRun allowed =
+                CliRun.run("mta-sts", "lint", f.toString(), "--check-mx", "MX7.example.net");
         assertEquals(0, allowed.exit());
         assertTrue(json(allowed).get("mx_allowed").asBoolean());
         CliRun exact = CliRun.run("mta-sts", "lint", f.toString(), "--check-mx", "mx1.example.com");
         assertTrue(json(exact).get("mx_allowed").asBoolean());
-        CliRun deeper = CliRun.run("mta-sts", "lint", f.toString(), "--check-mx", "a.b.example.net");
+        CliRun deeper =
+                CliRun.run("mta-sts", "lint", f.toString(), "--check-mx", "a.b.example.net");
         assertEquals(1, deeper.exit());
         assertFalse(json(deeper).get("mx_allowed").asBoolean());
         assertTrue(json(deeper).get("valid").asBoolean());
@@ -71,15 +81,24 @@ class MtaStsLintCommandTest {
 
     @Test
     void modeNoneAllowsAnyMx() throws Exception {
-        CliRun r = CliRun.run("mta-sts", "lint", file("version: STSv1\nmode: none\nmax_age: 86400\n").toString(),
-                "--check-mx", "anything.example");
+        CliRun r =
+                CliRun.run(
+                        "mta-sts",
+                        "lint",
+                        file("version: STSv1\nmode: none\nmax_age: 86400\n").toString(),
+                        "--check-mx",
+                        "anything.example");
         assertEquals(0, r.exit());
         assertTrue(json(r).get("mx_allowed").asBoolean());
     }
 
     @Test
     void anOversizedFileIsInvalid() throws Exception {
-        CliRun r = CliRun.run("mta-sts", "lint", file(VALID + "x: " + "a".repeat(70_000) + "\n").toString());
+        CliRun r =
+                CliRun.run(
+                        "mta-sts",
+                        "lint",
+                        file(VALID + "x: " + "a".repeat(70_000) + "\n").toString());
         assertEquals(1, r.exit());
         assertTrue(json(r).get("errors").get(0).asText().contains("more than 65536 bytes"));
     }
@@ -89,7 +108,8 @@ class MtaStsLintCommandTest {
         CliRun missing = CliRun.run("mta-sts", "lint", dir.resolve("nope.txt").toString());
         assertEquals(2, missing.exit());
         assertTrue(missing.err().contains("no such file"), missing.err());
-        CliRun badHost = CliRun.run("mta-sts", "lint", file(VALID).toString(), "--check-mx", "not a host");
+        CliRun badHost =
+                CliRun.run("mta-sts", "lint", file(VALID).toString(), "--check-mx", "not a host");
         assertEquals(2, badHost.exit());
         assertEquals(2, CliRun.run("mta-sts", "lint").exit());
     }

@@ -25,8 +25,7 @@ class PolicyCheckCommandTest {
     static final TestCa CA = TestCa.create("tlsrelay check CA");
     static final TestCa OTHER_CA = TestCa.create("someone else's CA");
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     DnsStubServer dns;
     TestMx mx;
 
@@ -45,7 +44,9 @@ class PolicyCheckCommandTest {
 
     Path config(int port, String overrides) throws Exception {
         Path ca = CA.writeCertificatePem(dir.resolve("ca.pem"));
-        return Files.writeString(dir.resolve("tlsrelay.yaml"), """
+        return Files.writeString(
+                dir.resolve("tlsrelay.yaml"),
+                """
                 server:
                   hostname: relay.test
                 spool:
@@ -66,7 +67,13 @@ class PolicyCheckCommandTest {
                     enabled: false
                   overrides:
                 %s
-                """.formatted(dir.resolve("spool"), dns.address(), port, ca, overrides.indent(4)));
+                """
+                        .formatted(
+                                dir.resolve("spool"),
+                                dns.address(),
+                                port,
+                                ca,
+                                overrides.indent(4)));
     }
 
     TestMx startMx(TestMx.Builder b) throws Exception {
@@ -92,9 +99,11 @@ class PolicyCheckCommandTest {
     @Test
     void deliversToAnEnforcedMxWithAGoodCertificateWithoutSendingMail() throws Exception {
         startMx(TestMx.builder().hostname("mx.good.example").startTls(CA.issue("mx.good.example")));
-        dns.mx("good.example", 10, "mx.good.example").a("mx.good.example", "127.0.0.1")
+        dns.mx("good.example", 10, "mx.good.example")
+                .a("mx.good.example", "127.0.0.1")
                 .txt("_smtp._tls.good.example", "v=TLSRPTv1; rua=mailto:tlsrpt@good.example");
-        Path config = config(mx.port(), "good.example: { mode: enforce, mxs: [\"mx.good.example\"] }");
+        Path config =
+                config(mx.port(), "good.example: { mode: enforce, mxs: [\"mx.good.example\"] }");
 
         CliRun r = check(config, "good.example", "--json");
 
@@ -119,7 +128,9 @@ class PolicyCheckCommandTest {
         assertTrue(a.get("tls").get("version").asText().startsWith("TLSv1."), a.toString());
         assertFalse(a.get("tls").get("cipher").asText().isEmpty());
         assertEquals("mx.good.example", a.get("certificate").get("dns_names").get(0).asText());
-        assertTrue(a.get("certificate").get("issuer").asText().contains("tlsrelay check CA"), a.toString());
+        assertTrue(
+                a.get("certificate").get("issuer").asText().contains("tlsrelay check CA"),
+                a.toString());
         assertEquals("trusted", a.get("chain").asText());
         assertEquals("valid", a.get("validity").asText());
         assertTrue(a.get("name_match").asBoolean());
@@ -154,30 +165,50 @@ class PolicyCheckCommandTest {
 
     @Test
     void refusesAnUntrustedCertificateAndSaysSoInTheTable() throws Exception {
-        startMx(TestMx.builder().hostname("mx.untrusted.example")
-                .startTls(OTHER_CA.issue("mx.untrusted.example")));
-        dns.mx("untrusted.example", 5, "mx.untrusted.example").a("mx.untrusted.example", "127.0.0.1");
-        Path config = config(mx.port(), "untrusted.example: { mode: enforce, mxs: [\"mx.untrusted.example\"] }");
+        startMx(
+                TestMx.builder()
+                        .hostname("mx.untrusted.example")
+                        .startTls(OTHER_CA.issue("mx.untrusted.example")));
+        dns.mx("untrusted.example", 5, "mx.untrusted.example")
+                .a("mx.untrusted.example", "127.0.0.1");
+        Path config =
+                config(
+                        mx.port(),
+                        "untrusted.example: { mode: enforce, mxs: [\"mx.untrusted.example\"] }");
 
         CliRun r = check(config, "untrusted.example");
 
         assertEquals(1, r.exit(), r.err());
         assertTrue(r.out().contains("MX"), r.out());
-        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("MX ") && l.contains("ADDRESS") && l.contains("VERDICT")),
+        assertTrue(
+                r.out()
+                        .lines()
+                        .anyMatch(
+                                l ->
+                                        l.startsWith("MX ")
+                                                && l.contains("ADDRESS")
+                                                && l.contains("VERDICT")),
                 r.out());
         assertTrue(r.out().contains("5 mx.untrusted.example"), r.out());
         assertTrue(r.out().contains("untrusted"), r.out());
         assertTrue(r.out().contains("refuse (certificate-not-trusted)"), r.out());
         assertTrue(r.out().contains("issuer    CN=someone else's CA"), r.out());
         assertTrue(r.out().contains("verdict:      refuse"), r.out());
-        assertFalse(r.out().contains("\u001B["), "no colour when standard output is not a terminal");
+        assertFalse(
+                r.out().contains("\u001B["), "no colour when standard output is not a terminal");
     }
 
     @Test
     void skipsAnMxTheEnforcedPolicyDoesNotListWithoutConnecting() throws Exception {
-        startMx(TestMx.builder().hostname("mx.other.example").startTls(CA.issue("mx.other.example")));
+        startMx(
+                TestMx.builder()
+                        .hostname("mx.other.example")
+                        .startTls(CA.issue("mx.other.example")));
         dns.mx("listed.example", 10, "mx.other.example").a("mx.other.example", "127.0.0.1");
-        Path config = config(mx.port(), "listed.example: { mode: enforce, mxs: [\"mx.listed.example\"] }");
+        Path config =
+                config(
+                        mx.port(),
+                        "listed.example: { mode: enforce, mxs: [\"mx.listed.example\"] }");
 
         CliRun r = check(config, "listed.example", "--json");
 
@@ -188,14 +219,17 @@ class PolicyCheckCommandTest {
         assertFalse(a.get("connected").asBoolean());
         assertEquals("refuse", a.get("verdict").asText());
         assertEquals("validation-failure", a.get("result").asText());
-        assertTrue(mx.connections().isEmpty(), "RFC 8461 §4.1: an MX outside the policy is not contacted");
+        assertTrue(
+                mx.connections().isEmpty(),
+                "RFC 8461 §4.1: an MX outside the policy is not contacted");
     }
 
     @Test
     void deliversInClearUnderTestingWhenStarttlsIsNotOffered() throws Exception {
         startMx(TestMx.builder().hostname("mx.plain.example"));
         dns.mx("plain.example", 10, "mx.plain.example").a("mx.plain.example", "127.0.0.1");
-        Path config = config(mx.port(), "plain.example: { mode: testing, mxs: [\"mx.plain.example\"] }");
+        Path config =
+                config(mx.port(), "plain.example: { mode: testing, mxs: [\"mx.plain.example\"] }");
 
         CliRun r = check(config, "plain.example", "--json");
 
@@ -209,7 +243,10 @@ class PolicyCheckCommandTest {
 
     @Test
     void probesTheDomainItselfWhenItHasNoMxRecords() throws Exception {
-        startMx(TestMx.builder().hostname("implicit.example").startTls(CA.issue("implicit.example")));
+        startMx(
+                TestMx.builder()
+                        .hostname("implicit.example")
+                        .startTls(CA.issue("implicit.example")));
         dns.a("implicit.example", "127.0.0.1");
 
         CliRun r = check(config(mx.port(), "{}"), "implicit.example", "--json");
@@ -266,7 +303,8 @@ class PolicyCheckCommandTest {
     @Test
     void tlsRptNeedsExactlyOneVersionRecord() throws Exception {
         startMx(TestMx.builder());
-        dns.mx("twice.example", 10, "mx.twice.example").a("mx.twice.example", "127.0.0.1")
+        dns.mx("twice.example", 10, "mx.twice.example")
+                .a("mx.twice.example", "127.0.0.1")
                 .txt("_smtp._tls.twice.example", "v=TLSRPTv1; rua=mailto:a@twice.example")
                 .txt("_smtp._tls.twice.example", "v=TLSRPTv1; rua=mailto:b@twice.example")
                 .txt("_smtp._tls.other.example", "v=spf1 -all");

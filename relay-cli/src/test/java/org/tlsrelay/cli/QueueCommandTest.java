@@ -21,23 +21,40 @@ import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.Spool;
 
 class QueueCommandTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private Path config;
 
     @BeforeEach
     void writeConfig() throws IOException {
-        config = Files.writeString(dir.resolve("tlsrelay.yaml"), "spool:\n  dir: " + dir.resolve("spool") + "\n");
+        config =
+                Files.writeString(
+                        dir.resolve("tlsrelay.yaml"),
+                        "spool:\n  dir: " + dir.resolve("spool") + "\n");
     }
 
-    static String accept(Spool spool, String sender, String rcpt, String content) throws IOException {
+    static String accept(Spool spool, String sender, String rcpt, String content)
+            throws IOException {
         try (Spool.Reception r = spool.receive()) {
             r.body().write(content.getBytes(StandardCharsets.UTF_8));
             Instant now = Instant.now();
-            return r.commit(Envelope.accepted(r.id(), now, sender, List.of(RecipientStatus.pending(rcpt,
-                    Set.of(RecipientStatus.Notify.FAILURE), "", now)), Envelope.BodyType.UNSPECIFIED, false,
-                    Envelope.Ret.UNSPECIFIED, "", new Envelope.Source("smtp", "127.0.0.1", "client.test", "", "")))
+            return r.commit(
+                            Envelope.accepted(
+                                    r.id(),
+                                    now,
+                                    sender,
+                                    List.of(
+                                            RecipientStatus.pending(
+                                                    rcpt,
+                                                    Set.of(RecipientStatus.Notify.FAILURE),
+                                                    "",
+                                                    now)),
+                                    Envelope.BodyType.UNSPECIFIED,
+                                    false,
+                                    Envelope.Ret.UNSPECIFIED,
+                                    "",
+                                    new Envelope.Source(
+                                            "smtp", "127.0.0.1", "client.test", "", "")))
                     .id();
         }
     }
@@ -54,7 +71,12 @@ class QueueCommandTest {
     @Test
     void listShowHoldReleaseDeleteAndFlushWhileTheRelayHasTheSpoolOpen() throws Exception {
         try (Spool relay = Spool.open(dir.resolve("spool"), Spool.Options.defaults())) {
-            String a = accept(relay, "alice@example.org", "bob@example.com", "Subject: one\r\n\r\nbody one\r\n");
+            String a =
+                    accept(
+                            relay,
+                            "alice@example.org",
+                            "bob@example.com",
+                            "Subject: one\r\n\r\nbody one\r\n");
             String b = accept(relay, "", "carol@example.net", "Subject: two\r\n\r\n");
 
             CliRun list = queue("list", "--json");
@@ -65,7 +87,9 @@ class QueueCommandTest {
             assertEquals(a, first.get("id").asText());
             assertEquals("incoming", first.get("state").asText());
             assertEquals("alice@example.org", first.get("sender").asText());
-            assertEquals(Files.size(dir.resolve("spool/incoming/" + a + ".eml")), first.get("size").asLong());
+            assertEquals(
+                    Files.size(dir.resolve("spool/incoming/" + a + ".eml")),
+                    first.get("size").asLong());
             assertEquals(0, first.get("attempts").asInt());
             assertTrue(first.get("arrival").asText().endsWith("Z"));
             assertTrue(first.has("nextAttempt"));
@@ -74,7 +98,9 @@ class QueueCommandTest {
             assertEquals("", json.get(1).get("sender").asText());
 
             CliRun table = queue("list");
-            assertTrue(table.out().contains(a) && table.out().contains("<alice@example.org>"), table.out());
+            assertTrue(
+                    table.out().contains(a) && table.out().contains("<alice@example.org>"),
+                    table.out());
             assertTrue(table.out().contains("2 message(s)"), table.out());
 
             CliRun show = queue("show", a);
@@ -82,14 +108,29 @@ class QueueCommandTest {
             assertTrue(show.out().contains("sender:      <alice@example.org>"), show.out());
             assertTrue(show.out().contains("NOTIFY=[FAILURE]"), show.out());
             assertTrue(show.out().endsWith("Subject: one\r\n\r\nbody one\r\n"), show.out());
-            assertEquals("FAILURE", new ObjectMapper().readTree(queue("show", a, "--json").out())
-                    .get("envelope").get("recipients").get(0).get("notify").get(0).asText());
+            assertEquals(
+                    "FAILURE",
+                    new ObjectMapper()
+                            .readTree(queue("show", a, "--json").out())
+                            .get("envelope")
+                            .get("recipients")
+                            .get(0)
+                            .get("notify")
+                            .get(0)
+                            .asText());
 
             assertEquals(0, queue("hold", a).exit());
             assertTrue(Files.exists(dir.resolve("spool/hold/" + a + ".json")));
-            assertTrue(relay.takeDue(10).stream().noneMatch(m -> m.id().equals(a)), "the relay skips held mail");
-            assertEquals("hold", new ObjectMapper().readTree(queue("list", "--json").out()).get(0).get("state")
-                    .asText());
+            assertTrue(
+                    relay.takeDue(10).stream().noneMatch(m -> m.id().equals(a)),
+                    "the relay skips held mail");
+            assertEquals(
+                    "hold",
+                    new ObjectMapper()
+                            .readTree(queue("list", "--json").out())
+                            .get(0)
+                            .get("state")
+                            .asText());
             CliRun release = queue("release", a);
             assertEquals(0, release.exit());
             assertTrue(release.out().contains("released"));
@@ -112,18 +153,28 @@ class QueueCommandTest {
         assertEquals(0, empty.exit());
         assertTrue(empty.out().contains("Queue is empty"));
         assertEquals("[ ]", queue("list", "--json").out().trim());
-        assertEquals(2, CliRun.run("queue", "list", "--config", dir.resolve("missing.yaml").toString()).exit());
+        assertEquals(
+                2,
+                CliRun.run("queue", "list", "--config", dir.resolve("missing.yaml").toString())
+                        .exit());
         assertEquals(2, CliRun.run("queue", "show").exit(), "the id is required");
     }
 
     @Test
     void runRefusesAMalformedPasswordHashWithExit2() throws IOException {
-        Path bad = Files.writeString(dir.resolve("bad.yaml"), "server:\n  listen: \"127.0.0.1:0\"\n  auth:\n"
-                + "    users: [{ name: app1, password-hash: \"plaintext\" }]\nspool:\n  dir: " + dir.resolve("s") + "\n");
+        Path bad =
+                Files.writeString(
+                        dir.resolve("bad.yaml"),
+                        "server:\n  listen: \"127.0.0.1:0\"\n  auth:\n"
+                                + "    users: [{ name: app1, password-hash: \"plaintext\" }]\nspool:\n  dir: "
+                                + dir.resolve("s")
+                                + "\n");
         CliRun r = CliRun.run("run", "--config", bad.toString());
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("server.auth.users: app1: password-hash:"), r.err());
         // A good hash passes the same check (and the relay would start).
-        assertTrue(PasswordHash.parse(PasswordHash.bcrypt("x".toCharArray(), 4)).matches("x".toCharArray()));
+        assertTrue(
+                PasswordHash.parse(PasswordHash.bcrypt("x".toCharArray(), 4))
+                        .matches("x".toCharArray()));
     }
 }

@@ -37,8 +37,7 @@ import org.tlsrelay.testkit.TestHttpsServer;
 class ReportCommandTest {
     static final TestCa CA = TestCa.create("report CLI test CA");
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     DnsStubServer dns;
     TestHttpsServer https;
     Path config;
@@ -51,10 +50,17 @@ class ReportCommandTest {
         dns = DnsStubServer.start();
         https = TestHttpsServer.start(CA.issue("127.0.0.1").serverContext());
         https.respond("/tlsrpt", TestHttpsServer.Response.status(200));
-        dns.txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=https://127.0.0.1:" + https.port() + "/tlsrpt,"
-                + "mailto:tlsrpt@example.com");
+        dns.txt(
+                "_smtp._tls.example.com",
+                "v=TLSRPTv1; rua=https://127.0.0.1:"
+                        + https.port()
+                        + "/tlsrpt,"
+                        + "mailto:tlsrpt@example.com");
         Path ca = CA.writeCertificatePem(dir.resolve("ca.pem"));
-        config = Files.writeString(dir.resolve("tlsrelay.yaml"), """
+        config =
+                Files.writeString(
+                        dir.resolve("tlsrelay.yaml"),
+                        """
                 spool:
                   dir: %s
                 dns:
@@ -68,7 +74,8 @@ class ReportCommandTest {
                   organization: "CLI Test Org"
                   contact: "mailto:postmaster@relay.example"
                   submitter: relay.example
-                """.formatted(dir.resolve("data/spool"), dns.address(), ca));
+                """
+                                .formatted(dir.resolve("data/spool"), dns.address(), ca));
     }
 
     @AfterEach
@@ -79,9 +86,16 @@ class ReportCommandTest {
     }
 
     static PolicyContext sts(String domain, PolicyMode mode) {
-        return new PolicyContext(domain, PolicyContext.Source.MTA_STS, "cached",
+        return new PolicyContext(
+                domain,
+                PolicyContext.Source.MTA_STS,
+                "cached",
                 new Policy(mode, List.of(MxPattern.ofMtaSts("mx." + domain))),
-                List.of("version: STSv1", "mode: " + mode.label(), "mx: mx." + domain, "max_age: 86400"));
+                List.of(
+                        "version: STSv1",
+                        "mode: " + mode.label(),
+                        "mx: mx." + domain,
+                        "max_age: 86400"));
     }
 
     /** A few outcomes on {@code day}, as the delivery engine would record them. */
@@ -89,14 +103,43 @@ class ReportCommandTest {
         Instant t = day.atStartOfDay(ZoneOffset.UTC).toInstant().plusSeconds(60);
         PolicyContext enforce = sts("example.com", PolicyMode.ENFORCE);
         PolicyContext testing = sts("testing.example", PolicyMode.TESTING);
-        try (OutcomeRecorder r = OutcomeRecorder.start(new OutcomeLog(dir.resolve("data/reports")),
-                OutcomeRecorder.Settings.defaults())) {
-            r.record(new TlsOutcome(t, enforce, "mx.example.com", "mx.example.com", "192.0.2.1", "198.51.100.1",
-                    TlsResult.success(), "deliver-tls", ""));
-            r.record(new TlsOutcome(t, enforce, "mx.example.com", "mx.example.com", "192.0.2.1", "198.51.100.2",
-                    TlsResult.failure(TlsFailureType.CERTIFICATE_EXPIRED, "expired"), "refuse", ""));
-            r.record(new TlsOutcome(t, testing, "mx.testing.example", "", "192.0.2.1", "198.51.100.3",
-                    TlsResult.failure(TlsFailureType.STARTTLS_NOT_SUPPORTED, "no STARTTLS"), "deliver-clear", ""));
+        try (OutcomeRecorder r =
+                OutcomeRecorder.start(
+                        new OutcomeLog(dir.resolve("data/reports")),
+                        OutcomeRecorder.Settings.defaults())) {
+            r.record(
+                    new TlsOutcome(
+                            t,
+                            enforce,
+                            "mx.example.com",
+                            "mx.example.com",
+                            "192.0.2.1",
+                            "198.51.100.1",
+                            TlsResult.success(),
+                            "deliver-tls",
+                            ""));
+            r.record(
+                    new TlsOutcome(
+                            t,
+                            enforce,
+                            "mx.example.com",
+                            "mx.example.com",
+                            "192.0.2.1",
+                            "198.51.100.2",
+                            TlsResult.failure(TlsFailureType.CERTIFICATE_EXPIRED, "expired"),
+                            "refuse",
+                            ""));
+            r.record(
+                    new TlsOutcome(
+                            t,
+                            testing,
+                            "mx.testing.example",
+                            "",
+                            "192.0.2.1",
+                            "198.51.100.3",
+                            TlsResult.failure(TlsFailureType.STARTTLS_NOT_SUPPORTED, "no STARTTLS"),
+                            "deliver-clear",
+                            ""));
             assertTrue(r.flush(Duration.ofSeconds(10)));
         }
     }
@@ -123,7 +166,9 @@ class ReportCommandTest {
         assertEquals("example.com", policy.get("policy").get("policy-domain").asText());
         assertEquals(1, policy.get("summary").get("total-successful-session-count").asInt());
         assertEquals(1, policy.get("summary").get("total-failure-session-count").asInt());
-        assertEquals("certificate-expired", policy.get("failure-details").get(0).get("result-type").asText());
+        assertEquals(
+                "certificate-expired",
+                policy.get("failure-details").get(0).get("result-type").asText());
         JsonNode shadow = j.get("shadow").get(0);
         assertEquals("testing.example", shadow.get("policy-domain").asText());
         assertEquals(1, shadow.get("would-refuse").asInt());
@@ -135,19 +180,35 @@ class ReportCommandTest {
     @Test
     void showExplainsTheDayAsTables() throws Exception {
         record(yesterday);
-        CliRun r = CliRun.run("report", "show", "--date", yesterday.toString(), "--config", config.toString());
+        CliRun r =
+                CliRun.run(
+                        "report",
+                        "show",
+                        "--date",
+                        yesterday.toString(),
+                        "--config",
+                        config.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("whole day"), r.out());
         assertTrue(r.out().contains("example.com"), r.out());
         assertTrue(r.out().contains("certificate-expired"), r.out());
-        assertTrue(r.out().contains("testing.example") && r.out().contains("would refuse 1 of 1"), r.out());
+        assertTrue(
+                r.out().contains("testing.example") && r.out().contains("would refuse 1 of 1"),
+                r.out());
     }
 
     @Test
     void showCanBeLimitedToOneDomain() throws Exception {
         record(today);
-        CliRun r = CliRun.run("report", "show", "--json", "--domain", "testing.example", "--config",
-                config.toString());
+        CliRun r =
+                CliRun.run(
+                        "report",
+                        "show",
+                        "--json",
+                        "--domain",
+                        "testing.example",
+                        "--config",
+                        config.toString());
         assertEquals(0, r.exit(), r.err());
         JsonNode j = json(r);
         assertEquals(0, j.get("reports").size());
@@ -167,10 +228,18 @@ class ReportCommandTest {
             assertEquals(1, queued.size());
             assertTrue(TlsExemption.isExempt(queued.get(0).envelope()));
             assertEquals("postmaster@relay.example", queued.get(0).envelope().sender());
-            assertEquals("tlsrpt@example.com", queued.get(0).envelope().recipients().get(0).address());
+            assertEquals(
+                    "tlsrpt@example.com", queued.get(0).envelope().recipients().get(0).address());
         }
 
-        CliRun again = CliRun.run("report", "send", "--date", yesterday.toString(), "--config", config.toString());
+        CliRun again =
+                CliRun.run(
+                        "report",
+                        "send",
+                        "--date",
+                        yesterday.toString(),
+                        "--config",
+                        config.toString());
         assertEquals(0, again.exit(), again.out() + again.err());
         assertTrue(again.out().contains("already sent"), again.out());
         assertEquals(1, https.requests().size(), "not sent twice");
@@ -199,12 +268,35 @@ class ReportCommandTest {
 
     @Test
     void usageErrorsExitTwo() {
-        assertEquals(2, CliRun.run("report", "send", "--date", today.toString(), "--config", config.toString())
-                .exit(), "today is not over");
-        assertEquals(2, CliRun.run("report", "send", "--date", "June 1st", "--config", config.toString()).exit());
-        assertEquals(2, CliRun.run("report", "show", "--domain", "not a domain", "--config", config.toString())
-                .exit());
-        assertEquals(2, CliRun.run("report", "show", "--config", dir.resolve("missing.yaml").toString()).exit());
+        assertEquals(
+                2,
+                CliRun.run(
+                                "report",
+                                "send",
+                                "--date",
+                                today.toString(),
+                                "--config",
+                                config.toString())
+                        .exit(),
+                "today is not over");
+        assertEquals(
+                2,
+                CliRun.run("report", "send", "--date", "June 1st", "--config", config.toString())
+                        .exit());
+        assertEquals(
+                2,
+                CliRun.run(
+                                "report",
+                                "show",
+                                "--domain",
+                                "not a domain",
+                                "--config",
+                                config.toString())
+                        .exit());
+        assertEquals(
+                2,
+                CliRun.run("report", "show", "--config", dir.resolve("missing.yaml").toString())
+                        .exit());
         assertEquals(2, CliRun.run("report", "send", "--bogus").exit());
     }
 }

@@ -37,12 +37,13 @@ import org.tlsrelay.testkit.DnsStubServer;
  * and SIGTERM ending in a clean stop with exit status 0.
  */
 class RunLifecycleTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) ");
+    private static final Pattern LISTENING =
+            Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) ");
     private static final Pattern ADMIN = Pattern.compile("admin on http://127\\.0\\.0\\.1:(\\d+)/");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
+
     /** The relay delivers: its DNS is this stub, which fails example.com, so the message is deferred, never sent. */
     private DnsStubServer dns;
 
@@ -66,25 +67,38 @@ class RunLifecycleTest {
 
         Child(String... args) throws Exception {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Path logback = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                    .resolve("logback.xml");
-            List<String> cmd = new ArrayList<>(List.of(java, "-Dlogback.configurationFile=" + logback, "-cp",
-                    System.getProperty("java.class.path"), Main.class.getName()));
+            Path logback =
+                    Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                            .resolve("logback.xml");
+            List<String> cmd =
+                    new ArrayList<>(
+                            List.of(
+                                    java,
+                                    "-Dlogback.configurationFile=" + logback,
+                                    "-cp",
+                                    System.getProperty("java.class.path"),
+                                    Main.class.getName()));
             cmd.addAll(List.of(args));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             pb.environment().remove(LogFormat.ENV);
             pb.environment().remove(ConfigOption.ENV);
             process = pb.start();
-            reader = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                        StandardCharsets.UTF_8))) {
-                    for (String l = r.readLine(); l != null; l = r.readLine()) {
-                        lines.add(l);
-                    }
-                } catch (IOException e) {
-                    // process gone
-                }
-            }, "child-log");
+            reader =
+                    new Thread(
+                            () -> {
+                                try (BufferedReader r =
+                                        new BufferedReader(
+                                                new InputStreamReader(
+                                                        process.getInputStream(),
+                                                        StandardCharsets.UTF_8))) {
+                                    for (String l = r.readLine(); l != null; l = r.readLine()) {
+                                        lines.add(l);
+                                    }
+                                } catch (IOException e) {
+                                    // process gone
+                                }
+                            },
+                            "child-log");
             reader.setDaemon(true);
             reader.start();
         }
@@ -108,12 +122,19 @@ class RunLifecycleTest {
                     break;
                 }
             }
-            throw new AssertionError("no line " + what + " from the relay (alive: " + process.isAlive() + "); it "
-                    + "logged:\n" + String.join("\n", log));
+            throw new AssertionError(
+                    "no line "
+                            + what
+                            + " from the relay (alive: "
+                            + process.isAlive()
+                            + "); it "
+                            + "logged:\n"
+                            + String.join("\n", log));
         }
 
         int await(Pattern p) throws InterruptedException {
-            Matcher m = p.matcher(message(await(l -> p.matcher(message(l)).find(), "matching " + p)));
+            Matcher m =
+                    p.matcher(message(await(l -> p.matcher(message(l)).find(), "matching " + p)));
             assertTrue(m.find());
             return Integer.parseInt(m.group(1));
         }
@@ -154,7 +175,9 @@ class RunLifecycleTest {
     }
 
     Path config() throws IOException {
-        return Files.writeString(dir.resolve("tlsrelay.yaml"), """
+        return Files.writeString(
+                dir.resolve("tlsrelay.yaml"),
+                """
                 server:
                   listen: "127.0.0.1:0"
                   hostname: lifecycle.test
@@ -169,17 +192,23 @@ class RunLifecycleTest {
                   dnssec: off
                 policy:
                   mta-sts: { enabled: false }
-                """.formatted(dir.resolve("spool"), dns.port()));
+                """
+                        .formatted(dir.resolve("spool"), dns.port()));
     }
 
     static HttpResponse<String> get(int port, String path) throws Exception {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        return HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                .GET()
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
     void runLogsJsonServesHealthAndMetricsAndExitsZeroOnSigterm() throws Exception {
-        try (Child relay = new Child("run", "--config", config().toString(), "--log-format", "json")) {
+        try (Child relay =
+                new Child("run", "--config", config().toString(), "--log-format", "json")) {
             int smtp = relay.await(LISTENING);
             int admin = relay.await(ADMIN);
 
@@ -192,10 +221,17 @@ class RunLifecycleTest {
             try (RawSmtpClient c = new RawSmtpClient(new InetSocketAddress("127.0.0.1", smtp))) {
                 RawSmtpClient.expect(c.reply(), 220);
                 RawSmtpClient.expect(c.command("EHLO client.test"), 250);
-                RawSmtpClient.expect(c.sendMessage("a@example.org", List.of("b@example.com"),
-                        "Subject: hi\r\n\r\nhello\r\n"), 250);
+                RawSmtpClient.expect(
+                        c.sendMessage(
+                                "a@example.org",
+                                List.of("b@example.com"),
+                                "Subject: hi\r\n\r\nhello\r\n"),
+                        250);
             }
-            String queued = relay.await(l -> message(l).startsWith("queued: from=<a@example.org>"), "saying queued");
+            String queued =
+                    relay.await(
+                            l -> message(l).startsWith("queued: from=<a@example.org>"),
+                            "saying queued");
             JsonNode event = JSON.readTree(queued);
             assertEquals("INFO", event.get("level").asText());
             assertTrue(event.get("mdc").get("queueId").asText().matches("[0-9a-v]{14}"), queued);
@@ -203,21 +239,35 @@ class RunLifecycleTest {
 
             String metrics = get(admin, "/metrics").body();
             assertTrue(metrics.contains("tlsrelay_messages_accepted_total 1.0"), metrics);
-            // queued, then taken by the delivery engine and deferred (DNS fails): in one of these states
-            assertTrue(Pattern.compile("tlsrelay_queue_messages\\{state=\"(incoming|active|deferred)\"} 1\\.0")
-                    .matcher(metrics).find(), metrics);
+            // queued, then taken by the delivery engine and deferred (DNS fails): in one of these
+            // states
+            assertTrue(
+                    Pattern.compile(
+                                    "tlsrelay_queue_messages\\{state=\"(incoming|active|deferred)\"} 1\\.0")
+                            .matcher(metrics)
+                            .find(),
+                    metrics);
             assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM meters are bound too");
 
             sigterm(relay.process);
-            assertTrue(relay.process.waitFor(60, TimeUnit.SECONDS), "stops within the grace period");
+            assertTrue(
+                    relay.process.waitFor(60, TimeUnit.SECONDS), "stops within the grace period");
             assertEquals(0, relay.process.exitValue(), "a clean stop after SIGTERM is a success");
             List<String> log = relay.drain();
             for (String line : log) {
                 JSON.readTree(line); // every line is one JSON object
             }
             assertTrue(log.stream().anyMatch(l -> message(l).equals("stopped")), log.toString());
-            assertEquals(1, CliRun.run("health", "--url", "http://127.0.0.1:" + admin + "/health", "--timeout",
-                    "2s").exit(), "nothing answers once it has stopped");
+            assertEquals(
+                    1,
+                    CliRun.run(
+                                    "health",
+                                    "--url",
+                                    "http://127.0.0.1:" + admin + "/health",
+                                    "--timeout",
+                                    "2s")
+                            .exit(),
+                    "nothing answers once it has stopped");
         }
         // the message is still queued for the next start
         long queued = 0;
@@ -231,15 +281,20 @@ class RunLifecycleTest {
 
     @Test
     void textLogsAreOneReadableLinePerEvent() throws Exception {
-        try (Child relay = new Child("--log-format", "text", "run", "--config", config().toString())) {
-            String line = relay.await(l -> l.contains("tlsrelay listening on"), "saying where it listens");
+        try (Child relay =
+                new Child("--log-format", "text", "run", "--config", config().toString())) {
+            String line =
+                    relay.await(
+                            l -> l.contains("tlsrelay listening on"), "saying where it listens");
             assertFalse(line.startsWith("{"), line);
             assertTrue(line.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ INFO  RunCommand .*"), line);
             relay.await(ADMIN);
             sigterm(relay.process);
             assertTrue(relay.process.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, relay.process.exitValue());
-            assertTrue(relay.drain().stream().anyMatch(l -> l.contains("INFO  RunCommand    stopped")));
+            assertTrue(
+                    relay.drain().stream()
+                            .anyMatch(l -> l.contains("INFO  RunCommand    stopped")));
         }
     }
 

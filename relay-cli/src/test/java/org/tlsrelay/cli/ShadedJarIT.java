@@ -24,11 +24,9 @@ class ShadedJarIT {
     private static final Path JAR = Path.of("target", "tlsrelay.jar");
     private static DnsStubServer dns;
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
-    record Result(int exit, String out, String err) {
-    }
+    record Result(int exit, String out, String err) {}
 
     @BeforeAll
     static void startDns() throws IOException {
@@ -41,14 +39,26 @@ class ShadedJarIT {
     }
 
     private Result tlsrelay(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
+        List<String> command =
+                new ArrayList<>(
+                        List.of(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-jar",
+                                JAR.toString()));
         command.addAll(List.of(args));
         Path out = dir.resolve("out.txt");
         Path err = dir.resolve("err.txt");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "tlsrelay " + String.join(" ", args) + " did not finish");
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+        Process p =
+                new ProcessBuilder(command)
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile())
+                        .start();
+        assertTrue(
+                p.waitFor(60, TimeUnit.SECONDS),
+                "tlsrelay " + String.join(" ", args) + " did not finish");
+        return new Result(
+                p.exitValue(),
+                Files.readString(out, StandardCharsets.UTF_8),
                 Files.readString(err, StandardCharsets.UTF_8));
     }
 
@@ -64,7 +74,10 @@ class ShadedJarIT {
 
     @Test
     void checksTheExampleAndContainerConfigurations() throws Exception {
-        for (Path file : List.of(Path.of("..", "config", "tlsrelay.yaml"), Path.of("..", "docker", "tlsrelay.yaml"))) {
+        for (Path file :
+                List.of(
+                        Path.of("..", "config", "tlsrelay.yaml"),
+                        Path.of("..", "docker", "tlsrelay.yaml"))) {
             Result r = tlsrelay("config", "check", "--config", file.toString());
             assertEquals(0, r.exit(), file + ": " + r.err());
             assertTrue(r.out().startsWith("OK"), r.out());
@@ -74,23 +87,37 @@ class ShadedJarIT {
     @Test
     void verifiesTheRealPolicyListWithBouncyCastleFromTheJar() throws Exception {
         Path eff = Path.of("..", "relay-core", "src", "test", "resources", "eff");
-        Result r = tlsrelay("policy-list", "verify", "--key", eff.resolve("eff-starttls-policy-pubkey.asc").toString(),
-                eff.resolve("policy.json").toString(), eff.resolve("policy.json.asc").toString());
+        Result r =
+                tlsrelay(
+                        "policy-list",
+                        "verify",
+                        "--key",
+                        eff.resolve("eff-starttls-policy-pubkey.asc").toString(),
+                        eff.resolve("policy.json").toString(),
+                        eff.resolve("policy.json.asc").toString());
         assertEquals(0, r.exit(), r.out() + r.err());
     }
 
     @Test
     void resolvesPoliciesThroughDnsjavaFromTheJar() throws Exception {
-        Path config = Files.writeString(dir.resolve("tlsrelay.yaml"), """
+        Path config =
+                Files.writeString(
+                        dir.resolve("tlsrelay.yaml"),
+                        """
                 spool: { dir: "%s" }
                 dns: { servers: ["%s"], timeout: 2s }
                 policy:
                   mta-sts: { enabled: true, https-port: 1 }
                   overrides: { "jar.test": { mode: enforce, mxs: [".mx.jar.test"] } }
-                """.formatted(dir.resolve("spool").toString().replace("\\", "/"), dns.address()));
+                """
+                                .formatted(
+                                        dir.resolve("spool").toString().replace("\\", "/"),
+                                        dns.address()));
         Result r = tlsrelay("policy", "show", "jar.test", "--json", "--config", config.toString());
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("\"enforce\""), r.out());
-        assertTrue(dns.queryCount("_mta-sts.jar.test", "TXT") > 0, "the relay asked the configured DNS server");
+        assertTrue(
+                dns.queryCount("_mta-sts.jar.test", "TXT") > 0,
+                "the relay asked the configured DNS server");
     }
 }

@@ -63,16 +63,17 @@ import org.xbill.DNS.Type;
 public final class DnsStubServer implements AutoCloseable {
 
     /** One query as received: the name (lower case, no trailing dot), the type mnemonic and the transport. */
-    public record Query(String name, String type, boolean tcp) {
-    }
+    public record Query(String name, String type, boolean tcp) {}
 
     private final DatagramSocket udp;
     private final ServerSocket tcp;
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "dns-stub");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService threads =
+            Executors.newCachedThreadPool(
+                    r -> {
+                        Thread t = new Thread(r, "dns-stub");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private final Map<Name, List<Record>> zone = new ConcurrentHashMap<>();
     private final List<SignedZone> signedZones = new CopyOnWriteArrayList<>();
     private final Set<Name> servfail = ConcurrentHashMap.newKeySet();
@@ -174,11 +175,13 @@ public final class DnsStubServer implements AutoCloseable {
 
     /** Adds any record (e.g. TLSA), with its own TTL. */
     public DnsStubServer record(Record record) {
-        zone.compute(record.getName(), (n, old) -> {
-            List<Record> list = old == null ? new ArrayList<>() : new ArrayList<>(old);
-            list.add(record);
-            return List.copyOf(list);
-        });
+        zone.compute(
+                record.getName(),
+                (n, old) -> {
+                    List<Record> list = old == null ? new ArrayList<>() : new ArrayList<>(old);
+                    list.add(record);
+                    return List.copyOf(list);
+                });
         return this;
     }
 
@@ -201,10 +204,12 @@ public final class DnsStubServer implements AutoCloseable {
     /** Removes the records of one type ({@code "TXT"}, {@code "MX"}, ...) of {@code name}. */
     public DnsStubServer remove(String name, String type) {
         int t = Type.value(type);
-        zone.computeIfPresent(name(name), (n, old) -> {
-            List<Record> kept = old.stream().filter(r -> r.getType() != t).toList();
-            return kept.isEmpty() ? null : kept;
-        });
+        zone.computeIfPresent(
+                name(name),
+                (n, old) -> {
+                    List<Record> kept = old.stream().filter(r -> r.getType() != t).toList();
+                    return kept.isEmpty() ? null : kept;
+                });
         return this;
     }
 
@@ -299,7 +304,9 @@ public final class DnsStubServer implements AutoCloseable {
                 udp.receive(packet);
                 Message query;
                 try {
-                    query = new Message(java.util.Arrays.copyOf(packet.getData(), packet.getLength()));
+                    query =
+                            new Message(
+                                    java.util.Arrays.copyOf(packet.getData(), packet.getLength()));
                 } catch (IOException e) {
                     continue; // not DNS: a real server drops it too
                 }
@@ -331,7 +338,8 @@ public final class DnsStubServer implements AutoCloseable {
             truncated.addRecord(query.getQuestion(), Section.QUESTION);
             return truncated.toWire();
         }
-        // RFC 1035 §4.2.1: 512 octets over UDP, more when the client says so with EDNS (RFC 6891 §6.2.3).
+        // RFC 1035 §4.2.1: 512 octets over UDP, more when the client says so with EDNS (RFC 6891
+        // §6.2.3).
         OPTRecord opt = query.getOPT();
         int limit = opt == null ? 512 : Math.max(512, opt.getPayloadSize());
         return response.toWire(limit); // sets TC when it had to leave records out
@@ -350,7 +358,8 @@ public final class DnsStubServer implements AutoCloseable {
     }
 
     private void serveTcp(Socket s) {
-        try (s; DataInputStream in = new DataInputStream(s.getInputStream());
+        try (s;
+                DataInputStream in = new DataInputStream(s.getInputStream());
                 DataOutputStream out = new DataOutputStream(s.getOutputStream())) {
             while (!closed) {
                 int length = in.readUnsignedShort(); // RFC 1035 §4.2.2: two-octet length prefix
@@ -385,7 +394,11 @@ public final class DnsStubServer implements AutoCloseable {
             response.getHeader().setRcode(Rcode.FORMERR);
             return response;
         }
-        queries.add(new Query(normalise(question.getName().toString()), Type.string(question.getType()), viaTcp));
+        queries.add(
+                new Query(
+                        normalise(question.getName().toString()),
+                        Type.string(question.getType()),
+                        viaTcp));
         if (drop.contains(question.getName())) {
             return null;
         }
@@ -398,7 +411,8 @@ public final class DnsStubServer implements AutoCloseable {
         if (query.getOPT() != null) {
             // RFC 3225 §3: the DO bit is copied into the response
             dnssec = (query.getOPT().getFlags() & ExtendedFlags.DO) != 0;
-            response.addRecord(new OPTRecord(1232, 0, 0, dnssec ? ExtendedFlags.DO : 0), Section.ADDITIONAL);
+            response.addRecord(
+                    new OPTRecord(1232, 0, 0, dnssec ? ExtendedFlags.DO : 0), Section.ADDITIONAL);
         }
         if (servfail.contains(question.getName())) {
             response.getHeader().setRcode(Rcode.SERVFAIL);
@@ -425,16 +439,23 @@ public final class DnsStubServer implements AutoCloseable {
             }
             List<Record> records = zone.get(current);
             if (records == null) {
-                response.getHeader().setRcode(Rcode.NXDOMAIN); // RFC 6604: the code of the last name in the chain
+                response.getHeader()
+                        .setRcode(
+                                Rcode.NXDOMAIN); // RFC 6604: the code of the last name in the chain
                 negativeSoa(response, current, dnssec);
                 return response;
             }
-            List<Record> matching = records.stream().filter(r -> r.getType() == type || type == Type.ANY).toList();
+            List<Record> matching =
+                    records.stream().filter(r -> r.getType() == type || type == Type.ANY).toList();
             if (!matching.isEmpty()) {
                 matching.forEach(r -> response.addRecord(r, Section.ANSWER));
                 return response;
             }
-            Record cname = records.stream().filter(r -> r.getType() == Type.CNAME).findFirst().orElse(null);
+            Record cname =
+                    records.stream()
+                            .filter(r -> r.getType() == Type.CNAME)
+                            .findFirst()
+                            .orElse(null);
             if (cname == null) {
                 negativeSoa(response, current, dnssec);
                 return response; // NODATA: NOERROR, empty answer
@@ -442,7 +463,8 @@ public final class DnsStubServer implements AutoCloseable {
             response.addRecord(cname, Section.ANSWER);
             current = ((CNAMERecord) cname).getTarget();
         }
-        return response; // a CNAME loop: the chain so far, as a server with a hop limit would give it
+        return response; // a CNAME loop: the chain so far, as a server with a hop limit would give
+        // it
     }
 
     /**
@@ -475,8 +497,19 @@ public final class DnsStubServer implements AutoCloseable {
         long ttl = negativeTtl;
         if ((dnssec || ttl > 0) && name.labels() > 1) {
             Name top = new Name(name, name.labels() - 2);
-            response.addRecord(new SOARecord(top, DClass.IN, ttl, Name.fromConstantString("ns." + top),
-                    Name.fromConstantString("hostmaster." + top), 1, 3600, 600, 86400, ttl), Section.AUTHORITY);
+            response.addRecord(
+                    new SOARecord(
+                            top,
+                            DClass.IN,
+                            ttl,
+                            Name.fromConstantString("ns." + top),
+                            Name.fromConstantString("hostmaster." + top),
+                            1,
+                            3600,
+                            600,
+                            86400,
+                            ttl),
+                    Section.AUTHORITY);
         }
     }
 
@@ -502,11 +535,13 @@ public final class DnsStubServer implements AutoCloseable {
     }
 
     private static InetAddress parseAddress(String text, int length) {
-        byte[] bytes = org.xbill.DNS.Address.toByteArray(text,
-                length == 4 ? org.xbill.DNS.Address.IPv4 : org.xbill.DNS.Address.IPv6);
+        byte[] bytes =
+                org.xbill.DNS.Address.toByteArray(
+                        text,
+                        length == 4 ? org.xbill.DNS.Address.IPv4 : org.xbill.DNS.Address.IPv6);
         if (bytes == null) {
-            throw new IllegalArgumentException("\"" + text + "\" is not an IPv" + (length == 4 ? "4" : "6")
-                    + " address");
+            throw new IllegalArgumentException(
+                    "\"" + text + "\" is not an IPv" + (length == 4 ? "4" : "6") + " address");
         }
         try {
             return InetAddress.getByAddress(bytes);

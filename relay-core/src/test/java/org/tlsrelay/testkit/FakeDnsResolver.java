@@ -26,8 +26,7 @@ import org.tlsrelay.core.dns.MxRecord;
  * answer does. Tests over real sockets use {@link DnsStubServer} with the dnsjava resolvers instead.
  */
 public final class FakeDnsResolver implements DnsResolver {
-    private record Entry(String type, Object value) {
-    }
+    private record Entry(String type, Object value) {}
 
     private final Map<String, List<Entry>> zone = new ConcurrentHashMap<>();
     private final Map<String, DnsResult.Failure> failing = new ConcurrentHashMap<>();
@@ -98,13 +97,21 @@ public final class FakeDnsResolver implements DnsResolver {
 
     @Override
     public CompletableFuture<DnsResult<List<MxRecord>>> mx(String domain) {
-        return CompletableFuture.completedFuture(lookup(domain, Set.of("MX"), MxRecord.class)
-                .map(l -> l.stream().sorted(Comparator.comparingInt(MxRecord::preference)).toList()));
+        return CompletableFuture.completedFuture(
+                lookup(domain, Set.of("MX"), MxRecord.class)
+                        .map(
+                                l ->
+                                        l.stream()
+                                                .sorted(
+                                                        Comparator.comparingInt(
+                                                                MxRecord::preference))
+                                                .toList()));
     }
 
     @Override
     public CompletableFuture<DnsResult<List<InetAddress>>> addresses(String host) {
-        return CompletableFuture.completedFuture(lookup(host, Set.of("A", "AAAA"), InetAddress.class));
+        return CompletableFuture.completedFuture(
+                lookup(host, Set.of("A", "AAAA"), InetAddress.class));
     }
 
     @Override
@@ -129,7 +136,8 @@ public final class FakeDnsResolver implements DnsResolver {
     }
 
     private FakeDnsResolver add(String name, String type, Object value) {
-        zone.computeIfAbsent(DnsNames.normalise(name), n -> new CopyOnWriteArrayList<>()).add(new Entry(type, value));
+        zone.computeIfAbsent(DnsNames.normalise(name), n -> new CopyOnWriteArrayList<>())
+                .add(new Entry(type, value));
         return this;
     }
 
@@ -153,16 +161,25 @@ public final class FakeDnsResolver implements DnsResolver {
                 return new DnsResult.NoRecords<>(asked, DnsResult.Absence.NXDOMAIN, security);
             }
             List<T> found = new ArrayList<>();
-            for (String t : List.of("A", "AAAA", "MX", "TXT", "TLSA")) { // A before AAAA, as the real resolver does
+            for (String t :
+                    List.of(
+                            "A", "AAAA", "MX", "TXT",
+                            "TLSA")) { // A before AAAA, as the real resolver does
                 if (types.contains(t)) {
-                    entries.stream().filter(e -> e.type().equals(t)).forEach(e -> found.add(type.cast(e.value())));
+                    entries.stream()
+                            .filter(e -> e.type().equals(t))
+                            .forEach(e -> found.add(type.cast(e.value())));
                 }
             }
             if (!found.isEmpty()) {
                 return new DnsResult.Found<>(asked, current, List.copyOf(found), security);
             }
-            String next = entries.stream().filter(e -> e.type().equals("CNAME")).map(e -> (String) e.value())
-                    .findFirst().orElse(null);
+            String next =
+                    entries.stream()
+                            .filter(e -> e.type().equals("CNAME"))
+                            .map(e -> (String) e.value())
+                            .findFirst()
+                            .orElse(null);
             if (next == null) {
                 return new DnsResult.NoRecords<>(asked, DnsResult.Absence.NODATA, security);
             }

@@ -76,10 +76,24 @@ public final class SignedZone {
             if (signed) {
                 kskKeys = newKey();
                 zskKeys = newKey();
-                ksk = new DNSKEYRecord(apex, DClass.IN, TTL, DNSKEYRecord.Flags.ZONE_KEY | DNSKEYRecord.Flags.SEP_KEY,
-                        DNSKEYRecord.Protocol.DNSSEC, DNSSEC.Algorithm.ECDSAP256SHA256, kskKeys.getPublic());
-                zsk = new DNSKEYRecord(apex, DClass.IN, TTL, DNSKEYRecord.Flags.ZONE_KEY, DNSKEYRecord.Protocol.DNSSEC,
-                        DNSSEC.Algorithm.ECDSAP256SHA256, zskKeys.getPublic());
+                ksk =
+                        new DNSKEYRecord(
+                                apex,
+                                DClass.IN,
+                                TTL,
+                                DNSKEYRecord.Flags.ZONE_KEY | DNSKEYRecord.Flags.SEP_KEY,
+                                DNSKEYRecord.Protocol.DNSSEC,
+                                DNSSEC.Algorithm.ECDSAP256SHA256,
+                                kskKeys.getPublic());
+                zsk =
+                        new DNSKEYRecord(
+                                apex,
+                                DClass.IN,
+                                TTL,
+                                DNSKEYRecord.Flags.ZONE_KEY,
+                                DNSKEYRecord.Protocol.DNSSEC,
+                                DNSSEC.Algorithm.ECDSAP256SHA256,
+                                zskKeys.getPublic());
                 add(ksk);
                 add(zsk);
             } else {
@@ -91,8 +105,18 @@ public final class SignedZone {
         } catch (GeneralSecurityException | DNSSEC.DNSSECException e) {
             throw new IllegalStateException("cannot make DNSSEC keys", e);
         }
-        add(new SOARecord(apex, DClass.IN, TTL, name("ns." + text(apex)), name("hostmaster." + text(apex)), 1, 3600,
-                600, 86400, 0));
+        add(
+                new SOARecord(
+                        apex,
+                        DClass.IN,
+                        TTL,
+                        name("ns." + text(apex)),
+                        name("hostmaster." + text(apex)),
+                        1,
+                        3600,
+                        600,
+                        86400,
+                        0));
         add(new NSRecord(apex, DClass.IN, TTL, name("ns." + text(apex))));
     }
 
@@ -145,7 +169,15 @@ public final class SignedZone {
     /** A TLSA record given as {@code "3 1 1 <hex>"} at {@code owner}, e.g. {@code _25._tcp.mx.example.test}. */
     public SignedZone tlsa(String owner, String record) {
         TlsaRecord t = TlsaRecord.parse(record);
-        return add(new TLSARecord(name(owner), DClass.IN, TTL, t.usage(), t.selector(), t.matchingType(), t.data()));
+        return add(
+                new TLSARecord(
+                        name(owner),
+                        DClass.IN,
+                        TTL,
+                        t.usage(),
+                        t.selector(),
+                        t.matchingType(),
+                        t.data()));
     }
 
     /** Adds any record; its owner must be in this zone (at or below the apex, not below a delegation). */
@@ -160,10 +192,14 @@ public final class SignedZone {
     /** Removes the records of one type at {@code owner}. */
     public SignedZone remove(String owner, String type) {
         int t = Type.value(type);
-        data.computeIfPresent(name(owner), (n, rs) -> {
-            List<Record> kept = new CopyOnWriteArrayList<>(rs.stream().filter(r -> r.getType() != t).toList());
-            return kept.isEmpty() ? null : kept;
-        });
+        data.computeIfPresent(
+                name(owner),
+                (n, rs) -> {
+                    List<Record> kept =
+                            new CopyOnWriteArrayList<>(
+                                    rs.stream().filter(r -> r.getType() != t).toList());
+                    return kept.isEmpty() ? null : kept;
+                });
         return this;
     }
 
@@ -216,8 +252,7 @@ public final class SignedZone {
      * @param authority records for the authority section (SOA and NSEC proofs of a negative answer)
      * @param cnameTarget where a CNAME points, for the server to go on with; null when the answer is final
      */
-    record Answer(int rcode, List<Record> answer, List<Record> authority, Name cnameTarget) {
-    }
+    record Answer(int rcode, List<Record> answer, List<Record> authority, Name cnameTarget) {}
 
     /** Whether {@code n} is in this zone: at or below the apex and not at or below a child's apex. */
     boolean contains(Name n) {
@@ -229,7 +264,8 @@ public final class SignedZone {
         List<Record> answer = new ArrayList<>();
         List<Record> authority = new ArrayList<>();
         List<Record> here = records(qname);
-        // Delegation points: only DS (and the NSEC proving there is none) are this zone's data there.
+        // Delegation points: only DS (and the NSEC proving there is none) are this zone's data
+        // there.
         boolean delegation = children.stream().anyMatch(c -> c.apex.equals(qname));
         List<Record> matching = here.stream().filter(r -> r.getType() == qtype).toList();
         if (!matching.isEmpty() && (!delegation || qtype == Type.DS)) {
@@ -239,7 +275,8 @@ public final class SignedZone {
             }
             return new Answer(Rcode.NOERROR, answer, authority, null);
         }
-        Record cname = here.stream().filter(r -> r.getType() == Type.CNAME).findFirst().orElse(null);
+        Record cname =
+                here.stream().filter(r -> r.getType() == Type.CNAME).findFirst().orElse(null);
         if (cname != null && qtype != Type.CNAME) {
             answer.add(cname);
             if (withSigs) {
@@ -254,14 +291,17 @@ public final class SignedZone {
         }
         TreeMap<Name, NSECRecord> chain = withSigs ? nsecChain() : new TreeMap<>();
         if (exists(qname)) {
-            // NODATA (RFC 4035 §3.1.3.1): the NSEC of the name; for an empty non-terminal the one covering it.
+            // NODATA (RFC 4035 §3.1.3.1): the NSEC of the name; for an empty non-terminal the one
+            // covering it.
             if (withSigs) {
-                NSECRecord nsec = chain.containsKey(qname) ? chain.get(qname) : covering(chain, qname);
+                NSECRecord nsec =
+                        chain.containsKey(qname) ? chain.get(qname) : covering(chain, qname);
                 addSigned(authority, nsec);
             }
             return new Answer(Rcode.NOERROR, answer, authority, null);
         }
-        // NXDOMAIN (RFC 4035 §3.1.3.2): the NSEC covering the name and the one covering the wildcard that could have
+        // NXDOMAIN (RFC 4035 §3.1.3.2): the NSEC covering the name and the one covering the
+        // wildcard that could have
         // produced it at the closest encloser.
         if (withSigs) {
             Name encloser = qname;
@@ -285,7 +325,8 @@ public final class SignedZone {
 
     /** Owner names of this zone's data, names below a delegation point excluded (RFC 4035 §2.3). */
     private TreeSet<Name> owners() {
-        TreeSet<Name> owners = new TreeSet<>(); // Name.compareTo is the DNSSEC canonical order (RFC 4034 §6.1)
+        TreeSet<Name> owners =
+                new TreeSet<>(); // Name.compareTo is the DNSSEC canonical order (RFC 4034 §6.1)
         for (Name n : data.keySet()) {
             if (contains(n) || children.stream().anyMatch(c -> c.apex.equals(n))) {
                 owners.add(n);
@@ -309,10 +350,17 @@ public final class SignedZone {
             for (Record r : records(owner)) {
                 types.add(r.getType());
             }
-            types.add(Type.RRSIG); // the NSEC itself is signed, also at an insecure delegation point
+            types.add(
+                    Type.RRSIG); // the NSEC itself is signed, also at an insecure delegation point
             types.add(Type.NSEC);
-            chain.put(owner, new NSECRecord(owner, DClass.IN, TTL, next,
-                    types.stream().mapToInt(Integer::intValue).toArray()));
+            chain.put(
+                    owner,
+                    new NSECRecord(
+                            owner,
+                            DClass.IN,
+                            TTL,
+                            next,
+                            types.stream().mapToInt(Integer::intValue).toArray()));
         }
         return chain;
     }
@@ -334,18 +382,34 @@ public final class SignedZone {
         rrset.forEach(set::addRR);
         Instant now = Instant.now();
         try {
-            RRSIGRecord sig = DNSSEC.sign(set, keys ? ksk : zsk, keys ? kskKeys.getPrivate() : zskKeys.getPrivate(),
-                    now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)));
+            RRSIGRecord sig =
+                    DNSSEC.sign(
+                            set,
+                            keys ? ksk : zsk,
+                            keys ? kskKeys.getPrivate() : zskKeys.getPrivate(),
+                            now.minus(Duration.ofHours(1)),
+                            now.plus(Duration.ofDays(1)));
             if (tampered.contains(key(first.getName(), first.getType()))) {
                 byte[] s = sig.getSignature();
                 s[s.length / 2] ^= 0x55;
-                sig = new RRSIGRecord(sig.getName(), sig.getDClass(), sig.getTTL(), sig.getTypeCovered(),
-                        sig.getAlgorithm(), sig.getOrigTTL(), sig.getExpire(), sig.getTimeSigned(), sig.getFootprint(),
-                        sig.getSigner(), s);
+                sig =
+                        new RRSIGRecord(
+                                sig.getName(),
+                                sig.getDClass(),
+                                sig.getTTL(),
+                                sig.getTypeCovered(),
+                                sig.getAlgorithm(),
+                                sig.getOrigTTL(),
+                                sig.getExpire(),
+                                sig.getTimeSigned(),
+                                sig.getFootprint(),
+                                sig.getSigner(),
+                                s);
             }
             return sig;
         } catch (DNSSEC.DNSSECException e) {
-            throw new IllegalStateException("cannot sign " + first.getName() + "/" + Type.string(first.getType()), e);
+            throw new IllegalStateException(
+                    "cannot sign " + first.getName() + "/" + Type.string(first.getType()), e);
         }
     }
 

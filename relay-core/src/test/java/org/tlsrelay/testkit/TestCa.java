@@ -61,13 +61,24 @@ public final class TestCa {
             KeyPair keys = newKeyPair();
             X500Name subject = new X500Name("CN=" + name);
             Instant now = Instant.now();
-            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial(),
-                    Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(3650))), subject,
-                    keys.getPublic());
+            X509v3CertificateBuilder b =
+                    new JcaX509v3CertificateBuilder(
+                            subject,
+                            serial(),
+                            Date.from(now.minus(Duration.ofHours(1))),
+                            Date.from(now.plus(Duration.ofDays(3650))),
+                            subject,
+                            keys.getPublic());
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()));
+            b.addExtension(
+                    Extension.keyUsage,
+                    true,
+                    new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            b.addExtension(
+                    Extension.subjectKeyIdentifier,
+                    false,
+                    ext.createSubjectKeyIdentifier(keys.getPublic()));
             return new TestCa(sign(b, keys.getPrivate()), keys);
         } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot create test CA", e);
@@ -81,7 +92,8 @@ public final class TestCa {
     /** A server certificate valid now (an hour back, a year ahead) for the given DNS names and IP addresses. */
     public Issued issue(String... subjectAltNames) {
         Instant now = Instant.now();
-        return issue(now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(365)), subjectAltNames);
+        return issue(
+                now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(365)), subjectAltNames);
     }
 
     /** A server certificate with the given validity, e.g. one that expired yesterday. */
@@ -89,29 +101,54 @@ public final class TestCa {
         try {
             KeyPair leaf = newKeyPair();
             String cn = subjectAltNames.length > 0 ? subjectAltNames[0] : "test";
-            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(certificate, serial(), Date.from(notBefore),
-                    Date.from(notAfter), new X500Name("CN=" + cn), leaf.getPublic());
+            X509v3CertificateBuilder b =
+                    new JcaX509v3CertificateBuilder(
+                            certificate,
+                            serial(),
+                            Date.from(notBefore),
+                            Date.from(notAfter),
+                            new X500Name("CN=" + cn),
+                            leaf.getPublic());
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             List<GeneralName> names = new ArrayList<>();
             for (String san : subjectAltNames) {
                 boolean ip = san.matches("[0-9.]+") || san.contains(":");
                 if (ip) {
-                    names.add(new GeneralName(GeneralName.iPAddress,
-                            new org.bouncycastle.asn1.DEROctetString(InetAddress.getByName(san).getAddress())));
+                    names.add(
+                            new GeneralName(
+                                    GeneralName.iPAddress,
+                                    new org.bouncycastle.asn1.DEROctetString(
+                                            InetAddress.getByName(san).getAddress())));
                 } else {
                     names.add(new GeneralName(GeneralName.dNSName, san));
                 }
             }
             if (!names.isEmpty()) {
-                b.addExtension(Extension.subjectAlternativeName, false,
+                b.addExtension(
+                        Extension.subjectAlternativeName,
+                        false,
                         new GeneralNames(names.toArray(GeneralName[]::new)));
             }
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
-            b.addExtension(Extension.extendedKeyUsage, false,
-                    new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-            b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
-            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(leaf.getPublic()));
+            b.addExtension(
+                    Extension.keyUsage,
+                    true,
+                    new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
+            b.addExtension(
+                    Extension.extendedKeyUsage,
+                    false,
+                    new ExtendedKeyUsage(
+                            new KeyPurposeId[] {
+                                KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                            }));
+            b.addExtension(
+                    Extension.authorityKeyIdentifier,
+                    false,
+                    ext.createAuthorityKeyIdentifier(certificate));
+            b.addExtension(
+                    Extension.subjectKeyIdentifier,
+                    false,
+                    ext.createSubjectKeyIdentifier(leaf.getPublic()));
             return new Issued(sign(b, keys.getPrivate()), leaf.getPrivate(), certificate);
         } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot issue test certificate", e);
@@ -124,7 +161,8 @@ public final class TestCa {
             KeyStore ts = KeyStore.getInstance("PKCS12");
             ts.load(null, null);
             ts.setCertificateEntry("ca", certificate);
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            TrustManagerFactory tmf =
+                    TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ts);
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(null, tmf.getTrustManagers(), new SecureRandom());
@@ -158,7 +196,8 @@ public final class TestCa {
                 KeyStore ks = KeyStore.getInstance("PKCS12");
                 ks.load(null, null);
                 ks.setKeyEntry("server", key, new char[0], new X509Certificate[] {certificate, ca});
-                KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                KeyManagerFactory kmf =
+                        KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
                 kmf.init(ks, new char[0]);
                 return kmf;
             } catch (GeneralSecurityException | IOException e) {
@@ -180,8 +219,10 @@ public final class TestCa {
     public static String pem(Object object) {
         StringWriter out = new StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(out)) {
-            w.writeObject(object instanceof PrivateKey k ? new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null)
-                    : object);
+            w.writeObject(
+                    object instanceof PrivateKey k
+                            ? new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null)
+                            : object);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

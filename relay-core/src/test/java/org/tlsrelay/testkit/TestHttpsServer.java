@@ -24,7 +24,8 @@ import javax.net.ssl.SSLContext;
 public final class TestHttpsServer implements AutoCloseable {
 
     /** What one path answers. {@code headers} may carry e.g. {@code Location}. */
-    public record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
+    public record Response(
+            int status, String contentType, byte[] body, Map<String, String> headers) {
         public static Response text(String body) {
             return new Response(200, "text/plain", body.getBytes(StandardCharsets.UTF_8), Map.of());
         }
@@ -43,8 +44,12 @@ public final class TestHttpsServer implements AutoCloseable {
     }
 
     /** One request as received. */
-    public record Request(String method, String path, String host, Map<String, List<String>> headers, byte[] body) {
-    }
+    public record Request(
+            String method,
+            String path,
+            String host,
+            Map<String, List<String>> headers,
+            byte[] body) {}
 
     private final HttpsServer server;
     private final ExecutorService executor = Executors.newCachedThreadPool();
@@ -57,7 +62,8 @@ public final class TestHttpsServer implements AutoCloseable {
 
     /** Starts a server presenting the certificate behind {@code serverContext}. */
     public static TestHttpsServer start(SSLContext serverContext) throws IOException {
-        HttpsServer s = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        HttpsServer s =
+                HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         s.setHttpsConfigurator(new HttpsConfigurator(serverContext));
         TestHttpsServer t = new TestHttpsServer(s);
         s.createContext("/", t::handle);
@@ -90,8 +96,13 @@ public final class TestHttpsServer implements AutoCloseable {
             body = in.readAllBytes();
         }
         String path = exchange.getRequestURI().getPath();
-        requests.add(new Request(exchange.getRequestMethod(), path, exchange.getRequestHeaders().getFirst("Host"),
-                Map.copyOf(exchange.getRequestHeaders()), body));
+        requests.add(
+                new Request(
+                        exchange.getRequestMethod(),
+                        path,
+                        exchange.getRequestHeaders().getFirst("Host"),
+                        Map.copyOf(exchange.getRequestHeaders()),
+                        body));
         Response r = responses.getOrDefault(path, Response.status(404));
         r.headers().forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
         exchange.getResponseHeaders().add("Content-Type", r.contentType());

@@ -11,7 +11,8 @@ import org.tlsrelay.core.config.RelayConfig;
 public final class Credentials {
     /** Checked when the user does not exist, so that the reply takes as long as for a wrong password. */
     private static final class Dummy {
-        static final PasswordHash HASH = PasswordHash.parse(PasswordHash.bcrypt("dummy".toCharArray(), 10));
+        static final PasswordHash HASH =
+                PasswordHash.parse(PasswordHash.bcrypt("dummy".toCharArray(), 10));
     }
 
     private final Map<String, PasswordHash> users;

@@ -33,7 +33,8 @@ public sealed interface PasswordHash {
     /** Parses a stored hash; {@link IllegalArgumentException} says what is wrong without echoing the hash. */
     static PasswordHash parse(String stored) {
         if (stored == null || stored.isBlank()) {
-            throw new IllegalArgumentException("a password-hash is required (bcrypt or PBKDF2, never plain text)");
+            throw new IllegalArgumentException(
+                    "a password-hash is required (bcrypt or PBKDF2, never plain text)");
         }
         String s = stored.trim();
         if (Bcrypt.FORM.matcher(s).matches()) {
@@ -43,8 +44,9 @@ public sealed interface PasswordHash {
         if (m.matches()) {
             return Pbkdf2.of(m);
         }
-        throw new IllegalArgumentException("password-hash is neither bcrypt ($2a$/$2b$/$2y$, cost 04-31, 53 characters "
-                + "after the cost) nor PBKDF2 ($pbkdf2-sha256$ITERATIONS$SALT$HASH)");
+        throw new IllegalArgumentException(
+                "password-hash is neither bcrypt ($2a$/$2b$/$2y$, cost 04-31, 53 characters "
+                        + "after the cost) nor PBKDF2 ($pbkdf2-sha256$ITERATIONS$SALT$HASH)");
     }
 
     /** A new bcrypt hash ({@code $2y$}) of {@code password} with the given cost (4..31; 12 is a good default). */
@@ -60,13 +62,18 @@ public sealed interface PasswordHash {
         new SecureRandom().nextBytes(salt);
         byte[] dk = Pbkdf2.derive(new SHA256Digest(), password, salt, iterations, 32);
         Base64.Encoder b64 = Base64.getEncoder().withoutPadding();
-        return "$pbkdf2-sha256$" + iterations + "$" + b64.encodeToString(salt).replace('+', '.') + "$"
+        return "$pbkdf2-sha256$"
+                + iterations
+                + "$"
+                + b64.encodeToString(salt).replace('+', '.')
+                + "$"
                 + b64.encodeToString(dk).replace('+', '.');
     }
 
     /** bcrypt through Bouncy Castle's OpenBSDBCrypt. */
     record Bcrypt(String hash) implements PasswordHash {
-        static final Pattern FORM = Pattern.compile("\\$2[aby]\\$(0[4-9]|[12][0-9]|3[01])\\$[./A-Za-z0-9]{53}");
+        static final Pattern FORM =
+                Pattern.compile("\\$2[aby]\\$(0[4-9]|[12][0-9]|3[01])\\$[./A-Za-z0-9]{53}");
 
         @Override
         public boolean matches(char[] password) {
@@ -80,20 +87,27 @@ public sealed interface PasswordHash {
     }
 
     /** PBKDF2 with HMAC-SHA-256 or -512. */
-    record Pbkdf2(String algorithm, int iterations, byte[] salt, byte[] derived) implements PasswordHash {
-        static final Pattern FORM = Pattern.compile(
-                "\\$pbkdf2-(sha256|sha512)\\$([0-9]{1,9})\\$([./+A-Za-z0-9]+={0,2})\\$([./+A-Za-z0-9]+={0,2})");
+    record Pbkdf2(String algorithm, int iterations, byte[] salt, byte[] derived)
+            implements PasswordHash {
+        static final Pattern FORM =
+                Pattern.compile(
+                        "\\$pbkdf2-(sha256|sha512)\\$([0-9]{1,9})\\$([./+A-Za-z0-9]+={0,2})\\$([./+A-Za-z0-9]+={0,2})");
 
         static Pbkdf2 of(Matcher m) {
             int iterations = Integer.parseInt(m.group(2));
             if (iterations < MIN_PBKDF2_ITERATIONS) {
-                throw new IllegalArgumentException("PBKDF2 password-hash has " + iterations
-                        + " iterations; at least " + MIN_PBKDF2_ITERATIONS + " are required");
+                throw new IllegalArgumentException(
+                        "PBKDF2 password-hash has "
+                                + iterations
+                                + " iterations; at least "
+                                + MIN_PBKDF2_ITERATIONS
+                                + " are required");
             }
             byte[] salt = decode(m.group(3));
             byte[] derived = decode(m.group(4));
             if (salt.length < 8 || derived.length < 16) {
-                throw new IllegalArgumentException("PBKDF2 password-hash needs a salt of 8+ and a hash of 16+ octets");
+                throw new IllegalArgumentException(
+                        "PBKDF2 password-hash needs a salt of 8+ and a hash of 16+ octets");
             }
             return new Pbkdf2(m.group(1), iterations, salt, derived);
         }
@@ -106,7 +120,8 @@ public sealed interface PasswordHash {
             }
         }
 
-        static byte[] derive(Digest digest, char[] password, byte[] salt, int iterations, int length) {
+        static byte[] derive(
+                Digest digest, char[] password, byte[] salt, int iterations, int length) {
             PKCS5S2ParametersGenerator gen = new PKCS5S2ParametersGenerator(digest);
             gen.init(new String(password).getBytes(StandardCharsets.UTF_8), salt, iterations);
             return ((KeyParameter) gen.generateDerivedParameters(length * 8)).getKey();

@@ -31,8 +31,8 @@ import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -42,8 +42,7 @@ import java.util.function.Function;
  */
 public final class ConfigLoader {
 
-    private ConfigLoader() {
-    }
+    private ConfigLoader() {}
 
     /** Loads {@code file}; an empty file gives the defaults. */
     public static RelayConfig load(Path file) throws ConfigException {
@@ -58,7 +57,8 @@ public final class ConfigLoader {
     }
 
     /** Parses YAML from {@code in}; {@code name} is used in error messages. */
-    public static RelayConfig parse(InputStream in, String name) throws ConfigException, IOException {
+    public static RelayConfig parse(InputStream in, String name)
+            throws ConfigException, IOException {
         byte[] yaml = in.readAllBytes();
         List<String> problems = new ArrayList<>();
         ObjectMapper mapper = mapper(new Collector(name, problems, keyLines(yaml)));
@@ -68,22 +68,32 @@ public final class ConfigLoader {
             if (first == null) {
                 config = RelayConfig.defaults();
             } else if (first != JsonToken.START_OBJECT) {
-                problems.add(name + ":" + parser.currentTokenLocation().getLineNr()
-                        + ": the file must be a YAML mapping (server:, spool:, delivery:, ...)");
+                problems.add(
+                        name
+                                + ":"
+                                + parser.currentTokenLocation().getLineNr()
+                                + ": the file must be a YAML mapping (server:, spool:, delivery:, ...)");
                 config = null;
             } else {
                 config = mapper.readValue(parser, RelayConfig.class);
             }
         } catch (JsonMappingException e) {
-            // A mapping that could not be built because a value inside it was already reported is no news.
+            // A mapping that could not be built because a value inside it was already reported is
+            // no news.
             String key = path(e.getPath());
-            if (!(e instanceof ValueInstantiationException) || problems.stream().noneMatch(p -> p.contains(" " + key + "."))) {
+            if (!(e instanceof ValueInstantiationException)
+                    || problems.stream().noneMatch(p -> p.contains(" " + key + "."))) {
                 problems.add(describe(name, e));
             }
             config = null;
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
-            problems.add(name + ":" + (loc == null ? 0 : loc.getLineNr()) + ": not valid YAML: " + e.getOriginalMessage());
+            problems.add(
+                    name
+                            + ":"
+                            + (loc == null ? 0 : loc.getLineNr())
+                            + ": not valid YAML: "
+                            + e.getOriginalMessage());
             config = null;
         }
         if (!problems.isEmpty()) {
@@ -102,7 +112,8 @@ public final class ConfigLoader {
         try (JsonParser p = new YAMLFactory().createParser(yaml)) {
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
                 if (t == JsonToken.FIELD_NAME) {
-                    lines.putIfAbsent(path(p.getParsingContext()), p.currentTokenLocation().getLineNr());
+                    lines.putIfAbsent(
+                            path(p.getParsingContext()), p.currentTokenLocation().getLineNr());
                 }
             }
         } catch (IOException e) {
@@ -178,42 +189,83 @@ public final class ConfigLoader {
         }
 
         @Override
-        public boolean handleUnknownProperty(DeserializationContext ctxt, JsonParser p, JsonDeserializer<?> deserializer,
-                Object beanOrClass, String propertyName) throws IOException {
-            problems.add(name + ":" + line(p) + ": " + path(p.getParsingContext()) + ": unknown key");
+        public boolean handleUnknownProperty(
+                DeserializationContext ctxt,
+                JsonParser p,
+                JsonDeserializer<?> deserializer,
+                Object beanOrClass,
+                String propertyName)
+                throws IOException {
+            problems.add(
+                    name + ":" + line(p) + ": " + path(p.getParsingContext()) + ": unknown key");
             p.skipChildren();
             return true;
         }
 
         @Override
-        public Object handleWeirdStringValue(DeserializationContext ctxt, Class<?> targetType, String valueToConvert,
-                String failureMsg) throws IOException {
+        public Object handleWeirdStringValue(
+                DeserializationContext ctxt,
+                Class<?> targetType,
+                String valueToConvert,
+                String failureMsg)
+                throws IOException {
             JsonParser p = ctxt.getParser();
             String message = failureMsg;
             if (targetType.isEnum()) {
                 message = "\"" + valueToConvert + "\" is not one of " + enumValues(targetType);
             } else if (!failureMsg.contains(valueToConvert)) {
-                message = "\"" + valueToConvert + "\" is not " + article(targetType) + ": " + failureMsg;
+                message =
+                        "\""
+                                + valueToConvert
+                                + "\" is not "
+                                + article(targetType)
+                                + ": "
+                                + failureMsg;
             }
-            problems.add(name + ":" + line(p) + ": " + path(p.getParsingContext())
-                    + ": " + message);
+            problems.add(
+                    name + ":" + line(p) + ": " + path(p.getParsingContext()) + ": " + message);
             return placeholder(targetType);
         }
 
         @Override
-        public Object handleWeirdNumberValue(DeserializationContext ctxt, Class<?> targetType, Number valueToConvert,
-                String failureMsg) throws IOException {
+        public Object handleWeirdNumberValue(
+                DeserializationContext ctxt,
+                Class<?> targetType,
+                Number valueToConvert,
+                String failureMsg)
+                throws IOException {
             JsonParser p = ctxt.getParser();
-            problems.add(name + ":" + line(p) + ": " + path(p.getParsingContext())
-                    + ": " + valueToConvert + " is not " + article(targetType));
+            problems.add(
+                    name
+                            + ":"
+                            + line(p)
+                            + ": "
+                            + path(p.getParsingContext())
+                            + ": "
+                            + valueToConvert
+                            + " is not "
+                            + article(targetType));
             return placeholder(targetType);
         }
 
         @Override
-        public Object handleUnexpectedToken(DeserializationContext ctxt, JavaType targetType, JsonToken t, JsonParser p,
-                String failureMsg) throws IOException {
-            problems.add(name + ":" + line(p) + ": " + path(p.getParsingContext())
-                    + ": expected " + article(targetType.getRawClass()) + ", found " + describe(t));
+        public Object handleUnexpectedToken(
+                DeserializationContext ctxt,
+                JavaType targetType,
+                JsonToken t,
+                JsonParser p,
+                String failureMsg)
+                throws IOException {
+            problems.add(
+                    name
+                            + ":"
+                            + line(p)
+                            + ": "
+                            + path(p.getParsingContext())
+                            + ": expected "
+                            + article(targetType.getRawClass())
+                            + ", found "
+                            + describe(t));
             p.skipChildren();
             return placeholder(targetType.getRawClass());
         }
@@ -233,9 +285,10 @@ public final class ConfigLoader {
         JsonLocation loc = e.getLocation();
         String where = name + ":" + (loc == null ? 0 : loc.getLineNr()) + ": ";
         String key = path(e.getPath());
-        String message = e instanceof ValueInstantiationException && e.getCause() != null
-                ? e.getCause().getMessage()
-                : e.getOriginalMessage();
+        String message =
+                e instanceof ValueInstantiationException && e.getCause() != null
+                        ? e.getCause().getMessage()
+                        : e.getOriginalMessage();
         return where + (key.isEmpty() ? "" : key + ": ") + message;
     }
 
@@ -273,7 +326,10 @@ public final class ConfigLoader {
         if (type == Network.class) {
             return "a network";
         }
-        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+        if (type == Integer.class
+                || type == int.class
+                || type == Long.class
+                || type == long.class) {
             return "a whole number";
         }
         if (type == Boolean.class || type == boolean.class) {

@@ -8,8 +8,7 @@ import java.util.regex.Pattern;
 public final class Durations {
     private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d|w)");
 
-    private Durations() {
-    }
+    private Durations() {}
 
     public static Duration parse(String text) {
         String t = text.trim();
@@ -18,19 +17,22 @@ public final class Durations {
         int end = 0;
         while (m.lookingAt()) {
             long n = Long.parseLong(m.group(1));
-            total = total.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                case "d" -> Duration.ofDays(n);
-                default -> Duration.ofDays(7 * n);
-            });
+            total =
+                    total.plus(
+                            switch (m.group(2)) {
+                                case "ms" -> Duration.ofMillis(n);
+                                case "s" -> Duration.ofSeconds(n);
+                                case "m" -> Duration.ofMinutes(n);
+                                case "h" -> Duration.ofHours(n);
+                                case "d" -> Duration.ofDays(n);
+                                default -> Duration.ofDays(7 * n);
+                            });
             end = m.end();
             m.region(end, t.length());
         }
         if (end == 0 || end != t.length()) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a duration (e.g. 30s, 5m, 12h, 5d)");
+            throw new IllegalArgumentException(
+                    "\"" + text + "\" is not a duration (e.g. 30s, 5m, 12h, 5d)");
         }
         return total;
     }

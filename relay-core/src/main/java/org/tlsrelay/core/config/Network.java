@@ -11,7 +11,8 @@ public record Network(InetAddress base, int prefixLength) {
         int slash = t.indexOf('/');
         String addr = slash < 0 ? t : t.substring(0, slash);
         if (!addr.matches("[0-9a-fA-F:.]+") || addr.isEmpty()) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a network (e.g. 192.0.2.0/24, 2001:db8::/32)");
+            throw new IllegalArgumentException(
+                    "\"" + text + "\" is not a network (e.g. 192.0.2.0/24, 2001:db8::/32)");
         }
         InetAddress base;
         try {
@@ -25,10 +26,12 @@ public record Network(InetAddress base, int prefixLength) {
             try {
                 prefix = Integer.parseInt(t.substring(slash + 1));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("\"" + text + "\" has no valid prefix length", e);
+                throw new IllegalArgumentException(
+                        "\"" + text + "\" has no valid prefix length", e);
             }
             if (prefix < 0 || prefix > max) {
-                throw new IllegalArgumentException("\"" + text + "\": prefix length must be 0.." + max);
+                throw new IllegalArgumentException(
+                        "\"" + text + "\": prefix length must be 0.." + max);
             }
         }
         return new Network(base, prefix);

@@ -20,7 +20,13 @@ import org.tlsrelay.core.policy.PolicyMode;
  * Key names are kebab-case in YAML ({@code max-message-size}) and camelCase here.
  */
 public record RelayConfig(
-        Server server, Spool spool, Delivery delivery, Dns dns, Policy policy, Reports reports, Admin admin) {
+        Server server,
+        Spool spool,
+        Delivery delivery,
+        Dns dns,
+        Policy policy,
+        Reports reports,
+        Admin admin) {
 
     public RelayConfig {
         server = server != null ? server : Server.defaults();
@@ -44,13 +50,20 @@ public record RelayConfig(
      *     take to finish before the relay stops anyway; what is left is retried at the next start
      */
     public record Server(
-            HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits,
+            HostPort listen,
+            String hostname,
+            List<Network> networks,
+            Auth auth,
+            Tls tls,
+            Limits limits,
             Duration shutdownGrace) {
         public Server {
             listen = listen != null ? listen : new HostPort("127.0.0.1", 2525);
             hostname = hostname != null ? hostname : localHostName();
-            networks = networks != null ? listOf(networks)
-                    : List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128"));
+            networks =
+                    networks != null
+                            ? listOf(networks)
+                            : List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128"));
             auth = auth != null ? auth : new Auth(null);
             tls = tls != null ? tls : new Tls(null, null);
             limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
@@ -61,7 +74,13 @@ public record RelayConfig(
         }
 
         /** Without {@code shutdown-grace} (its default applies). */
-        public Server(HostPort listen, String hostname, List<Network> networks, Auth auth, Tls tls, Limits limits) {
+        public Server(
+                HostPort listen,
+                String hostname,
+                List<Network> networks,
+                Auth auth,
+                Tls tls,
+                Limits limits) {
             this(listen, hostname, networks, auth, tls, limits, null);
         }
 
@@ -77,8 +96,7 @@ public record RelayConfig(
         }
     }
 
-    public record User(String name, String passwordHash) {
-    }
+    public record User(String name, String passwordHash) {}
 
     /** PEM files for inbound STARTTLS; both null means STARTTLS is not offered. */
     public record Tls(Path certificate, Path privateKey) {
@@ -173,8 +191,14 @@ public record RelayConfig(
 
     public record Retry(List<Duration> schedule, Duration maxAge) {
         public Retry {
-            schedule = schedule != null && !schedule.isEmpty() ? listOf(schedule)
-                    : List.of(Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofHours(1), Duration.ofHours(4));
+            schedule =
+                    schedule != null && !schedule.isEmpty()
+                            ? listOf(schedule)
+                            : List.of(
+                                    Duration.ofMinutes(5),
+                                    Duration.ofMinutes(15),
+                                    Duration.ofHours(1),
+                                    Duration.ofHours(4));
             maxAge = maxAge != null ? maxAge : Duration.ofDays(5);
         }
     }
@@ -186,7 +210,8 @@ public record RelayConfig(
      * look-ups DANE relies on (MX, the MX hosts' addresses, TLSA) are validated; {@code trustAnchors} are zone files of
      * DS or DNSKEY records that replace the built-in IANA root trust anchor (empty: the root anchor).
      */
-    public record Dns(List<HostPort> servers, Duration timeout, DnssecMode dnssec, List<Path> trustAnchors) {
+    public record Dns(
+            List<HostPort> servers, Duration timeout, DnssecMode dnssec, List<Path> trustAnchors) {
         public Dns {
             servers = servers != null ? listOf(servers) : List.of();
             timeout = timeout != null ? timeout : Duration.ofSeconds(5);
@@ -229,13 +254,15 @@ public record RelayConfig(
 
     // ---- policy sources ----
 
-    public record Policy(MtaSts mtaSts, List<PolicyList> lists, Map<String, LocalOverride> overrides) {
+    public record Policy(
+            MtaSts mtaSts, List<PolicyList> lists, Map<String, LocalOverride> overrides) {
         public Policy {
             mtaSts = mtaSts != null ? mtaSts : new MtaSts(null, null);
             lists = lists != null ? listOf(lists) : List.of();
             Map<String, LocalOverride> normalised = new LinkedHashMap<>();
             if (overrides != null) {
-                overrides.forEach((domain, o) -> normalised.put(domain.toLowerCase(Locale.ROOT), o));
+                overrides.forEach(
+                        (domain, o) -> normalised.put(domain.toLowerCase(Locale.ROOT), o));
             }
             overrides = Map.copyOf(normalised);
         }
@@ -246,7 +273,8 @@ public record RelayConfig(
             enabled = enabled != null ? enabled : Boolean.TRUE;
             httpsPort = httpsPort != null ? httpsPort : 443;
             if (httpsPort < 1 || httpsPort > 65535) {
-                throw new IllegalArgumentException("port " + httpsPort + " is out of range 1..65535");
+                throw new IllegalArgumentException(
+                        "port " + httpsPort + " is out of range 1..65535");
             }
         }
     }
@@ -255,7 +283,8 @@ public record RelayConfig(
     public record PolicyList(String name, URI url, URI signatureUrl, Path key, Duration refresh) {
         public PolicyList {
             if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
-                throw new IllegalArgumentException("name is required: letters, digits, '.', '_', '-'");
+                throw new IllegalArgumentException(
+                        "name is required: letters, digits, '.', '_', '-'");
             }
             if (url == null) {
                 throw new IllegalArgumentException("url is required");
@@ -264,11 +293,13 @@ public record RelayConfig(
             signatureUrl = signatureUrl != null ? signatureUrl : URI.create(url + ".asc");
             requireFetchable(signatureUrl);
             if (key == null) {
-                throw new IllegalArgumentException("key is required (the armored OpenPGP public key)");
+                throw new IllegalArgumentException(
+                        "key is required (the armored OpenPGP public key)");
             }
             refresh = refresh != null ? refresh : Duration.ofHours(12);
             if (refresh.compareTo(Duration.ofHours(48)) > 0) {
-                throw new IllegalArgumentException("refresh must be 48h or less (the list format requires it)");
+                throw new IllegalArgumentException(
+                        "refresh must be 48h or less (the list format requires it)");
             }
         }
     }
@@ -289,7 +320,8 @@ public record RelayConfig(
 
         @JsonIgnore
         public org.tlsrelay.core.policy.Policy asPolicy() {
-            return new org.tlsrelay.core.policy.Policy(mode, mxs.stream().map(MxPattern::ofOverride).toList());
+            return new org.tlsrelay.core.policy.Policy(
+                    mode, mxs.stream().map(MxPattern::ofOverride).toList());
         }
     }
 
@@ -340,7 +372,8 @@ public record RelayConfig(
 
     /** URIs in the config must be absolute https URLs (file URLs are allowed for local lists). */
     static void requireFetchable(URI uri) {
-        if (uri.getScheme() == null || !(uri.getScheme().equals("https") || uri.getScheme().equals("file"))) {
+        if (uri.getScheme() == null
+                || !(uri.getScheme().equals("https") || uri.getScheme().equals("file"))) {
             throw new IllegalArgumentException("\"" + uri + "\" must be an https: (or file:) URL");
         }
     }

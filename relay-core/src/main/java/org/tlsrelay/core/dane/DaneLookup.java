@@ -43,48 +43,72 @@ public final class DaneLookup {
             throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
         }
         if (!mxSecure) {
-            return CompletableFuture.completedFuture(new DanePolicy.NotApplicable(host,
-                    "the MX records that name it are not DNSSEC-signed"));
+            return CompletableFuture.completedFuture(
+                    new DanePolicy.NotApplicable(
+                            host, "the MX records that name it are not DNSSEC-signed"));
         }
-        return dns.addresses(host).thenCompose(addresses -> {
-            if (addresses instanceof DnsResult.Failed<List<InetAddress>> f) {
-                return done(new DanePolicy.Failed(host, "address look-up: " + f.describe()));
-            }
-            if (!(addresses instanceof DnsResult.Found<List<InetAddress>> found)) {
-                return done(new DanePolicy.NotApplicable(host, "it has no address records"));
-            }
-            if (!found.isSecure()) {
-                return done(new DanePolicy.NotApplicable(host, "its address records are not DNSSEC-signed"));
-            }
-            List<String> candidates = new ArrayList<>();
-            if (!found.canonicalName().equals(host)) {
-                candidates.add(found.canonicalName()); // RFC 7672 §2.2.3: the expanded name first
-            }
-            candidates.add(host);
-            return tlsa(host, candidates.iterator(), port, new ArrayList<>());
-        }).exceptionally(e -> new DanePolicy.Failed(host, "unexpected error: " + e));
+        return dns.addresses(host)
+                .thenCompose(
+                        addresses -> {
+                            if (addresses instanceof DnsResult.Failed<List<InetAddress>> f) {
+                                return done(
+                                        new DanePolicy.Failed(
+                                                host, "address look-up: " + f.describe()));
+                            }
+                            if (!(addresses instanceof DnsResult.Found<List<InetAddress>> found)) {
+                                return done(
+                                        new DanePolicy.NotApplicable(
+                                                host, "it has no address records"));
+                            }
+                            if (!found.isSecure()) {
+                                return done(
+                                        new DanePolicy.NotApplicable(
+                                                host, "its address records are not DNSSEC-signed"));
+                            }
+                            List<String> candidates = new ArrayList<>();
+                            if (!found.canonicalName().equals(host)) {
+                                candidates.add(
+                                        found.canonicalName()); // RFC 7672 §2.2.3: the expanded
+                                // name first
+                            }
+                            candidates.add(host);
+                            return tlsa(host, candidates.iterator(), port, new ArrayList<>());
+                        })
+                .exceptionally(e -> new DanePolicy.Failed(host, "unexpected error: " + e));
     }
 
-    private CompletableFuture<DanePolicy> tlsa(String host, Iterator<String> candidates, int port, List<String> seen) {
+    private CompletableFuture<DanePolicy> tlsa(
+            String host, Iterator<String> candidates, int port, List<String> seen) {
         if (!candidates.hasNext()) {
-            return done(new DanePolicy.NotApplicable(host, "no secure TLSA records (" + String.join("; ", seen)
-                    + ")"));
+            return done(
+                    new DanePolicy.NotApplicable(
+                            host, "no secure TLSA records (" + String.join("; ", seen) + ")"));
         }
         String base = candidates.next();
         String owner = "_" + port + "._tcp." + base;
-        return dns.tlsa(owner).thenCompose(result -> {
-            if (result instanceof DnsResult.Failed<List<TlsaRecord>> f) {
-                return done(new DanePolicy.Failed(host, "TLSA look-up of " + owner + ": " + f.describe()));
-            }
-            if (result instanceof DnsResult.Found<List<TlsaRecord>> found && found.isSecure()) {
-                List<TlsaRecord> records = found.value();
-                return done(records.stream().anyMatch(TlsaRecord::usable)
-                        ? new DanePolicy.Required(host, base, records)
-                        : new DanePolicy.Unusable(host, base, records));
-            }
-            seen.add(owner + ": " + (result.isFound() ? "insecure" : result.describe()));
-            return tlsa(host, candidates, port, seen);
-        });
+        return dns.tlsa(owner)
+                .thenCompose(
+                        result -> {
+                            if (result instanceof DnsResult.Failed<List<TlsaRecord>> f) {
+                                return done(
+                                        new DanePolicy.Failed(
+                                                host,
+                                                "TLSA look-up of " + owner + ": " + f.describe()));
+                            }
+                            if (result instanceof DnsResult.Found<List<TlsaRecord>> found
+                                    && found.isSecure()) {
+                                List<TlsaRecord> records = found.value();
+                                return done(
+                                        records.stream().anyMatch(TlsaRecord::usable)
+                                                ? new DanePolicy.Required(host, base, records)
+                                                : new DanePolicy.Unusable(host, base, records));
+                            }
+                            seen.add(
+                                    owner
+                                            + ": "
+                                            + (result.isFound() ? "insecure" : result.describe()));
+                            return tlsa(host, candidates, port, seen);
+                        });
     }
 
     private static CompletableFuture<DanePolicy> done(DanePolicy p) {

@@ -14,8 +14,7 @@ public sealed interface DaneMatch {
      *     ({@code 2 1 0}) signed the topmost certificate without being in the chain
      * @param detail one line for logs and {@code policy check}
      */
-    record Matched(TlsaRecord record, int depth, String detail) implements DaneMatch {
-    }
+    record Matched(TlsaRecord record, int depth, String detail) implements DaneMatch {}
 
     /**
      * Usable TLSA records exist but none authenticates the server: the RFC 8460 result type {@code tlsa-invalid}.
@@ -32,8 +31,7 @@ public sealed interface DaneMatch {
      * The RRset has no usable record (only PKIX-TA/PKIX-EE, unknown parameters or malformed data): DANE does not
      * authenticate this server and TLS stays opportunistic (RFC 7672 §3.1.3).
      */
-    record Unusable() implements DaneMatch {
-    }
+    record Unusable() implements DaneMatch {}
 
     default boolean matched() {
         return this instanceof Matched;

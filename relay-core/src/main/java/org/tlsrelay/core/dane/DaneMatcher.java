@@ -42,15 +42,17 @@ import org.tlsrelay.core.enforce.CertificateNames;
 public final class DaneMatcher {
     private static final int MAX_PATH = 10;
 
-    private DaneMatcher() {
-    }
+    private DaneMatcher() {}
 
     /**
      * Matches {@code chain} (the server's certificates as presented, leaf first) against {@code tlsa}.
      *
      * @param referenceNames the names a DANE-TA(2) leaf may carry: the MX host name and the TLSA base domain
      */
-    public static DaneMatch match(List<TlsaRecord> tlsa, List<X509Certificate> chain, List<String> referenceNames,
+    public static DaneMatch match(
+            List<TlsaRecord> tlsa,
+            List<X509Certificate> chain,
+            List<String> referenceNames,
             Instant now) {
         List<TlsaRecord> usable = tlsa.stream().filter(TlsaRecord::usable).toList();
         if (usable.isEmpty()) {
@@ -65,14 +67,20 @@ public final class DaneMatcher {
         for (TlsaRecord r : usable) {
             if (r.usage() == TlsaRecord.DANE_EE) {
                 if (matches(r, leaf)) {
-                    return new DaneMatch.Matched(r, 0, "DANE-EE(3) " + r + " matches the server certificate "
-                            + leaf.getSubjectX500Principal().getName());
+                    return new DaneMatch.Matched(
+                            r,
+                            0,
+                            "DANE-EE(3) "
+                                    + r
+                                    + " matches the server certificate "
+                                    + leaf.getSubjectX500Principal().getName());
                 }
             }
         }
         if (usable.stream().anyMatch(r -> r.usage() == TlsaRecord.DANE_EE)) {
-            problems.add("no DANE-EE(3) record matches the server certificate "
-                    + leaf.getSubjectX500Principal().getName());
+            problems.add(
+                    "no DANE-EE(3) record matches the server certificate "
+                            + leaf.getSubjectX500Principal().getName());
         }
         List<X509Certificate> path = path(chain);
         for (TlsaRecord r : usable) {
@@ -85,9 +93,12 @@ public final class DaneMatcher {
                     depth = i;
                 }
             }
-            if (depth < 0 && r.selector() == TlsaRecord.SELECTOR_SPKI && r.matchingType() == TlsaRecord.MATCH_FULL
+            if (depth < 0
+                    && r.selector() == TlsaRecord.SELECTOR_SPKI
+                    && r.matchingType() == TlsaRecord.MATCH_FULL
                     && signedBy(path.get(path.size() - 1), r.data())) {
-                depth = path.size(); // RFC 7671 §5.2.2: the trust anchor's key in full, its certificate not sent
+                depth = path.size(); // RFC 7671 §5.2.2: the trust anchor's key in full, its
+                // certificate not sent
             }
             if (depth < 0) {
                 problems.add("DANE-TA(2) " + r + " matches no certificate of the chain");
@@ -99,15 +110,33 @@ public final class DaneMatcher {
                 continue;
             }
             List<String> names = dnsNames(leaf);
-            boolean named = referenceNames.stream().anyMatch(n -> CertificateNames.matches(n, names));
+            boolean named =
+                    referenceNames.stream().anyMatch(n -> CertificateNames.matches(n, names));
             if (!named) {
-                problems.add("DANE-TA(2) " + r + " matched, but the certificate names " + names + " match none of "
-                        + referenceNames);
+                problems.add(
+                        "DANE-TA(2) "
+                                + r
+                                + " matched, but the certificate names "
+                                + names
+                                + " match none of "
+                                + referenceNames);
                 continue;
             }
-            String at = depth < path.size() ? path.get(depth).getSubjectX500Principal().getName() : "a key not sent";
-            return new DaneMatch.Matched(r, depth, "DANE-TA(2) " + r + " matches " + at + ", which issues "
-                    + leaf.getSubjectX500Principal().getName() + " " + names);
+            String at =
+                    depth < path.size()
+                            ? path.get(depth).getSubjectX500Principal().getName()
+                            : "a key not sent";
+            return new DaneMatch.Matched(
+                    r,
+                    depth,
+                    "DANE-TA(2) "
+                            + r
+                            + " matches "
+                            + at
+                            + ", which issues "
+                            + leaf.getSubjectX500Principal().getName()
+                            + " "
+                            + names);
         }
         return new DaneMatch.NoMatch(String.join("; ", problems));
     }
@@ -119,29 +148,34 @@ public final class DaneMatcher {
     public static boolean matches(TlsaRecord record, X509Certificate certificate) {
         byte[] selected;
         try {
-            selected = switch (record.selector()) {
-                case TlsaRecord.SELECTOR_CERT -> certificate.getEncoded();
-                case TlsaRecord.SELECTOR_SPKI -> spki(certificate);
-                default -> null;
-            };
+            selected =
+                    switch (record.selector()) {
+                        case TlsaRecord.SELECTOR_CERT -> certificate.getEncoded();
+                        case TlsaRecord.SELECTOR_SPKI -> spki(certificate);
+                        default -> null;
+                    };
         } catch (CertificateEncodingException | IOException | RuntimeException e) {
             return false;
         }
         if (selected == null) {
             return false;
         }
-        byte[] value = switch (record.matchingType()) {
-            case TlsaRecord.MATCH_FULL -> selected;
-            case TlsaRecord.MATCH_SHA256 -> digest("SHA-256", selected);
-            case TlsaRecord.MATCH_SHA512 -> digest("SHA-512", selected);
-            default -> null;
-        };
+        byte[] value =
+                switch (record.matchingType()) {
+                    case TlsaRecord.MATCH_FULL -> selected;
+                    case TlsaRecord.MATCH_SHA256 -> digest("SHA-256", selected);
+                    case TlsaRecord.MATCH_SHA512 -> digest("SHA-512", selected);
+                    default -> null;
+                };
         return value != null && MessageDigest.isEqual(value, record.data());
     }
 
     /** The certificate's SubjectPublicKeyInfo, DER-encoded exactly as the certificate carries it. */
-    static byte[] spki(X509Certificate certificate) throws CertificateEncodingException, IOException {
-        return Certificate.getInstance(certificate.getEncoded()).getSubjectPublicKeyInfo().getEncoded("DER");
+    static byte[] spki(X509Certificate certificate)
+            throws CertificateEncodingException, IOException {
+        return Certificate.getInstance(certificate.getEncoded())
+                .getSubjectPublicKeyInfo()
+                .getEncoded("DER");
     }
 
     /**
@@ -156,7 +190,8 @@ public final class DaneMatcher {
         while (path.size() < MAX_PATH && !selfSigned(current)) {
             X509Certificate issuer = null;
             for (X509Certificate c : presented) {
-                if (!path.contains(c) && c.getSubjectX500Principal().equals(current.getIssuerX500Principal())
+                if (!path.contains(c)
+                        && c.getSubjectX500Principal().equals(current.getIssuerX500Principal())
                         && verifies(current, c.getPublicKey())) {
                     issuer = c;
                     break;
@@ -186,16 +221,21 @@ public final class DaneMatcher {
             try {
                 c.checkValidity(at);
             } catch (CertificateExpiredException e) {
-                return c.getSubjectX500Principal().getName() + " expired at " + c.getNotAfter().toInstant();
+                return c.getSubjectX500Principal().getName()
+                        + " expired at "
+                        + c.getNotAfter().toInstant();
             } catch (CertificateNotYetValidException e) {
-                return c.getSubjectX500Principal().getName() + " is not valid before " + c.getNotBefore().toInstant();
+                return c.getSubjectX500Principal().getName()
+                        + " is not valid before "
+                        + c.getNotBefore().toInstant();
             }
         }
         return "";
     }
 
     private static boolean selfSigned(X509Certificate c) {
-        return c.getSubjectX500Principal().equals(c.getIssuerX500Principal()) && verifies(c, c.getPublicKey());
+        return c.getSubjectX500Principal().equals(c.getIssuerX500Principal())
+                && verifies(c, c.getPublicKey());
     }
 
     private static boolean verifies(X509Certificate c, PublicKey key) {
@@ -210,7 +250,8 @@ public final class DaneMatcher {
     /** Whether {@code top} is signed by the key whose SubjectPublicKeyInfo is {@code spki}. */
     private static boolean signedBy(X509Certificate top, byte[] spki) {
         try {
-            PublicKey key = new JcaPEMKeyConverter().getPublicKey(SubjectPublicKeyInfo.getInstance(spki));
+            PublicKey key =
+                    new JcaPEMKeyConverter().getPublicKey(SubjectPublicKeyInfo.getInstance(spki));
             return verifies(top, key);
         } catch (PEMException | RuntimeException e) {
             return false; // not a key we can read: it signs nothing
@@ -224,7 +265,9 @@ public final class DaneMatcher {
             Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
             if (sans != null) {
                 for (List<?> san : sans) {
-                    if (san.size() >= 2 && Integer.valueOf(2).equals(san.get(0)) && san.get(1) instanceof String s) {
+                    if (san.size() >= 2
+                            && Integer.valueOf(2).equals(san.get(0))
+                            && san.get(1) instanceof String s) {
                         names.add(s);
                     }
                 }

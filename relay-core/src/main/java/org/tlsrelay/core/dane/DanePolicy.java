@@ -33,15 +33,20 @@ public sealed interface DanePolicy {
      * A secure TLSA RRset exists but none of its records is usable for SMTP (only PKIX-TA/PKIX-EE, unknown
      * parameters, malformed data): DANE authenticates nothing and TLS stays opportunistic (RFC 7672 §3.1.3).
      */
-    record Unusable(String mxHost, String tlsaBaseDomain, List<TlsaRecord> records) implements DanePolicy {
+    record Unusable(String mxHost, String tlsaBaseDomain, List<TlsaRecord> records)
+            implements DanePolicy {
         public Unusable {
             records = List.copyOf(records);
         }
 
         @Override
         public String describe() {
-            return "DANE does not apply to " + mxHost + ": the TLSA records of " + tlsaBaseDomain
-                    + " are secure but none is usable for SMTP " + records;
+            return "DANE does not apply to "
+                    + mxHost
+                    + ": the TLSA records of "
+                    + tlsaBaseDomain
+                    + " are secure but none is usable for SMTP "
+                    + records;
         }
     }
 
@@ -54,11 +59,13 @@ public sealed interface DanePolicy {
      * @param records the whole secure RRset as published (TLS-RPT lists it as the {@code tlsa} policy, RFC 8460
      *     §4.3), usable or not
      */
-    record Required(String mxHost, String tlsaBaseDomain, List<TlsaRecord> records) implements DanePolicy {
+    record Required(String mxHost, String tlsaBaseDomain, List<TlsaRecord> records)
+            implements DanePolicy {
         public Required {
             records = List.copyOf(records);
             if (records.stream().noneMatch(TlsaRecord::usable)) {
-                throw new IllegalArgumentException("DANE is required only with a usable TLSA record");
+                throw new IllegalArgumentException(
+                        "DANE is required only with a usable TLSA record");
             }
         }
 

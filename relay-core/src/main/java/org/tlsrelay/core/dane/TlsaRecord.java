@@ -28,7 +28,8 @@ public record TlsaRecord(int usage, int selector, int matchingType, byte[] data)
     public TlsaRecord {
         for (int v : new int[] {usage, selector, matchingType}) {
             if (v < 0 || v > 255) {
-                throw new IllegalArgumentException("TLSA fields are octets: " + v + " is out of range 0..255");
+                throw new IllegalArgumentException(
+                        "TLSA fields are octets: " + v + " is out of range 0..255");
             }
         }
         data = data.clone();
@@ -41,13 +42,18 @@ public record TlsaRecord(int usage, int selector, int matchingType, byte[] data)
     public static TlsaRecord parse(String text) {
         String[] f = text.strip().split("\\s+", 4);
         if (f.length < 4) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a TLSA record: usage selector type data");
+            throw new IllegalArgumentException(
+                    "\"" + text + "\" is not a TLSA record: usage selector type data");
         }
         try {
-            return new TlsaRecord(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
+            return new TlsaRecord(
+                    Integer.parseInt(f[0]),
+                    Integer.parseInt(f[1]),
+                    Integer.parseInt(f[2]),
                     HexFormat.of().parseHex(f[3].replaceAll("\\s+", "")));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a TLSA record: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "\"" + text + "\" is not a TLSA record: " + e.getMessage(), e);
         }
     }
 
@@ -65,25 +71,35 @@ public record TlsaRecord(int usage, int selector, int matchingType, byte[] data)
     public boolean usable() {
         boolean usageOk = usage == DANE_TA || usage == DANE_EE;
         boolean selectorOk = selector == SELECTOR_CERT || selector == SELECTOR_SPKI;
-        boolean dataOk = switch (matchingType) {
-            case MATCH_FULL -> data.length > 0;
-            case MATCH_SHA256 -> data.length == 32;
-            case MATCH_SHA512 -> data.length == 64;
-            default -> false;
-        };
+        boolean dataOk =
+                switch (matchingType) {
+                    case MATCH_FULL -> data.length > 0;
+                    case MATCH_SHA256 -> data.length == 32;
+                    case MATCH_SHA512 -> data.length == 64;
+                    default -> false;
+                };
         return usageOk && selectorOk && dataOk;
     }
 
     /** The presentation form, {@code 3 1 1 <hex>} (lower case), as TLS-RPT policy strings list it (RFC 8460 §4.3). */
     @Override
     public String toString() {
-        return usage + " " + selector + " " + matchingType + " " + HexFormat.of().formatHex(data).toLowerCase(Locale.ROOT);
+        return usage
+                + " "
+                + selector
+                + " "
+                + matchingType
+                + " "
+                + HexFormat.of().formatHex(data).toLowerCase(Locale.ROOT);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TlsaRecord r && r.usage == usage && r.selector == selector
-                && r.matchingType == matchingType && Arrays.equals(r.data, data);
+        return o instanceof TlsaRecord r
+                && r.usage == usage
+                && r.selector == selector
+                && r.matchingType == matchingType
+                && Arrays.equals(r.data, data);
     }
 
     @Override

@@ -5,11 +5,11 @@ import java.util.regex.Pattern;
 
 /** Host and domain names as the relay compares and stores them. */
 public final class DnsNames {
-    // RFC 1035 §2.3.4 limits; underscores are allowed because service names (_mta-sts, _smtp._tls) use them.
+    // RFC 1035 §2.3.4 limits; underscores are allowed because service names (_mta-sts, _smtp._tls)
+    // use them.
     private static final Pattern LABEL = Pattern.compile("[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?");
 
-    private DnsNames() {
-    }
+    private DnsNames() {}
 
     /** Lower case (ASCII only), surrounding blanks and one trailing dot removed. {@code "."} becomes {@code ""}. */
     public static String normalise(String name) {

@@ -24,7 +24,8 @@ public sealed interface DnsResult<T> {
      * Records were found. {@code canonicalName} is the owner name of the records after following CNAMEs (the asked
      * name when there was none). {@code security} covers the records and every CNAME on the way to them.
      */
-    record Found<T>(String name, String canonicalName, T value, DnsSecurity security) implements DnsResult<T> {
+    record Found<T>(String name, String canonicalName, T value, DnsSecurity security)
+            implements DnsResult<T> {
         public Found {
             name = DnsNames.normalise(name);
             canonicalName = DnsNames.normalise(canonicalName);
@@ -44,7 +45,8 @@ public sealed interface DnsResult<T> {
      * An authoritative answer that there is no such record: the name does not exist, or has no record of the type.
      * {@code security} is {@link DnsSecurity#SECURE} when the absence was proven (NSEC/NSEC3, RFC 4035 §5.4).
      */
-    record NoRecords<T>(String name, Absence absence, DnsSecurity security) implements DnsResult<T> {
+    record NoRecords<T>(String name, Absence absence, DnsSecurity security)
+            implements DnsResult<T> {
         public NoRecords {
             name = DnsNames.normalise(name);
             Objects.requireNonNull(absence, "absence");
@@ -124,7 +126,8 @@ public sealed interface DnsResult<T> {
     @SuppressWarnings("unchecked")
     default <U> DnsResult<U> map(Function<? super T, ? extends U> f) {
         if (this instanceof Found<T> found) {
-            return new Found<>(found.name(), found.canonicalName(), f.apply(found.value()), found.security());
+            return new Found<>(
+                    found.name(), found.canonicalName(), f.apply(found.value()), found.security());
         }
         return (DnsResult<U>) this; // NoRecords and Failed carry no value of type T
     }
@@ -139,6 +142,8 @@ public sealed interface DnsResult<T> {
             return n.absence().name() + dnssec;
         }
         Failed<T> failed = (Failed<T>) this;
-        return "DNS failure " + failed.failure().name() + (failed.detail().isEmpty() ? "" : " (" + failed.detail() + ")");
+        return "DNS failure "
+                + failed.failure().name()
+                + (failed.detail().isEmpty() ? "" : " (" + failed.detail() + ")");
     }
 }

@@ -9,7 +9,8 @@ import java.util.List;
 public record MxRecord(int preference, String host) {
     public MxRecord {
         if (preference < 0 || preference > 65535) {
-            throw new IllegalArgumentException("MX preference " + preference + " is out of range 0..65535");
+            throw new IllegalArgumentException(
+                    "MX preference " + preference + " is out of range 0..65535");
         }
         host = DnsNames.normalise(host);
     }

@@ -9,8 +9,7 @@ import java.util.function.Function;
  * domain is treated as not publishing one.
  */
 public final class VersionedTxt {
-    private VersionedTxt() {
-    }
+    private VersionedTxt() {}
 
     /** The outcome of the selection. */
     public sealed interface Selection {
@@ -38,10 +37,17 @@ public final class VersionedTxt {
     public static Selection select(List<String> records, String prefix) {
         List<String> candidates = records.stream().filter(r -> r.startsWith(prefix)).toList();
         if (candidates.isEmpty()) {
-            return new None(records.isEmpty() ? "no TXT record" : "no TXT record begins with \"" + prefix + "\"");
+            return new None(
+                    records.isEmpty()
+                            ? "no TXT record"
+                            : "no TXT record begins with \"" + prefix + "\"");
         }
         if (candidates.size() > 1) {
-            return new None(candidates.size() + " TXT records begin with \"" + prefix + "\"; exactly one is allowed");
+            return new None(
+                    candidates.size()
+                            + " TXT records begin with \""
+                            + prefix
+                            + "\"; exactly one is allowed");
         }
         return new One(candidates.get(0));
     }

@@ -11,8 +11,7 @@ import java.util.Locale;
  * {@code *.*.example.net} and {@code *.net} match nothing.
  */
 public final class CertificateNames {
-    private CertificateNames() {
-    }
+    private CertificateNames() {}
 
     /** Whether one of {@code dnsNames} (the leaf's dNSName SANs) matches {@code host}. */
     public static boolean matches(String host, List<String> dnsNames) {
@@ -33,7 +32,8 @@ public final class CertificateNames {
             return false;
         }
         if (!presented.startsWith("*.")) {
-            // a '*' anywhere else (partial or inner wildcard) is not a wildcard we honour: exact comparison only
+            // a '*' anywhere else (partial or inner wildcard) is not a wildcard we honour: exact
+            // comparison only
             return presented.indexOf('*') < 0 && presented.equals(host);
         }
         String parent = presented.substring(2);

@@ -30,11 +30,11 @@ import org.tlsrelay.core.policy.PolicyMode;
 public final class Enforcer {
     /** RFC 3463 §3.8 X.7.5 "cryptographic failure", temporary: a policy failure is retried (RFC 8461 §5.1). */
     public static final String POLICY_FAILURE_CODE = "4.7.5";
+
     /** RFC 8689 §6 X.7.30 "REQUIRETLS support required": no policy can authenticate the MX for this message. */
     public static final String REQUIRETLS_CODE = "5.7.30";
 
-    private Enforcer() {
-    }
+    private Enforcer() {}
 
     /**
      * The check made before connecting: under {@code enforce}, an MX host that no policy pattern matches is skipped
@@ -43,7 +43,8 @@ public final class Enforcer {
      */
     public static Optional<Verdict.Refuse> beforeConnect(Policy policy, String mxHost) {
         if (policy.mode() == PolicyMode.ENFORCE && !policy.allowsMx(mxHost)) {
-            return Optional.of(refuse(TlsFailureType.VALIDATION_FAILURE, mxNotListed(policy, mxHost)));
+            return Optional.of(
+                    refuse(TlsFailureType.VALIDATION_FAILURE, mxNotListed(policy, mxHost)));
         }
         return Optional.empty();
     }
@@ -63,13 +64,15 @@ public final class Enforcer {
      * {@code TLS-Required: No} message skips no MX; a REQUIRETLS message skips, with {@value #REQUIRETLS_CODE}, every
      * MX that neither DANE nor an enforced policy can authenticate (RFC 8689 §4.2.1).
      */
-    public static Optional<Verdict.Refuse> beforeConnect(PolicyContext context, String mxHost,
-            TlsRequirement requirement) {
+    public static Optional<Verdict.Refuse> beforeConnect(
+            PolicyContext context, String mxHost, TlsRequirement requirement) {
         if (requirement == TlsRequirement.TLS_OPTIONAL) {
             return Optional.empty();
         }
         if (context.dane() instanceof DanePolicy.Failed f) {
-            return Optional.of(daneRefuse(f.failureType(), f.describe())); // temporary, whatever the message asks
+            return Optional.of(
+                    daneRefuse(
+                            f.failureType(), f.describe())); // temporary, whatever the message asks
         }
         if (requirement == TlsRequirement.REQUIRETLS && !authenticating(context)) {
             return Optional.of(requireTlsRefusal(mxHost));
@@ -84,7 +87,8 @@ public final class Enforcer {
      * The verdict for one connection under a per-MX context: DANE's when it applies (TLS mandatory, the chain must
      * match a TLSA record at {@code now}), otherwise {@link #decide(Policy, String, TlsObservation)}.
      */
-    public static Verdict decide(PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
+    public static Verdict decide(
+            PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
         return decide(context, mxHost, observation, now, TlsRequirement.POLICY);
     }
 
@@ -94,15 +98,22 @@ public final class Enforcer {
      * {@code TLS-Required: No} turns every refusal into delivery, over TLS if a session is up, with the failure
      * still reported (§5).
      */
-    public static Verdict decide(PolicyContext context, String mxHost, TlsObservation observation, Instant now,
+    public static Verdict decide(
+            PolicyContext context,
+            String mxHost,
+            TlsObservation observation,
+            Instant now,
             TlsRequirement requirement) {
         Verdict verdict = decideByPolicy(context, mxHost, observation, now);
         if (requirement == TlsRequirement.TLS_OPTIONAL && verdict instanceof Verdict.Refuse r) {
-            return observation instanceof TlsObservation.Established ? new Verdict.DeliverOverTls(r.result())
+            return observation instanceof TlsObservation.Established
+                    ? new Verdict.DeliverOverTls(r.result())
                     : new Verdict.DeliverInClear(r.result());
         }
-        if (requirement == TlsRequirement.REQUIRETLS && !(verdict instanceof Verdict.Refuse)
-                && !(authenticating(context) && verdict instanceof Verdict.DeliverOverTls
+        if (requirement == TlsRequirement.REQUIRETLS
+                && !(verdict instanceof Verdict.Refuse)
+                && !(authenticating(context)
+                        && verdict instanceof Verdict.DeliverOverTls
                         && verdict.result() instanceof TlsResult.Success)) {
             return requireTlsRefusal(mxHost);
         }
@@ -116,18 +127,23 @@ public final class Enforcer {
     }
 
     private static Verdict.Refuse requireTlsRefusal(String mxHost) {
-        return new Verdict.Refuse(TlsFailureType.VALIDATION_FAILURE, REQUIRETLS_CODE, "the message requires TLS "
-                + "(REQUIRETLS, RFC 8689) but neither DANE nor an enforced policy authenticates " + mxHost);
+        return new Verdict.Refuse(
+                TlsFailureType.VALIDATION_FAILURE,
+                REQUIRETLS_CODE,
+                "the message requires TLS "
+                        + "(REQUIRETLS, RFC 8689) but neither DANE nor an enforced policy authenticates "
+                        + mxHost);
     }
 
-    private static Verdict decideByPolicy(PolicyContext context, String mxHost, TlsObservation observation,
-            Instant now) {
+    private static Verdict decideByPolicy(
+            PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
         if (context.dane() instanceof DanePolicy.Failed f) {
             return daneRefuse(f.failureType(), f.describe());
         }
         if (context.dane() instanceof DanePolicy.Required r) {
             TlsResult result = assessDane(r, mxHost, observation, now);
-            return result instanceof TlsResult.Failure f ? daneRefuse(f.type(), f.detail())
+            return result instanceof TlsResult.Failure f
+                    ? daneRefuse(f.type(), f.detail())
                     : new Verdict.DeliverOverTls(result);
         }
         return decide(context.policy(), mxHost, observation);
@@ -137,18 +153,21 @@ public final class Enforcer {
      * The RFC 8460 result of a connection to an MX host with usable TLSA records: STARTTLS missing or refused is
      * {@code dane-required}, a chain no record matches (or no TLS session) {@code tlsa-invalid} (RFC 8460 §4.3.2.1).
      */
-    public static TlsResult assessDane(DanePolicy.Required dane, String mxHost, TlsObservation observation,
-            Instant now) {
+    public static TlsResult assessDane(
+            DanePolicy.Required dane, String mxHost, TlsObservation observation, Instant now) {
         if (observation instanceof TlsObservation.NotOffered) {
-            return TlsResult.failure(TlsFailureType.DANE_REQUIRED,
+            return TlsResult.failure(
+                    TlsFailureType.DANE_REQUIRED,
                     mxHost + " publishes TLSA records but did not offer STARTTLS");
         }
         if (observation instanceof TlsObservation.StartTlsRejected r) {
-            return TlsResult.failure(TlsFailureType.DANE_REQUIRED,
+            return TlsResult.failure(
+                    TlsFailureType.DANE_REQUIRED,
                     mxHost + " publishes TLSA records but answered STARTTLS with " + r.reply());
         }
         if (observation instanceof TlsObservation.HandshakeFailed h) {
-            return TlsResult.failure(TlsFailureType.VALIDATION_FAILURE,
+            return TlsResult.failure(
+                    TlsFailureType.VALIDATION_FAILURE,
                     "TLS handshake with " + mxHost + " failed: " + h.reason());
         }
         TlsObservation.Established e = (TlsObservation.Established) observation;
@@ -156,7 +175,8 @@ public final class Enforcer {
         if (match instanceof DaneMatch.Matched) {
             return TlsResult.success();
         }
-        return TlsResult.failure(TlsFailureType.TLSA_INVALID, "certificate of " + mxHost + ": " + match.describe());
+        return TlsResult.failure(
+                TlsFailureType.TLSA_INVALID, "certificate of " + mxHost + ": " + match.describe());
     }
 
     /** The verdict for one connection, made after STARTTLS and before MAIL FROM. */
@@ -164,9 +184,12 @@ public final class Enforcer {
         TlsResult result = assess(policy, mxHost, observation);
         boolean tlsUp = observation instanceof TlsObservation.Established;
         return switch (policy.mode()) {
-            case ENFORCE -> result instanceof TlsResult.Failure f ? refuse(f.type(), f.detail())
-                    : new Verdict.DeliverOverTls(result);
-            case TESTING, NONE -> tlsUp ? new Verdict.DeliverOverTls(result) : new Verdict.DeliverInClear(result);
+            case ENFORCE ->
+                    result instanceof TlsResult.Failure f
+                            ? refuse(f.type(), f.detail())
+                            : new Verdict.DeliverOverTls(result);
+            case TESTING, NONE ->
+                    tlsUp ? new Verdict.DeliverOverTls(result) : new Verdict.DeliverInClear(result);
         };
     }
 
@@ -176,36 +199,52 @@ public final class Enforcer {
      */
     public static TlsResult assess(Policy policy, String mxHost, TlsObservation observation) {
         if (observation instanceof TlsObservation.NotOffered) {
-            return TlsResult.failure(TlsFailureType.STARTTLS_NOT_SUPPORTED, mxHost + " did not offer STARTTLS");
+            return TlsResult.failure(
+                    TlsFailureType.STARTTLS_NOT_SUPPORTED, mxHost + " did not offer STARTTLS");
         }
         if (observation instanceof TlsObservation.StartTlsRejected r) {
-            return TlsResult.failure(TlsFailureType.STARTTLS_NOT_SUPPORTED,
+            return TlsResult.failure(
+                    TlsFailureType.STARTTLS_NOT_SUPPORTED,
                     mxHost + " offered STARTTLS but answered " + r.reply());
         }
         if (observation instanceof TlsObservation.HandshakeFailed h) {
-            return TlsResult.failure(TlsFailureType.VALIDATION_FAILURE,
+            return TlsResult.failure(
+                    TlsFailureType.VALIDATION_FAILURE,
                     "TLS handshake with " + mxHost + " failed: " + h.reason());
         }
         TlsObservation.Established e = (TlsObservation.Established) observation;
         if (!e.chainTrusted()) {
-            return TlsResult.failure(TlsFailureType.CERTIFICATE_NOT_TRUSTED,
+            return TlsResult.failure(
+                    TlsFailureType.CERTIFICATE_NOT_TRUSTED,
                     "certificate of " + mxHost + " is not trusted: " + e.trustDetail());
         }
         if (e.validity() == CertificateValidity.EXPIRED) {
-            return TlsResult.failure(TlsFailureType.CERTIFICATE_EXPIRED,
-                    "certificate of " + mxHost + " expired (not after " + e.peer().notAfter() + ")");
+            return TlsResult.failure(
+                    TlsFailureType.CERTIFICATE_EXPIRED,
+                    "certificate of "
+                            + mxHost
+                            + " expired (not after "
+                            + e.peer().notAfter()
+                            + ")");
         }
         if (e.validity() == CertificateValidity.NOT_YET_VALID) {
             // RFC 8460 has no "not yet valid" type; §4.3.1 says validation-failure covers the rest
-            return TlsResult.failure(TlsFailureType.VALIDATION_FAILURE,
+            return TlsResult.failure(
+                    TlsFailureType.VALIDATION_FAILURE,
                     "certificate of " + mxHost + " is not valid before " + e.peer().notBefore());
         }
         if (!e.hostNameMatched()) {
-            return TlsResult.failure(TlsFailureType.CERTIFICATE_HOST_MISMATCH,
-                    "certificate of " + mxHost + " does not name it (DNS names " + e.peer().dnsNames() + ")");
+            return TlsResult.failure(
+                    TlsFailureType.CERTIFICATE_HOST_MISMATCH,
+                    "certificate of "
+                            + mxHost
+                            + " does not name it (DNS names "
+                            + e.peer().dnsNames()
+                            + ")");
         }
         if (policy.mode() != PolicyMode.NONE && !policy.allowsMx(mxHost)) {
-            return TlsResult.failure(TlsFailureType.VALIDATION_FAILURE, mxNotListed(policy, mxHost));
+            return TlsResult.failure(
+                    TlsFailureType.VALIDATION_FAILURE, mxNotListed(policy, mxHost));
         }
         return TlsResult.success();
     }
@@ -215,11 +254,13 @@ public final class Enforcer {
     }
 
     private static Verdict.Refuse daneRefuse(TlsFailureType type, String detail) {
-        return new Verdict.Refuse(type, POLICY_FAILURE_CODE, detail + "; DANE (RFC 7672) requires authenticated TLS");
+        return new Verdict.Refuse(
+                type, POLICY_FAILURE_CODE, detail + "; DANE (RFC 7672) requires authenticated TLS");
     }
 
     private static String mxNotListed(Policy policy, String mxHost) {
-        String patterns = policy.mxs().stream().map(MxPattern::text).collect(Collectors.joining(", "));
+        String patterns =
+                policy.mxs().stream().map(MxPattern::text).collect(Collectors.joining(", "));
         return mxHost + " matches no MX pattern of the policy (" + patterns + ")";
     }
 }

@@ -13,7 +13,11 @@ import java.util.List;
  * @param ipAddresses the subjectAltName iPAddress entries, as text
  */
 public record PeerCertificate(
-        String subject, String issuer, List<String> dnsNames, List<String> ipAddresses, Instant notBefore,
+        String subject,
+        String issuer,
+        List<String> dnsNames,
+        List<String> ipAddresses,
+        Instant notBefore,
         Instant notAfter) {
     public PeerCertificate {
         dnsNames = List.copyOf(dnsNames);

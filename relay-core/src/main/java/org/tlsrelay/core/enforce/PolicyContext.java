@@ -19,7 +19,12 @@ import org.tlsrelay.core.policy.PolicyMode;
  * @param dane what DANE says about the one MX host this context is for; {@link DanePolicy.NotApplicable} for a
  *     domain-wide context (see {@link #forMx})
  */
-public record PolicyContext(String domain, Source source, String sourceName, Policy policy, List<String> policyText,
+public record PolicyContext(
+        String domain,
+        Source source,
+        String sourceName,
+        Policy policy,
+        List<String> policyText,
         DanePolicy dane) {
 
     /**
@@ -42,8 +47,19 @@ public record PolicyContext(String domain, Source source, String sourceName, Pol
     }
 
     /** A domain-wide context: DANE not looked at. */
-    public PolicyContext(String domain, Source source, String sourceName, Policy policy, List<String> policyText) {
-        this(domain, source, sourceName, policy, policyText, new DanePolicy.NotApplicable("", "not looked up"));
+    public PolicyContext(
+            String domain,
+            Source source,
+            String sourceName,
+            Policy policy,
+            List<String> policyText) {
+        this(
+                domain,
+                source,
+                sourceName,
+                policy,
+                policyText,
+                new DanePolicy.NotApplicable("", "not looked up"));
     }
 
     /**
@@ -53,11 +69,17 @@ public record PolicyContext(String domain, Source source, String sourceName, Pol
      */
     public PolicyContext forMx(DanePolicy danePolicy) {
         if (danePolicy instanceof DanePolicy.Required r) {
-            return new PolicyContext(domain, Source.DANE, r.tlsaBaseDomain(), policy,
-                    r.records().stream().map(Object::toString).toList(), danePolicy);
+            return new PolicyContext(
+                    domain,
+                    Source.DANE,
+                    r.tlsaBaseDomain(),
+                    policy,
+                    r.records().stream().map(Object::toString).toList(),
+                    danePolicy);
         }
         if (danePolicy instanceof DanePolicy.Failed) {
-            return new PolicyContext(domain, Source.DANE, "dnssec-failure", policy, List.of(), danePolicy);
+            return new PolicyContext(
+                    domain, Source.DANE, "dnssec-failure", policy, List.of(), danePolicy);
         }
         return new PolicyContext(domain, source, sourceName, policy, policyText, danePolicy);
     }
@@ -69,7 +91,8 @@ public record PolicyContext(String domain, Source source, String sourceName, Pol
 
     /** A domain for which no source has a policy: opportunistic TLS (mode {@code none}, no MX patterns). */
     public static PolicyContext noPolicy(String domain) {
-        return new PolicyContext(domain, Source.NONE, "", new Policy(PolicyMode.NONE, List.of()), List.of());
+        return new PolicyContext(
+                domain, Source.NONE, "", new Policy(PolicyMode.NONE, List.of()), List.of());
     }
 
     public PolicyMode mode() {

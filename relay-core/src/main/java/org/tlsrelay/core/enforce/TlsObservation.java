@@ -55,22 +55,40 @@ public sealed interface TlsObservation {
             CertificateValidity validity,
             boolean hostNameMatched,
             PeerCertificate peer,
-            java.util.List<java.security.cert.X509Certificate> chain) implements TlsObservation {
+            java.util.List<java.security.cert.X509Certificate> chain)
+            implements TlsObservation {
         public Established {
             chain = java.util.List.copyOf(chain);
         }
 
         /** An observation without the presented chain (nothing for DANE to match). */
-        public Established(String protocol, String cipherSuite, boolean chainTrusted, String trustDetail,
-                CertificateValidity validity, boolean hostNameMatched, PeerCertificate peer) {
-            this(protocol, cipherSuite, chainTrusted, trustDetail, validity, hostNameMatched, peer,
+        public Established(
+                String protocol,
+                String cipherSuite,
+                boolean chainTrusted,
+                String trustDetail,
+                CertificateValidity validity,
+                boolean hostNameMatched,
+                PeerCertificate peer) {
+            this(
+                    protocol,
+                    cipherSuite,
+                    chainTrusted,
+                    trustDetail,
+                    validity,
+                    hostNameMatched,
+                    peer,
                     java.util.List.of());
         }
 
         @Override
         public String describe() {
-            return protocol + " " + cipherSuite + (chainTrusted ? " trusted" : " untrusted")
-                    + " " + validity.name().toLowerCase(java.util.Locale.ROOT)
+            return protocol
+                    + " "
+                    + cipherSuite
+                    + (chainTrusted ? " trusted" : " untrusted")
+                    + " "
+                    + validity.name().toLowerCase(java.util.Locale.ROOT)
                     + (hostNameMatched ? " name-matched" : " name-mismatch");
         }
     }

@@ -11,6 +11,6 @@ public interface TlsOutcomeListener {
 
     /** A listener that drops every outcome. */
     static TlsOutcomeListener none() {
-        return outcome -> { };
+        return outcome -> {};
     }
 }

@@ -41,23 +41,32 @@ public final class Health {
     /** Every check's result in registration order: empty when up, else the reason. */
     public Map<String, Optional<String>> run() {
         Map<String, Optional<String>> out = new LinkedHashMap<>();
-        checks.keySet().stream().sorted((a, b) -> Integer.compare(order.get(a), order.get(b))).forEach(name -> {
-            Optional<String> r;
-            try {
-                r = checks.get(name).get();
-            } catch (RuntimeException e) {
-                r = Optional.of("check failed: " + e);
-            }
-            out.put(name, r);
-        });
+        checks.keySet().stream()
+                .sorted((a, b) -> Integer.compare(order.get(a), order.get(b)))
+                .forEach(
+                        name -> {
+                            Optional<String> r;
+                            try {
+                                r = checks.get(name).get();
+                            } catch (RuntimeException e) {
+                                r = Optional.of("check failed: " + e);
+                            }
+                            out.put(name, r);
+                        });
         return out;
     }
 
     /** The problems of every check that is down, as {@code name: reason}; empty when all are up. */
     public Optional<String> problems() {
         StringBuilder b = new StringBuilder();
-        run().forEach((name, r) -> r.ifPresent(reason -> b.append(b.length() == 0 ? "" : "; ").append(name)
-                .append(": ").append(reason)));
+        run().forEach(
+                        (name, r) ->
+                                r.ifPresent(
+                                        reason ->
+                                                b.append(b.length() == 0 ? "" : "; ")
+                                                        .append(name)
+                                                        .append(": ")
+                                                        .append(reason)));
         return b.length() == 0 ? Optional.empty() : Optional.of(b.toString());
     }
 }

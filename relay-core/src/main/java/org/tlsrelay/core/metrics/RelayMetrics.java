@@ -91,29 +91,48 @@ public final class RelayMetrics implements TlsOutcomeListener {
     public RelayMetrics(MeterRegistry registry, Clock clock) {
         this.registry = registry;
         this.clock = clock;
-        this.accepted = Counter.builder("tlsrelay.messages.accepted")
-                .description("Messages accepted and queued (250 after DATA)").register(registry);
+        this.accepted =
+                Counter.builder("tlsrelay.messages.accepted")
+                        .description("Messages accepted and queued (250 after DATA)")
+                        .register(registry);
         for (Rejection r : Rejection.values()) {
-            rejected.put(r, Counter.builder("tlsrelay.messages.rejected").tag("reason", r.label())
-                    .description("Messages, recipients or connections refused, by reason").register(registry));
+            rejected.put(
+                    r,
+                    Counter.builder("tlsrelay.messages.rejected")
+                            .tag("reason", r.label())
+                            .description("Messages, recipients or connections refused, by reason")
+                            .register(registry));
         }
-        this.delivered = Counter.builder("tlsrelay.messages.delivered")
-                .description("Messages whose every recipient is done, at least one delivered").register(registry);
-        this.deferred = Counter.builder("tlsrelay.messages.deferred")
-                .description("Delivery attempts that left recipients pending for a later attempt").register(registry);
-        this.bounced = Counter.builder("tlsrelay.messages.bounced")
-                .description("Messages with recipients that failed for good (a DSN goes to the sender)")
-                .register(registry);
-        this.latency = Timer.builder("tlsrelay.delivery.latency")
-                .description("From arrival in the spool to delivery")
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(10))
-                .maximumExpectedValue(Duration.ofDays(5))
-                .register(registry);
-        this.reportsSent = Counter.builder("tlsrelay.reports.sent")
-                .description("TLS-RPT aggregate reports delivered (RFC 8460 §5)").register(registry);
-        this.reportsFailed = Counter.builder("tlsrelay.reports.failed")
-                .description("TLS-RPT aggregate reports that could not be delivered").register(registry);
+        this.delivered =
+                Counter.builder("tlsrelay.messages.delivered")
+                        .description(
+                                "Messages whose every recipient is done, at least one delivered")
+                        .register(registry);
+        this.deferred =
+                Counter.builder("tlsrelay.messages.deferred")
+                        .description(
+                                "Delivery attempts that left recipients pending for a later attempt")
+                        .register(registry);
+        this.bounced =
+                Counter.builder("tlsrelay.messages.bounced")
+                        .description(
+                                "Messages with recipients that failed for good (a DSN goes to the sender)")
+                        .register(registry);
+        this.latency =
+                Timer.builder("tlsrelay.delivery.latency")
+                        .description("From arrival in the spool to delivery")
+                        .publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofMillis(10))
+                        .maximumExpectedValue(Duration.ofDays(5))
+                        .register(registry);
+        this.reportsSent =
+                Counter.builder("tlsrelay.reports.sent")
+                        .description("TLS-RPT aggregate reports delivered (RFC 8460 §5)")
+                        .register(registry);
+        this.reportsFailed =
+                Counter.builder("tlsrelay.reports.failed")
+                        .description("TLS-RPT aggregate reports that could not be delivered")
+                        .register(registry);
     }
 
     /** Metrics that go nowhere (tests, tools): a registry with no backend records nothing. */
@@ -163,12 +182,20 @@ public final class RelayMetrics implements TlsOutcomeListener {
     @Override
     public void record(TlsOutcome outcome) {
         String source = sourceLabel(outcome.policy().source());
-        String result = outcome.result() instanceof TlsResult.Failure f ? f.type().resultType() : "success";
+        String result =
+                outcome.result() instanceof TlsResult.Failure f ? f.type().resultType() : "success";
         String key = source + '|' + result + '|' + outcome.verdict();
-        outcomes.computeIfAbsent(key, k -> Counter.builder("tlsrelay.tls.outcomes")
-                .description("TLS outcomes of outbound connections, by policy source and RFC 8460 result type")
-                .tag("source", source).tag("result", result).tag("verdict", outcome.verdict())
-                .register(registry)).increment();
+        outcomes.computeIfAbsent(
+                        key,
+                        k ->
+                                Counter.builder("tlsrelay.tls.outcomes")
+                                        .description(
+                                                "TLS outcomes of outbound connections, by policy source and RFC 8460 result type")
+                                        .tag("source", source)
+                                        .tag("result", result)
+                                        .tag("verdict", outcome.verdict())
+                                        .register(registry))
+                .increment();
     }
 
     /**
@@ -192,24 +219,52 @@ public final class RelayMetrics implements TlsOutcomeListener {
      * directories are listed at most once a second, however many gauges a scrape reads.
      */
     public void bindSpool(Spool spool) {
-        Supplier<Optional<QueueStats>> stats = memoize(() -> {
-            try {
-                return Optional.of(spool.stats());
-            } catch (IOException e) {
-                return Optional.empty();
-            }
-        }, Duration.ofSeconds(1));
+        Supplier<Optional<QueueStats>> stats =
+                memoize(
+                        () -> {
+                            try {
+                                return Optional.of(spool.stats());
+                            } catch (IOException e) {
+                                return Optional.empty();
+                            }
+                        },
+                        Duration.ofSeconds(1));
         for (QueueState s : QueueState.values()) {
-            Gauge.builder("tlsrelay.queue.messages", stats, x -> x.get().map(q -> (double) q.count(s))
-                            .orElse(Double.NaN))
-                    .description("Messages in the spool, by state").tag("state", s.label()).strongReference(true)
+            Gauge.builder(
+                            "tlsrelay.queue.messages",
+                            stats,
+                            x -> x.get().map(q -> (double) q.count(s)).orElse(Double.NaN))
+                    .description("Messages in the spool, by state")
+                    .tag("state", s.label())
+                    .strongReference(true)
                     .register(registry);
         }
-        Gauge.builder("tlsrelay.queue.oldest.age", stats, x -> x.get().map(q -> q.oldestWaiting()
-                        .map(a -> Math.max(0, Duration.between(a, clock.instant()).toMillis()) / 1000.0).orElse(0.0))
-                        .orElse(Double.NaN))
-                .description("Age of the oldest message waiting for delivery (incoming, active, deferred)")
-                .baseUnit("seconds").strongReference(true).register(registry);
+        Gauge.builder(
+                        "tlsrelay.queue.oldest.age",
+                        stats,
+                        x ->
+                                x.get()
+                                        .map(
+                                                q ->
+                                                        q.oldestWaiting()
+                                                                .map(
+                                                                        a ->
+                                                                                Math.max(
+                                                                                                0,
+                                                                                                Duration
+                                                                                                        .between(
+                                                                                                                a,
+                                                                                                                clock
+                                                                                                                        .instant())
+                                                                                                        .toMillis())
+                                                                                        / 1000.0)
+                                                                .orElse(0.0))
+                                        .orElse(Double.NaN))
+                .description(
+                        "Age of the oldest message waiting for delivery (incoming, active, deferred)")
+                .baseUnit("seconds")
+                .strongReference(true)
+                .register(registry);
     }
 
     // ---- policy sources
@@ -219,31 +274,55 @@ public final class RelayMetrics implements TlsOutcomeListener {
      * expired). {@code installed} gives the installed copy's two times, or nothing before the first install.
      */
     public void bindPolicyList(String name, Supplier<Optional<ListTimes>> installed) {
-        Gauge.builder("tlsrelay.policy.list.age", installed,
-                        s -> s.get().map(t -> seconds(t.timestamp(), clock.instant())).orElse(Double.NaN))
-                .description("Seconds since the installed policy list's timestamp").baseUnit("seconds")
-                .tag("list", name).strongReference(true).register(registry);
-        Gauge.builder("tlsrelay.policy.list.expiry", installed,
-                        s -> s.get().map(t -> seconds(clock.instant(), t.expires())).orElse(Double.NaN))
+        Gauge.builder(
+                        "tlsrelay.policy.list.age",
+                        installed,
+                        s ->
+                                s.get()
+                                        .map(t -> seconds(t.timestamp(), clock.instant()))
+                                        .orElse(Double.NaN))
+                .description("Seconds since the installed policy list's timestamp")
+                .baseUnit("seconds")
+                .tag("list", name)
+                .strongReference(true)
+                .register(registry);
+        Gauge.builder(
+                        "tlsrelay.policy.list.expiry",
+                        installed,
+                        s ->
+                                s.get()
+                                        .map(t -> seconds(clock.instant(), t.expires()))
+                                        .orElse(Double.NaN))
                 .description("Seconds until the installed policy list expires (negative: expired)")
-                .baseUnit("seconds").tag("list", name).strongReference(true).register(registry);
+                .baseUnit("seconds")
+                .tag("list", name)
+                .strongReference(true)
+                .register(registry);
     }
 
     /** A policy list's {@code timestamp} and {@code expires}. */
-    public record ListTimes(Instant timestamp, Instant expires) {
-    }
+    public record ListTimes(Instant timestamp, Instant expires) {}
 
     /** A gauge of the MTA-STS policies cached ({@code size} is read on each scrape). */
     public <T> void bindMtaStsCache(T source, Function<T, Number> size) {
         Gauge.builder("tlsrelay.mta.sts.cache.policies", source, s -> size.apply(s).doubleValue())
-                .description("MTA-STS policies in the cache").strongReference(true).register(registry);
+                .description("MTA-STS policies in the cache")
+                .strongReference(true)
+                .register(registry);
     }
 
     /** A failed MTA-STS policy fetch, by its RFC 8460 type (sts-policy-fetch-error, ...). */
     public void mtaStsFetchFailed(TlsFailureType type) {
-        fetchFailures.computeIfAbsent(type, t -> Counter.builder("tlsrelay.mta.sts.fetch.failures")
-                .description("Failed MTA-STS policy fetches, by RFC 8460 result type")
-                .tag("type", t.resultType()).register(registry)).increment();
+        fetchFailures
+                .computeIfAbsent(
+                        type,
+                        t ->
+                                Counter.builder("tlsrelay.mta.sts.fetch.failures")
+                                        .description(
+                                                "Failed MTA-STS policy fetches, by RFC 8460 result type")
+                                        .tag("type", t.resultType())
+                                        .register(registry))
+                .increment();
     }
 
     // ---- reports

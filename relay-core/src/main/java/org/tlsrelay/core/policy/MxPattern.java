@@ -113,7 +113,9 @@ public sealed interface MxPattern {
             throw new IllegalArgumentException("\"" + name + "\" is not a host name");
         }
         for (String label : n.split("\\.", -1)) {
-            if (label.isEmpty() || label.length() > 63 || !label.matches("[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?")) {
+            if (label.isEmpty()
+                    || label.length() > 63
+                    || !label.matches("[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?")) {
                 throw new IllegalArgumentException("\"" + name + "\" is not a host name");
             }
         }

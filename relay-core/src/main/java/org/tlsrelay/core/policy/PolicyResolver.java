@@ -37,7 +37,8 @@ public final class PolicyResolver {
     /**
      * @param mtaSts consulted only when {@code policy.mta-sts.enabled} is true
      */
-    public PolicyResolver(RelayConfig.Policy config, MtaStsResolver mtaSts, PolicyLists lists, Clock clock) {
+    public PolicyResolver(
+            RelayConfig.Policy config, MtaStsResolver mtaSts, PolicyLists lists, Clock clock) {
         this.config = config;
         this.mtaSts = mtaSts;
         this.lists = lists;
@@ -61,7 +62,8 @@ public final class PolicyResolver {
     }
 
     /** Blocking {@link #resolve}, for the command line. */
-    public ResolvedPolicy resolveNow(String domain, Duration timeout) throws TimeoutException, InterruptedException {
+    public ResolvedPolicy resolveNow(String domain, Duration timeout)
+            throws TimeoutException, InterruptedException {
         try {
             return resolve(domain).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
@@ -72,29 +74,46 @@ public final class PolicyResolver {
     private CompletableFuture<ResolvedPolicy> resolve(String domain, boolean recheck) {
         RelayConfig.LocalOverride override = config.overrides().get(domain);
         if (override != null && override.force()) {
-            return CompletableFuture.completedFuture(ResolvedPolicy.override(domain, override.asPolicy(), true,
-                    "the local override says force: true, which wins over MTA-STS and every list", null));
+            return CompletableFuture.completedFuture(
+                    ResolvedPolicy.override(
+                            domain,
+                            override.asPolicy(),
+                            true,
+                            "the local override says force: true, which wins over MTA-STS and every list",
+                            null));
         }
         if (!config.mtaSts().enabled()) {
             return CompletableFuture.completedFuture(
-                    withoutMtaSts(domain, override, null, "MTA-STS is disabled (policy.mta-sts.enabled: false)"));
+                    withoutMtaSts(
+                            domain,
+                            override,
+                            null,
+                            "MTA-STS is disabled (policy.mta-sts.enabled: false)"));
         }
-        CompletableFuture<StsOutcome> sts = recheck ? mtaSts.revalidate(domain) : mtaSts.lookup(domain);
+        CompletableFuture<StsOutcome> sts =
+                recheck ? mtaSts.revalidate(domain) : mtaSts.lookup(domain);
         return sts.thenApply(outcome -> decide(domain, override, outcome));
     }
 
-    private ResolvedPolicy decide(String domain, RelayConfig.LocalOverride override, StsOutcome sts) {
+    private ResolvedPolicy decide(
+            String domain, RelayConfig.LocalOverride override, StsOutcome sts) {
         StsFailure failure = sts.failure().orElse(null);
         if (sts.policy().isPresent()) {
-            StringBuilder why = new StringBuilder("a valid MTA-STS policy applies: ").append(sts.explanation());
+            StringBuilder why =
+                    new StringBuilder("a valid MTA-STS policy applies: ").append(sts.explanation());
             Optional<ListedPolicy> listed = lists.find(domain, clock.instant());
-            listed.ifPresent(l -> why.append("; MTA-STS takes precedence over list ").append(l.listName())
-                    .append(", which also names this domain"));
+            listed.ifPresent(
+                    l ->
+                            why.append("; MTA-STS takes precedence over list ")
+                                    .append(l.listName())
+                                    .append(", which also names this domain"));
             if (override != null) {
-                why.append("; the local override (without force: true) applies only where MTA-STS and lists say"
-                        + " nothing");
+                why.append(
+                        "; the local override (without force: true) applies only where MTA-STS and lists say"
+                                + " nothing");
             }
-            return ResolvedPolicy.mtaSts(domain, sts.policy().get(), sts.live(), why.toString(), failure);
+            return ResolvedPolicy.mtaSts(
+                    domain, sts.policy().get(), sts.live(), why.toString(), failure);
         }
         String stsWhy = "MTA-STS: " + sts.explanation();
         if (failure != null) {
@@ -103,23 +122,37 @@ public final class PolicyResolver {
         return withoutMtaSts(domain, override, failure, stsWhy);
     }
 
-    private ResolvedPolicy withoutMtaSts(String domain, RelayConfig.LocalOverride override, StsFailure failure,
-            String stsWhy) {
+    private ResolvedPolicy withoutMtaSts(
+            String domain, RelayConfig.LocalOverride override, StsFailure failure, String stsWhy) {
         Optional<ListedPolicy> listed = lists.find(domain, clock.instant());
         if (listed.isPresent()) {
             ListedPolicy l = listed.get();
-            String why = stsWhy + "; list " + l.listName() + " is the first configured, unexpired list that names "
-                    + "this domain (valid until " + l.listExpires() + ")";
+            String why =
+                    stsWhy
+                            + "; list "
+                            + l.listName()
+                            + " is the first configured, unexpired list that names "
+                            + "this domain (valid until "
+                            + l.listExpires()
+                            + ")";
             if (failure != null) {
                 why += "; this is the list's first-use protection for MTA-STS";
             }
             return ResolvedPolicy.list(domain, l.listName(), l.policy(), why, failure);
         }
         if (override != null) {
-            return ResolvedPolicy.override(domain, override.asPolicy(), false,
-                    stsWhy + "; no list names this domain, so the local override applies", failure);
+            return ResolvedPolicy.override(
+                    domain,
+                    override.asPolicy(),
+                    false,
+                    stsWhy + "; no list names this domain, so the local override applies",
+                    failure);
         }
-        return ResolvedPolicy.none(domain, stsWhy + "; no list names this domain and there is no local override: "
-                + "opportunistic TLS", failure);
+        return ResolvedPolicy.none(
+                domain,
+                stsWhy
+                        + "; no list names this domain and there is no local override: "
+                        + "opportunistic TLS",
+                failure);
     }
 }

@@ -21,8 +21,15 @@ public final class ResolvedPolicy {
     private final CachedPolicy mtaSts;
     private final StsFailure stsFailure;
 
-    private ResolvedPolicy(String domain, Policy policy, PolicySource source, String explanation, String listName,
-            boolean forced, CachedPolicy mtaSts, StsFailure stsFailure) {
+    private ResolvedPolicy(
+            String domain,
+            Policy policy,
+            PolicySource source,
+            String explanation,
+            String listName,
+            boolean forced,
+            CachedPolicy mtaSts,
+            StsFailure stsFailure) {
         this.domain = domain;
         this.policy = policy;
         this.source = source;
@@ -33,22 +40,41 @@ public final class ResolvedPolicy {
         this.stsFailure = stsFailure;
     }
 
-    static ResolvedPolicy mtaSts(String domain, CachedPolicy p, boolean live, String explanation, StsFailure failure) {
-        return new ResolvedPolicy(domain, p.policy().asPolicy(), live ? PolicySource.MTA_STS_LIVE
-                : PolicySource.MTA_STS_CACHED, explanation, null, false, p, failure);
+    static ResolvedPolicy mtaSts(
+            String domain, CachedPolicy p, boolean live, String explanation, StsFailure failure) {
+        return new ResolvedPolicy(
+                domain,
+                p.policy().asPolicy(),
+                live ? PolicySource.MTA_STS_LIVE : PolicySource.MTA_STS_CACHED,
+                explanation,
+                null,
+                false,
+                p,
+                failure);
     }
 
-    static ResolvedPolicy list(String domain, String listName, Policy p, String explanation, StsFailure failure) {
-        return new ResolvedPolicy(domain, p, PolicySource.LIST, explanation, listName, false, null, failure);
+    static ResolvedPolicy list(
+            String domain, String listName, Policy p, String explanation, StsFailure failure) {
+        return new ResolvedPolicy(
+                domain, p, PolicySource.LIST, explanation, listName, false, null, failure);
     }
 
-    static ResolvedPolicy override(String domain, Policy p, boolean forced, String explanation, StsFailure failure) {
-        return new ResolvedPolicy(domain, p, PolicySource.OVERRIDE, explanation, null, forced, null, failure);
+    static ResolvedPolicy override(
+            String domain, Policy p, boolean forced, String explanation, StsFailure failure) {
+        return new ResolvedPolicy(
+                domain, p, PolicySource.OVERRIDE, explanation, null, forced, null, failure);
     }
 
     static ResolvedPolicy none(String domain, String explanation, StsFailure failure) {
-        return new ResolvedPolicy(domain, new Policy(PolicyMode.NONE, List.of()), PolicySource.NONE, explanation, null,
-                false, null, failure);
+        return new ResolvedPolicy(
+                domain,
+                new Policy(PolicyMode.NONE, List.of()),
+                PolicySource.NONE,
+                explanation,
+                null,
+                false,
+                null,
+                failure);
     }
 
     /** The recipient domain, normalised (lower case, no trailing dot). */
@@ -121,7 +147,14 @@ public final class ResolvedPolicy {
 
     @Override
     public String toString() {
-        return domain + ": " + policy.mode().label() + " " + policy.mxs().stream().map(MxPattern::text).toList()
-                + " from " + sourceDescription() + " — " + explanation;
+        return domain
+                + ": "
+                + policy.mode().label()
+                + " "
+                + policy.mxs().stream().map(MxPattern::text).toList()
+                + " from "
+                + sourceDescription()
+                + " — "
+                + explanation;
     }
 }

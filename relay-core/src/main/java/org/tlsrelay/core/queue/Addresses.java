@@ -4,8 +4,7 @@ import java.util.Locale;
 
 /** Small helpers on RFC 5321 mailboxes ({@code local-part@domain}) as stored in envelopes. */
 public final class Addresses {
-    private Addresses() {
-    }
+    private Addresses() {}
 
     /**
      * The domain of a mailbox, lower-cased; the part after the last {@code @}, so that a quoted local part with an

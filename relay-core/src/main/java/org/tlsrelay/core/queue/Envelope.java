@@ -57,7 +57,9 @@ public record Envelope(
 
     /** RFC 3461 §4.3 RET parameter: how much of the message a DSN returns. */
     public enum Ret {
-        UNSPECIFIED, FULL, HDRS
+        UNSPECIFIED,
+        FULL,
+        HDRS
     }
 
     /**
@@ -99,7 +101,11 @@ public record Envelope(
         ret = ret == null ? Ret.UNSPECIFIED : ret;
         envid = envid == null ? "" : envid;
         source = source == null ? Source.local() : source;
-        notes = notes == null ? List.of() : List.copyOf(notes.subList(Math.max(0, notes.size() - MAX_NOTES), notes.size()));
+        notes =
+                notes == null
+                        ? List.of()
+                        : List.copyOf(
+                                notes.subList(Math.max(0, notes.size() - MAX_NOTES), notes.size()));
         nextAttempt = nextAttempt == null ? arrival : nextAttempt;
         if (attempts < 0) {
             throw new IllegalArgumentException("attempts must not be negative");
@@ -107,17 +113,60 @@ public record Envelope(
     }
 
     /** An envelope without the RFC 8689 flags (neither REQUIRETLS nor {@code TLS-Required: No}). */
-    public Envelope(String id, Instant arrival, String sender, List<RecipientStatus> recipients, BodyType body,
-            boolean smtpUtf8, Ret ret, String envid, Source source, List<String> notes, int attempts,
+    public Envelope(
+            String id,
+            Instant arrival,
+            String sender,
+            List<RecipientStatus> recipients,
+            BodyType body,
+            boolean smtpUtf8,
+            Ret ret,
+            String envid,
+            Source source,
+            List<String> notes,
+            int attempts,
             Instant nextAttempt) {
-        this(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, attempts, nextAttempt, false,
+        this(
+                id,
+                arrival,
+                sender,
+                recipients,
+                body,
+                smtpUtf8,
+                ret,
+                envid,
+                source,
+                notes,
+                attempts,
+                nextAttempt,
+                false,
                 false);
     }
 
     /** A new envelope as the inbound server (or a bounce generator) fills it in; due at once. */
-    public static Envelope accepted(String id, Instant arrival, String sender, List<RecipientStatus> recipients,
-            BodyType body, boolean smtpUtf8, Ret ret, String envid, Source source) {
-        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, List.of(), 0, arrival);
+    public static Envelope accepted(
+            String id,
+            Instant arrival,
+            String sender,
+            List<RecipientStatus> recipients,
+            BodyType body,
+            boolean smtpUtf8,
+            Ret ret,
+            String envid,
+            Source source) {
+        return new Envelope(
+                id,
+                arrival,
+                sender,
+                recipients,
+                body,
+                smtpUtf8,
+                ret,
+                envid,
+                source,
+                List.of(),
+                0,
+                arrival);
     }
 
     /**
@@ -125,8 +174,21 @@ public record Envelope(
      * {@code TLS-Required: No} header field.
      */
     public Envelope withTlsRequirement(boolean requireTlsParameter, boolean tlsRequiredNoHeader) {
-        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, attempts,
-                nextAttempt, requireTlsParameter, tlsRequiredNoHeader);
+        return new Envelope(
+                id,
+                arrival,
+                sender,
+                recipients,
+                body,
+                smtpUtf8,
+                ret,
+                envid,
+                source,
+                notes,
+                attempts,
+                nextAttempt,
+                requireTlsParameter,
+                tlsRequiredNoHeader);
     }
 
     /**
@@ -148,18 +210,57 @@ public record Envelope(
     }
 
     public Envelope withRecipients(List<RecipientStatus> newRecipients) {
-        return new Envelope(id, arrival, sender, newRecipients, body, smtpUtf8, ret, envid, source, notes, attempts,
-                nextAttempt, requireTls, tlsRequiredNo);
+        return new Envelope(
+                id,
+                arrival,
+                sender,
+                newRecipients,
+                body,
+                smtpUtf8,
+                ret,
+                envid,
+                source,
+                notes,
+                attempts,
+                nextAttempt,
+                requireTls,
+                tlsRequiredNo);
     }
 
     public Envelope withNextAttempt(Instant when) {
-        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, attempts, when,
-                requireTls, tlsRequiredNo);
+        return new Envelope(
+                id,
+                arrival,
+                sender,
+                recipients,
+                body,
+                smtpUtf8,
+                ret,
+                envid,
+                source,
+                notes,
+                attempts,
+                when,
+                requireTls,
+                tlsRequiredNo);
     }
 
     public Envelope withAttempts(int count) {
-        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, notes, count,
-                nextAttempt, requireTls, tlsRequiredNo);
+        return new Envelope(
+                id,
+                arrival,
+                sender,
+                recipients,
+                body,
+                smtpUtf8,
+                ret,
+                envid,
+                source,
+                notes,
+                count,
+                nextAttempt,
+                requireTls,
+                tlsRequiredNo);
     }
 
     public Envelope withNotes(List<String> more) {
@@ -168,7 +269,20 @@ public record Envelope(
         }
         List<String> all = new ArrayList<>(notes);
         all.addAll(more);
-        return new Envelope(id, arrival, sender, recipients, body, smtpUtf8, ret, envid, source, all, attempts,
-                nextAttempt, requireTls, tlsRequiredNo);
+        return new Envelope(
+                id,
+                arrival,
+                sender,
+                recipients,
+                body,
+                smtpUtf8,
+                ret,
+                envid,
+                source,
+                all,
+                attempts,
+                nextAttempt,
+                requireTls,
+                tlsRequiredNo);
     }
 }

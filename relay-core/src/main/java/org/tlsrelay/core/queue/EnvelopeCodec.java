@@ -22,29 +22,37 @@ import java.time.format.DateTimeParseException;
 public final class EnvelopeCodec {
     private static final ObjectMapper MAPPER = mapper();
 
-    private EnvelopeCodec() {
-    }
+    private EnvelopeCodec() {}
 
     /** The mapper for envelopes and for {@code tlsrelay queue ... --json}: ISO instants, records as objects. */
     public static ObjectMapper mapper() {
         SimpleModule time = new SimpleModule("tlsrelay-instant");
-        time.addSerializer(Instant.class, new JsonSerializer<>() {
-            @Override
-            public void serialize(Instant value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
-                gen.writeString(value.toString());
-            }
-        });
-        time.addDeserializer(Instant.class, new JsonDeserializer<>() {
-            @Override
-            public Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-                String text = p.getValueAsString();
-                try {
-                    return Instant.parse(text);
-                } catch (DateTimeParseException | NullPointerException e) {
-                    return (Instant) ctxt.handleWeirdStringValue(Instant.class, text, "not an ISO-8601 instant");
-                }
-            }
-        });
+        time.addSerializer(
+                Instant.class,
+                new JsonSerializer<>() {
+                    @Override
+                    public void serialize(
+                            Instant value, JsonGenerator gen, SerializerProvider serializers)
+                            throws IOException {
+                        gen.writeString(value.toString());
+                    }
+                });
+        time.addDeserializer(
+                Instant.class,
+                new JsonDeserializer<>() {
+                    @Override
+                    public Instant deserialize(JsonParser p, DeserializationContext ctxt)
+                            throws IOException {
+                        String text = p.getValueAsString();
+                        try {
+                            return Instant.parse(text);
+                        } catch (DateTimeParseException | NullPointerException e) {
+                            return (Instant)
+                                    ctxt.handleWeirdStringValue(
+                                            Instant.class, text, "not an ISO-8601 instant");
+                        }
+                    }
+                });
         return JsonMapper.builder()
                 .addModule(time)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)

@@ -17,8 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class GroupSync implements AutoCloseable {
     /** A failed round: tickets {@code low..high} were covered by an fsync that failed. */
-    private record Failure(long low, long high, IOException cause) {
-    }
+    private record Failure(long low, long high, IOException cause) {}
 
     private final Path dir;
     private final FileChannel channel;
@@ -31,7 +30,8 @@ final class GroupSync implements AutoCloseable {
 
     GroupSync(Path dir) throws IOException {
         this.dir = dir;
-        // Linux lets a directory be opened read-only and fsynced; that is what makes a rename in it durable.
+        // Linux lets a directory be opened read-only and fsynced; that is what makes a rename in it
+        // durable.
         this.channel = FileChannel.open(dir, StandardOpenOption.READ);
     }
 
@@ -69,7 +69,9 @@ final class GroupSync implements AutoCloseable {
             }
             for (Failure f : failures) {
                 if (ticket >= f.low() && ticket <= f.high()) {
-                    throw new IOException("fsync of directory " + dir + " failed: " + f.cause().getMessage(), f.cause());
+                    throw new IOException(
+                            "fsync of directory " + dir + " failed: " + f.cause().getMessage(),
+                            f.cause());
                 }
             }
         } finally {

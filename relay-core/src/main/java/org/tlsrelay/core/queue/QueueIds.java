@@ -11,14 +11,15 @@ import java.util.regex.Pattern;
  */
 final class QueueIds {
     private static final Pattern FORM = Pattern.compile("[0-9a-v]{14}");
-    private static final AtomicInteger COUNTER = new AtomicInteger(java.util.concurrent.ThreadLocalRandom.current()
-            .nextInt());
+    private static final AtomicInteger COUNTER =
+            new AtomicInteger(java.util.concurrent.ThreadLocalRandom.current().nextInt());
 
-    private QueueIds() {
-    }
+    private QueueIds() {}
 
     static String next(Instant now) {
-        long micros = Math.addExact(Math.multiplyExact(now.getEpochSecond(), 1_000_000L), now.getNano() / 1000);
+        long micros =
+                Math.addExact(
+                        Math.multiplyExact(now.getEpochSecond(), 1_000_000L), now.getNano() / 1000);
         String time = pad(Long.toString(micros, 32), 11);
         String seq = pad(Integer.toString(COUNTER.getAndIncrement() & 0x7FFF, 32), 3);
         return time + seq;
@@ -32,7 +33,8 @@ final class QueueIds {
     /** The arrival time a valid id starts with (to the microsecond). */
     static Instant arrival(String id) {
         long micros = Long.parseLong(id.substring(0, 11), 32);
-        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+        return Instant.ofEpochSecond(
+                Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
     }
 
     private static String pad(String s, int width) {

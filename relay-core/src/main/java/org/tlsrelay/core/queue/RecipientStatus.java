@@ -22,7 +22,13 @@ import java.util.Set;
  * @param updated when {@code state} or {@code lastReply} last changed; the arrival time before the first attempt
  */
 public record RecipientStatus(
-        String address, @JsonProperty("notify") Set<Notify> dsnNotify, String orcpt, State state, int attempts, String lastReply, Instant updated) {
+        String address,
+        @JsonProperty("notify") Set<Notify> dsnNotify,
+        String orcpt,
+        State state,
+        int attempts,
+        String lastReply,
+        Instant updated) {
 
     /** Where delivery to one recipient stands. */
     public enum State {
@@ -36,12 +42,18 @@ public record RecipientStatus(
 
     /** RFC 3461 §4.1 NOTIFY values. */
     public enum Notify {
-        NEVER, SUCCESS, FAILURE, DELAY
+        NEVER,
+        SUCCESS,
+        FAILURE,
+        DELAY
     }
 
     public RecipientStatus {
         Objects.requireNonNull(address, "address");
-        dsnNotify = dsnNotify == null || dsnNotify.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(dsnNotify));
+        dsnNotify =
+                dsnNotify == null || dsnNotify.isEmpty()
+                        ? Set.of()
+                        : Collections.unmodifiableSet(EnumSet.copyOf(dsnNotify));
         orcpt = orcpt == null ? "" : orcpt;
         state = state == null ? State.PENDING : state;
         lastReply = lastReply == null ? "" : lastReply;
@@ -52,7 +64,8 @@ public record RecipientStatus(
     }
 
     /** A recipient that has not been tried yet. */
-    public static RecipientStatus pending(String address, Set<Notify> notify, String orcpt, Instant arrival) {
+    public static RecipientStatus pending(
+            String address, Set<Notify> notify, String orcpt, Instant arrival) {
         return new RecipientStatus(address, notify, orcpt, State.PENDING, 0, "", arrival);
     }
 

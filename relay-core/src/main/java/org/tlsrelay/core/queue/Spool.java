@@ -1,11 +1,11 @@
 package org.tlsrelay.core.queue;
 
+import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.BufferedOutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
@@ -56,9 +56,10 @@ public final class Spool implements Closeable {
     private static final String BODY = ".eml";
     private static final String TMP = ".tmp";
     private static final String WAKEUP = "wakeup";
+
     /** States whose messages the scheduler takes, in the order they are looked for. */
-    private static final List<QueueState> LIVE = List.of(QueueState.ACTIVE, QueueState.INCOMING, QueueState.DEFERRED,
-            QueueState.HOLD);
+    private static final List<QueueState> LIVE =
+            List.of(QueueState.ACTIVE, QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD);
 
     /**
      * How the spool behaves.
@@ -92,13 +93,18 @@ public final class Spool implements Closeable {
 
     /** A step of the write protocol, for {@link FaultHook}. */
     public enum Step {
-        WRITE_BODY, SYNC_BODY, WRITE_ENVELOPE, SYNC_ENVELOPE, RENAME, SYNC_DIRECTORY
+        WRITE_BODY,
+        SYNC_BODY,
+        WRITE_ENVELOPE,
+        SYNC_ENVELOPE,
+        RENAME,
+        SYNC_DIRECTORY
     }
 
     /** Called before each step of the write protocol; throwing simulates an I/O error (disk full, EIO). */
     @FunctionalInterface
     public interface FaultHook {
-        FaultHook NONE = (step, file) -> { };
+        FaultHook NONE = (step, file) -> {};
 
         void before(Step step, Path file) throws IOException;
     }
@@ -118,7 +124,8 @@ public final class Spool implements Closeable {
     private volatile Thread watchThread;
 
     private record Due(Instant at, String id) implements Comparable<Due> {
-        private static final Comparator<Due> ORDER = Comparator.comparing(Due::at).thenComparing(Due::id);
+        private static final Comparator<Due> ORDER =
+                Comparator.comparing(Due::at).thenComparing(Due::id);
 
         @Override
         public int compareTo(Due o) {
@@ -137,8 +144,11 @@ public final class Spool implements Closeable {
             for (Path d : dirs.values()) {
                 Files.createDirectories(d);
             }
-            FileChannel ch = FileChannel.open(this.root.resolve("relay.lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE);
+            FileChannel ch =
+                    FileChannel.open(
+                            this.root.resolve("relay.lock"),
+                            StandardOpenOption.CREATE,
+                            StandardOpenOption.WRITE);
             FileLock l;
             try {
                 l = ch.tryLock();
@@ -170,7 +180,10 @@ public final class Spool implements Closeable {
                 }
             }
         }
-        this.locks = Files.isDirectory(this.root) ? StripeLocks.acquire(this.root.resolve("lock")) : null;
+        this.locks =
+                Files.isDirectory(this.root)
+                        ? StripeLocks.acquire(this.root.resolve("lock"))
+                        : null;
     }
 
     /**
@@ -224,7 +237,9 @@ public final class Spool implements Closeable {
             String id = QueueIds.next(options.clock().instant());
             Path tmp = dirs.get(QueueState.INCOMING).resolve(id + BODY + TMP);
             try {
-                FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                FileChannel ch =
+                        FileChannel.open(
+                                tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 return new Reception(id, tmp, ch);
             } catch (FileAlreadyExistsException e) {
                 if (tries > 100) {
@@ -241,14 +256,26 @@ public final class Spool implements Closeable {
      * @param recipients the forward-paths
      * @param content the complete message, CRLF line endings
      */
-    public QueuedMessage enqueue(String sender, List<String> recipients, InputStream content) throws IOException {
+    public QueuedMessage enqueue(String sender, List<String> recipients, InputStream content)
+            throws IOException {
         try (Reception r = receive()) {
             content.transferTo(r.body());
             Instant now = options.clock().instant();
-            List<RecipientStatus> rcpts = recipients.stream()
-                    .map(a -> RecipientStatus.pending(a, Set.of(), "", now)).toList();
-            return r.commit(Envelope.accepted(r.id(), now, sender, rcpts, Envelope.BodyType.UNSPECIFIED, false,
-                    Envelope.Ret.UNSPECIFIED, "", Envelope.Source.local()));
+            List<RecipientStatus> rcpts =
+                    recipients.stream()
+                            .map(a -> RecipientStatus.pending(a, Set.of(), "", now))
+                            .toList();
+            return r.commit(
+                    Envelope.accepted(
+                            r.id(),
+                            now,
+                            sender,
+                            rcpts,
+                            Envelope.BodyType.UNSPECIFIED,
+                            false,
+                            Envelope.Ret.UNSPECIFIED,
+                            "",
+                            Envelope.Source.local()));
         }
     }
 
@@ -288,7 +315,8 @@ public final class Spool implements Closeable {
                 throw new IllegalStateException("message " + id + " already committed or aborted");
             }
             if (!envelope.id().equals(id)) {
-                throw new IllegalArgumentException("envelope id " + envelope.id() + " is not " + id);
+                throw new IllegalArgumentException(
+                        "envelope id " + envelope.id() + " is not " + id);
             }
             Path dir = dirs.get(QueueState.INCOMING);
             Path bodyFile = dir.resolve(id + BODY);
@@ -319,7 +347,8 @@ public final class Spool implements Closeable {
                 deleteQuietly(envTmp);
                 deleteQuietly(bodyTmp);
                 if (renamed) {
-                    // The envelope may already be visible: take it back first, so nothing half-made stays behind.
+                    // The envelope may already be visible: take it back first, so nothing half-made
+                    // stays behind.
                     deleteQuietly(envFile);
                     deleteQuietly(bodyFile);
                 }
@@ -420,7 +449,9 @@ public final class Spool implements Closeable {
     private Optional<QueuedMessage> claim(String id, Instant now) throws IOException {
         try (StripeLocks.Held h = locks.lock(id)) {
             Optional<QueueState> where = locate(id);
-            if (where.isEmpty() || !(where.get() == QueueState.INCOMING || where.get() == QueueState.DEFERRED)) {
+            if (where.isEmpty()
+                    || !(where.get() == QueueState.INCOMING
+                            || where.get() == QueueState.DEFERRED)) {
                 return Optional.empty(); // deleted, held or already claimed meanwhile
             }
             QueueState from = where.get();
@@ -446,7 +477,8 @@ public final class Spool implements Closeable {
      * so a crash never forgets a pending recipient and re-sends at most once to one an MX just accepted. Recipients
      * not named keep their state. Empty when the message is gone (an operator deleted it).
      */
-    public Optional<Envelope> record(String id, List<RecipientResult> results, List<String> notes) throws IOException {
+    public Optional<Envelope> record(String id, List<RecipientResult> results, List<String> notes)
+            throws IOException {
         requireLocks();
         try (StripeLocks.Held h = locks.lock(id)) {
             Optional<QueueState> where = locate(id);
@@ -465,7 +497,8 @@ public final class Spool implements Closeable {
                 updated.add(r == null ? rs : rs.after(r.outcome(), r.reply(), now));
             }
             if (!byAddress.isEmpty()) {
-                throw new IllegalArgumentException("message " + id + " has no recipient " + byAddress.keySet());
+                throw new IllegalArgumentException(
+                        "message " + id + " has no recipient " + byAddress.keySet());
             }
             Envelope next = env.withRecipients(updated).withNotes(notes);
             rewrite(where.get(), next);
@@ -529,7 +562,9 @@ public final class Spool implements Closeable {
         }
         try (StripeLocks.Held h = locks.lock(id)) {
             Optional<QueueState> where = locate(id);
-            if (where.isPresent() && where.get() != QueueState.HOLD && where.get() != QueueState.CORRUPT) {
+            if (where.isPresent()
+                    && where.get() != QueueState.HOLD
+                    && where.get() != QueueState.CORRUPT) {
                 moveMessage(id, where.get(), QueueState.HOLD);
                 syncDir(QueueState.HOLD);
                 unschedule(id);
@@ -571,8 +606,10 @@ public final class Spool implements Closeable {
             if (where.isPresent()) {
                 Path dir = dirs.get(where.get());
                 Files.deleteIfExists(dir.resolve(id + ENVELOPE));
-                // the body is beside its envelope, except after an interrupted move (recovery puts it back); look
-                // elsewhere only then: each extra unlink of a missing name costs a directory look-up per message
+                // the body is beside its envelope, except after an interrupted move (recovery puts
+                // it back); look
+                // elsewhere only then: each extra unlink of a missing name costs a directory
+                // look-up per message
                 if (!Files.deleteIfExists(dir.resolve(id + BODY))) {
                     for (Path d : dirs.values()) {
                         Files.deleteIfExists(d.resolve(id + BODY));
@@ -587,7 +624,7 @@ public final class Spool implements Closeable {
 
     /** Makes every queued message (new and deferred, not held) due now; returns how many. */
     public int flush() throws IOException {
-        return flush(id -> { });
+        return flush(id -> {});
     }
 
     /** As {@link #flush()}, telling {@code progress} each message id as it is made due. */
@@ -640,7 +677,9 @@ public final class Spool implements Closeable {
                 }
             }
         }
-        out.sort(Comparator.comparing((QueuedMessage m) -> m.envelope().arrival()).thenComparing(QueuedMessage::id));
+        out.sort(
+                Comparator.comparing((QueuedMessage m) -> m.envelope().arrival())
+                        .thenComparing(QueuedMessage::id));
         return out;
     }
 
@@ -655,7 +694,9 @@ public final class Spool implements Closeable {
             for (QueueState s : QueueState.values()) {
                 List<String> ids = ids(s);
                 counts.put(s, ids.size());
-                if (s == QueueState.INCOMING || s == QueueState.ACTIVE || s == QueueState.DEFERRED) {
+                if (s == QueueState.INCOMING
+                        || s == QueueState.ACTIVE
+                        || s == QueueState.DEFERRED) {
                     for (String id : ids) {
                         // ids sort by arrival: the smallest is the oldest
                         if (oldest == null || id.compareTo(oldest) < 0) {
@@ -750,11 +791,18 @@ public final class Spool implements Closeable {
             for (String id : ids(s)) {
                 QueueState earlier = envelopes.putIfAbsent(id, s);
                 if (earlier != null) {
-                    // Cannot happen with rename-only moves; if a hand copy made it happen, keep the first for the
+                    // Cannot happen with rename-only moves; if a hand copy made it happen, keep the
+                    // first for the
                     // operator to sort out.
-                    LOG.warn("queue {}: envelope in both {}/ and {}/; keeping {}/, moving the other to corrupt/", id,
-                            earlier.dirName(), s.dirName(), earlier.dirName());
-                    move(dirs.get(s).resolve(id + ENVELOPE), dirs.get(QueueState.CORRUPT).resolve(id + ".dup" + ENVELOPE));
+                    LOG.warn(
+                            "queue {}: envelope in both {}/ and {}/; keeping {}/, moving the other to corrupt/",
+                            id,
+                            earlier.dirName(),
+                            s.dirName(),
+                            earlier.dirName());
+                    move(
+                            dirs.get(s).resolve(id + ENVELOPE),
+                            dirs.get(QueueState.CORRUPT).resolve(id + ".dup" + ENVELOPE));
                 }
             }
         }
@@ -763,11 +811,16 @@ public final class Spool implements Closeable {
                 String id = stem(body, BODY);
                 QueueState owner = envelopes.get(id);
                 if (owner == null) {
-                    LOG.warn("queue {}: removing message content without an envelope (never acknowledged)", id);
+                    LOG.warn(
+                            "queue {}: removing message content without an envelope (never acknowledged)",
+                            id);
                     Files.deleteIfExists(body);
                     orphans++;
                 } else if (owner != s) {
-                    move(body, dirs.get(owner).resolve(id + BODY)); // an interrupted move: the envelope leads
+                    move(
+                            body,
+                            dirs.get(owner)
+                                    .resolve(id + BODY)); // an interrupted move: the envelope leads
                 }
             }
         }
@@ -799,21 +852,31 @@ public final class Spool implements Closeable {
                     reactivated++;
                 }
                 case INCOMING, DEFERRED -> schedule(id, env.nextAttempt());
-                default -> {
-                }
+                default -> {}
             }
         }
         for (QueueState s : QueueState.values()) {
             syncDir(s);
         }
-        LOG.info("spool {}: {} message(s) scheduled, {} were in delivery at the last stop, {} temp file(s) and {} "
-                + "orphan(s) removed, {} moved to corrupt/", root, scheduled.size(), reactivated, temps, orphans, corrupt);
+        LOG.info(
+                "spool {}: {} message(s) scheduled, {} were in delivery at the last stop, {} temp file(s) and {} "
+                        + "orphan(s) removed, {} moved to corrupt/",
+                root,
+                scheduled.size(),
+                reactivated,
+                temps,
+                orphans,
+                corrupt);
     }
 
     private void quarantine(QueueState from, String id, IOException why) throws IOException {
         MDC.put("queueId", id);
         try {
-            LOG.error("queue {}: unreadable envelope in {}/ moved to corrupt/: {}", id, from.dirName(), why.getMessage());
+            LOG.error(
+                    "queue {}: unreadable envelope in {}/ moved to corrupt/: {}",
+                    id,
+                    from.dirName(),
+                    why.getMessage());
         } finally {
             MDC.remove("queueId");
         }
@@ -824,27 +887,32 @@ public final class Spool implements Closeable {
     /** Watches {@code SPOOL/wakeup}, which operator commands touch, and re-reads the schedule when it changes. */
     private void startWatching() throws IOException {
         WatchService ws = root.getFileSystem().newWatchService();
-        root.register(ws, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+        root.register(
+                ws, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
         this.watcher = ws;
-        Thread t = new Thread(() -> {
-            try {
-                while (true) {
-                    WatchKey key = ws.take();
-                    boolean wake = false;
-                    for (WatchEvent<?> ev : key.pollEvents()) {
-                        if (ev.context() instanceof Path p && p.toString().equals(WAKEUP)) {
-                            wake = true;
-                        }
-                    }
-                    key.reset();
-                    if (wake) {
-                        rescan();
-                    }
-                }
-            } catch (InterruptedException | ClosedWatchServiceException e) {
-                // closing
-            }
-        }, "spool-watch");
+        Thread t =
+                new Thread(
+                        () -> {
+                            try {
+                                while (true) {
+                                    WatchKey key = ws.take();
+                                    boolean wake = false;
+                                    for (WatchEvent<?> ev : key.pollEvents()) {
+                                        if (ev.context() instanceof Path p
+                                                && p.toString().equals(WAKEUP)) {
+                                            wake = true;
+                                        }
+                                    }
+                                    key.reset();
+                                    if (wake) {
+                                        rescan();
+                                    }
+                                }
+                            } catch (InterruptedException | ClosedWatchServiceException e) {
+                                // closing
+                            }
+                        },
+                        "spool-watch");
         t.setDaemon(true);
         t.start();
         this.watchThread = t;
@@ -884,7 +952,8 @@ public final class Spool implements Closeable {
 
     private void requireRelay() {
         if (!relayMode) {
-            throw new IllegalStateException("this operation needs the spool opened by the relay (Spool.open)");
+            throw new IllegalStateException(
+                    "this operation needs the spool opened by the relay (Spool.open)");
         }
     }
 
@@ -899,23 +968,27 @@ public final class Spool implements Closeable {
             return;
         }
         Due d = new Due(at, id);
-        scheduled.compute(id, (k, old) -> {
-            if (old != null) {
-                schedule.remove(old);
-            }
-            schedule.add(d);
-            return d;
-        });
+        scheduled.compute(
+                id,
+                (k, old) -> {
+                    if (old != null) {
+                        schedule.remove(old);
+                    }
+                    schedule.add(d);
+                    return d;
+                });
     }
 
     private void unschedule(String id) {
         if (!relayMode) {
             return;
         }
-        scheduled.computeIfPresent(id, (k, old) -> {
-            schedule.remove(old);
-            return null;
-        });
+        scheduled.computeIfPresent(
+                id,
+                (k, old) -> {
+                    schedule.remove(old);
+                    return null;
+                });
     }
 
     private void notifyListeners() {
@@ -974,8 +1047,12 @@ public final class Spool implements Closeable {
 
     private void writeDurably(Path file, byte[] content) throws IOException {
         options.faults().before(Step.WRITE_ENVELOPE, file);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel ch =
+                FileChannel.open(
+                        file,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
             ByteBuffer buf = ByteBuffer.wrap(content);
             while (buf.hasRemaining()) {
                 ch.write(buf);
@@ -1000,9 +1077,11 @@ public final class Spool implements Closeable {
 
     private static void move(Path from, Path to) throws IOException {
         try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException("the spool needs atomic renames (one file system): " + e.getMessage(), e);
+            throw new IOException(
+                    "the spool needs atomic renames (one file system): " + e.getMessage(), e);
         }
     }
 

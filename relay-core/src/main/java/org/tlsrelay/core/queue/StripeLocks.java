@@ -37,8 +37,12 @@ final class StripeLocks {
         synchronized (BY_FILE) {
             StripeLocks l = BY_FILE.get(key);
             if (l == null) {
-                FileChannel ch = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE);
+                FileChannel ch =
+                        FileChannel.open(
+                                key,
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.READ,
+                                StandardOpenOption.WRITE);
                 l = new StripeLocks(key, ch);
                 BY_FILE.put(key, l);
             }

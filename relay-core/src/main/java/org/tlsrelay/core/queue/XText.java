@@ -7,8 +7,7 @@ import java.nio.charset.StandardCharsets;
  * {@code =} as themselves, every other octet as {@code +HH} (upper-case hex).
  */
 public final class XText {
-    private XText() {
-    }
+    private XText() {}
 
     /** Decodes xtext; throws {@link IllegalArgumentException} on a character or escape that xtext does not allow. */
     public static String decode(String xtext) {
@@ -27,7 +26,8 @@ public final class XText {
             } else if (c >= '!' && c <= '~' && c != '=') {
                 out[n++] = (byte) c;
             } else {
-                throw new IllegalArgumentException("character 0x" + Integer.toHexString(c) + " is not allowed in xtext");
+                throw new IllegalArgumentException(
+                        "character 0x" + Integer.toHexString(c) + " is not allowed in xtext");
             }
         }
         return new String(out, 0, n, StandardCharsets.UTF_8);
@@ -41,7 +41,8 @@ public final class XText {
             if (c >= '!' && c <= '~' && c != '+' && c != '=') {
                 sb.append((char) c);
             } else {
-                sb.append('+').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                sb.append('+')
+                        .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
                         .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
             }
         }
@@ -49,10 +50,12 @@ public final class XText {
     }
 
     private static int hex(char c) {
-        // RFC 3461 §4: "+" followed by two upper-case hexadecimal digits; lower case is accepted, as Postfix does.
+        // RFC 3461 §4: "+" followed by two upper-case hexadecimal digits; lower case is accepted,
+        // as Postfix does.
         int v = Character.digit(c, 16);
         if (v < 0) {
-            throw new IllegalArgumentException("\"" + c + "\" is not a hex digit in an xtext +HH escape");
+            throw new IllegalArgumentException(
+                    "\"" + c + "\" is not a hex digit in an xtext +HH escape");
         }
         return v;
     }

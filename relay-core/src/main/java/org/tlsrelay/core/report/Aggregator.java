@@ -32,15 +32,13 @@ import org.tlsrelay.core.policy.PolicyMode;
  * </ul>
  */
 public final class Aggregator {
-    private static final DateTimeFormatter RFC3339 = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss'Z'")
-            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter RFC3339 =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
 
-    private Aggregator() {
-    }
+    private Aggregator() {}
 
     /** Who sends the reports: {@code reports.organization}, {@code reports.contact}, {@code reports.submitter}. */
-    public record Identity(String organization, String contact, String submitter) {
-    }
+    public record Identity(String organization, String contact, String submitter) {}
 
     /** A day's reports (sorted by domain) and shadow counts (sorted by domain). */
     public record DayAggregate(LocalDate day, List<TlsReport> reports, List<ShadowCount> shadow) {
@@ -69,7 +67,10 @@ public final class Aggregator {
      *
      * @param reportId gives the report id of a policy domain
      */
-    public static DayAggregate aggregate(LocalDate day, List<OutcomeEvent> events, Identity identity,
+    public static DayAggregate aggregate(
+            LocalDate day,
+            List<OutcomeEvent> events,
+            Identity identity,
             Function<String, String> reportId) {
         Accumulator acc = new Accumulator(day);
         events.forEach(acc);
@@ -95,8 +96,9 @@ public final class Aggregator {
                 return;
             }
             PolicyKey key = policyKey(e);
-            Counts c = byDomain.computeIfAbsent(e.domain(), d -> new LinkedHashMap<>())
-                    .computeIfAbsent(key, k -> new Counts());
+            Counts c =
+                    byDomain.computeIfAbsent(e.domain(), d -> new LinkedHashMap<>())
+                            .computeIfAbsent(key, k -> new Counts());
             if (e.success()) {
                 c.success++;
             } else {
@@ -116,32 +118,60 @@ public final class Aggregator {
         /** The reports (one per domain, sorted by domain) and shadow counts of what was added. */
         public DayAggregate result(Identity identity, Function<String, String> reportId) {
             List<TlsReport> reports = new ArrayList<>();
-            byDomain.forEach((domain, policies) -> {
-                List<TlsReport.PolicyResult> results = new ArrayList<>();
-                policies.entrySet().stream()
-                        .sorted(Map.Entry.comparingByKey(PolicyKey.ORDER))
-                        .forEach(entry -> results.add(Aggregator.result(domain, entry.getKey(), entry.getValue())));
-                reports.add(new TlsReport(identity.organization(), new TlsReport.DateRange(start(day), end(day)),
-                        identity.contact(), reportId.apply(domain), results));
-            });
+            byDomain.forEach(
+                    (domain, policies) -> {
+                        List<TlsReport.PolicyResult> results = new ArrayList<>();
+                        policies.entrySet().stream()
+                                .sorted(Map.Entry.comparingByKey(PolicyKey.ORDER))
+                                .forEach(
+                                        entry ->
+                                                results.add(
+                                                        Aggregator.result(
+                                                                domain,
+                                                                entry.getKey(),
+                                                                entry.getValue())));
+                        reports.add(
+                                new TlsReport(
+                                        identity.organization(),
+                                        new TlsReport.DateRange(start(day), end(day)),
+                                        identity.contact(),
+                                        reportId.apply(domain),
+                                        results));
+                    });
             List<ShadowCount> shadow = new ArrayList<>();
-            shadows.forEach((domain, s) -> shadow.add(new ShadowCount(domain, s.sessions, s.wouldRefuse, s.byType)));
+            shadows.forEach(
+                    (domain, s) ->
+                            shadow.add(
+                                    new ShadowCount(domain, s.sessions, s.wouldRefuse, s.byType)));
             return new DayAggregate(day, reports, shadow);
         }
     }
 
     private static TlsReport.PolicyResult result(String domain, PolicyKey key, Counts c) {
         List<TlsReport.FailureDetail> details = new ArrayList<>();
-        c.details.forEach((k, n) -> details.add(new TlsReport.FailureDetail(k.resultType, k.sendingIp, k.mxHost,
-                k.mxHelo, k.receivingIp, n, k.additional, k.reason)));
-        details.sort(Comparator.comparing(TlsReport.FailureDetail::resultType)
-                .thenComparing(TlsReport.FailureDetail::receivingMxHostname)
-                .thenComparing(TlsReport.FailureDetail::receivingIp)
-                .thenComparing(TlsReport.FailureDetail::sendingMtaIp)
-                .thenComparing(TlsReport.FailureDetail::additionalInformation)
-                .thenComparing(TlsReport.FailureDetail::failureReasonCode));
-        return new TlsReport.PolicyResult(new TlsReport.PolicyInfo(key.type, key.strings, domain, key.mx),
-                new TlsReport.Summary(c.success, c.failure), details);
+        c.details.forEach(
+                (k, n) ->
+                        details.add(
+                                new TlsReport.FailureDetail(
+                                        k.resultType,
+                                        k.sendingIp,
+                                        k.mxHost,
+                                        k.mxHelo,
+                                        k.receivingIp,
+                                        n,
+                                        k.additional,
+                                        k.reason)));
+        details.sort(
+                Comparator.comparing(TlsReport.FailureDetail::resultType)
+                        .thenComparing(TlsReport.FailureDetail::receivingMxHostname)
+                        .thenComparing(TlsReport.FailureDetail::receivingIp)
+                        .thenComparing(TlsReport.FailureDetail::sendingMtaIp)
+                        .thenComparing(TlsReport.FailureDetail::additionalInformation)
+                        .thenComparing(TlsReport.FailureDetail::failureReasonCode));
+        return new TlsReport.PolicyResult(
+                new TlsReport.PolicyInfo(key.type, key.strings, domain, key.mx),
+                new TlsReport.Summary(c.success, c.failure),
+                details);
     }
 
     /** RFC 8460 has policy types only for MTA-STS and DANE; everything else is "no-policy-found". */
@@ -162,28 +192,48 @@ public final class Aggregator {
         }
         String mx = e.mx().isEmpty() ? "" : ", mx " + String.join(" ", e.mx());
         return switch (e.source()) {
-            case "list" -> "policy from the STARTTLS policy list \"" + e.sourceName() + "\" (mode " + e.mode() + mx
-                    + "); RFC 8460 has no policy type for it";
-            case "override" -> "policy from a local override (mode " + e.mode() + mx
-                    + "); RFC 8460 has no policy type for it";
+            case "list" ->
+                    "policy from the STARTTLS policy list \""
+                            + e.sourceName()
+                            + "\" (mode "
+                            + e.mode()
+                            + mx
+                            + "); RFC 8460 has no policy type for it";
+            case "override" ->
+                    "policy from a local override (mode "
+                            + e.mode()
+                            + mx
+                            + "); RFC 8460 has no policy type for it";
             default -> "";
         };
     }
 
     private static DetailKey detailKey(OutcomeEvent e) {
-        return new DetailKey(e.result(), e.sendingIp(), e.mxHost(), e.mxHelo(), e.receivingIp(),
-                additionalInformation(e), e.detail());
+        return new DetailKey(
+                e.result(),
+                e.sendingIp(),
+                e.mxHost(),
+                e.mxHelo(),
+                e.receivingIp(),
+                additionalInformation(e),
+                e.detail());
     }
 
     record PolicyKey(String type, List<String> strings, List<String> mx) {
-        static final Comparator<PolicyKey> ORDER = Comparator.comparing(PolicyKey::type)
-                .thenComparing(k -> String.join("\n", k.strings()))
-                .thenComparing(k -> String.join(" ", k.mx()));
+        static final Comparator<PolicyKey> ORDER =
+                Comparator.comparing(PolicyKey::type)
+                        .thenComparing(k -> String.join("\n", k.strings()))
+                        .thenComparing(k -> String.join(" ", k.mx()));
     }
 
-    private record DetailKey(String resultType, String sendingIp, String mxHost, String mxHelo, String receivingIp,
-            String additional, String reason) {
-    }
+    private record DetailKey(
+            String resultType,
+            String sendingIp,
+            String mxHost,
+            String mxHelo,
+            String receivingIp,
+            String additional,
+            String reason) {}
 
     private static final class Counts {
         long success;

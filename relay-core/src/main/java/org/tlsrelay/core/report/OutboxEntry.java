@@ -36,7 +36,10 @@ public record OutboxEntry(
 
     /** Where delivery to one {@code rua} stands. */
     public enum State {
-        PENDING, SENT, FAILED, REFUSED;
+        PENDING,
+        SENT,
+        FAILED,
+        REFUSED;
 
         @com.fasterxml.jackson.annotation.JsonValue
         public String label() {
@@ -72,7 +75,8 @@ public record OutboxEntry(
         }
 
         public boolean dueAt(Instant now) {
-            return state == State.PENDING && (nextAttempt.isEmpty() || !Instant.parse(nextAttempt).isAfter(now));
+            return state == State.PENDING
+                    && (nextAttempt.isEmpty() || !Instant.parse(nextAttempt).isAfter(now));
         }
     }
 

@@ -67,7 +67,10 @@ public record OutcomeEvent(
         domain = require(domain, "domain").toLowerCase(Locale.ROOT);
         source = orEmpty(source);
         sourceName = orEmpty(sourceName);
-        mode = PolicyMode.parse(orEmpty(mode)).map(PolicyMode::label).orElse(PolicyMode.NONE.label());
+        mode =
+                PolicyMode.parse(orEmpty(mode))
+                        .map(PolicyMode::label)
+                        .orElse(PolicyMode.NONE.label());
         policyString = policyString == null ? List.of() : List.copyOf(policyString);
         mx = mx == null ? List.of() : List.copyOf(mx);
         mxHost = orEmpty(mxHost);
@@ -84,19 +87,48 @@ public record OutcomeEvent(
         PolicyContext p = o.policy();
         String result = o.result() instanceof TlsResult.Failure f ? f.type().resultType() : SUCCESS;
         String detail = o.result() instanceof TlsResult.Failure f ? f.detail() : "";
-        return new OutcomeEvent(o.time().toString(), SESSION, p.domain(), sourceLabel(p.source()), p.sourceName(),
-                p.mode().label(), p.source() == PolicyContext.Source.MTA_STS || p.daneApplies() ? p.policyText()
+        return new OutcomeEvent(
+                o.time().toString(),
+                SESSION,
+                p.domain(),
+                sourceLabel(p.source()),
+                p.sourceName(),
+                p.mode().label(),
+                p.source() == PolicyContext.Source.MTA_STS || p.daneApplies()
+                        ? p.policyText()
                         : List.of(),
                 // RFC 8460 §4.4: a tlsa policy names the MX host its TLSA records are for
-                p.daneApplies() ? List.of(o.mxHost()) : p.policy().mxs().stream().map(MxPattern::text).toList(),
-                o.mxHost(), o.mxHelo(), o.sendingIp(),
-                o.receivingIp(), result, detail, o.verdict());
+                p.daneApplies()
+                        ? List.of(o.mxHost())
+                        : p.policy().mxs().stream().map(MxPattern::text).toList(),
+                o.mxHost(),
+                o.mxHelo(),
+                o.sendingIp(),
+                o.receivingIp(),
+                result,
+                detail,
+                o.verdict());
     }
 
     /** The event for a failed MTA-STS policy fetch (RFC 8460 §4.3.2.2), with the policy URL in the detail. */
-    public static OutcomeEvent stsFailure(Instant time, String domain, String resultType, String detail) {
-        return new OutcomeEvent(time.toString(), STS_FAILURE, domain, sourceLabel(PolicyContext.Source.MTA_STS),
-                "", PolicyMode.NONE.label(), List.of(), List.of(), "", "", "", "", resultType, detail, "");
+    public static OutcomeEvent stsFailure(
+            Instant time, String domain, String resultType, String detail) {
+        return new OutcomeEvent(
+                time.toString(),
+                STS_FAILURE,
+                domain,
+                sourceLabel(PolicyContext.Source.MTA_STS),
+                "",
+                PolicyMode.NONE.label(),
+                List.of(),
+                List.of(),
+                "",
+                "",
+                "",
+                "",
+                resultType,
+                detail,
+                "");
     }
 
     static String sourceLabel(PolicyContext.Source source) {

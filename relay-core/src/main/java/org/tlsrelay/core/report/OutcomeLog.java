@@ -37,9 +37,13 @@ import org.slf4j.LoggerFactory;
 public final class OutcomeLog {
     private static final Logger LOG = LoggerFactory.getLogger(OutcomeLog.class);
     private static final Pattern FILE = Pattern.compile("outcomes-(\\d{4}-\\d{2}-\\d{2})\\.jsonl");
-    static final ObjectMapper MAPPER = JsonMapper.builder()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES) // lines from a newer version still count
-            .build();
+    static final ObjectMapper MAPPER =
+            JsonMapper.builder()
+                    .disable(
+                            DeserializationFeature
+                                    .FAIL_ON_UNKNOWN_PROPERTIES) // lines from a newer version still
+                    // count
+                    .build();
 
     private final Path dir;
 
@@ -98,9 +102,15 @@ public final class OutcomeLog {
                     if (e != null) {
                         sink.accept(e);
                     }
-                } catch (JsonProcessingException | IllegalArgumentException | DateTimeParseException e) {
+                } catch (JsonProcessingException
+                        | IllegalArgumentException
+                        | DateTimeParseException e) {
                     if (skipped++ == 0) {
-                        LOG.warn("{}:{}: skipping an unreadable outcome line: {}", f, lineNo, e.getMessage());
+                        LOG.warn(
+                                "{}:{}: skipping an unreadable outcome line: {}",
+                                f,
+                                lineNo,
+                                e.getMessage());
                     }
                 }
             }
@@ -148,8 +158,12 @@ public final class OutcomeLog {
      */
     FileChannel openForAppend(LocalDate day) throws IOException {
         Files.createDirectories(dir);
-        FileChannel ch = FileChannel.open(file(day), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.READ);
+        FileChannel ch =
+                FileChannel.open(
+                        file(day),
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE,
+                        StandardOpenOption.READ);
         try {
             long size = ch.size();
             if (size > 0) {

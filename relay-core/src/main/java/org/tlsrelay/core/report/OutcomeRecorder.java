@@ -36,8 +36,10 @@ import org.tlsrelay.core.enforce.TlsOutcomeListener;
  */
 public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutcomeRecorder.class);
+
     /** Put in the queue to wake the writer for {@link #flush}; compared by identity, never written. */
-    private static final OutcomeEvent WAKE = OutcomeEvent.stsFailure(Instant.EPOCH, "wake.invalid", "wake", "");
+    private static final OutcomeEvent WAKE =
+            OutcomeEvent.stsFailure(Instant.EPOCH, "wake.invalid", "wake", "");
 
     /**
      * @param batchEvents fsync after this many events at most
@@ -46,7 +48,10 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
      */
     public record Settings(int batchEvents, Duration syncInterval, int capacity) {
         public Settings {
-            if (batchEvents < 1 || capacity < 1 || syncInterval.isNegative() || syncInterval.isZero()) {
+            if (batchEvents < 1
+                    || capacity < 1
+                    || syncInterval.isNegative()
+                    || syncInterval.isZero()) {
                 throw new IllegalArgumentException("invalid recorder settings " + this);
             }
         }
@@ -64,8 +69,10 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
     private final Object progress = new Object();
+
     /** Events taken from the queue and written (or given up on), and of those the ones fsynced; guarded by progress. */
     private long processed;
+
     private long durable;
     private volatile boolean flushRequested;
     private volatile boolean closing;
@@ -113,8 +120,11 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
         if (queue.offer(e)) {
             accepted.incrementAndGet();
         } else if (dropped.getAndIncrement() % 10_000 == 0) {
-            LOG.warn("TLS-RPT recorder: queue full ({} events), outcome for {} dropped; {} dropped so far",
-                    settings.capacity(), e.domain(), dropped.get());
+            LOG.warn(
+                    "TLS-RPT recorder: queue full ({} events), outcome for {} dropped; {} dropped so far",
+                    settings.capacity(),
+                    e.domain(),
+                    dropped.get());
         }
     }
 
@@ -172,7 +182,10 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
         long intervalNanos = settings.syncInterval().toNanos();
         try {
             while (true) {
-                long wait = unsynced > 0 ? Math.max(0, lastSync + intervalNanos - System.nanoTime()) : intervalNanos;
+                long wait =
+                        unsynced > 0
+                                ? Math.max(0, lastSync + intervalNanos - System.nanoTime())
+                                : intervalNanos;
                 OutcomeEvent first = queue.poll(wait, TimeUnit.NANOSECONDS);
                 batch.clear();
                 if (first != null) {
@@ -181,8 +194,11 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
                 }
                 int written = write(batch, open, dirty);
                 unsynced += written;
-                boolean due = unsynced >= settings.batchEvents() || System.nanoTime() - lastSync >= intervalNanos
-                        || flushRequested || closing;
+                boolean due =
+                        unsynced >= settings.batchEvents()
+                                || System.nanoTime() - lastSync >= intervalNanos
+                                || flushRequested
+                                || closing;
                 if (due) {
                     flushRequested = false;
                     sync(dirty);
@@ -213,7 +229,10 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
     }
 
     /** Appends the events to their days' files, one write per file and batch; returns how many were real events. */
-    private int write(List<OutcomeEvent> batch, TreeMap<LocalDate, FileChannel> open, List<FileChannel> dirty) {
+    private int write(
+            List<OutcomeEvent> batch,
+            TreeMap<LocalDate, FileChannel> open,
+            List<FileChannel> dirty) {
         Map<LocalDate, java.io.ByteArrayOutputStream> byDay = new TreeMap<>();
         Map<LocalDate, Integer> counts = new TreeMap<>();
         int n = 0;
@@ -227,25 +246,29 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
                     .writeBytes(OutcomeLog.line(e));
             counts.merge(day, 1, Integer::sum);
         }
-        byDay.forEach((day, bytes) -> {
-            try {
-                FileChannel ch = open.get(day);
-                if (ch == null) {
-                    ch = log.openForAppend(day);
-                    open.put(day, ch);
-                }
-                ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                if (!dirty.contains(ch)) {
-                    dirty.add(ch);
-                }
-            } catch (IOException | RuntimeException ex) {
-                LOG.error("TLS-RPT recorder: cannot write {} outcome(s) to {}: {}", counts.get(day), log.file(day),
-                        ex.toString());
-            }
-        });
+        byDay.forEach(
+                (day, bytes) -> {
+                    try {
+                        FileChannel ch = open.get(day);
+                        if (ch == null) {
+                            ch = log.openForAppend(day);
+                            open.put(day, ch);
+                        }
+                        ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
+                        while (buf.hasRemaining()) {
+                            ch.write(buf);
+                        }
+                        if (!dirty.contains(ch)) {
+                            dirty.add(ch);
+                        }
+                    } catch (IOException | RuntimeException ex) {
+                        LOG.error(
+                                "TLS-RPT recorder: cannot write {} outcome(s) to {}: {}",
+                                counts.get(day),
+                                log.file(day),
+                                ex.toString());
+                    }
+                });
         synchronized (progress) {
             processed += n;
         }
@@ -269,7 +292,8 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
             return;
         }
         LocalDate newest = open.lastKey();
-        for (Iterator<Map.Entry<LocalDate, FileChannel>> it = open.entrySet().iterator(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<LocalDate, FileChannel>> it = open.entrySet().iterator();
+                it.hasNext(); ) {
             Map.Entry<LocalDate, FileChannel> e = it.next();
             if (e.getKey().isBefore(newest.minusDays(1))) {
                 closeQuietly(e.getValue());

@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  * @param submitter {@code TLS-Report-Submitter}, and the first part of the file name
  * @param gzip the report, gzip-compressed
  */
-public record PreparedReport(String policyDomain, LocalDate day, String reportId, String submitter, byte[] gzip) {
+public record PreparedReport(
+        String policyDomain, LocalDate day, String reportId, String submitter, byte[] gzip) {
     /** §5.1 {@code unique-id = 1*(ALPHA / DIGIT)}. */
     private static final Pattern UNIQUE = Pattern.compile("[A-Za-z0-9]+");
 
@@ -48,7 +49,15 @@ public record PreparedReport(String policyDomain, LocalDate day, String reportId
      * extension {@code json.gz}; e.g. {@code relay.example.org!example.com!1735689600!1735775999!a1b2c3.json.gz}.
      */
     public String fileName() {
-        return submitter + "!" + policyDomain + "!" + beginTimestamp() + "!" + endTimestamp() + "!" + uniqueId()
+        return submitter
+                + "!"
+                + policyDomain
+                + "!"
+                + beginTimestamp()
+                + "!"
+                + endTimestamp()
+                + "!"
+                + uniqueId()
                 + ".json.gz";
     }
 
@@ -56,7 +65,8 @@ public record PreparedReport(String policyDomain, LocalDate day, String reportId
         int at = reportId.indexOf('@');
         String unique = at < 0 ? reportId : reportId.substring(0, at);
         if (!UNIQUE.matcher(unique).matches()) {
-            throw new IllegalArgumentException("report id \"" + reportId + "\" does not start with letters and digits");
+            throw new IllegalArgumentException(
+                    "report id \"" + reportId + "\" does not start with letters and digits");
         }
         return unique;
     }

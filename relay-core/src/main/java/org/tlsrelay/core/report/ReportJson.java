@@ -15,17 +15,17 @@ import java.util.zip.GZIPOutputStream;
 public final class ReportJson {
     /** §5.3, §5.4: the media type of a gzip-compressed report. */
     public static final String GZIP_MEDIA_TYPE = "application/tlsrpt+gzip";
+
     /** §6.4: the media type of a plain report. */
     public static final String JSON_MEDIA_TYPE = "application/tlsrpt+json";
+
     /** A report larger than this when unzipped is not read back (a report from a hostile peer, or a bug). */
     static final int MAX_REPORT_BYTES = 64 * 1024 * 1024;
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .build();
+    private static final ObjectMapper MAPPER =
+            JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
 
-    private ReportJson() {
-    }
+    private ReportJson() {}
 
     public static ObjectMapper mapper() {
         return MAPPER;
@@ -73,7 +73,8 @@ public final class ReportJson {
         try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(gzip))) {
             byte[] json = in.readNBytes(MAX_REPORT_BYTES + 1);
             if (json.length > MAX_REPORT_BYTES) {
-                throw new IOException("the report unzips to more than " + MAX_REPORT_BYTES + " bytes");
+                throw new IOException(
+                        "the report unzips to more than " + MAX_REPORT_BYTES + " bytes");
             }
             return parse(json);
         }

@@ -59,8 +59,11 @@ public final class ReportOutbox {
         jvm.lock();
         try {
             Files.createDirectories(dir);
-            try (FileChannel ch = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE)) {
+            try (FileChannel ch =
+                    FileChannel.open(
+                            dir.resolve("lock"),
+                            StandardOpenOption.CREATE,
+                            StandardOpenOption.WRITE)) {
                 FileLock lock = ch.lock();
                 try {
                     return work.run();
@@ -76,12 +79,14 @@ public final class ReportOutbox {
     /** The entry of {@code domain} on {@code day}, if one was made. */
     public Optional<OutboxEntry> load(LocalDate day, String domain) throws IOException {
         try {
-            return Optional.of(OutcomeLog.MAPPER.readValue(Files.readAllBytes(entryFile(day, domain)),
-                    OutboxEntry.class));
+            return Optional.of(
+                    OutcomeLog.MAPPER.readValue(
+                            Files.readAllBytes(entryFile(day, domain)), OutboxEntry.class));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException | RuntimeException e) {
-            throw new IOException(entryFile(day, domain) + ": unreadable outbox entry: " + e.getMessage(), e);
+            throw new IOException(
+                    entryFile(day, domain) + ": unreadable outbox entry: " + e.getMessage(), e);
         }
     }
 
@@ -149,8 +154,9 @@ public final class ReportOutbox {
     public void update(OutboxEntry entry) throws IOException {
         LocalDate day = LocalDate.parse(entry.day());
         Files.createDirectories(dayDir(day));
-        writeDurably(entryFile(day, entry.policyDomain()), OutcomeLog.MAPPER.writerWithDefaultPrettyPrinter()
-                .writeValueAsBytes(entry));
+        writeDurably(
+                entryFile(day, entry.policyDomain()),
+                OutcomeLog.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
     }
 
     /** Deletes the outbox days before {@code keepFrom}; returns how many. */
@@ -189,8 +195,12 @@ public final class ReportOutbox {
 
     private static void writeDurably(Path target, byte[] bytes) throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch =
+                FileChannel.open(
+                        tmp,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf);
@@ -198,7 +208,11 @@ public final class ReportOutbox {
             ch.force(true);
         }
         try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    tmp,
+                    target,
+                    StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         }

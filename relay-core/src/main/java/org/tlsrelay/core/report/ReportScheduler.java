@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReportScheduler {
     private static final Logger LOG = LoggerFactory.getLogger(ReportScheduler.class);
+
     /** Never before this after midnight: the last outcomes of the day are written by then. */
     public static final Duration MIN_DELAY = Duration.ofMinutes(1);
 
@@ -31,6 +32,7 @@ public final class ReportScheduler {
     private final List<ScheduledFuture<?>> futures = new ArrayList<>();
     private ScheduledExecutorService executor;
     private volatile boolean stopped;
+
     /** The last day built without a DNS failure; the tick re-runs yesterday until it is. Written by the jobs. */
     private volatile LocalDate complete;
 
@@ -40,7 +42,8 @@ public final class ReportScheduler {
      */
     public ReportScheduler(ReportService service, Duration jitter, Duration tick) {
         if (jitter.compareTo(MIN_DELAY) < 0 || tick.isNegative() || tick.isZero()) {
-            throw new IllegalArgumentException("invalid report schedule: jitter " + jitter + ", tick " + tick);
+            throw new IllegalArgumentException(
+                    "invalid report schedule: jitter " + jitter + ", tick " + tick);
         }
         this.service = service;
         this.jitter = jitter;
@@ -59,8 +62,9 @@ public final class ReportScheduler {
         }
         this.executor = executor;
         futures.add(executor.schedule(this::catchUp, 0, TimeUnit.MILLISECONDS));
-        futures.add(executor.scheduleWithFixedDelay(this::tick, tick.toMillis(), tick.toMillis(),
-                TimeUnit.MILLISECONDS));
+        futures.add(
+                executor.scheduleWithFixedDelay(
+                        this::tick, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS));
         scheduleDaily();
     }
 
@@ -73,8 +77,11 @@ public final class ReportScheduler {
 
     /** When the next daily run starts after {@code now}: the next midnight UTC plus a random delay. */
     Instant nextDailyRun(Instant now) {
-        Instant midnight = LocalDate.ofInstant(now, ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC)
-                .toInstant();
+        Instant midnight =
+                LocalDate.ofInstant(now, ZoneOffset.UTC)
+                        .plusDays(1)
+                        .atStartOfDay(ZoneOffset.UTC)
+                        .toInstant();
         long spread = jitter.minus(MIN_DELAY).toMillis();
         long offset = spread <= 0 ? 0 : ThreadLocalRandom.current().nextLong(spread + 1);
         return midnight.plus(MIN_DELAY).plusMillis(offset);
@@ -115,8 +122,14 @@ public final class ReportScheduler {
 
     private void tick() {
         LocalDate yesterday = service.today().minusDays(1);
-        if (!yesterday.equals(complete) && !service.clock().instant().isBefore(
-                service.today().atStartOfDay(ZoneOffset.UTC).toInstant().plus(jitter))) {
+        if (!yesterday.equals(complete)
+                && !service.clock()
+                        .instant()
+                        .isBefore(
+                                service.today()
+                                        .atStartOfDay(ZoneOffset.UTC)
+                                        .toInstant()
+                                        .plus(jitter))) {
             runDay(yesterday); // a TXT look-up failed earlier (or the daily run has not happened)
         }
         deliverDue();
@@ -128,8 +141,12 @@ public final class ReportScheduler {
             if (r.lookupFailed().isEmpty()) {
                 complete = day;
             }
-            LOG.info("TLS-RPT {}: {} delivery attempt(s), {} domain(s) without TLSRPT, {} look-up(s) failed", day,
-                    r.attempts().size(), r.notReporting().size(), r.lookupFailed().size());
+            LOG.info(
+                    "TLS-RPT {}: {} delivery attempt(s), {} domain(s) without TLSRPT, {} look-up(s) failed",
+                    day,
+                    r.attempts().size(),
+                    r.notReporting().size(),
+                    r.lookupFailed().size());
         } catch (Exception e) {
             LOG.error("TLS-RPT {}: the report run failed: {}", day, e.toString(), e);
         }

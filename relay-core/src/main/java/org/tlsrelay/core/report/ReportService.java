@@ -45,8 +45,12 @@ public final class ReportService {
      * @param dnsTimeout how long a run waits for the TLSRPT look-ups
      * @param retentionDays outcome logs and outbox days older than this are deleted by {@link #prune}
      */
-    public record Settings(Aggregator.Identity identity, List<Duration> backoff, Duration retryWindow,
-            Duration dnsTimeout, int retentionDays) {
+    public record Settings(
+            Aggregator.Identity identity,
+            List<Duration> backoff,
+            Duration retryWindow,
+            Duration dnsTimeout,
+            int retentionDays) {
         public Settings {
             backoff = List.copyOf(backoff);
             if (backoff.isEmpty() || backoff.stream().anyMatch(d -> d.isNegative() || d.isZero())) {
@@ -59,9 +63,18 @@ public final class ReportService {
 
         /** 5, 15, 30 minutes, then 1, 2 and 4 hours; 24 hours in all; 30 s for DNS; 31 days kept. */
         public static Settings defaults(Aggregator.Identity identity) {
-            return new Settings(identity, List.of(Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofMinutes(30),
-                    Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(4)), Duration.ofHours(24),
-                    Duration.ofSeconds(30), 31);
+            return new Settings(
+                    identity,
+                    List.of(
+                            Duration.ofMinutes(5),
+                            Duration.ofMinutes(15),
+                            Duration.ofMinutes(30),
+                            Duration.ofHours(1),
+                            Duration.ofHours(2),
+                            Duration.ofHours(4)),
+                    Duration.ofHours(24),
+                    Duration.ofSeconds(30),
+                    31);
         }
     }
 
@@ -89,10 +102,13 @@ public final class ReportService {
 
         /** The reports that are (or would be) sent: those of domains that publish a TLSRPT record. */
         public List<TlsReport> reportsToSend() {
-            return aggregate.reports().stream().filter(r -> {
-                Target t = targets.get(r.policyDomain());
-                return t != null && t.status() == Target.Status.REPORTING;
-            }).toList();
+            return aggregate.reports().stream()
+                    .filter(
+                            r -> {
+                                Target t = targets.get(r.policyDomain());
+                                return t != null && t.status() == Target.Status.REPORTING;
+                            })
+                    .toList();
         }
     }
 
@@ -101,11 +117,14 @@ public final class ReportService {
      *
      * @param ok sent now or earlier, or handed to the running relay
      */
-    public record Attempt(String policyDomain, String uri, OutboxEntry.State state, boolean ok, String detail) {
-    }
+    public record Attempt(
+            String policyDomain, String uri, OutboxEntry.State state, boolean ok, String detail) {}
 
     /** What one run did. */
-    public record RunResult(LocalDate day, List<Attempt> attempts, Map<String, String> notReporting,
+    public record RunResult(
+            LocalDate day,
+            List<Attempt> attempts,
+            Map<String, String> notReporting,
             Map<String, String> lookupFailed) {
         public RunResult {
             attempts = List.copyOf(attempts);
@@ -127,14 +146,32 @@ public final class ReportService {
     private final Clock clock;
     private final Supplier<String> uniqueIds;
 
-    public ReportService(OutcomeLog log, ReportOutbox outbox, TlsRptLookup lookup, List<ReportTransport> transports,
-            Settings settings, Clock clock) {
-        this(log, outbox, lookup, transports, settings, clock, () -> HexFormat.of().formatHex(randomBytes()));
+    public ReportService(
+            OutcomeLog log,
+            ReportOutbox outbox,
+            TlsRptLookup lookup,
+            List<ReportTransport> transports,
+            Settings settings,
+            Clock clock) {
+        this(
+                log,
+                outbox,
+                lookup,
+                transports,
+                settings,
+                clock,
+                () -> HexFormat.of().formatHex(randomBytes()));
     }
 
     /** With the unique part of report ids given (tests). */
-    public ReportService(OutcomeLog log, ReportOutbox outbox, TlsRptLookup lookup, List<ReportTransport> transports,
-            Settings settings, Clock clock, Supplier<String> uniqueIds) {
+    public ReportService(
+            OutcomeLog log,
+            ReportOutbox outbox,
+            TlsRptLookup lookup,
+            List<ReportTransport> transports,
+            Settings settings,
+            Clock clock,
+            Supplier<String> uniqueIds) {
         this.log = log;
         this.outbox = outbox;
         this.lookup = lookup;
@@ -168,21 +205,29 @@ public final class ReportService {
     public Preview preview(LocalDate day, Optional<String> domain) throws IOException {
         Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
         Optional<String> only = domain.map(DnsNames::normalise);
-        log.forEach(day, e -> {
-            if (only.isEmpty() || only.get().equals(e.domain())) {
-                acc.accept(e);
-            }
-        });
+        log.forEach(
+                day,
+                e -> {
+                    if (only.isEmpty() || only.get().equals(e.domain())) {
+                        acc.accept(e);
+                    }
+                });
         Map<String, OutboxEntry> stored = new LinkedHashMap<>();
         for (OutboxEntry e : outbox.entries(day)) {
             stored.put(e.policyDomain(), e);
         }
-        Aggregator.DayAggregate agg = acc.result(settings.identity(), d -> {
-            OutboxEntry e = stored.get(d);
-            return e != null && e.reporting() ? e.reportId() : newReportId();
-        });
-        List<String> toLookUp = agg.reports().stream().map(TlsReport::policyDomain)
-                .filter(d -> !stored.containsKey(d)).toList();
+        Aggregator.DayAggregate agg =
+                acc.result(
+                        settings.identity(),
+                        d -> {
+                            OutboxEntry e = stored.get(d);
+                            return e != null && e.reporting() ? e.reportId() : newReportId();
+                        });
+        List<String> toLookUp =
+                agg.reports().stream()
+                        .map(TlsReport::policyDomain)
+                        .filter(d -> !stored.containsKey(d))
+                        .toList();
         Map<String, TlsRptRecord.Discovery> found = discover(toLookUp);
         Map<String, Target> targets = new LinkedHashMap<>();
         for (TlsReport r : agg.reports()) {
@@ -195,19 +240,29 @@ public final class ReportService {
 
     private static Target target(OutboxEntry e) {
         return e.reporting()
-                ? new Target(e.policyDomain(), Target.Status.REPORTING,
-                        e.deliveries().stream().map(OutboxEntry.Delivery::uri).toList(), e.tlsrpt())
+                ? new Target(
+                        e.policyDomain(),
+                        Target.Status.REPORTING,
+                        e.deliveries().stream().map(OutboxEntry.Delivery::uri).toList(),
+                        e.tlsrpt())
                 : new Target(e.policyDomain(), Target.Status.NOT_REPORTING, List.of(), e.tlsrpt());
     }
 
     private static Target target(String domain, TlsRptRecord.Discovery d) {
         if (d instanceof TlsRptRecord.Found f) {
-            return new Target(domain, Target.Status.REPORTING, f.rua().stream().map(Rua::uri).toList(), f.record());
+            return new Target(
+                    domain,
+                    Target.Status.REPORTING,
+                    f.rua().stream().map(Rua::uri).toList(),
+                    f.record());
         }
         if (d instanceof TlsRptRecord.NotFound n) {
             return new Target(domain, Target.Status.NOT_REPORTING, List.of(), n.reason());
         }
-        return new Target(domain, Target.Status.UNKNOWN, List.of(),
+        return new Target(
+                domain,
+                Target.Status.UNKNOWN,
+                List.of(),
                 d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer");
     }
 
@@ -219,36 +274,38 @@ public final class ReportService {
      * @param now also send deliveries whose next attempt is later, and retry those given up on ({@code report send})
      */
     public RunResult run(LocalDate day, boolean now) throws IOException {
-        return outbox.locked(() -> {
-            Map<String, String> notReporting = new LinkedHashMap<>();
-            Map<String, String> lookupFailed = new LinkedHashMap<>();
-            build(day, notReporting, lookupFailed);
-            List<Attempt> attempts = new ArrayList<>();
-            for (OutboxEntry e : outbox.entries(day)) {
-                if (e.reporting()) {
-                    deliver(e, now, attempts);
-                } else {
-                    notReporting.putIfAbsent(e.policyDomain(), e.tlsrpt());
-                }
-            }
-            return new RunResult(day, attempts, notReporting, lookupFailed);
-        });
+        return outbox.locked(
+                () -> {
+                    Map<String, String> notReporting = new LinkedHashMap<>();
+                    Map<String, String> lookupFailed = new LinkedHashMap<>();
+                    build(day, notReporting, lookupFailed);
+                    List<Attempt> attempts = new ArrayList<>();
+                    for (OutboxEntry e : outbox.entries(day)) {
+                        if (e.reporting()) {
+                            deliver(e, now, attempts);
+                        } else {
+                            notReporting.putIfAbsent(e.policyDomain(), e.tlsrpt());
+                        }
+                    }
+                    return new RunResult(day, attempts, notReporting, lookupFailed);
+                });
     }
 
     /** Sends every pending delivery that is due, of any day still in the outbox (the retry tick). */
     public List<Attempt> deliverDue() throws IOException {
-        return outbox.locked(() -> {
-            List<Attempt> attempts = new ArrayList<>();
-            Instant t = clock.instant();
-            for (LocalDate day : outbox.days()) {
-                for (OutboxEntry e : outbox.entries(day)) {
-                    if (e.deliveries().stream().anyMatch(d -> d.dueAt(t))) {
-                        deliver(e, false, attempts);
+        return outbox.locked(
+                () -> {
+                    List<Attempt> attempts = new ArrayList<>();
+                    Instant t = clock.instant();
+                    for (LocalDate day : outbox.days()) {
+                        for (OutboxEntry e : outbox.entries(day)) {
+                            if (e.deliveries().stream().anyMatch(d -> d.dueAt(t))) {
+                                deliver(e, false, attempts);
+                            }
+                        }
                     }
-                }
-            }
-            return attempts;
-        });
+                    return attempts;
+                });
     }
 
     /** Deletes outcome logs and outbox days older than {@link Settings#retentionDays()}. */
@@ -257,11 +314,16 @@ public final class ReportService {
         int logs = log.deleteBefore(keepFrom);
         int days = outbox.locked(() -> outbox.deleteBefore(keepFrom));
         if (logs + days > 0) {
-            LOG.info("TLS-RPT: deleted {} outcome log(s) and {} outbox day(s) before {}", logs, days, keepFrom);
+            LOG.info(
+                    "TLS-RPT: deleted {} outcome log(s) and {} outbox day(s) before {}",
+                    logs,
+                    days,
+                    keepFrom);
         }
     }
 
-    private void build(LocalDate day, Map<String, String> notReporting, Map<String, String> lookupFailed)
+    private void build(
+            LocalDate day, Map<String, String> notReporting, Map<String, String> lookupFailed)
             throws IOException {
         Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
         log.forEach(day, acc);
@@ -269,67 +331,108 @@ public final class ReportService {
         List<TlsReport> missing = new ArrayList<>();
         for (TlsReport r : agg.reports()) {
             if (!DnsNames.isValid(r.policyDomain())) {
-                LOG.warn("TLS-RPT {}: \"{}\" in the outcome log is not a domain name; no report", day,
+                LOG.warn(
+                        "TLS-RPT {}: \"{}\" in the outcome log is not a domain name; no report",
+                        day,
                         r.policyDomain());
             } else if (outbox.load(day, r.policyDomain()).isEmpty()) {
                 missing.add(r);
             }
         }
-        Map<String, TlsRptRecord.Discovery> found = discover(missing.stream().map(TlsReport::policyDomain).toList());
+        Map<String, TlsRptRecord.Discovery> found =
+                discover(missing.stream().map(TlsReport::policyDomain).toList());
         Instant created = clock.instant();
         for (TlsReport r : missing) {
             String domain = r.policyDomain();
             TlsRptRecord.Discovery d = found.get(domain);
             if (d instanceof TlsRptRecord.Found f) {
-                List<OutboxEntry.Delivery> deliveries = f.rua().stream()
-                        .map(u -> OutboxEntry.Delivery.pending(u.uri(), created)).toList();
-                OutboxEntry entry = new OutboxEntry(domain, day.toString(), r.reportId(), f.record(),
-                        created.toString(), deliveries);
+                List<OutboxEntry.Delivery> deliveries =
+                        f.rua().stream()
+                                .map(u -> OutboxEntry.Delivery.pending(u.uri(), created))
+                                .toList();
+                OutboxEntry entry =
+                        new OutboxEntry(
+                                domain,
+                                day.toString(),
+                                r.reportId(),
+                                f.record(),
+                                created.toString(),
+                                deliveries);
                 outbox.create(entry, ReportJson.toGzip(r));
                 f.ignored().forEach(i -> LOG.info("TLS-RPT {}: rua {} ignored", domain, i));
-                LOG.info("TLS-RPT {}: report {} for {} built for {}", domain, r.reportId(), day,
+                LOG.info(
+                        "TLS-RPT {}: report {} for {} built for {}",
+                        domain,
+                        r.reportId(),
+                        day,
                         deliveries.stream().map(OutboxEntry.Delivery::uri).toList());
             } else if (d instanceof TlsRptRecord.NotFound n) {
-                outbox.create(new OutboxEntry(domain, day.toString(), "", n.reason(), created.toString(), List.of()),
+                outbox.create(
+                        new OutboxEntry(
+                                domain,
+                                day.toString(),
+                                "",
+                                n.reason(),
+                                created.toString(),
+                                List.of()),
                         new byte[0]);
                 notReporting.put(domain, n.reason());
             } else {
                 String why = d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer";
-                LOG.warn("TLS-RPT {}: TLSRPT look-up failed ({}); trying again on the next run", domain, why);
+                LOG.warn(
+                        "TLS-RPT {}: TLSRPT look-up failed ({}); trying again on the next run",
+                        domain,
+                        why);
                 lookupFailed.put(domain, why);
             }
         }
     }
 
-    private void deliver(OutboxEntry entry, boolean now, List<Attempt> attempts) throws IOException {
+    private void deliver(OutboxEntry entry, boolean now, List<Attempt> attempts)
+            throws IOException {
         LocalDate day = LocalDate.parse(entry.day());
         PreparedReport report = null;
         OutboxEntry current = entry;
         for (int i = 0; i < current.deliveries().size(); i++) {
             OutboxEntry.Delivery d = current.deliveries().get(i);
             Instant t = clock.instant();
-            boolean due = switch (d.state()) {
-                case PENDING -> now || d.dueAt(t);
-                case FAILED -> now;
-                case SENT, REFUSED -> false;
-            };
+            boolean due =
+                    switch (d.state()) {
+                        case PENDING -> now || d.dueAt(t);
+                        case FAILED -> now;
+                        case SENT, REFUSED -> false;
+                    };
             if (!due) {
                 boolean ok = d.state() == OutboxEntry.State.SENT;
                 if (now) { // report send lists every rua, also those it had nothing to do for
-                    attempts.add(new Attempt(entry.policyDomain(), d.uri(), d.state(), ok,
-                            ok ? "already sent: " + d.lastResult() : d.lastResult()));
+                    attempts.add(
+                            new Attempt(
+                                    entry.policyDomain(),
+                                    d.uri(),
+                                    d.state(),
+                                    ok,
+                                    ok ? "already sent: " + d.lastResult() : d.lastResult()));
                 }
                 continue;
             }
             if (report == null) {
-                report = new PreparedReport(entry.policyDomain(), day, entry.reportId(),
-                        settings.identity().submitter(), outbox.report(day, entry.policyDomain()));
+                report =
+                        new PreparedReport(
+                                entry.policyDomain(),
+                                day,
+                                entry.reportId(),
+                                settings.identity().submitter(),
+                                outbox.report(day, entry.policyDomain()));
             }
             OutboxEntry.Delivery after = attempt(d, report, t);
             current = current.with(i, after);
             outbox.update(current); // at once: a restart must not send a delivered report again
-            boolean ok = after.state() == OutboxEntry.State.SENT || after.lastResult().startsWith(DEFERRED);
-            attempts.add(new Attempt(entry.policyDomain(), d.uri(), after.state(), ok, after.lastResult()));
+            boolean ok =
+                    after.state() == OutboxEntry.State.SENT
+                            || after.lastResult().startsWith(DEFERRED);
+            attempts.add(
+                    new Attempt(
+                            entry.policyDomain(), d.uri(), after.state(), ok, after.lastResult()));
         }
     }
 
@@ -343,7 +446,8 @@ public final class ReportService {
             result = new ReportTransport.Result.Refused("unusable URI: " + problem);
         } else {
             Rua rua = parsed.get(0);
-            Optional<ReportTransport> transport = transports.stream().filter(x -> x.accepts(rua)).findFirst();
+            Optional<ReportTransport> transport =
+                    transports.stream().filter(x -> x.accepts(rua)).findFirst();
             if (transport.isEmpty()) {
                 result = new ReportTransport.Result.Failed("no transport for " + d.uri());
             } else {
@@ -351,7 +455,11 @@ public final class ReportService {
                 try {
                     result = transport.get().send(rua, report);
                 } catch (RuntimeException e) {
-                    LOG.warn("TLS-RPT {}: sending to {} failed unexpectedly", report.policyDomain(), d.uri(), e);
+                    LOG.warn(
+                            "TLS-RPT {}: sending to {} failed unexpectedly",
+                            report.policyDomain(),
+                            d.uri(),
+                            e);
                     result = new ReportTransport.Result.Failed("unexpected: " + e);
                 } finally {
                     MDC.remove("domain");
@@ -362,29 +470,71 @@ public final class ReportService {
         int attempts = d.attempts() + 1;
         OutboxEntry.Delivery next;
         if (result instanceof ReportTransport.Result.Sent s) {
-            next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.SENT, attempts, first, "", s.detail());
-            LOG.info("TLS-RPT {}: report {} sent to {}: {}", report.policyDomain(), report.reportId(), d.uri(),
+            next =
+                    new OutboxEntry.Delivery(
+                            d.uri(), OutboxEntry.State.SENT, attempts, first, "", s.detail());
+            LOG.info(
+                    "TLS-RPT {}: report {} sent to {}: {}",
+                    report.policyDomain(),
+                    report.reportId(),
+                    d.uri(),
                     s.detail());
         } else if (result instanceof ReportTransport.Result.Refused r) {
-            next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.REFUSED, attempts, first, "", r.detail());
-            LOG.warn("TLS-RPT {}: report {} not sent to {}: {}", report.policyDomain(), report.reportId(), d.uri(),
+            next =
+                    new OutboxEntry.Delivery(
+                            d.uri(), OutboxEntry.State.REFUSED, attempts, first, "", r.detail());
+            LOG.warn(
+                    "TLS-RPT {}: report {} not sent to {}: {}",
+                    report.policyDomain(),
+                    report.reportId(),
+                    d.uri(),
                     r.detail());
         } else if (result instanceof ReportTransport.Result.Deferred def) {
-            next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.PENDING, d.attempts(), d.firstAttempt(),
-                    t.toString(), DEFERRED + def.detail());
+            next =
+                    new OutboxEntry.Delivery(
+                            d.uri(),
+                            OutboxEntry.State.PENDING,
+                            d.attempts(),
+                            d.firstAttempt(),
+                            t.toString(),
+                            DEFERRED + def.detail());
         } else {
-            Duration wait = settings.backoff().get(Math.min(attempts, settings.backoff().size()) - 1);
+            Duration wait =
+                    settings.backoff().get(Math.min(attempts, settings.backoff().size()) - 1);
             Instant retry = t.plus(wait);
             if (retry.isAfter(Instant.parse(first).plus(settings.retryWindow()))) {
-                next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.FAILED, attempts, first, "",
-                        result.detail() + " (given up: first attempt " + first + ")");
-                LOG.warn("TLS-RPT {}: report {} to {} given up after {} attempts: {}", report.policyDomain(),
-                        report.reportId(), d.uri(), attempts, result.detail());
-            } else {
-                next = new OutboxEntry.Delivery(d.uri(), OutboxEntry.State.PENDING, attempts, first, retry.toString(),
+                next =
+                        new OutboxEntry.Delivery(
+                                d.uri(),
+                                OutboxEntry.State.FAILED,
+                                attempts,
+                                first,
+                                "",
+                                result.detail() + " (given up: first attempt " + first + ")");
+                LOG.warn(
+                        "TLS-RPT {}: report {} to {} given up after {} attempts: {}",
+                        report.policyDomain(),
+                        report.reportId(),
+                        d.uri(),
+                        attempts,
                         result.detail());
-                LOG.warn("TLS-RPT {}: report {} to {} failed (attempt {}): {}; next attempt at {}",
-                        report.policyDomain(), report.reportId(), d.uri(), attempts, result.detail(), retry);
+            } else {
+                next =
+                        new OutboxEntry.Delivery(
+                                d.uri(),
+                                OutboxEntry.State.PENDING,
+                                attempts,
+                                first,
+                                retry.toString(),
+                                result.detail());
+                LOG.warn(
+                        "TLS-RPT {}: report {} to {} failed (attempt {}): {}; next attempt at {}",
+                        report.policyDomain(),
+                        report.reportId(),
+                        d.uri(),
+                        attempts,
+                        result.detail(),
+                        retry);
             }
         }
         return next;
@@ -402,7 +552,9 @@ public final class ReportService {
                 long left = Math.max(0, deadline - System.nanoTime());
                 out.put(e.getKey(), e.getValue().get(left, TimeUnit.NANOSECONDS));
             } catch (TimeoutException ex) {
-                out.put(e.getKey(), new TlsRptRecord.LookupFailed("no answer within " + settings.dnsTimeout()));
+                out.put(
+                        e.getKey(),
+                        new TlsRptRecord.LookupFailed("no answer within " + settings.dnsTimeout()));
             } catch (ExecutionException ex) {
                 out.put(e.getKey(), new TlsRptRecord.LookupFailed(String.valueOf(ex.getCause())));
             } catch (InterruptedException ex) {

@@ -17,22 +17,18 @@ public interface ReportTransport {
         String detail();
 
         /** Delivered (HTTPS: a 2xx answer) or durably queued for delivery (mail: in the relay's spool). */
-        record Sent(String detail) implements Result {
-        }
+        record Sent(String detail) implements Result {}
 
         /** Not delivered this time; retried with back-off for up to 24 hours (RFC 8460 §5.5). */
-        record Failed(String detail) implements Result {
-        }
+        record Failed(String detail) implements Result {}
 
         /** Never deliverable to this endpoint (e.g. larger than its {@code !size} limit); not retried. */
-        record Refused(String detail) implements Result {
-        }
+        record Refused(String detail) implements Result {}
 
         /**
          * Left for another process to do, e.g. a mail report while the running relay holds the spool: it stays pending
          * and the relay's report job sends it.
          */
-        record Deferred(String detail) implements Result {
-        }
+        record Deferred(String detail) implements Result {}
     }
 }

@@ -28,17 +28,28 @@ public final class ReportingPolicyFetcher implements PolicyFetcher {
 
     @Override
     public CompletableFuture<FetchResult> fetch(String domain) {
-        return delegate.fetch(domain).thenApply(result -> {
-            if (result instanceof FetchResult.Failed f) {
-                recorder.recordStsFailure(clock.instant(), domain, f.type(), f.url() + ": " + f.detail());
-            } else if (result instanceof FetchResult.Fetched fetched) {
-                PolicyParse parsed = PolicyParser.parse(fetched.body());
-                if (!parsed.valid()) {
-                    recorder.recordStsFailure(clock.instant(), domain, TlsFailureType.STS_POLICY_INVALID,
-                            fetched.url() + ": " + String.join("; ", parsed.errors()));
-                }
-            }
-            return result;
-        });
+        return delegate.fetch(domain)
+                .thenApply(
+                        result -> {
+                            if (result instanceof FetchResult.Failed f) {
+                                recorder.recordStsFailure(
+                                        clock.instant(),
+                                        domain,
+                                        f.type(),
+                                        f.url() + ": " + f.detail());
+                            } else if (result instanceof FetchResult.Fetched fetched) {
+                                PolicyParse parsed = PolicyParser.parse(fetched.body());
+                                if (!parsed.valid()) {
+                                    recorder.recordStsFailure(
+                                            clock.instant(),
+                                            domain,
+                                            TlsFailureType.STS_POLICY_INVALID,
+                                            fetched.url()
+                                                    + ": "
+                                                    + String.join("; ", parsed.errors()));
+                                }
+                            }
+                            return result;
+                        });
     }
 }

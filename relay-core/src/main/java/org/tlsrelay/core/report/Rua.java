@@ -29,6 +29,5 @@ public sealed interface Rua {
     }
 
     /** An HTTPS endpoint that takes the report as a POST (RFC 8460 §5.4). */
-    record Https(String uri, URI target) implements Rua {
-    }
+    record Https(String uri, URI target) implements Rua {}
 }

@@ -22,6 +22,9 @@ public record ShadowCount(
         @JsonProperty("would-refuse") long wouldRefuse,
         @JsonProperty("by-result-type") Map<String, Long> byResultType) {
     public ShadowCount {
-        byResultType = byResultType == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(byResultType));
+        byResultType =
+                byResultType == null
+                        ? Map.of()
+                        : java.util.Collections.unmodifiableMap(new TreeMap<>(byResultType));
     }
 }

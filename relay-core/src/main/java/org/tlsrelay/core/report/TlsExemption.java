@@ -20,11 +20,11 @@ import org.tlsrelay.core.queue.Envelope;
 public final class TlsExemption {
     /** The envelope note that marks a locally generated TLS-RPT report. */
     public static final String NOTE = "tls-policy-exempt: TLS-RPT report (RFC 8460 §3)";
+
     /** {@link PolicyContext#sourceName()} of {@link #policyFor}: the recorder skips outcomes that carry it. */
     public static final String SOURCE_NAME = "tlsrpt-exempt";
 
-    private TlsExemption() {
-    }
+    private TlsExemption() {}
 
     /** Whether delivery must ignore the recipient domain's TLS policy for this message. */
     public static boolean isExempt(Envelope envelope) {
@@ -34,19 +34,25 @@ public final class TlsExemption {
     /** {@code envelope} with the exemption note (for a locally generated report). */
     public static Envelope mark(Envelope envelope) {
         if (!"local".equals(envelope.source().protocol())) {
-            throw new IllegalArgumentException("only messages the relay generates itself can be exempt");
+            throw new IllegalArgumentException(
+                    "only messages the relay generates itself can be exempt");
         }
         return envelope.notes().contains(NOTE) ? envelope : envelope.withNotes(List.of(NOTE));
     }
 
     /** The policy an exempt message is delivered under: mode {@code none}, not reported. */
     public static PolicyContext policyFor(String domain) {
-        return new PolicyContext(domain, PolicyContext.Source.NONE, SOURCE_NAME, new Policy(PolicyMode.NONE,
-                List.of()), List.of());
+        return new PolicyContext(
+                domain,
+                PolicyContext.Source.NONE,
+                SOURCE_NAME,
+                new Policy(PolicyMode.NONE, List.of()),
+                List.of());
     }
 
     /** Whether an outcome was produced under {@link #policyFor}. */
     public static boolean isExempt(PolicyContext policy) {
-        return policy.source() == PolicyContext.Source.NONE && SOURCE_NAME.equals(policy.sourceName());
+        return policy.source() == PolicyContext.Source.NONE
+                && SOURCE_NAME.equals(policy.sourceName());
     }
 }

@@ -26,8 +26,10 @@ public record TlsReport(
 
     /** The policy type of an MTA-STS policy (§4.4). */
     public static final String STS = "sts";
+
     /** The policy type of a DANE policy: the TLSA records of one MX host (§4.4). */
     public static final String TLSA = "tlsa";
+
     /** The policy type when no MTA-STS or DANE policy applied (§4.4). */
     public static final String NO_POLICY_FOUND = "no-policy-found";
 
@@ -45,8 +47,7 @@ public record TlsReport(
     @JsonPropertyOrder({"start-datetime", "end-datetime"})
     public record DateRange(
             @JsonProperty("start-datetime") String startDatetime,
-            @JsonProperty("end-datetime") String endDatetime) {
-    }
+            @JsonProperty("end-datetime") String endDatetime) {}
 
     /** One element of {@code policies}. */
     @JsonPropertyOrder({"policy", "summary", "failure-details"})
@@ -69,7 +70,8 @@ public record TlsReport(
     @JsonPropertyOrder({"policy-type", "policy-string", "policy-domain", "mx-host"})
     public record PolicyInfo(
             @JsonProperty("policy-type") String policyType,
-            @JsonProperty("policy-string") @JsonInclude(Include.NON_EMPTY) List<String> policyString,
+            @JsonProperty("policy-string") @JsonInclude(Include.NON_EMPTY)
+                    List<String> policyString,
             @JsonProperty("policy-domain") String policyDomain,
             @JsonProperty("mx-host") @JsonInclude(Include.NON_EMPTY) List<String> mxHost) {
         public PolicyInfo {
@@ -82,21 +84,32 @@ public record TlsReport(
     @JsonPropertyOrder({"total-successful-session-count", "total-failure-session-count"})
     public record Summary(
             @JsonProperty("total-successful-session-count") long totalSuccessfulSessionCount,
-            @JsonProperty("total-failure-session-count") long totalFailureSessionCount) {
-    }
+            @JsonProperty("total-failure-session-count") long totalFailureSessionCount) {}
 
     /** One element of {@code failure-details}: sessions that failed the same way at the same place (§4.3, §4.4). */
-    @JsonPropertyOrder({"result-type", "sending-mta-ip", "receiving-mx-hostname", "receiving-mx-helo",
-        "receiving-ip", "failed-session-count", "additional-information", "failure-reason-code"})
+    @JsonPropertyOrder({
+        "result-type",
+        "sending-mta-ip",
+        "receiving-mx-hostname",
+        "receiving-mx-helo",
+        "receiving-ip",
+        "failed-session-count",
+        "additional-information",
+        "failure-reason-code"
+    })
     public record FailureDetail(
             @JsonProperty("result-type") String resultType,
             @JsonProperty("sending-mta-ip") @JsonInclude(Include.NON_EMPTY) String sendingMtaIp,
-            @JsonProperty("receiving-mx-hostname") @JsonInclude(Include.NON_EMPTY) String receivingMxHostname,
-            @JsonProperty("receiving-mx-helo") @JsonInclude(Include.NON_EMPTY) String receivingMxHelo,
+            @JsonProperty("receiving-mx-hostname") @JsonInclude(Include.NON_EMPTY)
+                    String receivingMxHostname,
+            @JsonProperty("receiving-mx-helo") @JsonInclude(Include.NON_EMPTY)
+                    String receivingMxHelo,
             @JsonProperty("receiving-ip") @JsonInclude(Include.NON_EMPTY) String receivingIp,
             @JsonProperty("failed-session-count") long failedSessionCount,
-            @JsonProperty("additional-information") @JsonInclude(Include.NON_EMPTY) String additionalInformation,
-            @JsonProperty("failure-reason-code") @JsonInclude(Include.NON_EMPTY) String failureReasonCode) {
+            @JsonProperty("additional-information") @JsonInclude(Include.NON_EMPTY)
+                    String additionalInformation,
+            @JsonProperty("failure-reason-code") @JsonInclude(Include.NON_EMPTY)
+                    String failureReasonCode) {
         public FailureDetail {
             sendingMtaIp = sendingMtaIp == null ? "" : sendingMtaIp;
             receivingMxHostname = receivingMxHostname == null ? "" : receivingMxHostname;

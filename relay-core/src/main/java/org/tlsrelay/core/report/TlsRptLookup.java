@@ -19,14 +19,18 @@ public final class TlsRptLookup {
      */
     public CompletableFuture<TlsRptRecord.Discovery> lookup(String domain) {
         String name = TlsRptRecord.recordName(domain);
-        return dns.txt(name).thenApply(result -> {
-            if (result instanceof DnsResult.Failed<List<String>> f) {
-                return new TlsRptRecord.LookupFailed(name + ": " + f.describe());
-            }
-            if (result instanceof DnsResult.NoRecords<List<String>> n) {
-                return new TlsRptRecord.NotFound("no " + name + " TXT record (" + n.absence() + ")");
-            }
-            return TlsRptRecord.discover(result.found().orElse(List.of()));
-        }).exceptionally(e -> new TlsRptRecord.LookupFailed(name + ": " + e));
+        return dns.txt(name)
+                .thenApply(
+                        result -> {
+                            if (result instanceof DnsResult.Failed<List<String>> f) {
+                                return new TlsRptRecord.LookupFailed(name + ": " + f.describe());
+                            }
+                            if (result instanceof DnsResult.NoRecords<List<String>> n) {
+                                return new TlsRptRecord.NotFound(
+                                        "no " + name + " TXT record (" + n.absence() + ")");
+                            }
+                            return TlsRptRecord.discover(result.found().orElse(List.of()));
+                        })
+                .exceptionally(e -> new TlsRptRecord.LookupFailed(name + ": " + e));
     }
 }

@@ -7,11 +7,11 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import org.tlsrelay.core.dns.VersionedTxt;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.VersionedTxt;
 
 /**
  * The TLSRPT policy of a domain: the TXT record at {@code _smtp._tls.DOMAIN} (RFC 8460 §3). The caller joins each
@@ -34,13 +34,14 @@ import org.tlsrelay.core.dns.DnsNames;
 public final class TlsRptRecord {
     /** RFC 8460 §3: records that do not begin with this are discarded. */
     static final String PREFIX = "v=TLSRPTv1;";
+
     private static final Pattern EXT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
     private static final Pattern EXT_VALUE = Pattern.compile("[\\x21-\\x3A\\x3C\\x3E-\\x7E]+");
     private static final Pattern SIZE = Pattern.compile("!(\\d{1,15})([kKmMgGtT]?)$");
-    private static final Pattern LOCAL_PART = Pattern.compile("[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}");
+    private static final Pattern LOCAL_PART =
+            Pattern.compile("[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}");
 
-    private TlsRptRecord() {
-    }
+    private TlsRptRecord() {}
 
     /** The owner name of a domain's record (RFC 8460 §3). */
     public static String recordName(String domain) {
@@ -48,8 +49,7 @@ public final class TlsRptRecord {
     }
 
     /** What the TXT records say. */
-    public sealed interface Discovery {
-    }
+    public sealed interface Discovery {}
 
     /**
      * Exactly one valid record with at least one usable URI.
@@ -64,16 +64,15 @@ public final class TlsRptRecord {
     }
 
     /** The domain does not ask for reports (or its record cannot be used); {@code reason} says why. */
-    public record NotFound(String reason) implements Discovery {
-    }
+    public record NotFound(String reason) implements Discovery {}
 
     /** DNS gave no usable answer (SERVFAIL, timeout): nothing is known yet; ask again later. */
-    public record LookupFailed(String reason) implements Discovery {
-    }
+    public record LookupFailed(String reason) implements Discovery {}
 
     /** Applies RFC 8460 §3 to the TXT records (each already joined) of {@code _smtp._tls.DOMAIN}. */
     public static Discovery discover(List<String> records) {
-        // RFC 8460 §3: "If the number of resulting records is not one, senders MUST assume the recipient domain
+        // RFC 8460 §3: "If the number of resulting records is not one, senders MUST assume the
+        // recipient domain
         // does not implement TLSRPT."
         return VersionedTxt.select(records, PREFIX).fold(TlsRptRecord::parse, NotFound::new);
     }
@@ -93,7 +92,11 @@ public final class TlsRptRecord {
                 if (i == parts.length - 1 && fields > 0) {
                     break; // the optional trailing field-delim
                 }
-                return new NotFound("invalid record \"" + record + "\": " + (fields == 0 ? "no field" : "empty field"));
+                return new NotFound(
+                        "invalid record \""
+                                + record
+                                + "\": "
+                                + (fields == 0 ? "no field" : "empty field"));
             }
             fields++;
             if (field.startsWith("rua=")) {
@@ -105,9 +108,15 @@ public final class TlsRptRecord {
             }
             // RFC 8460 §3: unknown fields of a syntactically valid record are ignored
             int eq = field.indexOf('=');
-            if (eq < 0 || !EXT_NAME.matcher(field.substring(0, eq)).matches()
+            if (eq < 0
+                    || !EXT_NAME.matcher(field.substring(0, eq)).matches()
                     || !EXT_VALUE.matcher(field.substring(eq + 1)).matches()) {
-                return new NotFound("invalid record \"" + record + "\": \"" + field + "\" is not a name=value field");
+                return new NotFound(
+                        "invalid record \""
+                                + record
+                                + "\": \""
+                                + field
+                                + "\" is not a name=value field");
             }
         }
         if (!sawRua) {
@@ -147,13 +156,14 @@ public final class TlsRptRecord {
         Matcher m = SIZE.matcher(rest);
         if (m.find()) {
             long n = Long.parseLong(m.group(1));
-            int shift = switch (m.group(2).toLowerCase(Locale.ROOT)) {
-                case "k" -> 10;
-                case "m" -> 20;
-                case "g" -> 30;
-                case "t" -> 40;
-                default -> 0;
-            };
+            int shift =
+                    switch (m.group(2).toLowerCase(Locale.ROOT)) {
+                        case "k" -> 10;
+                        case "m" -> 20;
+                        case "g" -> 30;
+                        case "t" -> 40;
+                        default -> 0;
+                    };
             limit = n > (Long.MAX_VALUE >> shift) ? Long.MAX_VALUE : n << shift;
             if (limit == 0) {
                 return "a size limit of 0";
@@ -161,7 +171,11 @@ public final class TlsRptRecord {
             rest = rest.substring(0, m.start());
         }
         if (rest.indexOf('?') >= 0) {
-            rest = rest.substring(0, rest.indexOf('?')); // RFC 6068 headers (e.g. ?subject=) do not apply to reports
+            rest =
+                    rest.substring(
+                            0,
+                            rest.indexOf('?')); // RFC 6068 headers (e.g. ?subject=) do not apply to
+            // reports
         }
         String address;
         try {
@@ -183,8 +197,12 @@ public final class TlsRptRecord {
         } catch (IllegalArgumentException e) {
             return "\"" + address + "\" has an invalid domain";
         }
-        if (!LOCAL_PART.matcher(local).matches() || local.startsWith(".") || local.endsWith(".")
-                || local.contains("..") || !DnsNames.isValid(domain) || domain.indexOf('.') < 0) {
+        if (!LOCAL_PART.matcher(local).matches()
+                || local.startsWith(".")
+                || local.endsWith(".")
+                || local.contains("..")
+                || !DnsNames.isValid(domain)
+                || domain.indexOf('.') < 0) {
             return "\"" + address + "\" is not a mail address this relay can send to";
         }
         out.add(new Rua.Mailto(text, local + "@" + DnsNames.normalise(domain), limit));

@@ -101,7 +101,8 @@ public final class TrustMaterial {
 
     private static X509TrustManager systemTrustManager() {
         try {
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            TrustManagerFactory tmf =
+                    TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init((KeyStore) null);
             return onlyX509(tmf.getTrustManagers());
         } catch (GeneralSecurityException e) {

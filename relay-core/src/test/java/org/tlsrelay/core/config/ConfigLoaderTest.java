@@ -17,7 +17,8 @@ import org.tlsrelay.core.policy.PolicyMode;
 class ConfigLoaderTest {
 
     private static RelayConfig parse(String yaml) throws Exception {
-        return ConfigLoader.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "tlsrelay.yaml");
+        return ConfigLoader.parse(
+                new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "tlsrelay.yaml");
     }
 
     private static List<String> problems(String yaml) {
@@ -32,11 +33,17 @@ class ConfigLoaderTest {
         assertTrue(c.policy().mtaSts().enabled());
         assertTrue(c.policy().lists().isEmpty());
         assertEquals(50L * 1024 * 1024, c.server().limits().maxMessageSize().bytes());
-        assertEquals(List.of(Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofHours(1), Duration.ofHours(4)),
+        assertEquals(
+                List.of(
+                        Duration.ofMinutes(5),
+                        Duration.ofMinutes(15),
+                        Duration.ofHours(1),
+                        Duration.ofHours(4)),
                 c.delivery().retry().schedule());
         assertEquals(Duration.ofDays(5), c.delivery().retry().maxAge());
         assertEquals(25, c.delivery().port());
-        assertTrue(c.server().networks().get(0).contains(java.net.InetAddress.getLoopbackAddress()));
+        assertTrue(
+                c.server().networks().get(0).contains(java.net.InetAddress.getLoopbackAddress()));
     }
 
     @Test
@@ -49,7 +56,9 @@ class ConfigLoaderTest {
 
     @Test
     void readsDurationsSizesAndOverrides() throws Exception {
-        RelayConfig c = parse("""
+        RelayConfig c =
+                parse(
+                        """
                 server:
                   limits: { max-message-size: 10MB, max-recipients: 7 }
                 delivery:
@@ -64,7 +73,9 @@ class ConfigLoaderTest {
         assertEquals(10L << 20, c.server().limits().maxMessageSize().bytes());
         assertEquals(7, c.server().limits().maxRecipients());
         assertEquals(Duration.ofSeconds(90), c.delivery().connectTimeout());
-        assertEquals(List.of(Duration.ofSeconds(1), Duration.ofMinutes(2)), c.delivery().retry().schedule());
+        assertEquals(
+                List.of(Duration.ofSeconds(1), Duration.ofMinutes(2)),
+                c.delivery().retry().schedule());
         assertEquals(new HostPort("127.0.0.1", 5353), c.dns().servers().get(0));
         assertEquals(new HostPort("::1", 53), c.dns().servers().get(1));
         RelayConfig.LocalOverride o = c.policy().overrides().get("example.com");
@@ -80,36 +91,49 @@ class ConfigLoaderTest {
         RelayConfig c = parse("");
         assertEquals(RelayConfig.DnssecMode.VALIDATE, c.dns().dnssec());
         assertTrue(c.dns().trustAnchors().isEmpty());
-        assertEquals(RelayConfig.DnssecMode.VALIDATE, new RelayConfig.Dns(List.of(), Duration.ofSeconds(1)).dnssec());
+        assertEquals(
+                RelayConfig.DnssecMode.VALIDATE,
+                new RelayConfig.Dns(List.of(), Duration.ofSeconds(1)).dnssec());
     }
 
     @Test
     void readsDnssecModeAndTrustAnchorFiles() throws Exception {
-        RelayConfig c = parse("""
+        RelayConfig c =
+                parse(
+                        """
                 dns:
                   dnssec: off
                   trust-anchors: [/etc/tlsrelay/anchors.zone, local.ds]
                 """);
         assertEquals(RelayConfig.DnssecMode.OFF, c.dns().dnssec());
-        assertEquals(List.of(Path.of("/etc/tlsrelay/anchors.zone"), Path.of("local.ds")), c.dns().trustAnchors());
-        assertEquals(RelayConfig.DnssecMode.VALIDATE, parse("dns: { dnssec: validate }").dns().dnssec());
+        assertEquals(
+                List.of(Path.of("/etc/tlsrelay/anchors.zone"), Path.of("local.ds")),
+                c.dns().trustAnchors());
+        assertEquals(
+                RelayConfig.DnssecMode.VALIDATE, parse("dns: { dnssec: validate }").dns().dnssec());
     }
 
     @Test
     void unknownDnssecModeNamesLineAndKey() {
-        List<String> p = problems("""
+        List<String> p =
+                problems(
+                        """
                 dns:
                   timeout: 2s
                   dnssec: strict
                 """);
         assertEquals(1, p.size(), p.toString());
-        assertTrue(p.get(0).startsWith("tlsrelay.yaml:3: dns.dnssec: \"strict\" is not one of"), p.get(0));
+        assertTrue(
+                p.get(0).startsWith("tlsrelay.yaml:3: dns.dnssec: \"strict\" is not one of"),
+                p.get(0));
         assertTrue(p.get(0).contains("validate") && p.get(0).contains("off"), p.get(0));
     }
 
     @Test
     void badDurationNamesFileLineAndKey() {
-        List<String> p = problems("""
+        List<String> p =
+                problems(
+                        """
                 server:
                   listen: "127.0.0.1:2525"
                 delivery:
@@ -117,12 +141,18 @@ class ConfigLoaderTest {
                     schedule: [5m, "5x"]
                 """);
         assertEquals(1, p.size(), p.toString());
-        assertTrue(p.get(0).startsWith("tlsrelay.yaml:5: delivery.retry.schedule: \"5x\" is not a duration"), p.get(0));
+        assertTrue(
+                p.get(0)
+                        .startsWith(
+                                "tlsrelay.yaml:5: delivery.retry.schedule: \"5x\" is not a duration"),
+                p.get(0));
     }
 
     @Test
     void reportsEveryErrorNotJustTheFirst() {
-        List<String> p = problems("""
+        List<String> p =
+                problems(
+                        """
                 server:
                   listen: "nohost:"
                   colour: blue
@@ -137,27 +167,46 @@ class ConfigLoaderTest {
         assertEquals(5, p.size(), String.join("\n", p));
         assertTrue(p.get(0).startsWith("tlsrelay.yaml:2: server.listen: "), p.get(0));
         assertEquals("tlsrelay.yaml:3: server.colour: unknown key", p.get(1));
-        assertTrue(p.get(2).startsWith("tlsrelay.yaml:5: server.limits.max-message-size: \"lots\" is not a size"), p.get(2));
-        assertTrue(p.get(3).startsWith("tlsrelay.yaml:7: delivery.connect-timeout: \"soon\" is not a duration"), p.get(3));
-        assertTrue(p.get(4).startsWith("tlsrelay.yaml:10: policy.overrides.example.com.mode: \"strict\" is not one of"),
+        assertTrue(
+                p.get(2)
+                        .startsWith(
+                                "tlsrelay.yaml:5: server.limits.max-message-size: \"lots\" is not a size"),
+                p.get(2));
+        assertTrue(
+                p.get(3)
+                        .startsWith(
+                                "tlsrelay.yaml:7: delivery.connect-timeout: \"soon\" is not a duration"),
+                p.get(3));
+        assertTrue(
+                p.get(4)
+                        .startsWith(
+                                "tlsrelay.yaml:10: policy.overrides.example.com.mode: \"strict\" is not one of"),
                 p.get(4));
     }
 
     @Test
     void wrongTypeIsReported() {
-        List<String> p = problems("""
+        List<String> p =
+                problems(
+                        """
                 server:
                   networks: "127.0.0.0/8"
                   limits:
                     max-recipients: [1, 2]
                 """);
         assertEquals(2, p.size(), String.join("\n", p));
-        assertTrue(p.get(1).startsWith("tlsrelay.yaml:4: server.limits.max-recipients: expected a whole number"), p.get(1));
+        assertTrue(
+                p.get(1)
+                        .startsWith(
+                                "tlsrelay.yaml:4: server.limits.max-recipients: expected a whole number"),
+                p.get(1));
     }
 
     @Test
     void semanticErrorNamesTheKey() {
-        List<String> p = problems("""
+        List<String> p =
+                problems(
+                        """
                 policy:
                   lists:
                     - name: eff
@@ -170,7 +219,9 @@ class ConfigLoaderTest {
 
     @Test
     void missingFileIsAClearError(@org.junit.jupiter.api.io.TempDir Path dir) {
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir.resolve("nope.yaml")));
+        ConfigException e =
+                assertThrows(
+                        ConfigException.class, () -> ConfigLoader.load(dir.resolve("nope.yaml")));
         assertTrue(e.getMessage().endsWith("nope.yaml: no such file"));
     }
 
@@ -178,6 +229,8 @@ class ConfigLoaderTest {
     void notAMappingIsAnError(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("x.yaml"), "- a\n- b\n");
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f));
-        assertTrue(e.getMessage().contains("x.yaml:1: the file must be a YAML mapping"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("x.yaml:1: the file must be a YAML mapping"),
+                e.getMessage());
     }
 }

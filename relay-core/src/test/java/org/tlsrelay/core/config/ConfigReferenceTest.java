@@ -38,15 +38,20 @@ class ConfigReferenceTest {
             String key = prefix + kebab(c.getName());
             out.add(key);
             Type t = c.getGenericType();
-            if (c.getType().isRecord() && c.getType().getPackage() == RelayConfig.class.getPackage()
+            if (c.getType().isRecord()
+                    && c.getType().getPackage() == RelayConfig.class.getPackage()
                     && c.getType().getEnclosingClass() == RelayConfig.class) {
                 collect(c.getType(), key + ".", out);
-            } else if (t instanceof ParameterizedType p && p.getRawType() == List.class
-                    && p.getActualTypeArguments()[0] instanceof Class<?> e && e.isRecord()
+            } else if (t instanceof ParameterizedType p
+                    && p.getRawType() == List.class
+                    && p.getActualTypeArguments()[0] instanceof Class<?> e
+                    && e.isRecord()
                     && e.getEnclosingClass() == RelayConfig.class) {
                 collect(e, key + "[].", out);
-            } else if (t instanceof ParameterizedType p && p.getRawType() == Map.class
-                    && p.getActualTypeArguments()[1] instanceof Class<?> v && v.isRecord()) {
+            } else if (t instanceof ParameterizedType p
+                    && p.getRawType() == Map.class
+                    && p.getActualTypeArguments()[1] instanceof Class<?> v
+                    && v.isRecord()) {
                 collect(v, key + ".*.", out);
             }
         }
@@ -65,13 +70,15 @@ class ConfigReferenceTest {
     }
 
     private static void walk(JsonNode node, String prefix, TreeSet<String> out) {
-        node.properties().forEach(e -> {
-            String key = prefix + e.getKey();
-            out.add(key);
-            if (e.getValue().isObject()) {
-                walk(e.getValue(), key + ".", out);
-            }
-        });
+        node.properties()
+                .forEach(
+                        e -> {
+                            String key = prefix + e.getKey();
+                            out.add(key);
+                            if (e.getValue().isObject()) {
+                                walk(e.getValue(), key + ".", out);
+                            }
+                        });
     }
 
     @Test
@@ -80,7 +87,10 @@ class ConfigReferenceTest {
         TreeSet<String> example = exampleKeys();
         TreeSet<String> unknown = new TreeSet<>(example);
         unknown.removeAll(accepted);
-        assertEquals(new TreeSet<>(), unknown, "keys in config/tlsrelay.yaml that RelayConfig does not accept");
+        assertEquals(
+                new TreeSet<>(),
+                unknown,
+                "keys in config/tlsrelay.yaml that RelayConfig does not accept");
 
         String text = Files.readString(EXAMPLE, StandardCharsets.UTF_8);
         TreeSet<String> undocumented = new TreeSet<>();
@@ -92,16 +102,23 @@ class ConfigReferenceTest {
                 undocumented.add(key);
             }
         }
-        assertEquals(new TreeSet<>(), undocumented, "keys RelayConfig accepts that config/tlsrelay.yaml does not show");
-        assertTrue(accepted.contains("server.shutdown-grace") && accepted.contains("policy.lists[].signature-url")
-                && accepted.contains("policy.overrides.*.force"), accepted.toString());
+        assertEquals(
+                new TreeSet<>(),
+                undocumented,
+                "keys RelayConfig accepts that config/tlsrelay.yaml does not show");
+        assertTrue(
+                accepted.contains("server.shutdown-grace")
+                        && accepted.contains("policy.lists[].signature-url")
+                        && accepted.contains("policy.overrides.*.force"),
+                accepted.toString());
     }
 
     @Test
     void theExampleShowsTheDefaults() throws Exception {
         RelayConfig example = ConfigLoader.load(EXAMPLE);
         RelayConfig defaults = RelayConfig.defaults();
-        // server.hostname and the reports' names default to this machine's name; the example shows a fixed one
+        // server.hostname and the reports' names default to this machine's name; the example shows
+        // a fixed one
         assertEquals(defaults.server().listen(), example.server().listen());
         assertEquals(defaults.server().networks(), example.server().networks());
         assertEquals(defaults.server().limits(), example.server().limits());
@@ -122,7 +139,9 @@ class ConfigReferenceTest {
         int b = readme.indexOf(begin);
         int e = readme.indexOf(end);
         assertTrue(b >= 0 && e > b, "README.md has no configuration reference block");
-        assertEquals(Files.readString(EXAMPLE, StandardCharsets.UTF_8), readme.substring(b + begin.length(), e),
+        assertEquals(
+                Files.readString(EXAMPLE, StandardCharsets.UTF_8),
+                readme.substring(b + begin.length(), e),
                 "README.md's configuration reference differs from config/tlsrelay.yaml: copy the file between the "
                         + "markers");
     }

@@ -16,7 +16,8 @@ class DaneLookupTest {
     private static final String TA = "2 1 1 " + "22".repeat(32);
     private static final String PKIX = "1 1 1 " + "33".repeat(32);
 
-    private final FakeDnsResolver dns = new FakeDnsResolver().signed("example.test").signed("hosting.test");
+    private final FakeDnsResolver dns =
+            new FakeDnsResolver().signed("example.test").signed("hosting.test");
     private final DaneLookup lookup = new DaneLookup(dns);
 
     private DanePolicy lookUp(String host, boolean mxSecure) throws Exception {
@@ -25,15 +26,18 @@ class DaneLookupTest {
 
     @Test
     void secureAddressesAndUsableTlsaMakeDaneRequired() throws Exception {
-        dns.a("mx.example.test", "192.0.2.1").tlsa("_25._tcp.mx.example.test", EE)
+        dns.a("mx.example.test", "192.0.2.1")
+                .tlsa("_25._tcp.mx.example.test", EE)
                 .tlsa("_25._tcp.mx.example.test", PKIX);
-        DanePolicy.Required r = assertInstanceOf(DanePolicy.Required.class, lookUp("MX.example.test.", true));
+        DanePolicy.Required r =
+                assertInstanceOf(DanePolicy.Required.class, lookUp("MX.example.test.", true));
         assertEquals("mx.example.test", r.mxHost());
         assertEquals("mx.example.test", r.tlsaBaseDomain());
         assertEquals(List.of(TlsaRecord.parse(EE), TlsaRecord.parse(PKIX)), r.records());
         assertEquals(List.of(TlsaRecord.parse(EE)), r.usable());
-        assertEquals(List.of("TLSA _25._tcp.mx.example.test"), dns.queries().stream()
-                .filter(q -> q.startsWith("TLSA")).toList());
+        assertEquals(
+                List.of("TLSA _25._tcp.mx.example.test"),
+                dns.queries().stream().filter(q -> q.startsWith("TLSA")).toList());
     }
 
     @Test
@@ -48,7 +52,10 @@ class DaneLookupTest {
     void insecureAddressRecordsMeanNoDane() throws Exception {
         dns.a("mx.unsigned.test", "192.0.2.1").tlsa("_25._tcp.mx.unsigned.test", EE);
         DanePolicy p = lookUp("mx.unsigned.test", true);
-        assertTrue(assertInstanceOf(DanePolicy.NotApplicable.class, p).reason().contains("address records"),
+        assertTrue(
+                assertInstanceOf(DanePolicy.NotApplicable.class, p)
+                        .reason()
+                        .contains("address records"),
                 p.describe());
     }
 
@@ -61,15 +68,19 @@ class DaneLookupTest {
     @Test
     void onlyUnusableRecordsLeaveTlsOpportunistic() throws Exception {
         dns.a("mx.example.test", "192.0.2.1").tlsa("_25._tcp.mx.example.test", PKIX);
-        DanePolicy.Unusable u = assertInstanceOf(DanePolicy.Unusable.class, lookUp("mx.example.test", true));
+        DanePolicy.Unusable u =
+                assertInstanceOf(DanePolicy.Unusable.class, lookUp("mx.example.test", true));
         assertEquals(List.of(TlsaRecord.parse(PKIX)), u.records());
     }
 
     @Test
     void theExpandedNameOfASecureCnameIsTriedFirst() throws Exception {
-        dns.cname("mx.example.test", "smtp.hosting.test").a("smtp.hosting.test", "192.0.2.7")
-                .tlsa("_25._tcp.smtp.hosting.test", TA).tlsa("_25._tcp.mx.example.test", EE);
-        DanePolicy.Required r = assertInstanceOf(DanePolicy.Required.class, lookUp("mx.example.test", true));
+        dns.cname("mx.example.test", "smtp.hosting.test")
+                .a("smtp.hosting.test", "192.0.2.7")
+                .tlsa("_25._tcp.smtp.hosting.test", TA)
+                .tlsa("_25._tcp.mx.example.test", EE);
+        DanePolicy.Required r =
+                assertInstanceOf(DanePolicy.Required.class, lookUp("mx.example.test", true));
         assertEquals("smtp.hosting.test", r.tlsaBaseDomain());
         assertEquals(List.of(TlsaRecord.parse(TA)), r.records());
         assertEquals(List.of("mx.example.test", "smtp.hosting.test"), r.referenceNames());
@@ -77,33 +88,42 @@ class DaneLookupTest {
 
     @Test
     void theOriginalNameIsTriedWhenTheExpandedOneHasNoTlsa() throws Exception {
-        dns.cname("mx.example.test", "smtp.hosting.test").a("smtp.hosting.test", "192.0.2.7")
+        dns.cname("mx.example.test", "smtp.hosting.test")
+                .a("smtp.hosting.test", "192.0.2.7")
                 .tlsa("_25._tcp.mx.example.test", EE);
-        DanePolicy.Required r = assertInstanceOf(DanePolicy.Required.class, lookUp("mx.example.test", true));
+        DanePolicy.Required r =
+                assertInstanceOf(DanePolicy.Required.class, lookUp("mx.example.test", true));
         assertEquals("mx.example.test", r.tlsaBaseDomain());
-        assertEquals(List.of("TLSA _25._tcp.smtp.hosting.test", "TLSA _25._tcp.mx.example.test"),
+        assertEquals(
+                List.of("TLSA _25._tcp.smtp.hosting.test", "TLSA _25._tcp.mx.example.test"),
                 dns.queries().stream().filter(q -> q.startsWith("TLSA")).toList());
     }
 
     @Test
     void aCnameIntoAnUnsignedZoneMeansNoDane() throws Exception {
-        dns.cname("mx.example.test", "smtp.unsigned.test").a("smtp.unsigned.test", "192.0.2.7")
+        dns.cname("mx.example.test", "smtp.unsigned.test")
+                .a("smtp.unsigned.test", "192.0.2.7")
                 .tlsa("_25._tcp.mx.example.test", EE);
         assertInstanceOf(DanePolicy.NotApplicable.class, lookUp("mx.example.test", true));
     }
 
     @Test
     void anInsecureTlsaRrsetIsSkipped() throws Exception {
-        // the TLSA name is an alias into an unsigned zone: not secure, so it does not count (RFC 7672 §2.2.3)
-        dns.a("mx.example.test", "192.0.2.1").cname("_25._tcp.mx.example.test", "tlsa.unsigned.test")
+        // the TLSA name is an alias into an unsigned zone: not secure, so it does not count (RFC
+        // 7672 §2.2.3)
+        dns.a("mx.example.test", "192.0.2.1")
+                .cname("_25._tcp.mx.example.test", "tlsa.unsigned.test")
                 .tlsa("tlsa.unsigned.test", EE);
         assertInstanceOf(DanePolicy.NotApplicable.class, lookUp("mx.example.test", true));
     }
 
     @Test
     void aBogusOrFailedLookupIsADnssecFailureNotAFallback() throws Exception {
-        dns.a("mx.example.test", "192.0.2.1").tlsa("_25._tcp.mx.example.test", EE).bogus("_25._tcp.mx.example.test");
-        DanePolicy.Failed f = assertInstanceOf(DanePolicy.Failed.class, lookUp("mx.example.test", true));
+        dns.a("mx.example.test", "192.0.2.1")
+                .tlsa("_25._tcp.mx.example.test", EE)
+                .bogus("_25._tcp.mx.example.test");
+        DanePolicy.Failed f =
+                assertInstanceOf(DanePolicy.Failed.class, lookUp("mx.example.test", true));
         assertEquals(TlsFailureType.DNSSEC_INVALID, f.failureType());
         assertTrue(f.reason().contains("BOGUS"), f.reason());
 

@@ -29,14 +29,19 @@ class DaneMatcherTest {
 
     private static final TestCa CA = TestCa.create("DANE Test CA");
     private static final TestCa OTHER_CA = TestCa.create("Other CA");
-    private static final Map<String, X509Certificate> LEAVES = Map.of(
-            "ok", CA.issue("mx.example.test").certificate(),
-            "base-name", CA.issue("mx.hosting.test").certificate(),
-            "wildcard", CA.issue("*.example.test").certificate(),
-            "wrong-name", CA.issue("other.example.net").certificate(),
-            "expired", CA.issue(NOW.minus(Duration.ofDays(30)), NOW.minus(Duration.ofDays(1)), "mx.example.test")
-                    .certificate(),
-            "other-ca", OTHER_CA.issue("mx.example.test").certificate());
+    private static final Map<String, X509Certificate> LEAVES =
+            Map.of(
+                    "ok", CA.issue("mx.example.test").certificate(),
+                    "base-name", CA.issue("mx.hosting.test").certificate(),
+                    "wildcard", CA.issue("*.example.test").certificate(),
+                    "wrong-name", CA.issue("other.example.net").certificate(),
+                    "expired",
+                            CA.issue(
+                                            NOW.minus(Duration.ofDays(30)),
+                                            NOW.minus(Duration.ofDays(1)),
+                                            "mx.example.test")
+                                    .certificate(),
+                    "other-ca", OTHER_CA.issue("mx.example.test").certificate());
 
     private static byte[] sha(String algorithm, byte[] data) throws Exception {
         return MessageDigest.getInstance(algorithm).digest(data);
@@ -45,11 +50,12 @@ class DaneMatcherTest {
     /** A TLSA record made here: {@code usage selector type} over {@code c} (SPKI as the JDK encodes the key). */
     static TlsaRecord tlsa(int usage, int selector, int type, X509Certificate c) throws Exception {
         byte[] selected = selector == 0 ? c.getEncoded() : c.getPublicKey().getEncoded();
-        byte[] data = switch (type) {
-            case 0 -> selected;
-            case 1 -> sha("SHA-256", selected);
-            default -> sha("SHA-512", selected);
-        };
+        byte[] data =
+                switch (type) {
+                    case 0 -> selected;
+                    case 1 -> sha("SHA-256", selected);
+                    default -> sha("SHA-512", selected);
+                };
         return new TlsaRecord(usage, selector, type, data);
     }
 
@@ -65,7 +71,8 @@ class DaneMatcherTest {
     @ParameterizedTest(name = "{0} over {1} from {2}, chain {3}: {4}")
     @CsvSource({
         // record            , over      , leaf       , chain sent, outcome
-        // DANE-EE(3): the leaf's key or certificate; no name check, no expiry check (RFC 7672 §3.1.1)
+        // DANE-EE(3): the leaf's key or certificate; no name check, no expiry check (RFC 7672
+        // §3.1.1)
         "3 1 1 , leaf , ok         , leaf+ca , match",
         "3 0 1 , leaf , ok         , leaf+ca , match",
         "3 1 2 , leaf , ok         , leaf    , match",
@@ -75,7 +82,8 @@ class DaneMatcherTest {
         "3 1 1 , leaf , expired    , leaf+ca , match",
         "3 1 1 , leaf , other-ca   , leaf    , match",
         "3 1 1 , ca   , ok         , leaf+ca , no-match",
-        // DANE-TA(2): a certificate of the chain (or a full key) issues the leaf, which must name the MX host or
+        // DANE-TA(2): a certificate of the chain (or a full key) issues the leaf, which must name
+        // the MX host or
         // the TLSA base domain and be valid (RFC 7672 §3.1.2, §3.2.2)
         "2 1 1 , ca   , ok         , leaf+ca , match",
         "2 0 1 , ca   , ok         , leaf+ca , match",
@@ -94,24 +102,36 @@ class DaneMatcherTest {
         "1 1 1 , leaf , ok         , leaf+ca , unusable",
         "0 1 1 , ca   , ok         , leaf+ca , unusable",
     })
-    void decidesAsRfc7672Section3Says(String params, String over, String leafKind, String chain, String outcome)
+    void decidesAsRfc7672Section3Says(
+            String params, String over, String leafKind, String chain, String outcome)
             throws Exception {
         String[] p = params.split(" ");
         X509Certificate leaf = LEAVES.get(leafKind);
-        TlsaRecord record = tlsa(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]),
-                subject(over, leaf));
-        List<X509Certificate> presented = switch (chain) {
-            case "leaf" -> List.of(leaf);
-            case "leaf+ca" -> List.of(leaf, CA.certificate());
-            case "leaf+other" -> List.of(leaf, OTHER_CA.certificate());
-            case "leaf+ca+other" -> List.of(leaf, CA.certificate(), OTHER_CA.certificate());
-            default -> throw new IllegalArgumentException(chain);
-        };
+        TlsaRecord record =
+                tlsa(
+                        Integer.parseInt(p[0]),
+                        Integer.parseInt(p[1]),
+                        Integer.parseInt(p[2]),
+                        subject(over, leaf));
+        List<X509Certificate> presented =
+                switch (chain) {
+                    case "leaf" -> List.of(leaf);
+                    case "leaf+ca" -> List.of(leaf, CA.certificate());
+                    case "leaf+other" -> List.of(leaf, OTHER_CA.certificate());
+                    case "leaf+ca+other" -> List.of(leaf, CA.certificate(), OTHER_CA.certificate());
+                    default -> throw new IllegalArgumentException(chain);
+                };
         DaneMatch m = DaneMatcher.match(List.of(record), presented, NAMES, NOW);
         switch (outcome) {
-            case "match" -> assertEquals(record, assertInstanceOf(DaneMatch.Matched.class, m, m.describe()).record());
-            case "no-match" -> assertEquals(TlsFailureType.TLSA_INVALID,
-                    assertInstanceOf(DaneMatch.NoMatch.class, m, m.describe()).failureType());
+            case "match" ->
+                    assertEquals(
+                            record,
+                            assertInstanceOf(DaneMatch.Matched.class, m, m.describe()).record());
+            case "no-match" ->
+                    assertEquals(
+                            TlsFailureType.TLSA_INVALID,
+                            assertInstanceOf(DaneMatch.NoMatch.class, m, m.describe())
+                                    .failureType());
             default -> assertInstanceOf(DaneMatch.Unusable.class, m, m.describe());
         }
     }
@@ -122,7 +142,9 @@ class DaneMatcherTest {
         TlsaRecord stale = tlsa(3, 1, 1, LEAVES.get("other-ca"));
         TlsaRecord pkix = tlsa(1, 1, 1, leaf);
         TlsaRecord ta = tlsa(2, 1, 1, CA.certificate());
-        DaneMatch m = DaneMatcher.match(List.of(pkix, stale, ta), List.of(leaf, CA.certificate()), NAMES, NOW);
+        DaneMatch m =
+                DaneMatcher.match(
+                        List.of(pkix, stale, ta), List.of(leaf, CA.certificate()), NAMES, NOW);
         DaneMatch.Matched matched = assertInstanceOf(DaneMatch.Matched.class, m, m.describe());
         assertEquals(ta, matched.record());
         assertEquals(1, matched.depth());
@@ -131,30 +153,43 @@ class DaneMatcherTest {
     @Test
     void aNoMatchSaysWhatEachRecordMissed() throws Exception {
         X509Certificate leaf = LEAVES.get("wrong-name");
-        DaneMatch m = DaneMatcher.match(List.of(tlsa(3, 1, 1, LEAVES.get("ok")), tlsa(2, 1, 1, CA.certificate())),
-                List.of(leaf, CA.certificate()), NAMES, NOW);
+        DaneMatch m =
+                DaneMatcher.match(
+                        List.of(tlsa(3, 1, 1, LEAVES.get("ok")), tlsa(2, 1, 1, CA.certificate())),
+                        List.of(leaf, CA.certificate()),
+                        NAMES,
+                        NOW);
         String reason = assertInstanceOf(DaneMatch.NoMatch.class, m).reason();
         assertTrue(reason.contains("no DANE-EE(3) record matches"), reason);
-        assertTrue(reason.contains("other.example.net") && reason.contains("mx.example.test"), reason);
+        assertTrue(
+                reason.contains("other.example.net") && reason.contains("mx.example.test"), reason);
     }
 
     @Test
     void anEmptyChainMatchesNothing() throws Exception {
-        DaneMatch m = DaneMatcher.match(List.of(tlsa(3, 1, 1, LEAVES.get("ok"))), List.of(), NAMES, NOW);
+        DaneMatch m =
+                DaneMatcher.match(List.of(tlsa(3, 1, 1, LEAVES.get("ok"))), List.of(), NAMES, NOW);
         assertFalse(m.matched());
         assertInstanceOf(DaneMatch.NoMatch.class, m);
     }
 
     @Test
     void malformedRecordsAreUnusable() {
-        assertFalse(new TlsaRecord(3, 1, 1, new byte[31]).usable(), "SHA-256 data must be 32 octets");
-        assertFalse(new TlsaRecord(3, 1, 2, new byte[32]).usable(), "SHA-512 data must be 64 octets");
+        assertFalse(
+                new TlsaRecord(3, 1, 1, new byte[31]).usable(), "SHA-256 data must be 32 octets");
+        assertFalse(
+                new TlsaRecord(3, 1, 2, new byte[32]).usable(), "SHA-512 data must be 64 octets");
         assertFalse(new TlsaRecord(3, 2, 1, new byte[32]).usable(), "selector 2 is unassigned");
-        assertFalse(new TlsaRecord(3, 1, 3, new byte[32]).usable(), "matching type 3 is unassigned");
+        assertFalse(
+                new TlsaRecord(3, 1, 3, new byte[32]).usable(), "matching type 3 is unassigned");
         assertFalse(new TlsaRecord(4, 1, 1, new byte[32]).usable(), "usage 4 is unassigned");
         assertTrue(new TlsaRecord(2, 0, 0, new byte[1]).usable());
-        DaneMatch m = DaneMatcher.match(List.of(new TlsaRecord(3, 1, 1, new byte[31])), List.of(LEAVES.get("ok")),
-                NAMES, NOW);
+        DaneMatch m =
+                DaneMatcher.match(
+                        List.of(new TlsaRecord(3, 1, 1, new byte[31])),
+                        List.of(LEAVES.get("ok")),
+                        NAMES,
+                        NOW);
         assertInstanceOf(DaneMatch.Unusable.class, m);
     }
 
@@ -171,14 +206,22 @@ class DaneMatcherTest {
 
     @Test
     void requiredPolicyMatchesWithTheMxHostAndTheBaseDomainAsNames() throws Exception {
-        DanePolicy.Required p = new DanePolicy.Required("mx.example.test", "mx.hosting.test",
-                List.of(tlsa(2, 1, 1, CA.certificate()), tlsa(1, 1, 1, CA.certificate())));
+        DanePolicy.Required p =
+                new DanePolicy.Required(
+                        "mx.example.test",
+                        "mx.hosting.test",
+                        List.of(tlsa(2, 1, 1, CA.certificate()), tlsa(1, 1, 1, CA.certificate())));
         assertEquals(List.of("mx.example.test", "mx.hosting.test"), p.referenceNames());
         assertEquals(1, p.usable().size());
         assertTrue(p.match(List.of(LEAVES.get("base-name"), CA.certificate()), NOW).matched());
         assertTrue(p.match(List.of(LEAVES.get("ok"), CA.certificate()), NOW).matched());
         assertFalse(p.match(List.of(LEAVES.get("wrong-name"), CA.certificate()), NOW).matched());
-        assertThrows(IllegalArgumentException.class, () -> new DanePolicy.Required("mx.example.test",
-                "mx.example.test", List.of(tlsa(1, 1, 1, CA.certificate()))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                        new DanePolicy.Required(
+                                "mx.example.test",
+                                "mx.example.test",
+                                List.of(tlsa(1, 1, 1, CA.certificate()))));
     }
 }

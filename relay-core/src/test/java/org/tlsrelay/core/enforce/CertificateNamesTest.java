@@ -10,7 +10,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CertificateNamesTest {
 
     @ParameterizedTest(name = "{0} vs [{1}] -> {2}")
-    @CsvSource(delimiter = '|', textBlock = """
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
             mx.example.net         | mx.example.net                | true
             MX.Example.Net.        | mx.example.net                | true
             mx.example.net         | MX.EXAMPLE.NET.               | true

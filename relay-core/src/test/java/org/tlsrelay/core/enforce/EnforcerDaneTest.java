@@ -37,7 +37,10 @@ class EnforcerDaneTest {
      * trusted: the PKIX verdict of the trust store.
      */
     @ParameterizedTest(name = "dane={0} policy={1} starttls={2} cert={3} trusted={4} -> {5} {6}")
-    @CsvSource(delimiter = '|', textBlock = """
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
             # dane      | policy  | starttls | cert       | trusted | verdict       | failure
             required-ee | ENFORCE | offered  | leaf       | n       | deliver-tls   | -
             required-ee | NONE    | offered  | leaf       | n       | deliver-tls   | -
@@ -59,12 +62,22 @@ class EnforcerDaneTest {
             none        | ENFORCE | offered  | leaf       | y       | refuse        | validation-failure
             none        | TESTING | offered  | other      | n       | deliver-tls   | certificate-not-trusted
             """)
-    void daneDecidesPerMxBeforeTheDomainsPolicy(String dane, PolicyMode mode, String starttls, String cert,
-            String trusted, String verdict, String failure) throws Exception {
+    void daneDecidesPerMxBeforeTheDomainsPolicy(
+            String dane,
+            PolicyMode mode,
+            String starttls,
+            String cert,
+            String trusted,
+            String verdict,
+            String failure)
+            throws Exception {
         PolicyContext context = context(mode).forMx(dane(dane));
-        Verdict v = Enforcer.decide(context, MX, observation(starttls, cert, "y".equals(trusted)), NOW);
+        Verdict v =
+                Enforcer.decide(context, MX, observation(starttls, cert, "y".equals(trusted)), NOW);
         assertEquals(verdict, v.label(), v::toString);
-        assertEquals(failure, v.result() instanceof TlsResult.Failure f ? f.type().resultType() : "-",
+        assertEquals(
+                failure,
+                v.result() instanceof TlsResult.Failure f ? f.type().resultType() : "-",
                 v::toString);
     }
 
@@ -72,8 +85,12 @@ class EnforcerDaneTest {
      * The message's own requirement (RFC 8689): REQUIRETLS only over TLS that DANE or an enforced policy (here one
      * that lists the MX) authenticated, else {@code 5.7.30}; {@code TLS-Required: No} delivers despite any refusal.
      */
-    @ParameterizedTest(name = "{0} dane={1} policy={2} starttls={3} cert={4} trusted={5} -> {6} {7}")
-    @CsvSource(delimiter = '|', textBlock = """
+    @ParameterizedTest(
+            name = "{0} dane={1} policy={2} starttls={3} cert={4} trusted={5} -> {6} {7}")
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
             # requirement | dane        | policy  | starttls | cert  | trusted | verdict       | code
             REQUIRETLS    | none        | ENFORCE | offered  | leaf  | y       | deliver-tls   | -
             REQUIRETLS    | none        | ENFORCE | offered  | leaf  | n       | refuse        | 4.7.5
@@ -88,28 +105,52 @@ class EnforcerDaneTest {
             TLS_OPTIONAL  | failed      | ENFORCE | absent   | -     | -       | deliver-clear | -
             POLICY        | none        | ENFORCE | offered  | leaf  | n       | refuse        | 4.7.5
             """)
-    void theMessagesTlsRequirementComesOnTopOfThePolicy(TlsRequirement requirement, String dane, PolicyMode mode,
-            String starttls, String cert, String trusted, String verdict, String code) throws Exception {
-        PolicyContext context = new PolicyContext("dane.test", PolicyContext.Source.OVERRIDE, "",
-                new Policy(mode, List.of(MxPattern.ofMtaSts(MX))), List.of()).forMx(dane(dane));
+    void theMessagesTlsRequirementComesOnTopOfThePolicy(
+            TlsRequirement requirement,
+            String dane,
+            PolicyMode mode,
+            String starttls,
+            String cert,
+            String trusted,
+            String verdict,
+            String code)
+            throws Exception {
+        PolicyContext context =
+                new PolicyContext(
+                                "dane.test",
+                                PolicyContext.Source.OVERRIDE,
+                                "",
+                                new Policy(mode, List.of(MxPattern.ofMtaSts(MX))),
+                                List.of())
+                        .forMx(dane(dane));
         Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, MX, requirement);
-        Verdict v = skip.isPresent() ? skip.get()
-                : Enforcer.decide(context, MX, observation(starttls, cert, "y".equals(trusted)), NOW, requirement);
+        Verdict v =
+                skip.isPresent()
+                        ? skip.get()
+                        : Enforcer.decide(
+                                context,
+                                MX,
+                                observation(starttls, cert, "y".equals(trusted)),
+                                NOW,
+                                requirement);
         assertEquals(verdict, v.label(), v::toString);
         assertEquals(code, v instanceof Verdict.Refuse r ? r.enhancedCode() : "-", v::toString);
     }
 
     @Test
     void daneRecordsMakeTheMxPatternsIrrelevantBeforeConnecting() throws Exception {
-        // the enforced policy does not list the host: without DANE it is skipped, with DANE it is tried
+        // the enforced policy does not list the host: without DANE it is skipped, with DANE it is
+        // tried
         assertTrue(Enforcer.beforeConnect(context(PolicyMode.ENFORCE), MX).isPresent());
-        assertEquals(Optional.empty(), Enforcer.beforeConnect(context(PolicyMode.ENFORCE).forMx(dane("required-ee")),
-                MX));
+        assertEquals(
+                Optional.empty(),
+                Enforcer.beforeConnect(context(PolicyMode.ENFORCE).forMx(dane("required-ee")), MX));
     }
 
     @Test
     void aDnssecFailureKeepsTheMxWaitingWithoutConnecting() throws Exception {
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context(PolicyMode.NONE).forMx(dane("failed")), MX);
+        Optional<Verdict.Refuse> skip =
+                Enforcer.beforeConnect(context(PolicyMode.NONE).forMx(dane("failed")), MX);
         assertTrue(skip.isPresent());
         assertEquals(TlsFailureType.DNSSEC_INVALID, skip.get().failure());
         assertEquals(Enforcer.POLICY_FAILURE_CODE, skip.get().enhancedCode());
@@ -120,21 +161,31 @@ class EnforcerDaneTest {
         PolicyContext context = context(PolicyMode.ENFORCE).forMx(dane("required-ee"));
         assertEquals(PolicyContext.Source.DANE, context.source());
         assertEquals(List.of(tlsa(3, LEAF.certificate()).toString()), context.policyText());
-        PolicyContext unusable = context(PolicyMode.ENFORCE).forMx(new DanePolicy.Unusable(MX, MX,
-                List.of(new TlsaRecord(1, 1, 1, new byte[32]))));
+        PolicyContext unusable =
+                context(PolicyMode.ENFORCE)
+                        .forMx(
+                                new DanePolicy.Unusable(
+                                        MX, MX, List.of(new TlsaRecord(1, 1, 1, new byte[32]))));
         assertEquals(PolicyContext.Source.OVERRIDE, unusable.source());
     }
 
     private static PolicyContext context(PolicyMode mode) {
-        return new PolicyContext("dane.test", PolicyContext.Source.OVERRIDE, "",
-                new Policy(mode, List.of(MxPattern.ofMtaSts("mx.elsewhere.test"))), List.of());
+        return new PolicyContext(
+                "dane.test",
+                PolicyContext.Source.OVERRIDE,
+                "",
+                new Policy(mode, List.of(MxPattern.ofMtaSts("mx.elsewhere.test"))),
+                List.of());
     }
 
     private static DanePolicy dane(String which) throws Exception {
         return switch (which) {
-            case "required-ee" -> new DanePolicy.Required(MX, MX, List.of(tlsa(3, LEAF.certificate())));
-            case "required-ta" -> new DanePolicy.Required(MX, MX, List.of(tlsa(2, CA.certificate())));
-            case "failed" -> new DanePolicy.Failed(MX, "TLSA look-up: DNSSEC validation failed (bogus)");
+            case "required-ee" ->
+                    new DanePolicy.Required(MX, MX, List.of(tlsa(3, LEAF.certificate())));
+            case "required-ta" ->
+                    new DanePolicy.Required(MX, MX, List.of(tlsa(2, CA.certificate())));
+            case "failed" ->
+                    new DanePolicy.Failed(MX, "TLSA look-up: DNSSEC validation failed (bogus)");
             case "none" -> new DanePolicy.NotApplicable(MX, "the MX records are not signed");
             default -> throw new IllegalArgumentException(which);
         };
@@ -142,32 +193,52 @@ class EnforcerDaneTest {
 
     /** {@code usage 1 1}: SHA-256 of the certificate's SubjectPublicKeyInfo. */
     private static TlsaRecord tlsa(int usage, X509Certificate c) throws Exception {
-        return new TlsaRecord(usage, 1, 1, MessageDigest.getInstance("SHA-256").digest(c.getPublicKey()
-                .getEncoded()));
+        return new TlsaRecord(
+                usage,
+                1,
+                1,
+                MessageDigest.getInstance("SHA-256").digest(c.getPublicKey().getEncoded()));
     }
 
     private static TlsObservation observation(String starttls, String cert, boolean trusted) {
         return switch (starttls) {
             case "absent" -> TlsObservation.notOffered();
             case "rejected" -> new TlsObservation.StartTlsRejected("454 4.7.0 TLS not available");
-            default -> switch (cert) {
-                case "broken" -> new TlsObservation.HandshakeFailed("Received fatal alert: handshake_failure");
-                default -> established(switch (cert) {
-                    case "leaf" -> LEAF;
-                    case "other" -> OTHER;
-                    default -> WRONG_NAME;
-                }, trusted);
-            };
+            default ->
+                    switch (cert) {
+                        case "broken" ->
+                                new TlsObservation.HandshakeFailed(
+                                        "Received fatal alert: handshake_failure");
+                        default ->
+                                established(
+                                        switch (cert) {
+                                            case "leaf" -> LEAF;
+                                            case "other" -> OTHER;
+                                            default -> WRONG_NAME;
+                                        },
+                                        trusted);
+                    };
         };
     }
 
     private static TlsObservation established(TestCa.Issued issued, boolean trusted) {
         X509Certificate c = issued.certificate();
-        PeerCertificate peer = new PeerCertificate(c.getSubjectX500Principal().getName(),
-                c.getIssuerX500Principal().getName(), List.of(MX), List.of(), c.getNotBefore().toInstant(),
-                c.getNotAfter().toInstant());
-        return new TlsObservation.Established("TLSv1.3", "TLS_AES_128_GCM_SHA256", trusted,
-                trusted ? "" : "PKIX path building failed", CertificateValidity.VALID, true, peer,
+        PeerCertificate peer =
+                new PeerCertificate(
+                        c.getSubjectX500Principal().getName(),
+                        c.getIssuerX500Principal().getName(),
+                        List.of(MX),
+                        List.of(),
+                        c.getNotBefore().toInstant(),
+                        c.getNotAfter().toInstant());
+        return new TlsObservation.Established(
+                "TLSv1.3",
+                "TLS_AES_128_GCM_SHA256",
+                trusted,
+                trusted ? "" : "PKIX path building failed",
+                CertificateValidity.VALID,
+                true,
+                peer,
                 List.of(c, CA.certificate()));
     }
 }

@@ -24,8 +24,12 @@ class EnforcerTest {
      * policy pattern) are y/n; validity is VALID, EXPIRED or NOT_YET_VALID; the expected failure is an RFC 8460
      * result type or '-' for success.
      */
-    @ParameterizedTest(name = "{0} starttls={1} handshake={2} trusted={3} {4} name={5} mx={6} -> {7} {8}")
-    @CsvSource(delimiter = '|', textBlock = """
+    @ParameterizedTest(
+            name = "{0} starttls={1} handshake={2} trusted={3} {4} name={5} mx={6} -> {7} {8}")
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
             # mode  | starttls | hs | trust | validity      | name | mx | verdict       | failure
             ENFORCE | offered  | y  | y     | VALID         | y    | y  | deliver-tls   | -
             ENFORCE | absent   | -  | -     | -             | -    | y  | refuse        | starttls-not-supported
@@ -58,8 +62,16 @@ class EnforcerTest {
             NONE    | offered  | y  | y     | VALID         | n    | n  | deliver-tls   | certificate-host-mismatch
             NONE    | offered  | y  | n     | EXPIRED       | n    | n  | deliver-tls   | certificate-not-trusted
             """)
-    void decidesByModeAndObservation(PolicyMode mode, String starttls, String handshake, String trusted,
-            String validity, String name, String listed, String verdict, String failure) {
+    void decidesByModeAndObservation(
+            PolicyMode mode,
+            String starttls,
+            String handshake,
+            String trusted,
+            String validity,
+            String name,
+            String listed,
+            String verdict,
+            String failure) {
         Policy policy = policy(mode);
         String mx = yes(listed) ? LISTED_MX : UNLISTED_MX;
         TlsObservation observation = observation(starttls, handshake, trusted, validity, name);
@@ -84,19 +96,25 @@ class EnforcerTest {
         "TESTING, n, n",
         "NONE, n, n",
     })
-    void skipsAnUnlistedMxBeforeConnectingOnlyUnderEnforce(PolicyMode mode, String listed, String skip) {
-        Optional<Verdict.Refuse> refuse = Enforcer.beforeConnect(policy(mode), yes(listed) ? LISTED_MX : UNLISTED_MX);
+    void skipsAnUnlistedMxBeforeConnectingOnlyUnderEnforce(
+            PolicyMode mode, String listed, String skip) {
+        Optional<Verdict.Refuse> refuse =
+                Enforcer.beforeConnect(policy(mode), yes(listed) ? LISTED_MX : UNLISTED_MX);
         assertEquals(yes(skip), refuse.isPresent());
-        refuse.ifPresent(r -> {
-            assertEquals(TlsFailureType.VALIDATION_FAILURE, r.failure());
-            assertTrue(r.reason().contains("*.example.net"), r.reason());
-        });
+        refuse.ifPresent(
+                r -> {
+                    assertEquals(TlsFailureType.VALIDATION_FAILURE, r.failure());
+                    assertTrue(r.reason().contains("*.example.net"), r.reason());
+                });
     }
 
     @Test
     void matchesMxPatternsCaseInsensitivelyWithATrailingDot() {
-        Verdict v = Enforcer.decide(policy(PolicyMode.ENFORCE), "MX1.Example.NET.", established(true,
-                CertificateValidity.VALID, true));
+        Verdict v =
+                Enforcer.decide(
+                        policy(PolicyMode.ENFORCE),
+                        "MX1.Example.NET.",
+                        established(true, CertificateValidity.VALID, true));
         assertInstanceOf(Verdict.DeliverOverTls.class, v);
         assertInstanceOf(TlsResult.Success.class, v.result());
     }
@@ -106,33 +124,51 @@ class EnforcerTest {
         PolicyContext none = PolicyContext.noPolicy("Example.COM");
         assertEquals("example.com", none.domain());
         assertEquals(PolicyMode.NONE, none.mode());
-        assertInstanceOf(Verdict.DeliverInClear.class,
+        assertInstanceOf(
+                Verdict.DeliverInClear.class,
                 Enforcer.decide(none.policy(), UNLISTED_MX, TlsObservation.notOffered()));
         assertEquals(Optional.empty(), Enforcer.beforeConnect(none.policy(), UNLISTED_MX));
     }
 
     private static Policy policy(PolicyMode mode) {
-        return mode == PolicyMode.NONE ? new Policy(mode, List.of())
+        return mode == PolicyMode.NONE
+                ? new Policy(mode, List.of())
                 : new Policy(mode, List.of(MxPattern.ofMtaSts("*.example.net")));
     }
 
-    private static TlsObservation observation(String starttls, String handshake, String trusted, String validity,
-            String name) {
+    private static TlsObservation observation(
+            String starttls, String handshake, String trusted, String validity, String name) {
         return switch (starttls) {
             case "absent" -> TlsObservation.notOffered();
             case "rejected" -> new TlsObservation.StartTlsRejected("454 4.7.0 TLS not available");
-            case "offered" -> yes(handshake)
-                    ? established(yes(trusted), CertificateValidity.valueOf(validity), yes(name))
-                    : new TlsObservation.HandshakeFailed("Received fatal alert: handshake_failure");
+            case "offered" ->
+                    yes(handshake)
+                            ? established(
+                                    yes(trusted), CertificateValidity.valueOf(validity), yes(name))
+                            : new TlsObservation.HandshakeFailed(
+                                    "Received fatal alert: handshake_failure");
             default -> throw new IllegalArgumentException(starttls);
         };
     }
 
-    private static TlsObservation established(boolean trusted, CertificateValidity validity, boolean name) {
-        PeerCertificate peer = new PeerCertificate("CN=mx1.example.net", "CN=Test CA", List.of("mx1.example.net"),
-                List.of(), Instant.parse("2024-01-01T00:00:00Z"), Instant.parse("2025-01-01T00:00:00Z"));
-        return new TlsObservation.Established("TLSv1.3", "TLS_AES_128_GCM_SHA256", trusted,
-                trusted ? "" : "PKIX path building failed", validity, name, peer);
+    private static TlsObservation established(
+            boolean trusted, CertificateValidity validity, boolean name) {
+        PeerCertificate peer =
+                new PeerCertificate(
+                        "CN=mx1.example.net",
+                        "CN=Test CA",
+                        List.of("mx1.example.net"),
+                        List.of(),
+                        Instant.parse("2024-01-01T00:00:00Z"),
+                        Instant.parse("2025-01-01T00:00:00Z"));
+        return new TlsObservation.Established(
+                "TLSv1.3",
+                "TLS_AES_128_GCM_SHA256",
+                trusted,
+                trusted ? "" : "PKIX path building failed",
+                validity,
+                name,
+                peer);
     }
 
     private static String resultType(TlsResult result) {

@@ -30,8 +30,7 @@ class RelayMetricsTest {
     final MutableClock clock = MutableClock.atFixedStart();
     final RelayMetrics metrics = new RelayMetrics(registry, clock);
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     double counter(String name, String... tags) {
         var c = registry.find(name).tags(tags).counter();
@@ -44,23 +43,72 @@ class RelayMetricsTest {
 
     @Test
     void countsTlsOutcomesByPolicySourceAndRfc8460ResultType() {
-        PolicyContext sts = new PolicyContext("example.com", PolicyContext.Source.MTA_STS, "cached",
-                new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofMtaSts("mx.example.com"))), List.of());
-        TlsOutcome ok = new TlsOutcome(clock.instant(), sts, "mx.example.com", "mx", "127.0.0.1", "192.0.2.1",
-                TlsResult.success(), "deliver-tls", "");
-        TlsOutcome bad = new TlsOutcome(clock.instant(), sts, "mx.example.com", "mx", "127.0.0.1", "192.0.2.1",
-                TlsResult.failure(TlsFailureType.CERTIFICATE_EXPIRED, "expired"), "refuse", "");
+        PolicyContext sts =
+                new PolicyContext(
+                        "example.com",
+                        PolicyContext.Source.MTA_STS,
+                        "cached",
+                        new Policy(
+                                PolicyMode.ENFORCE, List.of(MxPattern.ofMtaSts("mx.example.com"))),
+                        List.of());
+        TlsOutcome ok =
+                new TlsOutcome(
+                        clock.instant(),
+                        sts,
+                        "mx.example.com",
+                        "mx",
+                        "127.0.0.1",
+                        "192.0.2.1",
+                        TlsResult.success(),
+                        "deliver-tls",
+                        "");
+        TlsOutcome bad =
+                new TlsOutcome(
+                        clock.instant(),
+                        sts,
+                        "mx.example.com",
+                        "mx",
+                        "127.0.0.1",
+                        "192.0.2.1",
+                        TlsResult.failure(TlsFailureType.CERTIFICATE_EXPIRED, "expired"),
+                        "refuse",
+                        "");
         metrics.record(ok);
         metrics.record(ok);
         metrics.record(bad);
-        metrics.record(new TlsOutcome(clock.instant(), PolicyContext.noPolicy("plain.example"), "mx", "", "", "",
-                TlsResult.failure(TlsFailureType.STARTTLS_NOT_SUPPORTED, "no"), "deliver-clear", ""));
+        metrics.record(
+                new TlsOutcome(
+                        clock.instant(),
+                        PolicyContext.noPolicy("plain.example"),
+                        "mx",
+                        "",
+                        "",
+                        "",
+                        TlsResult.failure(TlsFailureType.STARTTLS_NOT_SUPPORTED, "no"),
+                        "deliver-clear",
+                        ""));
 
         assertEquals(2, counter("tlsrelay.tls.outcomes", "source", "sts", "result", "success"));
-        assertEquals(1, counter("tlsrelay.tls.outcomes", "source", "sts", "result", "certificate-expired",
-                "verdict", "refuse"));
-        assertEquals(1, counter("tlsrelay.tls.outcomes", "source", "none", "result", "starttls-not-supported",
-                "verdict", "deliver-clear"));
+        assertEquals(
+                1,
+                counter(
+                        "tlsrelay.tls.outcomes",
+                        "source",
+                        "sts",
+                        "result",
+                        "certificate-expired",
+                        "verdict",
+                        "refuse"));
+        assertEquals(
+                1,
+                counter(
+                        "tlsrelay.tls.outcomes",
+                        "source",
+                        "none",
+                        "result",
+                        "starttls-not-supported",
+                        "verdict",
+                        "deliver-clear"));
     }
 
     @Test
@@ -91,7 +139,8 @@ class RelayMetricsTest {
 
     @Test
     void queueGaugesCountEachStateAndShowTheOldestWaitingMessage() throws Exception {
-        try (Spool spool = Spool.open(dir.resolve("spool"), Spool.Options.defaults().withClock(clock))) {
+        try (Spool spool =
+                Spool.open(dir.resolve("spool"), Spool.Options.defaults().withClock(clock))) {
             metrics.bindSpool(spool);
             assertEquals(0, gauge("tlsrelay.queue.messages", "state", "incoming"));
             assertEquals(0, gauge("tlsrelay.queue.oldest.age"));
@@ -112,12 +161,18 @@ class RelayMetricsTest {
 
     @Test
     void policyListGaugesShowAgeAndTimeToExpiry() {
-        AtomicReference<Optional<RelayMetrics.ListTimes>> times = new AtomicReference<>(Optional.empty());
+        AtomicReference<Optional<RelayMetrics.ListTimes>> times =
+                new AtomicReference<>(Optional.empty());
         metrics.bindPolicyList("partners", times::get);
-        assertTrue(Double.isNaN(gauge("tlsrelay.policy.list.age", "list", "partners")), "not installed yet");
+        assertTrue(
+                Double.isNaN(gauge("tlsrelay.policy.list.age", "list", "partners")),
+                "not installed yet");
 
         Instant now = clock.instant();
-        times.set(Optional.of(new RelayMetrics.ListTimes(now.minus(Duration.ofHours(2)), now.plus(Duration.ofDays(1)))));
+        times.set(
+                Optional.of(
+                        new RelayMetrics.ListTimes(
+                                now.minus(Duration.ofHours(2)), now.plus(Duration.ofDays(1)))));
         assertEquals(7200, gauge("tlsrelay.policy.list.age", "list", "partners"), 0.001);
         assertEquals(86400, gauge("tlsrelay.policy.list.expiry", "list", "partners"), 0.001);
     }
@@ -140,7 +195,10 @@ class RelayMetricsTest {
     }
 
     private static QueuedMessage enqueue(Spool spool) throws Exception {
-        return spool.enqueue("a@example.org", List.of("b@example.com"),
-                new ByteArrayInputStream("Subject: x\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)));
+        return spool.enqueue(
+                "a@example.org",
+                List.of("b@example.com"),
+                new ByteArrayInputStream(
+                        "Subject: x\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)));
     }
 }

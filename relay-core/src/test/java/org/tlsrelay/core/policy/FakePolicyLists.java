@@ -10,8 +10,7 @@ import org.tlsrelay.core.policy.list.PolicyLists;
 
 /** {@link PolicyLists} over lists held in memory, in configured order, honouring each list's expiry. */
 final class FakePolicyLists implements PolicyLists {
-    private record FakeList(String name, Instant expires, Map<String, Policy> policies) {
-    }
+    private record FakeList(String name, Instant expires, Map<String, Policy> policies) {}
 
     private final List<FakeList> lists = new ArrayList<>();
 

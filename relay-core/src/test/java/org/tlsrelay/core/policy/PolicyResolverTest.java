@@ -23,12 +23,14 @@ import org.tlsrelay.testkit.MutableClock;
 
 /** Precedence: forced override > MTA-STS (live or cached) > first unexpired list > override > none. */
 class PolicyResolverTest {
-    static final String STS_ENFORCE = "version: STSv1\nmode: enforce\nmx: sts-mx.example.com\nmax_age: 86400\n";
-    static final Policy LIST_POLICY = new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofListEntry(".list.example")));
-    static final Policy LIST2_POLICY = new Policy(PolicyMode.TESTING, List.of(MxPattern.ofListEntry(".l2.example")));
+    static final String STS_ENFORCE =
+            "version: STSv1\nmode: enforce\nmx: sts-mx.example.com\nmax_age: 86400\n";
+    static final Policy LIST_POLICY =
+            new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofListEntry(".list.example")));
+    static final Policy LIST2_POLICY =
+            new Policy(PolicyMode.TESTING, List.of(MxPattern.ofListEntry(".l2.example")));
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     final FakeDnsResolver dns = new FakeDnsResolver();
     final FakePolicyFetcher fetcher = new FakePolicyFetcher();
     final MutableClock clock = MutableClock.atFixedStart();
@@ -37,11 +39,23 @@ class PolicyResolverTest {
 
     @BeforeEach
     void open() throws Exception {
-        mtaSts = MtaStsResolver.open(dns, fetcher, new PolicyCache(dir), clock, Runnable::run,
-                MtaStsResolver.Settings.defaults());
+        mtaSts =
+                MtaStsResolver.open(
+                        dns,
+                        fetcher,
+                        new PolicyCache(dir),
+                        clock,
+                        Runnable::run,
+                        MtaStsResolver.Settings.defaults());
         Instant inAWeek = clock.instant().plus(Duration.ofDays(7));
-        lists.add("first", inAWeek, Map.of("example.com", LIST_POLICY, "listed.example", LIST_POLICY))
-                .add("second", inAWeek, Map.of("listed.example", LIST2_POLICY, "second.example", LIST2_POLICY));
+        lists.add(
+                        "first",
+                        inAWeek,
+                        Map.of("example.com", LIST_POLICY, "listed.example", LIST_POLICY))
+                .add(
+                        "second",
+                        inAWeek,
+                        Map.of("listed.example", LIST2_POLICY, "second.example", LIST2_POLICY));
     }
 
     void publishSts(String domain, String id, String policy) {
@@ -50,7 +64,8 @@ class PolicyResolverTest {
     }
 
     PolicyResolver resolver(Map<String, RelayConfig.LocalOverride> overrides, boolean stsEnabled) {
-        RelayConfig.Policy config = new RelayConfig.Policy(new RelayConfig.MtaSts(stsEnabled, null), null, overrides);
+        RelayConfig.Policy config =
+                new RelayConfig.Policy(new RelayConfig.MtaSts(stsEnabled, null), null, overrides);
         return new PolicyResolver(config, mtaSts, lists, clock);
     }
 
@@ -59,7 +74,8 @@ class PolicyResolverTest {
     }
 
     static RelayConfig.LocalOverride override(boolean force) {
-        return new RelayConfig.LocalOverride(PolicyMode.TESTING, List.of("override-mx.example.com"), force);
+        return new RelayConfig.LocalOverride(
+                PolicyMode.TESTING, List.of("override-mx.example.com"), force);
     }
 
     ResolvedPolicy resolve(PolicyResolver r, String domain) throws Exception {
@@ -75,9 +91,16 @@ class PolicyResolverTest {
         assertTrue(p.policy().allowsMx("sts-mx.example.com"));
         assertFalse(p.policy().allowsMx("a.list.example"));
         assertEquals("7", p.policyId().orElseThrow());
-        assertEquals(List.of("version: STSv1", "mode: enforce", "mx: sts-mx.example.com", "max_age: 86400"),
+        assertEquals(
+                List.of(
+                        "version: STSv1",
+                        "mode: enforce",
+                        "mx: sts-mx.example.com",
+                        "max_age: 86400"),
                 p.policyLines());
-        assertTrue(p.explanation().contains("MTA-STS takes precedence over list first"), p.explanation());
+        assertTrue(
+                p.explanation().contains("MTA-STS takes precedence over list first"),
+                p.explanation());
         assertTrue(p.explanation().contains("local override"), p.explanation());
     }
 
@@ -108,14 +131,17 @@ class PolicyResolverTest {
 
     @Test
     void theFirstConfiguredListWinsWhenThereIsNoMtaSts() throws Exception {
-        ResolvedPolicy p = resolve(resolver(Map.of("listed.example", override(false))), "listed.example");
+        ResolvedPolicy p =
+                resolve(resolver(Map.of("listed.example", override(false))), "listed.example");
         assertEquals(PolicySource.LIST, p.source());
         assertEquals("first", p.listName().orElseThrow());
         assertEquals(LIST_POLICY, p.policy());
-        assertTrue(p.explanation().startsWith("MTA-STS: no policy: no _mta-sts TXT record (NXDOMAIN)"),
+        assertTrue(
+                p.explanation().startsWith("MTA-STS: no policy: no _mta-sts TXT record (NXDOMAIN)"),
                 p.explanation());
         assertTrue(p.stsFailure().isEmpty());
-        assertEquals("second", resolve(resolver(Map.of()), "second.example").listName().orElseThrow());
+        assertEquals(
+                "second", resolve(resolver(Map.of()), "second.example").listName().orElseThrow());
     }
 
     @Test
@@ -143,9 +169,12 @@ class PolicyResolverTest {
     void aFetchFailureWithoutCacheOrListFallsBackToThePlainOverrideOrNone() throws Exception {
         dns.txt("_mta-sts.other.example", "v=STSv1; id=1");
         fetcher.fail("other.example", TlsFailureType.STS_POLICY_FETCH_ERROR);
-        ResolvedPolicy withOverride = resolve(resolver(Map.of("other.example", override(false))), "other.example");
+        ResolvedPolicy withOverride =
+                resolve(resolver(Map.of("other.example", override(false))), "other.example");
         assertEquals(PolicySource.OVERRIDE, withOverride.source());
-        assertEquals(TlsFailureType.STS_POLICY_FETCH_ERROR, withOverride.stsFailure().orElseThrow().type());
+        assertEquals(
+                TlsFailureType.STS_POLICY_FETCH_ERROR,
+                withOverride.stsFailure().orElseThrow().type());
         ResolvedPolicy none = resolve(resolver(Map.of()), "other.example");
         assertEquals(PolicySource.NONE, none.source());
         assertEquals(PolicyMode.NONE, none.mode());
@@ -179,6 +208,7 @@ class PolicyResolverTest {
 
     @Test
     void anInvalidDomainIsRefused() {
-        assertThrows(IllegalArgumentException.class, () -> resolver(Map.of()).resolve("not a domain"));
+        assertThrows(
+                IllegalArgumentException.class, () -> resolver(Map.of()).resolve("not a domain"));
     }
 }

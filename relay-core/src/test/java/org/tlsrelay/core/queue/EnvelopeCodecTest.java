@@ -14,8 +14,15 @@ class EnvelopeCodecTest {
     private static final Instant NOW = Instant.parse("2025-06-01T10:00:00Z");
 
     private static Envelope envelope() {
-        return Envelope.accepted("Q1", NOW, "a@example.org",
-                List.of(RecipientStatus.pending("b@example.net", Set.of(), "", NOW)), null, false, null, "",
+        return Envelope.accepted(
+                "Q1",
+                NOW,
+                "a@example.org",
+                List.of(RecipientStatus.pending("b@example.net", Set.of(), "", NOW)),
+                null,
+                false,
+                null,
+                "",
                 Envelope.Source.local());
     }
 
@@ -30,8 +37,10 @@ class EnvelopeCodecTest {
 
     @Test
     void envelopesWrittenBeforeRequireTlsReadAsWithoutIt() throws Exception {
-        String json = new String(EnvelopeCodec.encode(envelope()), StandardCharsets.UTF_8)
-                .replace(",\"requireTls\":false", "").replace(",\"tlsRequiredNo\":false", "");
+        String json =
+                new String(EnvelopeCodec.encode(envelope()), StandardCharsets.UTF_8)
+                        .replace(",\"requireTls\":false", "")
+                        .replace(",\"tlsRequiredNo\":false", "");
         assertFalse(json.contains("requireTls") || json.contains("tlsRequiredNo"), json);
         Envelope old = EnvelopeCodec.decode(json.getBytes(StandardCharsets.UTF_8));
         assertFalse(old.requireTls());
@@ -41,8 +50,13 @@ class EnvelopeCodecTest {
 
     @Test
     void flagsAreKeptWhenTheEnvelopeChanges() {
-        Envelope e = envelope().withTlsRequirement(true, false).withAttempts(2).withNotes(List.of("n"))
-                .withNextAttempt(NOW.plusSeconds(60)).withRecipients(envelope().recipients());
+        Envelope e =
+                envelope()
+                        .withTlsRequirement(true, false)
+                        .withAttempts(2)
+                        .withNotes(List.of("n"))
+                        .withNextAttempt(NOW.plusSeconds(60))
+                        .withRecipients(envelope().recipients());
         assertTrue(e.requireTls());
         assertFalse(e.tlsRequiredNo());
     }

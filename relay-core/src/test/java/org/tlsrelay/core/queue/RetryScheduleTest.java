@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 import org.tlsrelay.core.config.RelayConfig;
 
 class RetryScheduleTest {
-    private final RetrySchedule schedule = RetrySchedule.from(RelayConfig.defaults().delivery().retry());
+    private final RetrySchedule schedule =
+            RetrySchedule.from(RelayConfig.defaults().delivery().retry());
     private final Instant arrival = Instant.parse("2025-01-01T00:00:00Z");
 
     @Test
@@ -19,14 +20,16 @@ class RetryScheduleTest {
         assertEquals(Duration.ofMinutes(15), schedule.waitAfter(2));
         assertEquals(Duration.ofHours(4), schedule.waitAfter(4));
         assertEquals(Duration.ofHours(4), schedule.waitAfter(40));
-        assertEquals(arrival.plus(Duration.ofMinutes(20)),
+        assertEquals(
+                arrival.plus(Duration.ofMinutes(20)),
                 schedule.next(arrival, 2, arrival.plus(Duration.ofMinutes(5))).orElseThrow());
     }
 
     @Test
     void theLastAttemptIsAtMaxAgeThenTheMessageHasExpired() {
         Instant late = arrival.plus(Duration.ofDays(5)).minusSeconds(60);
-        assertEquals(arrival.plus(Duration.ofDays(5)), schedule.next(arrival, 9, late).orElseThrow());
+        assertEquals(
+                arrival.plus(Duration.ofDays(5)), schedule.next(arrival, 9, late).orElseThrow());
         assertTrue(schedule.next(arrival, 10, arrival.plus(Duration.ofDays(5))).isEmpty());
         assertTrue(schedule.expired(arrival, arrival.plus(Duration.ofDays(5))));
     }
@@ -34,6 +37,7 @@ class RetryScheduleTest {
     @Test
     void customScheduleFromValues() {
         RetrySchedule s = new RetrySchedule(List.of(Duration.ofSeconds(1)), Duration.ofSeconds(10));
-        assertEquals(arrival.plusSeconds(3), s.next(arrival, 7, arrival.plusSeconds(2)).orElseThrow());
+        assertEquals(
+                arrival.plusSeconds(3), s.next(arrival, 7, arrival.plusSeconds(2)).orElseThrow());
     }
 }

@@ -32,8 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SpoolTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private final MutableClock clock = new MutableClock(Instant.parse("2025-03-01T10:00:00Z"));
 
@@ -47,10 +46,21 @@ class SpoolTest {
             Instant now = spool.clock().instant();
             List<RecipientStatus> rs = new ArrayList<>();
             for (String a : rcpts) {
-                rs.add(RecipientStatus.pending(a, EnumSet.of(RecipientStatus.Notify.FAILURE), "rfc822;" + a, now));
+                rs.add(
+                        RecipientStatus.pending(
+                                a, EnumSet.of(RecipientStatus.Notify.FAILURE), "rfc822;" + a, now));
             }
-            return r.commit(Envelope.accepted(r.id(), now, "sender@example.org", rs, Envelope.BodyType.EIGHT_BIT_MIME,
-                    true, Envelope.Ret.HDRS, "env-1", new Envelope.Source("smtp", "127.0.0.1", "client.test", "", "")));
+            return r.commit(
+                    Envelope.accepted(
+                            r.id(),
+                            now,
+                            "sender@example.org",
+                            rs,
+                            Envelope.BodyType.EIGHT_BIT_MIME,
+                            true,
+                            Envelope.Ret.HDRS,
+                            "env-1",
+                            new Envelope.Source("smtp", "127.0.0.1", "client.test", "", "")));
         }
     }
 
@@ -63,12 +73,16 @@ class SpoolTest {
     @Test
     void committedMessageIsOnDiskWithItsEnvelopeAndDue() throws IOException {
         try (Spool spool = Spool.open(dir, options())) {
-            QueuedMessage m = accept(spool, "Subject: hi\r\n\r\nbody\r\n", "a@example.com", "b@example.net");
+            QueuedMessage m =
+                    accept(spool, "Subject: hi\r\n\r\nbody\r\n", "a@example.com", "b@example.net");
             assertEquals(List.of(m.id() + ".eml", m.id() + ".json"), names(QueueState.INCOMING));
             assertEquals("Subject: hi\r\n\r\nbody\r\n", Files.readString(m.body()));
-            Envelope read = EnvelopeCodec.decode(Files.readAllBytes(dir.resolve("incoming/" + m.id() + ".json")));
+            Envelope read =
+                    EnvelopeCodec.decode(
+                            Files.readAllBytes(dir.resolve("incoming/" + m.id() + ".json")));
             assertEquals(m.envelope(), read);
-            assertEquals(Set.of(RecipientStatus.Notify.FAILURE), read.recipients().get(0).dsnNotify());
+            assertEquals(
+                    Set.of(RecipientStatus.Notify.FAILURE), read.recipients().get(0).dsnNotify());
             assertEquals(Envelope.Ret.HDRS, read.ret());
             assertEquals(java.util.Optional.of(clock.instant()), spool.nextDue());
         }
@@ -89,15 +103,21 @@ class SpoolTest {
     void anIoErrorAtAnyStepOfTheCommitLeavesNoHalfMessage() throws IOException {
         for (Spool.Step failing : Spool.Step.values()) {
             Path d = dir.resolve(failing.name());
-            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
-            Spool.FaultHook hook = (step, file) -> {
-                if (armed.get() && step == failing && file.toString().contains("incoming")) {
-                    throw new IOException("No space left on device");
-                }
-            };
+            java.util.concurrent.atomic.AtomicBoolean armed =
+                    new java.util.concurrent.atomic.AtomicBoolean();
+            Spool.FaultHook hook =
+                    (step, file) -> {
+                        if (armed.get()
+                                && step == failing
+                                && file.toString().contains("incoming")) {
+                            throw new IOException("No space left on device");
+                        }
+                    };
             try (Spool spool = Spool.open(d, options().withFaults(hook))) {
                 armed.set(true);
-                IOException e = assertThrows(IOException.class, () -> accept(spool, "x\r\n", "a@example.com"));
+                IOException e =
+                        assertThrows(
+                                IOException.class, () -> accept(spool, "x\r\n", "a@example.com"));
                 assertEquals("No space left on device", e.getMessage());
                 try (Stream<Path> st = Files.list(d.resolve("incoming"))) {
                     assertEquals(List.of(), st.toList(), "after a failure at " + failing);
@@ -118,13 +138,15 @@ class SpoolTest {
             List<String> taken = Collections.synchronizedList(new ArrayList<>());
             List<Future<?>> fs = new ArrayList<>();
             for (int w = 0; w < 8; w++) {
-                fs.add(pool.submit(() -> {
-                    List<QueuedMessage> batch;
-                    while (!(batch = spool.takeDue(3)).isEmpty()) {
-                        batch.forEach(m -> taken.add(m.id()));
-                    }
-                    return null;
-                }));
+                fs.add(
+                        pool.submit(
+                                () -> {
+                                    List<QueuedMessage> batch;
+                                    while (!(batch = spool.takeDue(3)).isEmpty()) {
+                                        batch.forEach(m -> taken.add(m.id()));
+                                    }
+                                    return null;
+                                }));
             }
             for (Future<?> f : fs) {
                 f.get(30, TimeUnit.SECONDS);
@@ -137,13 +159,18 @@ class SpoolTest {
     }
 
     @Test
-    void perRecipientResultsAreOnDiskAfterEachRecordAndDeferSchedulesTheNextAttempt() throws IOException {
+    void perRecipientResultsAreOnDiskAfterEachRecordAndDeferSchedulesTheNextAttempt()
+            throws IOException {
         try (Spool spool = Spool.open(dir, options())) {
             String id = accept(spool, "x\r\n", "a@example.com", "b@example.net").id();
             QueuedMessage m = spool.takeDue(10).get(0);
             assertEquals(QueueState.ACTIVE, m.state());
-            spool.record(id, List.of(RecipientResult.delivered("a@example.com", "250 2.0.0 Ok")), List.of("note 1"));
-            Envelope onDisk = EnvelopeCodec.decode(Files.readAllBytes(dir.resolve("active/" + id + ".json")));
+            spool.record(
+                    id,
+                    List.of(RecipientResult.delivered("a@example.com", "250 2.0.0 Ok")),
+                    List.of("note 1"));
+            Envelope onDisk =
+                    EnvelopeCodec.decode(Files.readAllBytes(dir.resolve("active/" + id + ".json")));
             assertEquals(RecipientStatus.State.DELIVERED, onDisk.recipients().get(0).state());
             assertEquals("250 2.0.0 Ok", onDisk.recipients().get(0).lastReply());
             assertEquals(List.of(onDisk.recipients().get(1)), onDisk.pending());
@@ -156,7 +183,8 @@ class SpoolTest {
             clock.advance(Duration.ofMinutes(5));
             QueuedMessage again = spool.takeDue(10).get(0);
             assertEquals(1, again.envelope().attempts());
-            assertEquals(RecipientStatus.State.DELIVERED, again.envelope().recipients().get(0).state());
+            assertEquals(
+                    RecipientStatus.State.DELIVERED, again.envelope().recipients().get(0).state());
             assertTrue(spool.complete(id));
             assertTrue(spool.list().isEmpty());
             assertFalse(spool.complete(id));
@@ -164,7 +192,8 @@ class SpoolTest {
     }
 
     @Test
-    void recoveryRemovesTempFilesAndOrphansQuarantinesBadEnvelopesAndMakesActiveDueAgain() throws IOException {
+    void recoveryRemovesTempFilesAndOrphansQuarantinesBadEnvelopesAndMakesActiveDueAgain()
+            throws IOException {
         String active;
         String deferred;
         String held;
@@ -178,7 +207,8 @@ class SpoolTest {
             held = accept(spool, "h\r\n", "h@example.com").id();
             spool.hold(held);
         }
-        // What a crash leaves: a half-written body and envelope, a body that was never acknowledged, a broken envelope.
+        // What a crash leaves: a half-written body and envelope, a body that was never
+        // acknowledged, a broken envelope.
         Files.writeString(dir.resolve("incoming/0000000000zzzz.eml.tmp"), "half");
         Files.writeString(dir.resolve("incoming/0000000000zzzz.json.tmp"), "{");
         Files.writeString(dir.resolve("incoming/0000000000yyyy.eml"), "never acknowledged");
@@ -201,7 +231,8 @@ class SpoolTest {
         try (Spool spool = Spool.open(dir, options())) {
             id = accept(spool, "x\r\n", "a@example.com").id();
         }
-        Files.move(dir.resolve("incoming/" + id + ".json"), dir.resolve("deferred/" + id + ".json"));
+        Files.move(
+                dir.resolve("incoming/" + id + ".json"), dir.resolve("deferred/" + id + ".json"));
         try (Spool spool = Spool.open(dir, options())) {
             assertEquals(List.of(id + ".eml", id + ".json"), names(QueueState.DEFERRED));
             assertEquals(id, spool.takeDue(1).get(0).id());
@@ -224,7 +255,8 @@ class SpoolTest {
 
     @Test
     void operatorCommandsWorkWhileTheRelayRunsAndWakeIt() throws Exception {
-        try (Spool relay = Spool.open(dir, options()); Spool admin = Spool.admin(dir, options())) {
+        try (Spool relay = Spool.open(dir, options());
+                Spool admin = Spool.admin(dir, options())) {
             String id = accept(relay, "x\r\n", "a@example.com").id();
             assertEquals(QueueState.INCOMING, admin.hold(id).orElseThrow());
             assertTrue(relay.takeDue(10).isEmpty(), "a held message is not taken");
@@ -233,12 +265,19 @@ class SpoolTest {
             CountDownLatch woken = new CountDownLatch(1);
             relay.addListener(woken::countDown);
             assertEquals(QueueState.HOLD, admin.release(id).orElseThrow());
-            assertTrue(woken.await(10, TimeUnit.SECONDS), "the relay notices a release by another process");
+            assertTrue(
+                    woken.await(10, TimeUnit.SECONDS),
+                    "the relay notices a release by another process");
             assertEquals(id, relay.takeDue(10).get(0).id());
 
             assertEquals(QueueState.ACTIVE, admin.delete(id).orElseThrow());
-            assertTrue(relay.record(id, List.of(RecipientResult.delivered("a@example.com", "250")), List.of())
-                    .isEmpty(), "a message deleted during delivery stays deleted");
+            assertTrue(
+                    relay.record(
+                                    id,
+                                    List.of(RecipientResult.delivered("a@example.com", "250")),
+                                    List.of())
+                            .isEmpty(),
+                    "a message deleted during delivery stays deleted");
             assertFalse(relay.defer(id, clock.instant()));
             assertTrue(admin.find(id).isEmpty());
             assertTrue(admin.delete("0000000000abcd").isEmpty());
@@ -248,17 +287,19 @@ class SpoolTest {
 
     @Test
     void flushMakesDeferredMessagesDueNow() throws Exception {
-        try (Spool relay = Spool.open(dir, options()); Spool admin = Spool.admin(dir, options())) {
+        try (Spool relay = Spool.open(dir, options());
+                Spool admin = Spool.admin(dir, options())) {
             String id = accept(relay, "x\r\n", "a@example.com").id();
             relay.takeDue(1);
             relay.defer(id, clock.instant().plus(Duration.ofHours(4)));
             assertTrue(relay.takeDue(1).isEmpty());
             AtomicReference<Boolean> woken = new AtomicReference<>(false);
             CountDownLatch latch = new CountDownLatch(1);
-            relay.addListener(() -> {
-                woken.set(true);
-                latch.countDown();
-            });
+            relay.addListener(
+                    () -> {
+                        woken.set(true);
+                        latch.countDown();
+                    });
             assertEquals(1, admin.flush());
             assertTrue(latch.await(10, TimeUnit.SECONDS));
             assertEquals(id, relay.takeDue(1).get(0).id());
@@ -268,8 +309,12 @@ class SpoolTest {
     @Test
     void enqueuedLocalMessagesAreDueAtOnce() throws IOException {
         try (Spool spool = Spool.open(dir, options())) {
-            QueuedMessage m = spool.enqueue("", List.of("sender@example.org"),
-                    new ByteArrayInputStream("Subject: bounce\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+            QueuedMessage m =
+                    spool.enqueue(
+                            "",
+                            List.of("sender@example.org"),
+                            new ByteArrayInputStream(
+                                    "Subject: bounce\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
             assertTrue(m.envelope().nullSender());
             assertEquals("local", m.envelope().source().protocol());
             assertEquals(m.id(), spool.takeDue(1).get(0).id());

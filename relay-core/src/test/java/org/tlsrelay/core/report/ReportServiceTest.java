@@ -47,8 +47,7 @@ class ReportServiceTest {
         }
     }
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     MutableClock clock = new MutableClock(Instant.parse("2025-06-02T00:10:00Z"));
     FakeDnsResolver dns = new FakeDnsResolver();
     FakeTransport transport = new FakeTransport();
@@ -57,21 +56,43 @@ class ReportServiceTest {
     @BeforeEach
     void outcomes() throws Exception {
         PolicyContext sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
-        PolicyContext testing = Outcomes.sts("testing.example", PolicyMode.TESTING, "mx.testing.example");
-        try (OutcomeRecorder r = OutcomeRecorder.start(new OutcomeLog(dir), OutcomeRecorder.Settings.defaults())) {
+        PolicyContext testing =
+                Outcomes.sts("testing.example", PolicyMode.TESTING, "mx.testing.example");
+        try (OutcomeRecorder r =
+                OutcomeRecorder.start(new OutcomeLog(dir), OutcomeRecorder.Settings.defaults())) {
             r.record(Outcomes.success(T, sts, "mx1.example.com", "198.51.100.1"));
-            r.record(Outcomes.failure(T, sts, TlsFailureType.CERTIFICATE_EXPIRED, "mx1.example.com", "198.51.100.1"));
-            r.record(Outcomes.failure(T, testing, TlsFailureType.STARTTLS_NOT_SUPPORTED, "mx.testing.example",
-                    "198.51.100.9"));
-            r.record(Outcomes.success(T, PolicyContext.noPolicy("quiet.example"), "mx.quiet.example", "x"));
+            r.record(
+                    Outcomes.failure(
+                            T,
+                            sts,
+                            TlsFailureType.CERTIFICATE_EXPIRED,
+                            "mx1.example.com",
+                            "198.51.100.1"));
+            r.record(
+                    Outcomes.failure(
+                            T,
+                            testing,
+                            TlsFailureType.STARTTLS_NOT_SUPPORTED,
+                            "mx.testing.example",
+                            "198.51.100.9"));
+            r.record(
+                    Outcomes.success(
+                            T, PolicyContext.noPolicy("quiet.example"), "mx.quiet.example", "x"));
         }
-        dns.txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=mailto:tlsrpt@example.com,https://r.example.com/tlsrpt");
+        dns.txt(
+                "_smtp._tls.example.com",
+                "v=TLSRPTv1; rua=mailto:tlsrpt@example.com,https://r.example.com/tlsrpt");
         dns.txt("_smtp._tls.unused.example", "v=TLSRPTv1; rua=mailto:tlsrpt@unused.example");
     }
 
     ReportService service() {
-        return new ReportService(new OutcomeLog(dir), new ReportOutbox(dir), new TlsRptLookup(dns),
-                List.of(transport), ReportService.Settings.defaults(AggregatorTest.ID), clock,
+        return new ReportService(
+                new OutcomeLog(dir),
+                new ReportOutbox(dir),
+                new TlsRptLookup(dns),
+                List.of(transport),
+                ReportService.Settings.defaults(AggregatorTest.ID),
+                clock,
                 () -> "r" + ids.incrementAndGet());
     }
 
@@ -80,7 +101,9 @@ class ReportServiceTest {
         ReportService.RunResult first = service().run(DAY, false);
 
         assertTrue(first.allSent(), first.toString());
-        assertEquals(List.of("mailto:tlsrpt@example.com", "https://r.example.com/tlsrpt"), transport.sent);
+        assertEquals(
+                List.of("mailto:tlsrpt@example.com", "https://r.example.com/tlsrpt"),
+                transport.sent);
         PreparedReport sent = transport.reports.get(0);
         assertEquals("example.com", sent.policyDomain());
         assertEquals("r1@relay.example.org", sent.reportId());
@@ -88,7 +111,8 @@ class ReportServiceTest {
         assertEquals("r1@relay.example.org", report.reportId());
         assertEquals(1, report.policies().get(0).summary().totalSuccessfulSessionCount());
         assertEquals(1, report.policies().get(0).summary().totalFailureSessionCount());
-        assertEquals("relay.example.org!example.com!1748736000!1748822399!r1.json.gz", sent.fileName());
+        assertEquals(
+                "relay.example.org!example.com!1748736000!1748822399!r1.json.gz", sent.fileName());
         assertTrue(first.notReporting().containsKey("testing.example"));
         assertTrue(first.notReporting().containsKey("quiet.example"));
 
@@ -97,16 +121,23 @@ class ReportServiceTest {
         assertEquals(2, transport.sent.size(), "nothing is sent twice");
         assertTrue(again.allSent());
         assertTrue(forced.allSent());
-        assertTrue(forced.attempts().stream().allMatch(a -> a.detail().startsWith("already sent")), forced.toString());
+        assertTrue(
+                forced.attempts().stream().allMatch(a -> a.detail().startsWith("already sent")),
+                forced.toString());
     }
 
     @Test
     void looksUpOnlyDomainsThatHadSessionsThatDay() throws Exception {
         service().run(DAY, false);
-        assertFalse(dns.queries().contains("TXT _smtp._tls.unused.example"), dns.queries().toString());
+        assertFalse(
+                dns.queries().contains("TXT _smtp._tls.unused.example"), dns.queries().toString());
         assertTrue(dns.queries().contains("TXT _smtp._tls.example.com"));
         service().run(DAY, false);
-        assertEquals(1, dns.queries().stream().filter(q -> q.equals("TXT _smtp._tls.quiet.example")).count(),
+        assertEquals(
+                1,
+                dns.queries().stream()
+                        .filter(q -> q.equals("TXT _smtp._tls.quiet.example"))
+                        .count(),
                 "a domain without TLSRPT is remembered for the day, not looked up again");
     }
 
@@ -122,7 +153,8 @@ class ReportServiceTest {
         for (int i = 0; i < 100; i++) {
             transport.script.add(new ReportTransport.Result.Failed("HTTP 503"));
         }
-        dns.remove("_smtp._tls.example.com").txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=https://r.example.com/x");
+        dns.remove("_smtp._tls.example.com")
+                .txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=https://r.example.com/x");
         ReportService s = service();
         ReportService.RunResult r = s.run(DAY, false);
         assertFalse(r.allSent());
@@ -147,29 +179,42 @@ class ReportServiceTest {
         assertEquals(OutboxEntry.State.FAILED, d.state(), d.toString());
         assertTrue(d.lastResult().contains("given up"), d.lastResult());
         int attempts = transport.sent.size();
-        assertTrue(attempts >= 8 && attempts <= 12, "waits of 5m, 15m, 30m, 1h, 2h, 4h...: " + attempts);
+        assertTrue(
+                attempts >= 8 && attempts <= 12,
+                "waits of 5m, 15m, 30m, 1h, 2h, 4h...: " + attempts);
         clock.advance(Duration.ofHours(5));
         assertTrue(service().deliverDue().isEmpty(), "given up");
-        assertTrue(transport.reports.stream().allMatch(p -> p.reportId().equals("r1@relay.example.org")),
+        assertTrue(
+                transport.reports.stream()
+                        .allMatch(p -> p.reportId().equals("r1@relay.example.org")),
                 "every retry sends the same report");
     }
 
     @Test
     void aRetrySucceedsAfterAFailedAttempt() throws Exception {
         transport.script.add(new ReportTransport.Result.Failed("HTTP 500"));
-        dns.remove("_smtp._tls.example.com").txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=https://r.example.com/x");
+        dns.remove("_smtp._tls.example.com")
+                .txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=https://r.example.com/x");
         ReportService s = service();
         assertFalse(s.run(DAY, false).allSent());
         clock.advance(Duration.ofMinutes(5));
         List<ReportService.Attempt> retry = s.deliverDue();
         assertEquals(OutboxEntry.State.SENT, retry.get(0).state());
-        assertEquals(2, new ReportOutbox(dir).load(DAY, "example.com").orElseThrow().deliveries().get(0).attempts());
+        assertEquals(
+                2,
+                new ReportOutbox(dir)
+                        .load(DAY, "example.com")
+                        .orElseThrow()
+                        .deliveries()
+                        .get(0)
+                        .attempts());
     }
 
     @Test
     void aRefusedDeliveryIsNotRetried() throws Exception {
         transport.script.add(new ReportTransport.Result.Refused("too large"));
-        dns.remove("_smtp._tls.example.com").txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=mailto:a@example.com!1k");
+        dns.remove("_smtp._tls.example.com")
+                .txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=mailto:a@example.com!1k");
         ReportService s = service();
         assertFalse(s.run(DAY, false).allSent());
         clock.advance(Duration.ofHours(1));
@@ -193,9 +238,13 @@ class ReportServiceTest {
     @Test
     void previewShowsWhatWouldBeSentWithoutSendingOrStoring() throws Exception {
         ReportService.Preview p = service().preview(DAY, Optional.empty());
-        assertEquals(List.of("example.com"), p.reportsToSend().stream().map(TlsReport::policyDomain).toList());
+        assertEquals(
+                List.of("example.com"),
+                p.reportsToSend().stream().map(TlsReport::policyDomain).toList());
         assertEquals(3, p.aggregate().reports().size());
-        assertEquals(ReportService.Target.Status.NOT_REPORTING, p.targets().get("quiet.example").status());
+        assertEquals(
+                ReportService.Target.Status.NOT_REPORTING,
+                p.targets().get("quiet.example").status());
         assertEquals(1, p.aggregate().shadow().size());
         assertEquals("testing.example", p.aggregate().shadow().get(0).policyDomain());
         assertEquals(1, p.aggregate().shadow().get(0).wouldRefuse());

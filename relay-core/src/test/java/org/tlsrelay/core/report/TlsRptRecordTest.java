@@ -18,7 +18,8 @@ class TlsRptRecordTest {
 
     @Test
     void readsMailtoAndHttpsUrisSeparatedByCommas() {
-        TlsRptRecord.Found f = found("v=TLSRPTv1; rua=mailto:tlsrpt@example.com, https://reports.example.com/v1");
+        TlsRptRecord.Found f =
+                found("v=TLSRPTv1; rua=mailto:tlsrpt@example.com, https://reports.example.com/v1");
         assertEquals(2, f.rua().size());
         Rua.Mailto m = assertInstanceOf(Rua.Mailto.class, f.rua().get(0));
         assertEquals("tlsrpt@example.com", m.address());
@@ -30,8 +31,10 @@ class TlsRptRecordTest {
 
     @Test
     void readsTheSizeSuffixOfAMailtoUri() {
-        TlsRptRecord.Found f = found("v=TLSRPTv1;rua=mailto:a@example.com!10m,mailto:b@example.com!512k,"
-                + "mailto:c@example.com!2000");
+        TlsRptRecord.Found f =
+                found(
+                        "v=TLSRPTv1;rua=mailto:a@example.com!10m,mailto:b@example.com!512k,"
+                                + "mailto:c@example.com!2000");
         assertEquals(10L << 20, ((Rua.Mailto) f.rua().get(0)).sizeLimit());
         assertEquals(512L << 10, ((Rua.Mailto) f.rua().get(1)).sizeLimit());
         assertEquals(2000L, ((Rua.Mailto) f.rua().get(2)).sizeLimit());
@@ -47,8 +50,10 @@ class TlsRptRecordTest {
 
     @Test
     void ignoresInvalidUrisAndKeepsTheOthers() {
-        TlsRptRecord.Found f = found("v=TLSRPTv1; rua=http://insecure.example/r,mailto:not-an-address,"
-                + "https://ok.example/r,ftp://x.example/,https://user@x.example/r");
+        TlsRptRecord.Found f =
+                found(
+                        "v=TLSRPTv1; rua=http://insecure.example/r,mailto:not-an-address,"
+                                + "https://ok.example/r,ftp://x.example/,https://user@x.example/r");
         assertEquals(List.of("https://ok.example/r"), f.rua().stream().map(Rua::uri).toList());
         assertEquals(4, f.ignored().size(), f.ignored().toString());
     }
@@ -61,27 +66,34 @@ class TlsRptRecordTest {
 
     @Test
     void discardsRecordsThatDoNotBeginWithTheVersion() {
-        TlsRptRecord.Found f = found("v=spf1 -all", "v=TLSRPTv1;rua=mailto:r@example.com", "some text");
+        TlsRptRecord.Found f =
+                found("v=spf1 -all", "v=TLSRPTv1;rua=mailto:r@example.com", "some text");
         assertEquals("mailto:r@example.com", f.rua().get(0).uri());
     }
 
     @Test
     void moreThanOneTlsrptRecordMeansNoReporting() {
-        TlsRptRecord.NotFound n = assertInstanceOf(TlsRptRecord.NotFound.class, TlsRptRecord.discover(List.of(
-                "v=TLSRPTv1;rua=mailto:a@example.com", "v=TLSRPTv1;rua=mailto:b@example.com")));
+        TlsRptRecord.NotFound n =
+                assertInstanceOf(
+                        TlsRptRecord.NotFound.class,
+                        TlsRptRecord.discover(
+                                List.of(
+                                        "v=TLSRPTv1;rua=mailto:a@example.com",
+                                        "v=TLSRPTv1;rua=mailto:b@example.com")));
         assertTrue(n.reason().contains("exactly one"), n.reason());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-        "v=TLSRPTv1;",                                   // no field at all
-        "v=TLSRPTv1; ext=1",                             // no rua
-        "v=TLSRPTv1; rua=ftp://x.example/",              // no usable URI
-        "v=TLSRPTv1; rua=mailto:r@example.com; junk",    // a field that is not name=value
-        "v=TLSRPTv1;; rua=mailto:r@example.com",         // an empty field
-        "v=TLSRPTv1 ; rua=mailto:r@example.com",         // does not begin with "v=TLSRPTv1;"
-        "v=TLSRPTv1; rua=mailto:r@example.com!0",        // a size limit of 0 leaves no usable URI
-    })
+    @ValueSource(
+            strings = {
+                "v=TLSRPTv1;", // no field at all
+                "v=TLSRPTv1; ext=1", // no rua
+                "v=TLSRPTv1; rua=ftp://x.example/", // no usable URI
+                "v=TLSRPTv1; rua=mailto:r@example.com; junk", // a field that is not name=value
+                "v=TLSRPTv1;; rua=mailto:r@example.com", // an empty field
+                "v=TLSRPTv1 ; rua=mailto:r@example.com", // does not begin with "v=TLSRPTv1;"
+                "v=TLSRPTv1; rua=mailto:r@example.com!0", // a size limit of 0 leaves no usable URI
+            })
     void unusableRecordsMeanNoReporting(String record) {
         assertInstanceOf(TlsRptRecord.NotFound.class, TlsRptRecord.discover(List.of(record)));
     }

@@ -21,9 +21,10 @@ final class CoalescingDns implements DnsResolver {
     private final DnsResolver dns;
     private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<MxRecord>>>> mx =
             new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<InetAddress>>>> addresses =
+    private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<InetAddress>>>>
+            addresses = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<String>>>> txt =
             new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<String>>>> txt = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, CompletableFuture<DnsResult<List<TlsaRecord>>>> tlsa =
             new ConcurrentHashMap<>();
 
@@ -51,8 +52,10 @@ final class CoalescingDns implements DnsResolver {
         return shared(tlsa, name, () -> dns.tlsa(name));
     }
 
-    private static <T> CompletableFuture<T> shared(ConcurrentHashMap<String, CompletableFuture<T>> inFlight,
-            String name, Supplier<CompletableFuture<T>> ask) {
+    private static <T> CompletableFuture<T> shared(
+            ConcurrentHashMap<String, CompletableFuture<T>> inFlight,
+            String name,
+            Supplier<CompletableFuture<T>> ask) {
         String key = DnsNames.normalise(name);
         CompletableFuture<T> mine = new CompletableFuture<>();
         CompletableFuture<T> running = inFlight.putIfAbsent(key, mine);
@@ -65,15 +68,17 @@ final class CoalescingDns implements DnsResolver {
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        // removed before it completes for the waiters, so a look-up started after this answer asks again
-        answer.whenComplete((v, e) -> {
-            inFlight.remove(key, mine);
-            if (e != null) {
-                mine.completeExceptionally(e);
-            } else {
-                mine.complete(v);
-            }
-        });
+        // removed before it completes for the waiters, so a look-up started after this answer asks
+        // again
+        answer.whenComplete(
+                (v, e) -> {
+                    inFlight.remove(key, mine);
+                    if (e != null) {
+                        mine.completeExceptionally(e);
+                    } else {
+                        mine.complete(v);
+                    }
+                });
         return mine;
     }
 

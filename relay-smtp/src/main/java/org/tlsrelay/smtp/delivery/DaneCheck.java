@@ -17,8 +17,10 @@ interface DaneCheck {
 
     /** {@code dns.dnssec: off}: DANE never applies. */
     static DaneCheck off() {
-        return (mxHost, mxSecure, port) -> CompletableFuture.completedFuture(
-                new DanePolicy.NotApplicable(mxHost, "DNSSEC validation is off (dns.dnssec: off)"));
+        return (mxHost, mxSecure, port) ->
+                CompletableFuture.completedFuture(
+                        new DanePolicy.NotApplicable(
+                                mxHost, "DNSSEC validation is off (dns.dnssec: off)"));
     }
 
     /** Look-ups through a validating resolver. */
@@ -29,7 +31,8 @@ interface DaneCheck {
                 return lookup.lookUp(mxHost, mxSecure, port);
             } catch (IllegalArgumentException e) {
                 // a host name DNS cannot ask about: there are no TLSA records for it either
-                return CompletableFuture.completedFuture(new DanePolicy.NotApplicable(mxHost, e.getMessage()));
+                return CompletableFuture.completedFuture(
+                        new DanePolicy.NotApplicable(mxHost, e.getMessage()));
             }
         };
     }

@@ -81,6 +81,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
     private volatile ScheduledFuture<?> timer;
     private volatile Instant timerAt;
+
     /** Why the last attempt to take messages from the spool failed; null once it works again (health check). */
     private volatile String spoolProblem;
 
@@ -102,12 +103,16 @@ public final class DeliveryEngine implements AutoCloseable {
     /** A claimed message and what its attempts produced so far. */
     private static final class Run {
         final QueuedMessage message;
+
         /** The message is at its {@code max-age}: this is its last attempt (RFC 8461 §5.1: re-check the policy). */
         final boolean lastChance;
+
         final AtomicInteger outstanding;
         final List<DomainResult> results = Collections.synchronizedList(new ArrayList<>());
+
         /** Domains whose deliveries were recorded as soon as their attempt ended. */
         final Set<String> recordedEarly = Collections.synchronizedSet(new HashSet<>());
+
         final boolean multiDomain;
         volatile boolean interrupted;
 
@@ -124,31 +129,44 @@ public final class DeliveryEngine implements AutoCloseable {
     }
 
     /** One (message, domain) attempt waiting for, or holding, a connection slot. */
-    private record Task(Run run, String domain, List<RecipientStatus> recipients) {
-    }
+    private record Task(Run run, String domain, List<RecipientStatus> recipients) {}
 
     private DeliveryEngine(Builder b) {
         this.settings = b.settings;
         this.spool = b.spool;
         this.dns = new CoalescingDns(b.dns);
-        // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its security
+        // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its
+        // security
         this.mxDns = b.validating == null ? dns : new CoalescingDns(b.validating);
         this.policies = b.policies;
         this.override = b.override;
         this.metrics = b.metrics;
         this.clock = spool.clock();
         this.random = b.random;
-        // keep as many idle connections per MX as the domain may have running, or a burst churns TLS handshakes
-        OutboundSettings outbound = b.outbound.maxIdlePerTarget() >= settings.maxConnectionsPerDomain() ? b.outbound
-                : b.outbound.withReuse(b.outbound.maxMessagesPerConnection(), b.outbound.idleTimeout(),
-                        settings.maxConnectionsPerDomain());
+        // keep as many idle connections per MX as the domain may have running, or a burst churns
+        // TLS handshakes
+        OutboundSettings outbound =
+                b.outbound.maxIdlePerTarget() >= settings.maxConnectionsPerDomain()
+                        ? b.outbound
+                        : b.outbound.withReuse(
+                                b.outbound.maxMessagesPerConnection(),
+                                b.outbound.idleTimeout(),
+                                settings.maxConnectionsPerDomain());
         this.client = new OutboundClient(outbound, b.trust, b.outcomes, clock);
-        this.context = new DomainAttempt.Context(client, dns, mxDns,
-                b.validating == null ? DaneCheck.off() : DaneCheck.over(mxDns), b.outcomes, clock, settings.port());
+        this.context =
+                new DomainAttempt.Context(
+                        client,
+                        dns,
+                        mxDns,
+                        b.validating == null ? DaneCheck.off() : DaneCheck.over(mxDns),
+                        b.outcomes,
+                        clock,
+                        settings.port());
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         scheduler.setRemoveOnCancelPolicy(true);
-        this.workers = Executors.newFixedThreadPool(settings.workerThreads(), daemon("delivery-worker"));
+        this.workers =
+                Executors.newFixedThreadPool(settings.workerThreads(), daemon("delivery-worker"));
     }
 
     /**
@@ -232,9 +250,13 @@ public final class DeliveryEngine implements AutoCloseable {
             DeliveryEngine engine = new DeliveryEngine(this);
             spool.addListener(engine::wake);
             engine.wake();
-            LOG.info("delivery engine started: port {}, {} connections ({} per domain), retry {} for up to {}",
-                    settings.port(), settings.maxConnections(), settings.maxConnectionsPerDomain(),
-                    settings.retry().waits(), settings.retry().maxAge());
+            LOG.info(
+                    "delivery engine started: port {}, {} connections ({} per domain), retry {} for up to {}",
+                    settings.port(),
+                    settings.maxConnections(),
+                    settings.maxConnectionsPerDomain(),
+                    settings.retry().waits(),
+                    settings.retry().maxAge());
             return engine;
         }
     }
@@ -312,7 +334,8 @@ public final class DeliveryEngine implements AutoCloseable {
         if (t != null) {
             t.cancel(false);
         }
-        long delay = Math.max(Duration.between(clock.instant(), when).toMillis(), MIN_TIMER.toMillis());
+        long delay =
+                Math.max(Duration.between(clock.instant(), when).toMillis(), MIN_TIMER.toMillis());
         timerAt = when;
         try {
             timer = scheduler.schedule(this::wake, delay, TimeUnit.MILLISECONDS);
@@ -331,7 +354,9 @@ public final class DeliveryEngine implements AutoCloseable {
         Run run = new Run(m, settings.retry().expired(env.arrival(), now), byDomain.size());
         inHand++;
         if (byDomain.isEmpty()) {
-            workers.execute(() -> finish(run)); // nothing pending (a crash after the last delivery): complete it
+            workers.execute(
+                    () -> finish(run)); // nothing pending (a crash after the last delivery):
+            // complete it
             return;
         }
         for (Map.Entry<String, List<RecipientStatus>> e : byDomain.entrySet()) {
@@ -345,7 +370,9 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private void markReady(String domain) {
         ArrayDeque<Task> q = waiting.get(domain);
-        if (q != null && !q.isEmpty() && !inReady.contains(domain)
+        if (q != null
+                && !q.isEmpty()
+                && !inReady.contains(domain)
                 && activeByDomain.getOrDefault(domain, 0) < settings.maxConnectionsPerDomain()) {
             ready.addLast(domain);
             inReady.add(domain);
@@ -394,23 +421,37 @@ public final class DeliveryEngine implements AutoCloseable {
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
-        // the slot is free as soon as the attempt ends (on the thread that ended it; dispatching never blocks);
+        // the slot is free as soon as the attempt ends (on the thread that ended it; dispatching
+        // never blocks);
         // what the result means for the spool is written on a worker
         f.handle((r, e) -> r != null ? r : internalError(t, e))
-                .thenApply(r -> {
-                    releaseSlot(t);
-                    return r;
-                })
+                .thenApply(
+                        r -> {
+                            releaseSlot(t);
+                            return r;
+                        })
                 .thenAcceptAsync(r -> finished(t, r), workers)
-                .exceptionally(e -> {
-                    LOG.error("queue {}: cannot finish the attempt for {}: {}", t.run().id(), t.domain(), e.toString());
-                    return null;
-                });
+                .exceptionally(
+                        e -> {
+                            LOG.error(
+                                    "queue {}: cannot finish the attempt for {}: {}",
+                                    t.run().id(),
+                                    t.domain(),
+                                    e.toString());
+                            return null;
+                        });
     }
 
     private DomainResult internalError(Task t, Throwable e) {
-        LOG.error("queue {}: delivery attempt for {} failed unexpectedly", t.run().id(), t.domain(), e);
-        return DomainResult.all(t.domain(), t.recipients(), RecipientStatus.State.PENDING,
+        LOG.error(
+                "queue {}: delivery attempt for {} failed unexpectedly",
+                t.run().id(),
+                t.domain(),
+                e);
+        return DomainResult.all(
+                t.domain(),
+                t.recipients(),
+                RecipientStatus.State.PENDING,
                 "451 4.3.0 internal error in the relay; will try again");
     }
 
@@ -421,46 +462,87 @@ public final class DeliveryEngine implements AutoCloseable {
         Optional<PolicyContext> forced = override.policyFor(env, domain);
         CompletableFuture<PolicyContext> policy;
         try {
-            policy = forced.isPresent() ? CompletableFuture.completedFuture(forced.get()) : policies.resolve(domain);
+            policy =
+                    forced.isPresent()
+                            ? CompletableFuture.completedFuture(forced.get())
+                            : policies.resolve(domain);
         } catch (IllegalArgumentException e) {
-            // not a domain name DNS could ask about (the inbound server refuses such addresses; an old queue file?)
-            return CompletableFuture.completedFuture(DomainResult.all(domain, t.recipients(),
-                    RecipientStatus.State.FAILED, "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
+            // not a domain name DNS could ask about (the inbound server refuses such addresses; an
+            // old queue file?)
+            return CompletableFuture.completedFuture(
+                    DomainResult.all(
+                            domain,
+                            t.recipients(),
+                            RecipientStatus.State.FAILED,
+                            "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
         }
         CompletableFuture<MxPlan> plan = MxPlan.lookUp(mxDns, domain, random);
         MessageContent content = MessageContent.ofFile(t.run().message.body());
-        return policy.thenCombine(plan, (p, mx) -> new Object[] {p, mx}).thenCompose(pair -> {
-            PolicyContext p = (PolicyContext) pair[0];
-            MxPlan mx = (MxPlan) pair[1];
-            CompletableFuture<DomainResult> first = new DomainAttempt(context, env, domain, t.recipients(), p, content)
-                    .run(mx);
-            if (!t.run().lastChance || forced.isPresent()) {
-                return first;
-            }
-            return first.thenCompose(r -> r.policyRefused() ? recheck(t, env, p, mx, content, r)
-                    : CompletableFuture.completedFuture(r));
-        });
+        return policy.thenCombine(plan, (p, mx) -> new Object[] {p, mx})
+                .thenCompose(
+                        pair -> {
+                            PolicyContext p = (PolicyContext) pair[0];
+                            MxPlan mx = (MxPlan) pair[1];
+                            CompletableFuture<DomainResult> first =
+                                    new DomainAttempt(
+                                                    context,
+                                                    env,
+                                                    domain,
+                                                    t.recipients(),
+                                                    p,
+                                                    content)
+                                            .run(mx);
+                            if (!t.run().lastChance || forced.isPresent()) {
+                                return first;
+                            }
+                            return first.thenCompose(
+                                    r ->
+                                            r.policyRefused()
+                                                    ? recheck(t, env, p, mx, content, r)
+                                                    : CompletableFuture.completedFuture(r));
+                        });
     }
 
     /**
      * RFC 8461 §5.1: "a compliant MTA MUST NOT permanently fail to deliver messages before checking, via DNS, for
      * the presence of an updated policy". When the policy changed, one more attempt under the new one.
      */
-    private CompletableFuture<DomainResult> recheck(Task t, Envelope env, PolicyContext old, MxPlan mx,
-            MessageContent content, DomainResult refused) {
-        return policies.revalidate(t.domain()).thenCompose(fresh -> {
-            try (MDC.MDCCloseable q = MDC.putCloseable("queueId", env.id());
-                    MDC.MDCCloseable d = MDC.putCloseable("domain", t.domain())) {
-                if (fresh.policy().equals(old.policy())) {
-                    LOG.info("queue {}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
-                            env.id(), t.domain(), fresh.mode().label());
-                    return CompletableFuture.completedFuture(refused);
-                }
-                LOG.info("queue {}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
-                        env.id(), t.domain(), fresh.mode().label(), fresh.policy().mxs());
-            }
-            return new DomainAttempt(context, env, t.domain(), t.recipients(), fresh, content).run(mx);
-        });
+    private CompletableFuture<DomainResult> recheck(
+            Task t,
+            Envelope env,
+            PolicyContext old,
+            MxPlan mx,
+            MessageContent content,
+            DomainResult refused) {
+        return policies.revalidate(t.domain())
+                .thenCompose(
+                        fresh -> {
+                            try (MDC.MDCCloseable q = MDC.putCloseable("queueId", env.id());
+                                    MDC.MDCCloseable d = MDC.putCloseable("domain", t.domain())) {
+                                if (fresh.policy().equals(old.policy())) {
+                                    LOG.info(
+                                            "queue {}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
+                                            env.id(),
+                                            t.domain(),
+                                            fresh.mode().label());
+                                    return CompletableFuture.completedFuture(refused);
+                                }
+                                LOG.info(
+                                        "queue {}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
+                                        env.id(),
+                                        t.domain(),
+                                        fresh.mode().label(),
+                                        fresh.policy().mxs());
+                            }
+                            return new DomainAttempt(
+                                            context,
+                                            env,
+                                            t.domain(),
+                                            t.recipients(),
+                                            fresh,
+                                            content)
+                                    .run(mx);
+                        });
     }
 
     // ------------------------------------------------------------------ results (worker threads)
@@ -477,8 +559,11 @@ public final class DeliveryEngine implements AutoCloseable {
 
     /** Another domain of the message is still running: persist what this one delivered, so it is never sent twice. */
     private void recordDeliveredEarly(Run run, DomainResult r) {
-        List<RecipientResult> delivered = r.outcomes().stream()
-                .filter(o -> o.state() == RecipientStatus.State.DELIVERED).map(DomainResult.Outcome::toResult).toList();
+        List<RecipientResult> delivered =
+                r.outcomes().stream()
+                        .filter(o -> o.state() == RecipientStatus.State.DELIVERED)
+                        .map(DomainResult.Outcome::toResult)
+                        .toList();
         if (delivered.isEmpty()) {
             return;
         }
@@ -486,7 +571,11 @@ public final class DeliveryEngine implements AutoCloseable {
             spool.record(run.id(), delivered, List.of());
             run.recordedEarly.add(r.domain());
         } catch (IOException | RuntimeException e) {
-            LOG.error("queue {}: cannot record deliveries to {}: {}", run.id(), r.domain(), e.toString());
+            LOG.error(
+                    "queue {}: cannot record deliveries to {}: {}",
+                    run.id(),
+                    r.domain(),
+                    e.toString());
         }
     }
 
@@ -508,7 +597,10 @@ public final class DeliveryEngine implements AutoCloseable {
         try (MDC.MDCCloseable q = MDC.putCloseable("queueId", id)) {
             settle(run);
         } catch (IOException | RuntimeException e) {
-            LOG.error("queue {}: cannot settle the message after its attempt: {}; it is retried", id, e.toString());
+            LOG.error(
+                    "queue {}: cannot settle the message after its attempt: {}; it is retried",
+                    id,
+                    e.toString());
             giveBack(id);
         } finally {
             synchronized (lock) {
@@ -530,26 +622,42 @@ public final class DeliveryEngine implements AutoCloseable {
                 }
             }
         }
-        boolean anyPending = outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.PENDING);
+        boolean anyPending =
+                outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.PENDING);
         Optional<Instant> next = Optional.empty();
         boolean expired = false;
         if (anyPending && !run.interrupted) {
             next = settings.retry().next(env.arrival(), env.attempts() + 1, now);
             expired = next.isEmpty();
         }
-        // the DSN first, then the record: a crash in between repeats the attempt (and the DSN), never loses it
+        // the DSN first, then the record: a crash in between repeats the attempt (and the DSN),
+        // never loses it
         List<Dsn.Entry> entries = new ArrayList<>();
         for (DomainResult.Outcome o : outcomes) {
             Set<RecipientStatus.Notify> notify = o.recipient().dsnNotify();
-            boolean failed = o.state() == RecipientStatus.State.FAILED
-                    || expired && o.state() == RecipientStatus.State.PENDING;
+            boolean failed =
+                    o.state() == RecipientStatus.State.FAILED
+                            || expired && o.state() == RecipientStatus.State.PENDING;
             if (failed && wantsFailure(notify)) {
-                entries.add(new Dsn.Entry(o.recipient(), Dsn.Action.FAILED, o.reply(), o.remoteMta(),
-                        o.state() == RecipientStatus.State.PENDING));
-            } else if (o.state() == RecipientStatus.State.DELIVERED && !o.mxOfferedDsn()
+                entries.add(
+                        new Dsn.Entry(
+                                o.recipient(),
+                                Dsn.Action.FAILED,
+                                o.reply(),
+                                o.remoteMta(),
+                                o.state() == RecipientStatus.State.PENDING));
+            } else if (o.state() == RecipientStatus.State.DELIVERED
+                    && !o.mxOfferedDsn()
                     && notify.contains(RecipientStatus.Notify.SUCCESS)) {
-                // RFC 3461 §5.2.2.1: the next hop cannot report success, so this relay says it relayed
-                entries.add(new Dsn.Entry(o.recipient(), Dsn.Action.RELAYED, o.reply(), o.remoteMta(), false));
+                // RFC 3461 §5.2.2.1: the next hop cannot report success, so this relay says it
+                // relayed
+                entries.add(
+                        new Dsn.Entry(
+                                o.recipient(),
+                                Dsn.Action.RELAYED,
+                                o.reply(),
+                                o.remoteMta(),
+                                false));
             }
         }
         boolean dsnQueued = true;
@@ -573,7 +681,8 @@ public final class DeliveryEngine implements AutoCloseable {
             if (state != RecipientStatus.State.PENDING) {
                 done.add(o.recipient().address());
             }
-            if (state == RecipientStatus.State.DELIVERED && run.recordedEarly.contains(o.recipient().domain())) {
+            if (state == RecipientStatus.State.DELIVERED
+                    && run.recordedEarly.contains(o.recipient().domain())) {
                 continue;
             }
             toRecord.add(o.withState(state).toResult());
@@ -585,13 +694,18 @@ public final class DeliveryEngine implements AutoCloseable {
         if (!remaining) {
             spool.complete(run.id());
             completed.incrementAndGet();
-            boolean anyDelivered = outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.DELIVERED)
-                    || env.recipients().stream().anyMatch(r -> r.state() == RecipientStatus.State.DELIVERED);
+            boolean anyDelivered =
+                    outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.DELIVERED)
+                            || env.recipients().stream()
+                                    .anyMatch(r -> r.state() == RecipientStatus.State.DELIVERED);
             if (anyDelivered) {
                 metrics.delivered(env.arrival());
             }
             if (failedCount > 0) {
-                LOG.info("queue {}: done; {} recipient(s) failed{}", run.id(), failedCount,
+                LOG.info(
+                        "queue {}: done; {} recipient(s) failed{}",
+                        run.id(),
+                        failedCount,
                         env.nullSender() ? " (null sender: no DSN)" : "");
             }
             return;
@@ -601,12 +715,17 @@ public final class DeliveryEngine implements AutoCloseable {
             spool.requeue(run.id());
             return;
         }
-        Instant when = next.orElseGet(() -> now.plus(settings.retry().waitAfter(env.attempts() + 1)));
+        Instant when =
+                next.orElseGet(() -> now.plus(settings.retry().waitAfter(env.attempts() + 1)));
         spool.defer(run.id(), when);
         deferred.incrementAndGet();
         metrics.deferred();
-        String why = outcomes.stream().filter(o -> o.state() == RecipientStatus.State.PENDING).findFirst()
-                .map(DomainResult.Outcome::reply).orElse("not attempted");
+        String why =
+                outcomes.stream()
+                        .filter(o -> o.state() == RecipientStatus.State.PENDING)
+                        .findFirst()
+                        .map(DomainResult.Outcome::reply)
+                        .orElse("not attempted");
         LOG.info("queue {}: deferred until {}: {}", run.id(), when, why);
     }
 
@@ -619,14 +738,23 @@ public final class DeliveryEngine implements AutoCloseable {
         Envelope env = run.message.envelope();
         try {
             byte[] dsn = Dsn.build(settings.reportingMta(), env, run.message.body(), entries, now);
-            QueuedMessage queued = spool.enqueue("", List.of(env.sender()), new ByteArrayInputStream(dsn));
+            QueuedMessage queued =
+                    spool.enqueue("", List.of(env.sender()), new ByteArrayInputStream(dsn));
             bounces.incrementAndGet();
-            LOG.info("queue {}: DSN ({}) for {} recipient(s) queued as {} to <{}>", run.id(),
-                    entries.get(0).action().label(), entries.size(), queued.id(), env.sender());
+            LOG.info(
+                    "queue {}: DSN ({}) for {} recipient(s) queued as {} to <{}>",
+                    run.id(),
+                    entries.get(0).action().label(),
+                    entries.size(),
+                    queued.id(),
+                    env.sender());
             return true;
         } catch (IOException | RuntimeException e) {
-            LOG.error("queue {}: cannot queue the DSN to <{}>: {}; the recipients stay pending", run.id(),
-                    env.sender(), e.toString());
+            LOG.error(
+                    "queue {}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
+                    run.id(),
+                    env.sender(),
+                    e.toString());
             return false;
         }
     }
@@ -635,7 +763,9 @@ public final class DeliveryEngine implements AutoCloseable {
         try {
             spool.requeue(id);
         } catch (IOException | RuntimeException e) {
-            LOG.error("queue {}: cannot give the message back to the queue: {}; it is retried at the next start", id,
+            LOG.error(
+                    "queue {}: cannot give the message back to the queue: {}; it is retried at the next start",
+                    id,
                     e.toString());
         }
     }
@@ -643,12 +773,13 @@ public final class DeliveryEngine implements AutoCloseable {
     // ------------------------------------------------------------------ state and shutdown
 
     /** Counters since start, for tests and metrics. */
-    public record Stats(long attempts, long completed, long deferred, long dsns, int running, int inHand) {
-    }
+    public record Stats(
+            long attempts, long completed, long deferred, long dsns, int running, int inHand) {}
 
     public Stats stats() {
         synchronized (lock) {
-            return new Stats(attempts.get(), completed.get(), deferred.get(), bounces.get(), active, inHand);
+            return new Stats(
+                    attempts.get(), completed.get(), deferred.get(), bounces.get(), active, inHand);
         }
     }
 
@@ -660,7 +791,9 @@ public final class DeliveryEngine implements AutoCloseable {
             }
         }
         String p = spoolProblem;
-        return p == null ? Optional.empty() : Optional.of("cannot take messages from the spool: " + p);
+        return p == null
+                ? Optional.empty()
+                : Optional.of("cannot take messages from the spool: " + p);
     }
 
     /** Idle outbound connections kept for reuse now. */
@@ -711,14 +844,17 @@ public final class DeliveryEngine implements AutoCloseable {
                 }
             }
             if (inHand > 0) {
-                LOG.warn("{} message(s) still in delivery after {}; they are delivered after the next start", inHand,
+                LOG.warn(
+                        "{} message(s) still in delivery after {}; they are delivered after the next start",
+                        inHand,
                         settings.shutdownGrace());
             }
         }
         client.close();
         workers.shutdown();
         try {
-            if (!workers.awaitTermination(5, TimeUnit.SECONDS) || !scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
+            if (!workers.awaitTermination(5, TimeUnit.SECONDS)
+                    || !scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
                 LOG.warn("delivery threads did not stop in time");
             }
         } catch (InterruptedException e) {

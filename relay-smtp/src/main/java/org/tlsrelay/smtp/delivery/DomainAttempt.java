@@ -21,8 +21,8 @@ import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
-import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -44,6 +44,7 @@ import org.tlsrelay.smtp.outbound.RecipientResult;
  */
 final class DomainAttempt {
     private static final Logger LOG = LoggerFactory.getLogger(DomainAttempt.class);
+
     /** Addresses tried in one attempt at most, over all MXs (Postfix: smtp_mx_address_limit = 5 per MX). */
     static final int MAX_ADDRESSES = 10;
 
@@ -55,30 +56,44 @@ final class DomainAttempt {
      *     same as {@code dns} when DNSSEC is off
      * @param dane DANE's per-MX-host look-up
      */
-    record Context(OutboundClient client, DnsResolver dns, DnsResolver validating, DaneCheck dane,
-            TlsOutcomeListener outcomes, Clock clock, int port) {
-    }
+    record Context(
+            OutboundClient client,
+            DnsResolver dns,
+            DnsResolver validating,
+            DaneCheck dane,
+            TlsOutcomeListener outcomes,
+            Clock clock,
+            int port) {}
 
     private final Context ctx;
     private final Envelope envelope;
     private final String domain;
     private final PolicyContext policy;
     private final MessageContent content;
+
     /** Final outcomes (delivered or failed) and deferred ones, by recipient, in envelope order. */
     private final Map<RecipientStatus, DomainResult.Outcome> outcomes = new LinkedHashMap<>();
+
     private List<RecipientStatus> pending;
     private Verdict.Refuse refusal;
     private String lastProblem;
     private boolean transacted;
     private boolean stop;
     private int addressesTried;
+
     /** MX hosts ruled out for a REQUIRETLS message: no authenticating policy, or no REQUIRETLS (RFC 8689 §4.2.1). */
     private final Set<String> requireTlsUnmet = new java.util.HashSet<>();
+
     private int hostCount;
     private String requireTlsReason;
 
-    DomainAttempt(Context ctx, Envelope envelope, String domain, List<RecipientStatus> recipients,
-            PolicyContext policy, MessageContent content) {
+    DomainAttempt(
+            Context ctx,
+            Envelope envelope,
+            String domain,
+            List<RecipientStatus> recipients,
+            PolicyContext policy,
+            MessageContent content) {
         this.ctx = ctx;
         this.envelope = envelope;
         this.domain = domain;
@@ -90,17 +105,24 @@ final class DomainAttempt {
     CompletableFuture<DomainResult> run(MxPlan plan) {
         if (plan instanceof MxPlan.NullMx) {
             // RFC 7505 §4.1 and RFC 3463 X.1.10 (RFC 7505 §5): the domain accepts no mail
-            return finish("556 5.1.10 " + domain + " accepts no mail (null MX, RFC 7505)",
+            return finish(
+                    "556 5.1.10 " + domain + " accepts no mail (null MX, RFC 7505)",
                     RecipientStatus.State.FAILED);
         }
         if (plan instanceof MxPlan.Undeliverable u) {
-            return finish("550 5.1.2 " + u.detail(), RecipientStatus.State.FAILED); // X.1.2 bad destination system
+            return finish(
+                    "550 5.1.2 " + u.detail(),
+                    RecipientStatus.State.FAILED); // X.1.2 bad destination system
         }
         if (plan instanceof MxPlan.TryLater t) {
-            return finish("451 4.4.3 " + t.detail(), RecipientStatus.State.PENDING); // X.4.3 directory server failure
+            return finish(
+                    "451 4.4.3 " + t.detail(),
+                    RecipientStatus.State.PENDING); // X.4.3 directory server failure
         }
         if (message() == null) {
-            return finish("553 5.1.7 the sender address cannot be used in MAIL FROM", RecipientStatus.State.FAILED);
+            return finish(
+                    "553 5.1.7 the sender address cannot be used in MAIL FROM",
+                    RecipientStatus.State.FAILED);
         }
         MxPlan.Hosts hosts = (MxPlan.Hosts) plan;
         hostCount = hosts.hosts().size();
@@ -110,39 +132,54 @@ final class DomainAttempt {
     // ---- MX by MX, address by address ----
 
     private CompletableFuture<Void> tryHost(MxPlan.Hosts hosts, int i) {
-        if (i >= hosts.hosts().size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
+        if (i >= hosts.hosts().size()
+                || pending.isEmpty()
+                || stop
+                || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
         MxPlan.MxHost host = hosts.hosts().get(i);
         // RFC 8461 §2: DANE, decided per MX host, comes before the domain's policy
-        return ctx.dane().lookUp(host.name(), hosts.secure(), ctx.port()).thenCompose(dane -> {
-            PolicyContext mxPolicy = policy.forMx(dane);
-            if (!(dane instanceof DanePolicy.NotApplicable)) {
-                LOG.debug("queue {}: {}", envelope.id(), dane.describe());
-            }
-            Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(mxPolicy, host.name(), requirement());
-            if (skip.isPresent() && skip.get().requireTls()) {
-                requireTlsUnmet.add(host.name());
-                requireTlsReason = skip.get().reason();
-                return tryHost(hosts, i + 1);
-            }
-            if (skip.isPresent()) {
-                // RFC 8461 §4.1 / RFC 7672 §2.1.1: not a candidate now; no address look-up, no connection
-                skipped(host.name(), mxPolicy, skip.get());
-                return tryHost(hosts, i + 1);
-            }
-            CompletableFuture<List<InetAddress>> addresses;
-            if (dane instanceof DanePolicy.Required) {
-                // RFC 7672 §2.2.1: connect only to the addresses DNSSEC vouched for
-                addresses = ctx.validating().addresses(host.name()).thenApply(r -> addressesOf(host.name(), r));
-            } else if (host.addresses().isEmpty()) {
-                addresses = ctx.dns().addresses(host.name()).thenApply(r -> addressesOf(host.name(), r));
-            } else {
-                addresses = CompletableFuture.completedFuture(host.addresses());
-            }
-            return addresses.thenCompose(list -> tryAddress(host, mxPolicy, list, 0))
-                    .thenCompose(v -> tryHost(hosts, i + 1));
-        });
+        return ctx.dane()
+                .lookUp(host.name(), hosts.secure(), ctx.port())
+                .thenCompose(
+                        dane -> {
+                            PolicyContext mxPolicy = policy.forMx(dane);
+                            if (!(dane instanceof DanePolicy.NotApplicable)) {
+                                LOG.debug("queue {}: {}", envelope.id(), dane.describe());
+                            }
+                            Optional<Verdict.Refuse> skip =
+                                    Enforcer.beforeConnect(mxPolicy, host.name(), requirement());
+                            if (skip.isPresent() && skip.get().requireTls()) {
+                                requireTlsUnmet.add(host.name());
+                                requireTlsReason = skip.get().reason();
+                                return tryHost(hosts, i + 1);
+                            }
+                            if (skip.isPresent()) {
+                                // RFC 8461 §4.1 / RFC 7672 §2.1.1: not a candidate now; no address
+                                // look-up, no connection
+                                skipped(host.name(), mxPolicy, skip.get());
+                                return tryHost(hosts, i + 1);
+                            }
+                            CompletableFuture<List<InetAddress>> addresses;
+                            if (dane instanceof DanePolicy.Required) {
+                                // RFC 7672 §2.2.1: connect only to the addresses DNSSEC vouched for
+                                addresses =
+                                        ctx.validating()
+                                                .addresses(host.name())
+                                                .thenApply(r -> addressesOf(host.name(), r));
+                            } else if (host.addresses().isEmpty()) {
+                                addresses =
+                                        ctx.dns()
+                                                .addresses(host.name())
+                                                .thenApply(r -> addressesOf(host.name(), r));
+                            } else {
+                                addresses = CompletableFuture.completedFuture(host.addresses());
+                            }
+                            return addresses
+                                    .thenCompose(list -> tryAddress(host, mxPolicy, list, 0))
+                                    .thenCompose(v -> tryHost(hosts, i + 1));
+                        });
     }
 
     private List<InetAddress> addressesOf(String host, DnsResult<List<InetAddress>> r) {
@@ -153,8 +190,8 @@ final class DomainAttempt {
         return List.of();
     }
 
-    private CompletableFuture<Void> tryAddress(MxPlan.MxHost host, PolicyContext mxPolicy, List<InetAddress> addresses,
-            int j) {
+    private CompletableFuture<Void> tryAddress(
+            MxPlan.MxHost host, PolicyContext mxPolicy, List<InetAddress> addresses, int j) {
         if (j >= addresses.size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
@@ -162,31 +199,43 @@ final class DomainAttempt {
         DeliveryTarget target = new DeliveryTarget(host.name(), addresses.get(j), ctx.port());
         OutboundMessage message = message();
         if (message == null) {
-            return CompletableFuture.completedFuture(null); // every pending recipient was unusable, and failed
+            return CompletableFuture.completedFuture(
+                    null); // every pending recipient was unusable, and failed
         }
-        return ctx.client().deliver(target, message, mxPolicy).thenCompose(result -> {
-            if (result instanceof DeliveryAttemptResult.Completed c) {
-                completed(host, c);
-                return CompletableFuture.<Void>completedFuture(null); // deferred recipients: next MX
-            }
-            if (result instanceof DeliveryAttemptResult.Refused r) {
-                if (refusal == null) {
-                    refusal = r.verdict();
-                }
-                // not connected: the host itself is not allowed, so none of its addresses is
-                return r.connected() ? tryAddress(host, mxPolicy, addresses, j + 1)
-                        : CompletableFuture.<Void>completedFuture(null);
-            }
-            DeliveryAttemptResult.Failed f = (DeliveryAttemptResult.Failed) result;
-            if (f.possiblyDelivered()) {
-                // RFC 1047: the MX may have the message; another MX now would likely duplicate it. Retry later.
-                lastProblem = "451 4.4.2 " + target + ": connection lost after the end of data: " + f.detail();
-                stop = true;
-                return CompletableFuture.<Void>completedFuture(null);
-            }
-            lastProblem = "451 4.4.1 " + target + ": " + f.detail();
-            return tryAddress(host, mxPolicy, addresses, j + 1);
-        });
+        return ctx.client()
+                .deliver(target, message, mxPolicy)
+                .thenCompose(
+                        result -> {
+                            if (result instanceof DeliveryAttemptResult.Completed c) {
+                                completed(host, c);
+                                return CompletableFuture.<Void>completedFuture(
+                                        null); // deferred recipients: next MX
+                            }
+                            if (result instanceof DeliveryAttemptResult.Refused r) {
+                                if (refusal == null) {
+                                    refusal = r.verdict();
+                                }
+                                // not connected: the host itself is not allowed, so none of its
+                                // addresses is
+                                return r.connected()
+                                        ? tryAddress(host, mxPolicy, addresses, j + 1)
+                                        : CompletableFuture.<Void>completedFuture(null);
+                            }
+                            DeliveryAttemptResult.Failed f = (DeliveryAttemptResult.Failed) result;
+                            if (f.possiblyDelivered()) {
+                                // RFC 1047: the MX may have the message; another MX now would
+                                // likely duplicate it. Retry later.
+                                lastProblem =
+                                        "451 4.4.2 "
+                                                + target
+                                                + ": connection lost after the end of data: "
+                                                + f.detail();
+                                stop = true;
+                                return CompletableFuture.<Void>completedFuture(null);
+                            }
+                            lastProblem = "451 4.4.1 " + target + ": " + f.detail();
+                            return tryAddress(host, mxPolicy, addresses, j + 1);
+                        });
     }
 
     private void completed(MxPlan.MxHost host, DeliveryAttemptResult.Completed c) {
@@ -202,12 +251,15 @@ final class DomainAttempt {
             if (rs == null) {
                 continue;
             }
-            RecipientStatus.State state = switch (r.status()) {
-                case DELIVERED -> RecipientStatus.State.DELIVERED;
-                case FAILED -> RecipientStatus.State.FAILED;
-                case DEFERRED -> RecipientStatus.State.PENDING;
-            };
-            outcomes.put(rs, new DomainResult.Outcome(rs, state, r.reply().toString(), host.name(), dsn));
+            RecipientStatus.State state =
+                    switch (r.status()) {
+                        case DELIVERED -> RecipientStatus.State.DELIVERED;
+                        case FAILED -> RecipientStatus.State.FAILED;
+                        case DEFERRED -> RecipientStatus.State.PENDING;
+                    };
+            outcomes.put(
+                    rs,
+                    new DomainResult.Outcome(rs, state, r.reply().toString(), host.name(), dsn));
             if (state == RecipientStatus.State.PENDING) {
                 stillPending.add(rs);
                 if ("4.7.30".equals(r.reply().enhancedCode())) {
@@ -224,8 +276,17 @@ final class DomainAttempt {
         if (refusal == null) {
             refusal = verdict;
         }
-        TlsOutcome outcome = new TlsOutcome(ctx.clock().instant(), mxPolicy, mxHost, "", "", "", verdict.result(),
-                verdict.label(), notConnected(verdict));
+        TlsOutcome outcome =
+                new TlsOutcome(
+                        ctx.clock().instant(),
+                        mxPolicy,
+                        mxHost,
+                        "",
+                        "",
+                        "",
+                        verdict.result(),
+                        verdict.label(),
+                        notConnected(verdict));
         try {
             ctx.outcomes().record(outcome);
         } catch (RuntimeException e) {
@@ -235,8 +296,12 @@ final class DomainAttempt {
         try (MDC.MDCCloseable q = MDC.putCloseable("queueId", envelope.id());
                 MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
                 MDC.MDCCloseable m = MDC.putCloseable("mx", mxHost)) {
-            LOG.warn("delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
-                    mxHost, domain, mxPolicy.daneApplies() ? "dane" : policy.mode().label(), verdict.replyText());
+            LOG.warn(
+                    "delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
+                    mxHost,
+                    domain,
+                    mxPolicy.daneApplies() ? "dane" : policy.mode().label(),
+                    verdict.replyText());
         }
     }
 
@@ -256,10 +321,15 @@ final class DomainAttempt {
      */
     private CompletableFuture<DomainResult> finish(String reason, RecipientStatus.State state) {
         if (reason == null && hostCount > 0 && requireTlsUnmet.size() == hostCount) {
-            // RFC 8689 §4.2.1 and §6: no MX qualifies for this REQUIRETLS message: a permanent failure, and the DSN
+            // RFC 8689 §4.2.1 and §6: no MX qualifies for this REQUIRETLS message: a permanent
+            // failure, and the DSN
             // goes without REQUIRETLS (a new message in the spool carries no such flag)
-            reason = "550 5.7.30 REQUIRETLS support required: no MX of " + domain + " qualifies (last: "
-                    + requireTlsReason + ")";
+            reason =
+                    "550 5.7.30 REQUIRETLS support required: no MX of "
+                            + domain
+                            + " qualifies (last: "
+                            + requireTlsReason
+                            + ")";
             state = RecipientStatus.State.FAILED;
         }
         boolean policyRefused = false;
@@ -277,7 +347,10 @@ final class DomainAttempt {
                 } else {
                     why = "451 4.4.4 no usable MX for " + domain; // X.4.4 unable to route
                 }
-                outcomes.put(rs, new DomainResult.Outcome(rs, RecipientStatus.State.PENDING, why, "", false));
+                outcomes.put(
+                        rs,
+                        new DomainResult.Outcome(
+                                rs, RecipientStatus.State.PENDING, why, "", false));
             }
         }
         List<DomainResult.Outcome> ordered = new ArrayList<>(outcomes.values());
@@ -303,11 +376,20 @@ final class DomainAttempt {
         List<RecipientStatus> usable = new ArrayList<>();
         for (RecipientStatus rs : pending) {
             try {
-                recipients.add(new OutboundRecipient(rs.address(), notify(rs.dsnNotify()), orcpt(rs.orcpt())));
+                recipients.add(
+                        new OutboundRecipient(
+                                rs.address(), notify(rs.dsnNotify()), orcpt(rs.orcpt())));
                 usable.add(rs);
             } catch (IllegalArgumentException e) {
-                outcomes.put(rs, new DomainResult.Outcome(rs, RecipientStatus.State.FAILED,
-                        "553 5.1.3 the recipient address cannot be used in RCPT TO: " + e.getMessage(), "", false));
+                outcomes.put(
+                        rs,
+                        new DomainResult.Outcome(
+                                rs,
+                                RecipientStatus.State.FAILED,
+                                "553 5.1.3 the recipient address cannot be used in RCPT TO: "
+                                        + e.getMessage(),
+                                "",
+                                false));
             }
         }
         pending = usable;
@@ -315,9 +397,16 @@ final class DomainAttempt {
             return null;
         }
         try {
-            return new OutboundMessage(envelope.id(), envelope.sender(), recipients, ret(envelope.ret()),
-                    XText.encode(envelope.envid()), envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
-                    envelope.smtpUtf8(), content, requirement());
+            return new OutboundMessage(
+                    envelope.id(),
+                    envelope.sender(),
+                    recipients,
+                    ret(envelope.ret()),
+                    XText.encode(envelope.envid()),
+                    envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
+                    envelope.smtpUtf8(),
+                    content,
+                    requirement());
         } catch (IllegalArgumentException e) {
             return null;
         }

@@ -26,7 +26,11 @@ record DomainResult(String domain, List<Outcome> outcomes, boolean policyRefused
      * @param remoteMta the MX host that gave the reply; empty when the reason is local
      * @param mxOfferedDsn whether that MX offered DSN (RFC 3461): then it, not this relay, reports success
      */
-    record Outcome(RecipientStatus recipient, RecipientStatus.State state, String reply, String remoteMta,
+    record Outcome(
+            RecipientStatus recipient,
+            RecipientStatus.State state,
+            String reply,
+            String remoteMta,
             boolean mxOfferedDsn) {
 
         RecipientResult toResult() {
@@ -39,9 +43,14 @@ record DomainResult(String domain, List<Outcome> outcomes, boolean policyRefused
     }
 
     /** Every recipient with the same outcome (a DNS verdict, an internal error). */
-    static DomainResult all(String domain, List<RecipientStatus> recipients, RecipientStatus.State state,
+    static DomainResult all(
+            String domain,
+            List<RecipientStatus> recipients,
+            RecipientStatus.State state,
             String reply) {
-        return new DomainResult(domain, recipients.stream().map(r -> new Outcome(r, state, reply, "", false))
-                .toList(), false);
+        return new DomainResult(
+                domain,
+                recipients.stream().map(r -> new Outcome(r, state, reply, "", false)).toList(),
+                false);
     }
 }

@@ -38,13 +38,16 @@ import org.tlsrelay.core.queue.RecipientStatus;
 final class Dsn {
     /** Without RET, the whole message comes back only up to this size (Postfix: bounce_size_limit). */
     static final long UNSPECIFIED_RETURN_LIMIT = 1024 * 1024;
+
     /** Even with RET=FULL, a larger message comes back as its header only, so a DSN stays deliverable. */
     static final long FULL_RETURN_LIMIT = 10 * 1024 * 1024;
+
     private static final int MAX_HEADER_BYTES = 256 * 1024;
     private static final Pattern REPLY =
             Pattern.compile("^([245])\\d\\d(?:[ -]([245]\\.\\d{1,3}\\.\\d{1,3}))?(?=\\s|$)");
-    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z",
-            Locale.ROOT).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter DATE =
+            DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT)
+                    .withZone(ZoneOffset.UTC);
 
     /** RFC 3464 §2.3.3 actions this relay reports. */
     enum Action {
@@ -67,7 +70,12 @@ final class Dsn {
      * @param remoteMta the MX that gave the reply; empty when the reason is local
      * @param expired the retry time ran out (then the status says so when the reply has no better one)
      */
-    record Entry(RecipientStatus recipient, Action action, String reply, String remoteMta, boolean expired) {
+    record Entry(
+            RecipientStatus recipient,
+            Action action,
+            String reply,
+            String remoteMta,
+            boolean expired) {
         public Entry {
             Objects.requireNonNull(recipient, "recipient");
             Objects.requireNonNull(action, "action");
@@ -91,8 +99,7 @@ final class Dsn {
         }
     }
 
-    private Dsn() {
-    }
+    private Dsn() {}
 
     /**
      * The DSN for {@code envelope}, whose content is in {@code body}, as the bytes of a complete message (CRLF line
@@ -100,23 +107,33 @@ final class Dsn {
      *
      * @param reportingMta this relay's host name ({@code Reporting-MTA}, {@code From: MAILER-DAEMON@...})
      */
-    static byte[] build(String reportingMta, Envelope envelope, Path body, List<Entry> entries, Instant now)
+    static byte[] build(
+            String reportingMta, Envelope envelope, Path body, List<Entry> entries, Instant now)
             throws IOException {
         if (envelope.nullSender()) {
-            throw new IllegalArgumentException("queue " + envelope.id() + ": no DSN for the null sender");
+            throw new IllegalArgumentException(
+                    "queue " + envelope.id() + ": no DSN for the null sender");
         }
         if (entries.isEmpty()) {
-            throw new IllegalArgumentException("queue " + envelope.id() + ": a DSN needs at least one recipient");
+            throw new IllegalArgumentException(
+                    "queue " + envelope.id() + ": a DSN needs at least one recipient");
         }
         boolean failure = entries.stream().anyMatch(e -> e.action() == Action.FAILED);
         try {
             Properties props = new Properties();
-            props.setProperty("mail.from", "MAILER-DAEMON@" + reportingMta); // no local host look-up for Message-ID
+            props.setProperty(
+                    "mail.from",
+                    "MAILER-DAEMON@" + reportingMta); // no local host look-up for Message-ID
             Session session = Session.getInstance(props);
             MimeMessage msg = new DsnMessage(session, reportingMta, envelope.id(), now);
-            msg.setFrom(new InternetAddress("MAILER-DAEMON@" + reportingMta, "Mail Delivery System", "UTF-8"));
+            msg.setFrom(
+                    new InternetAddress(
+                            "MAILER-DAEMON@" + reportingMta, "Mail Delivery System", "UTF-8"));
             msg.setHeader("To", "<" + envelope.sender() + ">");
-            msg.setSubject(failure ? "Undelivered Mail Returned to Sender" : "Successful Mail Delivery Report",
+            msg.setSubject(
+                    failure
+                            ? "Undelivered Mail Returned to Sender"
+                            : "Successful Mail Delivery Report",
                     "UTF-8");
             msg.setSentDate(Date.from(now));
             msg.setHeader("Auto-Submitted", "auto-replied"); // RFC 3834 §5: no auto-replies to this
@@ -129,7 +146,10 @@ final class Dsn {
             byte[] status = deliveryStatus(reportingMta, envelope, entries, now);
             boolean utf8 = !isAscii(status);
             // RFC 6533 §6.2: fields with UTF-8 addresses go in message/global-delivery-status
-            report.addBodyPart(part(status, utf8 ? "message/global-delivery-status" : "message/delivery-status"));
+            report.addBodyPart(
+                    part(
+                            status,
+                            utf8 ? "message/global-delivery-status" : "message/delivery-status"));
 
             report.addBodyPart(original(envelope, body, failure));
             msg.setContent(report);
@@ -138,7 +158,8 @@ final class Dsn {
             msg.writeTo(out);
             return out.toByteArray();
         } catch (MessagingException e) {
-            throw new IOException("queue " + envelope.id() + ": cannot build the DSN: " + e.getMessage(), e);
+            throw new IOException(
+                    "queue " + envelope.id() + ": cannot build the DSN: " + e.getMessage(), e);
         }
     }
 
@@ -146,18 +167,28 @@ final class Dsn {
      * RFC 3461 §4.3: the whole message (RET=FULL or unspecified, within limits) or only its header section; only the
      * header section for a REQUIRETLS message (RFC 8689 §5).
      */
-    private static MimeBodyPart original(Envelope envelope, Path body, boolean failure) throws IOException,
-            MessagingException {
+    private static MimeBodyPart original(Envelope envelope, Path body, boolean failure)
+            throws IOException, MessagingException {
         long size = Files.size(body);
-        // RFC 8689 §5: the bounce of a REQUIRETLS message goes without REQUIRETLS, so it returns the header only
-        boolean full = failure && !envelope.requireTls() && switch (envelope.ret()) {
-            case FULL -> size <= FULL_RETURN_LIMIT;
-            case UNSPECIFIED -> size <= UNSPECIFIED_RETURN_LIMIT;
-            case HDRS -> false; // RFC 3461 §4.3; success reports carry the header only as well
-        };
+        // RFC 8689 §5: the bounce of a REQUIRETLS message goes without REQUIRETLS, so it returns
+        // the header only
+        boolean full =
+                failure
+                        && !envelope.requireTls()
+                        && switch (envelope.ret()) {
+                            case FULL -> size <= FULL_RETURN_LIMIT;
+                            case UNSPECIFIED -> size <= UNSPECIFIED_RETURN_LIMIT;
+                            case HDRS ->
+                                    false; // RFC 3461 §4.3; success reports carry the header only
+                                // as well
+                        };
         byte[] content = full ? Files.readAllBytes(body) : header(body);
-        // RFC 6522 §3: message/rfc822 or text/rfc822-headers; RFC 6532 §3.7: message/global for UTF-8 headers
-        String type = full ? (isAscii(content) ? "message/rfc822" : "message/global") : "text/rfc822-headers";
+        // RFC 6522 §3: message/rfc822 or text/rfc822-headers; RFC 6532 §3.7: message/global for
+        // UTF-8 headers
+        String type =
+                full
+                        ? (isAscii(content) ? "message/rfc822" : "message/global")
+                        : "text/rfc822-headers";
         return part(content, type);
     }
 
@@ -170,20 +201,28 @@ final class Dsn {
         return part;
     }
 
-    private static String humanReadable(String mta, Envelope envelope, List<Entry> entries, boolean failure) {
+    private static String humanReadable(
+            String mta, Envelope envelope, List<Entry> entries, boolean failure) {
         StringBuilder b = new StringBuilder();
         b.append("This is the mail system at host ").append(mta).append(".\r\n\r\n");
         if (failure) {
-            b.append("Your message could not be delivered to one or more recipients. It is attached below.\r\n");
+            b.append(
+                    "Your message could not be delivered to one or more recipients. It is attached below.\r\n");
             b.append("The mail system says why for each of them:\r\n\r\n");
         } else {
-            b.append("Your message was handed on to the recipients' mail servers listed below. They do not\r\n");
-            b.append("support delivery notifications, so you will hear nothing more about it.\r\n\r\n");
+            b.append(
+                    "Your message was handed on to the recipients' mail servers listed below. They do not\r\n");
+            b.append(
+                    "support delivery notifications, so you will hear nothing more about it.\r\n\r\n");
         }
         for (Entry e : entries) {
             b.append('<').append(e.recipient().address()).append(">: ");
             if (e.action() == Action.RELAYED) {
-                b.append("relayed to ").append(e.remoteMta()).append(" (").append(e.reply()).append(')');
+                b.append("relayed to ")
+                        .append(e.remoteMta())
+                        .append(" (")
+                        .append(e.reply())
+                        .append(')');
             } else {
                 if (!e.remoteMta().isEmpty()) {
                     b.append("host ").append(e.remoteMta()).append(" said: ");
@@ -200,7 +239,8 @@ final class Dsn {
     }
 
     /** RFC 3464 §2.2 per-message fields, then §2.3 per-recipient fields, each group after a blank line. */
-    private static byte[] deliveryStatus(String mta, Envelope envelope, List<Entry> entries, Instant now) {
+    private static byte[] deliveryStatus(
+            String mta, Envelope envelope, List<Entry> entries, Instant now) {
         StringBuilder b = new StringBuilder();
         b.append("Reporting-MTA: dns; ").append(mta).append("\r\n");
         b.append("X-Queue-ID: ").append(envelope.id()).append("\r\n");
@@ -222,7 +262,9 @@ final class Dsn {
             }
             if (!e.reply().isEmpty()) {
                 boolean smtp = REPLY.matcher(e.reply()).find();
-                b.append("Diagnostic-Code: ").append(smtp ? "smtp; " : "X-tlsrelay; ").append(oneLine(e.reply()))
+                b.append("Diagnostic-Code: ")
+                        .append(smtp ? "smtp; " : "X-tlsrelay; ")
+                        .append(oneLine(e.reply()))
                         .append("\r\n");
             }
             b.append("Last-Attempt-Date: ").append(DATE.format(now)).append("\r\n");
@@ -289,5 +331,4 @@ final class Dsn {
             setHeader("Message-ID", messageId);
         }
     }
-
 }

@@ -29,6 +29,7 @@ public record EngineSettings(
         Duration shutdownGrace) {
 
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+
     /** Workers mostly wait for fsync, which the spool batches across them: more waiting workers, fewer fsyncs each. */
     public static final int DEFAULT_WORKER_THREADS = 16;
 
@@ -36,7 +37,10 @@ public record EngineSettings(
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
         }
-        if (maxConnections < 1 || maxConnectionsPerDomain < 1 || maxInHand < 1 || workerThreads < 1) {
+        if (maxConnections < 1
+                || maxConnectionsPerDomain < 1
+                || maxInHand < 1
+                || workerThreads < 1) {
             throw new IllegalArgumentException("delivery limits must be positive");
         }
         if (reportingMta.isBlank()) {
@@ -50,9 +54,15 @@ public record EngineSettings(
     public static EngineSettings from(RelayConfig config) {
         RelayConfig.Delivery d = config.delivery();
         int total = d.concurrency().total();
-        return new EngineSettings(d.port(), total, Math.min(d.concurrency().perDomain(), total),
-                RetrySchedule.from(d.retry()), config.server().hostname(), defaultInHand(total),
-                DEFAULT_WORKER_THREADS, DEFAULT_SHUTDOWN_GRACE);
+        return new EngineSettings(
+                d.port(),
+                total,
+                Math.min(d.concurrency().perDomain(), total),
+                RetrySchedule.from(d.retry()),
+                config.server().hostname(),
+                defaultInHand(total),
+                DEFAULT_WORKER_THREADS,
+                DEFAULT_SHUTDOWN_GRACE);
     }
 
     /** Enough messages in hand that a free connection slot always finds one, without emptying the spool into memory. */
@@ -61,12 +71,26 @@ public record EngineSettings(
     }
 
     public EngineSettings withShutdownGrace(Duration grace) {
-        return new EngineSettings(port, maxConnections, maxConnectionsPerDomain, retry, reportingMta, maxInHand,
-                workerThreads, grace);
+        return new EngineSettings(
+                port,
+                maxConnections,
+                maxConnectionsPerDomain,
+                retry,
+                reportingMta,
+                maxInHand,
+                workerThreads,
+                grace);
     }
 
     public EngineSettings withConcurrency(int total, int perDomain) {
-        return new EngineSettings(port, total, perDomain, retry, reportingMta, defaultInHand(total), workerThreads,
+        return new EngineSettings(
+                port,
+                total,
+                perDomain,
+                retry,
+                reportingMta,
+                defaultInHand(total),
+                workerThreads,
                 shutdownGrace);
     }
 }

@@ -30,19 +30,16 @@ sealed interface MxPlan {
     }
 
     /** The domain publishes a null MX (RFC 7505 §3): it accepts no mail. */
-    record NullMx() implements MxPlan {
-    }
+    record NullMx() implements MxPlan {}
 
     /**
      * The domain cannot receive mail and never will: it does not exist (NXDOMAIN), or it has neither MX nor address
      * records.
      */
-    record Undeliverable(String detail) implements MxPlan {
-    }
+    record Undeliverable(String detail) implements MxPlan {}
 
     /** DNS gave no usable answer (SERVFAIL, timeout): try again later, never bounce for this. */
-    record TryLater(String detail) implements MxPlan {
-    }
+    record TryLater(String detail) implements MxPlan {}
 
     /**
      * One MX host.
@@ -59,41 +56,61 @@ sealed interface MxPlan {
 
     /** Looks up the MX records of {@code domain} (and, without any, its addresses). */
     static CompletableFuture<MxPlan> lookUp(DnsResolver dns, String domain, Random random) {
-        return dns.mx(domain).thenCompose(result -> {
-            if (result instanceof DnsResult.Found<List<MxRecord>> found) {
-                List<MxRecord> records = found.value();
-                if (MxRecord.hasNullMx(records)) {
-                    // RFC 7505 §4: a domain with a null MX gets no delivery attempt, whatever else it publishes
-                    return CompletableFuture.completedFuture(new NullMx());
-                }
-                return CompletableFuture.completedFuture(new Hosts(ordered(records, random), false,
-                        found.isSecure()));
-            }
-            if (result instanceof DnsResult.NoRecords<List<MxRecord>> none) {
-                if (none.absence() == DnsResult.Absence.NXDOMAIN) {
-                    return CompletableFuture.completedFuture(
-                            new Undeliverable("domain " + domain + " does not exist (NXDOMAIN)"));
-                }
-                return implicit(dns, domain, none.isSecure());
-            }
-            return CompletableFuture.completedFuture(new TryLater("MX look-up for " + domain + ": "
-                    + result.describe()));
-        });
+        return dns.mx(domain)
+                .thenCompose(
+                        result -> {
+                            if (result instanceof DnsResult.Found<List<MxRecord>> found) {
+                                List<MxRecord> records = found.value();
+                                if (MxRecord.hasNullMx(records)) {
+                                    // RFC 7505 §4: a domain with a null MX gets no delivery
+                                    // attempt, whatever else it publishes
+                                    return CompletableFuture.completedFuture(new NullMx());
+                                }
+                                return CompletableFuture.completedFuture(
+                                        new Hosts(
+                                                ordered(records, random), false, found.isSecure()));
+                            }
+                            if (result instanceof DnsResult.NoRecords<List<MxRecord>> none) {
+                                if (none.absence() == DnsResult.Absence.NXDOMAIN) {
+                                    return CompletableFuture.completedFuture(
+                                            new Undeliverable(
+                                                    "domain "
+                                                            + domain
+                                                            + " does not exist (NXDOMAIN)"));
+                                }
+                                return implicit(dns, domain, none.isSecure());
+                            }
+                            return CompletableFuture.completedFuture(
+                                    new TryLater(
+                                            "MX look-up for " + domain + ": " + result.describe()));
+                        });
     }
 
     /** RFC 5321 §5.1: "If an empty list of MXs is returned, the address is treated as if it was associated with an
      * implicit MX RR, with a preference of 0, pointing to that host." */
-    private static CompletableFuture<MxPlan> implicit(DnsResolver dns, String domain, boolean absenceSecure) {
-        return dns.addresses(domain).thenApply(result -> {
-            if (result instanceof DnsResult.Found<List<InetAddress>> found) {
-                // the addresses are looked up again, through the validating resolver, where DANE applies
-                return new Hosts(List.of(new MxHost(domain, 0, found.value())), true, absenceSecure);
-            }
-            if (result.isNoRecords()) {
-                return new Undeliverable("domain " + domain + " has no MX and no address record");
-            }
-            return new TryLater("address look-up for " + domain + " (no MX record): " + result.describe());
-        });
+    private static CompletableFuture<MxPlan> implicit(
+            DnsResolver dns, String domain, boolean absenceSecure) {
+        return dns.addresses(domain)
+                .thenApply(
+                        result -> {
+                            if (result instanceof DnsResult.Found<List<InetAddress>> found) {
+                                // the addresses are looked up again, through the validating
+                                // resolver, where DANE applies
+                                return new Hosts(
+                                        List.of(new MxHost(domain, 0, found.value())),
+                                        true,
+                                        absenceSecure);
+                            }
+                            if (result.isNoRecords()) {
+                                return new Undeliverable(
+                                        "domain " + domain + " has no MX and no address record");
+                            }
+                            return new TryLater(
+                                    "address look-up for "
+                                            + domain
+                                            + " (no MX record): "
+                                            + result.describe());
+                        });
     }
 
     /** By preference, lowest first; hosts of equal preference in random order (RFC 5321 §5.1) to spread the load. */

@@ -35,14 +35,34 @@ public interface PolicyLookup {
     /** What a delivery attempt and a TLS-RPT report need of a resolved policy. */
     static PolicyContext context(ResolvedPolicy p) {
         return switch (p.source()) {
-            case MTA_STS_LIVE -> new PolicyContext(p.domain(), PolicyContext.Source.MTA_STS, "fetched", p.policy(),
-                    p.policyLines());
-            case MTA_STS_CACHED -> new PolicyContext(p.domain(), PolicyContext.Source.MTA_STS, "cached", p.policy(),
-                    p.policyLines());
-            case LIST -> new PolicyContext(p.domain(), PolicyContext.Source.LIST, p.listName().orElse(""), p.policy(),
-                    java.util.List.of());
-            case OVERRIDE -> new PolicyContext(p.domain(), PolicyContext.Source.OVERRIDE, p.forced() ? "forced" : "",
-                    p.policy(), java.util.List.of());
+            case MTA_STS_LIVE ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.MTA_STS,
+                            "fetched",
+                            p.policy(),
+                            p.policyLines());
+            case MTA_STS_CACHED ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.MTA_STS,
+                            "cached",
+                            p.policy(),
+                            p.policyLines());
+            case LIST ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.LIST,
+                            p.listName().orElse(""),
+                            p.policy(),
+                            java.util.List.of());
+            case OVERRIDE ->
+                    new PolicyContext(
+                            p.domain(),
+                            PolicyContext.Source.OVERRIDE,
+                            p.forced() ? "forced" : "",
+                            p.policy(),
+                            java.util.List.of());
             case NONE -> PolicyContext.noPolicy(p.domain());
         };
     }

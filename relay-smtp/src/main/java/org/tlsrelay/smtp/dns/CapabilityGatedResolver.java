@@ -17,7 +17,8 @@ final class CapabilityGatedResolver implements DnsResolver {
     private final DnsResolver plain;
     private final DnssecCapability capability;
 
-    CapabilityGatedResolver(DnssecResolver validating, DnsResolver plain, DnssecCapability capability) {
+    CapabilityGatedResolver(
+            DnssecResolver validating, DnsResolver plain, DnssecCapability capability) {
         this.validating = validating;
         this.plain = plain;
         this.capability = capability;

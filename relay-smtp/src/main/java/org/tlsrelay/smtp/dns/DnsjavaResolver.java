@@ -59,11 +59,14 @@ public final class DnsjavaResolver extends RecordLookups {
      * look-up, which showed as the top CPU cost of delivery in the relay benchmark. Shared by every resolver (they
      * have no close); the threads are daemons.
      */
-    private static final Executor CALLBACKS = Executors.newFixedThreadPool(2, r -> {
-        Thread t = new Thread(r, "dns-callback");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final Executor CALLBACKS =
+            Executors.newFixedThreadPool(
+                    2,
+                    r -> {
+                        Thread t = new Thread(r, "dns-callback");
+                        t.setDaemon(true);
+                        return t;
+                    });
 
     private DnsjavaResolver(LookupSession session, String description) {
         this.session = session;
@@ -77,15 +80,20 @@ public final class DnsjavaResolver extends RecordLookups {
 
     /** A resolver asking {@code servers} (empty: the system's, from {@code /etc/resolv.conf} or the platform). */
     public static DnsjavaResolver create(List<InetSocketAddress> servers, Duration timeout) {
-        List<InetSocketAddress> use = servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
+        List<InetSocketAddress> use =
+                servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
         ExtendedResolver resolver = upstream(use, timeout);
-        LookupSession session = LookupSession.builder()
-                .resolver(resolver)
-                .maxRedirects(MAX_CNAME_HOPS)
-                .cache(new Cache(DClass.IN)) // honours TTLs; a record with TTL 0 is not kept
-                .executor(CALLBACKS)
-                .build();
-        return new DnsjavaResolver(session, "DNS " + use + " (timeout " + timeout.toMillis() + "ms)");
+        LookupSession session =
+                LookupSession.builder()
+                        .resolver(resolver)
+                        .maxRedirects(MAX_CNAME_HOPS)
+                        .cache(
+                                new Cache(
+                                        DClass.IN)) // honours TTLs; a record with TTL 0 is not kept
+                        .executor(CALLBACKS)
+                        .build();
+        return new DnsjavaResolver(
+                session, "DNS " + use + " (timeout " + timeout.toMillis() + "ms)");
     }
 
     /** The socket addresses of {@code dns.servers}. */
@@ -121,16 +129,21 @@ public final class DnsjavaResolver extends RecordLookups {
     }
 
     @Override
-    DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
+    DnsResult<List<InetAddress>> combine(
+            DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
         return families(v4, v6);
     }
 
     @Override
-    <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert) {
+    <T> CompletableFuture<DnsResult<T>> lookup(
+            String name, int type, Function<List<Record>, T> convert) {
         String n = DnsNames.normalise(name);
         if (!DnsNames.isValid(n)) {
             return CompletableFuture.completedFuture(
-                    new DnsResult.Failed<>(n, DnsResult.Failure.INVALID_NAME, "\"" + name + "\" is not a DNS name"));
+                    new DnsResult.Failed<>(
+                            n,
+                            DnsResult.Failure.INVALID_NAME,
+                            "\"" + name + "\" is not a DNS name"));
         }
         Name qname;
         try {
@@ -145,17 +158,21 @@ public final class DnsjavaResolver extends RecordLookups {
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        return answer.handle((result, error) -> {
-            if (error != null) {
-                return failure(n, type, unwrap(error));
-            }
-            List<Record> records = result.getRecords().stream().filter(r -> r.getType() == type).toList();
-            if (records.isEmpty()) {
-                // dnsjava reports NOERROR with an empty answer as an empty result: that is NODATA (RFC 2308 §2.2).
-                return new DnsResult.NoRecords<>(n, DnsResult.Absence.NODATA);
-            }
-            return new DnsResult.Found<>(n, records.get(0).getName().toString(), convert.apply(records));
-        });
+        return answer.handle(
+                (result, error) -> {
+                    if (error != null) {
+                        return failure(n, type, unwrap(error));
+                    }
+                    List<Record> records =
+                            result.getRecords().stream().filter(r -> r.getType() == type).toList();
+                    if (records.isEmpty()) {
+                        // dnsjava reports NOERROR with an empty answer as an empty result: that is
+                        // NODATA (RFC 2308 §2.2).
+                        return new DnsResult.NoRecords<>(n, DnsResult.Absence.NODATA);
+                    }
+                    return new DnsResult.Found<>(
+                            n, records.get(0).getName().toString(), convert.apply(records));
+                });
     }
 
     static <T> DnsResult<T> failure(String name, int type, Throwable e) {
@@ -170,24 +187,31 @@ public final class DnsjavaResolver extends RecordLookups {
             return new DnsResult.Failed<>(name, DnsResult.Failure.SERVFAIL, what + ": SERVFAIL");
         }
         if (e instanceof RedirectOverflowException) {
-            return new DnsResult.Failed<>(name, DnsResult.Failure.MALFORMED, what + ": CNAME loop or more than "
-                    + MAX_CNAME_HOPS + " CNAMEs");
+            return new DnsResult.Failed<>(
+                    name,
+                    DnsResult.Failure.MALFORMED,
+                    what + ": CNAME loop or more than " + MAX_CNAME_HOPS + " CNAMEs");
         }
         if (e instanceof InvalidZoneDataException || e instanceof WireParseException) {
-            return new DnsResult.Failed<>(name, DnsResult.Failure.MALFORMED, what + ": " + e.getMessage());
+            return new DnsResult.Failed<>(
+                    name, DnsResult.Failure.MALFORMED, what + ": " + e.getMessage());
         }
         if (e instanceof LookupFailedException) {
             // e.g. "Unknown non-success error code REFUSED"
-            return new DnsResult.Failed<>(name, DnsResult.Failure.SERVFAIL, what + ": " + e.getMessage());
+            return new DnsResult.Failed<>(
+                    name, DnsResult.Failure.SERVFAIL, what + ": " + e.getMessage());
         }
         if (e instanceof TimeoutException || e instanceof SocketTimeoutException) {
-            return new DnsResult.Failed<>(name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
+            return new DnsResult.Failed<>(
+                    name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
         }
         if (e instanceof IOException) {
-            // Some socket errors (e.g. an ICMP port unreachable) carry no message: name the exception instead.
+            // Some socket errors (e.g. an ICMP port unreachable) carry no message: name the
+            // exception instead.
             String m = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
             if (m.toLowerCase(java.util.Locale.ROOT).contains("timed out")) {
-                return new DnsResult.Failed<>(name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
+                return new DnsResult.Failed<>(
+                        name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
             }
             return new DnsResult.Failed<>(name, DnsResult.Failure.NETWORK, what + ": " + m);
         }
@@ -196,7 +220,8 @@ public final class DnsjavaResolver extends RecordLookups {
 
     static Throwable unwrap(Throwable e) {
         Throwable t = e;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException)
+                && t.getCause() != null) {
             t = t.getCause();
         }
         return t;

@@ -82,19 +82,30 @@ final class DnssecCapability {
             query.addRecord(new OPTRecord(1232, 0, 0, ExtendedFlags.DO), Section.ADDITIONAL);
             try {
                 Message answer = upstream.send(query);
-                boolean keys = !answer.getSection(Section.ANSWER).stream().filter(r -> r.getType() == Type.DNSKEY)
-                        .toList().isEmpty();
-                boolean sigs = !answer.getSection(Section.ANSWER).stream().filter(r -> r.getType() == Type.RRSIG)
-                        .toList().isEmpty();
+                boolean keys =
+                        !answer.getSection(Section.ANSWER).stream()
+                                .filter(r -> r.getType() == Type.DNSKEY)
+                                .toList()
+                                .isEmpty();
+                boolean sigs =
+                        !answer.getSection(Section.ANSWER).stream()
+                                .filter(r -> r.getType() == Type.RRSIG)
+                                .toList()
+                                .isEmpty();
                 if (answer.getRcode() != Rcode.NOERROR || !keys || !sigs) {
                     found = State.UNSUPPORTED;
-                    why = "asked for the DNSKEY of \"" + anchor + "\" with DNSSEC records, it answered "
-                            + Rcode.string(answer.getRcode()) + (keys ? "" : " without keys")
-                            + (sigs ? "" : " without signatures");
+                    why =
+                            "asked for the DNSKEY of \""
+                                    + anchor
+                                    + "\" with DNSSEC records, it answered "
+                                    + Rcode.string(answer.getRcode())
+                                    + (keys ? "" : " without keys")
+                                    + (sigs ? "" : " without signatures");
                     break;
                 }
             } catch (IOException e) {
-                found = State.UNKNOWN; // no answer is not a "no": keep validating, look-ups fail and delivery defers
+                found = State.UNKNOWN; // no answer is not a "no": keep validating, look-ups fail
+                // and delivery defers
                 why = "no answer: " + e.getMessage();
             }
         }
@@ -102,13 +113,18 @@ final class DnssecCapability {
         state = found;
         checked = clock.instant();
         if (found == State.UNSUPPORTED && before != State.UNSUPPORTED) {
-            LOG.error("DNS server(s) {} do not support DNSSEC ({}): nothing can be validated, so DANE does not apply "
-                    + "and MTA-STS, policy lists and overrides decide. Use a DNSSEC-aware resolver (e.g. unbound) "
-                    + "for DANE, or set dns.dnssec: off to say that this is intended.", servers, why);
+            LOG.error(
+                    "DNS server(s) {} do not support DNSSEC ({}): nothing can be validated, so DANE does not apply "
+                            + "and MTA-STS, policy lists and overrides decide. Use a DNSSEC-aware resolver (e.g. unbound) "
+                            + "for DANE, or set dns.dnssec: off to say that this is intended.",
+                    servers,
+                    why);
         } else if (found == State.SUPPORTED && before == State.UNSUPPORTED) {
             LOG.info("DNS server(s) {} now return DNSSEC data: DANE applies again", servers);
         } else if (found == State.UNKNOWN) {
-            LOG.warn("DNSSEC check of DNS server(s) {}: {}; validating look-ups will fail until they answer", servers,
+            LOG.warn(
+                    "DNSSEC check of DNS server(s) {}: {}; validating look-ups will fail until they answer",
+                    servers,
                     why);
         }
     }

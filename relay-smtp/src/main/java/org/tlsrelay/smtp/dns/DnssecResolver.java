@@ -51,8 +51,9 @@ import org.xbill.DNS.dnssec.ValidatingResolver;
  * is secure only when every step was (RFC 7672 §2.2.3). There is no answer cache (the validator keeps validated keys).
  */
 public final class DnssecResolver extends RecordLookups {
-    private static final String UPSTREAM_ERROR = "Response subtype is UNKNOWN"; // the validator's reason for an rcode
-                                                                                // it cannot validate (SERVFAIL...)
+    private static final String UPSTREAM_ERROR =
+            "Response subtype is UNKNOWN"; // the validator's reason for an rcode
+    // it cannot validate (SERVFAIL...)
     private final ValidatingResolver validator;
     private final String description;
 
@@ -68,22 +69,34 @@ public final class DnssecResolver extends RecordLookups {
      * @throws IOException when a trust anchor file cannot be read (the message names it)
      */
     public static DnssecResolver create(RelayConfig.Dns config) throws IOException {
-        return create(DnsjavaResolver.servers(config), config.timeout(), TrustAnchors.configured(config.trustAnchors()),
+        return create(
+                DnsjavaResolver.servers(config),
+                config.timeout(),
+                TrustAnchors.configured(config.trustAnchors()),
                 Clock.systemUTC());
     }
 
     /** A validating resolver asking {@code servers} (empty: the system's) and trusting {@code anchors}. */
-    public static DnssecResolver create(List<InetSocketAddress> servers, Duration timeout, TrustAnchors anchors,
-            Clock clock) {
-        List<InetSocketAddress> use = servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
-        ValidatingResolver validator = new ValidatingResolver(DnsjavaResolver.upstream(use, timeout), clock);
+    public static DnssecResolver create(
+            List<InetSocketAddress> servers, Duration timeout, TrustAnchors anchors, Clock clock) {
+        List<InetSocketAddress> use =
+                servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
+        ValidatingResolver validator =
+                new ValidatingResolver(DnsjavaResolver.upstream(use, timeout), clock);
         try {
             validator.loadTrustAnchors(anchors.stream());
         } catch (IOException e) {
             throw new IllegalArgumentException(anchors.source() + ": " + e.getMessage(), e);
         }
-        return new DnssecResolver(validator, "DNSSEC-validating DNS " + use + " (timeout " + timeout.toMillis()
-                + "ms, trust anchors: " + anchors.source() + ")");
+        return new DnssecResolver(
+                validator,
+                "DNSSEC-validating DNS "
+                        + use
+                        + " (timeout "
+                        + timeout.toMillis()
+                        + "ms, trust anchors: "
+                        + anchors.source()
+                        + ")");
     }
 
     @Override
@@ -96,14 +109,17 @@ public final class DnssecResolver extends RecordLookups {
      * whatever the other family says (a bogus record is never used).
      */
     @Override
-    DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
+    DnsResult<List<InetAddress>> combine(
+            DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
         for (DnsResult<List<InetAddress>> r : List.of(v4, v6)) {
-            if (r instanceof DnsResult.Failed<List<InetAddress>> f && f.failure() == DnsResult.Failure.BOGUS) {
+            if (r instanceof DnsResult.Failed<List<InetAddress>> f
+                    && f.failure() == DnsResult.Failure.BOGUS) {
                 return r;
             }
         }
         DnsResult<List<InetAddress>> both = families(v4, v6);
-        // Secure only if every family that answered did so securely; a failed family (not bogus) is left out, as the
+        // Secure only if every family that answered did so securely; a failed family (not bogus) is
+        // left out, as the
         // non-validating resolver leaves it out when the other family has addresses.
         boolean secure = !v4.isFailed() || !v6.isFailed();
         for (DnsResult<List<InetAddress>> r : List.of(v4, v6)) {
@@ -122,11 +138,15 @@ public final class DnssecResolver extends RecordLookups {
     }
 
     @Override
-    <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert) {
+    <T> CompletableFuture<DnsResult<T>> lookup(
+            String name, int type, Function<List<Record>, T> convert) {
         String n = DnsNames.normalise(name);
         if (!DnsNames.isValid(n)) {
             return CompletableFuture.completedFuture(
-                    new DnsResult.Failed<>(n, DnsResult.Failure.INVALID_NAME, "\"" + name + "\" is not a DNS name"));
+                    new DnsResult.Failed<>(
+                            n,
+                            DnsResult.Failure.INVALID_NAME,
+                            "\"" + name + "\" is not a DNS name"));
         }
         Name qname;
         try {
@@ -139,8 +159,13 @@ public final class DnssecResolver extends RecordLookups {
     }
 
     /** Asks for {@code qname}, which a CNAME chain of {@code hops} links from the asked name may have led to. */
-    private <T> CompletableFuture<DnsResult<T>> step(String asked, Name qname, int type,
-            Function<List<Record>, T> convert, int hops, boolean secureSoFar) {
+    private <T> CompletableFuture<DnsResult<T>> step(
+            String asked,
+            Name qname,
+            int type,
+            Function<List<Record>, T> convert,
+            int hops,
+            boolean secureSoFar) {
         Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
         CompletableFuture<Message> answer;
         try {
@@ -148,60 +173,94 @@ public final class DnssecResolver extends RecordLookups {
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        return answer.handle((response, error) -> {
-            if (error != null) {
-                return CompletableFuture.completedFuture(
-                        DnsjavaResolver.<T>failure(asked, type, DnsjavaResolver.unwrap(error)));
-            }
-            return interpret(asked, qname, type, convert, hops, secureSoFar, response);
-        }).thenCompose(f -> f);
+        return answer.handle(
+                        (response, error) -> {
+                            if (error != null) {
+                                return CompletableFuture.completedFuture(
+                                        DnsjavaResolver.<T>failure(
+                                                asked, type, DnsjavaResolver.unwrap(error)));
+                            }
+                            return interpret(
+                                    asked, qname, type, convert, hops, secureSoFar, response);
+                        })
+                .thenCompose(f -> f);
     }
 
-    private <T> CompletableFuture<DnsResult<T>> interpret(String asked, Name qname, int type,
-            Function<List<Record>, T> convert, int hops, boolean secureSoFar, Message response) {
+    private <T> CompletableFuture<DnsResult<T>> interpret(
+            String asked,
+            Name qname,
+            int type,
+            Function<List<Record>, T> convert,
+            int hops,
+            boolean secureSoFar,
+            Message response) {
         String what = qname.toString(true) + "/" + Type.string(type);
         int rcode = response.getRcode();
         String reason = validationReason(response);
         if (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN) {
             if (reason != null && !reason.startsWith(UPSTREAM_ERROR)) {
-                return done(new DnsResult.Failed<>(asked, DnsResult.Failure.BOGUS,
-                        what + ": DNSSEC validation failed (bogus): " + reason));
+                return done(
+                        new DnsResult.Failed<>(
+                                asked,
+                                DnsResult.Failure.BOGUS,
+                                what + ": DNSSEC validation failed (bogus): " + reason));
             }
-            return done(new DnsResult.Failed<>(asked, DnsResult.Failure.SERVFAIL, what + ": " + Rcode.string(rcode)));
+            return done(
+                    new DnsResult.Failed<>(
+                            asked, DnsResult.Failure.SERVFAIL, what + ": " + Rcode.string(rcode)));
         }
         boolean secure = response.getHeader().getFlag(Flags.AD);
         if (!secure && reason == null) {
-            return done(new DnsResult.Failed<>(asked, DnsResult.Failure.BOGUS,
-                    what + ": the answer's DNSSEC status could not be established"));
+            return done(
+                    new DnsResult.Failed<>(
+                            asked,
+                            DnsResult.Failure.BOGUS,
+                            what + ": the answer's DNSSEC status could not be established"));
         }
         boolean chainSecure = secureSoFar && secure;
         DnsSecurity security = chainSecure ? DnsSecurity.SECURE : DnsSecurity.INSECURE;
-        // Follow the CNAME chain inside the answer (RFC 1034 §3.6.2), from the name asked this time.
+        // Follow the CNAME chain inside the answer (RFC 1034 §3.6.2), from the name asked this
+        // time.
         Name current = qname;
         int followed = hops;
         List<Record> answers = response.getSection(Section.ANSWER);
         for (int guard = 0; guard <= DnsjavaResolver.MAX_CNAME_HOPS; guard++) {
             Name owner = current;
-            List<Record> records = answers.stream().filter(r -> r.getType() == type && r.getName().equals(owner))
-                    .toList();
+            List<Record> records =
+                    answers.stream()
+                            .filter(r -> r.getType() == type && r.getName().equals(owner))
+                            .toList();
             if (!records.isEmpty()) {
-                return done(new DnsResult.Found<>(asked, owner.toString(), convert.apply(records), security));
+                return done(
+                        new DnsResult.Found<>(
+                                asked, owner.toString(), convert.apply(records), security));
             }
-            Record cname = answers.stream().filter(r -> r.getType() == Type.CNAME && r.getName().equals(owner))
-                    .findFirst().orElse(null);
+            Record cname =
+                    answers.stream()
+                            .filter(r -> r.getType() == Type.CNAME && r.getName().equals(owner))
+                            .findFirst()
+                            .orElse(null);
             if (cname == null) {
                 break;
             }
             if (++followed > DnsjavaResolver.MAX_CNAME_HOPS) {
-                return done(new DnsResult.Failed<>(asked, DnsResult.Failure.MALFORMED, what
-                        + ": CNAME loop or more than " + DnsjavaResolver.MAX_CNAME_HOPS + " CNAMEs"));
+                return done(
+                        new DnsResult.Failed<>(
+                                asked,
+                                DnsResult.Failure.MALFORMED,
+                                what
+                                        + ": CNAME loop or more than "
+                                        + DnsjavaResolver.MAX_CNAME_HOPS
+                                        + " CNAMEs"));
             }
             current = ((CNAMERecord) cname).getTarget();
         }
         if (rcode == Rcode.NXDOMAIN) {
             return done(new DnsResult.NoRecords<>(asked, DnsResult.Absence.NXDOMAIN, security));
         }
-        boolean negativeProof = response.getSection(Section.AUTHORITY).stream().anyMatch(r -> r.getType() == Type.SOA);
+        boolean negativeProof =
+                response.getSection(Section.AUTHORITY).stream()
+                        .anyMatch(r -> r.getType() == Type.SOA);
         if (!current.equals(qname) && !negativeProof) {
             // The server gave the chain without its end: ask for the end ourselves.
             return step(asked, current, type, convert, followed, chainSecure);
@@ -213,7 +272,8 @@ public final class DnssecResolver extends RecordLookups {
     private static String validationReason(Message m) {
         List<String> parts = new ArrayList<>();
         for (Record r : m.getSection(Section.ADDITIONAL)) {
-            if (r.getType() == Type.TXT && r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS) {
+            if (r.getType() == Type.TXT
+                    && r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS) {
                 parts.addAll(((TXTRecord) r).getStrings());
             }
         }

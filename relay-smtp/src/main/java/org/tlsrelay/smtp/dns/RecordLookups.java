@@ -28,10 +28,12 @@ import org.xbill.DNS.Type;
 abstract class RecordLookups implements DnsResolver {
 
     /** Looks up {@code type} records of {@code name} and converts the answer's records. */
-    abstract <T> CompletableFuture<DnsResult<T>> lookup(String name, int type, Function<List<Record>, T> convert);
+    abstract <T> CompletableFuture<DnsResult<T>> lookup(
+            String name, int type, Function<List<Record>, T> convert);
 
     /** One result from a host's A and AAAA answers. */
-    abstract DnsResult<List<InetAddress>> combine(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6);
+    abstract DnsResult<List<InetAddress>> combine(
+            DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6);
 
     @Override
     public CompletableFuture<DnsResult<List<MxRecord>>> mx(String domain) {
@@ -41,25 +43,40 @@ abstract class RecordLookups implements DnsResolver {
     @Override
     public CompletableFuture<DnsResult<List<InetAddress>>> addresses(String host) {
         CompletableFuture<DnsResult<List<InetAddress>>> v4 =
-                lookup(host, Type.A, records -> records.stream().map(r -> ((ARecord) r).getAddress()).toList());
+                lookup(
+                        host,
+                        Type.A,
+                        records -> records.stream().map(r -> ((ARecord) r).getAddress()).toList());
         CompletableFuture<DnsResult<List<InetAddress>>> v6 =
-                lookup(host, Type.AAAA, records -> records.stream().map(r -> ((AAAARecord) r).getAddress()).toList());
+                lookup(
+                        host,
+                        Type.AAAA,
+                        records ->
+                                records.stream().map(r -> ((AAAARecord) r).getAddress()).toList());
         return v4.thenCombine(v6, this::combine);
     }
 
     @Override
     public CompletableFuture<DnsResult<List<String>>> txt(String name) {
-        return lookup(name, Type.TXT, records -> records.stream().map(r -> joined((TXTRecord) r)).toList());
+        return lookup(
+                name,
+                Type.TXT,
+                records -> records.stream().map(r -> joined((TXTRecord) r)).toList());
     }
 
     @Override
     public CompletableFuture<DnsResult<List<TlsaRecord>>> tlsa(String name) {
-        return lookup(name, Type.TLSA, records -> records.stream().map(r -> tlsaRecord((TLSARecord) r)).toList());
+        return lookup(
+                name,
+                Type.TLSA,
+                records -> records.stream().map(r -> tlsaRecord((TLSARecord) r)).toList());
     }
 
     /** Both families' addresses; failing that the one found, the failure, or NXDOMAIN only when both say so. */
-    static DnsResult<List<InetAddress>> families(DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
-        if (v4 instanceof DnsResult.Found<List<InetAddress>> f4 && v6 instanceof DnsResult.Found<List<InetAddress>> f6) {
+    static DnsResult<List<InetAddress>> families(
+            DnsResult<List<InetAddress>> v4, DnsResult<List<InetAddress>> v6) {
+        if (v4 instanceof DnsResult.Found<List<InetAddress>> f4
+                && v6 instanceof DnsResult.Found<List<InetAddress>> f6) {
             List<InetAddress> all = new ArrayList<>(f4.value());
             all.addAll(f6.value());
             return new DnsResult.Found<>(f4.name(), f4.canonicalName(), List.copyOf(all));
@@ -76,21 +93,31 @@ abstract class RecordLookups implements DnsResolver {
         if (v6.isFailed()) {
             return v6;
         }
-        boolean nx = ((DnsResult.NoRecords<List<InetAddress>>) v4).absence() == DnsResult.Absence.NXDOMAIN
-                && ((DnsResult.NoRecords<List<InetAddress>>) v6).absence() == DnsResult.Absence.NXDOMAIN;
-        return new DnsResult.NoRecords<>(v4.name(), nx ? DnsResult.Absence.NXDOMAIN : DnsResult.Absence.NODATA);
+        boolean nx =
+                ((DnsResult.NoRecords<List<InetAddress>>) v4).absence()
+                                == DnsResult.Absence.NXDOMAIN
+                        && ((DnsResult.NoRecords<List<InetAddress>>) v6).absence()
+                                == DnsResult.Absence.NXDOMAIN;
+        return new DnsResult.NoRecords<>(
+                v4.name(), nx ? DnsResult.Absence.NXDOMAIN : DnsResult.Absence.NODATA);
     }
 
     static List<MxRecord> mxRecords(List<Record> records) {
         return records.stream()
                 .map(r -> (MXRecord) r)
                 .map(r -> new MxRecord(r.getPriority(), r.getTarget().toString()))
-                .sorted(Comparator.comparingInt(MxRecord::preference)) // stable: equal preferences keep answer order
+                .sorted(
+                        Comparator.comparingInt(
+                                MxRecord::preference)) // stable: equal preferences keep answer
+                // order
                 .toList();
     }
 
     static TlsaRecord tlsaRecord(TLSARecord r) {
-        return new TlsaRecord(r.getCertificateUsage(), r.getSelector(), r.getMatchingType(),
+        return new TlsaRecord(
+                r.getCertificateUsage(),
+                r.getSelector(),
+                r.getMatchingType(),
                 r.getCertificateAssociationData());
     }
 

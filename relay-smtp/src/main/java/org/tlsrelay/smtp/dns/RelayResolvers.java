@@ -36,22 +36,35 @@ public final class RelayResolvers {
     public static RelayResolvers create(RelayConfig.Dns config) throws IOException {
         DnsjavaResolver general = DnsjavaResolver.create(config);
         if (config.dnssec() == RelayConfig.DnssecMode.OFF) {
-            return new RelayResolvers(general, null, "dns.dnssec is off: no DNSSEC validation, DANE disabled");
+            return new RelayResolvers(
+                    general, null, "dns.dnssec is off: no DNSSEC validation, DANE disabled");
         }
         DnssecResolver validating = DnssecResolver.create(config);
         List<InetSocketAddress> servers = DnsjavaResolver.servers(config);
-        List<InetSocketAddress> use = servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
-        DnssecCapability capability = new DnssecCapability(DnsjavaResolver.upstream(use, config.timeout()),
-                TrustAnchors.configured(config.trustAnchors()).names(), use.toString(), Clock.systemUTC());
+        List<InetSocketAddress> use =
+                servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
+        DnssecCapability capability =
+                new DnssecCapability(
+                        DnsjavaResolver.upstream(use, config.timeout()),
+                        TrustAnchors.configured(config.trustAnchors()).names(),
+                        use.toString(),
+                        Clock.systemUTC());
         capability.probe(); // at start-up, so that the first deliveries already know
-        String state = switch (capability.current()) {
-            case SUPPORTED -> "DNSSEC validation on for DANE (" + validating + ")";
-            case UNSUPPORTED -> "DNSSEC validation on, but the DNS servers return no DNSSEC data: DANE cannot apply "
-                    + "until they do (" + validating + ")";
-            case UNKNOWN -> "DNSSEC validation on; the DNS servers did not answer the DNSSEC check yet ("
-                    + validating + ")";
-        };
-        return new RelayResolvers(general, new CapabilityGatedResolver(validating, general, capability), state);
+        String state =
+                switch (capability.current()) {
+                    case SUPPORTED -> "DNSSEC validation on for DANE (" + validating + ")";
+                    case UNSUPPORTED ->
+                            "DNSSEC validation on, but the DNS servers return no DNSSEC data: DANE cannot apply "
+                                    + "until they do ("
+                                    + validating
+                                    + ")";
+                    case UNKNOWN ->
+                            "DNSSEC validation on; the DNS servers did not answer the DNSSEC check yet ("
+                                    + validating
+                                    + ")";
+                };
+        return new RelayResolvers(
+                general, new CapabilityGatedResolver(validating, general, capability), state);
     }
 
     /** The resolver for every look-up DANE does not rely on. */

@@ -28,7 +28,8 @@ public record TrustAnchors(String text, String source) {
     public TrustAnchors {
         List<Record> anchors = parse(text, source);
         if (anchors.isEmpty()) {
-            throw new IllegalArgumentException(source + ": no DS or DNSKEY record, so nothing could ever validate");
+            throw new IllegalArgumentException(
+                    source + ": no DS or DNSKEY record, so nothing could ever validate");
         }
     }
 
@@ -38,7 +39,8 @@ public record TrustAnchors(String text, String source) {
             if (in == null) {
                 throw new IllegalStateException(ROOT + " is missing from the relay's jar");
             }
-            return new TrustAnchors(new String(in.readAllBytes(), StandardCharsets.US_ASCII), "built-in IANA root");
+            return new TrustAnchors(
+                    new String(in.readAllBytes(), StandardCharsets.US_ASCII), "built-in IANA root");
         } catch (IOException e) {
             throw new IllegalStateException("cannot read " + ROOT, e);
         }
@@ -58,9 +60,11 @@ public record TrustAnchors(String text, String source) {
             } catch (NoSuchFileException e) {
                 throw new IOException("dns.trust-anchors: " + f + ": no such file", e);
             } catch (IOException e) {
-                throw new IOException("dns.trust-anchors: " + f + ": cannot read: " + e.getMessage(), e);
+                throw new IOException(
+                        "dns.trust-anchors: " + f + ": cannot read: " + e.getMessage(), e);
             }
-            new TrustAnchors(text, "dns.trust-anchors: " + f); // checks each file on its own, naming it
+            new TrustAnchors(
+                    text, "dns.trust-anchors: " + f); // checks each file on its own, naming it
             all.append(text).append('\n');
             names.add(f.toString());
         }
@@ -85,14 +89,19 @@ public record TrustAnchors(String text, String source) {
     /** The DS and DNSKEY records of {@code text}; a syntax error is an {@link IllegalArgumentException}. */
     private static List<Record> parse(String text, String source) {
         List<Record> anchors = new ArrayList<>();
-        try (Master m = new Master(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)), Name.root, 0)) {
+        try (Master m =
+                new Master(
+                        new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)),
+                        Name.root,
+                        0)) {
             for (Record r = m.nextRecord(); r != null; r = m.nextRecord()) {
                 if (r.getType() == Type.DS || r.getType() == Type.DNSKEY) {
                     anchors.add(r);
                 }
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": not a zone file of DS/DNSKEY records: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    source + ": not a zone file of DS/DNSKEY records: " + e.getMessage(), e);
         }
         return anchors;
     }

@@ -41,15 +41,27 @@ import org.tlsrelay.core.queue.XText;
 final class Commands {
     private static final Logger LOG = LoggerFactory.getLogger(InboundServer.class);
 
-    private Commands() {
-    }
+    private Commands() {}
 
     /** One instance of each command, bound to the server. */
     static List<Command> all(InboundServer server) {
-        return List.of(new Ehlo(server), new Helo(server), new Mail(server), new Rcpt(server), new Data(server),
-                new Rset(server), new Noop(server), new Quit(server), new Refused(server, "VRFY"),
-                new Refused(server, "EXPN"), new Refused(server, "BDAT"), new Refused(server, "TURN"),
-                new Refused(server, "ETRN"), new Help(server), new StartTls(server), new Auth(server));
+        return List.of(
+                new Ehlo(server),
+                new Helo(server),
+                new Mail(server),
+                new Rcpt(server),
+                new Data(server),
+                new Rset(server),
+                new Noop(server),
+                new Quit(server),
+                new Refused(server, "VRFY"),
+                new Refused(server, "EXPN"),
+                new Refused(server, "BDAT"),
+                new Refused(server, "TURN"),
+                new Refused(server, "ETRN"),
+                new Help(server),
+                new StartTls(server),
+                new Auth(server));
     }
 
     /** Checks the verb and the line length, then runs the command with the session's state. */
@@ -62,8 +74,10 @@ final class Commands {
         }
 
         @Override
-        public final void execute(String line, Session session) throws IOException, DropConnectionException {
-            // SubEthaSMTP finds commands by their first four letters too ("DATAX" would reach DATA): insist on the verb.
+        public final void execute(String line, Session session)
+                throws IOException, DropConnectionException {
+            // SubEthaSMTP finds commands by their first four letters too ("DATAX" would reach
+            // DATA): insist on the verb.
             String verb = verb(line);
             if (!verb.equalsIgnoreCase(getName())) {
                 session.sendResponse("500 5.5.2 Error: command not recognized");
@@ -116,7 +130,8 @@ final class Commands {
                 lines.add("STARTTLS");
             }
             if (session.isTLSStarted() && server.authAvailable()) {
-                lines.add("AUTH PLAIN LOGIN"); // RFC 4954 §4: only over TLS, so no password crosses in clear
+                lines.add("AUTH PLAIN LOGIN"); // RFC 4954 §4: only over TLS, so no password crosses
+                // in clear
             }
             if (session.isTLSStarted()) {
                 lines.add("REQUIRETLS"); // RFC 8689 §2: offered only in a session protected by TLS
@@ -201,9 +216,11 @@ final class Commands {
                             session.sendResponse("501 5.5.4 Error: bad SIZE value");
                             return;
                         }
-                        if (v.length() > 18 || Long.parseLong(v) > server.limits().maxMessageSize().bytes()) {
+                        if (v.length() > 18
+                                || Long.parseLong(v) > server.limits().maxMessageSize().bytes()) {
                             server.metrics().rejected(Rejection.MESSAGE_SIZE);
-                            session.sendResponse("552 5.3.4 Message size exceeds fixed maximum message size");
+                            session.sendResponse(
+                                    "552 5.3.4 Message size exceeds fixed maximum message size");
                             return;
                         }
                     }
@@ -212,7 +229,9 @@ final class Commands {
                             case "7BIT" -> tx.body = Envelope.BodyType.SEVEN_BIT;
                             case "8BITMIME" -> tx.body = Envelope.BodyType.EIGHT_BIT_MIME;
                             default -> {
-                                session.sendResponse("555 5.5.4 Unsupported BODY value " + SmtpPath.printable(v));
+                                session.sendResponse(
+                                        "555 5.5.4 Unsupported BODY value "
+                                                + SmtpPath.printable(v));
                                 return;
                             }
                         }
@@ -242,7 +261,8 @@ final class Commands {
                             return;
                         }
                         if (v.length() > 100 || tx.envid.isEmpty()) {
-                            session.sendResponse("501 5.5.4 Error: ENVID must be 1 to 100 characters");
+                            session.sendResponse(
+                                    "501 5.5.4 Error: ENVID must be 1 to 100 characters");
                             return;
                         }
                     }
@@ -254,23 +274,28 @@ final class Commands {
                             session.sendResponse("501 5.5.4 Error: REQUIRETLS takes no value");
                             return;
                         }
-                        // RFC 8689 §2: REQUIRETLS is specified only in a session that uses TLS (and is advertised
-                        // only there); a client that tries it in clear text is told to start TLS (RFC 3207 §4 530,
+                        // RFC 8689 §2: REQUIRETLS is specified only in a session that uses TLS (and
+                        // is advertised
+                        // only there); a client that tries it in clear text is told to start TLS
+                        // (RFC 3207 §4 530,
                         // RFC 5248 X.7.10 "Encryption needed").
                         if (!session.isTLSStarted()) {
-                            session.sendResponse("530 5.7.10 REQUIRETLS needs a TLS session: issue STARTTLS first");
+                            session.sendResponse(
+                                    "530 5.7.10 REQUIRETLS needs a TLS session: issue STARTTLS first");
                             return;
                         }
                         tx.requireTls = true;
                     }
                     default -> {
-                        session.sendResponse("555 5.5.4 Unsupported option: " + SmtpPath.printable(p.keyword()));
+                        session.sendResponse(
+                                "555 5.5.4 Unsupported option: " + SmtpPath.printable(p.keyword()));
                         return;
                     }
                 }
             }
             if (path.nonAscii() && !tx.smtpUtf8) {
-                session.sendResponse("553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
+                session.sendResponse(
+                        "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
                 return;
             }
             session.startMailTransaction();
@@ -332,7 +357,8 @@ final class Commands {
                             }
                         }
                         if (notify.contains(RecipientStatus.Notify.NEVER) && notify.size() > 1) {
-                            session.sendResponse("501 5.5.4 Error: NOTIFY=NEVER cannot be combined");
+                            session.sendResponse(
+                                    "501 5.5.4 Error: NOTIFY=NEVER cannot be combined");
                             return;
                         }
                     }
@@ -340,26 +366,35 @@ final class Commands {
                         // RFC 3461 §4.2: addr-type ";" xtext
                         int semi = p.value().indexOf(';');
                         try {
-                            if (semi < 1 || !p.value().substring(0, semi).matches("[A-Za-z0-9-]+")) {
+                            if (semi < 1
+                                    || !p.value().substring(0, semi).matches("[A-Za-z0-9-]+")) {
                                 throw new IllegalArgumentException("must be addr-type;address");
                             }
-                            orcpt = p.value().substring(0, semi) + ";" + XText.decode(p.value().substring(semi + 1));
+                            orcpt =
+                                    p.value().substring(0, semi)
+                                            + ";"
+                                            + XText.decode(p.value().substring(semi + 1));
                         } catch (IllegalArgumentException e) {
                             session.sendResponse("501 5.5.4 Error: bad ORCPT: " + e.getMessage());
                             return;
                         }
                     }
                     default -> {
-                        session.sendResponse("555 5.5.4 Unsupported option: " + SmtpPath.printable(p.keyword()));
+                        session.sendResponse(
+                                "555 5.5.4 Unsupported option: " + SmtpPath.printable(p.keyword()));
                         return;
                     }
                 }
             }
             String shown = SmtpPath.printable(path.mailbox());
             if (!state.mayRelay()) {
-                // No local mailboxes: without the relay permission no recipient form is accepted (RFC 5321 §7.1).
-                LOG.info("relay denied: client={} helo={} to=<{}>", state.client.getHostAddress(),
-                        SmtpPath.printable(session.getHelo().orElse("")), shown);
+                // No local mailboxes: without the relay permission no recipient form is accepted
+                // (RFC 5321 §7.1).
+                LOG.info(
+                        "relay denied: client={} helo={} to=<{}>",
+                        state.client.getHostAddress(),
+                        SmtpPath.printable(session.getHelo().orElse("")),
+                        shown);
                 server.metrics().rejected(Rejection.RELAY_DENIED);
                 session.sendResponse("554 5.7.1 <" + shown + ">: Relay access denied");
                 return;
@@ -371,17 +406,22 @@ final class Commands {
             }
             if (path.addressLiteral()) {
                 server.metrics().rejected(Rejection.BAD_RECIPIENT);
-                session.sendResponse("550 5.7.1 <" + shown + ">: address literals are not relayed, use a domain");
+                session.sendResponse(
+                        "550 5.7.1 <"
+                                + shown
+                                + ">: address literals are not relayed, use a domain");
                 return;
             }
             if (path.domainless()) {
                 server.metrics().rejected(Rejection.BAD_RECIPIENT);
-                session.sendResponse("550 5.1.1 <" + shown + ">: this relay has no local mailboxes");
+                session.sendResponse(
+                        "550 5.1.1 <" + shown + ">: this relay has no local mailboxes");
                 return;
             }
             if (path.nonAscii() && !tx.smtpUtf8) {
                 server.metrics().rejected(Rejection.BAD_RECIPIENT);
-                session.sendResponse("553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
+                session.sendResponse(
+                        "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
                 return;
             }
             if (tx.recipients.size() >= server.limits().maxRecipients()) {
@@ -401,15 +441,17 @@ final class Commands {
 
     /** DATA (RFC 5321 §4.1.1.4): stream into the spool, reply only after it is durable. */
     static final class Data extends Cmd {
-        private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z",
-                Locale.US).withZone(ZoneOffset.UTC);
+        private static final DateTimeFormatter DATE =
+                DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US)
+                        .withZone(ZoneOffset.UTC);
 
         Data(InboundServer server) {
             super(server, "DATA", "Send the message, ended by <CR><LF>.<CR><LF>");
         }
 
         @Override
-        void handle(String args, Session session, SessionState state) throws IOException, DropConnectionException {
+        void handle(String args, Session session, SessionState state)
+                throws IOException, DropConnectionException {
             if (!session.isMailTransactionInProgress()) {
                 session.sendResponse("503 5.5.1 Error: need MAIL command");
                 return;
@@ -417,8 +459,10 @@ final class Commands {
             Transaction tx = transaction(session);
             if (tx.recipients.isEmpty()) {
                 // RFC 2920 §3.1: with pipelining, DATA after only refused RCPTs gets 554, not 354.
-                session.sendResponse(tx.rcptCommands == 0 ? "503 5.5.1 Error: need RCPT command"
-                        : "554 5.5.1 Error: no valid recipients");
+                session.sendResponse(
+                        tx.rcptCommands == 0
+                                ? "503 5.5.1 Error: need RCPT command"
+                                : "554 5.5.1 Error: no valid recipients");
                 return;
             }
             if (!args.isBlank()) {
@@ -445,13 +489,15 @@ final class Commands {
                 session.resetMailTransaction();
                 restoreTimeout(session);
             }
-            // Sent after the reception is closed: a refused message has left no file behind by then.
+            // Sent after the reception is closed: a refused message has left no file behind by
+            // then.
             if (!reply.isEmpty()) {
                 session.sendResponse(reply);
             }
         }
 
-        private String receive(Session session, SessionState state, Transaction tx, Spool.Reception reception)
+        private String receive(
+                Session session, SessionState state, Transaction tx, Spool.Reception reception)
                 throws IOException, DropConnectionException {
             OutputStream body = reception.body();
             IOException writeFailure = null;
@@ -462,17 +508,23 @@ final class Commands {
                 writeFailure = e;
             }
             long deadline = System.nanoTime() + server.limits().dataTimeout().toNanos();
-            TlsRequiredScanner tlsRequired = new TlsRequiredScanner(writeFailure == null ? body
-                    : OutputStream.nullOutputStream());
+            TlsRequiredScanner tlsRequired =
+                    new TlsRequiredScanner(
+                            writeFailure == null ? body : OutputStream.nullOutputStream());
             DataReader.Result r;
             try {
-                r = DataReader.read(session.getRawInput(), tlsRequired,
-                        server.limits().maxMessageSize().bytes(), server.limits().maxLineLength(),
-                        () -> setReadTimeout(session, deadline));
+                r =
+                        DataReader.read(
+                                session.getRawInput(),
+                                tlsRequired,
+                                server.limits().maxMessageSize().bytes(),
+                                server.limits().maxLineLength(),
+                                () -> setReadTimeout(session, deadline));
             } catch (SocketTimeoutException e) {
                 LOG.info("DATA timeout: client={}", state.client.getHostAddress());
                 server.metrics().rejected(Rejection.DATA_TIMEOUT);
-                throw new DropConnectionException(421, "4.4.2 " + server.hostname() + " Error: timeout exceeded");
+                throw new DropConnectionException(
+                        421, "4.4.2 " + server.hostname() + " Error: timeout exceeded");
             } catch (EOFException e) {
                 LOG.info("connection lost during DATA: client={}", state.client.getHostAddress());
                 session.quit();
@@ -482,8 +534,11 @@ final class Commands {
                 writeFailure = r.sinkFailure();
             }
             if (r.bareNewline()) {
-                // SMTP smuggling defence, as Postfix's smtpd_forbid_bare_newline: refuse, never normalise.
-                LOG.info("rejected: bare CR or LF in DATA: client={}", state.client.getHostAddress());
+                // SMTP smuggling defence, as Postfix's smtpd_forbid_bare_newline: refuse, never
+                // normalise.
+                LOG.info(
+                        "rejected: bare CR or LF in DATA: client={}",
+                        state.client.getHostAddress());
                 server.metrics().rejected(Rejection.BARE_NEWLINE);
                 return "550 5.6.0 Error: bare <CR> or <LF> received; lines must end with <CR><LF>";
             } else if (r.tooBig()) {
@@ -491,19 +546,39 @@ final class Commands {
                 return "552 5.3.4 Error: message size exceeds fixed maximum message size";
             } else if (r.lineTooLong()) {
                 server.metrics().rejected(Rejection.LINE_LENGTH);
-                return "554 5.6.0 Error: message has a line longer than " + server.limits().maxLineLength() + " octets";
+                return "554 5.6.0 Error: message has a line longer than "
+                        + server.limits().maxLineLength()
+                        + " octets";
             } else if (writeFailure != null) {
                 LOG.error("queue file write error: {}", writeFailure.toString());
                 server.metrics().rejected(Rejection.QUEUE_ERROR);
                 return "451 4.3.0 Error: queue file write error";
             } else {
                 Instant now = server.spool().clock().instant();
-                List<RecipientStatus> rcpts = tx.recipients.stream()
-                        .map(x -> RecipientStatus.pending(x.address(), x.dsnNotify(), x.orcpt(), now)).toList();
-                Envelope env = Envelope.accepted(reception.id(), now, tx.sender, rcpts, tx.body, tx.smtpUtf8, tx.ret,
-                        tx.envid, new Envelope.Source("smtp", state.client.getHostAddress(),
-                                SmtpPath.printable(session.getHelo().orElse("")), state.user, state.tls))
-                        .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
+                List<RecipientStatus> rcpts =
+                        tx.recipients.stream()
+                                .map(
+                                        x ->
+                                                RecipientStatus.pending(
+                                                        x.address(), x.dsnNotify(), x.orcpt(), now))
+                                .toList();
+                Envelope env =
+                        Envelope.accepted(
+                                        reception.id(),
+                                        now,
+                                        tx.sender,
+                                        rcpts,
+                                        tx.body,
+                                        tx.smtpUtf8,
+                                        tx.ret,
+                                        tx.envid,
+                                        new Envelope.Source(
+                                                "smtp",
+                                                state.client.getHostAddress(),
+                                                SmtpPath.printable(session.getHelo().orElse("")),
+                                                state.user,
+                                                state.tls))
+                                .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
                 QueuedMessage m;
                 try {
                     m = reception.commit(env);
@@ -512,29 +587,51 @@ final class Commands {
                     server.metrics().rejected(Rejection.QUEUE_ERROR);
                     return "451 4.3.0 Error: queue file write error";
                 }
-                LOG.info("queued: from=<{}> size={} nrcpt={} client={}{}", SmtpPath.printable(tx.sender), m.size(),
-                        rcpts.size(), state.client.getHostAddress(), state.user.isEmpty() ? "" : " user=" + state.user);
+                LOG.info(
+                        "queued: from=<{}> size={} nrcpt={} client={}{}",
+                        SmtpPath.printable(tx.sender),
+                        m.size(),
+                        rcpts.size(),
+                        state.client.getHostAddress(),
+                        state.user.isEmpty() ? "" : " user=" + state.user);
                 server.metrics().accepted();
                 return "250 2.0.0 Ok: queued as " + m.id();
             }
         }
 
         /** RFC 5321 §4.4 trace header, with no DNS look-up: the client is named by its HELO and its IP literal. */
-        private byte[] receivedHeader(Session session, SessionState state, Transaction tx, String id) {
+        private byte[] receivedHeader(
+                Session session, SessionState state, Transaction tx, String id) {
             String ip = state.client.getHostAddress();
-            String literal = state.client instanceof java.net.Inet6Address ? "[IPv6:" + ip + "]" : "[" + ip + "]";
+            String literal =
+                    state.client instanceof java.net.Inet6Address
+                            ? "[IPv6:" + ip + "]"
+                            : "[" + ip + "]";
             StringBuilder h = new StringBuilder(256);
-            h.append("Received: from ").append(heloForHeader(session.getHelo().orElse("unknown")))
-                    .append(" (").append(literal).append(")\r\n");
-            h.append("\tby ").append(server.hostname()).append(" (tlsrelay) with ").append(state.protocol(tx.smtpUtf8))
-                    .append(" id ").append(id);
+            h.append("Received: from ")
+                    .append(heloForHeader(session.getHelo().orElse("unknown")))
+                    .append(" (")
+                    .append(literal)
+                    .append(")\r\n");
+            h.append("\tby ")
+                    .append(server.hostname())
+                    .append(" (tlsrelay) with ")
+                    .append(state.protocol(tx.smtpUtf8))
+                    .append(" id ")
+                    .append(id);
             if (!state.tls.isEmpty()) {
-                h.append("\r\n\t(using ").append(state.tls.replace(" ", " with cipher ")).append(")");
+                h.append("\r\n\t(using ")
+                        .append(state.tls.replace(" ", " with cipher "))
+                        .append(")");
             }
             if (tx.recipients.size() == 1) {
-                h.append("\r\n\tfor <").append(SmtpPath.printable(tx.recipients.get(0).address())).append(">");
+                h.append("\r\n\tfor <")
+                        .append(SmtpPath.printable(tx.recipients.get(0).address()))
+                        .append(">");
             }
-            h.append(";\r\n\t").append(DATE.format(server.spool().clock().instant())).append("\r\n");
+            h.append(";\r\n\t")
+                    .append(DATE.format(server.spool().clock().instant()))
+                    .append("\r\n");
             return h.toString().getBytes(StandardCharsets.UTF_8);
         }
 
@@ -553,14 +650,20 @@ final class Commands {
                 throw new SocketTimeoutException("DATA deadline passed");
             }
             long idle = server.limits().commandTimeout().toMillis();
-            session.getSocket().setSoTimeout((int) Math.max(1, Math.min(Math.min(left, idle), Integer.MAX_VALUE)));
+            session.getSocket()
+                    .setSoTimeout(
+                            (int) Math.max(1, Math.min(Math.min(left, idle), Integer.MAX_VALUE)));
         }
 
         private void restoreTimeout(Session session) {
             try {
                 Socket s = session.getSocket();
                 if (!s.isClosed()) {
-                    s.setSoTimeout((int) Math.min(server.limits().commandTimeout().toMillis(), Integer.MAX_VALUE));
+                    s.setSoTimeout(
+                            (int)
+                                    Math.min(
+                                            server.limits().commandTimeout().toMillis(),
+                                            Integer.MAX_VALUE));
                 }
             } catch (IOException e) {
                 // the connection is going away anyway
@@ -657,11 +760,15 @@ final class Commands {
                 tls.startHandshake();
             } catch (IOException e) {
                 // The stream is in an unknown state: never go on reading commands from it.
-                LOG.info("STARTTLS handshake failed: client={}: {}", state.client.getHostAddress(), e.getMessage());
+                LOG.info(
+                        "STARTTLS handshake failed: client={}: {}",
+                        state.client.getHostAddress(),
+                        e.getMessage());
                 session.quit();
                 return;
             }
-            // setSocket makes a new input buffer, so clear text pipelined after STARTTLS is dropped (RFC 3207 §4.2).
+            // setSocket makes a new input buffer, so clear text pipelined after STARTTLS is dropped
+            // (RFC 3207 §4.2).
             session.setSocket(tls);
             session.resetSmtpProtocol(); // RFC 3207 §4.2: forget everything learned before TLS
             session.setTlsStarted(true);
@@ -679,13 +786,15 @@ final class Commands {
         }
 
         @Override
-        void handle(String args, Session session, SessionState state) throws IOException, DropConnectionException {
+        void handle(String args, Session session, SessionState state)
+                throws IOException, DropConnectionException {
             if (!server.authAvailable()) {
                 session.sendResponse("502 5.5.1 Error: authentication not enabled");
                 return;
             }
             if (!session.isTLSStarted()) {
-                session.sendResponse("538 5.7.11 Encryption required for requested authentication mechanism");
+                session.sendResponse(
+                        "538 5.7.11 Encryption required for requested authentication mechanism");
                 return;
             }
             if (!state.esmtp) {
@@ -712,7 +821,11 @@ final class Commands {
             try {
                 switch (mechanism) {
                     case "PLAIN" -> {
-                        byte[] msg = decode(initial.isPresent() ? initial.get() : challenge(session, ""));
+                        byte[] msg =
+                                decode(
+                                        initial.isPresent()
+                                                ? initial.get()
+                                                : challenge(session, ""));
                         // RFC 4616 §2: [authzid] NUL authcid NUL passwd
                         String s = new String(msg, StandardCharsets.UTF_8);
                         String[] f = s.split("\0", -1);
@@ -728,13 +841,25 @@ final class Commands {
                         password = f[2].toCharArray();
                     }
                     case "LOGIN" -> {
-                        user = new String(decode(initial.isPresent() ? initial.get()
-                                : challenge(session, "VXNlcm5hbWU6")), StandardCharsets.UTF_8); // "Username:"
-                        password = new String(decode(challenge(session, "UGFzc3dvcmQ6")), // "Password:"
-                                StandardCharsets.UTF_8).toCharArray();
+                        user =
+                                new String(
+                                        decode(
+                                                initial.isPresent()
+                                                        ? initial.get()
+                                                        : challenge(session, "VXNlcm5hbWU6")),
+                                        StandardCharsets.UTF_8); // "Username:"
+                        password =
+                                new String(
+                                                decode(
+                                                        challenge(
+                                                                session,
+                                                                "UGFzc3dvcmQ6")), // "Password:"
+                                                StandardCharsets.UTF_8)
+                                        .toCharArray();
                     }
                     default -> {
-                        session.sendResponse("504 5.5.4 Error: unsupported authentication mechanism");
+                        session.sendResponse(
+                                "504 5.5.4 Error: unsupported authentication mechanism");
                         return;
                     }
                 }
@@ -761,11 +886,14 @@ final class Commands {
                 throws IOException, DropConnectionException {
             state.authFailures++;
             server.metrics().rejected(Rejection.AUTH_FAILED);
-            LOG.warn("authentication failed: user={} client={}", SmtpPath.printable(user),
+            LOG.warn(
+                    "authentication failed: user={} client={}",
+                    SmtpPath.printable(user),
                     state.client.getHostAddress());
             if (state.authFailures >= MAX_FAILURES) {
-                throw new DropConnectionException(421, "4.7.0 " + server.hostname()
-                        + " Error: too many failed authentications");
+                throw new DropConnectionException(
+                        421,
+                        "4.7.0 " + server.hostname() + " Error: too many failed authentications");
             }
             session.sendResponse("535 5.7.8 Error: authentication failed");
         }

@@ -30,7 +30,12 @@ final class DataReader {
     private static final int CHUNK = 8192;
 
     /** What the caller needs to choose the reply. */
-    record Result(long size, boolean bareNewline, boolean tooBig, boolean lineTooLong, IOException sinkFailure) {
+    record Result(
+            long size,
+            boolean bareNewline,
+            boolean tooBig,
+            boolean lineTooLong,
+            IOException sinkFailure) {
         boolean clean() {
             return !bareNewline && !tooBig && !lineTooLong && sinkFailure == null;
         }
@@ -68,7 +73,12 @@ final class DataReader {
      *
      * @throws EOFException if the connection ends before the message does
      */
-    static Result read(InputStream in, OutputStream sink, long maxSize, int maxLineLength, BeforeRead beforeRead)
+    static Result read(
+            InputStream in,
+            OutputStream sink,
+            long maxSize,
+            int maxLineLength,
+            BeforeRead beforeRead)
             throws IOException {
         DataReader r = new DataReader(sink, maxSize, maxLineLength);
         r.run(in, beforeRead);
@@ -148,7 +158,8 @@ final class DataReader {
         if (lineStart) {
             lineStart = false;
             if (b == DOT) {
-                dotFirst = true; // removed (RFC 5321 §4.5.2), or the end of data if CRLF follows at once
+                dotFirst = true; // removed (RFC 5321 §4.5.2), or the end of data if CRLF follows at
+                // once
                 return false;
             }
         }

@@ -37,58 +37,84 @@ public final class InboundServer implements AutoCloseable {
     private final AtomicInteger active = new AtomicInteger();
     private final RelayMetrics metrics;
 
-    private InboundServer(RelayConfig.Server config, Spool spool, Credentials credentials, InboundTls tls,
-            RelayMetrics metrics) throws IOException {
+    private InboundServer(
+            RelayConfig.Server config,
+            Spool spool,
+            Credentials credentials,
+            InboundTls tls,
+            RelayMetrics metrics)
+            throws IOException {
         this.config = config;
         this.metrics = metrics;
         this.spool = spool;
         this.credentials = credentials;
         this.tls = tls;
         ExecutorService threads = Executors.newCachedThreadPool(named("smtp-in-"));
-        SMTPServer.Builder b = SMTPServer.port(config.listen().port())
-                // A literal in server.listen (the usual case) is not looked up; a name is resolved once, here.
-                .bindAddress(InetAddress.getByName(config.listen().host()))
-                .hostName(config.hostname())
-                .softwareName("tlsrelay")
-                .backlog(256)
-                .serverSocketFactory(NoDelayServerSocket::new)
-                .messageHandlerFactory(context -> new Transaction())
-                // Our session handler enforces max-connections with an enhanced code; SubEthaSMTP's own check (a bare
-                // "421 Too many connections") is set above it as a backstop.
-                .maxConnections(config.limits().maxConnections() + 16)
-                .connectionTimeout((int) Math.min(config.limits().commandTimeout().toMillis(), Integer.MAX_VALUE),
-                        TimeUnit.MILLISECONDS)
-                .maxRecipients(config.limits().maxRecipients())
-                .maxMessageSize((int) Math.min(config.limits().maxMessageSize().bytes(), Integer.MAX_VALUE))
-                .insertReceivedHeaders(false)
-                .executorService(threads)
-                .sessionHandler(new SessionHandler() {
-                    @Override
-                    public SessionAcceptance accept(Session session) {
-                        if (active.incrementAndGet() > config.limits().maxConnections()) {
-                            active.decrementAndGet();
-                            metrics.rejected(RelayMetrics.Rejection.TOO_MANY_CONNECTIONS);
-                            return SessionAcceptance.failure(421, "4.7.0 " + config.hostname()
-                                    + " Error: too many connections, try again later");
-                        }
-                        InetAddress client = session.getRemoteAddress().getAddress();
-                        boolean trusted = config.networks().stream().anyMatch(n -> n.contains(client));
-                        sessions.put(session, new SessionState(client, trusted));
-                        return SessionAcceptance.success();
-                    }
+        SMTPServer.Builder b =
+                SMTPServer.port(config.listen().port())
+                        // A literal in server.listen (the usual case) is not looked up; a name is
+                        // resolved once, here.
+                        .bindAddress(InetAddress.getByName(config.listen().host()))
+                        .hostName(config.hostname())
+                        .softwareName("tlsrelay")
+                        .backlog(256)
+                        .serverSocketFactory(NoDelayServerSocket::new)
+                        .messageHandlerFactory(context -> new Transaction())
+                        // Our session handler enforces max-connections with an enhanced code;
+                        // SubEthaSMTP's own check (a bare
+                        // "421 Too many connections") is set above it as a backstop.
+                        .maxConnections(config.limits().maxConnections() + 16)
+                        .connectionTimeout(
+                                (int)
+                                        Math.min(
+                                                config.limits().commandTimeout().toMillis(),
+                                                Integer.MAX_VALUE),
+                                TimeUnit.MILLISECONDS)
+                        .maxRecipients(config.limits().maxRecipients())
+                        .maxMessageSize(
+                                (int)
+                                        Math.min(
+                                                config.limits().maxMessageSize().bytes(),
+                                                Integer.MAX_VALUE))
+                        .insertReceivedHeaders(false)
+                        .executorService(threads)
+                        .sessionHandler(
+                                new SessionHandler() {
+                                    @Override
+                                    public SessionAcceptance accept(Session session) {
+                                        if (active.incrementAndGet()
+                                                > config.limits().maxConnections()) {
+                                            active.decrementAndGet();
+                                            metrics.rejected(
+                                                    RelayMetrics.Rejection.TOO_MANY_CONNECTIONS);
+                                            return SessionAcceptance.failure(
+                                                    421,
+                                                    "4.7.0 "
+                                                            + config.hostname()
+                                                            + " Error: too many connections, try again later");
+                                        }
+                                        InetAddress client =
+                                                session.getRemoteAddress().getAddress();
+                                        boolean trusted =
+                                                config.networks().stream()
+                                                        .anyMatch(n -> n.contains(client));
+                                        sessions.put(session, new SessionState(client, trusted));
+                                        return SessionAcceptance.success();
+                                    }
 
-                    @Override
-                    public void onSessionEnd(Session session) {
-                        sessions.remove(session);
-                        active.decrementAndGet();
-                    }
-                });
+                                    @Override
+                                    public void onSessionEnd(Session session) {
+                                        sessions.remove(session);
+                                        active.decrementAndGet();
+                                    }
+                                });
         if (tls != null) {
             b.enableTLS(true).startTlsSocketFactory(tls::layer);
         }
         this.smtp = b.build();
         for (Command c : Commands.all(this)) {
-            smtp.getCommandHandler().addCommand(c); // replaces SubEthaSMTP's command of the same name
+            smtp.getCommandHandler()
+                    .addCommand(c); // replaces SubEthaSMTP's command of the same name
         }
     }
 
@@ -106,15 +132,21 @@ public final class InboundServer implements AutoCloseable {
         Credentials credentials = Credentials.from(config.auth());
         InboundTls tls = config.tls().enabled() ? InboundTls.load(config.tls()) : null;
         if (config.tls().certificate() != null ^ config.tls().privateKey() != null) {
-            throw new IllegalArgumentException("server.tls: certificate and private-key must be given together");
+            throw new IllegalArgumentException(
+                    "server.tls: certificate and private-key must be given together");
         }
         return new InboundServer(config, spool, credentials, tls, metrics);
     }
 
     /** For tests: a server with a ready TLS context. */
-    static InboundServer create(RelayConfig.Server config, Spool spool, javax.net.ssl.SSLContext tls)
+    static InboundServer create(
+            RelayConfig.Server config, Spool spool, javax.net.ssl.SSLContext tls)
             throws IOException {
-        return new InboundServer(config, spool, Credentials.from(config.auth()), InboundTls.of(tls),
+        return new InboundServer(
+                config,
+                spool,
+                Credentials.from(config.auth()),
+                InboundTls.of(tls),
                 RelayMetrics.noop());
     }
 

@@ -32,11 +32,17 @@ import org.tlsrelay.core.config.RelayConfig;
  */
 final class InboundTls {
     static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
-    static final List<String> CIPHER_SUITES = List.of(
-            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+    static final List<String> CIPHER_SUITES =
+            List.of(
+                    "TLS_AES_128_GCM_SHA256",
+                    "TLS_AES_256_GCM_SHA384",
+                    "TLS_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
     private final SSLContext context;
     private final String[] protocols;
@@ -45,10 +51,14 @@ final class InboundTls {
     private InboundTls(SSLContext context) {
         this.context = context;
         SSLParameters supported = context.getSupportedSSLParameters();
-        this.protocols = PROTOCOLS.stream().filter(Arrays.asList(supported.getProtocols())::contains)
-                .toArray(String[]::new);
-        this.suites = CIPHER_SUITES.stream().filter(Arrays.asList(supported.getCipherSuites())::contains)
-                .toArray(String[]::new);
+        this.protocols =
+                PROTOCOLS.stream()
+                        .filter(Arrays.asList(supported.getProtocols())::contains)
+                        .toArray(String[]::new);
+        this.suites =
+                CIPHER_SUITES.stream()
+                        .filter(Arrays.asList(supported.getCipherSuites())::contains)
+                        .toArray(String[]::new);
     }
 
     /** Loads {@code server.tls}; a missing or malformed file is an {@link IOException} that names it. */
@@ -59,14 +69,21 @@ final class InboundTls {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
             ks.setKeyEntry("server", key, new char[0], chain.toArray(X509Certificate[]::new));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            KeyManagerFactory kmf =
+                    KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(ks, new char[0]);
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(kmf.getKeyManagers(), null, null);
             return new InboundTls(ctx);
         } catch (GeneralSecurityException e) {
-            throw new IOException("server.tls: the private key " + tls.privateKey() + " does not fit the certificate "
-                    + tls.certificate() + ": " + e.getMessage(), e);
+            throw new IOException(
+                    "server.tls: the private key "
+                            + tls.privateKey()
+                            + " does not fit the certificate "
+                            + tls.certificate()
+                            + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -78,9 +95,16 @@ final class InboundTls {
     /** Layers a server-mode TLS socket over an accepted plain socket; the handshake starts later. */
     SSLSocket layer(Socket plain) throws IOException {
         InetSocketAddress remote = (InetSocketAddress) plain.getRemoteSocketAddress();
-        // The host argument matters only for a client; a literal keeps the JDK from any name look-up.
-        SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(plain, remote.getAddress().getHostAddress(),
-                plain.getPort(), true);
+        // The host argument matters only for a client; a literal keeps the JDK from any name
+        // look-up.
+        SSLSocket s =
+                (SSLSocket)
+                        context.getSocketFactory()
+                                .createSocket(
+                                        plain,
+                                        remote.getAddress().getHostAddress(),
+                                        plain.getPort(),
+                                        true);
         s.setUseClientMode(false);
         SSLParameters p = s.getSSLParameters();
         p.setProtocols(protocols);
@@ -92,7 +116,8 @@ final class InboundTls {
 
     private static List<X509Certificate> readChain(Path file) throws IOException {
         List<X509Certificate> out = new ArrayList<>();
-        try (Reader r = Files.newBufferedReader(file); PEMParser p = new PEMParser(r)) {
+        try (Reader r = Files.newBufferedReader(file);
+                PEMParser p = new PEMParser(r)) {
             JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
             for (Object o = p.readObject(); o != null; o = p.readObject()) {
                 if (o instanceof X509CertificateHolder h) {
@@ -100,7 +125,12 @@ final class InboundTls {
                 }
             }
         } catch (GeneralSecurityException | RuntimeException e) {
-            throw new IOException("server.tls.certificate: " + file + ": not a PEM certificate: " + e.getMessage(), e);
+            throw new IOException(
+                    "server.tls.certificate: "
+                            + file
+                            + ": not a PEM certificate: "
+                            + e.getMessage(),
+                    e);
         }
         if (out.isEmpty()) {
             throw new IOException("server.tls.certificate: " + file + ": no PEM certificate found");
@@ -109,7 +139,8 @@ final class InboundTls {
     }
 
     private static PrivateKey readKey(Path file) throws IOException {
-        try (Reader r = Files.newBufferedReader(file); PEMParser p = new PEMParser(r)) {
+        try (Reader r = Files.newBufferedReader(file);
+                PEMParser p = new PEMParser(r)) {
             JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
             for (Object o = p.readObject(); o != null; o = p.readObject()) {
                 if (o instanceof PrivateKeyInfo info) {
@@ -120,8 +151,14 @@ final class InboundTls {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            throw new IOException("server.tls.private-key: " + file + ": not a PEM private key: " + e.getMessage(), e);
+            throw new IOException(
+                    "server.tls.private-key: "
+                            + file
+                            + ": not a PEM private key: "
+                            + e.getMessage(),
+                    e);
         }
-        throw new IOException("server.tls.private-key: " + file + ": no unencrypted PEM private key found");
+        throw new IOException(
+                "server.tls.private-key: " + file + ": no unencrypted PEM private key found");
     }
 }

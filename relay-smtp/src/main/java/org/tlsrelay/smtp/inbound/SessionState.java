@@ -5,13 +5,18 @@ import java.net.InetAddress;
 /** What tlsrelay knows about one SMTP connection beyond SubEthaSMTP's {@code Session}. */
 final class SessionState {
     final InetAddress client;
+
     /** The client's address is in {@code server.networks}. */
     final boolean trustedNetwork;
+
     /** EHLO (not HELO) was used: ESMTP, RFC 5321 §4.1.1.1. */
     boolean esmtp;
+
     /** The AUTH user, empty until AUTH succeeds. */
     String user = "";
+
     int authFailures;
+
     /** {@code TLSv1.3 TLS_AES_128_GCM_SHA256} once STARTTLS completed, empty before. */
     String tls = "";
 

@@ -16,12 +16,16 @@ import java.util.Optional;
  * @param nonAscii whether the mailbox has non-ASCII characters (needs SMTPUTF8, RFC 6531 §3.3)
  * @param parameters the {@code KEY[=VALUE]} parameters after the path, in order
  */
-record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boolean domainless, boolean nonAscii,
+record SmtpPath(
+        String mailbox,
+        boolean sourceRoute,
+        boolean addressLiteral,
+        boolean domainless,
+        boolean nonAscii,
         List<Parameter> parameters) {
 
     /** An ESMTP parameter; {@code value} is empty when the keyword had no {@code =}. */
-    record Parameter(String keyword, String value) {
-    }
+    record Parameter(String keyword, String value) {}
 
     /** Why a path could not be parsed. */
     static final class SyntaxException extends Exception {
@@ -34,6 +38,7 @@ record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boo
 
     /** RFC 5321 §4.5.3.1: 64 octets of local part, 255 of domain, 256 for the whole path. */
     static final int MAX_LOCAL = 64;
+
     static final int MAX_DOMAIN = 255;
     static final int MAX_PATH = 256;
 
@@ -77,7 +82,8 @@ record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boo
         boolean route = false;
         String mailbox = inner;
         if (inner.charAt(0) == '@') {
-            // RFC 5321 §4.1.2 A-d-l: "@" Domain *( "," "@" Domain ) ":" — obsolete; parsed only to be refused.
+            // RFC 5321 §4.1.2 A-d-l: "@" Domain *( "," "@" Domain ) ":" — obsolete; parsed only to
+            // be refused.
             int colon = routeEnd(inner);
             for (String hop : inner.substring(0, colon).split(",", -1)) {
                 if (hop.length() < 2 || hop.charAt(0) != '@' || !isDomain(hop.substring(1))) {
@@ -105,7 +111,8 @@ record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boo
         String domain = mailbox.substring(at + 1);
         boolean literal = domain.startsWith("[");
         if (literal ? !isAddressLiteral(domain) : !isDomain(domain)) {
-            throw new SyntaxException("\"" + printable(domain) + "\" is not a domain or address literal");
+            throw new SyntaxException(
+                    "\"" + printable(domain) + "\" is not a domain or address literal");
         }
         if (utf8Length(domain) > MAX_DOMAIN) {
             throw new SyntaxException("the domain is longer than " + MAX_DOMAIN + " octets");
@@ -149,7 +156,9 @@ record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boo
             for (; i < mailbox.length(); i++) {
                 char c = mailbox.charAt(i);
                 if (c == '\\') {
-                    if (i + 1 >= mailbox.length() || mailbox.charAt(i + 1) < 32 || mailbox.charAt(i + 1) == 127) {
+                    if (i + 1 >= mailbox.length()
+                            || mailbox.charAt(i + 1) < 32
+                            || mailbox.charAt(i + 1) == 127) {
                         throw new SyntaxException("bad quoted pair in the local part");
                     }
                     i++;
@@ -172,22 +181,28 @@ record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boo
         int end = at < 0 ? mailbox.length() : at;
         String local = mailbox.substring(0, end);
         // Dot-string = Atom *("." Atom) (RFC 5321 §4.1.2); UTF-8 allowed by RFC 6531 §3.3.
-        if (local.isEmpty() || local.startsWith(".") || local.endsWith(".") || local.contains("..")) {
+        if (local.isEmpty()
+                || local.startsWith(".")
+                || local.endsWith(".")
+                || local.contains("..")) {
             throw new SyntaxException("malformed local part");
         }
         for (int i = 0; i < local.length(); i++) {
             char c = local.charAt(i);
             if (!(isAtext(c) || c == '.')) {
-                throw new SyntaxException("character '" + printable(String.valueOf(c)) + "' is not allowed unquoted");
+                throw new SyntaxException(
+                        "character '" + printable(String.valueOf(c)) + "' is not allowed unquoted");
             }
         }
         return end;
     }
 
     private static boolean isAtext(char c) {
-        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-                || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0 || c > 127 && !Character.isISOControl(c)
-                && !Character.isWhitespace(c);
+        return c >= 'a' && c <= 'z'
+                || c >= 'A' && c <= 'Z'
+                || c >= '0' && c <= '9'
+                || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0
+                || c > 127 && !Character.isISOControl(c) && !Character.isWhitespace(c);
     }
 
     /** Domain = sub-domain *("." sub-domain), Let-dig [Ldh-str]; U-labels allowed (RFC 6531 §3.3). */
@@ -196,13 +211,20 @@ record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boo
             return false;
         }
         for (String label : d.split("\\.", -1)) {
-            if (label.isEmpty() || label.length() > 63 || label.startsWith("-") || label.endsWith("-")) {
+            if (label.isEmpty()
+                    || label.length() > 63
+                    || label.startsWith("-")
+                    || label.endsWith("-")) {
                 return false;
             }
             for (int i = 0; i < label.length(); i++) {
                 char c = label.charAt(i);
-                boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
-                        || c > 127 && Character.isLetterOrDigit(c);
+                boolean ok =
+                        c >= 'a' && c <= 'z'
+                                || c >= 'A' && c <= 'Z'
+                                || c >= '0' && c <= '9'
+                                || c == '-'
+                                || c > 127 && Character.isLetterOrDigit(c);
                 if (!ok) {
                     return false;
                 }
@@ -241,8 +263,10 @@ record SmtpPath(String mailbox, boolean sourceRoute, boolean addressLiteral, boo
             int eq = token.indexOf('=');
             String keyword = eq < 0 ? token : token.substring(0, eq);
             String value = eq < 0 ? "" : token.substring(eq + 1);
-            // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"); esmtp-value = 1*(%d33-60 / %d62-126)
-            if (!keyword.matches("[A-Za-z0-9][A-Za-z0-9-]*") || eq >= 0 && !value.matches("[\\x21-\\x3C\\x3E-\\x7E]+")) {
+            // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"); esmtp-value = 1*(%d33-60 /
+            // %d62-126)
+            if (!keyword.matches("[A-Za-z0-9][A-Za-z0-9-]*")
+                    || eq >= 0 && !value.matches("[\\x21-\\x3C\\x3E-\\x7E]+")) {
                 throw new SyntaxException("malformed parameter \"" + printable(token) + "\"");
             }
             out.add(new Parameter(keyword, value));

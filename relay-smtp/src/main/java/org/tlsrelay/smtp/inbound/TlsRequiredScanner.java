@@ -15,6 +15,7 @@ import java.util.Locale;
 final class TlsRequiredScanner extends FilterOutputStream {
     /** A TLS-Required field is a few octets; a longer field is some other field, or not "No". */
     private static final int MAX_FIELD = 256;
+
     private static final String NAME = "tls-required";
 
     private final byte[] field = new byte[MAX_FIELD];
@@ -84,7 +85,8 @@ final class TlsRequiredScanner extends FilterOutputStream {
         if (length > 0 && !overflow) {
             String f = new String(field, 0, length, StandardCharsets.ISO_8859_1);
             int colon = f.indexOf(':');
-            if (colon > 0 && f.substring(0, colon).strip().toLowerCase(Locale.ROOT).equals(NAME)
+            if (colon > 0
+                    && f.substring(0, colon).strip().toLowerCase(Locale.ROOT).equals(NAME)
                     && f.substring(colon + 1).strip().equalsIgnoreCase("no")) {
                 found = true;
             }

@@ -15,17 +15,19 @@ import org.tlsrelay.core.queue.RecipientStatus;
  */
 final class Transaction implements MessageHandler {
     /** A recipient as given, with its RFC 3461 parameters. */
-    record Rcpt(String address, Set<RecipientStatus.Notify> dsnNotify, String orcpt) {
-    }
+    record Rcpt(String address, Set<RecipientStatus.Notify> dsnNotify, String orcpt) {}
 
     String sender = "";
     Envelope.BodyType body = Envelope.BodyType.UNSPECIFIED;
     boolean smtpUtf8;
     Envelope.Ret ret = Envelope.Ret.UNSPECIFIED;
     String envid = "";
+
     /** RFC 8689 §4.1: MAIL FROM carried REQUIRETLS (accepted only over TLS). */
     boolean requireTls;
+
     final List<Rcpt> recipients = new ArrayList<>();
+
     /** RCPT commands seen, accepted or not: DATA distinguishes "need RCPT" from "no valid recipients". */
     int rcptCommands;
 
@@ -45,7 +47,8 @@ final class Transaction implements MessageHandler {
 
     @Override
     public String data(InputStream data) {
-        throw new UnsupportedOperationException("DATA is handled by Commands.Data, which reads the stream itself");
+        throw new UnsupportedOperationException(
+                "DATA is handled by Commands.Data, which reads the stream itself");
     }
 
     @Override

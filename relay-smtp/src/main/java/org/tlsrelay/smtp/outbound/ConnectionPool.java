@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * timeout, and one that the MX closes leaves the pool.
  */
 final class ConnectionPool {
-    private final ConcurrentHashMap<DeliveryTarget, Deque<Session>> idle = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<DeliveryTarget, Deque<Session>> idle =
+            new ConcurrentHashMap<>();
     private final Duration idleTimeout;
     private final int maxIdlePerTarget;
     private volatile boolean closed;
@@ -47,14 +48,21 @@ final class ConnectionPool {
         if (closed || maxIdlePerTarget == 0) {
             return false;
         }
-        Deque<Session> sessions = idle.computeIfAbsent(s.target, t -> new ConcurrentLinkedDeque<>());
+        Deque<Session> sessions =
+                idle.computeIfAbsent(s.target, t -> new ConcurrentLinkedDeque<>());
         if (sessions.size() >= maxIdlePerTarget) {
             return false;
         }
         s.idle.set(true);
         sessions.addFirst(s);
-        s.idleTimer = s.connection.channel().eventLoop().schedule(() -> evict(s, true), idleTimeout.toMillis(),
-                TimeUnit.MILLISECONDS);
+        s.idleTimer =
+                s.connection
+                        .channel()
+                        .eventLoop()
+                        .schedule(
+                                () -> evict(s, true),
+                                idleTimeout.toMillis(),
+                                TimeUnit.MILLISECONDS);
         if (!s.closeWatched) {
             s.closeWatched = true;
             s.connection.channel().closeFuture().addListener(f -> evict(s, false));

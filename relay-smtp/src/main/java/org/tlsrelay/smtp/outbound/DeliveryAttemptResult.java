@@ -15,7 +15,8 @@ public sealed interface DeliveryAttemptResult {
      * The MX transaction ran: each recipient was delivered, deferred or failed by the MX (or by a local check such as
      * SMTPUTF8 or SIZE, with a reply made up here).
      */
-    record Completed(DeliveryTarget target, SessionSummary session, List<RecipientResult> recipients)
+    record Completed(
+            DeliveryTarget target, SessionSummary session, List<RecipientResult> recipients)
             implements DeliveryAttemptResult {
         public Completed {
             recipients = List.copyOf(recipients);
@@ -31,14 +32,15 @@ public sealed interface DeliveryAttemptResult {
      * {@code connected} is false the MX host itself is not allowed by the policy, so its other addresses need not be
      * tried either.
      */
-    record Refused(DeliveryTarget target, Verdict.Refuse verdict, boolean connected) implements DeliveryAttemptResult {
-    }
+    record Refused(DeliveryTarget target, Verdict.Refuse verdict, boolean connected)
+            implements DeliveryAttemptResult {}
 
     /**
      * The connection or the conversation broke before a transaction completed (refused connection, timeout, a 4xx or
      * 5xx greeting or EHLO, lost connection). Nothing was delivered, except possibly at {@link Stage#END_OF_DATA}.
      */
-    record Failed(DeliveryTarget target, Stage stage, String detail) implements DeliveryAttemptResult {
+    record Failed(DeliveryTarget target, Stage stage, String detail)
+            implements DeliveryAttemptResult {
         /** Whether the MX may have taken the message although no reply said so (RFC 1047). */
         public boolean possiblyDelivered() {
             return stage == Stage.END_OF_DATA;

@@ -47,20 +47,46 @@ public record OutboundMessage(
     }
 
     /** A message without a TLS requirement of its own. */
-    public OutboundMessage(String queueId, String sender, List<OutboundRecipient> recipients, Ret ret,
-            String envelopeId, boolean eightBit, boolean smtpUtf8, MessageContent content) {
-        this(queueId, sender, recipients, ret, envelopeId, eightBit, smtpUtf8, content, TlsRequirement.POLICY);
+    public OutboundMessage(
+            String queueId,
+            String sender,
+            List<OutboundRecipient> recipients,
+            Ret ret,
+            String envelopeId,
+            boolean eightBit,
+            boolean smtpUtf8,
+            MessageContent content) {
+        this(
+                queueId,
+                sender,
+                recipients,
+                ret,
+                envelopeId,
+                eightBit,
+                smtpUtf8,
+                content,
+                TlsRequirement.POLICY);
     }
 
     /** A plain message: no DSN parameters, flags taken from the addresses. */
-    public static OutboundMessage of(String queueId, String sender, List<String> recipients, MessageContent content) {
-        return new OutboundMessage(queueId, sender, recipients.stream().map(OutboundRecipient::of).toList(),
-                Ret.UNSPECIFIED, "", false, false, content);
+    public static OutboundMessage of(
+            String queueId, String sender, List<String> recipients, MessageContent content) {
+        return new OutboundMessage(
+                queueId,
+                sender,
+                recipients.stream().map(OutboundRecipient::of).toList(),
+                Ret.UNSPECIFIED,
+                "",
+                false,
+                false,
+                content);
     }
 
     /** Whether the MX must offer SMTPUTF8: the flag, or any address that is not ASCII (RFC 6531 §3.2). */
     public boolean needsSmtpUtf8() {
-        return smtpUtf8 || !isAscii(sender) || recipients.stream().anyMatch(r -> !isAscii(r.address()));
+        return smtpUtf8
+                || !isAscii(sender)
+                || recipients.stream().anyMatch(r -> !isAscii(r.address()));
     }
 
     static boolean isAscii(String s) {
@@ -75,7 +101,8 @@ public record OutboundMessage(
         for (int i = 0; i < address.length(); i++) {
             char c = address.charAt(i);
             if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) {
-                throw new IllegalArgumentException("invalid character in mailbox \"" + address + "\"");
+                throw new IllegalArgumentException(
+                        "invalid character in mailbox \"" + address + "\"");
             }
         }
     }

@@ -26,7 +26,8 @@ public record OutboundRecipient(String address, Set<Notify> notifyOn, String ori
         EnumSet<Notify> copy = EnumSet.noneOf(Notify.class);
         copy.addAll(notifyOn);
         if (copy.contains(Notify.NEVER) && copy.size() > 1) {
-            throw new IllegalArgumentException("NOTIFY=NEVER cannot be combined with other values (RFC 3461 §4.1)");
+            throw new IllegalArgumentException(
+                    "NOTIFY=NEVER cannot be combined with other values (RFC 3461 §4.1)");
         }
         notifyOn = Collections.unmodifiableSet(copy);
         OutboundMessage.requireXtext(originalRecipient, "ORCPT");

@@ -26,6 +26,7 @@ public record OutboundSettings(
 
     /** Postfix keeps a connection 2 s (smtp_connection_cache_time_limit); a little more suits a relay's bursts. */
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(5);
+
     public static final int DEFAULT_MAX_MESSAGES_PER_CONNECTION = 100;
     public static final int DEFAULT_MAX_IDLE_PER_TARGET = 8;
 
@@ -43,25 +44,42 @@ public record OutboundSettings(
 
     public static OutboundSettings from(RelayConfig config) {
         RelayConfig.Delivery d = config.delivery();
-        return new OutboundSettings(d.heloNameOverride().orElse(config.server().hostname()), d.connectTimeout(),
-                d.commandTimeout(), DEFAULT_MAX_MESSAGES_PER_CONNECTION, DEFAULT_IDLE_TIMEOUT,
-                DEFAULT_MAX_IDLE_PER_TARGET, Runtime.getRuntime().availableProcessors());
+        return new OutboundSettings(
+                d.heloNameOverride().orElse(config.server().hostname()),
+                d.connectTimeout(),
+                d.commandTimeout(),
+                DEFAULT_MAX_MESSAGES_PER_CONNECTION,
+                DEFAULT_IDLE_TIMEOUT,
+                DEFAULT_MAX_IDLE_PER_TARGET,
+                Runtime.getRuntime().availableProcessors());
     }
 
     /** Defaults for everything but the EHLO name (tests, tools). */
     public static OutboundSettings defaults(String heloName) {
-        return new OutboundSettings(heloName, Duration.ofSeconds(30), Duration.ofMinutes(5),
-                DEFAULT_MAX_MESSAGES_PER_CONNECTION, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_TARGET,
+        return new OutboundSettings(
+                heloName,
+                Duration.ofSeconds(30),
+                Duration.ofMinutes(5),
+                DEFAULT_MAX_MESSAGES_PER_CONNECTION,
+                DEFAULT_IDLE_TIMEOUT,
+                DEFAULT_MAX_IDLE_PER_TARGET,
                 Runtime.getRuntime().availableProcessors());
     }
 
     public OutboundSettings withTimeouts(Duration connect, Duration command) {
-        return new OutboundSettings(heloName, connect, command, maxMessagesPerConnection, idleTimeout,
-                maxIdlePerTarget, ioThreads);
+        return new OutboundSettings(
+                heloName,
+                connect,
+                command,
+                maxMessagesPerConnection,
+                idleTimeout,
+                maxIdlePerTarget,
+                ioThreads);
     }
 
     public OutboundSettings withReuse(int maxMessages, Duration idle, int maxIdle) {
-        return new OutboundSettings(heloName, connectTimeout, commandTimeout, maxMessages, idle, maxIdle, ioThreads);
+        return new OutboundSettings(
+                heloName, connectTimeout, commandTimeout, maxMessages, idle, maxIdle, ioThreads);
     }
 
     private static void requirePositive(Duration d, String name) {

@@ -12,15 +12,16 @@ public sealed interface ProbeResult {
     DeliveryTarget target();
 
     record Observed(
-            DeliveryTarget target, SmtpReply greeting, Capabilities capabilities, TlsObservation observation,
-            Verdict verdict) implements ProbeResult {
-    }
+            DeliveryTarget target,
+            SmtpReply greeting,
+            Capabilities capabilities,
+            TlsObservation observation,
+            Verdict verdict)
+            implements ProbeResult {}
 
     /** The policy does not allow this MX host: not connected (RFC 8461 §4.1). */
-    record NotAllowed(DeliveryTarget target, Verdict.Refuse verdict) implements ProbeResult {
-    }
+    record NotAllowed(DeliveryTarget target, Verdict.Refuse verdict) implements ProbeResult {}
 
     /** The MX could not be probed: no connection, or no usable greeting or EHLO. */
-    record Failed(DeliveryTarget target, Stage stage, String detail) implements ProbeResult {
-    }
+    record Failed(DeliveryTarget target, Stage stage, String detail) implements ProbeResult {}
 }

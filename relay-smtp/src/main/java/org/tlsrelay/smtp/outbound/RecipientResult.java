@@ -16,7 +16,10 @@ public record RecipientResult(OutboundRecipient recipient, Status status, SmtpRe
     }
 
     static RecipientResult of(OutboundRecipient recipient, SmtpReply reply) {
-        Status status = reply.isPositive() ? Status.DELIVERED : reply.isPermanent() ? Status.FAILED : Status.DEFERRED;
+        Status status =
+                reply.isPositive()
+                        ? Status.DELIVERED
+                        : reply.isPermanent() ? Status.FAILED : Status.DEFERRED;
         return new RecipientResult(recipient, status, reply);
     }
 }

@@ -16,19 +16,29 @@ final class Session {
     final SmtpConnection connection;
     final SmtpReply greeting;
     final Capabilities capabilities;
+
     /** What STARTTLS showed; for a clear-text retry after a failed handshake, that failed handshake. */
     final TlsObservation observation;
+
     final boolean tls;
+
     /** Policy domains already reported on this connection: one TLS-RPT outcome per connection and domain. */
     final Set<String> reportedDomains = new HashSet<>();
+
     /** True while the session sits in the pool; whoever flips it to false owns the session. */
     final AtomicBoolean idle = new AtomicBoolean();
+
     int messages;
     ScheduledFuture<?> idleTimer;
     boolean closeWatched;
 
-    Session(DeliveryTarget target, SmtpConnection connection, SmtpReply greeting, Capabilities capabilities,
-            TlsObservation observation, boolean tls) {
+    Session(
+            DeliveryTarget target,
+            SmtpConnection connection,
+            SmtpReply greeting,
+            Capabilities capabilities,
+            TlsObservation observation,
+            boolean tls) {
         this.target = target;
         this.connection = connection;
         this.greeting = greeting;
@@ -44,7 +54,8 @@ final class Session {
 
     String localAddress() {
         return connection.channel().localAddress() instanceof InetSocketAddress a
-                ? a.getAddress().getHostAddress() : "";
+                ? a.getAddress().getHostAddress()
+                : "";
     }
 
     /** The first word of the greeting after the code: the name the MX gives itself (RFC 5321 §4.3.1). */

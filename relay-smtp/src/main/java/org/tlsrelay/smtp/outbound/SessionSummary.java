@@ -25,7 +25,8 @@ public record SessionSummary(
     /** {@code TLSv1.3/TLS_AES_128_GCM_SHA256}, or {@code none} when the message went in clear. */
     public String tls() {
         return verdict instanceof Verdict.DeliverOverTls
-                && observation instanceof TlsObservation.Established e
-                ? e.protocol() + "/" + e.cipherSuite() : "none";
+                        && observation instanceof TlsObservation.Established e
+                ? e.protocol() + "/" + e.cipherSuite()
+                : "none";
     }
 }

@@ -48,8 +48,10 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
             "the MX sent plain text after its 220 to STARTTLS (possible STARTTLS injection, RFC 3207 §5)";
 
     private Throwable failure;
+
     /** Between the 220 to STARTTLS and the end of the handshake, when nothing may be read as a reply. */
     private boolean tlsStarting;
+
     private boolean plaintextAfterStartTls;
     private boolean closingAnnounced;
     private boolean quitting;
@@ -66,9 +68,19 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
         void arm(long millis) {
             if (!reply.isDone()) {
-                timer = channel.eventLoop().schedule(() -> fail(new SmtpSessionException(
-                        "no reply to " + command + " within " + Duration.ofMillis(millis))), millis,
-                        TimeUnit.MILLISECONDS);
+                timer =
+                        channel.eventLoop()
+                                .schedule(
+                                        () ->
+                                                fail(
+                                                        new SmtpSessionException(
+                                                                "no reply to "
+                                                                        + command
+                                                                        + " within "
+                                                                        + Duration.ofMillis(
+                                                                                millis))),
+                                        millis,
+                                        TimeUnit.MILLISECONDS);
             }
         }
 
@@ -109,7 +121,8 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
     /** The greeting (RFC 5321 §4.3.1); its timer starts when the connection is up. */
     CompletableFuture<SmtpReply> greeting() {
-        // The greeting may have arrived before anyone asked for it: it is kept, not looked up in the queue.
+        // The greeting may have arrived before anyone asked for it: it is kept, not looked up in
+        // the queue.
         greeting.arm(commandTimeoutMillis);
         return greeting.reply;
     }
@@ -150,16 +163,21 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
         }
         pending.add(p);
         Watchdog watchdog = new Watchdog(content);
-        channel.writeAndFlush(content).addListener(f -> {
-            watchdog.stop();
-            if (f.isSuccess()) {
-                onWritten.run();
-                p.arm(commandTimeoutMillis);
-            } else {
-                fail(new SmtpSessionException("sending the content failed: " + TlsInspector.rootMessage(f.cause()),
-                        f.cause()));
-            }
-        });
+        channel.writeAndFlush(content)
+                .addListener(
+                        f -> {
+                            watchdog.stop();
+                            if (f.isSuccess()) {
+                                onWritten.run();
+                                p.arm(commandTimeoutMillis);
+                            } else {
+                                fail(
+                                        new SmtpSessionException(
+                                                "sending the content failed: "
+                                                        + TlsInspector.rootMessage(f.cause()),
+                                                f.cause()));
+                            }
+                        });
         return p.reply;
     }
 
@@ -183,9 +201,12 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
      * as a reply: the connection is closed and the handshake counts as failed.
      */
     CompletableFuture<TlsObservation> startTls(TlsInspector inspector, String mxHost) {
-        // A new decoder for the TLS stream (RFC 3207 §4.2: forget what came before). Removing the old one hands any
-        // bytes it still holds to its next handler, this one, as a raw ByteBuf, which marks the injection. (Not
-        // pipeline.replace(): that would forward those plain-text bytes into the new decoder, ahead of the TLS data.)
+        // A new decoder for the TLS stream (RFC 3207 §4.2: forget what came before). Removing the
+        // old one hands any
+        // bytes it still holds to its next handler, this one, as a raw ByteBuf, which marks the
+        // injection. (Not
+        // pipeline.replace(): that would forward those plain-text bytes into the new decoder, ahead
+        // of the TLS data.)
         channel.pipeline().remove(DECODER);
         channel.pipeline().addAfter(CHUNKED, DECODER, newDecoder());
         tlsStarting = true;
@@ -197,25 +218,33 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
         SslHandler ssl = new SslHandler(engine);
         ssl.setHandshakeTimeoutMillis(commandTimeoutMillis);
         CompletableFuture<TlsObservation> observed = new CompletableFuture<>();
-        ssl.handshakeFuture().addListener(f -> {
-            tlsStarting = false;
-            if (plaintextAfterStartTls) {
-                inspector.forget(engine);
-                observed.complete(new TlsObservation.HandshakeFailed(INJECTION));
-            } else if (f.isSuccess()) {
-                observed.complete(inspector.established(engine, mxHost));
-            } else {
-                inspector.forget(engine);
-                observed.complete(new TlsObservation.HandshakeFailed(TlsInspector.rootMessage(f.cause())));
-            }
-        });
+        ssl.handshakeFuture()
+                .addListener(
+                        f -> {
+                            tlsStarting = false;
+                            if (plaintextAfterStartTls) {
+                                inspector.forget(engine);
+                                observed.complete(new TlsObservation.HandshakeFailed(INJECTION));
+                            } else if (f.isSuccess()) {
+                                observed.complete(inspector.established(engine, mxHost));
+                            } else {
+                                inspector.forget(engine);
+                                observed.complete(
+                                        new TlsObservation.HandshakeFailed(
+                                                TlsInspector.rootMessage(f.cause())));
+                            }
+                        });
         channel.pipeline().addFirst(TLS, ssl);
         return observed;
     }
 
     /** Whether the connection can carry another transaction. */
     boolean usable() {
-        return failure == null && !closingAnnounced && !quitting && channel.isActive() && pending.isEmpty();
+        return failure == null
+                && !closingAnnounced
+                && !quitting
+                && channel.isActive()
+                && pending.isEmpty();
     }
 
     /** Sends QUIT and closes once it is answered (or at once if the connection is not usable). */
@@ -238,8 +267,10 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (tlsStarting) {
-            // Decoded from plain text the MX sent after its 220 to STARTTLS, or bytes the plain-text decoder still
-            // held when it was replaced: either way not from the TLS session, and never a reply (RFC 3207 §5).
+            // Decoded from plain text the MX sent after its 220 to STARTTLS, or bytes the
+            // plain-text decoder still
+            // held when it was replaced: either way not from the TLS session, and never a reply
+            // (RFC 3207 §5).
             ReferenceCountUtil.release(msg);
             plaintextAfterStartTls = true;
             fail(new SmtpSessionException(INJECTION));
@@ -274,7 +305,9 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        fail(new SmtpSessionException("the MX closed the connection", new ClosedChannelException()));
+        fail(
+                new SmtpSessionException(
+                        "the MX closed the connection", new ClosedChannelException()));
         ctx.fireChannelInactive();
     }
 
@@ -308,8 +341,13 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
         Watchdog(DotStuffedContent content) {
             this.content = content;
-            this.task = channel.eventLoop().scheduleAtFixedRate(this, commandTimeoutMillis, commandTimeoutMillis,
-                    TimeUnit.MILLISECONDS);
+            this.task =
+                    channel.eventLoop()
+                            .scheduleAtFixedRate(
+                                    this,
+                                    commandTimeoutMillis,
+                                    commandTimeoutMillis,
+                                    TimeUnit.MILLISECONDS);
         }
 
         @Override
@@ -317,8 +355,10 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
             long now = content.progress();
             if (now == lastProgress) {
                 stop();
-                fail(new SmtpSessionException("the MX stopped reading the content for "
-                        + Duration.ofMillis(commandTimeoutMillis)));
+                fail(
+                        new SmtpSessionException(
+                                "the MX stopped reading the content for "
+                                        + Duration.ofMillis(commandTimeoutMillis)));
             }
             lastProgress = now;
         }

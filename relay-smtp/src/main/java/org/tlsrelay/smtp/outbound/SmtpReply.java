@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  */
 public record SmtpReply(int code, String enhancedCode, List<String> lines) {
     // RFC 3463 §2: class.subject.detail, subject and detail 1-3 digits
-    private static final Pattern ENHANCED = Pattern.compile("^([245])\\.(\\d{1,3})\\.(\\d{1,3})(?=\\s|$)");
+    private static final Pattern ENHANCED =
+            Pattern.compile("^([245])\\.(\\d{1,3})\\.(\\d{1,3})(?=\\s|$)");
 
     public SmtpReply {
         lines = List.copyOf(lines);

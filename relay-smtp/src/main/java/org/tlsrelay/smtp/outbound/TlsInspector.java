@@ -57,7 +57,11 @@ final class TlsInspector {
     private final Map<SSLEngine, ChainCheck> checks = new ConcurrentHashMap<>();
 
     /** The result of validating a presented chain, kept until the handshake completes. */
-    record ChainCheck(List<X509Certificate> chain, boolean trusted, String detail, CertificateValidity validity) {
+    record ChainCheck(
+            List<X509Certificate> chain,
+            boolean trusted,
+            String detail,
+            CertificateValidity validity) {
         ChainCheck {
             chain = List.copyOf(chain);
         }
@@ -75,13 +79,15 @@ final class TlsInspector {
         }
         this.clock = clock;
         try {
-            this.sslContext = SslContextBuilder.forClient()
-                    .sslProvider(SslProvider.JDK)
-                    .protocols("TLSv1.3", "TLSv1.2")
-                    .trustManager(new ObservingTrustManager())
-                    // the name is checked by us, against the MX host, and recorded rather than enforced here
-                    .endpointIdentificationAlgorithm(null)
-                    .build();
+            this.sslContext =
+                    SslContextBuilder.forClient()
+                            .sslProvider(SslProvider.JDK)
+                            .protocols("TLSv1.3", "TLSv1.2")
+                            .trustManager(new ObservingTrustManager())
+                            // the name is checked by us, against the MX host, and recorded rather
+                            // than enforced here
+                            .endpointIdentificationAlgorithm(null)
+                            .build();
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the outbound TLS context", e);
         }
@@ -94,7 +100,8 @@ final class TlsInspector {
         try {
             params.setServerNames(List.of(new SNIHostName(mxHost)));
         } catch (IllegalArgumentException e) {
-            // not a valid DNS name for SNI (RFC 6066 §3): send none; the name check will still fail or pass on its own
+            // not a valid DNS name for SNI (RFC 6066 §3): send none; the name check will still fail
+            // or pass on its own
         }
         params.setEndpointIdentificationAlgorithm(null);
         engine.setSSLParameters(params);
@@ -105,12 +112,19 @@ final class TlsInspector {
     TlsObservation established(SSLEngine engine, String mxHost) {
         ChainCheck check = checks.remove(engine);
         if (check == null) {
-            return new TlsObservation.HandshakeFailed("the handshake completed without a server certificate check");
+            return new TlsObservation.HandshakeFailed(
+                    "the handshake completed without a server certificate check");
         }
         SSLSession session = engine.getSession();
         PeerCertificate peer = summarise(check.leaf());
-        return new TlsObservation.Established(session.getProtocol(), session.getCipherSuite(), check.trusted(),
-                check.detail(), check.validity(), CertificateNames.matches(mxHost, peer.dnsNames()), peer,
+        return new TlsObservation.Established(
+                session.getProtocol(),
+                session.getCipherSuite(),
+                check.trusted(),
+                check.detail(),
+                check.validity(),
+                CertificateNames.matches(mxHost, peer.dnsNames()),
+                peer,
                 check.chain());
     }
 
@@ -139,15 +153,18 @@ final class TlsInspector {
             if (validity == CertificateValidity.VALID) {
                 return new ChainCheck(List.of(chain), false, detail, validity);
             }
-            boolean trustedOtherwise = momentInside(path).map(d -> trustedAt(path, d)).orElse(false);
-            return new ChainCheck(List.of(chain), trustedOtherwise, trustedOtherwise ? "" : detail, validity);
+            boolean trustedOtherwise =
+                    momentInside(path).map(d -> trustedAt(path, d)).orElse(false);
+            return new ChainCheck(
+                    List.of(chain), trustedOtherwise, trustedOtherwise ? "" : detail, validity);
         }
     }
 
     private List<X509Certificate> withoutAnchors(X509Certificate[] chain) {
         List<X509Certificate> path = new ArrayList<>();
         for (int i = 0; i < chain.length; i++) {
-            // the leaf stays even if it is itself an anchor; a CA certificate sent along is not part of the path
+            // the leaf stays even if it is itself an anchor; a CA certificate sent along is not
+            // part of the path
             if (i == 0 || !anchorCertificates.contains(chain[i])) {
                 path.add(chain[i]);
             }
@@ -170,8 +187,10 @@ final class TlsInspector {
 
     /** The latest notBefore of the path, if every certificate of the path is valid at that moment. */
     private static java.util.Optional<Date> momentInside(List<X509Certificate> path) {
-        Date from = path.stream().map(X509Certificate::getNotBefore).max(Date::compareTo).orElseThrow();
-        Date to = path.stream().map(X509Certificate::getNotAfter).min(Date::compareTo).orElseThrow();
+        Date from =
+                path.stream().map(X509Certificate::getNotBefore).max(Date::compareTo).orElseThrow();
+        Date to =
+                path.stream().map(X509Certificate::getNotAfter).min(Date::compareTo).orElseThrow();
         return from.after(to) ? java.util.Optional.empty() : java.util.Optional.of(from);
     }
 
@@ -207,8 +226,13 @@ final class TlsInspector {
         } catch (CertificateParsingException e) {
             // an unparsable SAN extension names nothing: the name check fails
         }
-        return new PeerCertificate(leaf.getSubjectX500Principal().getName(), leaf.getIssuerX500Principal().getName(),
-                dns, ips, leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant());
+        return new PeerCertificate(
+                leaf.getSubjectX500Principal().getName(),
+                leaf.getIssuerX500Principal().getName(),
+                dns,
+                ips,
+                leaf.getNotBefore().toInstant(),
+                leaf.getNotAfter().toInstant());
     }
 
     static String rootMessage(Throwable t) {
@@ -238,7 +262,8 @@ final class TlsInspector {
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        public void checkServerTrusted(X509Certificate[] chain, String authType)
+                throws CertificateException {
             throw new CertificateException("only SSLEngine connections are observed");
         }
 
@@ -255,7 +280,8 @@ final class TlsInspector {
         }
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        public void checkClientTrusted(X509Certificate[] chain, String authType)
+                throws CertificateException {
             throw new CertificateException("client certificates are not accepted");
         }
 

@@ -40,13 +40,15 @@ public final class HttpsReportTransport implements ReportTransport {
      * @param timeout for connecting, and again for the whole exchange
      * @param allowLocalAddresses post also to loopback and private addresses (tests only)
      */
-    public HttpsReportTransport(TrustMaterial trust, DnsResolver dns, Duration timeout, boolean allowLocalAddresses) {
-        this.client = HttpClient.newBuilder()
-                .sslContext(trust.clientContext())
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .version(HttpClient.Version.HTTP_1_1)
-                .build();
+    public HttpsReportTransport(
+            TrustMaterial trust, DnsResolver dns, Duration timeout, boolean allowLocalAddresses) {
+        this.client =
+                HttpClient.newBuilder()
+                        .sslContext(trust.clientContext())
+                        .connectTimeout(timeout)
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .build();
         this.dns = dns;
         this.timeout = timeout;
         this.allowLocalAddresses = allowLocalAddresses;
@@ -63,23 +65,28 @@ public final class HttpsReportTransport implements ReportTransport {
         if (!allowLocalAddresses) {
             String refused = checkPublic(https.target().getHost());
             if (refused != null) {
-                return refused.startsWith("DNS") ? new Result.Failed(refused) : new Result.Refused(refused);
+                return refused.startsWith("DNS")
+                        ? new Result.Failed(refused)
+                        : new Result.Refused(refused);
             }
         }
-        HttpRequest request = HttpRequest.newBuilder(https.target())
-                .timeout(timeout)
-                .header("Content-Type", ReportJson.GZIP_MEDIA_TYPE)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(report.gzip()))
-                .build();
+        HttpRequest request =
+                HttpRequest.newBuilder(https.target())
+                        .timeout(timeout)
+                        .header("Content-Type", ReportJson.GZIP_MEDIA_TYPE)
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(report.gzip()))
+                        .build();
         try {
-            HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
+            HttpResponse<Void> response =
+                    client.send(request, HttpResponse.BodyHandlers.discarding());
             int status = response.statusCode();
             if (status >= 200 && status < 300) {
                 return new Result.Sent("HTTP " + status + " from " + https.uri());
             }
             return new Result.Failed("HTTP " + status + " from " + https.uri());
         } catch (HttpTimeoutException e) {
-            return new Result.Failed("no answer from " + https.uri() + " within " + timeout.toSeconds() + " s");
+            return new Result.Failed(
+                    "no answer from " + https.uri() + " within " + timeout.toSeconds() + " s");
         } catch (IOException e) {
             return new Result.Failed("POST to " + https.uri() + " failed: " + e);
         } catch (InterruptedException e) {
@@ -92,7 +99,8 @@ public final class HttpsReportTransport implements ReportTransport {
     private String checkPublic(String host) {
         List<InetAddress> addresses;
         try {
-            DnsResult<List<InetAddress>> r = dns.addresses(host).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            DnsResult<List<InetAddress>> r =
+                    dns.addresses(host).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!(r instanceof DnsResult.Found<List<InetAddress>> found)) {
                 return "DNS: " + host + ": " + r.describe();
             }
@@ -105,14 +113,20 @@ public final class HttpsReportTransport implements ReportTransport {
         }
         for (InetAddress a : addresses) {
             if (!isPublic(a)) {
-                return host + " has the non-public address " + a.getHostAddress() + "; reports are not posted there";
+                return host
+                        + " has the non-public address "
+                        + a.getHostAddress()
+                        + "; reports are not posted there";
             }
         }
         return null;
     }
 
     static boolean isPublic(InetAddress a) {
-        if (a.isAnyLocalAddress() || a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress()
+        if (a.isAnyLocalAddress()
+                || a.isLoopbackAddress()
+                || a.isLinkLocalAddress()
+                || a.isSiteLocalAddress()
                 || a.isMulticastAddress()) {
             return false;
         }
@@ -122,7 +136,8 @@ public final class HttpsReportTransport implements ReportTransport {
         }
         int first = b[0] & 0xff;
         int second = b[1] & 0xff;
-        // 100.64/10 shared address space (RFC 6598), 0/8; 127/8 and the RFC 1918 ranges are covered above
+        // 100.64/10 shared address space (RFC 6598), 0/8; 127/8 and the RFC 1918 ranges are covered
+        // above
         return !(first == 0 || (first == 100 && second >= 64 && second < 128));
     }
 }

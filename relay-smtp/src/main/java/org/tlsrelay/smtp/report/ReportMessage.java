@@ -33,8 +33,7 @@ import org.tlsrelay.core.report.ReportJson;
 public final class ReportMessage {
     private static final Session SESSION = Session.getInstance(new Properties());
 
-    private ReportMessage() {
-    }
+    private ReportMessage() {}
 
     /**
      * Builds the message.
@@ -49,24 +48,49 @@ public final class ReportMessage {
         msg.setFrom(new InternetAddress(from, true));
         msg.setRecipient(MimeMessage.RecipientType.TO, new InternetAddress(to, true));
         msg.setSentDate(Date.from(date));
-        msg.setSubject("Report Domain: " + report.policyDomain() + " Submitter: " + report.submitter()
-                + " Report-ID: <" + report.reportId() + ">", "US-ASCII");
+        msg.setSubject(
+                "Report Domain: "
+                        + report.policyDomain()
+                        + " Submitter: "
+                        + report.submitter()
+                        + " Report-ID: <"
+                        + report.reportId()
+                        + ">",
+                "US-ASCII");
         msg.setHeader("TLS-Report-Domain", report.policyDomain());
         msg.setHeader("TLS-Report-Submitter", report.submitter());
         msg.setHeader("TLS-Required", "No");
         msg.setHeader("Auto-Submitted", "auto-generated");
 
         MimeBodyPart text = new MimeBodyPart();
-        text.setText("This is an aggregate TLS report (RFC 8460) from " + report.submitter() + " about "
-                + report.policyDomain() + ".\r\nIt covers " + Aggregator.start(report.day()) + " to "
-                + Aggregator.end(report.day()) + " and is attached as " + report.fileName() + ".\r\nReport-ID: <"
-                + report.reportId() + ">\r\n", "US-ASCII");
+        text.setText(
+                "This is an aggregate TLS report (RFC 8460) from "
+                        + report.submitter()
+                        + " about "
+                        + report.policyDomain()
+                        + ".\r\nIt covers "
+                        + Aggregator.start(report.day())
+                        + " to "
+                        + Aggregator.end(report.day())
+                        + " and is attached as "
+                        + report.fileName()
+                        + ".\r\nReport-ID: <"
+                        + report.reportId()
+                        + ">\r\n",
+                "US-ASCII");
 
         MimeBodyPart attachment = new MimeBodyPart();
-        attachment.setDataHandler(new DataHandler(new ByteArrayDataSource(report.gzip(), ReportJson.GZIP_MEDIA_TYPE)));
-        // Written by hand so the file name stays one quoted parameter (no RFC 2231 splitting of a long name).
-        attachment.setHeader("Content-Type", ReportJson.GZIP_MEDIA_TYPE + "; name=\"" + report.fileName() + "\"");
-        attachment.setHeader("Content-Disposition", Part.ATTACHMENT + "; filename=\"" + report.fileName() + "\"");
+        attachment.setDataHandler(
+                new DataHandler(
+                        new ByteArrayDataSource(report.gzip(), ReportJson.GZIP_MEDIA_TYPE)));
+        // Written by hand so the file name stays one quoted parameter (no RFC 2231 splitting of a
+        // long name).
+        attachment.setHeader(
+                "Content-Type",
+                ReportJson.GZIP_MEDIA_TYPE + "; name=\"" + report.fileName() + "\"");
+        attachment.setHeader(
+                "Content-Disposition",
+                Part.ATTACHMENT + "; filename=\"" + report.fileName() + "\"");
         attachment.setHeader("Content-Transfer-Encoding", "base64");
 
         MimeMultipart multipart = new ReportMultipart();
@@ -110,8 +134,15 @@ public final class ReportMessage {
 
         @Override
         protected void updateMessageID() throws MessagingException {
-            setHeader("Message-ID", "<" + report.uniqueId() + "." + report.policyDomain() + "@"
-                    + report.submitter() + ">");
+            setHeader(
+                    "Message-ID",
+                    "<"
+                            + report.uniqueId()
+                            + "."
+                            + report.policyDomain()
+                            + "@"
+                            + report.submitter()
+                            + ">");
         }
     }
 }

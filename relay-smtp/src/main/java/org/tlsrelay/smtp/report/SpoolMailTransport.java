@@ -51,7 +51,8 @@ public final class SpoolMailTransport implements ReportTransport {
 
             @Override
             public Result send(Rua rua, PreparedReport report) {
-                return new Result.Deferred("the running relay holds the spool; its report job queues this mail");
+                return new Result.Deferred(
+                        "the running relay holds the spool; its report job queues this mail");
             }
         };
     }
@@ -84,21 +85,40 @@ public final class SpoolMailTransport implements ReportTransport {
         try {
             message = ReportMessage.bytes(ReportMessage.build(report, from, mailto.address(), now));
         } catch (MessagingException | RuntimeException e) {
-            return new Result.Refused("cannot build the report mail for " + mailto.address() + ": " + e.getMessage());
+            return new Result.Refused(
+                    "cannot build the report mail for " + mailto.address() + ": " + e.getMessage());
         }
         if (mailto.limit().isPresent() && message.length > mailto.limit().getAsLong()) {
-            return new Result.Refused("the report mail has " + message.length + " bytes, more than the "
-                    + mailto.limit().getAsLong() + " that " + mailto.uri() + " accepts");
+            return new Result.Refused(
+                    "the report mail has "
+                            + message.length
+                            + " bytes, more than the "
+                            + mailto.limit().getAsLong()
+                            + " that "
+                            + mailto.uri()
+                            + " accepts");
         }
         try (Spool.Reception r = spool.receive()) {
             r.body().write(message);
-            Envelope envelope = TlsExemption.mark(Envelope.accepted(r.id(), now, from,
-                    List.of(RecipientStatus.pending(mailto.address(), Set.of(), "", now)), Envelope.BodyType.SEVEN_BIT,
-                    false, Envelope.Ret.HDRS, "", Envelope.Source.local()));
+            Envelope envelope =
+                    TlsExemption.mark(
+                            Envelope.accepted(
+                                    r.id(),
+                                    now,
+                                    from,
+                                    List.of(
+                                            RecipientStatus.pending(
+                                                    mailto.address(), Set.of(), "", now)),
+                                    Envelope.BodyType.SEVEN_BIT,
+                                    false,
+                                    Envelope.Ret.HDRS,
+                                    "",
+                                    Envelope.Source.local()));
             QueuedMessage queued = r.commit(envelope);
             return new Result.Sent("queued as " + queued.id() + " for " + mailto.address());
         } catch (IOException | RuntimeException e) {
-            return new Result.Failed("cannot queue the report mail for " + mailto.address() + ": " + e.getMessage());
+            return new Result.Failed(
+                    "cannot queue the report mail for " + mailto.address() + ": " + e.getMessage());
         }
     }
 }

@@ -51,8 +51,11 @@ class CoalescingDnsTest {
         var first = c.mx("example.test");
         var second = c.mx("Example.TEST.");
         assertEquals(1, dns.asked.size(), "one query for both");
-        DnsResult<List<MxRecord>> answer = new DnsResult.Found<>("example.test", "example.test",
-                List.of(new MxRecord(10, "mx.example.test")));
+        DnsResult<List<MxRecord>> answer =
+                new DnsResult.Found<>(
+                        "example.test",
+                        "example.test",
+                        List.of(new MxRecord(10, "mx.example.test")));
         dns.asked.get(0).complete(answer);
         assertSame(answer, first.join());
         assertSame(answer, second.join());

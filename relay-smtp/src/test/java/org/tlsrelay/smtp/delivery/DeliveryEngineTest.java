@@ -48,8 +48,7 @@ class DeliveryEngineTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
     private static final TestCa CA = TestCa.create("Engine Test CA");
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     private final FakeDnsResolver dns = new FakeDnsResolver();
     private final Map<String, PolicyContext> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyContext> revalidated = new ConcurrentHashMap<>();
@@ -68,23 +67,33 @@ class DeliveryEngineTest {
         }
     }
 
-    private final PolicyLookup lookup = new PolicyLookup() {
-        @Override
-        public CompletableFuture<PolicyContext> resolve(String domain) {
-            return CompletableFuture.completedFuture(policies.getOrDefault(domain, PolicyContext.noPolicy(domain)));
-        }
+    private final PolicyLookup lookup =
+            new PolicyLookup() {
+                @Override
+                public CompletableFuture<PolicyContext> resolve(String domain) {
+                    return CompletableFuture.completedFuture(
+                            policies.getOrDefault(domain, PolicyContext.noPolicy(domain)));
+                }
 
-        @Override
-        public CompletableFuture<PolicyContext> revalidate(String domain) {
-            revalidations.incrementAndGet();
-            return CompletableFuture.completedFuture(revalidated.getOrDefault(domain,
-                    policies.getOrDefault(domain, PolicyContext.noPolicy(domain))));
-        }
-    };
+                @Override
+                public CompletableFuture<PolicyContext> revalidate(String domain) {
+                    revalidations.incrementAndGet();
+                    return CompletableFuture.completedFuture(
+                            revalidated.getOrDefault(
+                                    domain,
+                                    policies.getOrDefault(domain, PolicyContext.noPolicy(domain))));
+                }
+            };
 
     private static PolicyContext enforce(String domain, String... mxs) {
-        return new PolicyContext(domain, PolicyContext.Source.OVERRIDE, "", new Policy(PolicyMode.ENFORCE,
-                java.util.Arrays.stream(mxs).<MxPattern>map(MxPattern.Exact::new).toList()), List.of());
+        return new PolicyContext(
+                domain,
+                PolicyContext.Source.OVERRIDE,
+                "",
+                new Policy(
+                        PolicyMode.ENFORCE,
+                        java.util.Arrays.stream(mxs).<MxPattern>map(MxPattern.Exact::new).toList()),
+                List.of());
     }
 
     private Spool spool(Spool.Options options) throws IOException {
@@ -99,19 +108,32 @@ class DeliveryEngineTest {
         return mx;
     }
 
-    private DeliveryEngine engine(int port, int total, int perDomain, RetrySchedule retry, PolicyOverride override) {
-        EngineSettings settings = new EngineSettings(port, total, perDomain, retry, "relay.test", 64, 2,
-                Duration.ofMillis(300));
-        DeliveryEngine e = DeliveryEngine.builder(spool, dns, lookup).settings(settings)
-                .outbound(OutboundSettings.defaults("relay.test").withTimeouts(Duration.ofSeconds(5),
-                        Duration.ofSeconds(30)), TrustMaterial.of(List.of(CA.certificate())))
-                .policyOverride(override).random(new Random(1)).start();
+    private DeliveryEngine engine(
+            int port, int total, int perDomain, RetrySchedule retry, PolicyOverride override) {
+        EngineSettings settings =
+                new EngineSettings(
+                        port, total, perDomain, retry, "relay.test", 64, 2, Duration.ofMillis(300));
+        DeliveryEngine e =
+                DeliveryEngine.builder(spool, dns, lookup)
+                        .settings(settings)
+                        .outbound(
+                                OutboundSettings.defaults("relay.test")
+                                        .withTimeouts(
+                                                Duration.ofSeconds(5), Duration.ofSeconds(30)),
+                                TrustMaterial.of(List.of(CA.certificate())))
+                        .policyOverride(override)
+                        .random(new Random(1))
+                        .start();
         closeFirst.add(0, e);
         return e;
     }
 
     private DeliveryEngine engine(int port) {
-        return engine(port, 10, 5, new RetrySchedule(List.of(Duration.ofHours(1)), Duration.ofDays(5)),
+        return engine(
+                port,
+                10,
+                5,
+                new RetrySchedule(List.of(Duration.ofHours(1)), Duration.ofDays(5)),
                 PolicyOverride.none());
     }
 
@@ -119,8 +141,18 @@ class DeliveryEngineTest {
         try (Spool.Reception r = spool.receive()) {
             r.body().write("Subject: test\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
             Instant now = spool.clock().instant();
-            return r.commit(Envelope.accepted(r.id(), now, sender, List.of(rcpts), Envelope.BodyType.UNSPECIFIED,
-                    false, Envelope.Ret.UNSPECIFIED, "", Envelope.Source.local())).id();
+            return r.commit(
+                            Envelope.accepted(
+                                    r.id(),
+                                    now,
+                                    sender,
+                                    List.of(rcpts),
+                                    Envelope.BodyType.UNSPECIFIED,
+                                    false,
+                                    Envelope.Ret.UNSPECIFIED,
+                                    "",
+                                    Envelope.Source.local()))
+                    .id();
         }
     }
 
@@ -149,20 +181,33 @@ class DeliveryEngineTest {
         spool(Spool.Options.defaults());
         // the MX never answers the end of data: every attempt holds its connection
         TestMx mx = mx(TestMx.builder().silentAt(TestMx.Silence.END_OF_DATA));
-        dns.mx("a.test", 10, "mx.a.test").mx("b.test", 10, "mx.b.test").a("mx.a.test", "127.0.0.1")
+        dns.mx("a.test", 10, "mx.a.test")
+                .mx("b.test", 10, "mx.b.test")
+                .a("mx.a.test", "127.0.0.1")
                 .a("mx.b.test", "127.0.0.1");
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             ids.add(enqueue("s@x.test", rcpt("r" + i + "@a.test")));
             ids.add(enqueue("s@x.test", rcpt("r" + i + "@b.test")));
         }
-        DeliveryEngine engine = engine(mx.port(), 3, 2, new RetrySchedule(List.of(Duration.ofHours(1)),
-                Duration.ofDays(5)), PolicyOverride.none());
+        DeliveryEngine engine =
+                engine(
+                        mx.port(),
+                        3,
+                        2,
+                        new RetrySchedule(List.of(Duration.ofHours(1)), Duration.ofDays(5)),
+                        PolicyOverride.none());
 
-        Await.until(() -> engine.stats().inHand() == 8 && engine.stats().running() == 3
-                && mx.messages().size() == 3, WAIT, "three attempts running, five waiting");
+        Await.until(
+                () ->
+                        engine.stats().inHand() == 8
+                                && engine.stats().running() == 3
+                                && mx.messages().size() == 3,
+                WAIT,
+                "three attempts running, five waiting");
         assertEquals(3, mx.connections().size(), "no more connections than the total limit");
-        long perA = mx.messages().stream().filter(m -> m.rcptTo().get(0).contains("@a.test")).count();
+        long perA =
+                mx.messages().stream().filter(m -> m.rcptTo().get(0).contains("@a.test")).count();
         assertTrue(perA >= 1 && perA <= 2, "at most two per domain: " + perA);
 
         engine.close();
@@ -171,25 +216,37 @@ class DeliveryEngineTest {
         List<QueuedMessage> left = queue();
         assertEquals(Set.copyOf(ids), Set.copyOf(left.stream().map(QueuedMessage::id).toList()));
         assertTrue(left.stream().noneMatch(m -> m.state() == QueueState.ACTIVE), left.toString());
-        assertEquals(5, left.stream().filter(m -> m.envelope().attempts() == 0).count(),
+        assertEquals(
+                5,
+                left.stream().filter(m -> m.envelope().attempts() == 0).count(),
                 "the five that never started were given back without an attempt");
     }
 
     @Test
-    void recipientsAtSeveralDomainsAreDeliveredPerDomainAndAPermanentFailureBouncesOnce() throws Exception {
+    void recipientsAtSeveralDomainsAreDeliveredPerDomainAndAPermanentFailureBouncesOnce()
+            throws Exception {
         spool(Spool.Options.defaults());
         TestMx mx = mx(TestMx.builder().recipientReply("gone@b.test", "550 5.1.1 no such user"));
-        dns.mx("a.test", 10, "mx.a.test").mx("b.test", 10, "mx.b.test").mx("x.test", 10, "mx.x.test")
-                .a("mx.a.test", "127.0.0.1").a("mx.b.test", "127.0.0.1").a("mx.x.test", "127.0.0.1");
-        String id = enqueue("s@x.test", rcpt("one@a.test"), rcpt("two@b.test"), rcpt("gone@b.test"));
+        dns.mx("a.test", 10, "mx.a.test")
+                .mx("b.test", 10, "mx.b.test")
+                .mx("x.test", 10, "mx.x.test")
+                .a("mx.a.test", "127.0.0.1")
+                .a("mx.b.test", "127.0.0.1")
+                .a("mx.x.test", "127.0.0.1");
+        String id =
+                enqueue("s@x.test", rcpt("one@a.test"), rcpt("two@b.test"), rcpt("gone@b.test"));
         engine(mx.port());
 
         Await.until(() -> mx.messages().size() == 3, WAIT, "a.test, b.test and the DSN to x.test");
-        Await.until(() -> find(id).isEmpty() && queue().isEmpty(), WAIT, "the message and the DSN done");
+        Await.until(
+                () -> find(id).isEmpty() && queue().isEmpty(),
+                WAIT,
+                "the message and the DSN done");
         List<TestMx.Received> got = mx.messages();
         assertEquals(1, got.stream().filter(m -> m.rcptTo().get(0).contains("one@a.test")).count());
         assertEquals(1, got.stream().filter(m -> m.rcptTo().get(0).contains("two@b.test")).count());
-        TestMx.Received dsn = got.stream().filter(m -> m.mailFrom().startsWith("<>")).findFirst().orElseThrow();
+        TestMx.Received dsn =
+                got.stream().filter(m -> m.mailFrom().startsWith("<>")).findFirst().orElseThrow();
         assertTrue(dsn.text().contains("Final-Recipient: rfc822; gone@b.test"), dsn.text());
         assertFalse(dsn.text().contains("Final-Recipient: rfc822; two@b.test"), dsn.text());
     }
@@ -198,7 +255,9 @@ class DeliveryEngineTest {
     void noDsnForTheNullSenderOrForNotifyNever() throws Exception {
         spool(Spool.Options.defaults());
         TestMx mx = mx(TestMx.builder().recipientReply("gone@b.test", "550 5.1.1 no such user"));
-        dns.mx("b.test", 10, "mx.b.test").mx("x.test", 10, "mx.x.test").a("mx.b.test", "127.0.0.1")
+        dns.mx("b.test", 10, "mx.b.test")
+                .mx("x.test", 10, "mx.x.test")
+                .a("mx.b.test", "127.0.0.1")
                 .a("mx.x.test", "127.0.0.1");
         String bounce = enqueue("", rcpt("gone@b.test"));
         String never = enqueue("s@x.test", rcpt("gone@b.test", RecipientStatus.Notify.NEVER));
@@ -214,14 +273,19 @@ class DeliveryEngineTest {
     void relaysASuccessNotificationWhenTheMxCannot() throws Exception {
         spool(Spool.Options.defaults());
         TestMx mx = mx(TestMx.builder().dsn(false));
-        dns.mx("b.test", 10, "mx.b.test").mx("x.test", 10, "mx.x.test").a("mx.b.test", "127.0.0.1")
+        dns.mx("b.test", 10, "mx.b.test")
+                .mx("x.test", 10, "mx.x.test")
+                .a("mx.b.test", "127.0.0.1")
                 .a("mx.x.test", "127.0.0.1");
         enqueue("s@x.test", rcpt("carol@b.test", RecipientStatus.Notify.SUCCESS));
         engine(mx.port());
 
         Await.until(() -> mx.messages().size() == 2, WAIT, "the message and the relayed DSN");
-        TestMx.Received dsn = mx.messages().stream().filter(m -> m.mailFrom().startsWith("<>")).findFirst()
-                .orElseThrow();
+        TestMx.Received dsn =
+                mx.messages().stream()
+                        .filter(m -> m.mailFrom().startsWith("<>"))
+                        .findFirst()
+                        .orElseThrow();
         assertTrue(dsn.text().contains("Action: relayed"), dsn.text());
     }
 
@@ -233,12 +297,20 @@ class DeliveryEngineTest {
         policies.put("strict.test", enforce("strict.test", "mx.strict.test"));
         String refused = enqueue("s@x.test", rcpt("a@strict.test"));
         String exempt = enqueue("report@x.test", rcpt("b@strict.test"));
-        engine(mx.port(), 10, 5, new RetrySchedule(List.of(Duration.ofHours(1)), Duration.ofDays(5)),
-                (env, domain) -> env.sender().startsWith("report@") ? Optional.of(PolicyContext.noPolicy(domain))
-                        : Optional.empty());
+        engine(
+                mx.port(),
+                10,
+                5,
+                new RetrySchedule(List.of(Duration.ofHours(1)), Duration.ofDays(5)),
+                (env, domain) ->
+                        env.sender().startsWith("report@")
+                                ? Optional.of(PolicyContext.noPolicy(domain))
+                                : Optional.empty());
 
         Await.until(() -> find(exempt).isEmpty(), WAIT, "the exempt message delivered");
-        Await.until(() -> find(refused).map(m -> m.state() == QueueState.DEFERRED).orElse(false), WAIT,
+        Await.until(
+                () -> find(refused).map(m -> m.state() == QueueState.DEFERRED).orElse(false),
+                WAIT,
                 "the other deferred");
         assertEquals(1, mx.messages().size());
         assertEquals(List.of("<b@strict.test>"), mx.messages().get(0).rcptTo());
@@ -251,7 +323,9 @@ class DeliveryEngineTest {
         TestMx mx = mx(TestMx.builder()); // no STARTTLS: enforce refuses it
         dns.mx("strict.test", 10, "mx.strict.test").a("mx.strict.test", "127.0.0.1");
         policies.put("strict.test", enforce("strict.test", "mx.strict.test"));
-        revalidated.put("strict.test", PolicyContext.noPolicy("strict.test")); // the domain dropped its policy
+        revalidated.put(
+                "strict.test",
+                PolicyContext.noPolicy("strict.test")); // the domain dropped its policy
         String id = enqueue("s@x.test", rcpt("a@strict.test"));
         clock.advance(Duration.ofDays(5)); // at max-age: the last attempt
 
@@ -267,8 +341,10 @@ class DeliveryEngineTest {
         MutableClock clock = MutableClock.atFixedStart();
         spool(Spool.Options.defaults().withClock(clock));
         TestMx mx = mx(TestMx.builder());
-        dns.mx("strict.test", 10, "mx.strict.test").a("mx.strict.test", "127.0.0.1")
-                .mx("x.test", 10, "mx.x.test").a("mx.x.test", "127.0.0.1");
+        dns.mx("strict.test", 10, "mx.strict.test")
+                .a("mx.strict.test", "127.0.0.1")
+                .mx("x.test", 10, "mx.x.test")
+                .a("mx.x.test", "127.0.0.1");
         policies.put("strict.test", enforce("strict.test", "mx.strict.test"));
         String id = enqueue("s@x.test", rcpt("a@strict.test"));
         clock.advance(Duration.ofDays(5));
@@ -281,7 +357,9 @@ class DeliveryEngineTest {
         TestMx.Received dsn = mx.messages().get(0);
         assertTrue(dsn.mailFrom().startsWith("<>"));
         assertTrue(dsn.text().contains("Status: 4.7.5"), dsn.text());
-        assertFalse(mx.commands().stream().anyMatch(c -> c.contains("a@strict.test")), "never sent to the MX");
+        assertFalse(
+                mx.commands().stream().anyMatch(c -> c.contains("a@strict.test")),
+                "never sent to the MX");
     }
 
     @Test
@@ -305,8 +383,10 @@ class DeliveryEngineTest {
         DeliveryEngine engine = engine(mx.port());
         Await.until(() -> engine.stats().inHand() == 0, WAIT, "the engine idle");
 
-        spool.enqueue("s@x.test", List.of("r@a.test"), new ByteArrayInputStream("Subject: x\r\n\r\n".getBytes(
-                StandardCharsets.US_ASCII)));
+        spool.enqueue(
+                "s@x.test",
+                List.of("r@a.test"),
+                new ByteArrayInputStream("Subject: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
 
         Await.until(() -> mx.messages().size() == 1, WAIT, "the listener woke the engine");
     }

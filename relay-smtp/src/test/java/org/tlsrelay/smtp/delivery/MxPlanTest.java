@@ -20,16 +20,24 @@ class MxPlanTest {
     }
 
     private static List<String> names(MxPlan plan) {
-        return assertInstanceOf(MxPlan.Hosts.class, plan).hosts().stream().map(MxPlan.MxHost::name).toList();
+        return assertInstanceOf(MxPlan.Hosts.class, plan).hosts().stream()
+                .map(MxPlan.MxHost::name)
+                .toList();
     }
 
     @Test
     void ordersByPreferenceAndShufflesEqualPreferences() {
-        dns.mx("example.test", 20, "b1.example.test").mx("example.test", 10, "a.example.test")
-                .mx("example.test", 20, "b2.example.test").mx("example.test", 30, "c.example.test");
+        dns.mx("example.test", 20, "b1.example.test")
+                .mx("example.test", 10, "a.example.test")
+                .mx("example.test", 20, "b2.example.test")
+                .mx("example.test", 30, "c.example.test");
         Set<List<String>> orders = new HashSet<>();
         for (long seed = 0; seed < 40; seed++) {
-            List<String> n = names(plan("example.test", seed * 0x9E3779B97F4A7C15L)); // spread: close seeds correlate
+            List<String> n =
+                    names(
+                            plan(
+                                    "example.test",
+                                    seed * 0x9E3779B97F4A7C15L)); // spread: close seeds correlate
             assertEquals("a.example.test", n.get(0));
             assertEquals(Set.of("b1.example.test", "b2.example.test"), Set.copyOf(n.subList(1, 3)));
             assertEquals("c.example.test", n.get(3));
@@ -40,9 +48,11 @@ class MxPlanTest {
 
     @Test
     void aHostListedTwiceIsTriedOnceAtItsBestPreference() {
-        dns.mx("example.test", 10, "mx.example.test").mx("example.test", 20, "mx.example.test")
+        dns.mx("example.test", 10, "mx.example.test")
+                .mx("example.test", 20, "mx.example.test")
                 .mx("example.test", 15, "other.example.test");
-        assertEquals(List.of("mx.example.test", "other.example.test"), names(plan("example.test", 1)));
+        assertEquals(
+                List.of("mx.example.test", "other.example.test"), names(plan("example.test", 1)));
     }
 
     @Test

@@ -44,8 +44,7 @@ class RequireTlsDeliveryTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
     private static final TestCa CA = TestCa.create("RequireTls Test CA");
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     private final FakeDnsResolver dns = new FakeDnsResolver();
     private final Map<String, PolicyContext> policies = new ConcurrentHashMap<>();
     private final List<AutoCloseable> closeFirst = new ArrayList<>();
@@ -64,21 +63,29 @@ class RequireTlsDeliveryTest {
         }
     }
 
-    private final PolicyLookup lookup = new PolicyLookup() {
-        @Override
-        public CompletableFuture<PolicyContext> resolve(String domain) {
-            return CompletableFuture.completedFuture(policies.getOrDefault(domain, PolicyContext.noPolicy(domain)));
-        }
+    private final PolicyLookup lookup =
+            new PolicyLookup() {
+                @Override
+                public CompletableFuture<PolicyContext> resolve(String domain) {
+                    return CompletableFuture.completedFuture(
+                            policies.getOrDefault(domain, PolicyContext.noPolicy(domain)));
+                }
 
-        @Override
-        public CompletableFuture<PolicyContext> revalidate(String domain) {
-            return resolve(domain);
-        }
-    };
+                @Override
+                public CompletableFuture<PolicyContext> revalidate(String domain) {
+                    return resolve(domain);
+                }
+            };
 
     private static PolicyContext enforce(String domain, String... mxs) {
-        return new PolicyContext(domain, PolicyContext.Source.OVERRIDE, "", new Policy(PolicyMode.ENFORCE,
-                java.util.Arrays.stream(mxs).<MxPattern>map(MxPattern.Exact::new).toList()), List.of());
+        return new PolicyContext(
+                domain,
+                PolicyContext.Source.OVERRIDE,
+                "",
+                new Policy(
+                        PolicyMode.ENFORCE,
+                        java.util.Arrays.stream(mxs).<MxPattern>map(MxPattern.Exact::new).toList()),
+                List.of());
     }
 
     /** An MX on the next loopback address and the shared port, with {@code host}'s A record pointing at it. */
@@ -94,23 +101,52 @@ class RequireTlsDeliveryTest {
     private void engine() throws IOException {
         spool = Spool.open(dir.resolve("spool"), Spool.Options.defaults());
         closeLast.add(spool);
-        EngineSettings settings = new EngineSettings(port, 10, 5, new RetrySchedule(List.of(Duration.ofHours(1)),
-                Duration.ofDays(5)), "relay.test", 64, 2, Duration.ofMillis(300));
-        DeliveryEngine e = DeliveryEngine.builder(spool, dns, lookup).settings(settings)
-                .outbound(OutboundSettings.defaults("relay.test").withTimeouts(Duration.ofSeconds(5),
-                        Duration.ofSeconds(30)), TrustMaterial.of(List.of(CA.certificate())))
-                .random(new Random(1)).start();
+        EngineSettings settings =
+                new EngineSettings(
+                        port,
+                        10,
+                        5,
+                        new RetrySchedule(List.of(Duration.ofHours(1)), Duration.ofDays(5)),
+                        "relay.test",
+                        64,
+                        2,
+                        Duration.ofMillis(300));
+        DeliveryEngine e =
+                DeliveryEngine.builder(spool, dns, lookup)
+                        .settings(settings)
+                        .outbound(
+                                OutboundSettings.defaults("relay.test")
+                                        .withTimeouts(
+                                                Duration.ofSeconds(5), Duration.ofSeconds(30)),
+                                TrustMaterial.of(List.of(CA.certificate())))
+                        .random(new Random(1))
+                        .start();
         closeFirst.add(0, e);
     }
 
-    private String enqueue(String recipient, boolean requireTls, boolean tlsRequiredNo) throws IOException {
+    private String enqueue(String recipient, boolean requireTls, boolean tlsRequiredNo)
+            throws IOException {
         try (Spool.Reception r = spool.receive()) {
             r.body().write("Subject: test\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
             Instant now = spool.clock().instant();
-            return r.commit(Envelope.accepted(r.id(), now, "s@sender.test",
-                    List.of(RecipientStatus.pending(recipient, Set.of(), "", Instant.EPOCH)),
-                    Envelope.BodyType.UNSPECIFIED, false, Envelope.Ret.UNSPECIFIED, "", Envelope.Source.local())
-                    .withTlsRequirement(requireTls, tlsRequiredNo)).id();
+            return r.commit(
+                            Envelope.accepted(
+                                            r.id(),
+                                            now,
+                                            "s@sender.test",
+                                            List.of(
+                                                    RecipientStatus.pending(
+                                                            recipient,
+                                                            Set.of(),
+                                                            "",
+                                                            Instant.EPOCH)),
+                                            Envelope.BodyType.UNSPECIFIED,
+                                            false,
+                                            Envelope.Ret.UNSPECIFIED,
+                                            "",
+                                            Envelope.Source.local())
+                                    .withTlsRequirement(requireTls, tlsRequiredNo))
+                    .id();
         }
     }
 
@@ -125,27 +161,43 @@ class RequireTlsDeliveryTest {
     @Test
     void aRequireTlsMessageSkipsTheMxWithoutRequireTlsAndPassesTheParameterOn() throws Exception {
         TestMx plain = mx("mx1.req.test", TestMx.builder().startTls(CA.issue("mx1.req.test")));
-        TestMx capable = mx("mx2.req.test", TestMx.builder().startTls(CA.issue("mx2.req.test")).requireTls(true));
+        TestMx capable =
+                mx(
+                        "mx2.req.test",
+                        TestMx.builder().startTls(CA.issue("mx2.req.test")).requireTls(true));
         dns.mx("req.test", 10, "mx1.req.test").mx("req.test", 20, "mx2.req.test");
         policies.put("req.test", enforce("req.test", "mx1.req.test", "mx2.req.test"));
         engine();
 
         String id = enqueue("bob@req.test", true, false);
 
-        Await.until(() -> capable.messages().size() == 1, WAIT, "delivery to the MX that advertises REQUIRETLS");
+        Await.until(
+                () -> capable.messages().size() == 1,
+                WAIT,
+                "delivery to the MX that advertises REQUIRETLS");
         assertFalse(plain.saw("MAIL FROM"), plain.commands().toString());
         TestMx.Received got = capable.messages().get(0);
         assertTrue(got.tls());
-        assertTrue(got.mailFrom().toUpperCase(java.util.Locale.ROOT).endsWith(" REQUIRETLS"), got.mailFrom());
+        assertTrue(
+                got.mailFrom().toUpperCase(java.util.Locale.ROOT).endsWith(" REQUIRETLS"),
+                got.mailFrom());
         Await.until(() -> gone(id), WAIT, "the message done");
     }
 
     @Test
-    void aRequireTlsMessageFailsWith5730WhenNoMxQualifiesAndTheDsnGoesWithoutRequireTls() throws Exception {
+    void aRequireTlsMessageFailsWith5730WhenNoMxQualifiesAndTheDsnGoesWithoutRequireTls()
+            throws Exception {
         TestMx plain = mx("mx.noreq.test", TestMx.builder().startTls(CA.issue("mx.noreq.test")));
-        TestMx open = mx("mx.open.test", TestMx.builder().startTls(CA.issue("mx.open.test")).requireTls(true));
-        TestMx sender = mx("mx.sender.test", TestMx.builder().startTls(CA.issue("mx.sender.test")).requireTls(true));
-        dns.mx("noreq.test", 10, "mx.noreq.test").mx("open.test", 10, "mx.open.test")
+        TestMx open =
+                mx(
+                        "mx.open.test",
+                        TestMx.builder().startTls(CA.issue("mx.open.test")).requireTls(true));
+        TestMx sender =
+                mx(
+                        "mx.sender.test",
+                        TestMx.builder().startTls(CA.issue("mx.sender.test")).requireTls(true));
+        dns.mx("noreq.test", 10, "mx.noreq.test")
+                .mx("open.test", 10, "mx.open.test")
                 .mx("sender.test", 10, "mx.sender.test");
         policies.put("noreq.test", enforce("noreq.test", "mx.noreq.test"));
         // open.test has no policy: nothing authenticates its MX, however capable
@@ -157,13 +209,18 @@ class RequireTlsDeliveryTest {
         Await.until(() -> sender.messages().size() == 2, WAIT, "two DSNs to the sender");
         assertTrue(gone(noreq) && gone(unauthenticated));
         assertFalse(plain.saw("MAIL FROM"));
-        assertTrue(open.connections().isEmpty(), "an MX no policy authenticates is not even connected to");
+        assertTrue(
+                open.connections().isEmpty(),
+                "an MX no policy authenticates is not even connected to");
         for (TestMx.Received dsn : sender.messages()) {
             assertTrue(dsn.mailFrom().startsWith("<>"), dsn.mailFrom());
-            assertFalse(dsn.mailFrom().toUpperCase(java.util.Locale.ROOT).contains("REQUIRETLS"),
+            assertFalse(
+                    dsn.mailFrom().toUpperCase(java.util.Locale.ROOT).contains("REQUIRETLS"),
                     "the DSN goes without REQUIRETLS (RFC 8689 §5): " + dsn.mailFrom());
             assertTrue(dsn.text().contains("5.7.30"), dsn.text());
-            assertTrue(dsn.text().contains("text/rfc822-headers"), "the header section only: " + dsn.text());
+            assertTrue(
+                    dsn.text().contains("text/rfc822-headers"),
+                    "the header section only: " + dsn.text());
         }
     }
 
@@ -181,13 +238,18 @@ class RequireTlsDeliveryTest {
         Await.until(() -> gone(optional), WAIT, "the message done");
 
         String normal = enqueue("carol@optional.test", false, false);
-        Await.until(() -> {
-            try {
-                return spool.find(normal).map(m -> m.envelope().attempts() > 0).orElse(false);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, WAIT, "the normal message attempted");
+        Await.until(
+                () -> {
+                    try {
+                        return spool.find(normal)
+                                .map(m -> m.envelope().attempts() > 0)
+                                .orElse(false);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                },
+                WAIT,
+                "the normal message attempted");
         assertEquals(1, mx.messages().size(), "without the header field the policy refuses");
     }
 }

@@ -18,9 +18,14 @@ class DnssecCapabilityTest {
     void aServerThatAnswersWithoutDnssecDataIsUnsupported() throws Exception {
         try (DnsStubServer plain = DnsStubServer.start()) {
             plain.a("mx.example.test", "127.0.0.1");
-            InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), plain.port());
-            DnssecCapability c = new DnssecCapability(DnsjavaResolver.upstream(List.of(server), Duration.ofSeconds(2)),
-                    List.of(Name.root), server.toString(), Clock.systemUTC());
+            InetSocketAddress server =
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), plain.port());
+            DnssecCapability c =
+                    new DnssecCapability(
+                            DnsjavaResolver.upstream(List.of(server), Duration.ofSeconds(2)),
+                            List.of(Name.root),
+                            server.toString(),
+                            Clock.systemUTC());
             c.probe();
             assertEquals(DnssecCapability.State.UNSUPPORTED, c.current());
         }
@@ -30,10 +35,13 @@ class DnssecCapabilityTest {
     void aServerThatDoesNotAnswerIsUnknownSoValidationStaysOn() throws Exception {
         // A bound UDP socket that never answers: the probe times out.
         try (DatagramSocket silent = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort());
-            DnssecCapability c = new DnssecCapability(
-                    DnsjavaResolver.upstream(List.of(server), Duration.ofMillis(300)), List.of(Name.root),
-                    server.toString(), Clock.systemUTC());
+            InetSocketAddress server =
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort());
+            DnssecCapability c =
+                    new DnssecCapability(
+                            DnsjavaResolver.upstream(List.of(server), Duration.ofMillis(300)),
+                                    List.of(Name.root),
+                            server.toString(), Clock.systemUTC());
             c.probe();
             assertEquals(DnssecCapability.State.UNKNOWN, c.current());
         }

@@ -45,21 +45,28 @@ class DnssecResolverTest {
     static void start() throws Exception {
         dns = DnsStubServer.start();
         root = SignedZone.signed("test");
-        SignedZone example = SignedZone.signed("example.test")
-                .mx("example.test", 10, "mx.example.test")
-                .a("mx.example.test", "127.0.0.1").aaaa("mx.example.test", "::1")
-                .tlsa("_25._tcp.mx.example.test", EE).tlsa("_25._tcp.mx.example.test", TA)
-                .cname("alias.example.test", "mx.example.test")
-                .cname("out.example.test", "mx.insecure.test")
-                .cname("_25._tcp.shared.example.test", "_25._tcp.mx.example.test");
-        SignedZone insecure = SignedZone.unsigned("insecure.test")
-                .mx("insecure.test", 10, "mx.insecure.test")
-                .a("mx.insecure.test", "127.0.0.2")
-                .tlsa("_25._tcp.mx.insecure.test", EE);
-        SignedZone bogus = SignedZone.signed("bogus.test")
-                .a("mx.bogus.test", "127.0.0.3").tamper("mx.bogus.test", "A")
-                .tlsa("_25._tcp.mx.bogus.test", EE).tamper("_25._tcp.mx.bogus.test", "TLSA")
-                .a("ok.bogus.test", "127.0.0.4");
+        SignedZone example =
+                SignedZone.signed("example.test")
+                        .mx("example.test", 10, "mx.example.test")
+                        .a("mx.example.test", "127.0.0.1")
+                        .aaaa("mx.example.test", "::1")
+                        .tlsa("_25._tcp.mx.example.test", EE)
+                        .tlsa("_25._tcp.mx.example.test", TA)
+                        .cname("alias.example.test", "mx.example.test")
+                        .cname("out.example.test", "mx.insecure.test")
+                        .cname("_25._tcp.shared.example.test", "_25._tcp.mx.example.test");
+        SignedZone insecure =
+                SignedZone.unsigned("insecure.test")
+                        .mx("insecure.test", 10, "mx.insecure.test")
+                        .a("mx.insecure.test", "127.0.0.2")
+                        .tlsa("_25._tcp.mx.insecure.test", EE);
+        SignedZone bogus =
+                SignedZone.signed("bogus.test")
+                        .a("mx.bogus.test", "127.0.0.3")
+                        .tamper("mx.bogus.test", "A")
+                        .tlsa("_25._tcp.mx.bogus.test", EE)
+                        .tamper("_25._tcp.mx.bogus.test", "TLSA")
+                        .a("ok.bogus.test", "127.0.0.4");
         root.delegate(example).delegate(insecure).delegate(bogus);
         dns.serve(root);
         dns.a("plain.invalid", "192.0.2.1"); // outside every trust anchor
@@ -72,8 +79,11 @@ class DnssecResolverTest {
     }
 
     private static DnssecResolver resolver(String anchors) {
-        return DnssecResolver.create(List.of(dns.address().toSocketAddress()), Duration.ofSeconds(2),
-                new TrustAnchors(anchors, "test anchors"), Clock.systemUTC());
+        return DnssecResolver.create(
+                List.of(dns.address().toSocketAddress()),
+                Duration.ofSeconds(2),
+                new TrustAnchors(anchors, "test anchors"),
+                Clock.systemUTC());
     }
 
     private static <T> T await(CompletableFuture<T> f) throws Exception {
@@ -87,12 +97,14 @@ class DnssecResolverTest {
         assertTrue(mx.isSecure(), mx.describe());
 
         DnsResult<List<InetAddress>> a = await(resolver.addresses("mx.example.test"));
-        assertEquals(List.of(InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1")),
+        assertEquals(
+                List.of(InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1")),
                 a.found().orElseThrow());
         assertTrue(a.isSecure(), a.describe());
 
         DnsResult<List<TlsaRecord>> tlsa = await(resolver.tlsa("_25._tcp.mx.example.test"));
-        assertEquals(java.util.Set.of(TlsaRecord.parse(EE), TlsaRecord.parse(TA)),
+        assertEquals(
+                java.util.Set.of(TlsaRecord.parse(EE), TlsaRecord.parse(TA)),
                 java.util.Set.copyOf(tlsa.found().orElseThrow()));
         assertEquals(DnsSecurity.SECURE, assertInstanceOf(DnsResult.Found.class, tlsa).security());
     }
@@ -100,17 +112,22 @@ class DnssecResolverTest {
     @Test
     void provenAbsenceIsSecureNxdomainOrNodata() throws Exception {
         DnsResult<List<TlsaRecord>> nx = await(resolver.tlsa("_25._tcp.nothing.example.test"));
-        DnsResult.NoRecords<?> none = assertInstanceOf(DnsResult.NoRecords.class, nx, nx.describe());
+        DnsResult.NoRecords<?> none =
+                assertInstanceOf(DnsResult.NoRecords.class, nx, nx.describe());
         assertEquals(DnsResult.Absence.NXDOMAIN, none.absence());
         assertTrue(nx.isSecure(), nx.describe());
 
         DnsResult<List<TlsaRecord>> nodata = await(resolver.tlsa("mx.example.test"));
-        assertEquals(DnsResult.Absence.NODATA, assertInstanceOf(DnsResult.NoRecords.class, nodata).absence());
+        assertEquals(
+                DnsResult.Absence.NODATA,
+                assertInstanceOf(DnsResult.NoRecords.class, nodata).absence());
         assertTrue(nodata.isSecure(), nodata.describe());
 
         // _tcp.mx.example.test owns nothing but has a name below it: an empty non-terminal, NODATA.
         DnsResult<List<String>> ent = await(resolver.txt("_tcp.mx.example.test"));
-        assertEquals(DnsResult.Absence.NODATA, assertInstanceOf(DnsResult.NoRecords.class, ent).absence());
+        assertEquals(
+                DnsResult.Absence.NODATA,
+                assertInstanceOf(DnsResult.NoRecords.class, ent).absence());
         assertTrue(ent.isSecure(), ent.describe());
     }
 
@@ -138,16 +155,20 @@ class DnssecResolverTest {
         assertEquals(DnsResult.Failure.BOGUS, f.failure());
         assertTrue(f.detail().contains("bogus"), f.detail());
         DnsResult<List<TlsaRecord>> tlsa = await(resolver.tlsa("_25._tcp.mx.bogus.test"));
-        assertEquals(DnsResult.Failure.BOGUS, assertInstanceOf(DnsResult.Failed.class, tlsa).failure());
+        assertEquals(
+                DnsResult.Failure.BOGUS, assertInstanceOf(DnsResult.Failed.class, tlsa).failure());
         // the rest of the zone is fine
         assertTrue(await(resolver.addresses("ok.bogus.test")).isSecure());
     }
 
     @Test
     void aWrongTrustAnchorMakesEverySignedAnswerBogus() throws Exception {
-        DnssecResolver wrong = resolver(SignedZone.signed("test").trustAnchor()); // same name, other key
+        DnssecResolver wrong =
+                resolver(SignedZone.signed("test").trustAnchor()); // same name, other key
         DnsResult<List<MxRecord>> mx = await(wrong.mx("example.test"));
-        assertEquals(DnsResult.Failure.BOGUS, assertInstanceOf(DnsResult.Failed.class, mx, mx.describe()).failure());
+        assertEquals(
+                DnsResult.Failure.BOGUS,
+                assertInstanceOf(DnsResult.Failed.class, mx, mx.describe()).failure());
     }
 
     @Test
@@ -172,17 +193,23 @@ class DnssecResolverTest {
     void daneLookupOverSignedZonesRequiresDaneOnlyWhereEverythingIsSecure() throws Exception {
         DaneLookup dane = new DaneLookup(resolver);
         boolean mxSecure = await(resolver.mx("example.test")).isSecure();
-        DanePolicy.Required required = assertInstanceOf(DanePolicy.Required.class,
-                await(dane.lookUp("mx.example.test", mxSecure, 25)));
+        DanePolicy.Required required =
+                assertInstanceOf(
+                        DanePolicy.Required.class,
+                        await(dane.lookUp("mx.example.test", mxSecure, 25)));
         assertEquals(2, required.usable().size());
 
         boolean insecureMx = await(resolver.mx("insecure.test")).isSecure();
         assertFalse(insecureMx);
-        assertInstanceOf(DanePolicy.NotApplicable.class, await(dane.lookUp("mx.insecure.test", insecureMx, 25)));
-        assertInstanceOf(DanePolicy.NotApplicable.class, await(dane.lookUp("mx.insecure.test", true, 25)));
+        assertInstanceOf(
+                DanePolicy.NotApplicable.class,
+                await(dane.lookUp("mx.insecure.test", insecureMx, 25)));
+        assertInstanceOf(
+                DanePolicy.NotApplicable.class, await(dane.lookUp("mx.insecure.test", true, 25)));
 
-        DanePolicy.Failed failed = assertInstanceOf(DanePolicy.Failed.class,
-                await(dane.lookUp("mx.bogus.test", true, 25)));
+        DanePolicy.Failed failed =
+                assertInstanceOf(
+                        DanePolicy.Failed.class, await(dane.lookUp("mx.bogus.test", true, 25)));
         assertTrue(failed.reason().contains("bogus"), failed.reason());
     }
 
@@ -192,11 +219,13 @@ class DnssecResolverTest {
         dns.drop("slow.example.test");
         try {
             DnsResult<List<TlsaRecord>> sf = await(resolver.tlsa("down.example.test"));
-            assertEquals(DnsResult.Failure.SERVFAIL, assertInstanceOf(DnsResult.Failed.class, sf, sf.describe())
-                    .failure());
+            assertEquals(
+                    DnsResult.Failure.SERVFAIL,
+                    assertInstanceOf(DnsResult.Failed.class, sf, sf.describe()).failure());
             DnsResult<List<TlsaRecord>> to = await(resolver.tlsa("slow.example.test"));
-            assertEquals(DnsResult.Failure.TIMEOUT, assertInstanceOf(DnsResult.Failed.class, to, to.describe())
-                    .failure());
+            assertEquals(
+                    DnsResult.Failure.TIMEOUT,
+                    assertInstanceOf(DnsResult.Failed.class, to, to.describe()).failure());
         } finally {
             dns.answerNormally("down.example.test").answerNormally("slow.example.test");
         }
@@ -204,36 +233,47 @@ class DnssecResolverTest {
 
     @Test
     void theNonValidatingResolverCallsEverythingInsecure() throws Exception {
-        DnsjavaResolver plain = DnsjavaResolver.create(new RelayConfig.Dns(List.of(dns.address()),
-                Duration.ofSeconds(2)));
+        DnsjavaResolver plain =
+                DnsjavaResolver.create(
+                        new RelayConfig.Dns(List.of(dns.address()), Duration.ofSeconds(2)));
         DnsResult<List<TlsaRecord>> tlsa = await(plain.tlsa("_25._tcp.mx.example.test"));
-        assertEquals(java.util.Set.of(TlsaRecord.parse(EE), TlsaRecord.parse(TA)),
+        assertEquals(
+                java.util.Set.of(TlsaRecord.parse(EE), TlsaRecord.parse(TA)),
                 java.util.Set.copyOf(tlsa.found().orElseThrow()));
         assertFalse(tlsa.isSecure());
-        // it does not validate, so a broken signature goes unnoticed: that is why DANE never uses it
+        // it does not validate, so a broken signature goes unnoticed: that is why DANE never uses
+        // it
         assertTrue(await(plain.addresses("mx.bogus.test")).isFound());
     }
 
     @Test
     void dnssecOffMeansNoValidatingResolverAndNoDane() throws Exception {
-        RelayResolvers off = RelayResolvers.create(new RelayConfig.Dns(List.of(dns.address()), Duration.ofSeconds(2),
-                RelayConfig.DnssecMode.OFF, List.of()));
+        RelayResolvers off =
+                RelayResolvers.create(
+                        new RelayConfig.Dns(
+                                List.of(dns.address()),
+                                Duration.ofSeconds(2),
+                                RelayConfig.DnssecMode.OFF,
+                                List.of()));
         assertTrue(off.validating().isEmpty());
         assertTrue(off.dane().isEmpty());
         assertTrue(off.describe().contains("DANE disabled"), off.describe());
         assertFalse(await(off.general().mx("example.test")).isSecure());
 
-        RelayConfig.Dns validate = new RelayConfig.Dns(List.of(dns.address()), Duration.ofSeconds(2));
+        RelayConfig.Dns validate =
+                new RelayConfig.Dns(List.of(dns.address()), Duration.ofSeconds(2));
         RelayResolvers on = RelayResolvers.create(validate);
         assertTrue(on.dane().isPresent());
         assertTrue(on.describe().contains("built-in IANA root"), on.describe());
-        // With the real root anchors every name needs a chain from the IANA root keys, which the stub cannot show:
+        // With the real root anchors every name needs a chain from the IANA root keys, which the
+        // stub cannot show:
         // the validator itself finds every answer bogus...
         DnsResult<List<MxRecord>> mx = await(DnssecResolver.create(validate).mx("example.test"));
         DnsResult.Failed<?> f = assertInstanceOf(DnsResult.Failed.class, mx, mx.describe());
         assertEquals(DnsResult.Failure.BOGUS, f.failure());
         assertTrue(f.detail().contains("keys for [.]"), f.detail());
-        // ...but the stub returns no DNSSEC data at all, so the relay says so and uses its plain, insecure answers.
+        // ...but the stub returns no DNSSEC data at all, so the relay says so and uses its plain,
+        // insecure answers.
         assertTrue(on.describe().contains("no DNSSEC data"), on.describe());
         DnsResult<List<MxRecord>> plain = await(on.validating().orElseThrow().mx("example.test"));
         assertInstanceOf(DnsResult.Found.class, plain, plain.describe());
@@ -243,10 +283,18 @@ class DnssecResolverTest {
     @Test
     void builtInRootAnchorsAreTheIanaKsks() {
         TrustAnchors rootAnchors = TrustAnchors.root();
-        assertTrue(rootAnchors.text().contains(". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC6834"
-                + "57104237C7F8EC8D"));
-        assertTrue(rootAnchors.text().contains(". IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C48"
-                + "3AF444A4C0FB2B16"));
+        assertTrue(
+                rootAnchors
+                        .text()
+                        .contains(
+                                ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC6834"
+                                        + "57104237C7F8EC8D"));
+        assertTrue(
+                rootAnchors
+                        .text()
+                        .contains(
+                                ". IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C48"
+                                        + "3AF444A4C0FB2B16"));
     }
 
     @Test
@@ -255,15 +303,23 @@ class DnssecResolverTest {
         Path empty = Files.writeString(dir.resolve("empty.zone"), "; nothing\n");
         TrustAnchors anchors = TrustAnchors.configured(List.of(good));
         assertEquals(root.trustAnchor().strip(), anchors.text().strip());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TrustAnchors.configured(List.of(good, empty)));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrustAnchors.configured(List.of(good, empty)));
         assertTrue(e.getMessage().contains("empty.zone"), e.getMessage());
-        java.io.IOException missing = assertThrows(java.io.IOException.class,
-                () -> TrustAnchors.configured(List.of(dir.resolve("nope.ds"))));
+        java.io.IOException missing =
+                assertThrows(
+                        java.io.IOException.class,
+                        () -> TrustAnchors.configured(List.of(dir.resolve("nope.ds"))));
         assertTrue(missing.getMessage().contains("nope.ds"), missing.getMessage());
 
-        RelayConfig.Dns config = new RelayConfig.Dns(List.of(dns.address()), Duration.ofSeconds(2),
-                RelayConfig.DnssecMode.VALIDATE, List.of(good));
+        RelayConfig.Dns config =
+                new RelayConfig.Dns(
+                        List.of(dns.address()),
+                        Duration.ofSeconds(2),
+                        RelayConfig.DnssecMode.VALIDATE,
+                        List.of(good));
         assertTrue(await(DnssecResolver.create(config).mx("example.test")).isSecure());
     }
 }

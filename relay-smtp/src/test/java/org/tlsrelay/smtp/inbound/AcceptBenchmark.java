@@ -32,8 +32,7 @@ import org.tlsrelay.core.queue.Spool;
 public final class AcceptBenchmark {
     private static final int SIZE = 10 * 1024;
 
-    private AcceptBenchmark() {
-    }
+    private AcceptBenchmark() {}
 
     record Result(String mode, int clients, long messages, double seconds, long[] latenciesNanos) {
         double rate() {
@@ -44,56 +43,95 @@ public final class AcceptBenchmark {
             if (latenciesNanos.length == 0) {
                 return Double.NaN;
             }
-            int i = (int) Math.min(latenciesNanos.length - 1, Math.ceil(p * latenciesNanos.length) - 1);
+            int i =
+                    (int)
+                            Math.min(
+                                    latenciesNanos.length - 1,
+                                    Math.ceil(p * latenciesNanos.length) - 1);
             return latenciesNanos[Math.max(0, i)] / 1e6;
         }
     }
 
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 8;
-        Path parent = args.length > 1 ? Path.of(args[1]) : Path.of(System.getProperty("java.io.tmpdir"));
+        Path parent =
+                args.length > 1 ? Path.of(args[1]) : Path.of(System.getProperty("java.io.tmpdir"));
         byte[] body = message();
-        System.out.printf("tlsrelay accept benchmark: %d-byte messages, %ds per run (+2s warm-up), spool under %s, "
-                + "%d CPUs%n", body.length, seconds, parent, Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+                "tlsrelay accept benchmark: %d-byte messages, %ds per run (+2s warm-up), spool under %s, "
+                        + "%d CPUs%n",
+                body.length, seconds, parent, Runtime.getRuntime().availableProcessors());
         List<Result> results = new ArrayList<>();
-        int[] counts = Arrays.stream(System.getProperty("bench.clients", "1,10,50").split(","))
-                .mapToInt(Integer::parseInt).toArray();
+        int[] counts =
+                Arrays.stream(System.getProperty("bench.clients", "1,10,50").split(","))
+                        .mapToInt(Integer::parseInt)
+                        .toArray();
         for (int clients : counts) {
             for (boolean fsync : new boolean[] {true, false}) {
                 results.add(run(parent, fsync, clients, seconds, body));
                 Result r = results.get(results.size() - 1);
-                System.out.printf(Locale.ROOT, "  %-8s %3d clients: %8.0f msg/s   p50 %7.2f ms   p99 %7.2f ms%n",
-                        r.mode(), r.clients(), r.rate(), r.percentileMillis(0.50), r.percentileMillis(0.99));
+                System.out.printf(
+                        Locale.ROOT,
+                        "  %-8s %3d clients: %8.0f msg/s   p50 %7.2f ms   p99 %7.2f ms%n",
+                        r.mode(),
+                        r.clients(),
+                        r.rate(),
+                        r.percentileMillis(0.50),
+                        r.percentileMillis(0.99));
             }
         }
         System.out.println();
-        System.out.println("| clients | fsync msg/s | fsync p50 ms | fsync p99 ms | no-fsync msg/s | no-fsync p50 ms "
-                + "| no-fsync p99 ms |");
+        System.out.println(
+                "| clients | fsync msg/s | fsync p50 ms | fsync p99 ms | no-fsync msg/s | no-fsync p50 ms "
+                        + "| no-fsync p99 ms |");
         System.out.println("|---:|---:|---:|---:|---:|---:|---:|");
         for (int i = 0; i < results.size(); i += 2) {
             Result a = results.get(i);
             Result b = results.get(i + 1);
-            System.out.printf(Locale.ROOT, "| %d | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f |%n", a.clients(), a.rate(),
-                    a.percentileMillis(0.5), a.percentileMillis(0.99), b.rate(), b.percentileMillis(0.5),
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %d | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f |%n",
+                    a.clients(),
+                    a.rate(),
+                    a.percentileMillis(0.5),
+                    a.percentileMillis(0.99),
+                    b.rate(),
+                    b.percentileMillis(0.5),
                     b.percentileMillis(0.99));
         }
     }
 
     private static byte[] message() {
-        StringBuilder sb = new StringBuilder("From: bench@example.org\r\nTo: sink@example.com\r\nSubject: bench\r\n\r\n");
+        StringBuilder sb =
+                new StringBuilder(
+                        "From: bench@example.org\r\nTo: sink@example.com\r\nSubject: bench\r\n\r\n");
         int i = 0;
         while (sb.length() < SIZE - 80) {
-            sb.append(String.format("%06d The quick brown fox jumps over the lazy dog; 0123456789 abcdefghij\r\n", i++));
+            sb.append(
+                    String.format(
+                            "%06d The quick brown fox jumps over the lazy dog; 0123456789 abcdefghij\r\n",
+                            i++));
         }
         return sb.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
-    private static Result run(Path parent, boolean fsync, int clients, int seconds, byte[] body) throws Exception {
+    private static Result run(Path parent, boolean fsync, int clients, int seconds, byte[] body)
+            throws Exception {
         Path dir = Files.createTempDirectory(parent, "tlsrelay-bench-");
-        RelayConfig.Server config = new RelayConfig.Server(new HostPort("127.0.0.1", 0), "bench.test",
-                List.of(Network.parse("127.0.0.0/8")), new RelayConfig.Auth(List.of()), new RelayConfig.Tls(null, null),
-                new RelayConfig.Limits(ByteSize.parse("10MB"), 100, clients + 10, Duration.ofMinutes(1),
-                        Duration.ofMinutes(1), 4096));
+        RelayConfig.Server config =
+                new RelayConfig.Server(
+                        new HostPort("127.0.0.1", 0),
+                        "bench.test",
+                        List.of(Network.parse("127.0.0.0/8")),
+                        new RelayConfig.Auth(List.of()),
+                        new RelayConfig.Tls(null, null),
+                        new RelayConfig.Limits(
+                                ByteSize.parse("10MB"),
+                                100,
+                                clients + 10,
+                                Duration.ofMinutes(1),
+                                Duration.ofMinutes(1),
+                                4096));
         try (Spool spool = Spool.open(dir, Spool.Options.defaults().withFsync(fsync));
                 InboundServer server = InboundServer.create(config, spool)) {
             server.start();
@@ -103,36 +141,44 @@ public final class AcceptBenchmark {
             CountDownLatch done = new CountDownLatch(clients);
             long[][] lat = new long[clients][];
             int[] counts = new int[clients];
-            byte[] envelope = ("MAIL FROM:<bench@example.org> SIZE=" + body.length
-                    + "\r\nRCPT TO:<sink@example.com>\r\nDATA\r\n").getBytes(StandardCharsets.US_ASCII);
+            byte[] envelope =
+                    ("MAIL FROM:<bench@example.org> SIZE="
+                                    + body.length
+                                    + "\r\nRCPT TO:<sink@example.com>\r\nDATA\r\n")
+                            .getBytes(StandardCharsets.US_ASCII);
             byte[] end = ".\r\n".getBytes(StandardCharsets.US_ASCII);
             List<Thread> threads = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
                 int me = c;
                 lat[c] = new long[1 << 16];
-                Thread t = new Thread(() -> {
-                    try (RawSmtpClient s = new RawSmtpClient(at)) {
-                        s.reply();
-                        s.command("EHLO bench.test");
-                        while (!stop.get()) {
-                            long t0 = System.nanoTime();
-                            s.sendBytes(envelope); // RFC 2920: MAIL, RCPT, DATA in one packet
-                            RawSmtpClient.expect(s.reply(), 250);
-                            RawSmtpClient.expect(s.reply(), 250);
-                            RawSmtpClient.expect(s.reply(), 354);
-                            s.sendBytes(body);
-                            s.sendBytes(end);
-                            RawSmtpClient.expect(s.reply(), 250);
-                            if (measuring.get() && counts[me] < lat[me].length) {
-                                lat[me][counts[me]++] = System.nanoTime() - t0;
-                            }
-                        }
-                    } catch (IOException e) {
-                        System.err.println("client " + me + ": " + e);
-                    } finally {
-                        done.countDown();
-                    }
-                }, "bench-client-" + c);
+                Thread t =
+                        new Thread(
+                                () -> {
+                                    try (RawSmtpClient s = new RawSmtpClient(at)) {
+                                        s.reply();
+                                        s.command("EHLO bench.test");
+                                        while (!stop.get()) {
+                                            long t0 = System.nanoTime();
+                                            s.sendBytes(
+                                                    envelope); // RFC 2920: MAIL, RCPT, DATA in one
+                                            // packet
+                                            RawSmtpClient.expect(s.reply(), 250);
+                                            RawSmtpClient.expect(s.reply(), 250);
+                                            RawSmtpClient.expect(s.reply(), 354);
+                                            s.sendBytes(body);
+                                            s.sendBytes(end);
+                                            RawSmtpClient.expect(s.reply(), 250);
+                                            if (measuring.get() && counts[me] < lat[me].length) {
+                                                lat[me][counts[me]++] = System.nanoTime() - t0;
+                                            }
+                                        }
+                                    } catch (IOException e) {
+                                        System.err.println("client " + me + ": " + e);
+                                    } finally {
+                                        done.countDown();
+                                    }
+                                },
+                                "bench-client-" + c);
                 threads.add(t);
                 t.start();
             }

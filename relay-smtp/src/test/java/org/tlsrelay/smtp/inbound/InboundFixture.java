@@ -99,13 +99,25 @@ public final class InboundFixture implements AutoCloseable {
         public InboundFixture start(Path dir) throws IOException {
             RelayConfig.Tls t = new RelayConfig.Tls(null, null);
             if (tls) {
-                t = new RelayConfig.Tls(CERT.writeCertificatePem(dir.resolve("cert.pem")),
-                        CERT.writeKeyPem(dir.resolve("key.pem")));
+                t =
+                        new RelayConfig.Tls(
+                                CERT.writeCertificatePem(dir.resolve("cert.pem")),
+                                CERT.writeKeyPem(dir.resolve("key.pem")));
             }
-            RelayConfig.Server config = new RelayConfig.Server(new HostPort("127.0.0.1", 0), HOST,
-                    networks.stream().map(Network::parse).toList(), new RelayConfig.Auth(users), t,
-                    new RelayConfig.Limits(maxSize, maxRecipients, maxConnections, commandTimeout, dataTimeout,
-                            maxLineLength));
+            RelayConfig.Server config =
+                    new RelayConfig.Server(
+                            new HostPort("127.0.0.1", 0),
+                            HOST,
+                            networks.stream().map(Network::parse).toList(),
+                            new RelayConfig.Auth(users),
+                            t,
+                            new RelayConfig.Limits(
+                                    maxSize,
+                                    maxRecipients,
+                                    maxConnections,
+                                    commandTimeout,
+                                    dataTimeout,
+                                    maxLineLength));
             Spool spool = Spool.open(dir.resolve("spool"), spoolOptions);
             InboundServer server = InboundServer.create(config, spool, metrics);
             server.start();

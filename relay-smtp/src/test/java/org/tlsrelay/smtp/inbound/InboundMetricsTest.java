@@ -15,8 +15,7 @@ class InboundMetricsTest {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final RelayMetrics metrics = new RelayMetrics(registry, Clock.systemUTC());
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     double count(String name, String... tags) {
         return registry.get(name).tags(tags).counter().count();
@@ -24,10 +23,15 @@ class InboundMetricsTest {
 
     @Test
     void countsQueuedMessagesAndRefusalsByReason() throws Exception {
-        try (InboundFixture f = InboundFixture.builder().maxSize("1KB").metrics(metrics).start(dir);
+        try (InboundFixture f =
+                        InboundFixture.builder().maxSize("1KB").metrics(metrics).start(dir);
                 RawSmtpClient c = f.ehlo()) {
-            RawSmtpClient.expect(c.sendMessage("a@example.org", List.of("b@example.com"),
-                    "Subject: hi\r\n\r\nhello\r\n"), 250);
+            RawSmtpClient.expect(
+                    c.sendMessage(
+                            "a@example.org",
+                            List.of("b@example.com"),
+                            "Subject: hi\r\n\r\nhello\r\n"),
+                    250);
             RawSmtpClient.expect(c.command("MAIL FROM:<a@example.org> SIZE=999999"), 552);
             RawSmtpClient.expect(c.command("MAIL FROM:<a@example.org>"), 250);
             RawSmtpClient.expect(c.command("RCPT TO:<@route.example:b@example.com>"), 550);
@@ -43,8 +47,11 @@ class InboundMetricsTest {
             assertEquals(1, count("tlsrelay.messages.rejected", "reason", "bare-newline"));
             assertEquals(0, count("tlsrelay.messages.rejected", "reason", "relay-denied"));
         }
-        try (InboundFixture f = InboundFixture.builder().networks("192.0.2.0/24").metrics(metrics)
-                .start(dir.resolve("closed"));
+        try (InboundFixture f =
+                        InboundFixture.builder()
+                                .networks("192.0.2.0/24")
+                                .metrics(metrics)
+                                .start(dir.resolve("closed"));
                 RawSmtpClient c = f.ehlo()) {
             RawSmtpClient.expect(c.command("MAIL FROM:<a@example.org>"), 250);
             RawSmtpClient.expect(c.command("RCPT TO:<b@example.com>"), 554);

@@ -93,7 +93,8 @@ public final class RawSmtpClient implements AutoCloseable {
         while (true) {
             int c = in.read();
             if (c < 0) {
-                throw new EOFException("connection closed; partial line: " + b.toString(StandardCharsets.UTF_8));
+                throw new EOFException(
+                        "connection closed; partial line: " + b.toString(StandardCharsets.UTF_8));
             }
             if (c == '\n' && prev == '\r') {
                 byte[] a = b.toByteArray();
@@ -115,7 +116,10 @@ public final class RawSmtpClient implements AutoCloseable {
 
     /** Layers TLS over the connection after the server's 220 to STARTTLS; the client checks the host name. */
     public void startTls(SSLContext context, String host) throws IOException {
-        SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(socket, host, socket.getPort(), true);
+        SSLSocket s =
+                (SSLSocket)
+                        context.getSocketFactory()
+                                .createSocket(socket, host, socket.getPort(), true);
         s.setUseClientMode(true);
         javax.net.ssl.SSLParameters p = s.getSSLParameters();
         p.setEndpointIdentificationAlgorithm("HTTPS");

@@ -12,16 +12,29 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Never an open relay: clients outside server.networks that did not authenticate relay nothing. */
 class RelayAccessTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @ParameterizedTest(name = "RCPT TO:<{0}>")
-    @ValueSource(strings = {"bob@example.com", "bob%evil.example@relay.test", "bob%evil.example@example.com",
-        "@relay.test,@evil.example:bob@example.com", "@relay.test:bob@evil.example", "\"bob@evil.example\"@relay.test",
-        "\"bob%evil.example\"@relay.test", "bob@[192.0.2.1]", "bob@[IPv6:2001:db8::1]", "postmaster", "Postmaster",
-        "evil.example!bob@relay.test", "bob@RELAY.TEST", "BOB@EXAMPLE.COM"})
+    @ValueSource(
+            strings = {
+                "bob@example.com",
+                "bob%evil.example@relay.test",
+                "bob%evil.example@example.com",
+                "@relay.test,@evil.example:bob@example.com",
+                "@relay.test:bob@evil.example",
+                "\"bob@evil.example\"@relay.test",
+                "\"bob%evil.example\"@relay.test",
+                "bob@[192.0.2.1]",
+                "bob@[IPv6:2001:db8::1]",
+                "postmaster",
+                "Postmaster",
+                "evil.example!bob@relay.test",
+                "bob@RELAY.TEST",
+                "BOB@EXAMPLE.COM"
+            })
     void aClientOutsideTheNetworksCannotRelayWithAnyAddressForm(String rcpt) throws IOException {
-        try (InboundFixture f = InboundFixture.builder().networks("10.0.0.0/8").start(dir); RawSmtpClient c = f.ehlo()) {
+        try (InboundFixture f = InboundFixture.builder().networks("10.0.0.0/8").start(dir);
+                RawSmtpClient c = f.ehlo()) {
             assertEquals(250, c.command("MAIL FROM:<someone@example.org>").code());
             RawSmtpClient.Reply r = c.command("RCPT TO:<" + rcpt + ">");
             assertEquals(554, r.code(), r.text());
@@ -43,21 +56,26 @@ class RelayAccessTest {
 
     @Test
     void aTrustedClientMayNotRelayThroughSourceRoutesOrAddressLiterals() throws IOException {
-        try (InboundFixture f = InboundFixture.builder().start(dir); RawSmtpClient c = f.ehlo()) {
+        try (InboundFixture f = InboundFixture.builder().start(dir);
+                RawSmtpClient c = f.ehlo()) {
             assertEquals(250, c.command("MAIL FROM:<someone@example.org>").code());
-            assertEquals("550 5.7.1 <bob@example.com>: source routes are not relayed",
+            assertEquals(
+                    "550 5.7.1 <bob@example.com>: source routes are not relayed",
                     c.command("RCPT TO:<@hop.example:bob@example.com>").last());
             assertEquals(550, c.command("RCPT TO:<bob@[192.0.2.1]>").code());
             assertEquals(550, c.command("RCPT TO:<postmaster>").code());
             assertEquals(501, c.command("RCPT TO:<bob@example..com>").code());
             assertEquals(501, c.command("RCPT TO:<>").code());
-            // A quoted '@' or a '%' stays in the local part: the mail goes to the domain after the last '@'.
+            // A quoted '@' or a '%' stays in the local part: the mail goes to the domain after the
+            // last '@'.
             assertEquals(250, c.command("RCPT TO:<\"bob@evil.example\"@example.com>").code());
             assertEquals(250, c.command("RCPT TO:<bob%evil.example@example.com>").code());
             RawSmtpClient.expect(c.command("DATA"), 354);
             String id = InboundServerTest.queuedId(c.send("Subject: x\r\n\r\n.\r\n").reply());
             var rcpts = f.spool.find(id).orElseThrow().envelope().recipients();
-            assertEquals(List.of("example.com", "example.com"), rcpts.stream().map(r -> r.domain()).toList());
+            assertEquals(
+                    List.of("example.com", "example.com"),
+                    rcpts.stream().map(r -> r.domain()).toList());
             assertEquals("\"bob@evil.example\"@example.com", rcpts.get(0).address());
         }
     }

@@ -27,8 +27,7 @@ import org.tlsrelay.core.queue.QueuedMessage;
  * {@code TLS-Required: No} header field is noted in the envelope.
  */
 class RequireTlsTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private static RawSmtpClient overTls(InboundFixture f) throws IOException {
         RawSmtpClient c = f.ehlo();
@@ -39,7 +38,8 @@ class RequireTlsTest {
     }
 
     /** RCPT, DATA and the content of a transaction whose MAIL FROM was already accepted. */
-    private static RawSmtpClient.Reply finish(RawSmtpClient c, String rcpt, String content) throws IOException {
+    private static RawSmtpClient.Reply finish(RawSmtpClient c, String rcpt, String content)
+            throws IOException {
         RawSmtpClient.expect(c.command("RCPT TO:<" + rcpt + ">"), 250);
         RawSmtpClient.expect(c.command("DATA"), 354);
         c.send(content);
@@ -54,56 +54,73 @@ class RequireTlsTest {
 
     @Test
     void requireTlsIsAdvertisedOnlyAfterStartTls() throws IOException {
-        try (InboundFixture f = InboundFixture.builder().tls().start(dir); RawSmtpClient c = f.connect()) {
+        try (InboundFixture f = InboundFixture.builder().tls().start(dir);
+                RawSmtpClient c = f.connect()) {
             RawSmtpClient.Reply clear = c.command("EHLO client.test");
             assertFalse(clear.text().contains("REQUIRETLS"), clear.text());
             assertTrue(clear.text().contains("STARTTLS"), clear.text());
             RawSmtpClient.expect(c.command("STARTTLS"), 220);
             c.startTls(f.clientTls(), "localhost");
             RawSmtpClient.Reply tls = c.command("EHLO client.test");
-            assertTrue(tls.lines().stream().anyMatch(l -> l.matches("250[- ]REQUIRETLS")), tls.text());
+            assertTrue(
+                    tls.lines().stream().anyMatch(l -> l.matches("250[- ]REQUIRETLS")), tls.text());
         }
     }
 
     @Test
     void requireTlsInClearTextIsRefusedAndNothingIsStarted() throws IOException {
-        try (InboundFixture f = InboundFixture.builder().tls().start(dir); RawSmtpClient c = f.ehlo()) {
+        try (InboundFixture f = InboundFixture.builder().tls().start(dir);
+                RawSmtpClient c = f.ehlo()) {
             RawSmtpClient.Reply r = c.command("MAIL FROM:<a@example.org> REQUIRETLS");
             assertEquals(530, r.code(), r.text());
             assertTrue(r.last().startsWith("530 5.7.10 "), r.text());
-            // no transaction was started: a plain MAIL FROM is accepted next, and RCPT without MAIL is not
+            // no transaction was started: a plain MAIL FROM is accepted next, and RCPT without MAIL
+            // is not
             RawSmtpClient.expect(c.command("MAIL FROM:<a@example.org>"), 250);
             RawSmtpClient.Reply sent = finish(c, "b@example.com", "Subject: plain\r\n\r\nhi\r\n");
             assertFalse(queued(f, sent).requireTls());
         }
-        try (InboundFixture f = InboundFixture.builder().start(dir.resolve("no-tls")); RawSmtpClient c = f.ehlo()) {
-            assertEquals(530, c.command("MAIL FROM:<a@example.org> REQUIRETLS").code(), "no TLS on offer at all");
+        try (InboundFixture f = InboundFixture.builder().start(dir.resolve("no-tls"));
+                RawSmtpClient c = f.ehlo()) {
+            assertEquals(
+                    530,
+                    c.command("MAIL FROM:<a@example.org> REQUIRETLS").code(),
+                    "no TLS on offer at all");
         }
     }
 
     @Test
     void requireTlsOverTlsIsStoredWithTheMessage() throws IOException {
-        try (InboundFixture f = InboundFixture.builder().tls().start(dir); RawSmtpClient c = overTls(f)) {
+        try (InboundFixture f = InboundFixture.builder().tls().start(dir);
+                RawSmtpClient c = overTls(f)) {
             assertEquals(501, c.command("MAIL FROM:<a@example.org> REQUIRETLS=yes").code());
             RawSmtpClient.expect(c.command("MAIL FROM:<a@example.org> requiretls"), 250);
-            RawSmtpClient.Reply sent = finish(c, "b@example.com",
-                    "Subject: secret\r\nTLS-Required: No\r\n\r\nthe parameter wins over the header field\r\n");
+            RawSmtpClient.Reply sent =
+                    finish(
+                            c,
+                            "b@example.com",
+                            "Subject: secret\r\nTLS-Required: No\r\n\r\nthe parameter wins over the header field\r\n");
             Envelope e = queued(f, sent);
             assertTrue(e.requireTls());
             assertTrue(e.tlsRequiredNo());
             assertFalse(e.tlsPolicyOptional(), "RFC 8689 §4.1: REQUIRETLS wins");
 
             // the flag belongs to one transaction only
-            RawSmtpClient.Reply next = c.sendMessage("a@example.org", List.of("b@example.com"), "Subject: x\r\n\r\n");
+            RawSmtpClient.Reply next =
+                    c.sendMessage("a@example.org", List.of("b@example.com"), "Subject: x\r\n\r\n");
             assertFalse(queued(f, next).requireTls());
         }
     }
 
     @Test
     void tlsRequiredNoHeaderIsRecorded() throws IOException {
-        try (InboundFixture f = InboundFixture.builder().start(dir); RawSmtpClient c = f.ehlo()) {
-            RawSmtpClient.Reply sent = c.sendMessage("a@example.org", List.of("b@example.com"),
-                    "From: a@example.org\r\nTLS-Required: No\r\nSubject: not secret\r\n\r\nbody\r\n");
+        try (InboundFixture f = InboundFixture.builder().start(dir);
+                RawSmtpClient c = f.ehlo()) {
+            RawSmtpClient.Reply sent =
+                    c.sendMessage(
+                            "a@example.org",
+                            List.of("b@example.com"),
+                            "From: a@example.org\r\nTLS-Required: No\r\nSubject: not secret\r\n\r\nbody\r\n");
             Envelope e = queued(f, sent);
             assertTrue(e.tlsRequiredNo());
             assertFalse(e.requireTls());
@@ -112,19 +129,22 @@ class RequireTlsTest {
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
-    @CsvSource(delimiter = '|', value = {
-        "TLS-Required: No\\r\\n\\r\\nbody                | true",
-        "tls-required:no\\r\\n\\r\\n                     | true",
-        "Subject: x\\r\\nTLS-Required:\\r\\n  NO\\r\\n\\r\\n | true",
-        "TLS-Required : No \\r\\nSubject: y\\r\\n\\r\\n    | true",
-        "TLS-Required: No                                 | true",
-        "Subject: x\\r\\n\\r\\nTLS-Required: No\\r\\n    | false",
-        "X-TLS-Required: No\\r\\n\\r\\n                  | false",
-        "TLS-Required: Yes\\r\\n\\r\\n                   | false",
-        "TLS-Required: No thanks\\r\\n\\r\\n             | false",
-        "Subject: TLS-Required: No\\r\\n\\r\\n           | false",
-    })
-    void scannerFindsTlsRequiredNoInTheHeaderSectionOnly(String message, String expected) throws IOException {
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "TLS-Required: No\\r\\n\\r\\nbody                | true",
+                "tls-required:no\\r\\n\\r\\n                     | true",
+                "Subject: x\\r\\nTLS-Required:\\r\\n  NO\\r\\n\\r\\n | true",
+                "TLS-Required : No \\r\\nSubject: y\\r\\n\\r\\n    | true",
+                "TLS-Required: No                                 | true",
+                "Subject: x\\r\\n\\r\\nTLS-Required: No\\r\\n    | false",
+                "X-TLS-Required: No\\r\\n\\r\\n                  | false",
+                "TLS-Required: Yes\\r\\n\\r\\n                   | false",
+                "TLS-Required: No thanks\\r\\n\\r\\n             | false",
+                "Subject: TLS-Required: No\\r\\n\\r\\n           | false",
+            })
+    void scannerFindsTlsRequiredNoInTheHeaderSectionOnly(String message, String expected)
+            throws IOException {
         String text = message.strip().replace("\\r\\n", "\r\n");
         boolean want = Boolean.parseBoolean(expected.strip());
         ByteArrayOutputStream sink = new ByteArrayOutputStream();

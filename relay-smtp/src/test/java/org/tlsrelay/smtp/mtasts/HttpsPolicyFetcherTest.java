@@ -34,7 +34,8 @@ import org.tlsrelay.testkit.TestHttpsServer;
  * server with a certificate from a test CA (RFC 8461 §3.3).
  */
 class HttpsPolicyFetcherTest {
-    static final String POLICY = "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 86400\n";
+    static final String POLICY =
+            "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 86400\n";
     static final String PATH = "/.well-known/mta-sts.txt";
     static final TestCa CA = TestCa.create("tlsrelay test CA");
     static final TestCa.Issued GOOD = CA.issue("mta-sts.example.com");
@@ -47,7 +48,9 @@ class HttpsPolicyFetcherTest {
     void start() throws Exception {
         dns = DnsStubServer.start();
         dns.a("mta-sts.example.com", "127.0.0.1");
-        resolver = DnsjavaResolver.create(List.of(dns.address().toSocketAddress()), Duration.ofSeconds(2));
+        resolver =
+                DnsjavaResolver.create(
+                        List.of(dns.address().toSocketAddress()), Duration.ofSeconds(2));
         executor = Executors.newCachedThreadPool();
     }
 
@@ -58,7 +61,8 @@ class HttpsPolicyFetcherTest {
     }
 
     HttpsPolicyFetcher fetcher(int port, Duration timeout) {
-        return new HttpsPolicyFetcher(resolver, TrustMaterial.of(List.of(CA.certificate())), port, timeout, executor);
+        return new HttpsPolicyFetcher(
+                resolver, TrustMaterial.of(List.of(CA.certificate())), port, timeout, executor);
     }
 
     FetchResult fetch(int port) throws Exception {
@@ -66,7 +70,8 @@ class HttpsPolicyFetcherTest {
     }
 
     static FetchResult.Failed failed(FetchResult r, TlsFailureType type) {
-        FetchResult.Failed f = assertInstanceOf(FetchResult.Failed.class, r, () -> "expected a failure: " + r);
+        FetchResult.Failed f =
+                assertInstanceOf(FetchResult.Failed.class, r, () -> "expected a failure: " + r);
         assertEquals(type, f.type(), f::detail);
         return f;
     }
@@ -88,8 +93,12 @@ class HttpsPolicyFetcherTest {
 
     @Test
     void sendsTheMtaStsHostAsSni() throws Exception {
-        byte[] ok = ascii("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + POLICY.length()
-                + "\r\n\r\n" + POLICY);
+        byte[] ok =
+                ascii(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                                + POLICY.length()
+                                + "\r\n\r\n"
+                                + POLICY);
         try (RawHttpsServer raw = RawHttpsServer.start(GOOD.serverContext(), ok)) {
             assertInstanceOf(FetchResult.Fetched.class, fetch(raw.port()));
             assertEquals(List.of("mta-sts.example.com"), raw.sniNames());
@@ -99,10 +108,13 @@ class HttpsPolicyFetcherTest {
     @Test
     void refusesToFollowRedirects() throws Exception {
         try (TestHttpsServer https = TestHttpsServer.start(GOOD.serverContext())) {
-            https.respond(PATH, TestHttpsServer.Response.redirect("https://mta-sts.example.com:" + https.port()
-                    + "/elsewhere.txt"));
+            https.respond(
+                    PATH,
+                    TestHttpsServer.Response.redirect(
+                            "https://mta-sts.example.com:" + https.port() + "/elsewhere.txt"));
             https.respond("/elsewhere.txt", TestHttpsServer.Response.text(POLICY));
-            FetchResult.Failed f = failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
+            FetchResult.Failed f =
+                    failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
             assertTrue(f.detail().contains("redirects are not followed"), f.detail());
             assertEquals(1, https.requests().size(), "the redirect target was never asked for");
         }
@@ -110,17 +122,21 @@ class HttpsPolicyFetcherTest {
 
     @Test
     void aCertificateForAnotherNameIsWebPkiInvalid() throws Exception {
-        try (TestHttpsServer https = TestHttpsServer.start(CA.issue("www.example.com").serverContext())) {
+        try (TestHttpsServer https =
+                TestHttpsServer.start(CA.issue("www.example.com").serverContext())) {
             https.respond(PATH, TestHttpsServer.Response.text(POLICY));
             failed(fetch(https.port()), TlsFailureType.STS_WEBPKI_INVALID);
-            assertTrue(https.requests().isEmpty(), "no request is sent over an unauthenticated connection");
+            assertTrue(
+                    https.requests().isEmpty(),
+                    "no request is sent over an unauthenticated connection");
         }
     }
 
     @Test
     void aCertificateFromAnUntrustedCaIsWebPkiInvalid() throws Exception {
         TestCa other = TestCa.create("somebody else");
-        try (TestHttpsServer https = TestHttpsServer.start(other.issue("mta-sts.example.com").serverContext())) {
+        try (TestHttpsServer https =
+                TestHttpsServer.start(other.issue("mta-sts.example.com").serverContext())) {
             https.respond(PATH, TestHttpsServer.Response.text(POLICY));
             failed(fetch(https.port()), TlsFailureType.STS_WEBPKI_INVALID);
         }
@@ -129,8 +145,11 @@ class HttpsPolicyFetcherTest {
     @Test
     void anExpiredCertificateIsWebPkiInvalid() throws Exception {
         Instant now = Instant.now();
-        TestCa.Issued expired = CA.issue(now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)),
-                "mta-sts.example.com");
+        TestCa.Issued expired =
+                CA.issue(
+                        now.minus(Duration.ofDays(30)),
+                        now.minus(Duration.ofDays(1)),
+                        "mta-sts.example.com");
         try (TestHttpsServer https = TestHttpsServer.start(expired.serverContext())) {
             https.respond(PATH, TestHttpsServer.Response.text(POLICY));
             failed(fetch(https.port()), TlsFailureType.STS_WEBPKI_INVALID);
@@ -141,10 +160,15 @@ class HttpsPolicyFetcherTest {
     void onlyStatus200Counts() throws Exception {
         try (TestHttpsServer https = TestHttpsServer.start(GOOD.serverContext())) {
             https.respond(PATH, TestHttpsServer.Response.status(404));
-            assertTrue(failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR).detail().contains("HTTP 404"));
-            https.respond(PATH, new TestHttpsServer.Response(204, "text/plain", new byte[0], Map.of()));
+            assertTrue(
+                    failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR)
+                            .detail()
+                            .contains("HTTP 404"));
+            https.respond(
+                    PATH, new TestHttpsServer.Response(204, "text/plain", new byte[0], Map.of()));
             failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
-            https.respond(PATH, new TestHttpsServer.Response(500, "text/plain", ascii(POLICY), Map.of()));
+            https.respond(
+                    PATH, new TestHttpsServer.Response(500, "text/plain", ascii(POLICY), Map.of()));
             failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
         }
     }
@@ -153,9 +177,12 @@ class HttpsPolicyFetcherTest {
     void onlyTextPlainCountsWithOrWithoutParameters() throws Exception {
         try (TestHttpsServer https = TestHttpsServer.start(GOOD.serverContext())) {
             https.respond(PATH, TestHttpsServer.Response.bytes("text/html", ascii(POLICY)));
-            FetchResult.Failed f = failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
+            FetchResult.Failed f =
+                    failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
             assertTrue(f.detail().contains("text/html"), f.detail());
-            https.respond(PATH, TestHttpsServer.Response.bytes("Text/Plain; charset=utf-8", ascii(POLICY)));
+            https.respond(
+                    PATH,
+                    TestHttpsServer.Response.bytes("Text/Plain; charset=utf-8", ascii(POLICY)));
             assertInstanceOf(FetchResult.Fetched.class, fetch(https.port()));
         }
     }
@@ -165,17 +192,33 @@ class HttpsPolicyFetcherTest {
         byte[] big = ascii(POLICY + "x: " + "a".repeat(70_000) + "\n");
         try (TestHttpsServer https = TestHttpsServer.start(GOOD.serverContext())) {
             https.respond(PATH, TestHttpsServer.Response.bytes("text/plain", big));
-            assertTrue(failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR).detail().contains("65536"));
+            assertTrue(
+                    failed(fetch(https.port()), TlsFailureType.STS_POLICY_FETCH_ERROR)
+                            .detail()
+                            .contains("65536"));
         }
         String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
-        try (RawHttpsServer noLength = RawHttpsServer.start(GOOD.serverContext(),
-                ascii(head + "Connection: close\r\n\r\n" + new String(big, StandardCharsets.ISO_8859_1)))) {
+        try (RawHttpsServer noLength =
+                RawHttpsServer.start(
+                        GOOD.serverContext(),
+                        ascii(
+                                head
+                                        + "Connection: close\r\n\r\n"
+                                        + new String(big, StandardCharsets.ISO_8859_1)))) {
             failed(fetch(noLength.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
         }
-        String chunks = "8000\r\n" + "a".repeat(0x8000) + "\r\n" + "8000\r\n" + "a".repeat(0x8000) + "\r\n"
-                + "1\r\na\r\n0\r\n\r\n";
-        try (RawHttpsServer chunked = RawHttpsServer.start(GOOD.serverContext(),
-                ascii(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks))) {
+        String chunks =
+                "8000\r\n"
+                        + "a".repeat(0x8000)
+                        + "\r\n"
+                        + "8000\r\n"
+                        + "a".repeat(0x8000)
+                        + "\r\n"
+                        + "1\r\na\r\n0\r\n\r\n";
+        try (RawHttpsServer chunked =
+                RawHttpsServer.start(
+                        GOOD.serverContext(),
+                        ascii(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks))) {
             failed(fetch(chunked.port()), TlsFailureType.STS_POLICY_FETCH_ERROR);
         }
     }
@@ -183,16 +226,29 @@ class HttpsPolicyFetcherTest {
     @Test
     void readsChunkedBodiesAndBodiesEndedByClose() throws Exception {
         String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
-        String chunks = "f\r\n" + POLICY.substring(0, 15) + "\r\n" + Integer.toHexString(POLICY.length() - 15)
-                + ";ext=1\r\n" + POLICY.substring(15) + "\r\n0\r\nX-Trailer: t\r\n\r\n";
-        try (RawHttpsServer chunked = RawHttpsServer.start(GOOD.serverContext(),
-                ascii(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks))) {
+        String chunks =
+                "f\r\n"
+                        + POLICY.substring(0, 15)
+                        + "\r\n"
+                        + Integer.toHexString(POLICY.length() - 15)
+                        + ";ext=1\r\n"
+                        + POLICY.substring(15)
+                        + "\r\n0\r\nX-Trailer: t\r\n\r\n";
+        try (RawHttpsServer chunked =
+                RawHttpsServer.start(
+                        GOOD.serverContext(),
+                        ascii(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks))) {
             FetchResult r = fetch(chunked.port());
-            assertArrayEquals(ascii(POLICY), assertInstanceOf(FetchResult.Fetched.class, r, r::toString).body());
+            assertArrayEquals(
+                    ascii(POLICY),
+                    assertInstanceOf(FetchResult.Fetched.class, r, r::toString).body());
         }
-        try (RawHttpsServer close = RawHttpsServer.start(GOOD.serverContext(), ascii(head + "\r\n" + POLICY))) {
+        try (RawHttpsServer close =
+                RawHttpsServer.start(GOOD.serverContext(), ascii(head + "\r\n" + POLICY))) {
             FetchResult r = fetch(close.port());
-            assertArrayEquals(ascii(POLICY), assertInstanceOf(FetchResult.Fetched.class, r, r::toString).body());
+            assertArrayEquals(
+                    ascii(POLICY),
+                    assertInstanceOf(FetchResult.Fetched.class, r, r::toString).body());
         }
     }
 
@@ -200,9 +256,14 @@ class HttpsPolicyFetcherTest {
     void aServerThatNeverAnswersTimesOut() throws Exception {
         try (RawHttpsServer silent = RawHttpsServer.start(GOOD.serverContext(), null)) {
             long t0 = System.nanoTime();
-            FetchResult r = fetcher(silent.port(), Duration.ofMillis(700)).fetch("example.com").get(10, TimeUnit.SECONDS);
+            FetchResult r =
+                    fetcher(silent.port(), Duration.ofMillis(700))
+                            .fetch("example.com")
+                            .get(10, TimeUnit.SECONDS);
             long ms = (System.nanoTime() - t0) / 1_000_000;
-            assertTrue(failed(r, TlsFailureType.STS_POLICY_FETCH_ERROR).detail().contains("timed out"), r::toString);
+            assertTrue(
+                    failed(r, TlsFailureType.STS_POLICY_FETCH_ERROR).detail().contains("timed out"),
+                    r::toString);
             assertTrue(ms >= 600 && ms < 5000, "gave up after " + ms + " ms");
         }
     }
@@ -210,9 +271,15 @@ class HttpsPolicyFetcherTest {
     @Test
     void noAddressForThePolicyHostIsAFetchError() throws Exception {
         dns.remove("mta-sts.example.com");
-        assertTrue(failed(fetch(443), TlsFailureType.STS_POLICY_FETCH_ERROR).detail().contains("NXDOMAIN"));
+        assertTrue(
+                failed(fetch(443), TlsFailureType.STS_POLICY_FETCH_ERROR)
+                        .detail()
+                        .contains("NXDOMAIN"));
         dns.servfail("mta-sts.example.com");
-        assertTrue(failed(fetch(443), TlsFailureType.STS_POLICY_FETCH_ERROR).detail().contains("SERVFAIL"));
+        assertTrue(
+                failed(fetch(443), TlsFailureType.STS_POLICY_FETCH_ERROR)
+                        .detail()
+                        .contains("SERVFAIL"));
     }
 
     @Test
@@ -225,13 +292,18 @@ class HttpsPolicyFetcherTest {
         failed(fetch(closedPort), TlsFailureType.STS_POLICY_FETCH_ERROR);
         try (ServerSocket plain = new ServerSocket()) {
             plain.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
-            executor.execute(() -> {
-                try (var s = plain.accept()) {
-                    s.getOutputStream().write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + POLICY));
-                } catch (Exception e) {
-                    // the client hung up
-                }
-            });
+            executor.execute(
+                    () -> {
+                        try (var s = plain.accept()) {
+                            s.getOutputStream()
+                                    .write(
+                                            ascii(
+                                                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                                                            + POLICY));
+                        } catch (Exception e) {
+                            // the client hung up
+                        }
+                    });
             failed(fetch(plain.getLocalPort()), TlsFailureType.STS_POLICY_FETCH_ERROR);
         }
     }

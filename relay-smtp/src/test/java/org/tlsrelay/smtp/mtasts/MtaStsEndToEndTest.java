@@ -43,22 +43,32 @@ import org.tlsrelay.testkit.TestHttpsServer;
  */
 class MtaStsEndToEndTest {
     static final String PATH = "/.well-known/mta-sts.txt";
-    static final String POLICY_1 = "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 86400\n";
-    static final String POLICY_2 = "version: STSv1\nmode: testing\nmx: *.example.com\nmax_age: 86400\n";
+    static final String POLICY_1 =
+            "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 86400\n";
+    static final String POLICY_2 =
+            "version: STSv1\nmode: testing\nmx: *.example.com\nmax_age: 86400\n";
     static final TestCa CA = TestCa.create("tlsrelay test CA");
-    static final Policy LISTED = new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofListEntry(".listed-mx.example")));
+    static final Policy LISTED =
+            new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofListEntry(".listed-mx.example")));
 
-    @TempDir
-    Path stateDir;
+    @TempDir Path stateDir;
     DnsStubServer dns;
     TestHttpsServer https;
     DnsjavaResolver resolver;
     ExecutorService executor;
     final MutableClock clock = MutableClock.atFixedStart();
+
     /** The list helper's InstalledPolicyLists stands here as a hand-written fake: one list naming example.com. */
-    final PolicyLists lists = (domain, now) -> domain.equals("example.com")
-            ? Optional.of(new ListedPolicy("partners", domain, LISTED, Instant.parse("2030-01-01T00:00:00Z")))
-            : Optional.empty();
+    final PolicyLists lists =
+            (domain, now) ->
+                    domain.equals("example.com")
+                            ? Optional.of(
+                                    new ListedPolicy(
+                                            "partners",
+                                            domain,
+                                            LISTED,
+                                            Instant.parse("2030-01-01T00:00:00Z")))
+                            : Optional.empty();
 
     @BeforeEach
     void start() throws Exception {
@@ -66,7 +76,9 @@ class MtaStsEndToEndTest {
         https = TestHttpsServer.start(CA.issue("mta-sts.example.com").serverContext());
         dns.a("mta-sts.example.com", "127.0.0.1").txt("_mta-sts.example.com", "v=STSv1; id=1");
         https.respond(PATH, TestHttpsServer.Response.text(POLICY_1));
-        resolver = DnsjavaResolver.create(List.of(dns.address().toSocketAddress()), Duration.ofSeconds(1));
+        resolver =
+                DnsjavaResolver.create(
+                        List.of(dns.address().toSocketAddress()), Duration.ofSeconds(1));
         executor = Executors.newFixedThreadPool(2);
     }
 
@@ -78,10 +90,21 @@ class MtaStsEndToEndTest {
     }
 
     PolicyResolver policyResolver(int httpsPort) throws Exception {
-        HttpsPolicyFetcher fetcher = new HttpsPolicyFetcher(resolver, TrustMaterial.of(List.of(CA.certificate())),
-                httpsPort, Duration.ofSeconds(5), executor);
-        MtaStsResolver mtaSts = MtaStsResolver.open(resolver, fetcher, new PolicyCache(stateDir.resolve("mta-sts")),
-                clock, executor, MtaStsResolver.Settings.defaults());
+        HttpsPolicyFetcher fetcher =
+                new HttpsPolicyFetcher(
+                        resolver,
+                        TrustMaterial.of(List.of(CA.certificate())),
+                        httpsPort,
+                        Duration.ofSeconds(5),
+                        executor);
+        MtaStsResolver mtaSts =
+                MtaStsResolver.open(
+                        resolver,
+                        fetcher,
+                        new PolicyCache(stateDir.resolve("mta-sts")),
+                        clock,
+                        executor,
+                        MtaStsResolver.Settings.defaults());
         return new PolicyResolver(new RelayConfig.Policy(null, null, null), mtaSts, lists, clock);
     }
 
@@ -101,7 +124,9 @@ class MtaStsEndToEndTest {
         assertEquals(PolicySource.MTA_STS_LIVE, live.source(), live::explanation);
         assertEquals(PolicyMode.ENFORCE, live.mode());
         assertTrue(live.policy().allowsMx("mx1.example.com"));
-        assertTrue(live.explanation().contains("MTA-STS takes precedence over list partners"), live.explanation());
+        assertTrue(
+                live.explanation().contains("MTA-STS takes precedence over list partners"),
+                live.explanation());
         ResolvedPolicy cached = resolve(r, "example.com");
         assertEquals(PolicySource.MTA_STS_CACHED, cached.source());
         assertEquals(1, https.requests().size());
@@ -161,15 +186,19 @@ class MtaStsEndToEndTest {
         dns.servfail("_mta-sts.other.example");
         ResolvedPolicy servfail = resolve(r, "other.example");
         assertEquals(PolicySource.NONE, servfail.source());
-        assertTrue(servfail.explanation().contains("TXT look-up failed (SERVFAIL"), servfail.explanation());
+        assertTrue(
+                servfail.explanation().contains("TXT look-up failed (SERVFAIL"),
+                servfail.explanation());
         assertTrue(servfail.stsFailure().isEmpty());
         ResolvedPolicy nx = resolve(r, "third.example");
-        assertTrue(nx.explanation().contains("no _mta-sts TXT record (NXDOMAIN)"), nx.explanation());
+        assertTrue(
+                nx.explanation().contains("no _mta-sts TXT record (NXDOMAIN)"), nx.explanation());
     }
 
     @Test
     void aWrongCertificateOnFirstContactFallsBackToTheList() throws Exception {
-        try (TestHttpsServer impostor = TestHttpsServer.start(CA.issue("www.example.com").serverContext())) {
+        try (TestHttpsServer impostor =
+                TestHttpsServer.start(CA.issue("www.example.com").serverContext())) {
             impostor.respond(PATH, TestHttpsServer.Response.text(POLICY_2));
             ResolvedPolicy p = resolve(policyResolver(impostor.port()), "example.com");
             assertEquals(PolicySource.LIST, p.source(), p::explanation);
@@ -183,7 +212,8 @@ class MtaStsEndToEndTest {
     void aWrongCertificateAfterAGoodFetchKeepsTheCachedPolicy() throws Exception {
         resolve(policyResolver(https.port()), "example.com");
         publish("2", POLICY_2);
-        try (TestHttpsServer impostor = TestHttpsServer.start(CA.issue("www.example.com").serverContext())) {
+        try (TestHttpsServer impostor =
+                TestHttpsServer.start(CA.issue("www.example.com").serverContext())) {
             impostor.respond(PATH, TestHttpsServer.Response.text(POLICY_2));
             ResolvedPolicy p = resolve(policyResolver(impostor.port()), "example.com");
             assertEquals(PolicySource.MTA_STS_CACHED, p.source(), p::explanation);
@@ -210,7 +240,9 @@ class MtaStsEndToEndTest {
 
     @Test
     void anInvalidPolicyIsStsPolicyInvalidAndTheListApplies() throws Exception {
-        https.respond(PATH, TestHttpsServer.Response.text("version: STSv1\nmode: enforce\nmax_age: 86400\n"));
+        https.respond(
+                PATH,
+                TestHttpsServer.Response.text("version: STSv1\nmode: enforce\nmax_age: 86400\n"));
         ResolvedPolicy p = resolve(policyResolver(https.port()), "example.com");
         assertEquals(PolicySource.LIST, p.source());
         assertEquals(TlsFailureType.STS_POLICY_INVALID, p.stsFailure().orElseThrow().type());
@@ -219,12 +251,28 @@ class MtaStsEndToEndTest {
 
     @Test
     void aForcedOverrideWinsWithoutAnyNetworkTraffic() throws Exception {
-        HttpsPolicyFetcher fetcher = new HttpsPolicyFetcher(resolver, TrustMaterial.of(List.of(CA.certificate())),
-                https.port(), Duration.ofSeconds(5), executor);
-        MtaStsResolver mtaSts = MtaStsResolver.open(resolver, fetcher, new PolicyCache(stateDir.resolve("mta-sts")),
-                clock, executor, MtaStsResolver.Settings.defaults());
-        RelayConfig.Policy config = new RelayConfig.Policy(null, null, Map.of("example.com",
-                new RelayConfig.LocalOverride(PolicyMode.NONE, List.of(), true)));
+        HttpsPolicyFetcher fetcher =
+                new HttpsPolicyFetcher(
+                        resolver,
+                        TrustMaterial.of(List.of(CA.certificate())),
+                        https.port(),
+                        Duration.ofSeconds(5),
+                        executor);
+        MtaStsResolver mtaSts =
+                MtaStsResolver.open(
+                        resolver,
+                        fetcher,
+                        new PolicyCache(stateDir.resolve("mta-sts")),
+                        clock,
+                        executor,
+                        MtaStsResolver.Settings.defaults());
+        RelayConfig.Policy config =
+                new RelayConfig.Policy(
+                        null,
+                        null,
+                        Map.of(
+                                "example.com",
+                                new RelayConfig.LocalOverride(PolicyMode.NONE, List.of(), true)));
         ResolvedPolicy p = resolve(new PolicyResolver(config, mtaSts, lists, clock), "example.com");
         assertEquals(PolicySource.OVERRIDE, p.source());
         assertTrue(p.forced());

@@ -102,7 +102,11 @@ final class RawHttpsServer implements AutoCloseable {
             head.write(c);
             byte[] b = head.toByteArray();
             int n = b.length;
-            if (n >= 4 && b[n - 4] == '\r' && b[n - 3] == '\n' && b[n - 2] == '\r' && b[n - 1] == '\n') {
+            if (n >= 4
+                    && b[n - 4] == '\r'
+                    && b[n - 3] == '\n'
+                    && b[n - 2] == '\r'
+                    && b[n - 1] == '\n') {
                 return;
             }
         }

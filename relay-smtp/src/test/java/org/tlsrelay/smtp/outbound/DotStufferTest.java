@@ -11,7 +11,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class DotStufferTest {
 
     @ParameterizedTest(name = "[{0}] -> [{1}]")
-    @CsvSource(delimiter = '|', textBlock = """
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
             ''                      | ''
             a                       | a<CRLF>
             a<CRLF>                 | a<CRLF>

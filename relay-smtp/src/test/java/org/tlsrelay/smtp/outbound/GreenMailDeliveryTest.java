@@ -36,11 +36,16 @@ class GreenMailDeliveryTest {
 
     @BeforeEach
     void start() {
-        greenMail = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP).dynamicPort());
+        greenMail =
+                new GreenMail(
+                        new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP).dynamicPort());
         greenMail.start();
-        client = new OutboundClient(OutboundSettings.defaults("relay.test")
-                .withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5)),
-                TrustMaterial.of(List.of(TestCa.create("unused").certificate())), outcomes::add);
+        client =
+                new OutboundClient(
+                        OutboundSettings.defaults("relay.test")
+                                .withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5)),
+                        TrustMaterial.of(List.of(TestCa.create("unused").certificate())),
+                        outcomes::add);
     }
 
     @AfterEach
@@ -51,42 +56,63 @@ class GreenMailDeliveryTest {
 
     @Test
     void deliversOpportunisticallyWithContentIntact() throws Exception {
-        String body = "Subject: interop\r\nFrom: a@relay.test\r\nTo: b@greenmail.test\r\n\r\n"
-                + ".starts with a dot\r\n.\r\n..\r\nend\r\n";
-        OutboundMessage m = OutboundMessage.of("G1", "a@relay.test", List.of("b@greenmail.test", "c@greenmail.test"),
-                MessageContent.ofBytes(body.getBytes(StandardCharsets.UTF_8)));
+        String body =
+                "Subject: interop\r\nFrom: a@relay.test\r\nTo: b@greenmail.test\r\n\r\n"
+                        + ".starts with a dot\r\n.\r\n..\r\nend\r\n";
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "G1",
+                        "a@relay.test",
+                        List.of("b@greenmail.test", "c@greenmail.test"),
+                        MessageContent.ofBytes(body.getBytes(StandardCharsets.UTF_8)));
 
         DeliveryAttemptResult result = deliver(m, PolicyContext.noPolicy("greenmail.test"));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(2, done.count(RecipientResult.Status.DELIVERED));
         assertTrue(greenMail.waitForIncomingEmail(5_000, 2));
         MimeMessage got = greenMail.getReceivedMessages()[0];
         assertEquals("interop", got.getSubject());
-        // GreenMail counts the CRLF before the final dot as part of the terminator, so the last line ending goes
+        // GreenMail counts the CRLF before the final dot as part of the terminator, so the last
+        // line ending goes
         String content = ((String) got.getContent()).replace("\r\n", "\n");
         assertEquals(".starts with a dot\n.\n..\nend", content.stripTrailing());
-        assertEquals(TlsFailureType.STARTTLS_NOT_SUPPORTED, ((TlsResult.Failure) outcomes.get(0).result()).type());
+        assertEquals(
+                TlsFailureType.STARTTLS_NOT_SUPPORTED,
+                ((TlsResult.Failure) outcomes.get(0).result()).type());
     }
 
     @Test
     void neverSendsMailFromToItUnderEnforce() throws Exception {
-        PolicyContext enforce = new PolicyContext("greenmail.test", PolicyContext.Source.OVERRIDE, "override",
-                new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofOverride(MX))), List.of());
-        OutboundMessage m = OutboundMessage.of("G2", "a@relay.test", List.of("b@greenmail.test"),
-                MessageContent.ofBytes("Subject: no\r\n\r\nno\r\n".getBytes(StandardCharsets.UTF_8)));
+        PolicyContext enforce =
+                new PolicyContext(
+                        "greenmail.test",
+                        PolicyContext.Source.OVERRIDE,
+                        "override",
+                        new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofOverride(MX))),
+                        List.of());
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "G2",
+                        "a@relay.test",
+                        List.of("b@greenmail.test"),
+                        MessageContent.ofBytes(
+                                "Subject: no\r\n\r\nno\r\n".getBytes(StandardCharsets.UTF_8)));
 
         DeliveryAttemptResult result = deliver(m, enforce);
 
-        assertEquals(TlsFailureType.STARTTLS_NOT_SUPPORTED,
+        assertEquals(
+                TlsFailureType.STARTTLS_NOT_SUPPORTED,
                 assertInstanceOf(DeliveryAttemptResult.Refused.class, result).verdict().failure());
         assertEquals(0, greenMail.getReceivedMessages().length);
     }
 
-    private DeliveryAttemptResult deliver(OutboundMessage m, PolicyContext policy) throws Exception {
-        DeliveryTarget target = new DeliveryTarget(MX, InetAddress.getByName("127.0.0.1"),
-                greenMail.getSmtp().getPort());
+    private DeliveryAttemptResult deliver(OutboundMessage m, PolicyContext policy)
+            throws Exception {
+        DeliveryTarget target =
+                new DeliveryTarget(
+                        MX, InetAddress.getByName("127.0.0.1"), greenMail.getSmtp().getPort());
         return client.deliver(target, m, policy).get(10, TimeUnit.SECONDS);
     }
-
 }

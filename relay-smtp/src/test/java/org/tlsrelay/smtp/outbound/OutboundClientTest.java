@@ -66,10 +66,12 @@ class OutboundClientTest {
         wrongName = ca.issue("mx.elsewhere.test");
         Instant now = Instant.now();
         expired = ca.issue(now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)), MX_HOST);
-        notYetValid = ca.issue(now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)), MX_HOST);
+        notYetValid =
+                ca.issue(now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)), MX_HOST);
         TestCa rogue = TestCa.create("Rogue CA");
         untrusted = rogue.issue(MX_HOST);
-        expiredUntrusted = rogue.issue(now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)), MX_HOST);
+        expiredUntrusted =
+                rogue.issue(now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)), MX_HOST);
     }
 
     @BeforeEach
@@ -100,6 +102,7 @@ class OutboundClientTest {
         PLAINTEXT_INJECTION(TlsFailureType.VALIDATION_FAILURE, false);
 
         final TlsFailureType failure;
+
         /** Whether a TLS session comes up (so testing/none deliver over TLS rather than in clear). */
         final boolean tlsUp;
 
@@ -119,7 +122,8 @@ class OutboundClientTest {
                 case UNTRUSTED_CA -> b.startTls(untrusted);
                 case EXPIRED_AND_UNTRUSTED -> b.startTls(expiredUntrusted);
                 case HANDSHAKE_FAILS -> b.startTls(TestMx.StartTls.FAIL_HANDSHAKE);
-                case PLAINTEXT_INJECTION -> b.startTls(good).startTls(TestMx.StartTls.INJECT_PLAINTEXT);
+                case PLAINTEXT_INJECTION ->
+                        b.startTls(good).startTls(TestMx.StartTls.INJECT_PLAINTEXT);
             };
         }
     }
@@ -131,7 +135,8 @@ class OutboundClientTest {
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
 
-        DeliveryAttemptResult.Refused refused = assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
+        DeliveryAttemptResult.Refused refused =
+                assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
         assertTrue(refused.connected());
         assertEquals(bad.failure, refused.verdict().failure());
         assertEquals("4.7.5", refused.verdict().enhancedCode());
@@ -149,7 +154,8 @@ class OutboundClientTest {
 
     static List<String> injections() {
         return List.of(
-                "250-mx1.example.test\r\n250 PIPELINING\r\n", // whole replies, decoded before TLS starts
+                "250-mx1.example.test\r\n250 PIPELINING\r\n", // whole replies, decoded before TLS
+                // starts
                 "250-mx1.example.test\r\n250 PIPE", // and a partial line still held by the decoder
                 "250 2.0.0 partial"); // only a partial line
     }
@@ -161,24 +167,38 @@ class OutboundClientTest {
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
 
-        Verdict.Refuse refuse = assertInstanceOf(DeliveryAttemptResult.Refused.class, result).verdict();
+        Verdict.Refuse refuse =
+                assertInstanceOf(DeliveryAttemptResult.Refused.class, result).verdict();
         assertTrue(refuse.reason().contains("plain text after its 220"), refuse.reason());
         // the client never got as far as the second EHLO: it read nothing after the 220
-        assertEquals(1, mx.commands().stream().filter(c -> c.startsWith("EHLO")).count(), mx.commands().toString());
+        assertEquals(
+                1,
+                mx.commands().stream().filter(c -> c.startsWith("EHLO")).count(),
+                mx.commands().toString());
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({
-        "TESTING, NO_STARTTLS", "TESTING, STARTTLS_REJECTED", "TESTING, WRONG_NAME", "TESTING, EXPIRED",
-        "TESTING, UNTRUSTED_CA", "TESTING, HANDSHAKE_FAILS", "TESTING, PLAINTEXT_INJECTION",
-        "NONE, NO_STARTTLS", "NONE, WRONG_NAME", "NONE, UNTRUSTED_CA", "NONE, HANDSHAKE_FAILS",
+        "TESTING, NO_STARTTLS",
+        "TESTING, STARTTLS_REJECTED",
+        "TESTING, WRONG_NAME",
+        "TESTING, EXPIRED",
+        "TESTING, UNTRUSTED_CA",
+        "TESTING, HANDSHAKE_FAILS",
+        "TESTING, PLAINTEXT_INJECTION",
+        "NONE, NO_STARTTLS",
+        "NONE, WRONG_NAME",
+        "NONE, UNTRUSTED_CA",
+        "NONE, HANDSHAKE_FAILS",
     })
-    void deliversToBadMxUnderTestingOrNoneAndRecordsTheFailure(PolicyMode mode, BadMx bad) throws Exception {
+    void deliversToBadMxUnderTestingOrNoneAndRecordsTheFailure(PolicyMode mode, BadMx bad)
+            throws Exception {
         TestMx mx = start(bad.builder());
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy(mode));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(1, done.count(RecipientResult.Status.DELIVERED));
         assertEquals(1, mx.messages().size());
         assertEquals(bad.tlsUp, mx.messages().get(0).tls(), "delivered over TLS");
@@ -187,21 +207,29 @@ class OutboundClientTest {
         assertEquals(bad.failure, ((TlsResult.Failure) outcome.result()).type());
         assertEquals(done.session().verdict().label(), outcome.verdict());
         boolean reconnected = bad == BadMx.HANDSHAKE_FAILS || bad == BadMx.PLAINTEXT_INJECTION;
-        assertEquals(reconnected ? 2 : 1, mx.connections().size(), "a failed handshake is retried in clear");
+        assertEquals(
+                reconnected ? 2 : 1,
+                mx.connections().size(),
+                "a failed handshake is retried in clear");
         if (reconnected) {
             assertFalse(mx.connections().get(1).commands().contains("STARTTLS"));
-            assertFalse(mx.connections().get(0).commands().stream().anyMatch(c -> c.startsWith("MAIL")));
+            assertFalse(
+                    mx.connections().get(0).commands().stream()
+                            .anyMatch(c -> c.startsWith("MAIL")));
         }
     }
 
     @ParameterizedTest
-    @EnumSource(value = PolicyMode.class, names = {"ENFORCE", "TESTING"})
+    @EnumSource(
+            value = PolicyMode.class,
+            names = {"ENFORCE", "TESTING"})
     void neverFallsBackToClearTextWhenTheConnectionDiesAfterTls(PolicyMode mode) throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).dropAfterTls());
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy(mode));
 
-        assertEquals(Stage.EHLO, assertInstanceOf(DeliveryAttemptResult.Failed.class, result).stage());
+        assertEquals(
+                Stage.EHLO, assertInstanceOf(DeliveryAttemptResult.Failed.class, result).stage());
         assertEquals(1, mx.connections().size());
         assertFalse(mx.saw("MAIL FROM"));
     }
@@ -210,19 +238,22 @@ class OutboundClientTest {
     void deliversOverVerifiedTlsToAGoodMxUnderEnforce() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
 
-        DeliveryAttemptResult result = deliver(mx, message("Subject: hi\r\n\r\nhello\r\n"),
-                policy(PolicyMode.ENFORCE));
+        DeliveryAttemptResult result =
+                deliver(mx, message("Subject: hi\r\n\r\nhello\r\n"), policy(PolicyMode.ENFORCE));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         RecipientResult r = done.recipients().get(0);
         assertEquals(RecipientResult.Status.DELIVERED, r.status());
         assertEquals("2.0.0", r.reply().enhancedCode());
-        TlsObservation.Established tls = assertInstanceOf(TlsObservation.Established.class,
-                done.session().observation());
+        TlsObservation.Established tls =
+                assertInstanceOf(TlsObservation.Established.class, done.session().observation());
         assertTrue(tls.chainTrusted());
         assertTrue(tls.hostNameMatched());
         assertEquals(CertificateValidity.VALID, tls.validity());
-        assertTrue(tls.protocol().equals("TLSv1.3") || tls.protocol().equals("TLSv1.2"), tls.protocol());
+        assertTrue(
+                tls.protocol().equals("TLSv1.3") || tls.protocol().equals("TLSv1.2"),
+                tls.protocol());
         assertEquals(List.of(MX_HOST), tls.peer().dnsNames());
         assertTrue(done.session().tls().startsWith("TLSv1."), done.session().tls());
         TestMx.Received got = mx.messages().get(0);
@@ -231,7 +262,8 @@ class OutboundClientTest {
         assertEquals("Subject: hi\r\n\r\nhello\r\n", got.text());
         // RFC 3207 §4.2: EHLO again after TLS
         List<String> commands = mx.connections().get(0).commands();
-        assertEquals(List.of("EHLO relay.test", "STARTTLS", "EHLO relay.test"), commands.subList(0, 3));
+        assertEquals(
+                List.of("EHLO relay.test", "STARTTLS", "EHLO relay.test"), commands.subList(0, 3));
         assertTrue(onlyOutcome().success());
         assertEquals("deliver-tls", onlyOutcome().verdict());
     }
@@ -239,12 +271,20 @@ class OutboundClientTest {
     @Test
     void skipsAnMxOutsideTheEnforcedPolicyWithoutConnecting() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        PolicyContext policy = new PolicyContext(DOMAIN, PolicyContext.Source.MTA_STS, "",
-                new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofMtaSts("*.mail.example.test"))), List.of());
+        PolicyContext policy =
+                new PolicyContext(
+                        DOMAIN,
+                        PolicyContext.Source.MTA_STS,
+                        "",
+                        new Policy(
+                                PolicyMode.ENFORCE,
+                                List.of(MxPattern.ofMtaSts("*.mail.example.test"))),
+                        List.of());
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy);
 
-        DeliveryAttemptResult.Refused refused = assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
+        DeliveryAttemptResult.Refused refused =
+                assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
         assertFalse(refused.connected());
         assertEquals(TlsFailureType.VALIDATION_FAILURE, refused.verdict().failure());
         assertTrue(mx.connections().isEmpty(), "connected to an MX the policy does not list");
@@ -254,45 +294,73 @@ class OutboundClientTest {
     @Test
     void deliversUnderTestingToAnMxOutsideThePolicyAndRecordsIt() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        PolicyContext policy = new PolicyContext(DOMAIN, PolicyContext.Source.LIST, "eff",
-                new Policy(PolicyMode.TESTING, List.of(MxPattern.ofListEntry(".mail.example.test"))), List.of());
+        PolicyContext policy =
+                new PolicyContext(
+                        DOMAIN,
+                        PolicyContext.Source.LIST,
+                        "eff",
+                        new Policy(
+                                PolicyMode.TESTING,
+                                List.of(MxPattern.ofListEntry(".mail.example.test"))),
+                        List.of());
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy);
 
         assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertTrue(mx.messages().get(0).tls());
-        assertEquals(TlsFailureType.VALIDATION_FAILURE, ((TlsResult.Failure) onlyOutcome().result()).type());
+        assertEquals(
+                TlsFailureType.VALIDATION_FAILURE,
+                ((TlsResult.Failure) onlyOutcome().result()).type());
     }
 
     // ---- the transaction ----
 
     @Test
     void pipelinesTheEnvelopeWhenOffered() throws Exception {
-        // this MX answers MAIL and RCPT only once DATA has arrived: a client that waits for each reply would stall
+        // this MX answers MAIL and RCPT only once DATA has arrived: a client that waits for each
+        // reply would stall
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).holdRepliesUntilData());
         client.close();
-        client = client(OutboundSettings.defaults("relay.test").withTimeouts(WAIT, Duration.ofSeconds(2)));
-        OutboundMessage m = OutboundMessage.of("Q1", "sender@relay.test",
-                List.of("a@example.test", "b@example.test", "c@example.test"), content("hi\r\n"));
+        client =
+                client(
+                        OutboundSettings.defaults("relay.test")
+                                .withTimeouts(WAIT, Duration.ofSeconds(2)));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("a@example.test", "b@example.test", "c@example.test"),
+                        content("hi\r\n"));
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(3, done.count(RecipientResult.Status.DELIVERED));
         assertEquals(3, mx.messages().get(0).rcptTo().size());
     }
 
     @Test
     void sendsOneCommandAtATimeWithoutPipelining() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).pipelining(false)
-                .recipientReply("b@example.test", "550 5.1.1 no such user"));
-        OutboundMessage m = OutboundMessage.of("Q1", "sender@relay.test", List.of("a@example.test",
-                "b@example.test"), content("hi\r\n"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .pipelining(false)
+                                .recipientReply("b@example.test", "550 5.1.1 no such user"));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("a@example.test", "b@example.test"),
+                        content("hi\r\n"));
 
         DeliveryAttemptResult result = deliver(mx, m, PolicyContext.noPolicy(DOMAIN));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(List.of(RecipientResult.Status.DELIVERED, RecipientResult.Status.FAILED),
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
+        assertEquals(
+                List.of(RecipientResult.Status.DELIVERED, RecipientResult.Status.FAILED),
                 done.recipients().stream().map(RecipientResult::status).toList());
         assertFalse(mx.messages().get(0).tls());
     }
@@ -307,8 +375,10 @@ class OutboundClientTest {
 
         assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         TestMx.Received got = mx.messages().get(0);
-        assertEquals("Subject: dots\r\n\r\n.\r\n..\r\n.leading dot\r\nmiddle . dot\r\nbare\r\ncr\r\n...\r\n"
-                + "last line without newline\r\n", got.text());
+        assertEquals(
+                "Subject: dots\r\n\r\n.\r\n..\r\n.leading dot\r\nmiddle . dot\r\nbare\r\ncr\r\n...\r\n"
+                        + "last line without newline\r\n",
+                got.text());
         String wire = new String(got.wireData(), StandardCharsets.UTF_8);
         assertTrue(wire.contains("\r\n..\r\n...\r\n..leading dot\r\n"), wire);
         assertTrue(wire.contains("\r\n....\r\n"), wire);
@@ -323,8 +393,12 @@ class OutboundClientTest {
             body.append(i % 7 == 0 ? "." : "").append("line ").append(i).append("\r\n");
         }
         Path file = Files.writeString(dir.resolve("message.eml"), body);
-        OutboundMessage m = OutboundMessage.of("Q1", "sender@relay.test", List.of("rcpt@example.test"),
-                MessageContent.ofFile(file));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("rcpt@example.test"),
+                        MessageContent.ofFile(file));
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
@@ -334,18 +408,32 @@ class OutboundClientTest {
 
     @Test
     void recordsEachRecipientsReply() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good)
-                .recipientReply("busy@example.test", "450 4.2.1 mailbox busy")
-                .recipientReply("gone@example.test", "550 5.1.1 no such user"));
-        OutboundMessage m = OutboundMessage.of("Q1", "sender@relay.test",
-                List.of("ok@example.test", "busy@example.test", "gone@example.test"), content("hi\r\n"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .startTls(good)
+                                .recipientReply("busy@example.test", "450 4.2.1 mailbox busy")
+                                .recipientReply("gone@example.test", "550 5.1.1 no such user"));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("ok@example.test", "busy@example.test", "gone@example.test"),
+                        content("hi\r\n"));
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(List.of(RecipientResult.Status.DELIVERED, RecipientResult.Status.DEFERRED,
-                RecipientResult.Status.FAILED), done.recipients().stream().map(RecipientResult::status).toList());
-        assertEquals(List.of("2.0.0", "4.2.1", "5.1.1"),
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
+        assertEquals(
+                List.of(
+                        RecipientResult.Status.DELIVERED,
+                        RecipientResult.Status.DEFERRED,
+                        RecipientResult.Status.FAILED),
+                done.recipients().stream().map(RecipientResult::status).toList());
+        assertEquals(
+                List.of("2.0.0", "4.2.1", "5.1.1"),
                 done.recipients().stream().map(r -> r.reply().enhancedCode()).toList());
         assertEquals(450, done.recipients().get(1).reply().code());
         assertEquals(List.of("<ok@example.test>"), mx.messages().get(0).rcptTo());
@@ -353,18 +441,29 @@ class OutboundClientTest {
 
     @Test
     void resetsAfterEveryRecipientIsRefusedAndKeepsTheConnection() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good)
-                .recipientReply("gone@example.test", "550 5.1.1 no such user"));
-        OutboundMessage refused = OutboundMessage.of("Q1", "sender@relay.test", List.of("gone@example.test"),
-                content("hi\r\n"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .startTls(good)
+                                .recipientReply("gone@example.test", "550 5.1.1 no such user"));
+        OutboundMessage refused =
+                OutboundMessage.of(
+                        "Q1", "sender@relay.test", List.of("gone@example.test"), content("hi\r\n"));
 
         DeliveryAttemptResult first = deliver(mx, refused, policy(PolicyMode.ENFORCE));
         DeliveryAttemptResult second = deliver(mx, message("again"), policy(PolicyMode.ENFORCE));
 
-        assertEquals(RecipientResult.Status.FAILED,
-                assertInstanceOf(DeliveryAttemptResult.Completed.class, first).recipients().get(0).status());
-        assertEquals(1, assertInstanceOf(DeliveryAttemptResult.Completed.class, second)
-                .count(RecipientResult.Status.DELIVERED));
+        assertEquals(
+                RecipientResult.Status.FAILED,
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, first)
+                        .recipients()
+                        .get(0)
+                        .status());
+        assertEquals(
+                1,
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, second)
+                        .count(RecipientResult.Status.DELIVERED));
         assertEquals(1, mx.connections().size());
         assertEquals(1, mx.messages().size());
     }
@@ -372,27 +471,58 @@ class OutboundClientTest {
     @Test
     void passesMailParametersTheMxOffers() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        OutboundMessage m = new OutboundMessage("Q1", "sender@relay.test",
-                List.of(new OutboundRecipient("rcpt@example.test",
-                        EnumSet.of(OutboundRecipient.Notify.SUCCESS, OutboundRecipient.Notify.FAILURE),
-                        "rfc822;rcpt@example.test")),
-                OutboundMessage.Ret.HDRS, "env+2B1", true, false, content("caf\u00e9\r\n"));
+        OutboundMessage m =
+                new OutboundMessage(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of(
+                                new OutboundRecipient(
+                                        "rcpt@example.test",
+                                        EnumSet.of(
+                                                OutboundRecipient.Notify.SUCCESS,
+                                                OutboundRecipient.Notify.FAILURE),
+                                        "rfc822;rcpt@example.test")),
+                        OutboundMessage.Ret.HDRS,
+                        "env+2B1",
+                        true,
+                        false,
+                        content("caf\u00e9\r\n"));
 
         deliver(mx, m, policy(PolicyMode.ENFORCE));
 
         List<String> commands = mx.commands();
-        assertTrue(commands.contains("MAIL FROM:<sender@relay.test> SIZE=7 BODY=8BITMIME RET=HDRS ENVID=env+2B1"),
+        assertTrue(
+                commands.contains(
+                        "MAIL FROM:<sender@relay.test> SIZE=7 BODY=8BITMIME RET=HDRS ENVID=env+2B1"),
                 commands.toString());
-        String rcpt = "RCPT TO:<rcpt@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt@example.test";
+        String rcpt =
+                "RCPT TO:<rcpt@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt@example.test";
         assertTrue(commands.contains(rcpt), commands.toString());
     }
 
     @Test
     void leavesOutParametersTheMxDoesNotOffer() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).eightBitMime(false).dsn(false));
-        OutboundMessage m = new OutboundMessage("Q1", "", List.of(new OutboundRecipient("rcpt@example.test",
-                EnumSet.of(OutboundRecipient.Notify.NEVER), "")), OutboundMessage.Ret.FULL, "", true, false,
-                content("hi\r\n"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .startTls(good)
+                                .eightBitMime(false)
+                                .dsn(false));
+        OutboundMessage m =
+                new OutboundMessage(
+                        "Q1",
+                        "",
+                        List.of(
+                                new OutboundRecipient(
+                                        "rcpt@example.test",
+                                        EnumSet.of(OutboundRecipient.Notify.NEVER),
+                                        "")),
+                        OutboundMessage.Ret.FULL,
+                        "",
+                        true,
+                        false,
+                        content("hi\r\n"));
 
         deliver(mx, m, policy(PolicyMode.ENFORCE));
 
@@ -403,26 +533,39 @@ class OutboundClientTest {
     @Test
     void sendsUtf8AddressesWithSmtpUtf8() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        OutboundMessage m = OutboundMessage.of("Q1", "sender@relay.test", List.of("j\u00f6rg@example.test"),
-                content("hi\r\n"));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("j\u00f6rg@example.test"),
+                        content("hi\r\n"));
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
-        assertEquals(1, assertInstanceOf(DeliveryAttemptResult.Completed.class, result)
-                .count(RecipientResult.Status.DELIVERED));
-        assertTrue(mx.commands().contains("MAIL FROM:<sender@relay.test> SIZE=4 SMTPUTF8"), mx.commands().toString());
+        assertEquals(
+                1,
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result)
+                        .count(RecipientResult.Status.DELIVERED));
+        assertTrue(
+                mx.commands().contains("MAIL FROM:<sender@relay.test> SIZE=4 SMTPUTF8"),
+                mx.commands().toString());
         assertEquals(List.of("<j\u00f6rg@example.test>"), mx.messages().get(0).rcptTo());
     }
 
     @Test
     void failsARecipientThatNeedsSmtpUtf8WhenTheMxLacksIt() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).smtpUtf8(false));
-        OutboundMessage m = OutboundMessage.of("Q1", "sender@relay.test", List.of("j\u00f6rg@example.test"),
-                content("hi\r\n"));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("j\u00f6rg@example.test"),
+                        content("hi\r\n"));
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
-        RecipientResult r = assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
+        RecipientResult r =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
         assertEquals(RecipientResult.Status.FAILED, r.status());
         assertEquals("5.6.7", r.reply().enhancedCode());
         assertFalse(mx.saw("MAIL FROM"));
@@ -432,10 +575,14 @@ class OutboundClientTest {
     void failsAMessageLargerThanTheMxsSizeLimitWithoutSendingIt() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).size(10));
 
-        DeliveryAttemptResult result = deliver(mx, message("a message longer than ten octets"),
-                policy(PolicyMode.ENFORCE));
+        DeliveryAttemptResult result =
+                deliver(
+                        mx,
+                        message("a message longer than ten octets"),
+                        policy(PolicyMode.ENFORCE));
 
-        RecipientResult r = assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
+        RecipientResult r =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
         assertEquals(RecipientResult.Status.FAILED, r.status());
         assertEquals("5.3.4", r.reply().enhancedCode());
         assertFalse(mx.saw("MAIL FROM"));
@@ -443,13 +590,23 @@ class OutboundClientTest {
 
     @Test
     void treatsARefusedSenderAsTheAnswerForEveryRecipient() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).mailReply("451 4.3.0 try later"));
-        OutboundMessage m = OutboundMessage.of("Q1", "sender@relay.test", List.of("a@example.test",
-                "b@example.test"), content("hi\r\n"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .startTls(good)
+                                .mailReply("451 4.3.0 try later"));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("a@example.test", "b@example.test"),
+                        content("hi\r\n"));
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(2, done.count(RecipientResult.Status.DEFERRED));
         assertEquals("4.3.0", done.recipients().get(1).reply().enhancedCode());
         assertTrue(mx.messages().isEmpty());
@@ -464,14 +621,22 @@ class OutboundClientTest {
         DeliveryAttemptResult first = deliver(mx, message("one"), policy(PolicyMode.ENFORCE));
         DeliveryAttemptResult second = deliver(mx, message("two"), policy(PolicyMode.ENFORCE));
 
-        assertFalse(assertInstanceOf(DeliveryAttemptResult.Completed.class, first).session().reused());
-        assertTrue(assertInstanceOf(DeliveryAttemptResult.Completed.class, second).session().reused());
+        assertFalse(
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, first).session().reused());
+        assertTrue(
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, second).session().reused());
         assertEquals(1, mx.connections().size(), "one TCP connection for both messages");
         List<String> commands = mx.connections().get(0).commands();
-        int secondMail = commands.lastIndexOf(commands.stream().filter(c -> c.startsWith("MAIL")).reduce((a, b) -> b)
-                .orElseThrow());
+        int secondMail =
+                commands.lastIndexOf(
+                        commands.stream()
+                                .filter(c -> c.startsWith("MAIL"))
+                                .reduce((a, b) -> b)
+                                .orElseThrow());
         assertEquals("RSET", commands.get(secondMail - 1), commands.toString());
-        assertEquals(List.of("one\r\n", "two\r\n"), mx.messages().stream().map(TestMx.Received::text).toList());
+        assertEquals(
+                List.of("one\r\n", "two\r\n"),
+                mx.messages().stream().map(TestMx.Received::text).toList());
         assertTrue(mx.messages().get(1).tls());
         assertEquals(1, outcomes.size(), "one outcome per connection and policy domain");
     }
@@ -485,7 +650,9 @@ class OutboundClientTest {
         deliver(mx, message("three"), PolicyContext.noPolicy("other.test"));
 
         assertEquals(1, mx.connections().size());
-        assertEquals(List.of(DOMAIN, "other.test"), outcomes.stream().map(o -> o.policy().domain()).toList());
+        assertEquals(
+                List.of(DOMAIN, "other.test"),
+                outcomes.stream().map(o -> o.policy().domain()).toList());
     }
 
     @Test
@@ -504,22 +671,31 @@ class OutboundClientTest {
     @Test
     void opensANewConnectionAfterTheLimitOfMessagesPerConnection() throws Exception {
         client.close();
-        client = client(OutboundSettings.defaults("relay.test").withTimeouts(WAIT, WAIT)
-                .withReuse(1, Duration.ofSeconds(5), 4));
+        client =
+                client(
+                        OutboundSettings.defaults("relay.test")
+                                .withTimeouts(WAIT, WAIT)
+                                .withReuse(1, Duration.ofSeconds(5), 4));
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
 
         deliver(mx, message("one"), policy(PolicyMode.ENFORCE));
         deliver(mx, message("two"), policy(PolicyMode.ENFORCE));
 
         assertEquals(2, mx.connections().size());
-        TestMx.await(() -> mx.connections().get(0).commands().contains("QUIT"), WAIT, "QUIT on the first");
+        TestMx.await(
+                () -> mx.connections().get(0).commands().contains("QUIT"),
+                WAIT,
+                "QUIT on the first");
     }
 
     @Test
     void closesIdleConnectionsWithQuit() throws Exception {
         client.close();
-        client = client(OutboundSettings.defaults("relay.test").withTimeouts(WAIT, WAIT)
-                .withReuse(100, Duration.ofMillis(200), 4));
+        client =
+                client(
+                        OutboundSettings.defaults("relay.test")
+                                .withTimeouts(WAIT, WAIT)
+                                .withReuse(100, Duration.ofMillis(200), 4));
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
 
         deliver(mx, message("one"), policy(PolicyMode.ENFORCE));
@@ -530,12 +706,18 @@ class OutboundClientTest {
 
     @Test
     void startsOverOnANewConnectionWhenAReusedOneWasDropped() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).rsetReply("421 4.4.2 idle timeout"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .startTls(good)
+                                .rsetReply("421 4.4.2 idle timeout"));
 
         deliver(mx, message("one"), policy(PolicyMode.ENFORCE));
         DeliveryAttemptResult second = deliver(mx, message("two"), policy(PolicyMode.ENFORCE));
 
-        DeliveryAttemptResult.Completed done = assertInstanceOf(DeliveryAttemptResult.Completed.class, second);
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, second);
         assertFalse(done.session().reused());
         assertEquals(2, mx.connections().size());
         assertEquals(2, mx.messages().size());
@@ -545,14 +727,20 @@ class OutboundClientTest {
 
     @ParameterizedTest
     @CsvSource({"GREETING, GREETING", "EHLO, EHLO", "MAIL, MAIL", "END_OF_DATA, END_OF_DATA"})
-    void endsTheAttemptWhenTheMxStopsAnswering(TestMx.Silence silence, Stage stage) throws Exception {
+    void endsTheAttemptWhenTheMxStopsAnswering(TestMx.Silence silence, Stage stage)
+            throws Exception {
         client.close();
-        client = client(OutboundSettings.defaults("relay.test").withTimeouts(WAIT, Duration.ofMillis(300)));
+        client =
+                client(
+                        OutboundSettings.defaults("relay.test")
+                                .withTimeouts(WAIT, Duration.ofMillis(300)));
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).silentAt(silence));
 
-        DeliveryAttemptResult result = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result =
+                deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
 
-        DeliveryAttemptResult.Failed failed = assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
+        DeliveryAttemptResult.Failed failed =
+                assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
         assertEquals(stage, failed.stage());
         assertTrue(failed.detail().contains("within PT0.3S"), failed.detail());
         assertEquals(stage == Stage.END_OF_DATA, failed.possiblyDelivered());
@@ -565,22 +753,31 @@ class OutboundClientTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             port = s.getLocalPort();
         }
-        DeliveryTarget target = new DeliveryTarget(MX_HOST, InetAddress.getByName("127.0.0.1"), port);
+        DeliveryTarget target =
+                new DeliveryTarget(MX_HOST, InetAddress.getByName("127.0.0.1"), port);
 
-        DeliveryAttemptResult result = client.deliver(target, message("hello"), policy(PolicyMode.ENFORCE))
-                .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        DeliveryAttemptResult result =
+                client.deliver(target, message("hello"), policy(PolicyMode.ENFORCE))
+                        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
-        assertEquals(Stage.CONNECT, assertInstanceOf(DeliveryAttemptResult.Failed.class, result).stage());
+        assertEquals(
+                Stage.CONNECT,
+                assertInstanceOf(DeliveryAttemptResult.Failed.class, result).stage());
         assertTrue(outcomes.isEmpty(), "no TLS outcome without a connection");
     }
 
     @Test
     void failsOnARefusingGreeting() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).greeting("554 5.3.2 no SMTP service here"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .greeting("554 5.3.2 no SMTP service here"));
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
 
-        DeliveryAttemptResult.Failed failed = assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
+        DeliveryAttemptResult.Failed failed =
+                assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
         assertEquals(Stage.GREETING, failed.stage());
         assertTrue(failed.detail().contains("554 5.3.2"), failed.detail());
     }
@@ -589,9 +786,11 @@ class OutboundClientTest {
     void saysGoodbyeToAnMxThatRefusesEhlo() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).ehloReply("554 5.7.1 not you"));
 
-        DeliveryAttemptResult result = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result =
+                deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
 
-        DeliveryAttemptResult.Failed failed = assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
+        DeliveryAttemptResult.Failed failed =
+                assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
         assertEquals(Stage.EHLO, failed.stage());
         assertTrue(failed.detail().contains("554 5.7.1 not you"), failed.detail());
         TestMx.await(() -> mx.commands().contains("QUIT"), WAIT, "QUIT");
@@ -599,17 +798,27 @@ class OutboundClientTest {
 
     @Test
     void fallsBackToHeloWhenEhloIsUnknown() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good).ehloReply("502 5.5.2 what?"));
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .startTls(good)
+                                .ehloReply("502 5.5.2 what?"));
 
         DeliveryAttemptResult clear = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
         DeliveryAttemptResult enforced = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
 
-        assertEquals(1, assertInstanceOf(DeliveryAttemptResult.Completed.class, clear)
-                .count(RecipientResult.Status.DELIVERED));
+        assertEquals(
+                1,
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, clear)
+                        .count(RecipientResult.Status.DELIVERED));
         assertTrue(mx.commands().contains("HELO relay.test"), mx.commands().toString());
         // without EHLO there is no STARTTLS, which an enforced policy does not accept
-        assertEquals(TlsFailureType.STARTTLS_NOT_SUPPORTED,
-                assertInstanceOf(DeliveryAttemptResult.Refused.class, enforced).verdict().failure());
+        assertEquals(
+                TlsFailureType.STARTTLS_NOT_SUPPORTED,
+                assertInstanceOf(DeliveryAttemptResult.Refused.class, enforced)
+                        .verdict()
+                        .failure());
         assertEquals(1, mx.messages().size());
     }
 
@@ -619,17 +828,22 @@ class OutboundClientTest {
     void probesAnMxWithoutSendingAMessage() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(wrongName));
 
-        ProbeResult result = client.probe(target(mx), policy(PolicyMode.ENFORCE)).get(WAIT.toSeconds(),
-                TimeUnit.SECONDS);
+        ProbeResult result =
+                client.probe(target(mx), policy(PolicyMode.ENFORCE))
+                        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
         ProbeResult.Observed observed = assertInstanceOf(ProbeResult.Observed.class, result);
-        TlsObservation.Established tls = assertInstanceOf(TlsObservation.Established.class, observed.observation());
+        TlsObservation.Established tls =
+                assertInstanceOf(TlsObservation.Established.class, observed.observation());
         assertFalse(tls.hostNameMatched());
         assertEquals(List.of("mx.elsewhere.test"), tls.peer().dnsNames());
-        assertEquals(TlsFailureType.CERTIFICATE_HOST_MISMATCH,
+        assertEquals(
+                TlsFailureType.CERTIFICATE_HOST_MISMATCH,
                 assertInstanceOf(Verdict.Refuse.class, observed.verdict()).failure());
         assertTrue(observed.capabilities().has(Extension.PIPELINING));
-        assertFalse(observed.capabilities().has(Extension.STARTTLS), "capabilities are those after TLS");
+        assertFalse(
+                observed.capabilities().has(Extension.STARTTLS),
+                "capabilities are those after TLS");
         TestMx.await(() -> mx.commands().contains("QUIT"), WAIT, "QUIT");
         assertFalse(mx.saw("MAIL FROM"));
         assertTrue(outcomes.isEmpty(), "a probe is not a delivery and reports nothing");
@@ -638,7 +852,8 @@ class OutboundClientTest {
     // ---- helpers ----
 
     private OutboundClient client(OutboundSettings settings) {
-        return new OutboundClient(settings, TrustMaterial.of(List.of(ca.certificate())), outcomes::add);
+        return new OutboundClient(
+                settings, TrustMaterial.of(List.of(ca.certificate())), outcomes::add);
     }
 
     private TestMx start(TestMx.Builder builder) throws IOException {
@@ -649,7 +864,8 @@ class OutboundClientTest {
 
     private DeliveryAttemptResult deliver(TestMx mx, OutboundMessage message, PolicyContext policy)
             throws Exception {
-        return client.deliver(target(mx), message, policy).get(WAIT.toSeconds() * 2, TimeUnit.SECONDS);
+        return client.deliver(target(mx), message, policy)
+                .get(WAIT.toSeconds() * 2, TimeUnit.SECONDS);
     }
 
     private static DeliveryTarget target(TestMx mx) {
@@ -657,13 +873,21 @@ class OutboundClientTest {
     }
 
     private static PolicyContext policy(PolicyMode mode) {
-        return new PolicyContext(DOMAIN, PolicyContext.Source.MTA_STS, "",
+        return new PolicyContext(
+                DOMAIN,
+                PolicyContext.Source.MTA_STS,
+                "",
                 new Policy(mode, List.of(MxPattern.ofMtaSts("*.example.test"))),
-                List.of("version: STSv1", "mode: " + mode.label(), "mx: *.example.test", "max_age: 86400"));
+                List.of(
+                        "version: STSv1",
+                        "mode: " + mode.label(),
+                        "mx: *.example.test",
+                        "max_age: 86400"));
     }
 
     private static OutboundMessage message(String text) {
-        return OutboundMessage.of("Q1", "sender@relay.test", List.of("rcpt@example.test"), content(text));
+        return OutboundMessage.of(
+                "Q1", "sender@relay.test", List.of("rcpt@example.test"), content(text));
     }
 
     private static MessageContent content(String text) {

@@ -14,7 +14,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SmtpReplyTest {
 
     @ParameterizedTest(name = "{0} {1} -> [{2}]")
-    @CsvSource(delimiter = '|', textBlock = """
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
             250 | 2.1.5 Ok                 | 2.1.5
             550 | 5.1.1 <x@y>: no such user | 5.1.1
             451 | 4.7.500 deferred         | 4.7.500
@@ -41,9 +44,22 @@ class SmtpReplyTest {
 
     @Test
     void parsesEhloCapabilitiesOnce() {
-        SmtpReply ehlo = SmtpReply.of(new DefaultSmtpResponse(250, "mx.example.net Hello relay", "PIPELINING",
-                "SIZE 35882577", "8BITMIME", "starttls", "ENHANCEDSTATUSCODES", "X-UNKNOWN thing", "SMTPUTF8",
-                "DSN", "CHUNKING", "REQUIRETLS", "AUTH PLAIN LOGIN"));
+        SmtpReply ehlo =
+                SmtpReply.of(
+                        new DefaultSmtpResponse(
+                                250,
+                                "mx.example.net Hello relay",
+                                "PIPELINING",
+                                "SIZE 35882577",
+                                "8BITMIME",
+                                "starttls",
+                                "ENHANCEDSTATUSCODES",
+                                "X-UNKNOWN thing",
+                                "SMTPUTF8",
+                                "DSN",
+                                "CHUNKING",
+                                "REQUIRETLS",
+                                "AUTH PLAIN LOGIN"));
         Capabilities caps = Capabilities.parse(ehlo);
         assertEquals("mx.example.net", caps.serverName());
         assertEquals(Set.of(Extension.values()), caps.extensions());
@@ -52,7 +68,8 @@ class SmtpReplyTest {
 
     @Test
     void ignoresASizeThatIsNotANumber() {
-        Capabilities caps = Capabilities.parse(SmtpReply.of(new DefaultSmtpResponse(250, "mx", "SIZE huge")));
+        Capabilities caps =
+                Capabilities.parse(SmtpReply.of(new DefaultSmtpResponse(250, "mx", "SIZE huge")));
         assertTrue(caps.has(Extension.SIZE));
         assertEquals(0, caps.sizeLimit());
         assertFalse(caps.has(Extension.STARTTLS));

@@ -26,8 +26,13 @@ import org.tlsrelay.testkit.TestHttpsServer;
 /** The HTTPS rua transport against a real HTTPS server on loopback. */
 class HttpsReportTransportTest {
     static final TestCa CA = TestCa.create("https rua CA");
-    static final PreparedReport REPORT = new PreparedReport("example.com", LocalDate.parse("2025-06-01"),
-            "abc123@relay.test", "relay.test", new byte[] {0x1f, (byte) 0x8b, 1, 2, 3});
+    static final PreparedReport REPORT =
+            new PreparedReport(
+                    "example.com",
+                    LocalDate.parse("2025-06-01"),
+                    "abc123@relay.test",
+                    "relay.test",
+                    new byte[] {0x1f, (byte) 0x8b, 1, 2, 3});
 
     TestHttpsServer https;
     FakeDnsResolver dns = new FakeDnsResolver();
@@ -43,7 +48,10 @@ class HttpsReportTransportTest {
     }
 
     HttpsReportTransport transport(boolean allowLocal, TestCa trusted) {
-        return new HttpsReportTransport(TrustMaterial.of(List.of(trusted.certificate())), dns, Duration.ofSeconds(5),
+        return new HttpsReportTransport(
+                TrustMaterial.of(List.of(trusted.certificate())),
+                dns,
+                Duration.ofSeconds(5),
                 allowLocal);
     }
 
@@ -66,15 +74,20 @@ class HttpsReportTransportTest {
     void aRedirectOrAnErrorIsAFailureToRetry() {
         https.respond("/moved", TestHttpsServer.Response.redirect("https://127.0.0.1/elsewhere"));
         https.respond("/down", TestHttpsServer.Response.status(503));
-        assertInstanceOf(ReportTransport.Result.Failed.class, transport(true, CA).send(rua("/moved"), REPORT));
-        assertInstanceOf(ReportTransport.Result.Failed.class, transport(true, CA).send(rua("/down"), REPORT));
+        assertInstanceOf(
+                ReportTransport.Result.Failed.class,
+                transport(true, CA).send(rua("/moved"), REPORT));
+        assertInstanceOf(
+                ReportTransport.Result.Failed.class,
+                transport(true, CA).send(rua("/down"), REPORT));
         assertEquals(2, https.requests().size(), "the redirect was not followed");
     }
 
     @Test
     void anUntrustedCertificateIsAFailure() {
         https.respond("/r", TestHttpsServer.Response.status(200));
-        ReportTransport.Result r = transport(true, TestCa.create("other CA")).send(rua("/r"), REPORT);
+        ReportTransport.Result r =
+                transport(true, TestCa.create("other CA")).send(rua("/r"), REPORT);
         assertInstanceOf(ReportTransport.Result.Failed.class, r);
         assertTrue(https.requests().isEmpty());
     }
@@ -83,21 +96,43 @@ class HttpsReportTransportTest {
     void refusesHostsWithPrivateAddressesUnlessAllowed() {
         https.respond("/r", TestHttpsServer.Response.status(200));
         dns.a("reports.internal.test", "127.0.0.1");
-        Rua internal = new Rua.Https("https://reports.internal.test:" + https.port() + "/r",
-                URI.create("https://reports.internal.test:" + https.port() + "/r"));
+        Rua internal =
+                new Rua.Https(
+                        "https://reports.internal.test:" + https.port() + "/r",
+                        URI.create("https://reports.internal.test:" + https.port() + "/r"));
         ReportTransport.Result r = transport(false, CA).send(internal, REPORT);
         assertInstanceOf(ReportTransport.Result.Refused.class, r, r.detail());
         assertTrue(https.requests().isEmpty(), "nothing was posted");
-        assertInstanceOf(ReportTransport.Result.Failed.class, transport(false, CA).send(new Rua.Https(
-                "https://unknown.test/r", URI.create("https://unknown.test/r")), REPORT), "no address: retry later");
+        assertInstanceOf(
+                ReportTransport.Result.Failed.class,
+                transport(false, CA)
+                        .send(
+                                new Rua.Https(
+                                        "https://unknown.test/r",
+                                        URI.create("https://unknown.test/r")),
+                                REPORT),
+                "no address: retry later");
     }
 
     @ParameterizedTest
-    @CsvSource({"127.0.0.1,false", "10.1.2.3,false", "172.16.0.1,false", "192.168.1.1,false", "169.254.1.1,false",
-        "100.64.0.1,false", "0.0.0.0,false", "::1,false", "fd00::1,false", "fe80::1,false", "192.0.2.1,true",
-        "2001:db8::1,true", "8.8.8.8,true"})
+    @CsvSource({
+        "127.0.0.1,false",
+        "10.1.2.3,false",
+        "172.16.0.1,false",
+        "192.168.1.1,false",
+        "169.254.1.1,false",
+        "100.64.0.1,false",
+        "0.0.0.0,false",
+        "::1,false",
+        "fd00::1,false",
+        "fe80::1,false",
+        "192.0.2.1,true",
+        "2001:db8::1,true",
+        "8.8.8.8,true"
+    })
     void tellsPublicFromPrivateAddresses(String address, boolean isPublic) throws Exception {
-        assertEquals(isPublic, HttpsReportTransport.isPublic(InetAddress.getByName(address)), address);
+        assertEquals(
+                isPublic, HttpsReportTransport.isPublic(InetAddress.getByName(address)), address);
         assertFalse(HttpsReportTransport.isPublic(InetAddress.getByName("224.0.0.1")));
     }
 }

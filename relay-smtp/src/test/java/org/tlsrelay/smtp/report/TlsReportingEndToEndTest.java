@@ -74,16 +74,15 @@ class TlsReportingEndToEndTest {
     static final String DOMAIN = "example.test";
     static final String TESTING = "testing.test";
     static final Duration WAIT = Duration.ofSeconds(10);
-    static final Aggregator.Identity ID = new Aggregator.Identity("Test Org", "mailto:tlsrpt@relay.test",
-            "relay.test");
+    static final Aggregator.Identity ID =
+            new Aggregator.Identity("Test Org", "mailto:tlsrpt@relay.test", "relay.test");
 
     static TestCa ca;
     static TestCa.Issued good;
     static TestCa.Issued wrongName;
     static TestCa.Issued httpsCert;
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     DnsStubServer dns;
     TestHttpsServer https;
     GreenMail greenMail;
@@ -92,8 +91,12 @@ class TlsReportingEndToEndTest {
     OutcomeRecorder recorder;
     Spool spool;
     final LocalDate today = LocalDate.now(ZoneOffset.UTC);
-    final MutableClock reportClock = new MutableClock(today.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
-            .plus(Duration.ofMinutes(10)));
+    final MutableClock reportClock =
+            new MutableClock(
+                    today.plusDays(1)
+                            .atStartOfDay(ZoneOffset.UTC)
+                            .toInstant()
+                            .plus(Duration.ofMinutes(10)));
 
     @BeforeAll
     static void certificates() {
@@ -108,13 +111,21 @@ class TlsReportingEndToEndTest {
         dns = DnsStubServer.start();
         https = TestHttpsServer.start(httpsCert.serverContext());
         https.respond("/tlsrpt", TestHttpsServer.Response.status(200));
-        dns.txt("_smtp._tls." + DOMAIN, "v=TLSRPTv1; ", "rua=mailto:tlsrpt@reports.test,",
+        dns.txt(
+                "_smtp._tls." + DOMAIN,
+                "v=TLSRPTv1; ",
+                "rua=mailto:tlsrpt@reports.test,",
                 "https://127.0.0.1:" + https.port() + "/tlsrpt");
         greenMail = new GreenMail(ServerSetupTest.SMTP.dynamicPort());
         greenMail.start();
-        client = new OutboundClient(OutboundSettings.defaults("relay.test").withTimeouts(WAIT, WAIT),
-                TrustMaterial.of(List.of(ca.certificate())), outcome -> recorder.record(outcome));
-        recorder = OutcomeRecorder.start(new OutcomeLog(reports()), OutcomeRecorder.Settings.defaults());
+        client =
+                new OutboundClient(
+                        OutboundSettings.defaults("relay.test").withTimeouts(WAIT, WAIT),
+                        TrustMaterial.of(List.of(ca.certificate())),
+                        outcome -> recorder.record(outcome));
+        recorder =
+                OutcomeRecorder.start(
+                        new OutcomeLog(reports()), OutcomeRecorder.Settings.defaults());
         spool = Spool.open(dir.resolve("spool"), Spool.Options.defaults().withFsync(false));
     }
 
@@ -142,26 +153,45 @@ class TlsReportingEndToEndTest {
     }
 
     static PolicyContext sts(String domain, PolicyMode mode) {
-        return new PolicyContext(domain, PolicyContext.Source.MTA_STS, "live",
+        return new PolicyContext(
+                domain,
+                PolicyContext.Source.MTA_STS,
+                "live",
                 new Policy(mode, List.of(MxPattern.ofMtaSts("*." + domain))),
-                List.of("version: STSv1", "mode: " + mode.label(), "mx: *." + domain, "max_age: 604800"));
+                List.of(
+                        "version: STSv1",
+                        "mode: " + mode.label(),
+                        "mx: *." + domain,
+                        "max_age: 604800"));
     }
 
     DeliveryAttemptResult deliver(TestMx mx, String mxHost, PolicyContext policy) throws Exception {
-        OutboundMessage m = OutboundMessage.of("q" + System.nanoTime(), "sender@relay.test",
-                List.of("user@" + policy.domain()),
-                MessageContent.ofBytes("Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII)));
+        OutboundMessage m =
+                OutboundMessage.of(
+                        "q" + System.nanoTime(),
+                        "sender@relay.test",
+                        List.of("user@" + policy.domain()),
+                        MessageContent.ofBytes(
+                                "Subject: hi\r\n\r\nhello\r\n"
+                                        .getBytes(StandardCharsets.US_ASCII)));
         return client.deliver(new DeliveryTarget(mxHost, mx.address(), mx.port()), m, policy)
                 .get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
     }
 
     ReportService service(Spool s) {
-        DnsjavaResolver resolver = DnsjavaResolver.create(List.of(dns.address().toSocketAddress()),
-                Duration.ofSeconds(2));
-        return new ReportService(new OutcomeLog(reports()), new ReportOutbox(reports()), new TlsRptLookup(resolver),
-                List.of(new SpoolMailTransport(s, "tlsrpt@relay.test", reportClock),
-                        new HttpsReportTransport(TrustMaterial.of(List.of(ca.certificate())), resolver, WAIT, true)),
-                ReportService.Settings.defaults(ID), reportClock);
+        DnsjavaResolver resolver =
+                DnsjavaResolver.create(
+                        List.of(dns.address().toSocketAddress()), Duration.ofSeconds(2));
+        return new ReportService(
+                new OutcomeLog(reports()),
+                new ReportOutbox(reports()),
+                new TlsRptLookup(resolver),
+                List.of(
+                        new SpoolMailTransport(s, "tlsrpt@relay.test", reportClock),
+                        new HttpsReportTransport(
+                                TrustMaterial.of(List.of(ca.certificate())), resolver, WAIT, true)),
+                ReportService.Settings.defaults(ID),
+                reportClock);
     }
 
     /** A day: two good sessions, one to an MX with the wrong certificate, one to an MX without STARTTLS. */
@@ -170,20 +200,32 @@ class TlsReportingEndToEndTest {
         TestMx wrongMx = mx(TestMx.builder().hostname("mx2.example.test").startTls(wrongName));
         TestMx plainMx = mx(TestMx.builder().hostname("mx3.example.test"));
         PolicyContext enforce = sts(DOMAIN, PolicyMode.ENFORCE);
-        assertInstanceOf(DeliveryAttemptResult.Completed.class, deliver(goodMx, "mx1.example.test", enforce));
+        assertInstanceOf(
+                DeliveryAttemptResult.Completed.class,
+                deliver(goodMx, "mx1.example.test", enforce));
         if (restartInTheMiddle) {
             recorder.close();
-            recorder = OutcomeRecorder.start(new OutcomeLog(reports()), OutcomeRecorder.Settings.defaults());
+            recorder =
+                    OutcomeRecorder.start(
+                            new OutcomeLog(reports()), OutcomeRecorder.Settings.defaults());
         }
         client.close(); // no connection reuse: every delivery is its own session
-        client = new OutboundClient(OutboundSettings.defaults("relay.test").withTimeouts(WAIT, WAIT),
-                TrustMaterial.of(List.of(ca.certificate())), outcome -> recorder.record(outcome));
-        assertInstanceOf(DeliveryAttemptResult.Completed.class, deliver(goodMx, "mx1.example.test", enforce));
-        assertInstanceOf(DeliveryAttemptResult.Refused.class, deliver(wrongMx, "mx2.example.test", enforce));
-        assertInstanceOf(DeliveryAttemptResult.Refused.class, deliver(plainMx, "mx3.example.test", enforce));
+        client =
+                new OutboundClient(
+                        OutboundSettings.defaults("relay.test").withTimeouts(WAIT, WAIT),
+                        TrustMaterial.of(List.of(ca.certificate())),
+                        outcome -> recorder.record(outcome));
+        assertInstanceOf(
+                DeliveryAttemptResult.Completed.class,
+                deliver(goodMx, "mx1.example.test", enforce));
+        assertInstanceOf(
+                DeliveryAttemptResult.Refused.class, deliver(wrongMx, "mx2.example.test", enforce));
+        assertInstanceOf(
+                DeliveryAttemptResult.Refused.class, deliver(plainMx, "mx3.example.test", enforce));
         assertFalse(wrongMx.saw("MAIL FROM"));
         TestMx testingMx = mx(TestMx.builder().hostname("mx1.testing.test"));
-        assertInstanceOf(DeliveryAttemptResult.Completed.class,
+        assertInstanceOf(
+                DeliveryAttemptResult.Completed.class,
                 deliver(testingMx, "mx1.testing.test", sts(TESTING, PolicyMode.TESTING)));
         assertTrue(recorder.flush(WAIT));
     }
@@ -216,14 +258,17 @@ class TlsReportingEndToEndTest {
         try (InputStream in = q.openBody()) {
             raw = in.readAllBytes();
         }
-        MimeMessage fromSpool = new MimeMessage(Session.getInstance(new Properties()), new ByteArrayInputStream(raw));
+        MimeMessage fromSpool =
+                new MimeMessage(
+                        Session.getInstance(new Properties()), new ByteArrayInputStream(raw));
         checkMail(fromSpool, json.get("report-id").asText());
 
         // and GreenMail receives it over SMTP, attachment intact
         Session session = Session.getInstance(new Properties());
         try (Transport t = session.getTransport("smtp")) {
             t.connect("127.0.0.1", greenMail.getSmtp().getPort(), null, null);
-            t.sendMessage(new MimeMessage(session, new ByteArrayInputStream(raw)),
+            t.sendMessage(
+                    new MimeMessage(session, new ByteArrayInputStream(raw)),
                     new Address[] {new InternetAddress("tlsrpt@reports.test")});
         }
         assertTrue(greenMail.waitForIncomingEmail(WAIT.toMillis(), 1));
@@ -255,7 +300,8 @@ class TlsReportingEndToEndTest {
         ReportService s = service(spool);
         ReportService.RunResult first = s.run(today, false);
         assertFalse(first.allSent());
-        OutboxEntry.Delivery d = new ReportOutbox(reports()).load(today, DOMAIN).orElseThrow().deliveries().get(1);
+        OutboxEntry.Delivery d =
+                new ReportOutbox(reports()).load(today, DOMAIN).orElseThrow().deliveries().get(1);
         assertEquals(OutboxEntry.State.PENDING, d.state());
         assertTrue(d.lastResult().contains("HTTP 503"), d.lastResult());
 
@@ -265,9 +311,13 @@ class TlsReportingEndToEndTest {
         assertEquals(1, retry.size(), "only the HTTPS rua is retried; the mail was queued already");
         assertEquals(OutboxEntry.State.SENT, retry.get(0).state());
         assertEquals(2, https.requests().size());
-        assertEquals(List.of(https.requests().get(0).body().length), List.of(https.requests().get(1).body().length));
-        assertEquals(ReportJson.mapper().readTree(gunzip(https.requests().get(0).body())),
-                ReportJson.mapper().readTree(gunzip(https.requests().get(1).body())), "the same report again");
+        assertEquals(
+                List.of(https.requests().get(0).body().length),
+                List.of(https.requests().get(1).body().length));
+        assertEquals(
+                ReportJson.mapper().readTree(gunzip(https.requests().get(0).body())),
+                ReportJson.mapper().readTree(gunzip(https.requests().get(1).body())),
+                "the same report again");
     }
 
     void checkReport(JsonNode r) {
@@ -275,12 +325,14 @@ class TlsReportingEndToEndTest {
         assertEquals(today + "T00:00:00Z", r.get("date-range").get("start-datetime").asText());
         assertEquals(today + "T23:59:59Z", r.get("date-range").get("end-datetime").asText());
         assertEquals("mailto:tlsrpt@relay.test", r.get("contact-info").asText());
-        assertTrue(r.get("report-id").asText().endsWith("@relay.test"), r.get("report-id").asText());
+        assertTrue(
+                r.get("report-id").asText().endsWith("@relay.test"), r.get("report-id").asText());
         assertEquals(1, r.get("policies").size());
         JsonNode p = r.get("policies").get(0);
         JsonNode policy = p.get("policy");
         assertEquals("sts", policy.get("policy-type").asText());
-        assertEquals("[\"version: STSv1\",\"mode: enforce\",\"mx: *.example.test\",\"max_age: 604800\"]",
+        assertEquals(
+                "[\"version: STSv1\",\"mode: enforce\",\"mx: *.example.test\",\"max_age: 604800\"]",
                 policy.get("policy-string").toString());
         assertEquals(DOMAIN, policy.get("policy-domain").asText());
         assertEquals("[\"*.example.test\"]", policy.get("mx-host").toString());
@@ -295,7 +347,8 @@ class TlsReportingEndToEndTest {
         assertEquals("mx2.example.test", mismatch.get("receiving-mx-helo").asText());
         assertEquals("127.0.0.1", mismatch.get("receiving-ip").asText());
         assertEquals(1, mismatch.get("failed-session-count").asInt());
-        assertTrue(mismatch.get("failure-reason-code").asText().contains("mx.elsewhere.test"),
+        assertTrue(
+                mismatch.get("failure-reason-code").asText().contains("mx.elsewhere.test"),
                 mismatch.get("failure-reason-code").asText());
         JsonNode plain = details.get(1);
         assertEquals("starttls-not-supported", plain.get("result-type").asText());
@@ -303,8 +356,16 @@ class TlsReportingEndToEndTest {
         assertEquals(1, plain.get("failed-session-count").asInt());
         List<String> fields = new ArrayList<>();
         mismatch.fieldNames().forEachRemaining(fields::add);
-        assertEquals(List.of("result-type", "sending-mta-ip", "receiving-mx-hostname", "receiving-mx-helo",
-                "receiving-ip", "failed-session-count", "failure-reason-code"), fields);
+        assertEquals(
+                List.of(
+                        "result-type",
+                        "sending-mta-ip",
+                        "receiving-mx-hostname",
+                        "receiving-mx-helo",
+                        "receiving-ip",
+                        "failed-session-count",
+                        "failure-reason-code"),
+                fields);
     }
 
     /** Checks the RFC 8460 §5.3 form of a report mail and returns the attached report. */
@@ -312,10 +373,13 @@ class TlsReportingEndToEndTest {
         ContentType type = new ContentType(m.getContentType());
         assertTrue(type.match("multipart/report"), m.getContentType());
         assertEquals("tlsrpt", type.getParameter("report-type"));
-        assertTrue(m.getHeader("Content-Type")[0].contains("report-type=\"tlsrpt\""), m.getHeader("Content-Type")[0]);
+        assertTrue(
+                m.getHeader("Content-Type")[0].contains("report-type=\"tlsrpt\""),
+                m.getHeader("Content-Type")[0]);
         assertEquals(DOMAIN, m.getHeader("TLS-Report-Domain")[0]);
         assertEquals("relay.test", m.getHeader("TLS-Report-Submitter")[0]);
-        assertEquals("Report Domain: " + DOMAIN + " Submitter: relay.test Report-ID: <" + reportId + ">",
+        assertEquals(
+                "Report Domain: " + DOMAIN + " Submitter: relay.test Report-ID: <" + reportId + ">",
                 m.getSubject());
         assertEquals("No", m.getHeader("TLS-Required")[0]);
         MimeMultipart parts = (MimeMultipart) m.getContent();
@@ -328,7 +392,17 @@ class TlsReportingEndToEndTest {
         assertNotNull(name);
         long begin = today.atStartOfDay(ZoneOffset.UTC).toEpochSecond();
         String unique = reportId.substring(0, reportId.indexOf('@'));
-        assertEquals("relay.test!" + DOMAIN + "!" + begin + "!" + (begin + 86_399) + "!" + unique + ".json.gz", name);
+        assertEquals(
+                "relay.test!"
+                        + DOMAIN
+                        + "!"
+                        + begin
+                        + "!"
+                        + (begin + 86_399)
+                        + "!"
+                        + unique
+                        + ".json.gz",
+                name);
         byte[] gz;
         try (InputStream in = report.getInputStream()) {
             gz = in.readAllBytes();
@@ -345,7 +419,8 @@ class TlsReportingEndToEndTest {
     @Test
     void aMailRuaWithASizeLimitTooSmallIsNotSent() throws Exception {
         aDayOfDeliveries(false);
-        dns.remove("_smtp._tls." + DOMAIN).txt("_smtp._tls." + DOMAIN, "v=TLSRPTv1; rua=mailto:tiny@reports.test!1k");
+        dns.remove("_smtp._tls." + DOMAIN)
+                .txt("_smtp._tls." + DOMAIN, "v=TLSRPTv1; rua=mailto:tiny@reports.test!1k");
         ReportService.RunResult r = service(spool).run(today, false);
         assertFalse(r.allSent());
         assertEquals(OutboxEntry.State.REFUSED, r.attempts().get(0).state());

@@ -55,7 +55,12 @@ public final class TestMx implements AutoCloseable {
     }
 
     /** A message as the server accepted it. */
-    public record Received(int connection, boolean tls, String mailFrom, List<String> rcptTo, byte[] wireData,
+    public record Received(
+            int connection,
+            boolean tls,
+            String mailFrom,
+            List<String> rcptTo,
+            byte[] wireData,
             byte[] content) {
         /** The content as text (UTF-8), with CRLF line endings as transmitted. */
         public String text() {
@@ -64,8 +69,7 @@ public final class TestMx implements AutoCloseable {
     }
 
     /** One TCP connection and the command lines it carried, in order (after STARTTLS too). */
-    public record Connection(int index, List<String> commands) {
-    }
+    public record Connection(int index, List<String> commands) {}
 
     private final Builder config;
     private final ServerSocket server;
@@ -78,8 +82,13 @@ public final class TestMx implements AutoCloseable {
 
     private TestMx(Builder config) throws IOException {
         this.config = config;
-        this.server = new ServerSocket(config.port, 50,
-                config.bindAddress != null ? config.bindAddress : InetAddress.getByName("127.0.0.1"));
+        this.server =
+                new ServerSocket(
+                        config.port,
+                        50,
+                        config.bindAddress != null
+                                ? config.bindAddress
+                                : InetAddress.getByName("127.0.0.1"));
         this.acceptor = new Thread(this::acceptLoop, "test-mx-" + server.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
@@ -284,7 +293,9 @@ public final class TestMx implements AutoCloseable {
             }
             String param = line.substring(8).trim();
             String address = param.substring(param.indexOf('<') + 1, param.indexOf('>'));
-            String reply = config.recipientReplies.getOrDefault(address.toLowerCase(Locale.ROOT), "250 2.1.5 Ok");
+            String reply =
+                    config.recipientReplies.getOrDefault(
+                            address.toLowerCase(Locale.ROOT), "250 2.1.5 Ok");
             if (reply.startsWith("2") && s.mailFrom != null) {
                 s.rcpts.add(param);
             }
@@ -352,8 +363,11 @@ public final class TestMx implements AutoCloseable {
                 return false;
             }
             case INJECT_PLAINTEXT -> {
-                // one write: the 220 and a reply that an attacker wants read as the post-TLS EHLO reply
-                s.out.write(("220 2.0.0 Ready to start TLS\r\n" + config.injected).getBytes(StandardCharsets.UTF_8));
+                // one write: the 220 and a reply that an attacker wants read as the post-TLS EHLO
+                // reply
+                s.out.write(
+                        ("220 2.0.0 Ready to start TLS\r\n" + config.injected)
+                                .getBytes(StandardCharsets.UTF_8));
                 s.out.flush();
             }
             case NORMAL -> {
@@ -362,7 +376,11 @@ public final class TestMx implements AutoCloseable {
             }
             default -> throw new IllegalStateException();
         }
-        SSLSocket ssl = (SSLSocket) config.sslContext.getSocketFactory().createSocket(s.socket, s.in.unread(), true);
+        SSLSocket ssl =
+                (SSLSocket)
+                        config.sslContext
+                                .getSocketFactory()
+                                .createSocket(s.socket, s.in.unread(), true);
         ssl.setUseClientMode(false);
         ssl.startHandshake();
         s.socket = ssl;
@@ -390,8 +408,14 @@ public final class TestMx implements AutoCloseable {
         if (line == null) {
             return false;
         }
-        messages.add(new Received(s.connection.index(), s.tls, s.mailFrom, List.copyOf(s.rcpts), wire.toByteArray(),
-                content.toByteArray()));
+        messages.add(
+                new Received(
+                        s.connection.index(),
+                        s.tls,
+                        s.mailFrom,
+                        List.copyOf(s.rcpts),
+                        wire.toByteArray(),
+                        content.toByteArray()));
         if (config.silence == Silence.END_OF_DATA) {
             drain(s);
             return false;
@@ -444,7 +468,8 @@ public final class TestMx implements AutoCloseable {
          */
         public Builder bind(InetAddress address, int listenPort) {
             if (!address.isLoopbackAddress()) {
-                throw new IllegalArgumentException("test MXs listen on loopback only, not " + address);
+                throw new IllegalArgumentException(
+                        "test MXs listen on loopback only, not " + address);
             }
             this.bindAddress = address;
             this.port = listenPort;
@@ -571,7 +596,8 @@ public final class TestMx implements AutoCloseable {
             if (greeting == null) {
                 greeting = "220 " + hostname + " ESMTP test";
             }
-            if ((startTls == StartTls.NORMAL || startTls == StartTls.INJECT_PLAINTEXT) && certificate == null) {
+            if ((startTls == StartTls.NORMAL || startTls == StartTls.INJECT_PLAINTEXT)
+                    && certificate == null) {
                 throw new IllegalStateException("STARTTLS needs a certificate");
             }
             if (certificate != null) {

@@ -46,13 +46,16 @@ public final class InstalledPolicyLists implements PolicyLists {
 
     private final Object scheduling = new Object();
     private ScheduledExecutorService executor; // guarded by scheduling; null when stopped
-    private final Map<String, ScheduledFuture<?>> scheduled = new HashMap<>(); // guarded by scheduling
+    private final Map<String, ScheduledFuture<?>> scheduled =
+            new HashMap<>(); // guarded by scheduling
 
     /**
      * Lists {@code configs}, installed and updated by {@code updater}; {@code listener} hears every update outcome
      * (metrics, tests). Nothing is loaded until {@link #reload()}.
      */
-    public InstalledPolicyLists(List<RelayConfig.PolicyList> configs, PolicyListUpdater updater,
+    public InstalledPolicyLists(
+            List<RelayConfig.PolicyList> configs,
+            PolicyListUpdater updater,
             Consumer<UpdateOutcome> listener) {
         this.configs = List.copyOf(configs);
         this.updater = updater;
@@ -61,8 +64,9 @@ public final class InstalledPolicyLists implements PolicyLists {
 
     /** The lists of {@code config}, loaded from their installed copies. */
     public static InstalledPolicyLists load(RelayConfig config, Clock clock) throws IOException {
-        InstalledPolicyLists lists = new InstalledPolicyLists(config.policy().lists(),
-                PolicyListUpdater.from(config, clock), o -> { });
+        InstalledPolicyLists lists =
+                new InstalledPolicyLists(
+                        config.policy().lists(), PolicyListUpdater.from(config, clock), o -> {});
         lists.reload();
         return lists;
     }
@@ -79,13 +83,21 @@ public final class InstalledPolicyLists implements PolicyLists {
                     LOG.info("policy list {}: loaded {}", c.name(), installed.get().summary());
                     warnIfExpired(installed.get(), now);
                 } else {
-                    LOG.warn("policy list {}: not installed yet under {}; it applies once an update installs it",
-                            c.name(), updater.store(c.name()).dir());
+                    LOG.warn(
+                            "policy list {}: not installed yet under {}; it applies once an update installs it",
+                            c.name(),
+                            updater.store(c.name()).dir());
                 }
             } catch (IOException | ListFormatException e) {
-                LOG.error("policy list {}: the installed copy is NOT used: {}", c.name(), e.getMessage());
+                LOG.error(
+                        "policy list {}: the installed copy is NOT used: {}",
+                        c.name(),
+                        e.getMessage());
             } catch (ListSignatureException e) {
-                LOG.error("policy list {}: the installed copy is NOT used: {}", c.name(), e.toString());
+                LOG.error(
+                        "policy list {}: the installed copy is NOT used: {}",
+                        c.name(),
+                        e.toString());
             }
         }
         inUse.set(Map.copyOf(loaded));
@@ -101,8 +113,12 @@ public final class InstalledPolicyLists implements PolicyLists {
             }
             Optional<ListEntry> entry = list.document().entry(domain);
             if (entry.isPresent()) {
-                return Optional.of(new ListedPolicy(c.name(), entry.get().domain(), entry.get().policy(),
-                        list.document().expires()));
+                return Optional.of(
+                        new ListedPolicy(
+                                c.name(),
+                                entry.get().domain(),
+                                entry.get().policy(),
+                                list.document().expires()));
             }
         }
         return Optional.empty();
@@ -115,8 +131,12 @@ public final class InstalledPolicyLists implements PolicyLists {
 
     /** Updates list {@code name} now and, when a new copy was installed, swaps it in. */
     public UpdateOutcome refresh(String name) {
-        RelayConfig.PolicyList config = configs.stream().filter(c -> c.name().equals(name)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no policy list named " + name));
+        RelayConfig.PolicyList config =
+                configs.stream()
+                        .filter(c -> c.name().equals(name))
+                        .findFirst()
+                        .orElseThrow(
+                                () -> new IllegalArgumentException("no policy list named " + name));
         UpdateOutcome outcome = updater.update(config);
         if (outcome instanceof UpdateOutcome.Installed i) {
             swapIn(name, i.installed());
@@ -134,18 +154,23 @@ public final class InstalledPolicyLists implements PolicyLists {
     }
 
     private void swapIn(String name, SignedList list) {
-        inUse.updateAndGet(m -> {
-            Map<String, SignedList> next = new HashMap<>(m);
-            next.put(name, list);
-            return Map.copyOf(next);
-        });
+        inUse.updateAndGet(
+                m -> {
+                    Map<String, SignedList> next = new HashMap<>(m);
+                    next.put(name, list);
+                    return Map.copyOf(next);
+                });
     }
 
     private static void warnIfExpired(SignedList list, Instant now) {
         if (list.document().isExpiredAt(now)) {
-            LOG.warn("POLICY LIST EXPIRED: {} expired at {} and is not applied; its {} domains get opportunistic "
-                    + "TLS until a fresh list is installed (check that {} is still published and updated)",
-                    list.name(), list.document().expires(), list.document().entries().size(), list.name());
+            LOG.warn(
+                    "POLICY LIST EXPIRED: {} expired at {} and is not applied; its {} domains get opportunistic "
+                            + "TLS until a fresh list is installed (check that {} is still published and updated)",
+                    list.name(),
+                    list.document().expires(),
+                    list.document().entries().size(),
+                    list.name());
         }
     }
 
@@ -163,7 +188,9 @@ public final class InstalledPolicyLists implements PolicyLists {
             this.executor = executor;
             for (RelayConfig.PolicyList c : configs) {
                 long firstMillis = Math.min(c.refresh().toMillis(), FIRST_RUN_WITHIN.toMillis());
-                schedule(c, Duration.ofMillis(ThreadLocalRandom.current().nextLong(firstMillis + 1)));
+                schedule(
+                        c,
+                        Duration.ofMillis(ThreadLocalRandom.current().nextLong(firstMillis + 1)));
             }
         }
     }
@@ -182,8 +209,9 @@ public final class InstalledPolicyLists implements PolicyLists {
             if (executor == null) {
                 return;
             }
-            scheduled.put(config.name(), executor.schedule(() -> run(config), delay.toMillis(),
-                    TimeUnit.MILLISECONDS));
+            scheduled.put(
+                    config.name(),
+                    executor.schedule(() -> run(config), delay.toMillis(), TimeUnit.MILLISECONDS));
         }
     }
 
@@ -191,8 +219,12 @@ public final class InstalledPolicyLists implements PolicyLists {
         Duration next;
         try {
             UpdateOutcome outcome = refresh(config.name());
-            next = nextDelay(config.refresh(), outcome instanceof UpdateOutcome.Failed
-                    ? failures.merge(config.name(), 1, Integer::sum) : resetFailures(config.name()));
+            next =
+                    nextDelay(
+                            config.refresh(),
+                            outcome instanceof UpdateOutcome.Failed
+                                    ? failures.merge(config.name(), 1, Integer::sum)
+                                    : resetFailures(config.name()));
         } catch (RuntimeException e) {
             // Never let one bad run end the refresher.
             LOG.error("policy list {}: refresh failed unexpectedly", config.name(), e);

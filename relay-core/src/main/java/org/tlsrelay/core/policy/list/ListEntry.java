@@ -12,10 +12,8 @@ public sealed interface ListEntry {
     Policy policy();
 
     /** {@code "example.com": {"mode": "enforce", "mxs": [...]}}. */
-    record Inline(String domain, Policy policy) implements ListEntry {
-    }
+    record Inline(String domain, Policy policy) implements ListEntry {}
 
     /** {@code "aol.com": {"policy-alias": "yahoo"}}: the alias's policy, already resolved. */
-    record Aliased(String domain, String alias, Policy policy) implements ListEntry {
-    }
+    record Aliased(String domain, String alias, Policy policy) implements ListEntry {}
 }

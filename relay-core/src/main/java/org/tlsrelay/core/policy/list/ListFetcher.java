@@ -38,19 +38,22 @@ public final class ListFetcher {
     public ListFetcher(SSLContext tls, Duration connectTimeout, Duration timeout) {
         SSLParameters params = tls.getDefaultSSLParameters();
         params.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
-        this.client = HttpClient.newBuilder()
-                .sslContext(tls)
-                .sslParameters(params)
-                .followRedirects(HttpClient.Redirect.NORMAL) // never from https to http
-                .connectTimeout(connectTimeout)
-                .build();
+        this.client =
+                HttpClient.newBuilder()
+                        .sslContext(tls)
+                        .sslParameters(params)
+                        .followRedirects(HttpClient.Redirect.NORMAL) // never from https to http
+                        .connectTimeout(connectTimeout)
+                        .build();
         this.timeout = timeout;
     }
 
     /** Trust from {@code delivery.trust}, connect timeout from {@code delivery.connect-timeout}. */
     public static ListFetcher from(RelayConfig config) throws IOException {
-        return new ListFetcher(TrustMaterial.from(config.delivery().trust()).clientContext(),
-                config.delivery().connectTimeout(), DEFAULT_TIMEOUT);
+        return new ListFetcher(
+                TrustMaterial.from(config.delivery().trust()).clientContext(),
+                config.delivery().connectTimeout(),
+                DEFAULT_TIMEOUT);
     }
 
     /** The bytes at {@code uri} ({@code https:} or {@code file:}), at most {@code maxBytes}. */
@@ -78,20 +81,30 @@ public final class ListFetcher {
     }
 
     private byte[] https(URI uri, int maxBytes) throws IOException {
-        HttpRequest request = HttpRequest.newBuilder(uri)
-                .timeout(timeout)
-                .header("User-Agent", "tlsrelay")
-                .GET()
-                .build();
-        CompletableFuture<HttpResponse<byte[]>> pending = client.sendAsync(request, info -> info.statusCode() == 200
-                ? new Capped(maxBytes, info.headers().firstValueAsLong("Content-Length").orElse(-1))
-                : HttpResponse.BodySubscribers.replacing(new byte[0]));
+        HttpRequest request =
+                HttpRequest.newBuilder(uri)
+                        .timeout(timeout)
+                        .header("User-Agent", "tlsrelay")
+                        .GET()
+                        .build();
+        CompletableFuture<HttpResponse<byte[]>> pending =
+                client.sendAsync(
+                        request,
+                        info ->
+                                info.statusCode() == 200
+                                        ? new Capped(
+                                                maxBytes,
+                                                info.headers()
+                                                        .firstValueAsLong("Content-Length")
+                                                        .orElse(-1))
+                                        : HttpResponse.BodySubscribers.replacing(new byte[0]));
         HttpResponse<byte[]> response;
         try {
             response = pending.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             pending.cancel(true);
-            throw new IOException(uri + ": no complete answer within " + timeout.toSeconds() + "s", e);
+            throw new IOException(
+                    uri + ": no complete answer within " + timeout.toSeconds() + "s", e);
         } catch (InterruptedException e) {
             pending.cancel(true);
             Thread.currentThread().interrupt();
@@ -102,9 +115,13 @@ public final class ListFetcher {
         }
         int status = response.statusCode();
         if (status / 100 == 3) {
-            throw new IOException(uri + ": HTTP " + status + " redirect to "
-                    + response.headers().firstValue("Location").orElse("(no Location)")
-                    + " not followed (only https to https)");
+            throw new IOException(
+                    uri
+                            + ": HTTP "
+                            + status
+                            + " redirect to "
+                            + response.headers().firstValue("Location").orElse("(no Location)")
+                            + " not followed (only https to https)");
         }
         if (status != 200) {
             throw new IOException(uri + ": HTTP " + status);
@@ -114,7 +131,9 @@ public final class ListFetcher {
 
     private static String describe(Throwable t) {
         String m = t.getMessage();
-        for (Throwable c = t.getCause(); c != null && (m == null || m.isBlank()); c = c.getCause()) {
+        for (Throwable c = t.getCause();
+                c != null && (m == null || m.isBlank());
+                c = c.getCause()) {
             m = c.getMessage();
         }
         return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
@@ -143,8 +162,13 @@ public final class ListFetcher {
             subscription = s;
             if (declared > max) {
                 s.cancel();
-                result.completeExceptionally(new IOException("announces " + declared + " bytes, more than the "
-                        + max + " allowed"));
+                result.completeExceptionally(
+                        new IOException(
+                                "announces "
+                                        + declared
+                                        + " bytes, more than the "
+                                        + max
+                                        + " allowed"));
                 return;
             }
             s.request(Long.MAX_VALUE);
@@ -162,7 +186,8 @@ public final class ListFetcher {
             }
             if (body.size() > max) {
                 subscription.cancel();
-                result.completeExceptionally(new IOException("larger than the " + max + " bytes allowed"));
+                result.completeExceptionally(
+                        new IOException("larger than the " + max + " bytes allowed"));
             }
         }
 

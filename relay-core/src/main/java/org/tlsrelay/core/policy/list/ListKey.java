@@ -59,7 +59,8 @@ public final class ListKey {
             bytes = in.readNBytes(MAX_KEY_BYTES + 1);
         }
         if (bytes.length > MAX_KEY_BYTES) {
-            throw new ListSignatureException(Reason.MALFORMED, file + ": larger than 1 MB, not a public key");
+            throw new ListSignatureException(
+                    Reason.MALFORMED, file + ": larger than 1 MB, not a public key");
         }
         return parse(bytes, file.toString());
     }
@@ -70,17 +71,24 @@ public final class ListKey {
         try {
             certs = new OpenPGPKeyReader(OPENPGP).parseKeysOrCertificates(keyBytes);
         } catch (IOException | RuntimeException e) {
-            throw new ListSignatureException(Reason.MALFORMED,
-                    source + ": not an OpenPGP public key (" + e.getMessage() + ")", e);
+            throw new ListSignatureException(
+                    Reason.MALFORMED,
+                    source + ": not an OpenPGP public key (" + e.getMessage() + ")",
+                    e);
         }
         if (certs.isEmpty()) {
-            throw new ListSignatureException(Reason.MALFORMED, source + ": no OpenPGP public key found");
+            throw new ListSignatureException(
+                    Reason.MALFORMED, source + ": no OpenPGP public key found");
         }
         for (OpenPGPCertificate c : certs) {
             if (c.isSecretKey()) {
-                // A relay needs only the public half; a secret key here is a mistake worth stopping.
-                throw new ListSignatureException(Reason.MALFORMED, source + ": is a secret key; configure the "
-                        + "public key instead (gpg --armor --export KEYID)");
+                // A relay needs only the public half; a secret key here is a mistake worth
+                // stopping.
+                throw new ListSignatureException(
+                        Reason.MALFORMED,
+                        source
+                                + ": is a secret key; configure the "
+                                + "public key instead (gpg --armor --export KEYID)");
             }
         }
         return new ListKey(certs, source);
@@ -101,7 +109,8 @@ public final class ListKey {
      * signature creation time (at most {@link #CLOCK_SKEW} ahead). With several signatures in the file, one good
      * signature by this key suffices.
      */
-    public VerifiedSignature verify(byte[] data, byte[] signature, Instant now) throws ListSignatureException {
+    public VerifiedSignature verify(byte[] data, byte[] signature, Instant now)
+            throws ListSignatureException {
         List<PGPSignature> signatures = readSignatures(signature);
         ListSignatureException bad = null;
         ListSignatureException unknown = null;
@@ -119,10 +128,13 @@ public final class ListKey {
         throw bad != null ? bad : unknown;
     }
 
-    private VerifiedSignature verifyOne(byte[] data, PGPSignature sig, Instant now) throws ListSignatureException {
-        KeyIdentifier issuer = OpenPGPSignature.getMostExpressiveIdentifier(sig.getKeyIdentifiers());
+    private VerifiedSignature verifyOne(byte[] data, PGPSignature sig, Instant now)
+            throws ListSignatureException {
+        KeyIdentifier issuer =
+                OpenPGPSignature.getMostExpressiveIdentifier(sig.getKeyIdentifiers());
         if (issuer == null || issuer.isWildcard()) {
-            throw new ListSignatureException(Reason.UNKNOWN_KEY, "the signature does not name the key that made it");
+            throw new ListSignatureException(
+                    Reason.UNKNOWN_KEY, "the signature does not name the key that made it");
         }
         OpenPGPCertificate cert = null;
         OpenPGPCertificate.OpenPGPComponentKey component = null;
@@ -134,52 +146,78 @@ public final class ListKey {
             }
         }
         if (cert == null) {
-            throw new ListSignatureException(Reason.UNKNOWN_KEY, "signed by key " + issuer + ", which is not "
-                    + (certificates.size() == 1 ? "the configured key " : "one of the configured keys ")
-                    + String.join(", ", fingerprints()) + " or one of its subkeys");
+            throw new ListSignatureException(
+                    Reason.UNKNOWN_KEY,
+                    "signed by key "
+                            + issuer
+                            + ", which is not "
+                            + (certificates.size() == 1
+                                    ? "the configured key "
+                                    : "one of the configured keys ")
+                            + String.join(", ", fingerprints())
+                            + " or one of its subkeys");
         }
         Instant created = sig.getCreationTime().toInstant();
         List<PGPException> errors = new ArrayList<>();
         List<OpenPGPSignature.OpenPGPDocumentSignature> checked;
         try {
-            checked = new OpenPGPDetachedSignatureProcessor(OPENPGP)
-                    .addSignature(sig)
-                    .addVerificationCertificate(cert)
-                    .verifyNotAfter(Date.from(now.plus(CLOCK_SKEW)))
-                    .setExceptionCallback(errors::add)
-                    .process(new ByteArrayInputStream(data));
+            checked =
+                    new OpenPGPDetachedSignatureProcessor(OPENPGP)
+                            .addSignature(sig)
+                            .addVerificationCertificate(cert)
+                            .verifyNotAfter(Date.from(now.plus(CLOCK_SKEW)))
+                            .setExceptionCallback(errors::add)
+                            .process(new ByteArrayInputStream(data));
         } catch (IOException | RuntimeException e) {
-            throw new ListSignatureException(Reason.BAD_SIGNATURE, "cannot check: " + e.getMessage(), e);
+            throw new ListSignatureException(
+                    Reason.BAD_SIGNATURE, "cannot check: " + e.getMessage(), e);
         }
         String keyName = hex(component.getPGPPublicKey().getFingerprint());
         if (checked.isEmpty()) {
             if (!errors.isEmpty()) {
-                throw new ListSignatureException(Reason.BAD_SIGNATURE,
+                throw new ListSignatureException(
+                        Reason.BAD_SIGNATURE,
                         "refused by the OpenPGP policy: " + errors.get(0).getMessage());
             }
             if (created.isAfter(now.plus(CLOCK_SKEW))) {
-                throw new ListSignatureException(Reason.BAD_SIGNATURE,
+                throw new ListSignatureException(
+                        Reason.BAD_SIGNATURE,
                         "made in the future (" + created + "; now " + now + ")");
             }
-            throw new ListSignatureException(Reason.BAD_SIGNATURE,
-                    "key " + keyName + " is not bound to " + hex(cert.getFingerprint()) + " as a signing key");
+            throw new ListSignatureException(
+                    Reason.BAD_SIGNATURE,
+                    "key "
+                            + keyName
+                            + " is not bound to "
+                            + hex(cert.getFingerprint())
+                            + " as a signing key");
         }
         OpenPGPSignature.OpenPGPDocumentSignature result = checked.get(0);
         if (!result.isTestedCorrect()) {
-            throw new ListSignatureException(Reason.BAD_SIGNATURE, "the data does not match the signature by key "
-                    + keyName + " (changed or corrupted)");
+            throw new ListSignatureException(
+                    Reason.BAD_SIGNATURE,
+                    "the data does not match the signature by key "
+                            + keyName
+                            + " (changed or corrupted)");
         }
         try {
             if (!result.isValid()) {
-                throw new ListSignatureException(Reason.BAD_SIGNATURE, "key " + keyName
-                        + " was not valid for signing at " + created + " (expired, revoked or not a signing key)");
+                throw new ListSignatureException(
+                        Reason.BAD_SIGNATURE,
+                        "key "
+                                + keyName
+                                + " was not valid for signing at "
+                                + created
+                                + " (expired, revoked or not a signing key)");
             }
         } catch (PGPException e) {
-            throw new ListSignatureException(Reason.BAD_SIGNATURE, "key " + keyName + ": " + e.getMessage(), e);
+            throw new ListSignatureException(
+                    Reason.BAD_SIGNATURE, "key " + keyName + ": " + e.getMessage(), e);
         }
         OpenPGPCertificate.OpenPGPUserId uid = cert.getPrimaryUserId(Date.from(created));
         String primary = hex(cert.getFingerprint());
-        return new VerifiedSignature(created, keyName, primary, uid != null ? uid.getUserId() : primary);
+        return new VerifiedSignature(
+                created, keyName, primary, uid != null ? uid.getUserId() : primary);
     }
 
     /** Reads every signature packet; anything that is not a detached signature is malformed. */
@@ -188,11 +226,15 @@ public final class ListKey {
             throw new ListSignatureException(Reason.MALFORMED, "the signature file is empty");
         }
         if (armored.length > MAX_SIGNATURE_BYTES) {
-            throw new ListSignatureException(Reason.MALFORMED, "the signature file is larger than 64 KB");
+            throw new ListSignatureException(
+                    Reason.MALFORMED, "the signature file is larger than 64 KB");
         }
-        String head = new String(armored, 0, Math.min(armored.length, 64), StandardCharsets.ISO_8859_1).strip();
+        String head =
+                new String(armored, 0, Math.min(armored.length, 64), StandardCharsets.ISO_8859_1)
+                        .strip();
         if (head.startsWith("-----BEGIN PGP SIGNED MESSAGE-----")) {
-            throw new ListSignatureException(Reason.MALFORMED,
+            throw new ListSignatureException(
+                    Reason.MALFORMED,
                     "a clear-signed message, not a detached signature (sign with gpg --armor --detach-sign)");
         }
         List<PGPSignature> out = new ArrayList<>();
@@ -204,20 +246,29 @@ public final class ListKey {
                     continue; // RFC 9580 §5.8: a marker packet must be ignored
                 }
                 if (!(o instanceof PGPSignatureList list)) {
-                    throw new ListSignatureException(Reason.MALFORMED, "contains "
-                            + o.getClass().getSimpleName().replace("PGP", "OpenPGP ") + ", not only signatures");
+                    throw new ListSignatureException(
+                            Reason.MALFORMED,
+                            "contains "
+                                    + o.getClass().getSimpleName().replace("PGP", "OpenPGP ")
+                                    + ", not only signatures");
                 }
                 for (PGPSignature s : list) {
                     int type = s.getSignatureType();
-                    if (type != PGPSignature.BINARY_DOCUMENT && type != PGPSignature.CANONICAL_TEXT_DOCUMENT) {
-                        throw new ListSignatureException(Reason.MALFORMED, String.format(Locale.ROOT,
-                                "a signature of type 0x%02x, not a document signature", type));
+                    if (type != PGPSignature.BINARY_DOCUMENT
+                            && type != PGPSignature.CANONICAL_TEXT_DOCUMENT) {
+                        throw new ListSignatureException(
+                                Reason.MALFORMED,
+                                String.format(
+                                        Locale.ROOT,
+                                        "a signature of type 0x%02x, not a document signature",
+                                        type));
                     }
                     out.add(s);
                 }
             }
         } catch (IOException | RuntimeException e) {
-            throw new ListSignatureException(Reason.MALFORMED, "not an OpenPGP signature (" + e.getMessage() + ")", e);
+            throw new ListSignatureException(
+                    Reason.MALFORMED, "not an OpenPGP signature (" + e.getMessage() + ")", e);
         }
         if (out.isEmpty()) {
             throw new ListSignatureException(Reason.MALFORMED, "no OpenPGP signature found");

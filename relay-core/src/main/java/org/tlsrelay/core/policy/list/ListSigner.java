@@ -26,12 +26,10 @@ import org.bouncycastle.openpgp.api.exception.KeyPassphraseException;
  */
 public final class ListSigner {
 
-    private ListSigner() {
-    }
+    private ListSigner() {}
 
     /** A signature and who made it. */
-    public record Signed(String armored, VerifiedSignature signature) {
-    }
+    public record Signed(String armored, VerifiedSignature signature) {}
 
     /**
      * Signs {@code data} with every signing-capable key of {@code secretKey} (armored or binary), unlocked with
@@ -48,23 +46,32 @@ public final class ListSigner {
         List<OpenPGPSignature.OpenPGPDocumentSignature> signatures;
         try {
             KeyPassphraseProvider passphrases = k -> passphrase.clone();
-            signatures = new OpenPGPDetachedSignatureGenerator(ListKey.OPENPGP)
-                    .addSigningKey(key, passphrases, new SignatureParameters.Callback() {
-                        @Override
-                        public SignatureParameters apply(SignatureParameters p) {
-                            // SHA-512, not Bouncy Castle's SHA3-512 default: GnuPG 2.2 (gpgv, EFF's verify.sh)
-                            // cannot check SHA-3 signatures.
-                            return p.setSignatureCreationTime(Date.from(created))
-                                    .setSignatureHashAlgorithm(HashAlgorithmTags.SHA512);
-                        }
-                    })
-                    .sign(new ByteArrayInputStream(data));
+            signatures =
+                    new OpenPGPDetachedSignatureGenerator(ListKey.OPENPGP)
+                            .addSigningKey(
+                                    key,
+                                    passphrases,
+                                    new SignatureParameters.Callback() {
+                                        @Override
+                                        public SignatureParameters apply(SignatureParameters p) {
+                                            // SHA-512, not Bouncy Castle's SHA3-512 default: GnuPG
+                                            // 2.2 (gpgv, EFF's verify.sh)
+                                            // cannot check SHA-3 signatures.
+                                            return p.setSignatureCreationTime(Date.from(created))
+                                                    .setSignatureHashAlgorithm(
+                                                            HashAlgorithmTags.SHA512);
+                                        }
+                                    })
+                            .sign(new ByteArrayInputStream(data));
         } catch (InvalidSigningKeyException e) {
-            throw new ListSigningException("the key has no usable signing key or subkey (" + e.getMessage() + ")", e);
+            throw new ListSigningException(
+                    "the key has no usable signing key or subkey (" + e.getMessage() + ")", e);
         } catch (KeyPassphraseException e) {
-            throw new ListSigningException(passphrase.length == 0
-                    ? "the secret key is protected by a passphrase; give it with --passphrase-file"
-                    : "wrong passphrase for the secret key", e);
+            throw new ListSigningException(
+                    passphrase.length == 0
+                            ? "the secret key is protected by a passphrase; give it with --passphrase-file"
+                            : "wrong passphrase for the secret key",
+                    e);
         } catch (PGPException | IOException | RuntimeException e) {
             throw new ListSigningException("cannot sign: " + e.getMessage(), e);
         }
@@ -83,7 +90,9 @@ public final class ListSigner {
         // Check what we made against the key's own public half, as a partner's relay will.
         try {
             ListKey own = ListKey.parse(key.toCertificate().getEncoded(), "the signing key");
-            return new Signed(new String(armored, StandardCharsets.US_ASCII), own.verify(data, armored, created));
+            return new Signed(
+                    new String(armored, StandardCharsets.US_ASCII),
+                    own.verify(data, armored, created));
         } catch (ListSignatureException | IOException e) {
             throw new ListSigningException("the new signature does not verify: " + e, e);
         }

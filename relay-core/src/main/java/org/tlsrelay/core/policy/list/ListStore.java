@@ -30,8 +30,10 @@ import org.tlsrelay.core.config.RelayConfig;
 public final class ListStore {
     public static final String POLICY = "policy.json";
     public static final String SIGNATURE = "policy.json.asc";
+
     /** Caps for what is read from disk or network: EFF's 926-domain list is 121 KB. */
     public static final int MAX_POLICY_BYTES = 16 << 20;
+
     public static final int MAX_SIGNATURE_BYTES = 64 << 10;
 
     private static final String NEW = ".new";
@@ -61,8 +63,7 @@ public final class ListStore {
     }
 
     /** Both files of an installed copy, as bytes. */
-    public record Copy(byte[] policy, byte[] signature) {
-    }
+    public record Copy(byte[] policy, byte[] signature) {}
 
     /** The installed copy, if there is one; finishes or discards an install a crash interrupted. */
     public Optional<Copy> read() throws IOException {
@@ -72,7 +73,8 @@ public final class ListStore {
         try {
             return locked(Locked::read);
         } catch (AccessDeniedException e) {
-            // A reader without write access (e.g. `policy-list export` as another user) cannot lock or recover;
+            // A reader without write access (e.g. `policy-list export` as another user) cannot lock
+            // or recover;
             // it reads as is, and the signature check catches a half-installed pair.
             return readPair();
         }
@@ -80,10 +82,11 @@ public final class ListStore {
 
     /** Installs a verified pair atomically (see the class comment), durable when this returns. */
     public void install(byte[] policy, byte[] signature) throws IOException {
-        this.<Void>locked(l -> {
-            l.install(policy, signature);
-            return null;
-        });
+        this.<Void>locked(
+                l -> {
+                    l.install(policy, signature);
+                    return null;
+                });
     }
 
     /** Work done while holding the list's lock: read, compare, install as one step. */
@@ -98,8 +101,11 @@ public final class ListStore {
     public <T> T locked(Transaction<T> transaction) throws IOException {
         Files.createDirectories(dir);
         synchronized (MONITORS.computeIfAbsent(dir, d -> new Object())) {
-            try (FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE)) {
+            try (FileChannel ch =
+                    FileChannel.open(
+                            dir.resolve(".lock"),
+                            StandardOpenOption.CREATE,
+                            StandardOpenOption.WRITE)) {
                 FileLock lock = ch.lock();
                 try {
                     recover();
@@ -113,8 +119,7 @@ public final class ListStore {
 
     /** The store as seen while its lock is held. */
     public final class Locked {
-        private Locked() {
-        }
+        private Locked() {}
 
         public Optional<Copy> read() throws IOException {
             return readPair();
@@ -128,8 +133,15 @@ public final class ListStore {
             fsyncDirectory();
             writeDurably(signatureNew, signature);
             fsyncDirectory();
-            Files.move(policyNew, policyFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(signatureNew, signatureFile(), StandardCopyOption.ATOMIC_MOVE,
+            Files.move(
+                    policyNew,
+                    policyFile(),
+                    StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    signatureNew,
+                    signatureFile(),
+                    StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
             fsyncDirectory();
         }
@@ -145,7 +157,8 @@ public final class ListStore {
         try {
             return Optional.of(new Copy(policy, readCapped(signatureFile(), MAX_SIGNATURE_BYTES)));
         } catch (NoSuchFileException e) {
-            throw new IOException(signatureFile() + ": missing (the installed list cannot be verified)");
+            throw new IOException(
+                    signatureFile() + ": missing (the installed list cannot be verified)");
         }
     }
 
@@ -157,15 +170,22 @@ public final class ListStore {
             Files.deleteIfExists(signatureNew);
             fsyncDirectory();
         } else if (Files.exists(signatureNew)) {
-            Files.move(signatureNew, signatureFile(), StandardCopyOption.ATOMIC_MOVE,
+            Files.move(
+                    signatureNew,
+                    signatureFile(),
+                    StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
             fsyncDirectory();
         }
     }
 
     private static void writeDurably(Path file, byte[] bytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel ch =
+                FileChannel.open(
+                        file,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
             ByteBuffer buffer = ByteBuffer.wrap(bytes);
             while (buffer.hasRemaining()) {
                 ch.write(buffer);

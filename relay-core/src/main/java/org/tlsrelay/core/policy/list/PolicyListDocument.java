@@ -21,8 +21,13 @@ public final class PolicyListDocument {
     private final Map<String, Policy> aliases;
     private final Map<String, ListEntry> entries;
 
-    PolicyListDocument(Instant timestamp, Instant expires, String version, String author,
-            Map<String, Policy> aliases, Map<String, ListEntry> entries) {
+    PolicyListDocument(
+            Instant timestamp,
+            Instant expires,
+            String version,
+            String author,
+            Map<String, Policy> aliases,
+            Map<String, ListEntry> entries) {
         this.timestamp = timestamp;
         this.expires = expires;
         this.version = version;

@@ -36,24 +36,26 @@ public final class PolicyListParser {
     /** The only format version this parser knows. */
     public static final String VERSION = "0.1";
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    private static final ObjectMapper MAPPER =
+            JsonMapper.builder()
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                    .build();
 
     private static final Set<String> TOP_LEVEL =
             Set.of("timestamp", "expires", "version", "author", "policy-aliases", "policies");
     private static final Set<String> POLICY_FIELDS = Set.of("mode", "mxs");
 
     /** RFC 3339 §5.6 date-time; seconds are required, the offset too. */
-    private static final Pattern RFC3339 = Pattern.compile(
-            "\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?([Zz]|[+-]\\d{2}:\\d{2})");
+    private static final Pattern RFC3339 =
+            Pattern.compile(
+                    "\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?([Zz]|[+-]\\d{2}:\\d{2})");
+
     private static final Pattern LABEL = Pattern.compile("[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?");
 
     private final List<ListProblem> problems = new ArrayList<>();
 
-    private PolicyListParser() {
-    }
+    private PolicyListParser() {}
 
     /** Parses {@code json} (UTF-8); throws with every problem found. */
     public static PolicyListDocument parse(byte[] json) throws ListFormatException {
@@ -65,19 +67,32 @@ public final class PolicyListParser {
         try {
             root = MAPPER.readTree(json);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
-            throw new ListFormatException(List.of(new ListProblem(syntaxPath(e), e.getOriginalMessage() + where)));
+            String where =
+                    e.getLocation() == null
+                            ? ""
+                            : " (line "
+                                    + e.getLocation().getLineNr()
+                                    + ", column "
+                                    + e.getLocation().getColumnNr()
+                                    + ")";
+            throw new ListFormatException(
+                    List.of(new ListProblem(syntaxPath(e), e.getOriginalMessage() + where)));
         } catch (IOException e) {
-            throw new ListFormatException(List.of(new ListProblem("$", "cannot read: " + e.getMessage())));
+            throw new ListFormatException(
+                    List.of(new ListProblem("$", "cannot read: " + e.getMessage())));
         }
         if (root == null || root.isMissingNode()) {
             throw new ListFormatException(List.of(new ListProblem("$", "empty document")));
         }
         if (!root.isObject()) {
-            throw new ListFormatException(List.of(new ListProblem("$", "must be a JSON object, not " + kind(root))));
+            throw new ListFormatException(
+                    List.of(new ListProblem("$", "must be a JSON object, not " + kind(root))));
         }
-        unknownFields(root, "$", TOP_LEVEL, "timestamp, expires, version, author, policy-aliases, policies");
+        unknownFields(
+                root,
+                "$",
+                TOP_LEVEL,
+                "timestamp, expires, version, author, policy-aliases, policies");
 
         Instant timestamp = instant(root, "timestamp");
         Instant expires = instant(root, "expires");
@@ -128,12 +143,17 @@ public final class PolicyListParser {
             return null;
         }
         if (!node.isTextual()) {
-            problem(path, "must be an RFC 3339 date-time string or epoch seconds, not " + kind(node));
+            problem(
+                    path,
+                    "must be an RFC 3339 date-time string or epoch seconds, not " + kind(node));
             return null;
         }
         String text = node.textValue();
         if (!RFC3339.matcher(text).matches()) {
-            problem(path, quote(text) + " is not an RFC 3339 date-time with offset (e.g. 2020-05-20T10:25:12.710034-07:00)");
+            problem(
+                    path,
+                    quote(text)
+                            + " is not an RFC 3339 date-time with offset (e.g. 2020-05-20T10:25:12.710034-07:00)");
             return null;
         }
         try {
@@ -162,9 +182,11 @@ public final class PolicyListParser {
             JsonNode value = e.getValue();
             if (value.isObject() && value.has("policy-alias")) {
                 JsonNode target = value.get("policy-alias");
-                problem(path + ".policy-alias", "an alias cannot point at another alias"
-                        + (target.isTextual() ? " (" + quote(target.textValue()) + ")" : "")
-                        + "; give mode and mxs here");
+                problem(
+                        path + ".policy-alias",
+                        "an alias cannot point at another alias"
+                                + (target.isTextual() ? " (" + quote(target.textValue()) + ")" : "")
+                                + "; give mode and mxs here");
                 continue;
             }
             Policy p = inlinePolicy(value, path);
@@ -190,7 +212,11 @@ public final class PolicyListParser {
             String path = "$.policies" + key(e.getKey());
             String domain = domain(e.getKey(), path);
             if (domain != null && spelling.containsKey(domain)) {
-                problem(path, "same domain as " + quote(spelling.get(domain)) + " (domain names are case-insensitive)");
+                problem(
+                        path,
+                        "same domain as "
+                                + quote(spelling.get(domain))
+                                + " (domain names are case-insensitive)");
                 domain = null;
             } else if (domain != null) {
                 spelling.put(domain, e.getKey());
@@ -203,14 +229,17 @@ public final class PolicyListParser {
         return entries;
     }
 
-    private ListEntry entry(String domain, JsonNode value, String path, Map<String, Policy> aliases) {
+    private ListEntry entry(
+            String domain, JsonNode value, String path, Map<String, Policy> aliases) {
         if (value.isObject() && value.has("policy-alias")) {
             boolean alone = true;
             for (Iterator<String> names = value.fieldNames(); names.hasNext(); ) {
                 String name = names.next();
                 if (!name.equals("policy-alias")) {
-                    problem(path + "." + name, "not allowed beside policy-alias (an entry is either an alias "
-                            + "reference or mode and mxs)");
+                    problem(
+                            path + "." + name,
+                            "not allowed beside policy-alias (an entry is either an alias "
+                                    + "reference or mode and mxs)");
                     alone = false;
                 }
             }
@@ -220,7 +249,9 @@ public final class PolicyListParser {
             }
             Policy p = aliases.get(alias);
             if (p == null) {
-                problem(path + ".policy-alias", "no alias " + quote(alias) + " in $.policy-aliases");
+                problem(
+                        path + ".policy-alias",
+                        "no alias " + quote(alias) + " in $.policy-aliases");
                 return null;
             }
             return alone ? new ListEntry.Aliased(domain, alias, p) : null;
@@ -233,8 +264,10 @@ public final class PolicyListParser {
 
     private Policy inlinePolicy(JsonNode node, String path) {
         if (!node.isObject()) {
-            problem(path, "must be an object ({\"mode\": ..., \"mxs\": [...]} or {\"policy-alias\": ...}), not "
-                    + kind(node));
+            problem(
+                    path,
+                    "must be an object ({\"mode\": ..., \"mxs\": [...]} or {\"policy-alias\": ...}), not "
+                            + kind(node));
             return null;
         }
         int before = problems.size();
@@ -271,8 +304,12 @@ public final class PolicyListParser {
                 continue;
             }
             if (text.startsWith("*.")) {
-                problem(p, quote(text) + ": list patterns use a leading dot (." + text.substring(2)
-                        + "), not the MTA-STS \"*.\"");
+                problem(
+                        p,
+                        quote(text)
+                                + ": list patterns use a leading dot (."
+                                + text.substring(2)
+                                + "), not the MTA-STS \"*.\"");
                 continue;
             }
             try {
@@ -296,7 +333,9 @@ public final class PolicyListParser {
             ok &= LABEL.matcher(label).matches();
         }
         if (!ok) {
-            problem(path, "not a mail domain name (ASCII, e.g. example.com; IDNs as xn-- A-labels)");
+            problem(
+                    path,
+                    "not a mail domain name (ASCII, e.g. example.com; IDNs as xn-- A-labels)");
             return null;
         }
         return d;
@@ -376,11 +415,15 @@ public final class PolicyListParser {
             return "$";
         }
         List<String> steps = new ArrayList<>();
-        for (JsonStreamContext c = parser.getParsingContext(); c != null && !c.inRoot(); c = c.getParent()) {
+        for (JsonStreamContext c = parser.getParsingContext();
+                c != null && !c.inRoot();
+                c = c.getParent()) {
             if (c.inArray()) {
                 steps.add(0, "[" + Math.max(c.getCurrentIndex(), 0) + "]");
             } else if (c.getCurrentName() != null) {
-                boolean field = c.getParent() != null && c.getParent().inRoot() || isFieldName(c.getCurrentName());
+                boolean field =
+                        c.getParent() != null && c.getParent().inRoot()
+                                || isFieldName(c.getCurrentName());
                 steps.add(0, field ? "." + c.getCurrentName() : key(c.getCurrentName()));
             }
         }
@@ -388,6 +431,8 @@ public final class PolicyListParser {
     }
 
     private static boolean isFieldName(String name) {
-        return TOP_LEVEL.contains(name) || POLICY_FIELDS.contains(name) || name.equals("policy-alias");
+        return TOP_LEVEL.contains(name)
+                || POLICY_FIELDS.contains(name)
+                || name.equals("policy-alias");
     }
 }

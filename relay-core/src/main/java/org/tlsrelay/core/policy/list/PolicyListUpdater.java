@@ -64,8 +64,13 @@ public final class PolicyListUpdater {
             return Optional.empty();
         }
         ListKey key = loadKey(list);
-        return Optional.of(SignedList.check(list.name(), copy.get().policy(), copy.get().signature(), key,
-                clock.instant()));
+        return Optional.of(
+                SignedList.check(
+                        list.name(),
+                        copy.get().policy(),
+                        copy.get().signature(),
+                        key,
+                        clock.instant()));
     }
 
     /** Updates {@code list} now. */
@@ -74,7 +79,9 @@ public final class PolicyListUpdater {
         if (outcome instanceof UpdateOutcome.Installed i) {
             LOG.info("policy list {}: installed {}", list.name(), i.installed().summary());
         } else if (outcome instanceof UpdateOutcome.Failed f) {
-            LOG.warn("policy list {}: update failed, the last good copy (if any) stays in use: {}", list.name(),
+            LOG.warn(
+                    "policy list {}: update failed, the last good copy (if any) stays in use: {}",
+                    list.name(),
                     f.reason());
         } else {
             LOG.debug("policy list {}: unchanged", list.name());
@@ -110,35 +117,43 @@ public final class PolicyListUpdater {
 
         ListStore store = store(name);
         try {
-            // Rollback check and install under one lock: a concurrent update cannot slip in between.
-            return store.locked(tx -> {
-                Optional<ListStore.Copy> current;
-                try {
-                    current = tx.read();
-                } catch (IOException e) {
-                    LOG.warn("policy list {}: the installed copy cannot be read ({}); replacing it", name,
-                            e.getMessage());
-                    current = Optional.empty();
-                }
-                if (current.isPresent()) {
-                    ListStore.Copy c = current.get();
-                    if (Arrays.equals(c.policy(), policy) && Arrays.equals(c.signature(), signature)) {
-                        return new UpdateOutcome.Unchanged(name, fresh);
-                    }
-                    try {
-                        SignedList installed = SignedList.check(name, c.policy(), c.signature(), key, now);
-                        Optional<String> rollback = rollback(fresh, installed);
-                        if (rollback.isPresent()) {
-                            return new UpdateOutcome.Failed(name, rollback.get());
+            // Rollback check and install under one lock: a concurrent update cannot slip in
+            // between.
+            return store.locked(
+                    tx -> {
+                        Optional<ListStore.Copy> current;
+                        try {
+                            current = tx.read();
+                        } catch (IOException e) {
+                            LOG.warn(
+                                    "policy list {}: the installed copy cannot be read ({}); replacing it",
+                                    name,
+                                    e.getMessage());
+                            current = Optional.empty();
                         }
-                    } catch (ListSignatureException | ListFormatException e) {
-                        LOG.warn("policy list {}: the installed copy no longer verifies ({}); replacing it", name,
-                                e.toString());
-                    }
-                }
-                tx.install(policy, signature);
-                return new UpdateOutcome.Installed(name, fresh);
-            });
+                        if (current.isPresent()) {
+                            ListStore.Copy c = current.get();
+                            if (Arrays.equals(c.policy(), policy)
+                                    && Arrays.equals(c.signature(), signature)) {
+                                return new UpdateOutcome.Unchanged(name, fresh);
+                            }
+                            try {
+                                SignedList installed =
+                                        SignedList.check(name, c.policy(), c.signature(), key, now);
+                                Optional<String> rollback = rollback(fresh, installed);
+                                if (rollback.isPresent()) {
+                                    return new UpdateOutcome.Failed(name, rollback.get());
+                                }
+                            } catch (ListSignatureException | ListFormatException e) {
+                                LOG.warn(
+                                        "policy list {}: the installed copy no longer verifies ({}); replacing it",
+                                        name,
+                                        e.toString());
+                            }
+                        }
+                        tx.install(policy, signature);
+                        return new UpdateOutcome.Installed(name, fresh);
+                    });
         } catch (IOException e) {
             return new UpdateOutcome.Failed(name, "cannot install into " + store.dir() + ": " + e);
         }
@@ -149,19 +164,26 @@ public final class PolicyListUpdater {
         Instant signedFresh = fresh.signature().created();
         Instant signedInstalled = installed.signature().created();
         if (signedFresh.isBefore(signedInstalled)) {
-            return Optional.of("rollback refused: the signature was made " + signedFresh
-                    + ", before the installed copy's " + signedInstalled);
+            return Optional.of(
+                    "rollback refused: the signature was made "
+                            + signedFresh
+                            + ", before the installed copy's "
+                            + signedInstalled);
         }
         Instant stampFresh = fresh.document().timestamp();
         Instant stampInstalled = installed.document().timestamp();
         if (stampFresh.isBefore(stampInstalled)) {
-            return Optional.of("rollback refused: the list's timestamp " + stampFresh
-                    + " is older than the installed copy's " + stampInstalled);
+            return Optional.of(
+                    "rollback refused: the list's timestamp "
+                            + stampFresh
+                            + " is older than the installed copy's "
+                            + stampInstalled);
         }
         return Optional.empty();
     }
 
-    private static ListKey loadKey(RelayConfig.PolicyList list) throws IOException, ListSignatureException {
+    private static ListKey loadKey(RelayConfig.PolicyList list)
+            throws IOException, ListSignatureException {
         try {
             return ListKey.load(list.key());
         } catch (NoSuchFileException e) {

@@ -18,24 +18,37 @@ import org.tlsrelay.core.policy.PolicyMode;
  */
 public final class PostfixExport {
 
-    private PostfixExport() {
-    }
+    private PostfixExport() {}
 
     /** The table for {@code list} as of {@code now}; {@code source} names the list in the header. */
-    public static String render(PolicyListDocument list, String source, Instant now, boolean earlyAdopter) {
+    public static String render(
+            PolicyListDocument list, String source, Instant now, boolean earlyAdopter) {
         if (list.isExpiredAt(now)) {
-            return "# tlsrelay: policy list " + source + " expired at " + list.expires()
+            return "# tlsrelay: policy list "
+                    + source
+                    + " expired at "
+                    + list.expires()
                     + "; no TLS policies exported (opportunistic TLS)\n";
         }
         StringBuilder out = new StringBuilder();
-        out.append("# Postfix smtp_tls_policy_maps table from policy list ").append(source).append('\n');
-        out.append("# timestamp ").append(list.timestamp()).append(", expires ").append(list.expires())
+        out.append("# Postfix smtp_tls_policy_maps table from policy list ")
+                .append(source)
+                .append('\n');
+        out.append("# timestamp ")
+                .append(list.timestamp())
+                .append(", expires ")
+                .append(list.expires())
                 .append(": regenerate before then\n");
-        out.append("# testing entries are ").append(earlyAdopter ? "enforced (--early-adopter)" : "commented out")
+        out.append("# testing entries are ")
+                .append(earlyAdopter ? "enforced (--early-adopter)" : "commented out")
                 .append('\n');
         for (ListEntry e : list.entries().values()) {
-            String line = e.domain() + " secure match="
-                    + e.policy().mxs().stream().map(MxPattern::text).collect(Collectors.joining(":"));
+            String line =
+                    e.domain()
+                            + " secure match="
+                            + e.policy().mxs().stream()
+                                    .map(MxPattern::text)
+                                    .collect(Collectors.joining(":"));
             if (e.policy().mode() == PolicyMode.TESTING && !earlyAdopter) {
                 out.append("# testing: ");
             }

@@ -9,7 +9,8 @@ public record SignedList(String name, PolicyListDocument document, VerifiedSigna
      * Verifies, then parses. The order matters: JSON from the network is parsed only once the key holder vouched
      * for it.
      */
-    public static SignedList check(String name, byte[] policy, byte[] signature, ListKey key, Instant now)
+    public static SignedList check(
+            String name, byte[] policy, byte[] signature, ListKey key, Instant now)
             throws ListSignatureException, ListFormatException {
         VerifiedSignature verified = key.verify(policy, signature, now);
         return new SignedList(name, PolicyListParser.parse(policy), verified);
@@ -17,7 +18,14 @@ public record SignedList(String name, PolicyListDocument document, VerifiedSigna
 
     /** One line for logs and the CLI: domains, times and signer. */
     public String summary() {
-        return document.entries().size() + " domains, timestamp " + document.timestamp() + ", expires "
-                + document.expires() + ", signed " + signature.created() + " by " + signature.describe();
+        return document.entries().size()
+                + " domains, timestamp "
+                + document.timestamp()
+                + ", expires "
+                + document.expires()
+                + ", signed "
+                + signature.created()
+                + " by "
+                + signature.describe();
     }
 }

@@ -7,14 +7,11 @@ public sealed interface UpdateOutcome {
     String list();
 
     /** A newer (or first) copy was verified and installed. */
-    record Installed(String list, SignedList installed) implements UpdateOutcome {
-    }
+    record Installed(String list, SignedList installed) implements UpdateOutcome {}
 
     /** The published copy is byte for byte the installed one. */
-    record Unchanged(String list, SignedList current) implements UpdateOutcome {
-    }
+    record Unchanged(String list, SignedList current) implements UpdateOutcome {}
 
     /** Nothing was installed; {@code reason} says why (fetch, signature, format, rollback, disk). */
-    record Failed(String list, String reason) implements UpdateOutcome {
-    }
+    record Failed(String list, String reason) implements UpdateOutcome {}
 }

@@ -11,11 +11,14 @@ import java.time.Instant;
  * @param signer         the primary user ID, e.g. {@code STARTTLS Everywhere Team <starttls-policy@eff.org>}, or
  *                       the primary fingerprint when the key has no user ID
  */
-public record VerifiedSignature(Instant created, String signingKey, String primaryKey, String signer) {
+public record VerifiedSignature(
+        Instant created, String signingKey, String primaryKey, String signer) {
 
     /** {@code Name <mail> (key 2C31..., primary B693...)}. */
     public String describe() {
-        return signer + (signingKey.equals(primaryKey) ? " (key " + signingKey + ")"
-                : " (subkey " + signingKey + " of " + primaryKey + ")");
+        return signer
+                + (signingKey.equals(primaryKey)
+                        ? " (key " + signingKey + ")"
+                        : " (subkey " + signingKey + " of " + primaryKey + ")");
     }
 }

@@ -24,6 +24,5 @@ public sealed interface FetchResult {
      * timeout, HTTP status, content type, size) or {@link TlsFailureType#STS_WEBPKI_INVALID} (certificate not valid
      * for {@code mta-sts.DOMAIN}, RFC 8461 §3.3).
      */
-    record Failed(String url, TlsFailureType type, String detail) implements FetchResult {
-    }
+    record Failed(String url, TlsFailureType type, String detail) implements FetchResult {}
 }

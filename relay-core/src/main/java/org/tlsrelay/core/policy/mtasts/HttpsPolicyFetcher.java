@@ -52,7 +52,8 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
      * @param timeout  for the whole fetch: connect, handshake, request and body
      * @param executor runs the blocking socket work
      */
-    public HttpsPolicyFetcher(DnsResolver dns, TrustMaterial trust, int port, Duration timeout, Executor executor) {
+    public HttpsPolicyFetcher(
+            DnsResolver dns, TrustMaterial trust, int port, Duration timeout, Executor executor) {
         this.dns = dns;
         this.tls = trust.clientContext();
         this.port = port;
@@ -67,11 +68,16 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
         long deadline = System.nanoTime() + timeout.toNanos();
         return dns.addresses(host)
                 .thenApplyAsync(addresses -> fetchFrom(host, url, addresses, deadline), executor)
-                .exceptionally(e -> new FetchResult.Failed(url, TlsFailureType.STS_POLICY_FETCH_ERROR,
-                        "unexpected: " + e));
+                .exceptionally(
+                        e ->
+                                new FetchResult.Failed(
+                                        url,
+                                        TlsFailureType.STS_POLICY_FETCH_ERROR,
+                                        "unexpected: " + e));
     }
 
-    private FetchResult fetchFrom(String host, String url, DnsResult<List<InetAddress>> addresses, long deadline) {
+    private FetchResult fetchFrom(
+            String host, String url, DnsResult<List<InetAddress>> addresses, long deadline) {
         if (!(addresses instanceof DnsResult.Found<List<InetAddress>> found)) {
             return fetchError(url, host + ": " + addresses.describe());
         }
@@ -90,8 +96,16 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
             }
         }
         if (plain == null) {
-            return fetchError(url, "cannot connect to " + host + " " + found.value() + " port " + port + ": "
-                    + (lastError == null ? "no address" : describe(lastError)));
+            return fetchError(
+                    url,
+                    "cannot connect to "
+                            + host
+                            + " "
+                            + found.value()
+                            + " port "
+                            + port
+                            + ": "
+                            + (lastError == null ? "no address" : describe(lastError)));
         }
         SSLSocket layered;
         try {
@@ -102,7 +116,8 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
         }
         try (SSLSocket socket = layered) {
             SSLParameters params = socket.getSSLParameters();
-            params.setEndpointIdentificationAlgorithm("HTTPS"); // RFC 8461 §3.3: the certificate must match the host
+            params.setEndpointIdentificationAlgorithm(
+                    "HTTPS"); // RFC 8461 §3.3: the certificate must match the host
             params.setServerNames(List.of(new SNIHostName(host)));
             params.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
             socket.setSSLParameters(params);
@@ -110,23 +125,31 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
             try {
                 socket.startHandshake();
             } catch (SSLException e) {
-                TlsFailureType type = isCertificateProblem(e) ? TlsFailureType.STS_WEBPKI_INVALID
-                        : TlsFailureType.STS_POLICY_FETCH_ERROR;
-                return new FetchResult.Failed(url, type, "TLS with " + host + " failed: " + describe(e));
+                TlsFailureType type =
+                        isCertificateProblem(e)
+                                ? TlsFailureType.STS_WEBPKI_INVALID
+                                : TlsFailureType.STS_POLICY_FETCH_ERROR;
+                return new FetchResult.Failed(
+                        url, type, "TLS with " + host + " failed: " + describe(e));
             }
             OutputStream out = socket.getOutputStream();
             String hostHeader = port == 443 ? host : host + ":" + port;
-            out.write(("GET /.well-known/mta-sts.txt HTTP/1.1\r\n"
-                    + "Host: " + hostHeader + "\r\n"
-                    + "Accept: text/plain\r\n"
-                    + "Cache-Control: no-cache\r\n"
-                    + "User-Agent: tlsrelay\r\n"
-                    + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(
+                    ("GET /.well-known/mta-sts.txt HTTP/1.1\r\n"
+                                    + "Host: "
+                                    + hostHeader
+                                    + "\r\n"
+                                    + "Accept: text/plain\r\n"
+                                    + "Cache-Control: no-cache\r\n"
+                                    + "User-Agent: tlsrelay\r\n"
+                                    + "Connection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             return read(url, new DeadlineInput(socket, deadline));
         } catch (IllegalArgumentException e) {
             // SNIHostName refuses names that are not valid host names
-            return fetchError(url, host + " cannot be used as a TLS server name: " + e.getMessage());
+            return fetchError(
+                    url, host + " cannot be used as a TLS server name: " + e.getMessage());
         } catch (SocketTimeoutException e) {
             return fetchError(url, "timed out after " + timeout.toMillis() + " ms");
         } catch (IOException e) {
@@ -141,7 +164,8 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
             return fetchError(url, "the server closed the connection without an answer");
         }
         String[] parts = status.split(" ", 3);
-        if (parts.length < 2 || !(parts[0].equals("HTTP/1.1") || parts[0].equals("HTTP/1.0"))
+        if (parts.length < 2
+                || !(parts[0].equals("HTTP/1.1") || parts[0].equals("HTTP/1.0"))
                 || !parts[1].matches("[0-9]{3}")) {
             return fetchError(url, "not an HTTP/1.x status line: \"" + abbreviate(status) + "\"");
         }
@@ -175,7 +199,8 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
                 case "location" -> location = value;
                 case "content-length" -> {
                     if (!value.matches("[0-9]{1,18}")) {
-                        return fetchError(url, "malformed Content-Length \"" + abbreviate(value) + "\"");
+                        return fetchError(
+                                url, "malformed Content-Length \"" + abbreviate(value) + "\"");
                     }
                     long length = Long.parseLong(value);
                     if (contentLength != null && contentLength != length) {
@@ -189,24 +214,41 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
             }
         }
         if (code != 200) {
-            String why = code >= 300 && code < 400
-                    ? "HTTP " + code + (location == null ? "" : " to " + abbreviate(location))
-                            + ": redirects are not followed (RFC 8461 §3.3)"
-                    : "HTTP " + code + " (only 200 is accepted)";
+            String why =
+                    code >= 300 && code < 400
+                            ? "HTTP "
+                                    + code
+                                    + (location == null ? "" : " to " + abbreviate(location))
+                                    + ": redirects are not followed (RFC 8461 §3.3)"
+                            : "HTTP " + code + " (only 200 is accepted)";
             return fetchError(url, why);
         }
-        String mediaType = contentType == null ? "" : contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+        String mediaType =
+                contentType == null
+                        ? ""
+                        : contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
         if (!mediaType.equals("text/plain")) {
-            return fetchError(url, "Content-Type " + (contentType == null ? "missing" : "\"" + abbreviate(contentType)
-                    + "\"") + "; the policy must be text/plain (RFC 8461 §3.2)");
+            return fetchError(
+                    url,
+                    "Content-Type "
+                            + (contentType == null
+                                    ? "missing"
+                                    : "\"" + abbreviate(contentType) + "\"")
+                            + "; the policy must be text/plain (RFC 8461 §3.2)");
         }
         if (contentEncoding != null && !contentEncoding.equalsIgnoreCase("identity")) {
-            return fetchError(url, "Content-Encoding \"" + abbreviate(contentEncoding) + "\" was not asked for");
+            return fetchError(
+                    url,
+                    "Content-Encoding \"" + abbreviate(contentEncoding) + "\" was not asked for");
         }
         byte[] body;
         if (transferEncoding != null) {
             if (!transferEncoding.equalsIgnoreCase("chunked")) {
-                return fetchError(url, "Transfer-Encoding \"" + abbreviate(transferEncoding) + "\" is not supported");
+                return fetchError(
+                        url,
+                        "Transfer-Encoding \""
+                                + abbreviate(transferEncoding)
+                                + "\" is not supported");
             }
             body = in.chunked(PolicyParser.MAX_BYTES);
         } else if (contentLength != null) {
@@ -301,7 +343,8 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
                     return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
                 }
                 if (buf.size() >= MAX_HEADER_LINE) {
-                    throw new IOException("a header line is longer than " + MAX_HEADER_LINE + " bytes");
+                    throw new IOException(
+                            "a header line is longer than " + MAX_HEADER_LINE + " bytes");
                 }
                 buf.write(c);
             }
@@ -313,7 +356,8 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
             while (off < length) {
                 int n = read(b, off, length - off);
                 if (n < 0) {
-                    throw new IOException("the body ended after " + off + " of " + length + " bytes");
+                    throw new IOException(
+                            "the body ended after " + off + " of " + length + " bytes");
                 }
                 off += n;
             }
@@ -350,7 +394,9 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
                 }
                 long size = Long.parseLong(hex, 16);
                 if (size == 0) {
-                    for (String trailer = line(); trailer != null && !trailer.isEmpty(); trailer = line()) {
+                    for (String trailer = line();
+                            trailer != null && !trailer.isEmpty();
+                            trailer = line()) {
                         // trailers carry nothing we use
                     }
                     return out.toByteArray();

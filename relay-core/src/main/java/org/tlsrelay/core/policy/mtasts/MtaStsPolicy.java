@@ -20,7 +20,8 @@ public record MtaStsPolicy(PolicyMode mode, List<MxPattern> mx, long maxAgeSecon
     public MtaStsPolicy {
         mx = List.copyOf(mx);
         if (maxAgeSeconds < 0 || maxAgeSeconds > MAX_AGE_LIMIT) {
-            throw new IllegalArgumentException("max_age " + maxAgeSeconds + " is out of range 0.." + MAX_AGE_LIMIT);
+            throw new IllegalArgumentException(
+                    "max_age " + maxAgeSeconds + " is out of range 0.." + MAX_AGE_LIMIT);
         }
     }
 
@@ -39,7 +40,8 @@ public record MtaStsPolicy(PolicyMode mode, List<MxPattern> mx, long maxAgeSecon
      */
     public List<String> lines() {
         String t = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
-        return Arrays.stream(t.split("\n", -1)).map(l -> l.endsWith("\r") ? l.substring(0, l.length() - 1) : l)
+        return Arrays.stream(t.split("\n", -1))
+                .map(l -> l.endsWith("\r") ? l.substring(0, l.length() - 1) : l)
                 .toList();
     }
 }

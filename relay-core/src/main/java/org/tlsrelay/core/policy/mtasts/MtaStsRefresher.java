@@ -25,7 +25,8 @@ public final class MtaStsRefresher {
     private final Duration tick;
     private ScheduledFuture<?> task;
 
-    public MtaStsRefresher(MtaStsResolver resolver, ScheduledExecutorService scheduler, Duration tick) {
+    public MtaStsRefresher(
+            MtaStsResolver resolver, ScheduledExecutorService scheduler, Duration tick) {
         if (tick.isZero() || tick.isNegative()) {
             throw new IllegalArgumentException("the refresh tick must be positive");
         }
@@ -37,8 +38,9 @@ public final class MtaStsRefresher {
     /** Starts checking every tick (the first check after one tick). Starting twice is a no-op. */
     public synchronized void start() {
         if (task == null) {
-            task = scheduler.scheduleWithFixedDelay(this::runOnce, tick.toMillis(), tick.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            task =
+                    scheduler.scheduleWithFixedDelay(
+                            this::runOnce, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
@@ -62,13 +64,15 @@ public final class MtaStsRefresher {
 
     private void runOnce() {
         try {
-            refreshDue().whenComplete((outcomes, error) -> {
-                if (error != null) {
-                    log.warn("MTA-STS refresh failed", error);
-                } else {
-                    outcomes.forEach(o -> log.debug("MTA-STS refresh {}", o));
-                }
-            });
+            refreshDue()
+                    .whenComplete(
+                            (outcomes, error) -> {
+                                if (error != null) {
+                                    log.warn("MTA-STS refresh failed", error);
+                                } else {
+                                    outcomes.forEach(o -> log.debug("MTA-STS refresh {}", o));
+                                }
+                            });
         } catch (RuntimeException e) {
             // A scheduled task that throws is never run again: log and keep going.
             log.warn("MTA-STS refresh failed", e);

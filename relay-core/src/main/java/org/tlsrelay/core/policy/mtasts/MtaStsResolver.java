@@ -38,6 +38,7 @@ import org.tlsrelay.core.enforce.TlsFailureType;
  */
 public final class MtaStsResolver {
     private static final Logger log = LoggerFactory.getLogger(MtaStsResolver.class);
+
     /** Never back off for less: RFC 8461 leaves the figure open; five minutes bounds load on a failing host. */
     public static final Duration MIN_BACKOFF = Duration.ofMinutes(5);
 
@@ -49,18 +50,26 @@ public final class MtaStsResolver {
      * @param refreshInterval how often a cached policy's TXT {@code id} is checked proactively (about daily)
      * @param refreshJitter   each refresh time moves by a random amount up to this, either way
      */
-    public record Settings(Duration txtRecheck, Duration backoff, Duration refreshInterval, Duration refreshJitter) {
+    public record Settings(
+            Duration txtRecheck,
+            Duration backoff,
+            Duration refreshInterval,
+            Duration refreshJitter) {
         public Settings {
             if (backoff.compareTo(MIN_BACKOFF) < 0) {
-                throw new IllegalArgumentException("the MTA-STS fetch back-off must be at least 5 minutes");
+                throw new IllegalArgumentException(
+                        "the MTA-STS fetch back-off must be at least 5 minutes");
             }
-            if (txtRecheck.isNegative() || refreshJitter.isNegative() || refreshInterval.compareTo(refreshJitter) <= 0) {
+            if (txtRecheck.isNegative()
+                    || refreshJitter.isNegative()
+                    || refreshInterval.compareTo(refreshJitter) <= 0) {
                 throw new IllegalArgumentException("invalid MTA-STS timing " + this);
             }
         }
 
         public static Settings defaults() {
-            return new Settings(Duration.ofMinutes(5), MIN_BACKOFF, Duration.ofHours(24), Duration.ofHours(2));
+            return new Settings(
+                    Duration.ofMinutes(5), MIN_BACKOFF, Duration.ofHours(24), Duration.ofHours(2));
         }
     }
 
@@ -93,7 +102,12 @@ public final class MtaStsResolver {
     private final Settings settings;
     private final Map<String, DomainState> states = new ConcurrentHashMap<>();
 
-    private MtaStsResolver(DnsResolver dns, PolicyFetcher fetcher, PolicyCache cache, Clock clock, Executor executor,
+    private MtaStsResolver(
+            DnsResolver dns,
+            PolicyFetcher fetcher,
+            PolicyCache cache,
+            Clock clock,
+            Executor executor,
             Settings settings) {
         this.dns = dns;
         this.fetcher = fetcher;
@@ -107,8 +121,14 @@ public final class MtaStsResolver {
      * Opens the resolver on the cache directory: every unexpired cached policy is loaded (expired ones are deleted),
      * so that a restart keeps the policies it had.
      */
-    public static MtaStsResolver open(DnsResolver dns, PolicyFetcher fetcher, PolicyCache cache, Clock clock,
-            Executor executor, Settings settings) throws IOException {
+    public static MtaStsResolver open(
+            DnsResolver dns,
+            PolicyFetcher fetcher,
+            PolicyCache cache,
+            Clock clock,
+            Executor executor,
+            Settings settings)
+            throws IOException {
         MtaStsResolver r = new MtaStsResolver(dns, fetcher, cache, clock, executor, settings);
         Instant now = clock.instant();
         for (CachedPolicy p : cache.loadAll().values()) {
@@ -148,14 +168,17 @@ public final class MtaStsResolver {
     List<String> dueForRefresh() {
         Instant now = clock.instant();
         List<String> due = new ArrayList<>();
-        states.forEach((domain, st) -> {
-            synchronized (st) {
-                if (usable(st, now) != null && st.nextRefresh != null && !now.isBefore(st.nextRefresh)
-                        && st.inflight == null) {
-                    due.add(domain);
-                }
-            }
-        });
+        states.forEach(
+                (domain, st) -> {
+                    synchronized (st) {
+                        if (usable(st, now) != null
+                                && st.nextRefresh != null
+                                && !now.isBefore(st.nextRefresh)
+                                && st.inflight == null) {
+                            due.add(domain);
+                        }
+                    }
+                });
         return due;
     }
 
@@ -176,17 +199,31 @@ public final class MtaStsResolver {
      */
     public CompletableFuture<Probe> probe(String domain) {
         String d = DnsNames.requireValid(domain);
-        return dns.txt("_mta-sts." + d).thenCompose(txt -> {
-            if (txt.isFailed()) {
-                return CompletableFuture.completedFuture(new Probe(d, txt, null, null, null));
-            }
-            StsTxtRecord.Discovery discovery = StsTxtRecord.discover(txt.found().orElse(List.of()));
-            if (!(discovery instanceof StsTxtRecord.Found)) {
-                return CompletableFuture.completedFuture(new Probe(d, txt, discovery, null, null));
-            }
-            return fetcher.fetch(d).thenApply(fetched -> new Probe(d, txt, discovery, fetched,
-                    fetched instanceof FetchResult.Fetched f ? PolicyParser.parse(f.body()) : null));
-        });
+        return dns.txt("_mta-sts." + d)
+                .thenCompose(
+                        txt -> {
+                            if (txt.isFailed()) {
+                                return CompletableFuture.completedFuture(
+                                        new Probe(d, txt, null, null, null));
+                            }
+                            StsTxtRecord.Discovery discovery =
+                                    StsTxtRecord.discover(txt.found().orElse(List.of()));
+                            if (!(discovery instanceof StsTxtRecord.Found)) {
+                                return CompletableFuture.completedFuture(
+                                        new Probe(d, txt, discovery, null, null));
+                            }
+                            return fetcher.fetch(d)
+                                    .thenApply(
+                                            fetched ->
+                                                    new Probe(
+                                                            d,
+                                                            txt,
+                                                            discovery,
+                                                            fetched,
+                                                            fetched instanceof FetchResult.Fetched f
+                                                                    ? PolicyParser.parse(f.body())
+                                                                    : null));
+                        });
     }
 
     // ---- the look-up ----
@@ -196,41 +233,76 @@ public final class MtaStsResolver {
         DomainState st = state(domain);
         synchronized (st) {
             CachedPolicy cached = usable(st, now);
-            if (mode == Mode.NORMAL && cached != null && st.lastTxtCheck != null
+            if (mode == Mode.NORMAL
+                    && cached != null
+                    && st.lastTxtCheck != null
                     && now.isBefore(st.lastTxtCheck.plus(settings.txtRecheck()))) {
-                return CompletableFuture.completedFuture(new StsOutcome(domain, cached, false, null,
-                        "cached policy id " + cached.id() + " (fetched " + cached.fetchedAt() + ", expires "
-                                + cached.expiresAt() + "); its TXT id was confirmed at " + st.lastTxtCheck));
+                return CompletableFuture.completedFuture(
+                        new StsOutcome(
+                                domain,
+                                cached,
+                                false,
+                                null,
+                                "cached policy id "
+                                        + cached.id()
+                                        + " (fetched "
+                                        + cached.fetchedAt()
+                                        + ", expires "
+                                        + cached.expiresAt()
+                                        + "); its TXT id was confirmed at "
+                                        + st.lastTxtCheck));
             }
-            if (mode == Mode.NORMAL && cached == null && st.lastNoPolicy != null
+            if (mode == Mode.NORMAL
+                    && cached == null
+                    && st.lastNoPolicy != null
                     && now.isBefore(st.lastTxtCheck.plus(settings.txtRecheck()))) {
                 // Most domains publish no policy: do not ask DNS for every message to them.
-                return CompletableFuture.completedFuture(StsOutcome.none(domain, null,
-                        "no policy: " + st.lastNoPolicy + " (checked at " + st.lastTxtCheck + ")"));
+                return CompletableFuture.completedFuture(
+                        StsOutcome.none(
+                                domain,
+                                null,
+                                "no policy: "
+                                        + st.lastNoPolicy
+                                        + " (checked at "
+                                        + st.lastTxtCheck
+                                        + ")"));
             }
         }
         return dns.txt("_mta-sts." + domain).thenCompose(txt -> afterTxt(domain, st, txt, mode));
     }
 
-    private CompletableFuture<StsOutcome> afterTxt(String domain, DomainState st, DnsResult<List<String>> txt,
-            Mode mode) {
+    private CompletableFuture<StsOutcome> afterTxt(
+            String domain, DomainState st, DnsResult<List<String>> txt, Mode mode) {
         Instant now = clock.instant();
         if (txt instanceof DnsResult.Failed<List<String>> failed) {
             CachedPolicy cached;
             synchronized (st) {
                 cached = usable(st, now);
             }
-            String why = "the _mta-sts." + domain + " TXT look-up failed (" + failed.failure() + ": "
-                    + failed.detail() + ")";
-            return done(cached != null
-                    ? cachedOutcome(domain, cached, null, why + "; the cached policy applies (RFC 8461 §3.3)")
-                    : StsOutcome.none(domain, null, why + " and no policy is cached"));
+            String why =
+                    "the _mta-sts."
+                            + domain
+                            + " TXT look-up failed ("
+                            + failed.failure()
+                            + ": "
+                            + failed.detail()
+                            + ")";
+            return done(
+                    cached != null
+                            ? cachedOutcome(
+                                    domain,
+                                    cached,
+                                    null,
+                                    why + "; the cached policy applies (RFC 8461 §3.3)")
+                            : StsOutcome.none(domain, null, why + " and no policy is cached"));
         }
         StsTxtRecord.Discovery discovery = StsTxtRecord.discover(txt.found().orElse(List.of()));
-        String reason = discovery instanceof StsTxtRecord.NoPolicy none
-                ? (txt instanceof DnsResult.NoRecords<List<String>> nr
-                        ? "no _mta-sts TXT record (" + nr.absence() + ")" : none.reason())
-                : null;
+        String reason =
+                discovery instanceof StsTxtRecord.NoPolicy none
+                        ? (txt instanceof DnsResult.NoRecords<List<String>> nr
+                                ? "no _mta-sts TXT record (" + nr.absence() + ")"
+                                : none.reason())
+                        : null;
         CachedPolicy cached;
         synchronized (st) {
             st.lastTxtCheck = now;
@@ -240,14 +312,22 @@ public final class MtaStsResolver {
         if (reason != null) {
             if (cached != null) {
                 refreshed(st, now, cached, mode);
-                return done(cachedOutcome(domain, cached, null, reason + " now; a cached policy is kept until it"
-                        + " expires, a TXT record that disappears does not remove it (RFC 8461 §3.3)"));
+                return done(
+                        cachedOutcome(
+                                domain,
+                                cached,
+                                null,
+                                reason
+                                        + " now; a cached policy is kept until it"
+                                        + " expires, a TXT record that disappears does not remove it (RFC 8461 §3.3)"));
             }
             return done(StsOutcome.none(domain, null, "no policy: " + reason));
         }
         String id = ((StsTxtRecord.Found) discovery).id();
-        boolean nearExpiry = mode == Mode.REFRESH && cached != null
-                && !now.isBefore(cached.expiresAt().minus(lead(cached)));
+        boolean nearExpiry =
+                mode == Mode.REFRESH
+                        && cached != null
+                        && !now.isBefore(cached.expiresAt().minus(lead(cached)));
         if (cached != null && cached.id().equals(id) && !nearExpiry) {
             refreshed(st, now, cached, mode);
             return done(cachedOutcome(domain, cached, null, "TXT id " + id + " unchanged"));
@@ -255,11 +335,22 @@ public final class MtaStsResolver {
         CompletableFuture<StsOutcome> fetch;
         synchronized (st) {
             if (st.backoffUntil != null && now.isBefore(st.backoffUntil)) {
-                String why = "fetching policy id " + id + " failed (" + st.lastFailure + "); no new attempt before "
-                        + st.backoffUntil;
-                return done(cached != null
-                        ? cachedOutcome(domain, cached, st.lastFailure, why + "; the cached policy applies")
-                        : StsOutcome.none(domain, st.lastFailure, why + " and no policy is cached"));
+                String why =
+                        "fetching policy id "
+                                + id
+                                + " failed ("
+                                + st.lastFailure
+                                + "); no new attempt before "
+                                + st.backoffUntil;
+                return done(
+                        cached != null
+                                ? cachedOutcome(
+                                        domain,
+                                        cached,
+                                        st.lastFailure,
+                                        why + "; the cached policy applies")
+                                : StsOutcome.none(
+                                        domain, st.lastFailure, why + " and no policy is cached"));
             }
             if (st.inflight != null) {
                 return st.inflight; // one fetch per domain at a time
@@ -267,58 +358,104 @@ public final class MtaStsResolver {
             fetch = new CompletableFuture<>();
             st.inflight = fetch;
         }
-        fetchAndStore(domain, st, id).whenComplete((outcome, error) -> {
-            synchronized (st) {
-                st.inflight = null;
-            }
-            if (error != null) {
-                log.warn("MTA-STS {}: unexpected failure", domain, error);
-                fetch.complete(StsOutcome.none(domain, new StsFailure(TlsFailureType.STS_POLICY_FETCH_ERROR,
-                        "unexpected: " + error), "the policy fetch failed unexpectedly: " + error));
-            } else {
-                fetch.complete(outcome);
-            }
-        });
+        fetchAndStore(domain, st, id)
+                .whenComplete(
+                        (outcome, error) -> {
+                            synchronized (st) {
+                                st.inflight = null;
+                            }
+                            if (error != null) {
+                                log.warn("MTA-STS {}: unexpected failure", domain, error);
+                                fetch.complete(
+                                        StsOutcome.none(
+                                                domain,
+                                                new StsFailure(
+                                                        TlsFailureType.STS_POLICY_FETCH_ERROR,
+                                                        "unexpected: " + error),
+                                                "the policy fetch failed unexpectedly: " + error));
+                            } else {
+                                fetch.complete(outcome);
+                            }
+                        });
         return fetch;
     }
 
     private CompletableFuture<StsOutcome> fetchAndStore(String domain, DomainState st, String id) {
-        return fetcher.fetch(domain).thenApplyAsync(result -> {
-            Instant now = clock.instant();
-            if (result instanceof FetchResult.Failed f) {
-                return failed(domain, st, id, new StsFailure(f.type(), f.url() + ": " + f.detail()), now);
-            }
-            FetchResult.Fetched fetched = (FetchResult.Fetched) result;
-            PolicyParse parsed = PolicyParser.parse(fetched.body());
-            if (!parsed.valid()) {
-                return failed(domain, st, id, new StsFailure(TlsFailureType.STS_POLICY_INVALID,
-                        fetched.url() + ": " + String.join("; ", parsed.errors())), now);
-            }
-            // Whole seconds: readable in files and explanations, and never later than the real fetch.
-            CachedPolicy policy = new CachedPolicy(domain, id, parsed.policy().orElseThrow(),
-                    now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
-            if (policy.policy().maxAgeSeconds() > 0) {
-                try {
-                    cache.store(policy);
-                } catch (IOException | RuntimeException e) {
-                    log.warn("MTA-STS {}: cannot write the policy cache in {}: {}", domain, cache.directory(),
-                            e.toString());
-                }
-            }
-            synchronized (st) {
-                st.policy = policy;
-                st.backoffUntil = null;
-                st.lastFailure = null;
-                st.nextRefresh = nextRefresh(now, policy);
-            }
-            log.info("MTA-STS {}: fetched policy id {} (mode {}, max_age {})", domain, id,
-                    policy.policy().mode().label(), policy.policy().maxAgeSeconds());
-            return new StsOutcome(domain, policy, true, null, "fetched policy id " + id + " from " + fetched.url()
-                    + " (max_age " + policy.policy().maxAgeSeconds() + "s)");
-        }, executor);
+        return fetcher.fetch(domain)
+                .thenApplyAsync(
+                        result -> {
+                            Instant now = clock.instant();
+                            if (result instanceof FetchResult.Failed f) {
+                                return failed(
+                                        domain,
+                                        st,
+                                        id,
+                                        new StsFailure(f.type(), f.url() + ": " + f.detail()),
+                                        now);
+                            }
+                            FetchResult.Fetched fetched = (FetchResult.Fetched) result;
+                            PolicyParse parsed = PolicyParser.parse(fetched.body());
+                            if (!parsed.valid()) {
+                                return failed(
+                                        domain,
+                                        st,
+                                        id,
+                                        new StsFailure(
+                                                TlsFailureType.STS_POLICY_INVALID,
+                                                fetched.url()
+                                                        + ": "
+                                                        + String.join("; ", parsed.errors())),
+                                        now);
+                            }
+                            // Whole seconds: readable in files and explanations, and never later
+                            // than the real fetch.
+                            CachedPolicy policy =
+                                    new CachedPolicy(
+                                            domain,
+                                            id,
+                                            parsed.policy().orElseThrow(),
+                                            now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+                            if (policy.policy().maxAgeSeconds() > 0) {
+                                try {
+                                    cache.store(policy);
+                                } catch (IOException | RuntimeException e) {
+                                    log.warn(
+                                            "MTA-STS {}: cannot write the policy cache in {}: {}",
+                                            domain,
+                                            cache.directory(),
+                                            e.toString());
+                                }
+                            }
+                            synchronized (st) {
+                                st.policy = policy;
+                                st.backoffUntil = null;
+                                st.lastFailure = null;
+                                st.nextRefresh = nextRefresh(now, policy);
+                            }
+                            log.info(
+                                    "MTA-STS {}: fetched policy id {} (mode {}, max_age {})",
+                                    domain,
+                                    id,
+                                    policy.policy().mode().label(),
+                                    policy.policy().maxAgeSeconds());
+                            return new StsOutcome(
+                                    domain,
+                                    policy,
+                                    true,
+                                    null,
+                                    "fetched policy id "
+                                            + id
+                                            + " from "
+                                            + fetched.url()
+                                            + " (max_age "
+                                            + policy.policy().maxAgeSeconds()
+                                            + "s)");
+                        },
+                        executor);
     }
 
-    private StsOutcome failed(String domain, DomainState st, String id, StsFailure failure, Instant now) {
+    private StsOutcome failed(
+            String domain, DomainState st, String id, StsFailure failure, Instant now) {
         CachedPolicy cached;
         Instant retry = now.plus(settings.backoff());
         synchronized (st) {
@@ -326,19 +463,41 @@ public final class MtaStsResolver {
             st.lastFailure = failure;
             cached = usable(st, now);
             if (cached != null) {
-                st.nextRefresh = retry; // try again once the back-off is over, before the policy expires
+                st.nextRefresh =
+                        retry; // try again once the back-off is over, before the policy expires
             }
         }
-        log.info("MTA-STS {}: policy id {} not fetched: {}; next attempt after {}", domain, id, failure, retry);
+        log.info(
+                "MTA-STS {}: policy id {} not fetched: {}; next attempt after {}",
+                domain,
+                id,
+                failure,
+                retry);
         String why = "fetching policy id " + id + " failed (" + failure + ")";
         return cached != null
-                ? cachedOutcome(domain, cached, failure, why + "; the cached policy applies (RFC 8461 §3.3)")
+                ? cachedOutcome(
+                        domain,
+                        cached,
+                        failure,
+                        why + "; the cached policy applies (RFC 8461 §3.3)")
                 : StsOutcome.none(domain, failure, why + " and no policy is cached");
     }
 
-    private StsOutcome cachedOutcome(String domain, CachedPolicy cached, StsFailure failure, String why) {
-        return new StsOutcome(domain, cached, false, failure, "cached policy id " + cached.id() + " (fetched "
-                + cached.fetchedAt() + ", expires " + cached.expiresAt() + "): " + why);
+    private StsOutcome cachedOutcome(
+            String domain, CachedPolicy cached, StsFailure failure, String why) {
+        return new StsOutcome(
+                domain,
+                cached,
+                false,
+                failure,
+                "cached policy id "
+                        + cached.id()
+                        + " (fetched "
+                        + cached.fetchedAt()
+                        + ", expires "
+                        + cached.expiresAt()
+                        + "): "
+                        + why);
     }
 
     /** After a refresh that found nothing to fetch, the next one is scheduled. */

@@ -77,12 +77,18 @@ public final class PolicyCache {
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json);
         Path tmp = Files.createTempFile(dir, "." + p.domain() + ".", ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch =
+                    FileChannel.open(
+                            tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ch.write(java.nio.ByteBuffer.wrap(bytes));
                 ch.force(true);
             }
             try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(
+                        tmp,
+                        file,
+                        StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
@@ -99,7 +105,8 @@ public final class PolicyCache {
     }
 
     private Path fileOf(String domain) {
-        // The name comes from mail (a recipient domain): only a valid DNS name may become a file name.
+        // The name comes from mail (a recipient domain): only a valid DNS name may become a file
+        // name.
         return dir.resolve(DnsNames.requireValid(domain) + SUFFIX);
     }
 
@@ -108,8 +115,13 @@ public final class PolicyCache {
         String id = text(json, "id");
         Instant fetched = Instant.parse(text(json, "fetched"));
         PolicyParse parsed = PolicyParser.parse(text(json, "policy"));
-        MtaStsPolicy policy = parsed.policy()
-                .orElseThrow(() -> new IOException("the stored policy is not valid: " + parsed.errors()));
+        MtaStsPolicy policy =
+                parsed.policy()
+                        .orElseThrow(
+                                () ->
+                                        new IOException(
+                                                "the stored policy is not valid: "
+                                                        + parsed.errors()));
         if (!domain.equals(DnsNames.normalise(text(json, "domain")))) {
             throw new IOException("the file names another domain");
         }

@@ -10,7 +10,10 @@ public interface PolicyFetcher {
 
     /** The URL of {@code domain}'s policy (RFC 8461 §3.2). */
     static String url(String domain, int port) {
-        return "https://mta-sts." + domain + (port == 443 ? "" : ":" + port) + "/.well-known/mta-sts.txt";
+        return "https://mta-sts."
+                + domain
+                + (port == 443 ? "" : ":" + port)
+                + "/.well-known/mta-sts.txt";
     }
 
     CompletableFuture<FetchResult> fetch(String domain);

@@ -17,8 +17,14 @@ public final class PolicyParse {
     private final List<String> warnings;
     private final MtaStsPolicy policy;
 
-    PolicyParse(String version, PolicyMode mode, List<String> mx, Long maxAge, List<String> errors,
-            List<String> warnings, MtaStsPolicy policy) {
+    PolicyParse(
+            String version,
+            PolicyMode mode,
+            List<String> mx,
+            Long maxAge,
+            List<String> errors,
+            List<String> warnings,
+            MtaStsPolicy policy) {
         this.version = version;
         this.mode = mode;
         this.mx = List.copyOf(mx);

@@ -33,15 +33,17 @@ public final class PolicyParser {
     /** Policies larger than this are not read (a policy is a few hundred bytes; this bounds hostile input). */
     public static final int MAX_BYTES = 64 * 1024;
 
-    private static final Pattern LINE = Pattern.compile("([A-Za-z0-9][A-Za-z0-9_.-]{0,31}):[ \\t]*(.*?)[ \\t]*");
+    private static final Pattern LINE =
+            Pattern.compile("([A-Za-z0-9][A-Za-z0-9_.-]{0,31}):[ \\t]*(.*?)[ \\t]*");
     private static final Pattern MAX_AGE = Pattern.compile("[0-9]{1,10}");
-    // RFC 5321 §4.1.2 Domain: sub-domain *("." sub-domain), sub-domain = Let-dig [Ldh-str]; no trailing dot.
-    private static final Pattern DOMAIN = Pattern.compile(
-            "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
+    // RFC 5321 §4.1.2 Domain: sub-domain *("." sub-domain), sub-domain = Let-dig [Ldh-str]; no
+    // trailing dot.
+    private static final Pattern DOMAIN =
+            Pattern.compile(
+                    "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     private static final List<String> KNOWN = List.of("version", "mode", "max_age", "mx");
 
-    private PolicyParser() {
-    }
+    private PolicyParser() {}
 
     public static PolicyParse parse(String text) {
         return parse(text.getBytes(StandardCharsets.UTF_8));
@@ -71,10 +73,13 @@ public final class PolicyParser {
             int n = i + 1;
             String line;
             try {
-                line = StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(lines.get(i))).toString();
+                line =
+                        StandardCharsets.UTF_8
+                                .newDecoder()
+                                .onMalformedInput(CodingErrorAction.REPORT)
+                                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                                .decode(ByteBuffer.wrap(lines.get(i)))
+                                .toString();
             } catch (CharacterCodingException e) {
                 errors.add("line " + n + ": not valid UTF-8");
                 continue;
@@ -83,7 +88,10 @@ public final class PolicyParser {
                 line = line.substring(0, line.length() - 1); // CRLF terminator
             }
             if (line.isEmpty()) {
-                errors.add("line " + n + ": empty line (the policy has one \"key: value\" per line, no blank lines)");
+                errors.add(
+                        "line "
+                                + n
+                                + ": empty line (the policy has one \"key: value\" per line, no blank lines)");
                 continue;
             }
             String control = firstControl(line);
@@ -93,7 +101,12 @@ public final class PolicyParser {
             }
             Matcher m = LINE.matcher(line);
             if (!m.matches()) {
-                errors.add("line " + n + ": \"" + abbreviate(line) + "\" is not a \"key: value\" line");
+                errors.add(
+                        "line "
+                                + n
+                                + ": \""
+                                + abbreviate(line)
+                                + "\" is not a \"key: value\" line");
                 continue;
             }
             String key = m.group(1);
@@ -105,15 +118,28 @@ public final class PolicyParser {
             if (!KNOWN.contains(key)) {
                 String lower = key.toLowerCase(Locale.ROOT);
                 if (KNOWN.contains(lower)) {
-                    caseMisses.putIfAbsent(lower, "line " + n + " has \"" + key + "\"; keys are case-sensitive");
-                    warnings.add("line " + n + ": \"" + key + "\" is not \"" + lower
-                            + "\" (keys are case-sensitive): ignored as an unknown key");
+                    caseMisses.putIfAbsent(
+                            lower, "line " + n + " has \"" + key + "\"; keys are case-sensitive");
+                    warnings.add(
+                            "line "
+                                    + n
+                                    + ": \""
+                                    + key
+                                    + "\" is not \""
+                                    + lower
+                                    + "\" (keys are case-sensitive): ignored as an unknown key");
                 }
                 continue; // RFC 8461 §3.2: unknown fields are ignored
             }
             if (!key.equals("mx") && firstLine.containsKey(key)) {
-                warnings.add("line " + n + ": " + key + " repeated; the first (line " + firstLine.get(key)
-                        + ") applies");
+                warnings.add(
+                        "line "
+                                + n
+                                + ": "
+                                + key
+                                + " repeated; the first (line "
+                                + firstLine.get(key)
+                                + ") applies");
                 continue;
             }
             switch (key) {
@@ -121,7 +147,12 @@ public final class PolicyParser {
                     if (value.equals("STSv1")) {
                         version = value;
                     } else {
-                        errors.add("line " + n + ": version: \"" + abbreviate(value) + "\" is not STSv1");
+                        errors.add(
+                                "line "
+                                        + n
+                                        + ": version: \""
+                                        + abbreviate(value)
+                                        + "\" is not STSv1");
                     }
                 }
                 case "mode" -> {
@@ -129,29 +160,48 @@ public final class PolicyParser {
                     if (parsed != null) {
                         mode = parsed;
                     } else {
-                        errors.add("line " + n + ": mode: \"" + abbreviate(value)
-                                + "\" is not enforce, testing or none");
+                        errors.add(
+                                "line "
+                                        + n
+                                        + ": mode: \""
+                                        + abbreviate(value)
+                                        + "\" is not enforce, testing or none");
                     }
                 }
                 case "max_age" -> {
                     if (MAX_AGE.matcher(value).matches()) {
                         long seconds = Long.parseLong(value);
                         if (seconds > MtaStsPolicy.MAX_AGE_LIMIT) {
-                            warnings.add("line " + n + ": max_age " + seconds + " is more than "
-                                    + MtaStsPolicy.MAX_AGE_LIMIT + "; senders use " + MtaStsPolicy.MAX_AGE_LIMIT);
+                            warnings.add(
+                                    "line "
+                                            + n
+                                            + ": max_age "
+                                            + seconds
+                                            + " is more than "
+                                            + MtaStsPolicy.MAX_AGE_LIMIT
+                                            + "; senders use "
+                                            + MtaStsPolicy.MAX_AGE_LIMIT);
                             seconds = MtaStsPolicy.MAX_AGE_LIMIT;
                         }
                         maxAge = seconds;
                     } else {
-                        errors.add("line " + n + ": max_age: \"" + abbreviate(value)
-                                + "\" is not a number of seconds (1 to 10 digits)");
+                        errors.add(
+                                "line "
+                                        + n
+                                        + ": max_age: \""
+                                        + abbreviate(value)
+                                        + "\" is not a number of seconds (1 to 10 digits)");
                     }
                 }
                 default -> { // mx
                     MxPattern p = mxPattern(value);
                     if (p == null) {
-                        errors.add("line " + n + ": mx: \"" + abbreviate(value)
-                                + "\" is not a host name or a *.domain wildcard");
+                        errors.add(
+                                "line "
+                                        + n
+                                        + ": mx: \""
+                                        + abbreviate(value)
+                                        + "\" is not a host name or a *.domain wildcard");
                     } else {
                         if (mx.contains(p)) {
                             warnings.add("line " + n + ": mx " + p.text() + " repeated");
@@ -163,22 +213,42 @@ public final class PolicyParser {
             firstLine.putIfAbsent(key, n);
         }
         if (!firstLine.containsKey("version")) {
-            errors.add("version: missing; a policy must say \"version: STSv1\"" + hint(caseMisses, "version"));
+            errors.add(
+                    "version: missing; a policy must say \"version: STSv1\""
+                            + hint(caseMisses, "version"));
         }
         if (!firstLine.containsKey("mode")) {
             errors.add("mode: missing (enforce, testing or none)" + hint(caseMisses, "mode"));
         }
         if (!firstLine.containsKey("max_age")) {
-            errors.add("max_age: missing (seconds the policy may be cached)" + hint(caseMisses, "max_age"));
+            errors.add(
+                    "max_age: missing (seconds the policy may be cached)"
+                            + hint(caseMisses, "max_age"));
         }
-        if (mode != null && mode != PolicyMode.NONE && mx.isEmpty() && !firstLine.containsKey("mx")) {
-            errors.add("mx: missing; mode " + mode.label() + " needs at least one mx line" + hint(caseMisses, "mx"));
+        if (mode != null
+                && mode != PolicyMode.NONE
+                && mx.isEmpty()
+                && !firstLine.containsKey("mx")) {
+            errors.add(
+                    "mx: missing; mode "
+                            + mode.label()
+                            + " needs at least one mx line"
+                            + hint(caseMisses, "mx"));
         }
-        // Errors come in line order, then the missing keys. A valid policy keeps its text as fetched.
-        MtaStsPolicy policy = errors.isEmpty()
-                ? new MtaStsPolicy(mode, mx, maxAge, new String(body, StandardCharsets.UTF_8))
-                : null;
-        return new PolicyParse(version, mode, mx.stream().map(MxPattern::text).toList(), maxAge, errors, warnings,
+        // Errors come in line order, then the missing keys. A valid policy keeps its text as
+        // fetched.
+        MtaStsPolicy policy =
+                errors.isEmpty()
+                        ? new MtaStsPolicy(
+                                mode, mx, maxAge, new String(body, StandardCharsets.UTF_8))
+                        : null;
+        return new PolicyParse(
+                version,
+                mode,
+                mx.stream().map(MxPattern::text).toList(),
+                maxAge,
+                errors,
+                warnings,
                 policy);
     }
 

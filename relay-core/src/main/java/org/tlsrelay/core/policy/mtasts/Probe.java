@@ -13,7 +13,11 @@ public final class Probe {
     private final FetchResult fetch;
     private final PolicyParse parse;
 
-    Probe(String domain, DnsResult<List<String>> txt, StsTxtRecord.Discovery discovery, FetchResult fetch,
+    Probe(
+            String domain,
+            DnsResult<List<String>> txt,
+            StsTxtRecord.Discovery discovery,
+            FetchResult fetch,
             PolicyParse parse) {
         this.domain = domain;
         this.txt = txt;
@@ -57,7 +61,9 @@ public final class Probe {
             return Optional.of(new StsFailure(f.type(), f.detail()));
         }
         if (parse != null && !parse.valid()) {
-            return Optional.of(new StsFailure(TlsFailureType.STS_POLICY_INVALID, String.join("; ", parse.errors())));
+            return Optional.of(
+                    new StsFailure(
+                            TlsFailureType.STS_POLICY_INVALID, String.join("; ", parse.errors())));
         }
         return Optional.empty();
     }

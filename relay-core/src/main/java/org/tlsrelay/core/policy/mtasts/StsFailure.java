@@ -9,7 +9,8 @@ import org.tlsrelay.core.enforce.TlsFailureType;
  */
 public record StsFailure(TlsFailureType type, String detail) {
     public StsFailure {
-        if (type != TlsFailureType.STS_POLICY_FETCH_ERROR && type != TlsFailureType.STS_POLICY_INVALID
+        if (type != TlsFailureType.STS_POLICY_FETCH_ERROR
+                && type != TlsFailureType.STS_POLICY_INVALID
                 && type != TlsFailureType.STS_WEBPKI_INVALID) {
             throw new IllegalArgumentException(type + " is not an MTA-STS policy failure");
         }

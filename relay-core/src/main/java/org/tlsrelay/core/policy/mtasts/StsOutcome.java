@@ -13,7 +13,12 @@ public final class StsOutcome {
     private final StsFailure failure;
     private final String explanation;
 
-    StsOutcome(String domain, CachedPolicy policy, boolean live, StsFailure failure, String explanation) {
+    StsOutcome(
+            String domain,
+            CachedPolicy policy,
+            boolean live,
+            StsFailure failure,
+            String explanation) {
         this.domain = domain;
         this.policy = policy;
         this.live = live;

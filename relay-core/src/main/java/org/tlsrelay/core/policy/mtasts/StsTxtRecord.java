@@ -2,8 +2,8 @@ package org.tlsrelay.core.policy.mtasts;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.tlsrelay.core.dns.VersionedTxt;
 import java.util.regex.Pattern;
+import org.tlsrelay.core.dns.VersionedTxt;
 
 /**
  * MTA-STS discovery through the {@code _mta-sts.DOMAIN} TXT record (RFC 8461 §3.1). The caller joins each record's
@@ -29,24 +29,21 @@ public final class StsTxtRecord {
     private static final Pattern EXT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
     private static final Pattern EXT_VALUE = Pattern.compile("[\\x21-\\x3A\\x3C\\x3E-\\x7E]+");
 
-    private StsTxtRecord() {
-    }
+    private StsTxtRecord() {}
 
     /** What the TXT records say. */
-    public sealed interface Discovery {
-    }
+    public sealed interface Discovery {}
 
     /** Exactly one valid record: the domain has a policy, with this {@code id}. */
-    public record Found(String id, String record) implements Discovery {
-    }
+    public record Found(String id, String record) implements Discovery {}
 
     /** The domain has no available policy (RFC 8461 §3.1); {@code reason} says why, for explanations. */
-    public record NoPolicy(String reason) implements Discovery {
-    }
+    public record NoPolicy(String reason) implements Discovery {}
 
     /** Applies RFC 8461 §3.1 to the TXT records (each already joined) of {@code _mta-sts.DOMAIN}. */
     public static Discovery discover(List<String> records) {
-        // RFC 8461 §3.1: "If the number of resulting records is not one ... senders MUST assume the recipient
+        // RFC 8461 §3.1: "If the number of resulting records is not one ... senders MUST assume the
+        // recipient
         // domain does not have an available MTA-STS Policy".
         return VersionedTxt.select(records, PREFIX).fold(StsTxtRecord::ofRecord, NoPolicy::new);
     }
@@ -55,7 +52,8 @@ public final class StsTxtRecord {
         List<String> problems = new ArrayList<>();
         String id = parseId(record, problems);
         if (id == null) {
-            return new NoPolicy("invalid TXT record \"" + record + "\": " + String.join("; ", problems));
+            return new NoPolicy(
+                    "invalid TXT record \"" + record + "\": " + String.join("; ", problems));
         }
         return new Found(id, record);
     }
@@ -66,8 +64,10 @@ public final class StsTxtRecord {
             problems.add("it does not begin with \"" + PREFIX + "\"");
             return null;
         }
-        // After "v=STSv1" comes one or more (sts-sep sts-field) and an optional final sts-sep. Fields hold no
-        // blank and no ';', so splitting on ';' and trimming the blanks around each part follows the grammar.
+        // After "v=STSv1" comes one or more (sts-sep sts-field) and an optional final sts-sep.
+        // Fields hold no
+        // blank and no ';', so splitting on ';' and trimming the blanks around each part follows
+        // the grammar.
         String rest = record.substring(PREFIX.length());
         String[] parts = rest.split(";", -1);
         String id = null;
@@ -84,7 +84,9 @@ public final class StsTxtRecord {
             int eq = field.indexOf('=');
             String name = eq < 0 ? field : field.substring(0, eq);
             String value = eq < 0 ? "" : field.substring(eq + 1);
-            if (eq < 0 || !EXT_NAME.matcher(name).matches() || !EXT_VALUE.matcher(value).matches()) {
+            if (eq < 0
+                    || !EXT_NAME.matcher(name).matches()
+                    || !EXT_VALUE.matcher(value).matches()) {
                 problems.add("\"" + field + "\" is not a name=value field");
                 return null;
             }

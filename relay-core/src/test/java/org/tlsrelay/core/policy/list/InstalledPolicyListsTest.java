@@ -34,14 +34,15 @@ import org.tlsrelay.testkit.TestCa;
 
 class InstalledPolicyListsTest {
     private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+
     /** The EFF list was signed 2020-05-20 and expired 2020-06-03T17:25:12.710055Z. */
     private static final Instant EFF_VALID = Instant.parse("2020-05-25T00:00:00Z");
+
     private static final Instant EFF_EXPIRED = Instant.parse("2020-06-03T17:25:12.710055Z");
 
     private static TestKeys publisher;
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     private Path caPem;
     private ListAppender<ILoggingEvent> logs;
     private Logger logger;
@@ -66,7 +67,9 @@ class InstalledPolicyListsTest {
     }
 
     private List<String> warnings() {
-        return logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
+        return logs.list.stream()
+                .filter(e -> e.getLevel() == Level.WARN)
+                .map(ILoggingEvent::getFormattedMessage)
                 .toList();
     }
 
@@ -78,7 +81,8 @@ class InstalledPolicyListsTest {
                       url: "%s"
                       key: "%s"
                       refresh: %s
-                """.formatted(name, dir.resolve("policy.json").toUri(), key, refresh);
+                """
+                .formatted(name, dir.resolve("policy.json").toUri(), key, refresh);
     }
 
     private void publish(String name, byte[] policy, byte[] signature) throws Exception {
@@ -91,9 +95,12 @@ class InstalledPolicyListsTest {
         Path key = TestKeys.copyEff("eff-starttls-policy-pubkey.asc", tmp);
         RelayConfig config = PolicyListUpdaterTest.config(tmp, caPem, fileList("eff", key, "12h"));
         publish("eff", TestKeys.eff("policy.json"), TestKeys.eff("policy.json.asc"));
-        PolicyListUpdater updater = PolicyListUpdater.from(config, Clock.fixed(clock, ZoneOffset.UTC));
-        assertInstanceOf(UpdateOutcome.Installed.class, updater.update(config.policy().lists().get(0)));
-        InstalledPolicyLists lists = new InstalledPolicyLists(config.policy().lists(), updater, o -> { });
+        PolicyListUpdater updater =
+                PolicyListUpdater.from(config, Clock.fixed(clock, ZoneOffset.UTC));
+        assertInstanceOf(
+                UpdateOutcome.Installed.class, updater.update(config.policy().lists().get(0)));
+        InstalledPolicyLists lists =
+                new InstalledPolicyLists(config.policy().lists(), updater, o -> {});
         lists.reload();
         return lists;
     }
@@ -108,7 +115,11 @@ class InstalledPolicyListsTest {
         assertEquals(PolicyMode.ENFORCE, comcast.policy().mode());
         assertEquals(Instant.parse("2020-06-03T17:25:12.710055Z"), comcast.listExpires());
         // alias followed
-        assertTrue(lists.find("aol.com", EFF_VALID).orElseThrow().policy().allowsMx("mta7.am0.yahoodns.net"));
+        assertTrue(
+                lists.find("aol.com", EFF_VALID)
+                        .orElseThrow()
+                        .policy()
+                        .allowsMx("mta7.am0.yahoodns.net"));
         assertTrue(warnings().isEmpty(), warnings().toString());
     }
 
@@ -122,7 +133,10 @@ class InstalledPolicyListsTest {
         assertTrue(lists.current("eff").orElseThrow().document().isExpiredAt(EFF_EXPIRED));
         List<String> warned = warnings();
         assertEquals(1, warned.size(), warned.toString());
-        assertTrue(warned.get(0).startsWith("POLICY LIST EXPIRED: eff expired at 2020-06-03T17:25:12.710055Z"),
+        assertTrue(
+                warned.get(0)
+                        .startsWith(
+                                "POLICY LIST EXPIRED: eff expired at 2020-06-03T17:25:12.710055Z"),
                 warned.get(0));
 
         // and again on every refresh
@@ -133,16 +147,25 @@ class InstalledPolicyListsTest {
     @Test
     void firstUnexpiredListThatNamesTheDomainWins() throws Exception {
         Path key = publisher.writePublic(tmp.resolve("key.asc"));
-        RelayConfig config = PolicyListUpdaterTest.config(tmp, caPem,
-                fileList("first", key, "12h") + fileList("second", key, "12h"));
-        byte[] first = TestKeys.list(NOW.minus(Duration.ofDays(20)), NOW.minus(Duration.ofDays(6)),
-                "\"example.com\": {\"mode\": \"testing\", \"mxs\": [\"old.example.com\"]}");
-        byte[] second = TestKeys.list(NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(14)), TestKeys.POLICIES);
+        RelayConfig config =
+                PolicyListUpdaterTest.config(
+                        tmp, caPem, fileList("first", key, "12h") + fileList("second", key, "12h"));
+        byte[] first =
+                TestKeys.list(
+                        NOW.minus(Duration.ofDays(20)),
+                        NOW.minus(Duration.ofDays(6)),
+                        "\"example.com\": {\"mode\": \"testing\", \"mxs\": [\"old.example.com\"]}");
+        byte[] second =
+                TestKeys.list(
+                        NOW.minus(Duration.ofHours(1)),
+                        NOW.plus(Duration.ofDays(14)),
+                        TestKeys.POLICIES);
         publish("first", first, publisher.sign(first, NOW.minus(Duration.ofDays(20))));
         publish("second", second, publisher.sign(second, NOW.minus(Duration.ofHours(1))));
         Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
-        InstalledPolicyLists lists = new InstalledPolicyLists(config.policy().lists(),
-                PolicyListUpdater.from(config, clock), o -> { });
+        InstalledPolicyLists lists =
+                new InstalledPolicyLists(
+                        config.policy().lists(), PolicyListUpdater.from(config, clock), o -> {});
         lists.refreshAll();
 
         // at NOW the first list has expired: the second applies
@@ -150,7 +173,8 @@ class InstalledPolicyListsTest {
         assertEquals("second", now.listName());
         assertEquals(PolicyMode.ENFORCE, now.policy().mode());
         // a week ago the first list was still valid and comes first
-        ListedPolicy before = lists.find("example.com", NOW.minus(Duration.ofDays(7))).orElseThrow();
+        ListedPolicy before =
+                lists.find("example.com", NOW.minus(Duration.ofDays(7))).orElseThrow();
         assertEquals("first", before.listName());
         // a domain only the second names
         assertEquals("second", lists.find("example.org", NOW).orElseThrow().listName());
@@ -160,18 +184,27 @@ class InstalledPolicyListsTest {
     @Test
     void listNotInstalledYetContributesNothingAndIsWarned() throws Exception {
         Path key = publisher.writePublic(tmp.resolve("key.asc"));
-        RelayConfig config = PolicyListUpdaterTest.config(tmp, caPem, fileList("later", key, "12h"));
-        InstalledPolicyLists lists = InstalledPolicyLists.load(config, Clock.fixed(NOW, ZoneOffset.UTC));
+        RelayConfig config =
+                PolicyListUpdaterTest.config(tmp, caPem, fileList("later", key, "12h"));
+        InstalledPolicyLists lists =
+                InstalledPolicyLists.load(config, Clock.fixed(NOW, ZoneOffset.UTC));
 
         assertTrue(lists.find("example.com", NOW).isEmpty());
-        assertTrue(warnings().get(0).startsWith("policy list later: not installed yet"), warnings().toString());
+        assertTrue(
+                warnings().get(0).startsWith("policy list later: not installed yet"),
+                warnings().toString());
     }
 
     @Test
     void installedCopyThatNoLongerVerifiesIsNotUsed() throws Exception {
         Path key = publisher.writePublic(tmp.resolve("key.asc"));
-        RelayConfig config = PolicyListUpdaterTest.config(tmp, caPem, fileList("partners", key, "12h"));
-        byte[] policy = TestKeys.list(NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(14)), TestKeys.POLICIES);
+        RelayConfig config =
+                PolicyListUpdaterTest.config(tmp, caPem, fileList("partners", key, "12h"));
+        byte[] policy =
+                TestKeys.list(
+                        NOW.minus(Duration.ofHours(1)),
+                        NOW.plus(Duration.ofDays(14)),
+                        TestKeys.POLICIES);
         publish("partners", policy, publisher.sign(policy, NOW.minus(Duration.ofHours(1))));
         Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
         PolicyListUpdater updater = PolicyListUpdater.from(config, clock);
@@ -182,38 +215,59 @@ class InstalledPolicyListsTest {
         InstalledPolicyLists lists = InstalledPolicyLists.load(config, clock);
 
         assertTrue(lists.find("example.com", NOW).isEmpty());
-        assertTrue(logs.list.stream().anyMatch(e -> e.getLevel() == Level.ERROR
-                && e.getFormattedMessage().contains("NOT used: bad signature")));
+        assertTrue(
+                logs.list.stream()
+                        .anyMatch(
+                                e ->
+                                        e.getLevel() == Level.ERROR
+                                                && e.getFormattedMessage()
+                                                        .contains("NOT used: bad signature")));
     }
 
     @Test
     void refresherUpdatesPeriodicallyAndStops() throws Exception {
         Path key = publisher.writePublic(tmp.resolve("key.asc"));
-        RelayConfig config = PolicyListUpdaterTest.config(tmp, caPem, fileList("partners", key, "200ms"));
-        byte[] v1 = TestKeys.list(NOW.minus(Duration.ofHours(2)), NOW.plus(Duration.ofDays(14)), TestKeys.POLICIES);
+        RelayConfig config =
+                PolicyListUpdaterTest.config(tmp, caPem, fileList("partners", key, "200ms"));
+        byte[] v1 =
+                TestKeys.list(
+                        NOW.minus(Duration.ofHours(2)),
+                        NOW.plus(Duration.ofDays(14)),
+                        TestKeys.POLICIES);
         publish("partners", v1, publisher.sign(v1, NOW.minus(Duration.ofHours(2))));
         BlockingQueue<UpdateOutcome> outcomes = new LinkedBlockingQueue<>();
-        InstalledPolicyLists lists = new InstalledPolicyLists(config.policy().lists(),
-                PolicyListUpdater.from(config, Clock.fixed(NOW, ZoneOffset.UTC)), outcomes::add);
+        InstalledPolicyLists lists =
+                new InstalledPolicyLists(
+                        config.policy().lists(),
+                        PolicyListUpdater.from(config, Clock.fixed(NOW, ZoneOffset.UTC)),
+                        outcomes::add);
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1);
         executor.setRemoveOnCancelPolicy(true);
         try {
             lists.start(executor);
             assertInstanceOf(UpdateOutcome.Installed.class, outcomes.poll(10, TimeUnit.SECONDS));
-            assertEquals(PolicyMode.TESTING, lists.find("example.org", NOW).orElseThrow().policy().mode());
+            assertEquals(
+                    PolicyMode.TESTING,
+                    lists.find("example.org", NOW).orElseThrow().policy().mode());
 
-            byte[] v2 = TestKeys.list(NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(14)),
-                    "\"example.org\": {\"mode\": \"enforce\", \"mxs\": [\"mail.example.org\"]}");
+            byte[] v2 =
+                    TestKeys.list(
+                            NOW.minus(Duration.ofHours(1)),
+                            NOW.plus(Duration.ofDays(14)),
+                            "\"example.org\": {\"mode\": \"enforce\", \"mxs\": [\"mail.example.org\"]}");
             publish("partners", v2, publisher.sign(v2, NOW.minus(Duration.ofHours(1))));
             UpdateOutcome next;
             do {
                 next = outcomes.poll(10, TimeUnit.SECONDS);
                 assertNotNull(next, "the refresher ran again within 10 s");
             } while (!(next instanceof UpdateOutcome.Installed));
-            assertEquals(PolicyMode.ENFORCE, lists.find("example.org", NOW).orElseThrow().policy().mode());
+            assertEquals(
+                    PolicyMode.ENFORCE,
+                    lists.find("example.org", NOW).orElseThrow().policy().mode());
 
             lists.stop();
-            // the pending run is cancelled (and removed), and a run in progress does not reschedule itself
+            // the pending run is cancelled (and removed), and a run in progress does not reschedule
+            // itself
             assertTrue(executor.getQueue().isEmpty(), executor.getQueue().toString());
         } finally {
             executor.shutdownNow();
@@ -226,7 +280,9 @@ class InstalledPolicyListsTest {
         Duration refresh = Duration.ofHours(12);
         for (int i = 0; i < 100; i++) {
             Duration normal = InstalledPolicyLists.nextDelay(refresh, 0);
-            assertTrue(normal.compareTo(refresh) <= 0 && normal.compareTo(Duration.ofMinutes(648)) >= 0,
+            assertTrue(
+                    normal.compareTo(refresh) <= 0
+                            && normal.compareTo(Duration.ofMinutes(648)) >= 0,
                     normal.toString());
         }
         assertEquals(Duration.ofMinutes(5), InstalledPolicyLists.nextDelay(refresh, 1));

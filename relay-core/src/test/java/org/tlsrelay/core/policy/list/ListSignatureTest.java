@@ -32,7 +32,10 @@ class ListSignatureTest {
 
     @BeforeAll
     static void keys() throws Exception {
-        eff = ListKey.parse(TestKeys.eff("eff-starttls-policy-pubkey.asc"), "eff-starttls-policy-pubkey.asc");
+        eff =
+                ListKey.parse(
+                        TestKeys.eff("eff-starttls-policy-pubkey.asc"),
+                        "eff-starttls-policy-pubkey.asc");
         publisher = TestKeys.generate("List Publisher <lists@publisher.example>", "");
         stranger = TestKeys.generate("Someone Else <x@stranger.example>", "");
     }
@@ -43,7 +46,8 @@ class ListSignatureTest {
 
     @Test
     void realEffListVerifiesAgainstTheEffKeyBySigningSubkey() throws Exception {
-        VerifiedSignature v = eff.verify(TestKeys.eff("policy.json"), TestKeys.eff("policy.json.asc"), NOW);
+        VerifiedSignature v =
+                eff.verify(TestKeys.eff("policy.json"), TestKeys.eff("policy.json.asc"), NOW);
 
         assertEquals(Instant.ofEpochSecond(1589995512), v.created());
         assertEquals("2C319DE47066C200DFDC4D6B842AEA40C5BCD6E1", v.signingKey());
@@ -53,8 +57,11 @@ class ListSignatureTest {
 
     @Test
     void olderEffListVerifiesWithItsOwnSignatureTime() throws Exception {
-        VerifiedSignature v = eff.verify(TestKeys.eff("policy-2020-05-06.json"),
-                TestKeys.eff("policy-2020-05-06.json.asc"), NOW);
+        VerifiedSignature v =
+                eff.verify(
+                        TestKeys.eff("policy-2020-05-06.json"),
+                        TestKeys.eff("policy-2020-05-06.json.asc"),
+                        NOW);
         assertEquals(Instant.parse("2020-05-06T18:19:07Z"), v.created());
     }
 
@@ -72,8 +79,13 @@ class ListSignatureTest {
 
     @Test
     void signatureOfTheOtherVersionIsABadSignature() {
-        assertEquals(Reason.BAD_SIGNATURE,
-                refused(eff, TestKeys.eff("policy.json"), TestKeys.eff("policy-2020-05-06.json.asc")).reason());
+        assertEquals(
+                Reason.BAD_SIGNATURE,
+                refused(
+                                eff,
+                                TestKeys.eff("policy.json"),
+                                TestKeys.eff("policy-2020-05-06.json.asc"))
+                        .reason());
     }
 
     @Test
@@ -81,19 +93,29 @@ class ListSignatureTest {
         byte[] data = TestKeys.eff("policy.json");
         ListSignatureException e = refused(eff, data, stranger.sign(data, NOW));
         assertEquals(Reason.UNKNOWN_KEY, e.reason());
-        assertTrue(e.getMessage().contains("B693F33372E965D76D55368616EEA65D03326C9D"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("B693F33372E965D76D55368616EEA65D03326C9D"),
+                e.getMessage());
 
         // and the EFF signature is unknown to a publisher's key
-        assertEquals(Reason.UNKNOWN_KEY, refused(publisher.publicKey(), data, TestKeys.eff("policy.json.asc")).reason());
+        assertEquals(
+                Reason.UNKNOWN_KEY,
+                refused(publisher.publicKey(), data, TestKeys.eff("policy.json.asc")).reason());
     }
 
     @Test
     void garbageEmptyAndClearSignedInputIsMalformed() {
         byte[] data = TestKeys.eff("policy.json");
         assertEquals(Reason.MALFORMED, refused(eff, data, new byte[0]).reason());
-        assertEquals(Reason.MALFORMED, refused(eff, data, "hello world\n".getBytes(StandardCharsets.US_ASCII)).reason());
-        assertEquals(Reason.MALFORMED, refused(eff, data, TestKeys.eff("eff-starttls-policy-pubkey.asc")).reason());
-        byte[] clear = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n{}\n".getBytes(StandardCharsets.US_ASCII);
+        assertEquals(
+                Reason.MALFORMED,
+                refused(eff, data, "hello world\n".getBytes(StandardCharsets.US_ASCII)).reason());
+        assertEquals(
+                Reason.MALFORMED,
+                refused(eff, data, TestKeys.eff("eff-starttls-policy-pubkey.asc")).reason());
+        byte[] clear =
+                "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n{}\n"
+                        .getBytes(StandardCharsets.US_ASCII);
         ListSignatureException e = refused(eff, data, clear);
         assertEquals(Reason.MALFORMED, e.reason());
         assertTrue(e.getMessage().contains("clear-signed"), e.getMessage());
@@ -108,24 +130,48 @@ class ListSignatureTest {
 
     @Test
     void malformedOrSecretKeysAreRefused() {
-        assertEquals(Reason.MALFORMED, assertThrows(ListSignatureException.class,
-                () -> ListKey.parse("not a key".getBytes(StandardCharsets.US_ASCII), "k.asc")).reason());
-        ListSignatureException secret = assertThrows(ListSignatureException.class,
-                () -> ListKey.parse(publisher.armoredSecret().getBytes(StandardCharsets.US_ASCII), "k.asc"));
+        assertEquals(
+                Reason.MALFORMED,
+                assertThrows(
+                                ListSignatureException.class,
+                                () ->
+                                        ListKey.parse(
+                                                "not a key".getBytes(StandardCharsets.US_ASCII),
+                                                "k.asc"))
+                        .reason());
+        ListSignatureException secret =
+                assertThrows(
+                        ListSignatureException.class,
+                        () ->
+                                ListKey.parse(
+                                        publisher
+                                                .armoredSecret()
+                                                .getBytes(StandardCharsets.US_ASCII),
+                                        "k.asc"));
         assertTrue(secret.getMessage().contains("secret key"), secret.getMessage());
     }
 
     @Test
     void signThenVerifyRoundTripsWithSigningSubkeyAndTime() throws Exception {
-        byte[] data = TestKeys.list(NOW.minus(Duration.ofHours(1)), NOW.plus(Duration.ofDays(14)), TestKeys.POLICIES);
+        byte[] data =
+                TestKeys.list(
+                        NOW.minus(Duration.ofHours(1)),
+                        NOW.plus(Duration.ofDays(14)),
+                        TestKeys.POLICIES);
         Instant at = NOW.minus(Duration.ofMinutes(5));
 
-        ListSigner.Signed signed = ListSigner.sign(data,
-                publisher.armoredSecret().getBytes(StandardCharsets.US_ASCII), new char[0], at);
+        ListSigner.Signed signed =
+                ListSigner.sign(
+                        data,
+                        publisher.armoredSecret().getBytes(StandardCharsets.US_ASCII),
+                        new char[0],
+                        at);
         assertTrue(signed.armored().startsWith("-----BEGIN PGP SIGNATURE-----"), signed.armored());
 
-        VerifiedSignature v = publisher.publicKey().verify(data, signed.armored().getBytes(StandardCharsets.US_ASCII),
-                NOW);
+        VerifiedSignature v =
+                publisher
+                        .publicKey()
+                        .verify(data, signed.armored().getBytes(StandardCharsets.US_ASCII), NOW);
         assertEquals(at, v.created());
         assertEquals(publisher.primaryFingerprint(), v.primaryKey());
         assertNotEquals(v.primaryKey(), v.signingKey()); // made by the signing subkey
@@ -148,26 +194,37 @@ class ListSignatureTest {
         byte[] secret = guarded.armoredSecret().getBytes(StandardCharsets.US_ASCII);
         byte[] data = "{}".getBytes(StandardCharsets.US_ASCII);
 
-        ListSigningException none = assertThrows(ListSigningException.class,
-                () -> ListSigner.sign(data, secret, new char[0], NOW));
+        ListSigningException none =
+                assertThrows(
+                        ListSigningException.class,
+                        () -> ListSigner.sign(data, secret, new char[0], NOW));
         assertTrue(none.getMessage().contains("--passphrase-file"), none.getMessage());
-        ListSigningException wrong = assertThrows(ListSigningException.class,
-                () -> ListSigner.sign(data, secret, "wrong".toCharArray(), NOW));
+        ListSigningException wrong =
+                assertThrows(
+                        ListSigningException.class,
+                        () -> ListSigner.sign(data, secret, "wrong".toCharArray(), NOW));
         assertEquals("wrong passphrase for the secret key", wrong.getMessage());
 
         ListSigner.Signed ok = ListSigner.sign(data, secret, "correct horse".toCharArray(), NOW);
-        assertEquals(guarded.primaryFingerprint(), guarded.publicKey()
-                .verify(data, ok.armored().getBytes(StandardCharsets.US_ASCII), NOW).primaryKey());
+        assertEquals(
+                guarded.primaryFingerprint(),
+                guarded.publicKey()
+                        .verify(data, ok.armored().getBytes(StandardCharsets.US_ASCII), NOW)
+                        .primaryKey());
     }
 
     @Test
     void signatureByTheCertifyOnlyPrimaryKeyDoesNotCount() throws Exception {
-        // The publisher's primary key may certify but not sign data (key flags, RFC 9580 §5.2.3.29): a data
+        // The publisher's primary key may certify but not sign data (key flags, RFC 9580
+        // §5.2.3.29): a data
         // signature made with it anyway must not be accepted.
         byte[] data = "{}".getBytes(StandardCharsets.US_ASCII);
         PGPSecretKey primary = publisher.key().getPrimarySecretKey().getPGPSecretKey();
-        PGPSignatureGenerator generator = new PGPSignatureGenerator(new BcPGPContentSignerBuilder(
-                primary.getPublicKey().getAlgorithm(), HashAlgorithmTags.SHA512), primary.getPublicKey());
+        PGPSignatureGenerator generator =
+                new PGPSignatureGenerator(
+                        new BcPGPContentSignerBuilder(
+                                primary.getPublicKey().getAlgorithm(), HashAlgorithmTags.SHA512),
+                        primary.getPublicKey());
         generator.init(PGPSignature.BINARY_DOCUMENT, primary.extractPrivateKey(null));
         PGPSignatureSubpacketGenerator hashed = new PGPSignatureSubpacketGenerator();
         hashed.setSignatureCreationTime(Date.from(NOW));
@@ -186,7 +243,13 @@ class ListSignatureTest {
 
     @Test
     void publicKeyCannotSign() {
-        assertThrows(ListSigningException.class, () -> ListSigner.sign(new byte[1],
-                publisher.armoredPublic().getBytes(StandardCharsets.US_ASCII), new char[0], NOW));
+        assertThrows(
+                ListSigningException.class,
+                () ->
+                        ListSigner.sign(
+                                new byte[1],
+                                publisher.armoredPublic().getBytes(StandardCharsets.US_ASCII),
+                                new char[0],
+                                NOW));
     }
 }

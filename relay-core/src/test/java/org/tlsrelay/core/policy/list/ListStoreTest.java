@@ -14,8 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ListStoreTest {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     private static byte[] b(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -79,7 +78,9 @@ class ListStoreTest {
         ListStore store = new ListStore(tmp.resolve("l"));
         store.install(b("v"), b("s"));
         Files.delete(store.signatureFile());
-        Exception e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, store::read);
+        Exception e =
+                org.junit.jupiter.api.Assertions.assertThrows(
+                        java.io.IOException.class, store::read);
         assertTrue(e.getMessage().contains("policy.json.asc: missing"), e.getMessage());
     }
 }

@@ -39,8 +39,7 @@ class PolicyListUpdaterTest {
     private static TestHttpsServer server;
     private static TestKeys publisher;
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     private RelayConfig config;
     private RelayConfig.PolicyList partners;
     private PolicyListUpdater updater;
@@ -61,31 +60,42 @@ class PolicyListUpdaterTest {
     void configure() throws Exception {
         Path caPem = ca.writeCertificatePem(tmp.resolve("ca.pem"));
         Path key = publisher.writePublic(tmp.resolve("partners-key.asc"));
-        config = config(tmp, caPem, """
+        config =
+                config(
+                        tmp,
+                        caPem,
+                        """
                     - name: partners
                       url: "%s"
                       key: "%s"
                       refresh: 1h
-                """.formatted(server.url("/" + tmp.getFileName() + "/policy.json"), key));
+                """
+                                .formatted(
+                                        server.url("/" + tmp.getFileName() + "/policy.json"), key));
         partners = config.policy().lists().get(0);
         updater = PolicyListUpdater.from(config, CLOCK);
     }
 
     static RelayConfig config(Path dir, Path caPem, String lists) throws Exception {
-        String yaml = """
+        String yaml =
+                """
                 spool: { dir: "%s" }
                 delivery:
                   trust: { system: false, extra-ca: ["%s"] }
                 policy:
                   lists:
-                %s""".formatted(dir.resolve("spool"), caPem, lists);
-        return ConfigLoader.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
+                %s"""
+                        .formatted(dir.resolve("spool"), caPem, lists);
+        return ConfigLoader.parse(
+                new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
     }
 
     /** Serves a list (and its signature at list URL + ".asc") for this test's paths. */
     private void serve(byte[] policy, byte[] signature) {
         server.respond(partners.url().getPath(), Response.bytes("application/json", policy));
-        server.respond(partners.signatureUrl().getPath(), Response.bytes("application/pgp-signature", signature));
+        server.respond(
+                partners.signatureUrl().getPath(),
+                Response.bytes("application/pgp-signature", signature));
     }
 
     private byte[] list(Duration age, String policies) {
@@ -125,12 +135,15 @@ class PolicyListUpdaterTest {
         assertArrayEquals(policy, Files.readAllBytes(dir.resolve("policy.json")));
         assertArrayEquals(signature, Files.readAllBytes(dir.resolve("policy.json.asc")));
         List<String> paths = server.requests().stream().map(TestHttpsServer.Request::path).toList();
-        assertTrue(paths.contains(partners.url().getPath()) && paths.contains(partners.signatureUrl().getPath()));
+        assertTrue(
+                paths.contains(partners.url().getPath())
+                        && paths.contains(partners.signatureUrl().getPath()));
 
         // a restart: no network needed, the copy on disk is verified and used
         server.respond(partners.url().getPath(), Response.status(503));
-        InstalledPolicyLists reloaded = new InstalledPolicyLists(config.policy().lists(),
-                PolicyListUpdater.from(config, CLOCK), o -> { });
+        InstalledPolicyLists reloaded =
+                new InstalledPolicyLists(
+                        config.policy().lists(), PolicyListUpdater.from(config, CLOCK), o -> {});
         reloaded.reload();
         ListedPolicy p = reloaded.find("Customer.Example", NOW).orElseThrow();
         assertEquals("partners", p.listName());
@@ -207,16 +220,20 @@ class PolicyListUpdaterTest {
         byte[] invalid = list(Duration.ofHours(1), "\"x.example\": {\"policy-alias\": \"nope\"}");
         serve(invalid, publisher.sign(invalid, NOW));
 
-        assertEquals("not a valid list: $.policies[\"x.example\"].policy-alias: no alias \"nope\" in $.policy-aliases",
+        assertEquals(
+                "not a valid list: $.policies[\"x.example\"].policy-alias: no alias \"nope\" in $.policy-aliases",
                 failure(updater.update(partners)));
         assertStillInstalled(good);
     }
 
     @Test
     void redirectToPlainHttpIsNotFollowed() {
-        server.respond(partners.url().getPath(), Response.redirect("http://127.0.0.1:9/policy.json"));
+        server.respond(
+                partners.url().getPath(), Response.redirect("http://127.0.0.1:9/policy.json"));
         String reason = failure(updater.update(partners));
-        assertTrue(reason.contains("HTTP 302 redirect to http://127.0.0.1:9/policy.json not followed"), reason);
+        assertTrue(
+                reason.contains("HTTP 302 redirect to http://127.0.0.1:9/policy.json not followed"),
+                reason);
     }
 
     @Test
@@ -230,41 +247,61 @@ class PolicyListUpdaterTest {
     @Test
     void serverWithAnUntrustedCertificateIsRefused() throws Exception {
         Path otherCa = TestCa.create("some other CA").writeCertificatePem(tmp.resolve("other.pem"));
-        RelayConfig distrusting = config(tmp, otherCa, """
+        RelayConfig distrusting =
+                config(
+                        tmp,
+                        otherCa,
+                        """
                     - name: partners
                       url: "%s"
                       key: "%s"
-                """.formatted(partners.url(), partners.key()));
+                """
+                                .formatted(partners.url(), partners.key()));
         PolicyListUpdater strict = PolicyListUpdater.from(distrusting, CLOCK);
 
         String reason = failure(strict.update(distrusting.policy().lists().get(0)));
-        assertTrue(reason.startsWith("fetch failed:") && reason.contains("SSLHandshakeException"), reason);
+        assertTrue(
+                reason.startsWith("fetch failed:") && reason.contains("SSLHandshakeException"),
+                reason);
     }
 
     @Test
     void realEffListIsInstalledFromAFileUrlAndTheOlderOneIsRefusedAsRollback() throws Exception {
         Path published = Files.createDirectories(tmp.resolve("published"));
         Path key = TestKeys.copyEff("eff-starttls-policy-pubkey.asc", tmp);
-        RelayConfig effConfig = config(tmp, ca.writeCertificatePem(tmp.resolve("ca.pem")), """
+        RelayConfig effConfig =
+                config(
+                        tmp,
+                        ca.writeCertificatePem(tmp.resolve("ca.pem")),
+                        """
                     - name: eff
                       url: "%s"
                       key: "%s"
-                """.formatted(published.resolve("policy.json").toUri(), key));
+                """
+                                .formatted(published.resolve("policy.json").toUri(), key));
         RelayConfig.PolicyList eff = effConfig.policy().lists().get(0);
-        PolicyListUpdater effUpdater = PolicyListUpdater.from(effConfig,
-                Clock.fixed(Instant.parse("2020-05-21T00:00:00Z"), ZoneOffset.UTC));
+        PolicyListUpdater effUpdater =
+                PolicyListUpdater.from(
+                        effConfig,
+                        Clock.fixed(Instant.parse("2020-05-21T00:00:00Z"), ZoneOffset.UTC));
 
         Files.write(published.resolve("policy.json"), TestKeys.eff("policy.json"));
         Files.write(published.resolve("policy.json.asc"), TestKeys.eff("policy.json.asc"));
-        SignedList installed = assertInstanceOf(UpdateOutcome.Installed.class, effUpdater.update(eff)).installed();
+        SignedList installed =
+                assertInstanceOf(UpdateOutcome.Installed.class, effUpdater.update(eff)).installed();
         assertEquals(926, installed.document().entries().size());
 
         Files.write(published.resolve("policy.json"), TestKeys.eff("policy-2020-05-06.json"));
-        Files.write(published.resolve("policy.json.asc"), TestKeys.eff("policy-2020-05-06.json.asc"));
+        Files.write(
+                published.resolve("policy.json.asc"), TestKeys.eff("policy-2020-05-06.json.asc"));
         String reason = failure(effUpdater.update(eff));
 
-        assertEquals("rollback refused: the signature was made 2020-05-06T18:19:07Z, before the installed copy's "
-                + "2020-05-20T17:25:12Z", reason);
-        assertArrayEquals(TestKeys.eff("policy.json"), Files.readAllBytes(effUpdater.store("eff").policyFile()));
+        assertEquals(
+                "rollback refused: the signature was made 2020-05-06T18:19:07Z, before the installed copy's "
+                        + "2020-05-20T17:25:12Z",
+                reason);
+        assertArrayEquals(
+                TestKeys.eff("policy.json"),
+                Files.readAllBytes(effUpdater.store("eff").policyFile()));
     }
 }

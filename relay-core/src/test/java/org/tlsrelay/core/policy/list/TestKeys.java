@@ -34,15 +34,24 @@ public final class TestKeys {
     public static TestKeys generate(String userId, String passphrase) {
         try {
             Date created = Date.from(Instant.now().minus(Duration.ofDays(30)));
-            OpenPGPKeyGenerator g = new OpenPGPKeyGenerator(OPENPGP, 4, OPENPGP.pgpKeyPairGeneratorProvider(),
-                    OPENPGP.pgpDigestCalculatorProvider(),
-                    // CFB + iterated-salted S2K as GnuPG writes it; a low count (0x60: 65536 bytes) keeps tests fast
-                    OPENPGP.pbeSecretKeyEncryptorFactory(false, SymmetricKeyAlgorithmTags.AES_256, 0x60),
-                    OPENPGP.keyFingerPrintCalculator(), created);
-            OpenPGPKeyGenerator.WithPrimaryKey b = g.withPrimaryKey(k -> k.generateLegacyEd25519KeyPair())
-                    .addUserId(userId)
-                    .addSigningSubkey(k -> k.generateLegacyEd25519KeyPair());
-            return new TestKeys(passphrase.isEmpty() ? b.build() : b.build(passphrase.toCharArray()));
+            OpenPGPKeyGenerator g =
+                    new OpenPGPKeyGenerator(
+                            OPENPGP,
+                            4,
+                            OPENPGP.pgpKeyPairGeneratorProvider(),
+                            OPENPGP.pgpDigestCalculatorProvider(),
+                            // CFB + iterated-salted S2K as GnuPG writes it; a low count (0x60:
+                            // 65536 bytes) keeps tests fast
+                            OPENPGP.pbeSecretKeyEncryptorFactory(
+                                    false, SymmetricKeyAlgorithmTags.AES_256, 0x60),
+                            OPENPGP.keyFingerPrintCalculator(),
+                            created);
+            OpenPGPKeyGenerator.WithPrimaryKey b =
+                    g.withPrimaryKey(k -> k.generateLegacyEd25519KeyPair())
+                            .addUserId(userId)
+                            .addSigningSubkey(k -> k.generateLegacyEd25519KeyPair());
+            return new TestKeys(
+                    passphrase.isEmpty() ? b.build() : b.build(passphrase.toCharArray()));
         } catch (PGPException e) {
             throw new IllegalStateException("cannot generate a test OpenPGP key", e);
         }
@@ -92,8 +101,13 @@ public final class TestKeys {
     /** A detached armored signature over {@code data} made at {@code created} (key must be unprotected). */
     public byte[] sign(byte[] data, Instant created) {
         try {
-            return ListSigner.sign(data, armoredSecret().getBytes(StandardCharsets.US_ASCII), new char[0], created)
-                    .armored().getBytes(StandardCharsets.US_ASCII);
+            return ListSigner.sign(
+                            data,
+                            armoredSecret().getBytes(StandardCharsets.US_ASCII),
+                            new char[0],
+                            created)
+                    .armored()
+                    .getBytes(StandardCharsets.US_ASCII);
         } catch (ListSigningException e) {
             throw new IllegalStateException(e);
         }
@@ -114,11 +128,14 @@ public final class TestKeys {
                 %s
                   }
                 }
-                """).formatted(timestamp, expires, policies).getBytes(StandardCharsets.UTF_8);
+                """)
+                .formatted(timestamp, expires, policies)
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     /** The default policies of {@link #list(Instant, Instant, String)} callers. */
-    public static final String POLICIES = """
+    public static final String POLICIES =
+            """
                 "example.com": { "mode": "enforce", "mxs": ["mx1.example.com", ".example.net"] },
                 "example.org": { "mode": "testing", "mxs": ["mail.example.org"] },
                 "customer.example": { "policy-alias": "hosted" }""";

@@ -14,13 +14,17 @@ public final class FakePolicyFetcher implements PolicyFetcher {
     private final Map<String, CompletableFuture<Void>> gates = new ConcurrentHashMap<>();
 
     public FakePolicyFetcher serve(String domain, String policy) {
-        answers.put(domain, new FetchResult.Fetched(PolicyFetcher.url(domain, 443),
-                policy.getBytes(StandardCharsets.UTF_8)));
+        answers.put(
+                domain,
+                new FetchResult.Fetched(
+                        PolicyFetcher.url(domain, 443), policy.getBytes(StandardCharsets.UTF_8)));
         return this;
     }
 
     public FakePolicyFetcher fail(String domain, TlsFailureType type) {
-        answers.put(domain, new FetchResult.Failed(PolicyFetcher.url(domain, 443), type, "test says so"));
+        answers.put(
+                domain,
+                new FetchResult.Failed(PolicyFetcher.url(domain, 443), type, "test says so"));
         return this;
     }
 
@@ -37,8 +41,13 @@ public final class FakePolicyFetcher implements PolicyFetcher {
     @Override
     public CompletableFuture<FetchResult> fetch(String domain) {
         fetches.computeIfAbsent(domain, d -> new AtomicInteger()).incrementAndGet();
-        FetchResult r = answers.getOrDefault(domain, new FetchResult.Failed(PolicyFetcher.url(domain, 443),
-                TlsFailureType.STS_POLICY_FETCH_ERROR, "no such host"));
+        FetchResult r =
+                answers.getOrDefault(
+                        domain,
+                        new FetchResult.Failed(
+                                PolicyFetcher.url(domain, 443),
+                                TlsFailureType.STS_POLICY_FETCH_ERROR,
+                                "no such host"));
         CompletableFuture<Void> gate = gates.get(domain);
         return gate == null ? CompletableFuture.completedFuture(r) : gate.thenApply(v -> r);
     }

@@ -24,13 +24,18 @@ import org.tlsrelay.testkit.MutableClock;
 
 /** The cache, id and back-off rules of RFC 8461 §3.3/§5.1, with an in-memory DNS, a fake fetcher and a hand clock. */
 class MtaStsResolverTest {
-    static final String ENFORCE = "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 86400\n";
-    static final String TESTING = "version: STSv1\nmode: testing\nmx: *.example.com\nmax_age: 86400\n";
-    static final MtaStsResolver.Settings SETTINGS = new MtaStsResolver.Settings(Duration.ofMinutes(5),
-            Duration.ofMinutes(5), Duration.ofHours(24), Duration.ZERO);
+    static final String ENFORCE =
+            "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 86400\n";
+    static final String TESTING =
+            "version: STSv1\nmode: testing\nmx: *.example.com\nmax_age: 86400\n";
+    static final MtaStsResolver.Settings SETTINGS =
+            new MtaStsResolver.Settings(
+                    Duration.ofMinutes(5),
+                    Duration.ofMinutes(5),
+                    Duration.ofHours(24),
+                    Duration.ZERO);
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     final FakeDnsResolver dns = new FakeDnsResolver();
     final FakePolicyFetcher fetcher = new FakePolicyFetcher();
     final MutableClock clock = MutableClock.atFixedStart();
@@ -44,7 +49,8 @@ class MtaStsResolverTest {
     }
 
     MtaStsResolver reopen() throws Exception {
-        return MtaStsResolver.open(dns, fetcher, new PolicyCache(dir), clock, Runnable::run, SETTINGS);
+        return MtaStsResolver.open(
+                dns, fetcher, new PolicyCache(dir), clock, Runnable::run, SETTINGS);
     }
 
     static StsOutcome get(CompletableFuture<StsOutcome> f) throws Exception {
@@ -106,7 +112,9 @@ class MtaStsResolverTest {
     void revalidateAsksDnsEvenWithinTheRecheckInterval() throws Exception {
         get(resolver.lookup("example.com"));
         dns.remove("_mta-sts.example.com").txt("_mta-sts.example.com", "v=STSv1; id=2");
-        assertFalse(get(resolver.lookup("example.com")).live(), "within the interval the cache answers");
+        assertFalse(
+                get(resolver.lookup("example.com")).live(),
+                "within the interval the cache answers");
         StsOutcome o = get(resolver.revalidate("example.com"));
         assertTrue(o.live());
         assertEquals("2", o.policy().orElseThrow().id());
@@ -121,7 +129,8 @@ class MtaStsResolverTest {
         StsOutcome o = get(restarted.lookup("example.com"));
         assertFalse(o.live());
         assertEquals(PolicyMode.ENFORCE, o.policy().orElseThrow().policy().mode());
-        assertEquals(1, fetcher.fetches("example.com"), "the restarted resolver did not fetch again");
+        assertEquals(
+                1, fetcher.fetches("example.com"), "the restarted resolver did not fetch again");
     }
 
     @Test
@@ -129,7 +138,9 @@ class MtaStsResolverTest {
         get(resolver.lookup("example.com"));
         dns.servfail("_mta-sts.example.com");
         clock.advance(Duration.ofSeconds(86399));
-        assertTrue(get(resolver.lookup("example.com")).policy().isPresent(), "one second before expiry");
+        assertTrue(
+                get(resolver.lookup("example.com")).policy().isPresent(),
+                "one second before expiry");
         clock.advance(Duration.ofSeconds(1));
         StsOutcome o = get(resolver.lookup("example.com"));
         assertTrue(o.policy().isEmpty());
@@ -150,13 +161,15 @@ class MtaStsResolverTest {
     }
 
     @Test
-    void aDnsFailureKeepsTheCachedPolicyAndWithoutOneMeansNoPolicyAndNoFailureType() throws Exception {
+    void aDnsFailureKeepsTheCachedPolicyAndWithoutOneMeansNoPolicyAndNoFailureType()
+            throws Exception {
         get(resolver.lookup("example.com"));
         dns.timeout("_mta-sts.example.com");
         clock.advance(Duration.ofHours(1));
         StsOutcome cached = get(resolver.lookup("example.com"));
         assertTrue(cached.policy().isPresent());
-        assertTrue(cached.explanation().contains("TXT look-up failed (TIMEOUT"), cached.explanation());
+        assertTrue(
+                cached.explanation().contains("TXT look-up failed (TIMEOUT"), cached.explanation());
         dns.servfail("_mta-sts.other.example");
         StsOutcome none = get(resolver.lookup("other.example"));
         assertTrue(none.policy().isEmpty());
@@ -190,7 +203,8 @@ class MtaStsResolverTest {
         StsOutcome o = get(resolver.lookup("example.com"));
         assertTrue(o.policy().isEmpty());
         assertEquals(TlsFailureType.STS_POLICY_INVALID, o.failure().orElseThrow().type());
-        assertTrue(o.failure().orElseThrow().detail().contains("mx: missing"), o.failure().toString());
+        assertTrue(
+                o.failure().orElseThrow().detail().contains("mx: missing"), o.failure().toString());
     }
 
     @Test
@@ -202,7 +216,9 @@ class MtaStsResolverTest {
         StsOutcome during = get(resolver.revalidate("example.com"));
         assertEquals(1, fetcher.fetches("example.com"));
         assertTrue(during.policy().isEmpty());
-        assertEquals(TlsFailureType.STS_POLICY_FETCH_ERROR, during.failure().orElseThrow().type(),
+        assertEquals(
+                TlsFailureType.STS_POLICY_FETCH_ERROR,
+                during.failure().orElseThrow().type(),
                 "the failure that started the back-off is still reported");
         clock.advance(Duration.ofSeconds(1));
         StsOutcome after = get(resolver.lookup("example.com"));
@@ -213,8 +229,14 @@ class MtaStsResolverTest {
 
     @Test
     void theBackOffCannotBeShorterThanFiveMinutes() {
-        assertThrows(IllegalArgumentException.class, () -> new MtaStsResolver.Settings(Duration.ofMinutes(5),
-                Duration.ofMinutes(4), Duration.ofHours(24), Duration.ZERO));
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                        new MtaStsResolver.Settings(
+                                Duration.ofMinutes(5),
+                                Duration.ofMinutes(4),
+                                Duration.ofHours(24),
+                                Duration.ZERO));
     }
 
     @Test
@@ -222,10 +244,14 @@ class MtaStsResolverTest {
         StsOutcome first = get(resolver.lookup("plain.example"));
         StsOutcome second = get(resolver.lookup("plain.example"));
         assertTrue(first.policy().isEmpty() && second.policy().isEmpty());
-        assertEquals(1, dns.queries().stream().filter(q -> q.equals("TXT _mta-sts.plain.example")).count());
+        assertEquals(
+                1,
+                dns.queries().stream().filter(q -> q.equals("TXT _mta-sts.plain.example")).count());
         clock.advance(Duration.ofMinutes(5));
         get(resolver.lookup("plain.example"));
-        assertEquals(2, dns.queries().stream().filter(q -> q.equals("TXT _mta-sts.plain.example")).count());
+        assertEquals(
+                2,
+                dns.queries().stream().filter(q -> q.equals("TXT _mta-sts.plain.example")).count());
     }
 
     @Test
@@ -242,7 +268,8 @@ class MtaStsResolverTest {
 
     @Test
     void aPolicyWithMaxAgeZeroAppliesOnceAndIsNotCached() throws Exception {
-        fetcher.serve("example.com", "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 0\n");
+        fetcher.serve(
+                "example.com", "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 0\n");
         assertTrue(get(resolver.lookup("example.com")).live());
         assertFalse(Files.exists(dir.resolve("example.com.json")));
         assertTrue(resolver.cached("example.com").isEmpty());
@@ -251,8 +278,10 @@ class MtaStsResolverTest {
     @Test
     void aCorruptCacheFileIsIgnored() throws Exception {
         Files.writeString(dir.resolve("example.com.json"), "{ not json");
-        Files.writeString(dir.resolve("other.example.json"), "{\"domain\":\"other.example\",\"id\":\"1\","
-                + "\"fetched\":\"2025-01-01T00:00:00Z\",\"policy\":\"version: STSv2\"}");
+        Files.writeString(
+                dir.resolve("other.example.json"),
+                "{\"domain\":\"other.example\",\"id\":\"1\","
+                        + "\"fetched\":\"2025-01-01T00:00:00Z\",\"policy\":\"version: STSv2\"}");
         MtaStsResolver r = reopen();
         assertTrue(r.cached("example.com").isEmpty());
         assertTrue(r.cached("other.example").isEmpty());
@@ -268,10 +297,15 @@ class MtaStsResolverTest {
 
     @Test
     void proactiveRefreshChecksTheIdAboutDailyAndRefetchesBeforeExpiry() throws Exception {
-        fetcher.serve("example.com", "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 259200\n");
+        fetcher.serve(
+                "example.com",
+                "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 259200\n");
         get(resolver.lookup("example.com"));
-        MtaStsRefresher refresher = new MtaStsRefresher(resolver, Executors.newSingleThreadScheduledExecutor(),
-                Duration.ofMinutes(10));
+        MtaStsRefresher refresher =
+                new MtaStsRefresher(
+                        resolver,
+                        Executors.newSingleThreadScheduledExecutor(),
+                        Duration.ofMinutes(10));
         assertTrue(refresher.refreshDue().get(5, TimeUnit.SECONDS).isEmpty(), "nothing is due yet");
 
         clock.advance(Duration.ofHours(24)); // daily: TXT id checked, unchanged, no fetch
@@ -279,11 +313,16 @@ class MtaStsResolverTest {
         assertEquals(1, day1.size());
         assertEquals(1, fetcher.fetches("example.com"));
 
-        clock.advance(Duration.ofHours(24)); // two days in, max_age three days: within a day of expiry, fetch again
+        clock.advance(
+                Duration.ofHours(
+                        24)); // two days in, max_age three days: within a day of expiry, fetch
+        // again
         List<StsOutcome> day2 = refresher.refreshDue().get(5, TimeUnit.SECONDS);
         assertTrue(day2.get(0).live(), day2.get(0).explanation());
         assertEquals(2, fetcher.fetches("example.com"));
-        assertEquals(clock.instant().plus(Duration.ofDays(3)), resolver.cached("example.com").orElseThrow().expiresAt());
+        assertEquals(
+                clock.instant().plus(Duration.ofDays(3)),
+                resolver.cached("example.com").orElseThrow().expiresAt());
     }
 
     @Test
@@ -291,8 +330,11 @@ class MtaStsResolverTest {
         get(resolver.lookup("example.com"));
         dns.remove("_mta-sts.example.com").txt("_mta-sts.example.com", "v=STSv1; id=2");
         clock.advance(Duration.ofHours(12)); // max_age one day: refreshed halfway
-        MtaStsRefresher refresher = new MtaStsRefresher(resolver, Executors.newSingleThreadScheduledExecutor(),
-                Duration.ofMinutes(10));
+        MtaStsRefresher refresher =
+                new MtaStsRefresher(
+                        resolver,
+                        Executors.newSingleThreadScheduledExecutor(),
+                        Duration.ofMinutes(10));
         List<StsOutcome> refreshed = refresher.refreshDue().get(5, TimeUnit.SECONDS);
         assertEquals("2", refreshed.get(0).policy().orElseThrow().id());
     }
@@ -304,10 +346,13 @@ class MtaStsResolverTest {
         clock.advance(Duration.ofHours(12));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
         try {
-            MtaStsRefresher refresher = new MtaStsRefresher(resolver, scheduler, Duration.ofMillis(20));
+            MtaStsRefresher refresher =
+                    new MtaStsRefresher(resolver, scheduler, Duration.ofMillis(20));
             refresher.start();
-            Await.until(() -> resolver.cached("example.com").map(p -> p.id().equals("2")).orElse(false),
-                    Duration.ofSeconds(5), "the scheduled refresh to fetch policy id 2");
+            Await.until(
+                    () -> resolver.cached("example.com").map(p -> p.id().equals("2")).orElse(false),
+                    Duration.ofSeconds(5),
+                    "the scheduled refresh to fetch policy id 2");
             refresher.stop();
             assertEquals(2, fetcher.fetches("example.com"));
         } finally {
@@ -317,10 +362,18 @@ class MtaStsResolverTest {
 
     @Test
     void refreshTimesAreJitteredWithinTheConfiguredSpread() throws Exception {
-        MtaStsResolver.Settings jittered = new MtaStsResolver.Settings(Duration.ofMinutes(5), Duration.ofMinutes(5),
-                Duration.ofHours(24), Duration.ofHours(2));
-        fetcher.serve("example.com", "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 2592000\n");
-        MtaStsResolver r = MtaStsResolver.open(dns, fetcher, new PolicyCache(dir), clock, Runnable::run, jittered);
+        MtaStsResolver.Settings jittered =
+                new MtaStsResolver.Settings(
+                        Duration.ofMinutes(5),
+                        Duration.ofMinutes(5),
+                        Duration.ofHours(24),
+                        Duration.ofHours(2));
+        fetcher.serve(
+                "example.com",
+                "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 2592000\n");
+        MtaStsResolver r =
+                MtaStsResolver.open(
+                        dns, fetcher, new PolicyCache(dir), clock, Runnable::run, jittered);
         get(r.lookup("example.com"));
         clock.advance(Duration.ofHours(22).minusSeconds(1));
         assertTrue(r.dueForRefresh().isEmpty(), "not before 24h - 2h");
