@@ -16,7 +16,7 @@ import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
 import org.tlsrelay.core.enforce.Enforcer;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.policy.PolicyMode;
@@ -201,7 +201,6 @@ final class DomainCheck {
     record Report(
             String domain,
             ResolvedPolicy policy,
-            PolicyContext context,
             TlsRpt tlsRpt,
             MxLookup mxLookup,
             String mxDetail,
@@ -240,7 +239,7 @@ final class DomainCheck {
                         + " ("
                         + a.verdict()
                         + ", policy "
-                        + context.mode().label()
+                        + policy.mode().label()
                         + ")";
             }
             List<String> why = new ArrayList<>();
@@ -248,7 +247,7 @@ final class DomainCheck {
                 why.add(m.record().host() + ": " + m.problem());
             }
             return "no MX is acceptable under the "
-                    + context.mode().label()
+                    + policy.mode().label()
                     + " policy ("
                     + String.join("; ", why)
                     + "); the relay defers and tries again later";
@@ -301,34 +300,25 @@ final class DomainCheck {
     /** The MX list, then a probe of every address of every MX host, in preference order. */
     Report run(String domain, ResolvedPolicy policy, TlsRpt tlsRpt)
             throws TimeoutException, InterruptedException {
-        PolicyContext context = contextOf(policy);
         progress.accept("looking up the MX records of " + domain);
         DnsResult<List<MxRecord>> mx = await(dns.mx(domain), dnsTimeout);
         List<MxRecord> records;
         MxLookup lookup;
         if (mx instanceof DnsResult.Found<List<MxRecord>> f) {
             if (MxRecord.hasNullMx(f.value())) {
-                return new Report(
-                        domain, policy, context, tlsRpt, MxLookup.NULL_MX, "MX 0 .", List.of());
+                return new Report(domain, policy, tlsRpt, MxLookup.NULL_MX, "MX 0 .", List.of());
             }
             records = f.value();
             lookup = MxLookup.FOUND;
         } else if (mx instanceof DnsResult.NoRecords<List<MxRecord>> n) {
             if (n.absence() == DnsResult.Absence.NXDOMAIN) {
-                return new Report(
-                        domain, policy, context, tlsRpt, MxLookup.NXDOMAIN, "NXDOMAIN", List.of());
+                return new Report(domain, policy, tlsRpt, MxLookup.NXDOMAIN, "NXDOMAIN", List.of());
             }
             records = List.of(new MxRecord(0, domain)); // RFC 5321 §5.1: the domain is its own MX
             lookup = MxLookup.IMPLICIT;
         } else {
             return new Report(
-                    domain,
-                    policy,
-                    context,
-                    tlsRpt,
-                    MxLookup.DNS_FAILURE,
-                    mx.describe(),
-                    List.of());
+                    domain, policy, tlsRpt, MxLookup.DNS_FAILURE, mx.describe(), List.of());
         }
         // RFC 7672 §2.2.1: DANE needs a secure MX RRset (or a proven absence of one), as the engine
         // asks it
@@ -353,28 +343,28 @@ final class DomainCheck {
                             + " (preference "
                             + r.preference()
                             + ")");
-            checks.add(checkMx(r, lookup == MxLookup.IMPLICIT, context, mxSecure, mxFailure));
+            checks.add(checkMx(r, lookup == MxLookup.IMPLICIT, policy, mxSecure, mxFailure));
         }
-        return new Report(domain, policy, context, tlsRpt, lookup, "", checks);
+        return new Report(domain, policy, tlsRpt, lookup, "", checks);
     }
 
     private MxCheck checkMx(
             MxRecord record,
             boolean implicit,
-            PolicyContext domainContext,
+            ResolvedPolicy domainPolicy,
             boolean mxSecure,
             Optional<String> mxFailure)
             throws TimeoutException, InterruptedException {
         Optional<Boolean> policyMatch =
-                domainContext.mode() == PolicyMode.NONE || domainContext.policy().mxs().isEmpty()
+                domainPolicy.mode() == PolicyMode.NONE || domainPolicy.mxs().isEmpty()
                         ? Optional.empty()
-                        : Optional.of(domainContext.policy().allowsMx(record.host()));
+                        : Optional.of(domainPolicy.policy().allowsMx(record.host()));
         DanePolicy danePolicy =
                 mxFailure.isPresent()
                         ? new DanePolicy.Failed(record.host(), mxFailure.get())
                         : await(dane.apply(record.host(), mxSecure), dnsTimeout);
         progress.accept("  " + danePolicy.describe());
-        PolicyContext context = domainContext.forMx(danePolicy);
+        MxPolicy context = new MxPolicy(domainPolicy, danePolicy);
         Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, record.host());
         if (skip.isPresent() && danePolicy instanceof DanePolicy.Failed) {
             return new MxCheck(
@@ -426,8 +416,7 @@ final class DomainCheck {
                 record, implicit, "found", policyMatch, probes, Optional.empty(), danePolicy);
     }
 
-    private ProbeResult probe(DeliveryTarget target, PolicyContext context)
-            throws InterruptedException {
+    private ProbeResult probe(DeliveryTarget target, MxPolicy context) throws InterruptedException {
         CompletableFuture<ProbeResult> f = client.probe(target, context);
         try {
             return f.get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -438,44 +427,6 @@ final class DomainCheck {
         } catch (ExecutionException e) {
             return new ProbeResult.Failed(target, Stage.CONNECT, String.valueOf(e.getCause()));
         }
-    }
-
-    /**
-     * The policy as a delivery attempt runs under it: the same mapping from the resolver's answer to a
-     * {@link PolicyContext} that the delivery engine makes (TLS-RPT reports MTA-STS as {@code sts}, RFC 8460 §4.4).
-     */
-    static PolicyContext contextOf(ResolvedPolicy p) {
-        return switch (p.source()) {
-            case MTA_STS_LIVE ->
-                    new PolicyContext(
-                            p.domain(),
-                            PolicyContext.Source.MTA_STS,
-                            "live",
-                            p.policy(),
-                            p.policyLines());
-            case MTA_STS_CACHED ->
-                    new PolicyContext(
-                            p.domain(),
-                            PolicyContext.Source.MTA_STS,
-                            "cached",
-                            p.policy(),
-                            p.policyLines());
-            case LIST ->
-                    new PolicyContext(
-                            p.domain(),
-                            PolicyContext.Source.LIST,
-                            p.listName().orElse(""),
-                            p.policy(),
-                            List.of());
-            case OVERRIDE ->
-                    new PolicyContext(
-                            p.domain(),
-                            PolicyContext.Source.OVERRIDE,
-                            p.forced() ? "forced" : "",
-                            p.policy(),
-                            List.of());
-            case NONE -> PolicyContext.noPolicy(p.domain());
-        };
     }
 
     private static <T> T await(CompletableFuture<T> f, Duration timeout)

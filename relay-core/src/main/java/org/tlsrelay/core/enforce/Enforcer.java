@@ -50,22 +50,22 @@ public final class Enforcer {
     }
 
     /**
-     * The check made before connecting to {@code mxHost} under a per-MX context ({@link PolicyContext#forMx}): a
+     * The check made before connecting to {@code mxHost} under a per-MX context ({@link MxPolicy}): a
      * DNSSEC failure of the DANE look-ups keeps the host waiting ({@code dnssec-invalid}, RFC 7672 §2.1.1), DANE
      * records make the policy's MX patterns irrelevant (RFC 8461 §2), otherwise
      * {@link #beforeConnect(Policy, String)}.
      */
-    public static Optional<Verdict.Refuse> beforeConnect(PolicyContext context, String mxHost) {
+    public static Optional<Verdict.Refuse> beforeConnect(MxPolicy context, String mxHost) {
         return beforeConnect(context, mxHost, TlsRequirement.POLICY);
     }
 
     /**
-     * As {@link #beforeConnect(PolicyContext, String)}, for a message with its own TLS requirement (RFC 8689): a
+     * As {@link #beforeConnect(MxPolicy, String)}, for a message with its own TLS requirement (RFC 8689): a
      * {@code TLS-Required: No} message skips no MX; a REQUIRETLS message skips, with {@value #REQUIRETLS_CODE}, every
      * MX that neither DANE nor an enforced policy can authenticate (RFC 8689 §4.2.1).
      */
     public static Optional<Verdict.Refuse> beforeConnect(
-            PolicyContext context, String mxHost, TlsRequirement requirement) {
+            MxPolicy context, String mxHost, TlsRequirement requirement) {
         if (requirement == TlsRequirement.TLS_OPTIONAL) {
             return Optional.empty();
         }
@@ -88,18 +88,18 @@ public final class Enforcer {
      * match a TLSA record at {@code now}), otherwise {@link #decide(Policy, String, TlsObservation)}.
      */
     public static Verdict decide(
-            PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
+            MxPolicy context, String mxHost, TlsObservation observation, Instant now) {
         return decide(context, mxHost, observation, now, TlsRequirement.POLICY);
     }
 
     /**
-     * As {@link #decide(PolicyContext, String, TlsObservation, Instant)}, for a message with its own TLS requirement
+     * As {@link #decide(MxPolicy, String, TlsObservation, Instant)}, for a message with its own TLS requirement
      * (RFC 8689): REQUIRETLS delivers only over TLS that DANE or an enforced policy authenticated (§4.2.1);
      * {@code TLS-Required: No} turns every refusal into delivery, over TLS if a session is up, with the failure
      * still reported (§5).
      */
     public static Verdict decide(
-            PolicyContext context,
+            MxPolicy context,
             String mxHost,
             TlsObservation observation,
             Instant now,
@@ -121,7 +121,7 @@ public final class Enforcer {
     }
 
     /** Whether DANE or an enforced policy authenticates the MX of this context (RFC 8689 §4.2.1). */
-    private static boolean authenticating(PolicyContext context) {
+    private static boolean authenticating(MxPolicy context) {
         return context.dane() instanceof DanePolicy.Required
                 || !context.daneApplies() && context.mode() == PolicyMode.ENFORCE;
     }
@@ -136,7 +136,7 @@ public final class Enforcer {
     }
 
     private static Verdict decideByPolicy(
-            PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
+            MxPolicy context, String mxHost, TlsObservation observation, Instant now) {
         if (context.dane() instanceof DanePolicy.Failed f) {
             return daneRefuse(f.failureType(), f.describe());
         }

@@ -1,6 +1,7 @@
 package org.tlsrelay.core.enforce;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.MessageDigest;
@@ -16,6 +17,8 @@ import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.PolicySource;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.testkit.TestCa;
 
 /**
@@ -71,7 +74,7 @@ class EnforcerDaneTest {
             String verdict,
             String failure)
             throws Exception {
-        PolicyContext context = context(mode).forMx(dane(dane));
+        MxPolicy context = new MxPolicy(context(mode), dane(dane));
         Verdict v =
                 Enforcer.decide(context, MX, observation(starttls, cert, "y".equals(trusted)), NOW);
         assertEquals(verdict, v.label(), v::toString);
@@ -115,14 +118,14 @@ class EnforcerDaneTest {
             String verdict,
             String code)
             throws Exception {
-        PolicyContext context =
-                new PolicyContext(
+        MxPolicy context =
+                new MxPolicy(
+                        ResolvedPolicy.override(
                                 "dane.test",
-                                PolicyContext.Source.OVERRIDE,
-                                "",
                                 new Policy(mode, List.of(MxPattern.ofMtaSts(MX))),
-                                List.of())
-                        .forMx(dane(dane));
+                                false,
+                                "test"),
+                        dane(dane));
         Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, MX, requirement);
         Verdict v =
                 skip.isPresent()
@@ -141,16 +144,19 @@ class EnforcerDaneTest {
     void daneRecordsMakeTheMxPatternsIrrelevantBeforeConnecting() throws Exception {
         // the enforced policy does not list the host: without DANE it is skipped, with DANE it is
         // tried
-        assertTrue(Enforcer.beforeConnect(context(PolicyMode.ENFORCE), MX).isPresent());
+        assertTrue(
+                Enforcer.beforeConnect(MxPolicy.domainWide(context(PolicyMode.ENFORCE)), MX)
+                        .isPresent());
         assertEquals(
                 Optional.empty(),
-                Enforcer.beforeConnect(context(PolicyMode.ENFORCE).forMx(dane("required-ee")), MX));
+                Enforcer.beforeConnect(
+                        new MxPolicy(context(PolicyMode.ENFORCE), dane("required-ee")), MX));
     }
 
     @Test
     void aDnssecFailureKeepsTheMxWaitingWithoutConnecting() throws Exception {
         Optional<Verdict.Refuse> skip =
-                Enforcer.beforeConnect(context(PolicyMode.NONE).forMx(dane("failed")), MX);
+                Enforcer.beforeConnect(new MxPolicy(context(PolicyMode.NONE), dane("failed")), MX);
         assertTrue(skip.isPresent());
         assertEquals(TlsFailureType.DNSSEC_INVALID, skip.get().failure());
         assertEquals(Enforcer.POLICY_FAILURE_CODE, skip.get().enhancedCode());
@@ -158,24 +164,24 @@ class EnforcerDaneTest {
 
     @Test
     void aDaneContextIsReportedAsATlsaPolicyWithItsRecords() throws Exception {
-        PolicyContext context = context(PolicyMode.ENFORCE).forMx(dane("required-ee"));
-        assertEquals(PolicyContext.Source.DANE, context.source());
+        MxPolicy context = new MxPolicy(context(PolicyMode.ENFORCE), dane("required-ee"));
+        assertTrue(context.daneApplies());
         assertEquals(List.of(tlsa(3, LEAF.certificate()).toString()), context.policyText());
-        PolicyContext unusable =
-                context(PolicyMode.ENFORCE)
-                        .forMx(
-                                new DanePolicy.Unusable(
-                                        MX, MX, List.of(new TlsaRecord(1, 1, 1, new byte[32]))));
-        assertEquals(PolicyContext.Source.OVERRIDE, unusable.source());
+        MxPolicy unusable =
+                new MxPolicy(
+                        context(PolicyMode.ENFORCE),
+                        new DanePolicy.Unusable(
+                                MX, MX, List.of(new TlsaRecord(1, 1, 1, new byte[32]))));
+        assertFalse(unusable.daneApplies());
+        assertEquals(PolicySource.OVERRIDE, unusable.domainPolicy().source());
     }
 
-    private static PolicyContext context(PolicyMode mode) {
-        return new PolicyContext(
+    private static ResolvedPolicy context(PolicyMode mode) {
+        return ResolvedPolicy.override(
                 "dane.test",
-                PolicyContext.Source.OVERRIDE,
-                "",
                 new Policy(mode, List.of(MxPattern.ofMtaSts("mx.elsewhere.test"))),
-                List.of());
+                false,
+                "test");
     }
 
     private static DanePolicy dane(String which) throws Exception {

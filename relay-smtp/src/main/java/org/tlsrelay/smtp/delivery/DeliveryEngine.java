@@ -31,9 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsResolver;
-import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientResult;
@@ -459,8 +459,8 @@ public final class DeliveryEngine implements AutoCloseable {
     private CompletableFuture<DomainResult> attempt(Task t) {
         Envelope env = t.run().message.envelope();
         String domain = t.domain();
-        Optional<PolicyContext> forced = override.policyFor(env, domain);
-        CompletableFuture<PolicyContext> policy;
+        Optional<ResolvedPolicy> forced = override.policyFor(env, domain);
+        CompletableFuture<ResolvedPolicy> policy;
         try {
             policy =
                     forced.isPresent()
@@ -481,7 +481,7 @@ public final class DeliveryEngine implements AutoCloseable {
         return policy.thenCombine(plan, (p, mx) -> new Object[] {p, mx})
                 .thenCompose(
                         pair -> {
-                            PolicyContext p = (PolicyContext) pair[0];
+                            ResolvedPolicy p = (ResolvedPolicy) pair[0];
                             MxPlan mx = (MxPlan) pair[1];
                             CompletableFuture<DomainResult> first =
                                     new DomainAttempt(
@@ -510,7 +510,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private CompletableFuture<DomainResult> recheck(
             Task t,
             Envelope env,
-            PolicyContext old,
+            ResolvedPolicy old,
             MxPlan mx,
             MessageContent content,
             DomainResult refused) {

@@ -18,12 +18,13 @@ import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.enforce.Enforcer;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.Verdict;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.XText;
@@ -68,7 +69,7 @@ final class DomainAttempt {
     private final Context ctx;
     private final Envelope envelope;
     private final String domain;
-    private final PolicyContext policy;
+    private final ResolvedPolicy policy;
     private final MessageContent content;
 
     /** Final outcomes (delivered or failed) and deferred ones, by recipient, in envelope order. */
@@ -92,7 +93,7 @@ final class DomainAttempt {
             Envelope envelope,
             String domain,
             List<RecipientStatus> recipients,
-            PolicyContext policy,
+            ResolvedPolicy policy,
             MessageContent content) {
         this.ctx = ctx;
         this.envelope = envelope;
@@ -144,7 +145,7 @@ final class DomainAttempt {
                 .lookUp(host.name(), hosts.secure(), ctx.port())
                 .thenCompose(
                         dane -> {
-                            PolicyContext mxPolicy = policy.forMx(dane);
+                            MxPolicy mxPolicy = new MxPolicy(policy, dane);
                             if (!(dane instanceof DanePolicy.NotApplicable)) {
                                 LOG.debug("queue {}: {}", envelope.id(), dane.describe());
                             }
@@ -191,7 +192,7 @@ final class DomainAttempt {
     }
 
     private CompletableFuture<Void> tryAddress(
-            MxPlan.MxHost host, PolicyContext mxPolicy, List<InetAddress> addresses, int j) {
+            MxPlan.MxHost host, MxPolicy mxPolicy, List<InetAddress> addresses, int j) {
         if (j >= addresses.size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
@@ -272,7 +273,7 @@ final class DomainAttempt {
     }
 
     /** An MX the policy rules out before connecting: the TLS outcome is still recorded (RFC 8460 §4.3). */
-    private void skipped(String mxHost, PolicyContext mxPolicy, Verdict.Refuse verdict) {
+    private void skipped(String mxHost, MxPolicy mxPolicy, Verdict.Refuse verdict) {
         if (refusal == null) {
             refusal = verdict;
         }

@@ -33,7 +33,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.enforce.Enforcer;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
@@ -112,7 +112,7 @@ public final class OutboundClient implements AutoCloseable {
      * exceptionally for anything the network or the MX did: that is a {@link DeliveryAttemptResult.Failed}.
      */
     public CompletableFuture<DeliveryAttemptResult> deliver(
-            DeliveryTarget target, OutboundMessage message, PolicyContext policy) {
+            DeliveryTarget target, OutboundMessage message, MxPolicy policy) {
         Attempt attempt = new Attempt(target, message.queueId(), policy);
         CompletableFuture<DeliveryAttemptResult> result;
         if (closed) {
@@ -162,7 +162,7 @@ public final class OutboundClient implements AutoCloseable {
      * Connects, greets, sends EHLO and STARTTLS, and says what the policy would make of it, without sending any
      * message ({@code policy check}). No outcome is recorded for a probe.
      */
-    public CompletableFuture<ProbeResult> probe(DeliveryTarget target, PolicyContext policy) {
+    public CompletableFuture<ProbeResult> probe(DeliveryTarget target, MxPolicy policy) {
         Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy, target.mxHost());
         if (skip.isPresent()) {
             return CompletableFuture.completedFuture(
@@ -208,7 +208,7 @@ public final class OutboundClient implements AutoCloseable {
     private static final class Attempt {
         final DeliveryTarget target;
         final String queueId;
-        final PolicyContext policy;
+        final MxPolicy policy;
         volatile Stage stage = Stage.CONNECT;
         volatile String tls = "-";
         volatile String verdict = "-";
@@ -217,7 +217,7 @@ public final class OutboundClient implements AutoCloseable {
         /** On a reused connection: whether the MX answered our RSET, i.e. the connection was still alive. */
         volatile boolean rsetAnswered;
 
-        Attempt(DeliveryTarget target, String queueId, PolicyContext policy) {
+        Attempt(DeliveryTarget target, String queueId, MxPolicy policy) {
             this.target = target;
             this.queueId = queueId;
             this.policy = policy;

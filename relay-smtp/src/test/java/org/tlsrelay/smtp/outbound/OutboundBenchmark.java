@@ -9,14 +9,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.testmx.TestMx;
 import org.tlsrelay.testkit.TestCa;
+import org.tlsrelay.testkit.TestPolicies;
 
 /**
  * Throughput of the outbound client alone: 10 KB messages over verified STARTTLS (enforce policy) to a loopback sink
@@ -38,13 +37,9 @@ public final class OutboundBenchmark {
         int concurrency = Integer.getInteger("bench.concurrency", 16);
         TestCa ca = TestCa.create("Bench CA");
         byte[] body = body(10 * 1024);
-        PolicyContext policy =
-                new PolicyContext(
-                        "bench.test",
-                        PolicyContext.Source.MTA_STS,
-                        "",
-                        new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofMtaSts("*.bench.test"))),
-                        List.of());
+        MxPolicy policy =
+                MxPolicy.domainWide(
+                        TestPolicies.sts("bench.test", PolicyMode.ENFORCE, "*.bench.test"));
         System.out.printf(
                 "outbound client benchmark: %d messages of %d octets, %d in flight, %d cores%n",
                 messages, body.length, concurrency, Runtime.getRuntime().availableProcessors());
@@ -94,7 +89,7 @@ public final class OutboundBenchmark {
     private static void run(
             OutboundClient client,
             DeliveryTarget target,
-            PolicyContext policy,
+            MxPolicy policy,
             byte[] body,
             int n,
             int concurrency,

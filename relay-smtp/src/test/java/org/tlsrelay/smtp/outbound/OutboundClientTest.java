@@ -28,18 +28,18 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.tlsrelay.core.enforce.CertificateValidity;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.enforce.Verdict;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.testmx.TestMx;
 import org.tlsrelay.testkit.TestCa;
+import org.tlsrelay.testkit.TestPolicies;
 
 /** The outbound client against misbehaving and well-behaved MXs on loopback, over real sockets and real TLS. */
 class OutboundClientTest {
@@ -271,15 +271,7 @@ class OutboundClientTest {
     @Test
     void skipsAnMxOutsideTheEnforcedPolicyWithoutConnecting() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        PolicyContext policy =
-                new PolicyContext(
-                        DOMAIN,
-                        PolicyContext.Source.MTA_STS,
-                        "",
-                        new Policy(
-                                PolicyMode.ENFORCE,
-                                List.of(MxPattern.ofMtaSts("*.mail.example.test"))),
-                        List.of());
+        ResolvedPolicy policy = TestPolicies.sts(DOMAIN, PolicyMode.ENFORCE, "*.mail.example.test");
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy);
 
@@ -294,15 +286,8 @@ class OutboundClientTest {
     @Test
     void deliversUnderTestingToAnMxOutsideThePolicyAndRecordsIt() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        PolicyContext policy =
-                new PolicyContext(
-                        DOMAIN,
-                        PolicyContext.Source.LIST,
-                        "eff",
-                        new Policy(
-                                PolicyMode.TESTING,
-                                List.of(MxPattern.ofListEntry(".mail.example.test"))),
-                        List.of());
+        ResolvedPolicy policy =
+                TestPolicies.list(DOMAIN, "eff", PolicyMode.TESTING, ".mail.example.test");
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy);
 
@@ -355,7 +340,7 @@ class OutboundClientTest {
                         List.of("a@example.test", "b@example.test"),
                         content("hi\r\n"));
 
-        DeliveryAttemptResult result = deliver(mx, m, PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result = deliver(mx, m, TestPolicies.none(DOMAIN));
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
@@ -646,8 +631,8 @@ class OutboundClientTest {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
 
         deliver(mx, message("one"), policy(PolicyMode.ENFORCE));
-        deliver(mx, message("two"), PolicyContext.noPolicy("other.test"));
-        deliver(mx, message("three"), PolicyContext.noPolicy("other.test"));
+        deliver(mx, message("two"), TestPolicies.none("other.test"));
+        deliver(mx, message("three"), TestPolicies.none("other.test"));
 
         assertEquals(1, mx.connections().size());
         assertEquals(
@@ -659,7 +644,7 @@ class OutboundClientTest {
     void doesNotReuseAConnectionWhoseTlsTheNextPolicyRefuses() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(untrusted));
 
-        DeliveryAttemptResult first = deliver(mx, message("one"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult first = deliver(mx, message("one"), TestPolicies.none(DOMAIN));
         DeliveryAttemptResult second = deliver(mx, message("two"), policy(PolicyMode.ENFORCE));
 
         assertInstanceOf(DeliveryAttemptResult.Completed.class, first);
@@ -736,8 +721,7 @@ class OutboundClientTest {
                                 .withTimeouts(WAIT, Duration.ofMillis(300)));
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).silentAt(silence));
 
-        DeliveryAttemptResult result =
-                deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result = deliver(mx, message("hello"), TestPolicies.none(DOMAIN));
 
         DeliveryAttemptResult.Failed failed =
                 assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
@@ -757,7 +741,10 @@ class OutboundClientTest {
                 new DeliveryTarget(MX_HOST, InetAddress.getByName("127.0.0.1"), port);
 
         DeliveryAttemptResult result =
-                client.deliver(target, message("hello"), policy(PolicyMode.ENFORCE))
+                client.deliver(
+                                target,
+                                message("hello"),
+                                MxPolicy.domainWide(policy(PolicyMode.ENFORCE)))
                         .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
         assertEquals(
@@ -786,8 +773,7 @@ class OutboundClientTest {
     void saysGoodbyeToAnMxThatRefusesEhlo() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).ehloReply("554 5.7.1 not you"));
 
-        DeliveryAttemptResult result =
-                deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result = deliver(mx, message("hello"), TestPolicies.none(DOMAIN));
 
         DeliveryAttemptResult.Failed failed =
                 assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
@@ -805,7 +791,7 @@ class OutboundClientTest {
                                 .startTls(good)
                                 .ehloReply("502 5.5.2 what?"));
 
-        DeliveryAttemptResult clear = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult clear = deliver(mx, message("hello"), TestPolicies.none(DOMAIN));
         DeliveryAttemptResult enforced = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
 
         assertEquals(
@@ -829,7 +815,7 @@ class OutboundClientTest {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(wrongName));
 
         ProbeResult result =
-                client.probe(target(mx), policy(PolicyMode.ENFORCE))
+                client.probe(target(mx), MxPolicy.domainWide(policy(PolicyMode.ENFORCE)))
                         .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
         ProbeResult.Observed observed = assertInstanceOf(ProbeResult.Observed.class, result);
@@ -862,9 +848,9 @@ class OutboundClientTest {
         return mx;
     }
 
-    private DeliveryAttemptResult deliver(TestMx mx, OutboundMessage message, PolicyContext policy)
+    private DeliveryAttemptResult deliver(TestMx mx, OutboundMessage message, ResolvedPolicy policy)
             throws Exception {
-        return client.deliver(target(mx), message, policy)
+        return client.deliver(target(mx), message, MxPolicy.domainWide(policy))
                 .get(WAIT.toSeconds() * 2, TimeUnit.SECONDS);
     }
 
@@ -872,17 +858,8 @@ class OutboundClientTest {
         return new DeliveryTarget(MX_HOST, mx.address(), mx.port());
     }
 
-    private static PolicyContext policy(PolicyMode mode) {
-        return new PolicyContext(
-                DOMAIN,
-                PolicyContext.Source.MTA_STS,
-                "",
-                new Policy(mode, List.of(MxPattern.ofMtaSts("*.example.test"))),
-                List.of(
-                        "version: STSv1",
-                        "mode: " + mode.label(),
-                        "mx: *.example.test",
-                        "max_age: 86400"));
+    private static ResolvedPolicy policy(PolicyMode mode) {
+        return TestPolicies.sts(DOMAIN, mode, "*.example.test");
     }
 
     private static OutboundMessage message(String text) {
