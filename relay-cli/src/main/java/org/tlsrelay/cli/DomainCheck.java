@@ -15,8 +15,10 @@ import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
+import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.MxPolicy;
+import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.policy.PolicyMode;
@@ -365,7 +367,9 @@ final class DomainCheck {
                         : await(dane.apply(record.host(), mxSecure), dnsTimeout);
         progress.accept("  " + danePolicy.describe());
         MxPolicy context = new MxPolicy(domainPolicy, danePolicy);
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, record.host());
+        Admission admission = Enforcer.beforeConnect(context, record.host(), TlsRequirement.POLICY);
+        Optional<Verdict.Refuse> skip =
+                admission instanceof Admission.Skip s ? Optional.of(s.refusal()) : Optional.empty();
         if (skip.isPresent() && danePolicy instanceof DanePolicy.Failed) {
             return new MxCheck(
                     record, implicit, "not looked up", policyMatch, List.of(), skip, danePolicy);
@@ -390,7 +394,10 @@ final class DomainCheck {
         for (InetAddress a : found.value()) {
             DeliveryTarget target = new DeliveryTarget(record.host(), a, port);
             progress.accept("  probing " + target + " ...");
-            ProbeResult result = probe(target, context);
+            ProbeResult result =
+                    admission instanceof Admission.Connect permit
+                            ? probe(target, permit)
+                            : new ProbeResult.NotAllowed(target, skip.orElseThrow());
             AddressCheck check = new AddressCheck(target, result);
             progress.accept(
                     "  "
@@ -416,8 +423,9 @@ final class DomainCheck {
                 record, implicit, "found", policyMatch, probes, Optional.empty(), danePolicy);
     }
 
-    private ProbeResult probe(DeliveryTarget target, MxPolicy context) throws InterruptedException {
-        CompletableFuture<ProbeResult> f = client.probe(target, context);
+    private ProbeResult probe(DeliveryTarget target, Admission.Connect permit)
+            throws InterruptedException {
+        CompletableFuture<ProbeResult> f = client.probe(target, permit);
         try {
             return f.get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {

@@ -3,6 +3,10 @@ package org.tlsrelay.testkit;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import org.tlsrelay.core.enforce.Admission;
+import org.tlsrelay.core.enforce.Enforcer;
+import org.tlsrelay.core.enforce.MxPolicy;
+import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
@@ -67,5 +71,25 @@ public final class TestPolicies {
     /** No policy: opportunistic TLS. */
     public static ResolvedPolicy none(String domain) {
         return ResolvedPolicy.none(domain, "no policy (made by the test)");
+    }
+
+    /**
+     * Enforcer's permission to connect to {@code mxHost} under {@code policy} (DANE not looked at), for a message
+     * without a TLS requirement of its own, as the outbound client needs it; a test that expects a skip asks
+     * {@link Enforcer#beforeConnect} itself.
+     */
+    public static Admission.Connect permit(ResolvedPolicy policy, String mxHost) {
+        return permit(policy, mxHost, TlsRequirement.POLICY);
+    }
+
+    /** As {@link #permit(ResolvedPolicy, String)} for a message with its own requirement (RFC 8689). */
+    public static Admission.Connect permit(
+            ResolvedPolicy policy, String mxHost, TlsRequirement requirement) {
+        Admission a = Enforcer.beforeConnect(MxPolicy.domainWide(policy), mxHost, requirement);
+        if (a instanceof Admission.Connect c) {
+            return c;
+        }
+        throw new IllegalStateException(
+                "the policy does not allow " + mxHost + ": " + ((Admission.Skip) a).refusal());
     }
 }

@@ -2,13 +2,14 @@ package org.tlsrelay.core.enforce;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -76,7 +77,10 @@ class EnforcerDaneTest {
             throws Exception {
         MxPolicy context = new MxPolicy(context(mode), dane(dane));
         Verdict v =
-                Enforcer.decide(context, MX, observation(starttls, cert, "y".equals(trusted)), NOW);
+                judge(
+                        context,
+                        TlsRequirement.POLICY,
+                        observation(starttls, cert, "y".equals(trusted)));
         assertEquals(verdict, v.label(), v::toString);
         assertEquals(
                 failure,
@@ -126,16 +130,7 @@ class EnforcerDaneTest {
                                 false,
                                 "test"),
                         dane(dane));
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, MX, requirement);
-        Verdict v =
-                skip.isPresent()
-                        ? skip.get()
-                        : Enforcer.decide(
-                                context,
-                                MX,
-                                observation(starttls, cert, "y".equals(trusted)),
-                                NOW,
-                                requirement);
+        Verdict v = judge(context, requirement, observation(starttls, cert, "y".equals(trusted)));
         assertEquals(verdict, v.label(), v::toString);
         assertEquals(code, v instanceof Verdict.Refuse r ? r.enhancedCode() : "-", v::toString);
     }
@@ -144,22 +139,30 @@ class EnforcerDaneTest {
     void daneRecordsMakeTheMxPatternsIrrelevantBeforeConnecting() throws Exception {
         // the enforced policy does not list the host: without DANE it is skipped, with DANE it is
         // tried
-        assertTrue(
-                Enforcer.beforeConnect(MxPolicy.domainWide(context(PolicyMode.ENFORCE)), MX)
-                        .isPresent());
-        assertEquals(
-                Optional.empty(),
+        assertInstanceOf(
+                Admission.Skip.class,
                 Enforcer.beforeConnect(
-                        new MxPolicy(context(PolicyMode.ENFORCE), dane("required-ee")), MX));
+                        MxPolicy.domainWide(context(PolicyMode.ENFORCE)),
+                        MX,
+                        TlsRequirement.POLICY));
+        assertInstanceOf(
+                Admission.Connect.class,
+                Enforcer.beforeConnect(
+                        new MxPolicy(context(PolicyMode.ENFORCE), dane("required-ee")),
+                        MX,
+                        TlsRequirement.POLICY));
     }
 
     @Test
     void aDnssecFailureKeepsTheMxWaitingWithoutConnecting() throws Exception {
-        Optional<Verdict.Refuse> skip =
-                Enforcer.beforeConnect(new MxPolicy(context(PolicyMode.NONE), dane("failed")), MX);
-        assertTrue(skip.isPresent());
-        assertEquals(TlsFailureType.DNSSEC_INVALID, skip.get().failure());
-        assertEquals(Enforcer.POLICY_FAILURE_CODE, skip.get().enhancedCode());
+        Admission skip =
+                Enforcer.beforeConnect(
+                        new MxPolicy(context(PolicyMode.NONE), dane("failed")),
+                        MX,
+                        TlsRequirement.POLICY);
+        Verdict.Refuse refusal = assertInstanceOf(Admission.Skip.class, skip).refusal();
+        assertEquals(TlsFailureType.DNSSEC_INVALID, refusal.failure());
+        assertEquals(Enforcer.POLICY_FAILURE_CODE, refusal.enhancedCode());
     }
 
     @Test
@@ -174,6 +177,22 @@ class EnforcerDaneTest {
                                 MX, MX, List.of(new TlsaRecord(1, 1, 1, new byte[32]))));
         assertFalse(unusable.daneApplies());
         assertEquals(PolicySource.OVERRIDE, unusable.domainPolicy().source());
+    }
+
+    /**
+     * The decision as the delivery engine asks it: before connecting, then, when allowed, over the session; the MX
+     * advertises REQUIRETLS (the rows above are about the policies, not the extension).
+     */
+    private static Verdict judge(
+            MxPolicy policy, TlsRequirement requirement, TlsObservation observation) {
+        Admission admission = Enforcer.beforeConnect(policy, MX, requirement);
+        if (admission instanceof Admission.Skip skip) {
+            return skip.refusal();
+        }
+        return Enforcer.decide(
+                (Admission.Connect) admission,
+                new MxObservation(observation, Set.of("PIPELINING", "REQUIRETLS")),
+                NOW);
     }
 
     private static ResolvedPolicy context(PolicyMode mode) {

@@ -17,8 +17,11 @@ import org.slf4j.MDC;
 import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.enforce.Admission;
+import org.tlsrelay.core.enforce.DomainVerdict;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.MxPolicy;
+import org.tlsrelay.core.enforce.MxRefusal;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
@@ -76,17 +79,15 @@ final class DomainAttempt {
     private final Map<RecipientStatus, DomainResult.Outcome> outcomes = new LinkedHashMap<>();
 
     private List<RecipientStatus> pending;
-    private Verdict.Refuse refusal;
+
+    /** Every refusal Enforcer made, by MX host, in order: what they mean is its call once the walk is over. */
+    private final List<MxRefusal> refusals = new ArrayList<>();
+
+    private List<String> hosts = List.of();
     private String lastProblem;
     private boolean transacted;
     private boolean stop;
     private int addressesTried;
-
-    /** MX hosts ruled out for a REQUIRETLS message: no authenticating policy, or no REQUIRETLS (RFC 8689 §4.2.1). */
-    private final Set<String> requireTlsUnmet = new java.util.HashSet<>();
-
-    private int hostCount;
-    private String requireTlsReason;
 
     DomainAttempt(
             Context ctx,
@@ -126,7 +127,7 @@ final class DomainAttempt {
                     RecipientStatus.State.FAILED);
         }
         MxPlan.Hosts hosts = (MxPlan.Hosts) plan;
-        hostCount = hosts.hosts().size();
+        this.hosts = hosts.hosts().stream().map(MxPlan.MxHost::name).toList();
         return tryHost(hosts, 0).thenCompose(v -> finish(null, RecipientStatus.State.PENDING));
     }
 
@@ -149,19 +150,15 @@ final class DomainAttempt {
                             if (!(dane instanceof DanePolicy.NotApplicable)) {
                                 LOG.debug("queue {}: {}", envelope.id(), dane.describe());
                             }
-                            Optional<Verdict.Refuse> skip =
+                            Admission admission =
                                     Enforcer.beforeConnect(mxPolicy, host.name(), requirement());
-                            if (skip.isPresent() && skip.get().requireTls()) {
-                                requireTlsUnmet.add(host.name());
-                                requireTlsReason = skip.get().reason();
+                            if (admission instanceof Admission.Skip skip) {
+                                // RFC 8461 §4.1, RFC 7672 §2.1.1, RFC 8689 §4.2.1: not a candidate
+                                // now; no address look-up, no connection
+                                skipped(host.name(), mxPolicy, skip.refusal());
                                 return tryHost(hosts, i + 1);
                             }
-                            if (skip.isPresent()) {
-                                // RFC 8461 §4.1 / RFC 7672 §2.1.1: not a candidate now; no address
-                                // look-up, no connection
-                                skipped(host.name(), mxPolicy, skip.get());
-                                return tryHost(hosts, i + 1);
-                            }
+                            Admission.Connect permit = (Admission.Connect) admission;
                             CompletableFuture<List<InetAddress>> addresses;
                             if (dane instanceof DanePolicy.Required) {
                                 // RFC 7672 §2.2.1: connect only to the addresses DNSSEC vouched for
@@ -178,7 +175,7 @@ final class DomainAttempt {
                                 addresses = CompletableFuture.completedFuture(host.addresses());
                             }
                             return addresses
-                                    .thenCompose(list -> tryAddress(host, mxPolicy, list, 0))
+                                    .thenCompose(list -> tryAddress(host, permit, list, 0))
                                     .thenCompose(v -> tryHost(hosts, i + 1));
                         });
     }
@@ -192,7 +189,7 @@ final class DomainAttempt {
     }
 
     private CompletableFuture<Void> tryAddress(
-            MxPlan.MxHost host, MxPolicy mxPolicy, List<InetAddress> addresses, int j) {
+            MxPlan.MxHost host, Admission.Connect permit, List<InetAddress> addresses, int j) {
         if (j >= addresses.size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
@@ -204,7 +201,7 @@ final class DomainAttempt {
                     null); // every pending recipient was unusable, and failed
         }
         return ctx.client()
-                .deliver(target, message, mxPolicy)
+                .deliver(target, message, permit)
                 .thenCompose(
                         result -> {
                             if (result instanceof DeliveryAttemptResult.Completed c) {
@@ -213,14 +210,13 @@ final class DomainAttempt {
                                         null); // deferred recipients: next MX
                             }
                             if (result instanceof DeliveryAttemptResult.Refused r) {
-                                if (refusal == null) {
-                                    refusal = r.verdict();
-                                }
-                                // not connected: the host itself is not allowed, so none of its
-                                // addresses is
-                                return r.connected()
-                                        ? tryAddress(host, mxPolicy, addresses, j + 1)
-                                        : CompletableFuture.<Void>completedFuture(null);
+                                refusals.add(new MxRefusal(host.name(), r.verdict()));
+                                // a REQUIRETLS refusal rules the MX host out for this message; a
+                                // TLS
+                                // failure may be this address's only
+                                return r.verdict().ground() == Verdict.Refuse.Ground.REQUIRETLS
+                                        ? CompletableFuture.<Void>completedFuture(null)
+                                        : tryAddress(host, permit, addresses, j + 1);
                             }
                             DeliveryAttemptResult.Failed f = (DeliveryAttemptResult.Failed) result;
                             if (f.possiblyDelivered()) {
@@ -235,7 +231,7 @@ final class DomainAttempt {
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
                             lastProblem = "451 4.4.1 " + target + ": " + f.detail();
-                            return tryAddress(host, mxPolicy, addresses, j + 1);
+                            return tryAddress(host, permit, addresses, j + 1);
                         });
     }
 
@@ -263,37 +259,40 @@ final class DomainAttempt {
                     new DomainResult.Outcome(rs, state, r.reply().toString(), host.name(), dsn));
             if (state == RecipientStatus.State.PENDING) {
                 stillPending.add(rs);
-                if ("4.7.30".equals(r.reply().enhancedCode())) {
-                    requireTlsUnmet.add(host.name()); // the MX does not advertise REQUIRETLS
-                    requireTlsReason = r.reply().toString();
-                }
             }
         }
         pending = stillPending;
     }
 
-    /** An MX the policy rules out before connecting: the TLS outcome is still recorded (RFC 8460 §4.3). */
+    /**
+     * An MX host Enforcer ruled out before connecting: the TLS outcome is still recorded when the refusal is one
+     * (RFC 8460 §4.3; a REQUIRETLS refusal is not).
+     */
     private void skipped(String mxHost, MxPolicy mxPolicy, Verdict.Refuse verdict) {
-        if (refusal == null) {
-            refusal = verdict;
-        }
-        TlsOutcome outcome =
-                new TlsOutcome(
-                        ctx.clock().instant(),
-                        mxPolicy,
-                        mxHost,
-                        "",
-                        "",
-                        "",
-                        verdict.result(),
-                        verdict.label(),
-                        notConnected(verdict));
-        try {
-            ctx.outcomes().record(outcome);
-        } catch (RuntimeException e) {
-            LOG.warn("queue {}: the TLS outcome listener failed", envelope.id(), e);
-        }
-        // the same line the outbound client writes for an attempt it refuses without connecting
+        refusals.add(new MxRefusal(mxHost, verdict));
+        verdict.reported()
+                .ifPresent(
+                        reported -> {
+                            TlsOutcome outcome =
+                                    new TlsOutcome(
+                                            ctx.clock().instant(),
+                                            mxPolicy,
+                                            mxHost,
+                                            "",
+                                            "",
+                                            "",
+                                            reported.result(),
+                                            reported.verdict(),
+                                            notConnected(verdict));
+                            try {
+                                ctx.outcomes().record(outcome);
+                            } catch (RuntimeException e) {
+                                LOG.warn(
+                                        "queue {}: the TLS outcome listener failed",
+                                        envelope.id(),
+                                        e);
+                            }
+                        });
         try (MDC.MDCCloseable q = MDC.putCloseable("queueId", envelope.id());
                 MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
                 MDC.MDCCloseable m = MDC.putCloseable("mx", mxHost)) {
@@ -316,21 +315,18 @@ final class DomainAttempt {
     // ---- the result ----
 
     /**
-     * Every recipient not decided yet gets {@code reason} with {@code state}; with a null reason, the pending ones
-     * get the best reason known: the MX's own reply when one deferred them, else the policy refusal when nothing
-     * was sent anywhere, else the last connection problem.
+     * Every recipient not decided yet gets {@code reason} with {@code state}; with a null reason, what Enforcer
+     * makes of the refusals decides: every MX ruled out for a REQUIRETLS message fails the recipients (5.7.30);
+     * otherwise the pending ones get the best reason known: the MX's own reply when one deferred them, else the
+     * policy refusal when nothing was sent anywhere, else the last connection problem.
      */
     private CompletableFuture<DomainResult> finish(String reason, RecipientStatus.State state) {
-        if (reason == null && hostCount > 0 && requireTlsUnmet.size() == hostCount) {
-            // RFC 8689 §4.2.1 and §6: no MX qualifies for this REQUIRETLS message: a permanent
-            // failure, and the DSN
-            // goes without REQUIRETLS (a new message in the spool carries no such flag)
-            reason =
-                    "550 5.7.30 REQUIRETLS support required: no MX of "
-                            + domain
-                            + " qualifies (last: "
-                            + requireTlsReason
-                            + ")";
+        Optional<DomainVerdict> verdict =
+                reason == null
+                        ? Enforcer.afterMxWalk(domain, hosts, refusals, transacted)
+                        : Optional.empty();
+        if (verdict.orElse(null) instanceof DomainVerdict.Fail fail) {
+            reason = fail.reply();
             state = RecipientStatus.State.FAILED;
         }
         boolean policyRefused = false;
@@ -340,8 +336,8 @@ final class DomainAttempt {
                 outcomes.put(rs, new DomainResult.Outcome(rs, state, reason, "", false));
             } else if (earlier == null) {
                 String why;
-                if (refusal != null && !transacted) {
-                    why = "451 " + refusal.replyText();
+                if (verdict.orElse(null) instanceof DomainVerdict.Defer defer) {
+                    why = defer.reply();
                     policyRefused = true;
                 } else if (lastProblem != null) {
                     why = lastProblem;
@@ -406,8 +402,7 @@ final class DomainAttempt {
                     XText.encode(envelope.envid()),
                     envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
                     envelope.smtpUtf8(),
-                    content,
-                    requirement());
+                    content);
         } catch (IllegalArgumentException e) {
             return null;
         }

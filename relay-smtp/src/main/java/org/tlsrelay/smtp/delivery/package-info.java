@@ -14,7 +14,8 @@
  *   <li>DANE (RFC 7672), with a validating resolver: the MX RRset's security, then each MX host's DANE policy;
  *       where TLSA records apply, TLS must match them whatever the domain's policy (RFC 8461 §2), and a DNSSEC
  *       failure keeps the host waiting. A REQUIRETLS message (RFC 8689) fails with {@code 5.7.30} once no MX
- *       qualifies.</li>
+ *       qualifies. Every one of these decisions (skip, refuse, defer, fail) is a value
+ *       {@link org.tlsrelay.core.enforce.Enforcer} returns; the attempt only acts on it.</li>
  *   <li>Retries per {@code delivery.retry}; after {@code max-age} the pending recipients fail (RFC 5321
  *       §4.5.4.1).</li>
  *   <li>Delivery status notifications (RFC 3464, RFC 3461 RET/ENVID/NOTIFY/ORCPT) go back to the envelope sender

@@ -32,13 +32,14 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.Enforcer;
+import org.tlsrelay.core.enforce.MxObservation;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
-import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.tls.TrustMaterial;
 
@@ -108,12 +109,14 @@ public final class OutboundClient implements AutoCloseable {
     }
 
     /**
-     * One delivery attempt of {@code message} to one MX address under {@code policy}. The future never completes
-     * exceptionally for anything the network or the MX did: that is a {@link DeliveryAttemptResult.Failed}.
+     * One delivery attempt of {@code message} to one MX address, which {@link Enforcer} allowed to connect to
+     * ({@code permit}, for the target's MX host). The future never completes exceptionally for anything the network
+     * or the MX did: that is a {@link DeliveryAttemptResult.Failed}.
      */
     public CompletableFuture<DeliveryAttemptResult> deliver(
-            DeliveryTarget target, OutboundMessage message, MxPolicy policy) {
-        Attempt attempt = new Attempt(target, message.queueId(), policy);
+            DeliveryTarget target, OutboundMessage message, Admission.Connect permit) {
+        requireSameHost(target, permit);
+        Attempt attempt = new Attempt(target, message.queueId(), permit);
         CompletableFuture<DeliveryAttemptResult> result;
         if (closed) {
             result =
@@ -121,72 +124,44 @@ public final class OutboundClient implements AutoCloseable {
                             new DeliveryAttemptResult.Failed(
                                     target, Stage.CONNECT, "the outbound client is closed"));
         } else {
-            Optional<Verdict.Refuse> skip =
-                    Enforcer.beforeConnect(policy, target.mxHost(), message.tlsRequirement());
-            if (skip.isPresent()) {
-                // RFC 8461 §4.1: not connected at all; still a TLS-RPT outcome for the policy
-                // domain
-                emit(
-                        attempt,
-                        "",
-                        "",
-                        skip.get(),
-                        skip.get().failure() == TlsFailureType.DNSSEC_INVALID
-                                ? "not connected: the DNSSEC look-ups for DANE failed"
-                                : "not connected: the MX host is not in the policy");
-                attempt.verdict = skip.get().label();
-                result =
-                        CompletableFuture.completedFuture(
-                                new DeliveryAttemptResult.Refused(target, skip.get(), false));
-            } else {
-                result =
-                        safely(
-                                attempt,
-                                () ->
-                                        pool.take(target)
-                                                .map(
-                                                        s ->
-                                                                onLoop(
-                                                                        s,
-                                                                        () ->
-                                                                                reuse(
-                                                                                        s, message,
-                                                                                        attempt)))
-                                                .orElseGet(() -> fresh(message, attempt)));
-            }
+            result =
+                    safely(
+                            attempt,
+                            () ->
+                                    pool.take(target)
+                                            .map(s -> onLoop(s, () -> reuse(s, message, attempt)))
+                                            .orElseGet(() -> fresh(message, attempt)));
         }
         return result.whenComplete((r, e) -> log(attempt, r));
     }
 
     /**
-     * Connects, greets, sends EHLO and STARTTLS, and says what the policy would make of it, without sending any
-     * message ({@code policy check}). No outcome is recorded for a probe.
+     * Connects, greets, sends EHLO and STARTTLS, and says what {@link Enforcer} would make of it, without sending
+     * any message ({@code policy check}). No outcome is recorded for a probe.
      */
-    public CompletableFuture<ProbeResult> probe(DeliveryTarget target, MxPolicy policy) {
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(policy, target.mxHost());
-        if (skip.isPresent()) {
-            return CompletableFuture.completedFuture(
-                    new ProbeResult.NotAllowed(target, skip.get()));
-        }
+    public CompletableFuture<ProbeResult> probe(DeliveryTarget target, Admission.Connect permit) {
+        requireSameHost(target, permit);
         if (closed) {
             return CompletableFuture.completedFuture(
                     new ProbeResult.Failed(target, Stage.CONNECT, "the outbound client is closed"));
         }
-        Attempt attempt = new Attempt(target, "probe", policy);
+        Attempt attempt = new Attempt(target, "probe", permit);
         return open(attempt, false)
                 .<ProbeResult>thenApply(
                         s -> {
-                            Verdict verdict =
-                                    Enforcer.decide(
-                                            policy,
-                                            target.mxHost(),
-                                            s.observation,
-                                            clock.instant());
+                            Verdict verdict = decide(attempt, s);
                             s.connection.quit();
                             return new ProbeResult.Observed(
                                     target, s.greeting, s.capabilities, s.observation, verdict);
                         })
                 .exceptionally(e -> new ProbeResult.Failed(target, attempt.stage, describe(e)));
+    }
+
+    private static void requireSameHost(DeliveryTarget target, Admission.Connect permit) {
+        if (!target.mxHost().equals(DnsNames.normalise(permit.mxHost()))) {
+            throw new IllegalArgumentException(
+                    "the permit is for " + permit.mxHost() + ", not for " + target.mxHost());
+        }
     }
 
     /** Idle connections kept for reuse now. */
@@ -208,6 +183,7 @@ public final class OutboundClient implements AutoCloseable {
     private static final class Attempt {
         final DeliveryTarget target;
         final String queueId;
+        final Admission.Connect permit;
         final MxPolicy policy;
         volatile Stage stage = Stage.CONNECT;
         volatile String tls = "-";
@@ -217,10 +193,11 @@ public final class OutboundClient implements AutoCloseable {
         /** On a reused connection: whether the MX answered our RSET, i.e. the connection was still alive. */
         volatile boolean rsetAnswered;
 
-        Attempt(DeliveryTarget target, String queueId, MxPolicy policy) {
+        Attempt(DeliveryTarget target, String queueId, Admission.Connect permit) {
             this.target = target;
             this.queueId = queueId;
-            this.policy = policy;
+            this.permit = permit;
+            this.policy = permit.policy();
         }
     }
 
@@ -231,22 +208,15 @@ public final class OutboundClient implements AutoCloseable {
             s.connection.close();
             return fresh(message, attempt);
         }
-        Verdict verdict =
-                Enforcer.decide(
-                        attempt.policy,
-                        attempt.target.mxHost(),
-                        s.observation,
-                        clock.instant(),
-                        message.tlsRequirement());
-        if (verdict instanceof Verdict.Refuse) {
-            // this connection's TLS does not satisfy this policy; a new connection gets its own
+        if (!(decide(attempt, s) instanceof Verdict.Deliver deliver)) {
+            // this connection does not satisfy this message's policy; a new connection gets its own
             // observation
             release(s);
             return fresh(message, attempt);
         }
         attempt.reused = true;
-        emit(attempt, s, verdict);
-        return transaction(s, message, attempt, verdict, true)
+        emit(attempt, s, deliver);
+        return transaction(s, message, attempt, deliver, true)
                 .handle(
                         (r, e) -> {
                             if (e == null) {
@@ -272,21 +242,15 @@ public final class OutboundClient implements AutoCloseable {
         return open(attempt, false)
                 .thenCompose(
                         s -> {
-                            Verdict verdict =
-                                    Enforcer.decide(
-                                            attempt.policy,
-                                            attempt.target.mxHost(),
-                                            s.observation,
-                                            clock.instant(),
-                                            message.tlsRequirement());
+                            Verdict verdict = decide(attempt, s);
                             emit(attempt, s, verdict);
-                            if (verdict instanceof Verdict.Refuse refuse) {
+                            if (!(verdict instanceof Verdict.Deliver deliver)) {
                                 s.connection.quit();
                                 return CompletableFuture.completedFuture(
                                         new DeliveryAttemptResult.Refused(
-                                                attempt.target, refuse, true));
+                                                attempt.target, (Verdict.Refuse) verdict));
                             }
-                            if (verdict instanceof Verdict.DeliverInClear
+                            if (deliver instanceof Verdict.DeliverInClear
                                     && !s.connection.usable()) {
                                 // testing/none after a failed handshake: the connection is gone;
                                 // deliver in clear on a new one
@@ -300,12 +264,20 @@ public final class OutboundClient implements AutoCloseable {
                                                             clear.withObservation(s.observation);
                                                     retry.reportedDomains.addAll(s.reportedDomains);
                                                     return transaction(
-                                                            retry, message, attempt, verdict,
+                                                            retry, message, attempt, deliver,
                                                             false);
                                                 });
                             }
-                            return transaction(s, message, attempt, verdict, false);
+                            return transaction(s, message, attempt, deliver, false);
                         });
+    }
+
+    /** Enforcer's verdict on this session for this attempt's permit: what TLS showed and what EHLO advertised. */
+    private Verdict decide(Attempt attempt, Session s) {
+        return Enforcer.decide(
+                attempt.permit,
+                new MxObservation(s.observation, s.capabilities.keywords()),
+                clock.instant());
     }
 
     /** Connects and brings the session up to the point where MAIL FROM could be sent. */
@@ -477,7 +449,11 @@ public final class OutboundClient implements AutoCloseable {
     }
 
     private CompletableFuture<DeliveryAttemptResult> transaction(
-            Session s, OutboundMessage message, Attempt attempt, Verdict verdict, boolean rset) {
+            Session s,
+            OutboundMessage message,
+            Attempt attempt,
+            Verdict.Deliver verdict,
+            boolean rset) {
         if (verdict instanceof Verdict.DeliverOverTls != s.tls) {
             // the verdict was made for another kind of connection: never send in clear what must go
             // over TLS
@@ -530,7 +506,7 @@ public final class OutboundClient implements AutoCloseable {
         DotStuffedContent content = new DotStuffedContent(source, size);
         Envelope env = new Envelope(message.recipients());
         List<SmtpRequest> rcpts = message.recipients().stream().map(r -> rcpt(r, caps)).toList();
-        SmtpRequest mail = mail(message, caps, size);
+        SmtpRequest mail = mail(message, caps, size, verdict.requireTls());
         attempt.stage = Stage.MAIL;
         CompletableFuture<Void> envelope =
                 caps.has(Extension.PIPELINING)
@@ -660,17 +636,6 @@ public final class OutboundClient implements AutoCloseable {
     /** A message this MX cannot take, decided before MAIL FROM: SMTPUTF8 (RFC 6531 §3.2) or SIZE (RFC 1870 §6). */
     private static Optional<SmtpReply> localRefusal(OutboundMessage message, Capabilities caps)
             throws IOException {
-        if (message.tlsRequirement() == TlsRequirement.REQUIRETLS
-                && !caps.has(Extension.REQUIRETLS)) {
-            // RFC 8689 §4.2.1: only to an MX that advertises REQUIRETLS; temporary here, so that
-            // the next MX is
-            // tried: the attempt fails the message (5.7.30) once no MX qualifies
-            return Optional.of(
-                    SmtpReply.local(
-                            450,
-                            "4.7.30",
-                            "the MX does not advertise REQUIRETLS, which this message requires (RFC 8689)"));
-        }
         if (message.needsSmtpUtf8() && !caps.has(Extension.SMTPUTF8)) {
             boolean asciiAddresses =
                     OutboundMessage.isAscii(message.sender())
@@ -703,7 +668,8 @@ public final class OutboundClient implements AutoCloseable {
         return Optional.empty();
     }
 
-    private static SmtpRequest mail(OutboundMessage message, Capabilities caps, long size) {
+    private static SmtpRequest mail(
+            OutboundMessage message, Capabilities caps, long size, boolean requireTls) {
         List<CharSequence> params = new ArrayList<>();
         params.add(address("FROM:", message.sender()));
         if (caps.has(Extension.SIZE)) {
@@ -715,10 +681,9 @@ public final class OutboundClient implements AutoCloseable {
         if (message.needsSmtpUtf8()) {
             params.add("SMTPUTF8");
         }
-        if (message.tlsRequirement() == TlsRequirement.REQUIRETLS) {
-            params.add(
-                    "REQUIRETLS"); // RFC 8689 §4.2.1: passed on, only ever to an MX that advertised
-            // it
+        if (requireTls) {
+            params.add("REQUIRETLS"); // RFC 8689 §4.2.1: Enforcer passes it on to an MX that
+            // advertised it
         }
         if (caps.has(Extension.DSN)) {
             if (message.ret() != OutboundMessage.Ret.UNSPECIFIED) {
@@ -817,33 +782,26 @@ public final class OutboundClient implements AutoCloseable {
                 });
     }
 
+    /** The TLS outcome of this session for this attempt's policy domain: once per connection and domain. */
     private void emit(Attempt attempt, Session s, Verdict verdict) {
-        if (!s.reportedDomains.add(attempt.policy.domain())) {
+        if (verdict.reported().isEmpty() || !s.reportedDomains.add(attempt.policy.domain())) {
             return;
         }
         String info = s.observation.describe();
         if (s.observation instanceof TlsObservation.Established e) {
             info += "; certificate " + e.peer().describe();
         }
-        emit(attempt, s.mxName(), s.localAddress(), verdict, info);
-    }
-
-    private void emit(
-            Attempt attempt, String mxHelo, String sendingIp, Verdict verdict, String info) {
-        if (verdict instanceof Verdict.Refuse r && r.requireTls()) {
-            return; // the message's own requirement, not a TLS failure of the MX (RFC 8460 has no
-            // type for it)
-        }
+        Verdict.Reported reported = verdict.reported().get();
         TlsOutcome outcome =
                 new TlsOutcome(
                         clock.instant(),
                         attempt.policy,
                         attempt.target.mxHost(),
-                        mxHelo,
-                        sendingIp,
+                        s.mxName(),
+                        s.localAddress(),
                         attempt.target.address().getHostAddress(),
-                        verdict.result(),
-                        verdict.label(),
+                        reported.result(),
+                        reported.verdict(),
                         info);
         try {
             outcomes.record(outcome);
@@ -877,12 +835,11 @@ public final class OutboundClient implements AutoCloseable {
                         decisiveReply(c));
             } else if (result instanceof DeliveryAttemptResult.Refused r) {
                 LOG.warn(
-                        "delivery to {} for {} (policy {}): tls={} verdict=refuse {} reply=\"{}\"",
+                        "delivery to {} for {} (policy {}): tls={} verdict=refuse after connecting reply=\"{}\"",
                         attempt.target,
                         attempt.policy.domain(),
                         mode,
                         attempt.tls,
-                        r.connected() ? "after connecting" : "without connecting",
                         r.verdict().replyText());
             } else if (result instanceof DeliveryAttemptResult.Failed f) {
                 LOG.warn(

@@ -1,7 +1,6 @@
 package org.tlsrelay.smtp.outbound;
 
 import java.util.List;
-import org.tlsrelay.core.enforce.TlsRequirement;
 
 /**
  * One message to send to one domain's MX: the envelope, its DSN and body parameters, and the content.
@@ -14,7 +13,6 @@ import org.tlsrelay.core.enforce.TlsRequirement;
  * @param eightBit the content has 8-bit octets (BODY=8BITMIME, RFC 6152)
  * @param smtpUtf8 the message needs SMTPUTF8 (RFC 6531); also implied by a non-ASCII address
  * @param content the message itself
- * @param tlsRequirement REQUIRETLS or {@code TLS-Required: No} (RFC 8689), or nothing beyond the policy
  */
 public record OutboundMessage(
         String queueId,
@@ -24,8 +22,7 @@ public record OutboundMessage(
         String envelopeId,
         boolean eightBit,
         boolean smtpUtf8,
-        MessageContent content,
-        TlsRequirement tlsRequirement) {
+        MessageContent content) {
 
     /** RFC 3461 §4.3. */
     public enum Ret {
@@ -43,29 +40,6 @@ public record OutboundMessage(
             throw new IllegalArgumentException("a message needs at least one recipient");
         }
         requireXtext(envelopeId, "ENVID");
-        java.util.Objects.requireNonNull(tlsRequirement, "tlsRequirement");
-    }
-
-    /** A message without a TLS requirement of its own. */
-    public OutboundMessage(
-            String queueId,
-            String sender,
-            List<OutboundRecipient> recipients,
-            Ret ret,
-            String envelopeId,
-            boolean eightBit,
-            boolean smtpUtf8,
-            MessageContent content) {
-        this(
-                queueId,
-                sender,
-                recipients,
-                ret,
-                envelopeId,
-                eightBit,
-                smtpUtf8,
-                content,
-                TlsRequirement.POLICY);
     }
 
     /** A plain message: no DSN parameters, flags taken from the addresses. */

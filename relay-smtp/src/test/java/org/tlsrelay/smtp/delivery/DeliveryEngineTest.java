@@ -16,9 +16,14 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.enforce.TlsOutcome;
+import org.tlsrelay.core.enforce.TlsResult;
+import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueueState;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -44,6 +49,7 @@ class DeliveryEngineTest {
     @TempDir Path dir;
     private final FakeDnsResolver dns = new FakeDnsResolver();
     private final PolicyTable policies = new PolicyTable();
+    private final List<TlsOutcome> outcomes = new CopyOnWriteArrayList<>();
     private final List<AutoCloseable> closeLast = new ArrayList<>();
     private final List<AutoCloseable> closeFirst = new ArrayList<>();
     private Spool spool;
@@ -84,6 +90,7 @@ class DeliveryEngineTest {
                                                 Duration.ofSeconds(5), Duration.ofSeconds(30)),
                                 TrustMaterial.of(List.of(CA.certificate())))
                         .policyOverride(override)
+                        .outcomes(outcomes::add)
                         .random(new Random(1))
                         .start();
         closeFirst.add(0, e);
@@ -333,6 +340,36 @@ class DeliveryEngineTest {
         Await.until(() -> mx.messages().size() == 1, WAIT, "delivery to the domain's own address");
         assertTrue(mx.messages().get(0).tls());
         assertTrue(dns.queries().contains("MX plain.test"));
+    }
+
+    @Test
+    void skipsAnMxOutsideTheEnforcedPolicyWithoutConnectingAndStillRecordsTheOutcome()
+            throws Exception {
+        spool(Spool.Options.defaults());
+        TestMx mx =
+                mx(
+                        TestMx.builder()
+                                .hostname("mx1.example.test")
+                                .startTls(CA.issue("mx1.example.test")));
+        dns.mx("example.test", 10, "mx1.example.test").a("mx1.example.test", "127.0.0.1");
+        policies.put(TestPolicies.sts("example.test", PolicyMode.ENFORCE, "*.mail.example.test"));
+        String id = enqueue("s@x.test", rcpt("a@example.test"));
+
+        engine(mx.port());
+
+        Await.until(
+                () -> find(id).map(m -> m.envelope().attempts() > 0).orElse(false),
+                WAIT,
+                "the attempt");
+        String reply = find(id).orElseThrow().envelope().recipients().get(0).lastReply();
+        assertTrue(reply.startsWith("451 4.7.5 mx1.example.test matches no MX pattern"), reply);
+        assertTrue(mx.connections().isEmpty(), "connected to an MX the policy does not list");
+        assertEquals(1, outcomes.size(), outcomes.toString());
+        TlsOutcome outcome = outcomes.get(0);
+        assertEquals(
+                TlsFailureType.VALIDATION_FAILURE, ((TlsResult.Failure) outcome.result()).type());
+        assertEquals("refuse", outcome.verdict());
+        assertEquals("", outcome.sendingIp());
     }
 
     @Test

@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
@@ -114,6 +113,6 @@ class GreenMailDeliveryTest {
         DeliveryTarget target =
                 new DeliveryTarget(
                         MX, InetAddress.getByName("127.0.0.1"), greenMail.getSmtp().getPort());
-        return client.deliver(target, m, MxPolicy.domainWide(policy)).get(10, TimeUnit.SECONDS);
+        return client.deliver(target, m, TestPolicies.permit(policy, MX)).get(10, TimeUnit.SECONDS);
     }
 }

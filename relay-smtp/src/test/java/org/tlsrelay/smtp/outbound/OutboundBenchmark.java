@@ -9,7 +9,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.tlsrelay.core.enforce.MxPolicy;
+import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.tls.TrustMaterial;
@@ -37,9 +37,10 @@ public final class OutboundBenchmark {
         int concurrency = Integer.getInteger("bench.concurrency", 16);
         TestCa ca = TestCa.create("Bench CA");
         byte[] body = body(10 * 1024);
-        MxPolicy policy =
-                MxPolicy.domainWide(
-                        TestPolicies.sts("bench.test", PolicyMode.ENFORCE, "*.bench.test"));
+        Admission.Connect policy =
+                TestPolicies.permit(
+                        TestPolicies.sts("bench.test", PolicyMode.ENFORCE, "*.bench.test"),
+                        MX_HOST);
         System.out.printf(
                 "outbound client benchmark: %d messages of %d octets, %d in flight, %d cores%n",
                 messages, body.length, concurrency, Runtime.getRuntime().availableProcessors());
@@ -89,7 +90,7 @@ public final class OutboundBenchmark {
     private static void run(
             OutboundClient client,
             DeliveryTarget target,
-            MxPolicy policy,
+            Admission.Connect policy,
             byte[] body,
             int n,
             int concurrency,

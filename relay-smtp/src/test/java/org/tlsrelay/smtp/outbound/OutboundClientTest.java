@@ -28,7 +28,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.tlsrelay.core.enforce.CertificateValidity;
-import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
@@ -137,7 +136,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Refused refused =
                 assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
-        assertTrue(refused.connected());
+        assertFalse(mx.connections().isEmpty(), "refused after connecting");
         assertEquals(bad.failure, refused.verdict().failure());
         assertEquals("4.7.5", refused.verdict().enhancedCode());
         assertTrue(refused.verdict().reason().contains(MX_HOST), refused.verdict().reason());
@@ -266,21 +265,6 @@ class OutboundClientTest {
                 List.of("EHLO relay.test", "STARTTLS", "EHLO relay.test"), commands.subList(0, 3));
         assertTrue(onlyOutcome().success());
         assertEquals("deliver-tls", onlyOutcome().verdict());
-    }
-
-    @Test
-    void skipsAnMxOutsideTheEnforcedPolicyWithoutConnecting() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        ResolvedPolicy policy = TestPolicies.sts(DOMAIN, PolicyMode.ENFORCE, "*.mail.example.test");
-
-        DeliveryAttemptResult result = deliver(mx, message("hello"), policy);
-
-        DeliveryAttemptResult.Refused refused =
-                assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
-        assertFalse(refused.connected());
-        assertEquals(TlsFailureType.VALIDATION_FAILURE, refused.verdict().failure());
-        assertTrue(mx.connections().isEmpty(), "connected to an MX the policy does not list");
-        assertEquals("", onlyOutcome().sendingIp());
     }
 
     @Test
@@ -744,7 +728,7 @@ class OutboundClientTest {
                 client.deliver(
                                 target,
                                 message("hello"),
-                                MxPolicy.domainWide(policy(PolicyMode.ENFORCE)))
+                                TestPolicies.permit(policy(PolicyMode.ENFORCE), MX_HOST))
                         .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
         assertEquals(
@@ -815,7 +799,7 @@ class OutboundClientTest {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(wrongName));
 
         ProbeResult result =
-                client.probe(target(mx), MxPolicy.domainWide(policy(PolicyMode.ENFORCE)))
+                client.probe(target(mx), TestPolicies.permit(policy(PolicyMode.ENFORCE), MX_HOST))
                         .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
         ProbeResult.Observed observed = assertInstanceOf(ProbeResult.Observed.class, result);
@@ -850,7 +834,7 @@ class OutboundClientTest {
 
     private DeliveryAttemptResult deliver(TestMx mx, OutboundMessage message, ResolvedPolicy policy)
             throws Exception {
-        return client.deliver(target(mx), message, MxPolicy.domainWide(policy))
+        return client.deliver(target(mx), message, TestPolicies.permit(policy, MX_HOST))
                 .get(WAIT.toSeconds() * 2, TimeUnit.SECONDS);
     }
 

@@ -34,7 +34,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -169,7 +168,7 @@ class TlsReportingEndToEndTest {
         return client.deliver(
                         new DeliveryTarget(mxHost, mx.address(), mx.port()),
                         m,
-                        MxPolicy.domainWide(policy))
+                        TestPolicies.permit(policy, mxHost))
                 .get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
     }
 
