@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.metrics.RelayMetrics;
@@ -67,8 +68,7 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final EngineSettings settings;
     private final Spool spool;
-    private final DnsResolver dns;
-    private final DnsResolver mxDns;
+    private final MxResolvers dns;
     private final PolicyLookup policies;
     private final PolicyOverride override;
     private final RelayMetrics metrics;
@@ -134,10 +134,13 @@ public final class DeliveryEngine implements AutoCloseable {
     private DeliveryEngine(Builder b) {
         this.settings = b.settings;
         this.spool = b.spool;
-        this.dns = new CoalescingDns(b.dns);
         // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its
         // security
-        this.mxDns = b.validating == null ? dns : new CoalescingDns(b.validating);
+        this.dns =
+                (b.validating == null
+                                ? MxResolvers.withoutDnssec(b.dns)
+                                : MxResolvers.withDnssec(b.dns, b.validating))
+                        .coalescing();
         this.policies = b.policies;
         this.override = b.override;
         this.metrics = b.metrics;
@@ -155,13 +158,7 @@ public final class DeliveryEngine implements AutoCloseable {
         this.client = new OutboundClient(outbound, b.trust, b.outcomes, clock);
         this.context =
                 new DomainAttempt.Context(
-                        client,
-                        dns,
-                        mxDns,
-                        b.validating == null ? DaneCheck.off() : DaneCheck.over(mxDns),
-                        b.outcomes,
-                        clock,
-                        settings.port());
+                        client, new MxWalk(dns, settings.port()), b.outcomes, clock);
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         scheduler.setRemoveOnCancelPolicy(true);
@@ -459,14 +456,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private CompletableFuture<DomainResult> attempt(Task t) {
         Envelope env = t.run().message.envelope();
         String domain = t.domain();
-        Optional<ResolvedPolicy> forced = override.policyFor(env, domain);
-        CompletableFuture<ResolvedPolicy> policy;
-        try {
-            policy =
-                    forced.isPresent()
-                            ? CompletableFuture.completedFuture(forced.get())
-                            : policies.resolve(domain);
-        } catch (IllegalArgumentException e) {
+        if (!DnsNames.isValid(domain)) {
             // not a domain name DNS could ask about (the inbound server refuses such addresses; an
             // old queue file?)
             return CompletableFuture.completedFuture(
@@ -476,31 +466,35 @@ public final class DeliveryEngine implements AutoCloseable {
                             RecipientStatus.State.FAILED,
                             "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
         }
-        CompletableFuture<MxPlan> plan = MxPlan.lookUp(mxDns, domain, random);
+        Optional<ResolvedPolicy> forced = override.policyFor(env, domain);
+        CompletableFuture<ResolvedPolicy> policy =
+                forced.isPresent()
+                        ? CompletableFuture.completedFuture(forced.get())
+                        : policies.resolve(domain);
+        CompletableFuture<MxPlan> plan = MxPlan.lookUp(dns.mx(), domain, random);
         MessageContent content = MessageContent.ofFile(t.run().message.body());
-        return policy.thenCombine(plan, (p, mx) -> new Object[] {p, mx})
-                .thenCompose(
-                        pair -> {
-                            ResolvedPolicy p = (ResolvedPolicy) pair[0];
-                            MxPlan mx = (MxPlan) pair[1];
-                            CompletableFuture<DomainResult> first =
-                                    new DomainAttempt(
-                                                    context,
-                                                    env,
-                                                    domain,
-                                                    t.recipients(),
-                                                    p,
-                                                    content)
-                                            .run(mx);
-                            if (!t.run().lastChance || forced.isPresent()) {
-                                return first;
-                            }
-                            return first.thenCompose(
-                                    r ->
-                                            r.policyRefused()
-                                                    ? recheck(t, env, p, mx, content, r)
-                                                    : CompletableFuture.completedFuture(r));
-                        });
+        return policy.thenCompose(
+                p ->
+                        plan.thenCompose(
+                                mx -> {
+                                    CompletableFuture<DomainResult> first =
+                                            new DomainAttempt(
+                                                            context,
+                                                            env,
+                                                            domain,
+                                                            t.recipients(),
+                                                            p,
+                                                            content)
+                                                    .run(mx);
+                                    if (!t.run().lastChance || forced.isPresent()) {
+                                        return first;
+                                    }
+                                    return first.thenCompose(
+                                            r ->
+                                                    r.policyRefused()
+                                                            ? recheck(t, env, p, mx, content, r)
+                                                            : CompletableFuture.completedFuture(r));
+                                }));
     }
 
     /**

@@ -14,8 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
-import org.tlsrelay.core.dane.DanePolicy;
-import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.DomainVerdict;
@@ -41,33 +39,21 @@ import org.tlsrelay.smtp.outbound.OutboundRecipient;
 import org.tlsrelay.smtp.outbound.RecipientResult;
 
 /**
- * One delivery attempt of one message to the recipients at one domain, under one policy: walks the MX plan in order
- * (RFC 5321 §5.1), each MX's addresses in order, until every recipient is delivered or failed, or the MXs run out.
+ * One delivery attempt of one message to the recipients at one domain, under one policy: the delivering strategy of
+ * the {@link MxWalk}. At each MX host {@link Enforcer} allows, the addresses are tried in order until one completes a
+ * transaction; recipients an MX deferred go on to the next MX; the walk ends when every recipient is delivered or
+ * failed, or the MXs (or the address budget) run out. Then {@link Enforcer#afterMxWalk} says what the refusals mean.
  * Not thread-safe, but its steps run one after another (each starts when the previous future completed), so no two
  * threads touch it at once.
  */
-final class DomainAttempt {
+final class DomainAttempt implements MxWalk.Strategy {
     private static final Logger LOG = LoggerFactory.getLogger(DomainAttempt.class);
 
     /** Addresses tried in one attempt at most, over all MXs (Postfix: smtp_mx_address_limit = 5 per MX). */
     static final int MAX_ADDRESSES = 10;
 
-    /**
-     * What every attempt shares.
-     *
-     * @param dns the resolver for MX hosts where DANE does not apply
-     * @param validating the validating resolver: addresses of MX hosts where DANE applies (RFC 7672 §2.2.1); the
-     *     same as {@code dns} when DNSSEC is off
-     * @param dane DANE's per-MX-host look-up
-     */
-    record Context(
-            OutboundClient client,
-            DnsResolver dns,
-            DnsResolver validating,
-            DaneCheck dane,
-            TlsOutcomeListener outcomes,
-            Clock clock,
-            int port) {}
+    /** What every attempt shares: the outbound client, the walk (resolvers, port) and where TLS outcomes go. */
+    record Context(OutboundClient client, MxWalk walk, TlsOutcomeListener outcomes, Clock clock) {}
 
     private final Context ctx;
     private final Envelope envelope;
@@ -78,13 +64,11 @@ final class DomainAttempt {
     /** Final outcomes (delivered or failed) and deferred ones, by recipient, in envelope order. */
     private final Map<RecipientStatus, DomainResult.Outcome> outcomes = new LinkedHashMap<>();
 
-    private List<RecipientStatus> pending;
-
     /** Every refusal Enforcer made, by MX host, in order: what they mean is its call once the walk is over. */
     private final List<MxRefusal> refusals = new ArrayList<>();
 
-    private List<String> hosts = List.of();
-    private String lastProblem;
+    private List<RecipientStatus> pending;
+    private Optional<String> lastProblem = Optional.empty();
     private boolean transacted;
     private boolean stop;
     private int addressesTried;
@@ -107,85 +91,83 @@ final class DomainAttempt {
     CompletableFuture<DomainResult> run(MxPlan plan) {
         if (plan instanceof MxPlan.NullMx) {
             // RFC 7505 §4.1 and RFC 3463 X.1.10 (RFC 7505 §5): the domain accepts no mail
-            return finish(
+            return all(
                     "556 5.1.10 " + domain + " accepts no mail (null MX, RFC 7505)",
                     RecipientStatus.State.FAILED);
         }
         if (plan instanceof MxPlan.Undeliverable u) {
-            return finish(
-                    "550 5.1.2 " + u.detail(),
-                    RecipientStatus.State.FAILED); // X.1.2 bad destination system
+            // X.1.2 bad destination system
+            return all("550 5.1.2 " + u.detail(), RecipientStatus.State.FAILED);
         }
         if (plan instanceof MxPlan.TryLater t) {
-            return finish(
-                    "451 4.4.3 " + t.detail(),
-                    RecipientStatus.State.PENDING); // X.4.3 directory server failure
+            // X.4.3 directory server failure
+            return all("451 4.4.3 " + t.detail(), RecipientStatus.State.PENDING);
         }
-        if (message() == null) {
-            return finish(
+        if (OutboundMessage.problem(envelope.sender(), envelopeId()).isPresent()) {
+            return all(
                     "553 5.1.7 the sender address cannot be used in MAIL FROM",
                     RecipientStatus.State.FAILED);
         }
         MxPlan.Hosts hosts = (MxPlan.Hosts) plan;
-        this.hosts = hosts.hosts().stream().map(MxPlan.MxHost::name).toList();
-        return tryHost(hosts, 0).thenCompose(v -> finish(null, RecipientStatus.State.PENDING));
+        List<String> names = hosts.hosts().stream().map(MxPlan.MxHost::name).toList();
+        return ctx.walk().walk(policy, requirement(), hosts, this).thenApply(v -> afterWalk(names));
     }
 
-    // ---- MX by MX, address by address ----
+    // ---- the walk's strategy: MX by MX, address by address ----
 
-    private CompletableFuture<Void> tryHost(MxPlan.Hosts hosts, int i) {
-        if (i >= hosts.hosts().size()
-                || pending.isEmpty()
-                || stop
-                || addressesTried >= MAX_ADDRESSES) {
+    @Override
+    public boolean wantsNextHost() {
+        return !pending.isEmpty() && !stop && addressesTried < MAX_ADDRESSES;
+    }
+
+    /**
+     * An MX host Enforcer ruled out before connecting: the TLS outcome is still recorded when the refusal is one
+     * (RFC 8460 §4.3; a REQUIRETLS refusal is not).
+     */
+    @Override
+    public CompletableFuture<Void> skipped(
+            MxPlan.MxHost host, MxPolicy mxPolicy, Verdict.Refuse refusal) {
+        refusals.add(new MxRefusal(host.name(), refusal));
+        refusal.reported()
+                .ifPresent(
+                        reported ->
+                                record(
+                                        new TlsOutcome(
+                                                ctx.clock().instant(),
+                                                mxPolicy,
+                                                host.name(),
+                                                "",
+                                                "",
+                                                "",
+                                                reported.result(),
+                                                reported.verdict(),
+                                                notConnected(refusal))));
+        try (MDC.MDCCloseable q = MDC.putCloseable("queueId", envelope.id());
+                MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
+                MDC.MDCCloseable m = MDC.putCloseable("mx", host.name())) {
+            LOG.warn(
+                    "delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
+                    host.name(),
+                    domain,
+                    mxPolicy.daneApplies() ? "dane" : policy.mode().label(),
+                    refusal.replyText());
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<Void> connect(
+            MxPlan.MxHost host, Admission.Connect permit, DnsResult<List<InetAddress>> addresses) {
+        if (!(addresses instanceof DnsResult.Found<List<InetAddress>> found)) {
+            lastProblem =
+                    Optional.of(
+                            "451 4.4.3 address look-up for MX "
+                                    + host.name()
+                                    + ": "
+                                    + addresses.describe());
             return CompletableFuture.completedFuture(null);
         }
-        MxPlan.MxHost host = hosts.hosts().get(i);
-        // RFC 8461 §2: DANE, decided per MX host, comes before the domain's policy
-        return ctx.dane()
-                .lookUp(host.name(), hosts.secure(), ctx.port())
-                .thenCompose(
-                        dane -> {
-                            MxPolicy mxPolicy = new MxPolicy(policy, dane);
-                            if (!(dane instanceof DanePolicy.NotApplicable)) {
-                                LOG.debug("queue {}: {}", envelope.id(), dane.describe());
-                            }
-                            Admission admission =
-                                    Enforcer.beforeConnect(mxPolicy, host.name(), requirement());
-                            if (admission instanceof Admission.Skip skip) {
-                                // RFC 8461 §4.1, RFC 7672 §2.1.1, RFC 8689 §4.2.1: not a candidate
-                                // now; no address look-up, no connection
-                                skipped(host.name(), mxPolicy, skip.refusal());
-                                return tryHost(hosts, i + 1);
-                            }
-                            Admission.Connect permit = (Admission.Connect) admission;
-                            CompletableFuture<List<InetAddress>> addresses;
-                            if (dane instanceof DanePolicy.Required) {
-                                // RFC 7672 §2.2.1: connect only to the addresses DNSSEC vouched for
-                                addresses =
-                                        ctx.validating()
-                                                .addresses(host.name())
-                                                .thenApply(r -> addressesOf(host.name(), r));
-                            } else if (host.addresses().isEmpty()) {
-                                addresses =
-                                        ctx.dns()
-                                                .addresses(host.name())
-                                                .thenApply(r -> addressesOf(host.name(), r));
-                            } else {
-                                addresses = CompletableFuture.completedFuture(host.addresses());
-                            }
-                            return addresses
-                                    .thenCompose(list -> tryAddress(host, permit, list, 0))
-                                    .thenCompose(v -> tryHost(hosts, i + 1));
-                        });
-    }
-
-    private List<InetAddress> addressesOf(String host, DnsResult<List<InetAddress>> r) {
-        if (r instanceof DnsResult.Found<List<InetAddress>> f) {
-            return f.value();
-        }
-        lastProblem = "451 4.4.3 address look-up for MX " + host + ": " + r.describe();
-        return List.of();
+        return tryAddress(host, permit, found.value(), 0);
     }
 
     private CompletableFuture<Void> tryAddress(
@@ -193,21 +175,21 @@ final class DomainAttempt {
         if (j >= addresses.size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
-        addressesTried++;
-        DeliveryTarget target = new DeliveryTarget(host.name(), addresses.get(j), ctx.port());
-        OutboundMessage message = message();
-        if (message == null) {
-            return CompletableFuture.completedFuture(
-                    null); // every pending recipient was unusable, and failed
+        Optional<OutboundMessage> message = message();
+        if (message.isEmpty()) {
+            return CompletableFuture.completedFuture(null); // no usable recipient: all failed
         }
+        addressesTried++;
+        DeliveryTarget target =
+                new DeliveryTarget(host.name(), addresses.get(j), ctx.walk().port());
         return ctx.client()
-                .deliver(target, message, permit)
+                .deliver(target, message.get(), permit)
                 .thenCompose(
                         result -> {
                             if (result instanceof DeliveryAttemptResult.Completed c) {
                                 completed(host, c);
-                                return CompletableFuture.<Void>completedFuture(
-                                        null); // deferred recipients: next MX
+                                // deferred recipients: next MX
+                                return CompletableFuture.<Void>completedFuture(null);
                             }
                             if (result instanceof DeliveryAttemptResult.Refused r) {
                                 refusals.add(new MxRefusal(host.name(), r.verdict()));
@@ -223,14 +205,15 @@ final class DomainAttempt {
                                 // RFC 1047: the MX may have the message; another MX now would
                                 // likely duplicate it. Retry later.
                                 lastProblem =
-                                        "451 4.4.2 "
-                                                + target
-                                                + ": connection lost after the end of data: "
-                                                + f.detail();
+                                        Optional.of(
+                                                "451 4.4.2 "
+                                                        + target
+                                                        + ": connection lost after the end of data: "
+                                                        + f.detail());
                                 stop = true;
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
-                            lastProblem = "451 4.4.1 " + target + ": " + f.detail();
+                            lastProblem = Optional.of("451 4.4.1 " + target + ": " + f.detail());
                             return tryAddress(host, permit, addresses, j + 1);
                         });
     }
@@ -264,94 +247,65 @@ final class DomainAttempt {
         pending = stillPending;
     }
 
-    /**
-     * An MX host Enforcer ruled out before connecting: the TLS outcome is still recorded when the refusal is one
-     * (RFC 8460 §4.3; a REQUIRETLS refusal is not).
-     */
-    private void skipped(String mxHost, MxPolicy mxPolicy, Verdict.Refuse verdict) {
-        refusals.add(new MxRefusal(mxHost, verdict));
-        verdict.reported()
-                .ifPresent(
-                        reported -> {
-                            TlsOutcome outcome =
-                                    new TlsOutcome(
-                                            ctx.clock().instant(),
-                                            mxPolicy,
-                                            mxHost,
-                                            "",
-                                            "",
-                                            "",
-                                            reported.result(),
-                                            reported.verdict(),
-                                            notConnected(verdict));
-                            try {
-                                ctx.outcomes().record(outcome);
-                            } catch (RuntimeException e) {
-                                LOG.warn(
-                                        "queue {}: the TLS outcome listener failed",
-                                        envelope.id(),
-                                        e);
-                            }
-                        });
-        try (MDC.MDCCloseable q = MDC.putCloseable("queueId", envelope.id());
-                MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
-                MDC.MDCCloseable m = MDC.putCloseable("mx", mxHost)) {
-            LOG.warn(
-                    "delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
-                    mxHost,
-                    domain,
-                    mxPolicy.daneApplies() ? "dane" : policy.mode().label(),
-                    verdict.replyText());
+    private void record(TlsOutcome outcome) {
+        try {
+            ctx.outcomes().record(outcome);
+        } catch (RuntimeException e) {
+            LOG.warn("queue {}: the TLS outcome listener failed", envelope.id(), e);
         }
     }
 
     /** The additional information of an outcome for an MX not connected to. */
-    static String notConnected(Verdict.Refuse verdict) {
-        return verdict.failure() == TlsFailureType.DNSSEC_INVALID
+    static String notConnected(Verdict.Refuse refusal) {
+        return refusal.failure() == TlsFailureType.DNSSEC_INVALID
                 ? "not connected: the DNSSEC look-ups for DANE failed"
                 : "not connected: the MX host is not in the policy";
     }
 
     // ---- the result ----
 
-    /**
-     * Every recipient not decided yet gets {@code reason} with {@code state}; with a null reason, what Enforcer
-     * makes of the refusals decides: every MX ruled out for a REQUIRETLS message fails the recipients (5.7.30);
-     * otherwise the pending ones get the best reason known: the MX's own reply when one deferred them, else the
-     * policy refusal when nothing was sent anywhere, else the last connection problem.
-     */
-    private CompletableFuture<DomainResult> finish(String reason, RecipientStatus.State state) {
-        Optional<DomainVerdict> verdict =
-                reason == null
-                        ? Enforcer.afterMxWalk(domain, hosts, refusals, transacted)
-                        : Optional.empty();
-        if (verdict.orElse(null) instanceof DomainVerdict.Fail fail) {
-            reason = fail.reply();
-            state = RecipientStatus.State.FAILED;
-        }
-        boolean policyRefused = false;
+    /** Every recipient still pending gets {@code reply} with {@code state} (a DNS verdict, an unusable sender). */
+    private CompletableFuture<DomainResult> all(String reply, RecipientStatus.State state) {
         for (RecipientStatus rs : pending) {
-            DomainResult.Outcome earlier = outcomes.get(rs);
-            if (reason != null) {
-                outcomes.put(rs, new DomainResult.Outcome(rs, state, reason, "", false));
-            } else if (earlier == null) {
-                String why;
-                if (verdict.orElse(null) instanceof DomainVerdict.Defer defer) {
-                    why = defer.reply();
-                    policyRefused = true;
-                } else if (lastProblem != null) {
-                    why = lastProblem;
-                } else {
-                    why = "451 4.4.4 no usable MX for " + domain; // X.4.4 unable to route
-                }
+            outcomes.put(rs, new DomainResult.Outcome(rs, state, reply, "", false));
+        }
+        return CompletableFuture.completedFuture(
+                new DomainResult(domain, List.copyOf(outcomes.values()), false));
+    }
+
+    /**
+     * The walk is over: what Enforcer makes of the refusals decides first (every MX ruled out for a REQUIRETLS
+     * message fails the recipients with 5.7.30); otherwise each pending recipient gets the best reason known: the
+     * MX's own reply when one deferred it, else the policy's refusal when no MX ran a transaction, else the last
+     * connection problem.
+     */
+    private DomainResult afterWalk(List<String> hosts) {
+        Optional<DomainVerdict> verdict = Enforcer.afterMxWalk(domain, hosts, refusals, transacted);
+        if (verdict.isPresent() && verdict.get() instanceof DomainVerdict.Fail fail) {
+            for (RecipientStatus rs : pending) {
                 outcomes.put(
                         rs,
                         new DomainResult.Outcome(
-                                rs, RecipientStatus.State.PENDING, why, "", false));
+                                rs, RecipientStatus.State.FAILED, fail.reply(), "", false));
+            }
+            return new DomainResult(domain, List.copyOf(outcomes.values()), false);
+        }
+        Optional<String> deferral =
+                verdict.map(DomainVerdict::reply)
+                        .or(() -> lastProblem)
+                        // X.4.4 unable to route
+                        .or(() -> Optional.of("451 4.4.4 no usable MX for " + domain));
+        boolean policyRefused = false;
+        for (RecipientStatus rs : pending) {
+            if (!outcomes.containsKey(rs)) {
+                outcomes.put(
+                        rs,
+                        new DomainResult.Outcome(
+                                rs, RecipientStatus.State.PENDING, deferral.get(), "", false));
+                policyRefused |= verdict.isPresent();
             }
         }
-        List<DomainResult.Outcome> ordered = new ArrayList<>(outcomes.values());
-        return CompletableFuture.completedFuture(new DomainResult(domain, ordered, policyRefused));
+        return new DomainResult(domain, List.copyOf(outcomes.values()), policyRefused);
     }
 
     // ---- the message for the outbound client ----
@@ -365,47 +319,50 @@ final class DomainAttempt {
     }
 
     /**
-     * The message for the pending recipients. A recipient the outbound client would refuse to put in a command
-     * (it came from the spool, but check anyway) fails at once; null when none is left or the sender is unusable.
+     * The message for the pending recipients. A recipient the outbound client could not put in a command (it came
+     * from the spool, but check anyway) fails at once; empty when none is left.
      */
-    private OutboundMessage message() {
+    private Optional<OutboundMessage> message() {
         List<OutboundRecipient> recipients = new ArrayList<>();
         List<RecipientStatus> usable = new ArrayList<>();
         for (RecipientStatus rs : pending) {
-            try {
-                recipients.add(
-                        new OutboundRecipient(
-                                rs.address(), notify(rs.dsnNotify()), orcpt(rs.orcpt())));
-                usable.add(rs);
-            } catch (IllegalArgumentException e) {
+            Set<OutboundRecipient.Notify> notify = notify(rs.dsnNotify());
+            String orcpt = orcpt(rs.orcpt());
+            Optional<String> problem = OutboundRecipient.problem(rs.address(), notify, orcpt);
+            if (problem.isPresent()) {
                 outcomes.put(
                         rs,
                         new DomainResult.Outcome(
                                 rs,
                                 RecipientStatus.State.FAILED,
                                 "553 5.1.3 the recipient address cannot be used in RCPT TO: "
-                                        + e.getMessage(),
+                                        + problem.get(),
                                 "",
                                 false));
+            } else {
+                recipients.add(new OutboundRecipient(rs.address(), notify, orcpt));
+                usable.add(rs);
             }
         }
         pending = usable;
         if (recipients.isEmpty()) {
-            return null;
+            return Optional.empty();
         }
-        try {
-            return new OutboundMessage(
-                    envelope.id(),
-                    envelope.sender(),
-                    recipients,
-                    ret(envelope.ret()),
-                    XText.encode(envelope.envid()),
-                    envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
-                    envelope.smtpUtf8(),
-                    content);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+        return Optional.of(
+                new OutboundMessage(
+                        envelope.id(),
+                        envelope.sender(),
+                        recipients,
+                        ret(envelope.ret()),
+                        envelopeId(),
+                        envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
+                        envelope.smtpUtf8(),
+                        content));
+    }
+
+    /** RFC 3461 §4.4: ENVID goes out as xtext. */
+    private String envelopeId() {
+        return XText.encode(envelope.envid());
     }
 
     private static Set<OutboundRecipient.Notify> notify(Set<RecipientStatus.Notify> in) {

@@ -7,7 +7,9 @@
  *   <li>MX selection (RFC 5321 §5.1): MX records by preference, equal preferences in random order; the domain itself
  *       as an implicit MX when it has no MX record; a null MX (RFC 7505 §3) fails at once with {@code 556 5.1.10}; a
  *       domain that does not exist fails with {@code 550 5.1.2}; a DNS failure only defers.</li>
- *   <li>For each MX in order: the policy may rule it out before connecting (RFC 8461 §4.1); each of its addresses is
+ *   <li>For each MX in order (one {@link org.tlsrelay.smtp.delivery.MxWalk}, shared with {@code policy check}'s
+ *       {@link org.tlsrelay.smtp.delivery.MxProbe}, over the same {@link org.tlsrelay.smtp.delivery.MxResolvers}):
+ *       the policy may rule it out before connecting (RFC 8461 §4.1); each of its addresses is
  *       tried until one completes a transaction; recipients an MX deferred may go to the next MX. A policy refusal
  *       is temporary ({@code 4.7.5}); before a message under an enforced policy is given up, the MTA-STS policy is
  *       checked again (RFC 8461 §5.1).</li>

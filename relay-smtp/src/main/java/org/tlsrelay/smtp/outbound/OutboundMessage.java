@@ -1,6 +1,7 @@
 package org.tlsrelay.smtp.outbound;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One message to send to one domain's MX: the envelope, its DSN and body parameters, and the content.
@@ -67,27 +68,53 @@ public record OutboundMessage(
         return s.chars().allMatch(c -> c < 0x80);
     }
 
+    /**
+     * Why a message from {@code sender} with {@code envelopeId} (xtext) cannot go into a MAIL FROM command; empty when
+     * it can.
+     */
+    public static Optional<String> problem(String sender, String envelopeId) {
+        Optional<String> p = sender.isEmpty() ? Optional.empty() : mailboxProblem(sender);
+        return p.isPresent() ? p : xtextProblem(envelopeId, "ENVID");
+    }
+
     /** Addresses come from the spool, but go into a command line: refuse anything that could break it. */
     static void requireMailbox(String address) {
+        mailboxProblem(address)
+                .ifPresent(
+                        p -> {
+                            throw new IllegalArgumentException(p);
+                        });
+    }
+
+    static Optional<String> mailboxProblem(String address) {
         if (address.isEmpty() || address.length() > 2048) {
-            throw new IllegalArgumentException("invalid mailbox \"" + address + "\"");
+            return Optional.of("invalid mailbox \"" + address + "\"");
         }
         for (int i = 0; i < address.length(); i++) {
             char c = address.charAt(i);
             if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) {
-                throw new IllegalArgumentException(
-                        "invalid character in mailbox \"" + address + "\"");
+                return Optional.of("invalid character in mailbox \"" + address + "\"");
             }
         }
+        return Optional.empty();
     }
 
     /** RFC 3461 §4: xtext is printable ASCII without space or '='; '+' starts a hex escape. */
     static void requireXtext(String value, String name) {
+        xtextProblem(value, name)
+                .ifPresent(
+                        p -> {
+                            throw new IllegalArgumentException(p);
+                        });
+    }
+
+    static Optional<String> xtextProblem(String value, String name) {
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c < '!' || c > '~' || c == '=') {
-                throw new IllegalArgumentException(name + " is not xtext: \"" + value + "\"");
+                return Optional.of(name + " is not xtext: \"" + value + "\"");
             }
         }
+        return Optional.empty();
     }
 }
