@@ -36,7 +36,7 @@ import org.tlsrelay.smtp.outbound.MessageContent;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.OutboundMessage;
 import org.tlsrelay.smtp.outbound.OutboundRecipient;
-import org.tlsrelay.smtp.outbound.RecipientResult;
+import org.tlsrelay.smtp.outbound.RecipientReply;
 
 /**
  * One delivery attempt of one message to the recipients at one domain, under one policy: the delivering strategy of
@@ -226,7 +226,7 @@ final class DomainAttempt implements MxWalk.Strategy {
             byRecipient.put(c.recipients().get(i).recipient(), pending.get(i));
         }
         List<RecipientStatus> stillPending = new ArrayList<>();
-        for (RecipientResult r : c.recipients()) {
+        for (RecipientReply r : c.recipients()) {
             RecipientStatus rs = byRecipient.get(r.recipient());
             if (rs == null) {
                 continue;

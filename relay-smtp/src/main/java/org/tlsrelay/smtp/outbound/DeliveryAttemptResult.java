@@ -15,14 +15,13 @@ public sealed interface DeliveryAttemptResult {
      * The MX transaction ran: each recipient was delivered, deferred or failed by the MX (or by a local check such as
      * SMTPUTF8 or SIZE, with a reply made up here).
      */
-    record Completed(
-            DeliveryTarget target, SessionSummary session, List<RecipientResult> recipients)
+    record Completed(DeliveryTarget target, SessionSummary session, List<RecipientReply> recipients)
             implements DeliveryAttemptResult {
         public Completed {
             recipients = List.copyOf(recipients);
         }
 
-        public long count(RecipientResult.Status status) {
+        public long count(RecipientReply.Status status) {
             return recipients.stream().filter(r -> r.status() == status).count();
         }
     }

@@ -71,7 +71,7 @@ class GreenMailDeliveryTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(2, done.count(RecipientResult.Status.DELIVERED));
+        assertEquals(2, done.count(RecipientReply.Status.DELIVERED));
         assertTrue(greenMail.waitForIncomingEmail(5_000, 2));
         MimeMessage got = greenMail.getReceivedMessages()[0];
         assertEquals("interop", got.getSubject());

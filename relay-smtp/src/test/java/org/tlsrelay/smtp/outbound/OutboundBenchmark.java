@@ -118,7 +118,7 @@ public final class OutboundBenchmark {
                             (r, e) -> {
                                 latencies[index] = System.nanoTime() - start;
                                 if (r instanceof DeliveryAttemptResult.Completed c
-                                        && c.count(RecipientResult.Status.DELIVERED) == 1) {
+                                        && c.count(RecipientReply.Status.DELIVERED) == 1) {
                                     delivered.incrementAndGet();
                                 } else if (label != null && delivered.get() == 0) {
                                     System.out.println("    not delivered: " + (e != null ? e : r));

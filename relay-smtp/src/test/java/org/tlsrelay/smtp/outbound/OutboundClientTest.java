@@ -198,7 +198,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(1, done.count(RecipientResult.Status.DELIVERED));
+        assertEquals(1, done.count(RecipientReply.Status.DELIVERED));
         assertEquals(1, mx.messages().size());
         assertEquals(bad.tlsUp, mx.messages().get(0).tls(), "delivered over TLS");
         assertEquals(bad.tlsUp ? "deliver-tls" : "deliver-clear", done.session().verdict().label());
@@ -242,8 +242,8 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        RecipientResult r = done.recipients().get(0);
-        assertEquals(RecipientResult.Status.DELIVERED, r.status());
+        RecipientReply r = done.recipients().get(0);
+        assertEquals(RecipientReply.Status.DELIVERED, r.status());
         assertEquals("2.0.0", r.reply().enhancedCode());
         TlsObservation.Established tls =
                 assertInstanceOf(TlsObservation.Established.class, done.session().observation());
@@ -305,7 +305,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(3, done.count(RecipientResult.Status.DELIVERED));
+        assertEquals(3, done.count(RecipientReply.Status.DELIVERED));
         assertEquals(3, mx.messages().get(0).rcptTo().size());
     }
 
@@ -329,8 +329,8 @@ class OutboundClientTest {
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(
-                List.of(RecipientResult.Status.DELIVERED, RecipientResult.Status.FAILED),
-                done.recipients().stream().map(RecipientResult::status).toList());
+                List.of(RecipientReply.Status.DELIVERED, RecipientReply.Status.FAILED),
+                done.recipients().stream().map(RecipientReply::status).toList());
         assertFalse(mx.messages().get(0).tls());
     }
 
@@ -397,10 +397,10 @@ class OutboundClientTest {
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(
                 List.of(
-                        RecipientResult.Status.DELIVERED,
-                        RecipientResult.Status.DEFERRED,
-                        RecipientResult.Status.FAILED),
-                done.recipients().stream().map(RecipientResult::status).toList());
+                        RecipientReply.Status.DELIVERED,
+                        RecipientReply.Status.DEFERRED,
+                        RecipientReply.Status.FAILED),
+                done.recipients().stream().map(RecipientReply::status).toList());
         assertEquals(
                 List.of("2.0.0", "4.2.1", "5.1.1"),
                 done.recipients().stream().map(r -> r.reply().enhancedCode()).toList());
@@ -424,7 +424,7 @@ class OutboundClientTest {
         DeliveryAttemptResult second = deliver(mx, message("again"), policy(PolicyMode.ENFORCE));
 
         assertEquals(
-                RecipientResult.Status.FAILED,
+                RecipientReply.Status.FAILED,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, first)
                         .recipients()
                         .get(0)
@@ -432,7 +432,7 @@ class OutboundClientTest {
         assertEquals(
                 1,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, second)
-                        .count(RecipientResult.Status.DELIVERED));
+                        .count(RecipientReply.Status.DELIVERED));
         assertEquals(1, mx.connections().size());
         assertEquals(1, mx.messages().size());
     }
@@ -514,7 +514,7 @@ class OutboundClientTest {
         assertEquals(
                 1,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result)
-                        .count(RecipientResult.Status.DELIVERED));
+                        .count(RecipientReply.Status.DELIVERED));
         assertTrue(
                 mx.commands().contains("MAIL FROM:<sender@relay.test> SIZE=4 SMTPUTF8"),
                 mx.commands().toString());
@@ -533,9 +533,9 @@ class OutboundClientTest {
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
-        RecipientResult r =
+        RecipientReply r =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
-        assertEquals(RecipientResult.Status.FAILED, r.status());
+        assertEquals(RecipientReply.Status.FAILED, r.status());
         assertEquals("5.6.7", r.reply().enhancedCode());
         assertFalse(mx.saw("MAIL FROM"));
     }
@@ -550,9 +550,9 @@ class OutboundClientTest {
                         message("a message longer than ten octets"),
                         policy(PolicyMode.ENFORCE));
 
-        RecipientResult r =
+        RecipientReply r =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
-        assertEquals(RecipientResult.Status.FAILED, r.status());
+        assertEquals(RecipientReply.Status.FAILED, r.status());
         assertEquals("5.3.4", r.reply().enhancedCode());
         assertFalse(mx.saw("MAIL FROM"));
     }
@@ -576,7 +576,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(2, done.count(RecipientResult.Status.DEFERRED));
+        assertEquals(2, done.count(RecipientReply.Status.DEFERRED));
         assertEquals("4.3.0", done.recipients().get(1).reply().enhancedCode());
         assertTrue(mx.messages().isEmpty());
     }
@@ -781,7 +781,7 @@ class OutboundClientTest {
         assertEquals(
                 1,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, clear)
-                        .count(RecipientResult.Status.DELIVERED));
+                        .count(RecipientReply.Status.DELIVERED));
         assertTrue(mx.commands().contains("HELO relay.test"), mx.commands().toString());
         // without EHLO there is no STARTTLS, which an enforced policy does not accept
         assertEquals(
