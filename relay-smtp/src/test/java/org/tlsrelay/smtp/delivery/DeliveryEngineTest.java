@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -357,11 +358,20 @@ class DeliveryEngineTest {
 
         engine(mx.port());
 
+        AtomicReference<String> lastReply = new AtomicReference<>("");
         Await.until(
-                () -> find(id).map(m -> m.envelope().attempts() > 0).orElse(false),
+                () ->
+                        find(id).filter(m -> m.envelope().attempts() > 0)
+                                .map(
+                                        m -> {
+                                            lastReply.set(
+                                                    m.envelope().recipients().get(0).lastReply());
+                                            return true;
+                                        })
+                                .orElse(false),
                 WAIT,
                 "the attempt");
-        String reply = find(id).orElseThrow().envelope().recipients().get(0).lastReply();
+        String reply = lastReply.get();
         assertTrue(reply.startsWith("451 4.7.5 mx1.example.test matches no MX pattern"), reply);
         assertTrue(mx.connections().isEmpty(), "connected to an MX the policy does not list");
         assertEquals(1, outcomes.size(), outcomes.toString());

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,8 +85,11 @@ class ProbeAgreesWithDeliveryTest {
         policies.put(policy);
         engine(dns, Optional.empty());
 
-        String id = enqueue("bob@same.test");
-        Await.until(() -> gone(id), WAIT, "delivery to the third MX");
+        enqueue("bob@same.test");
+        Await.until(
+                () -> good.messages().size() == 1 && outcomes.size() == 3,
+                WAIT,
+                "delivery to the third MX, an outcome for each");
         Map<String, String> delivery = new TreeMap<>();
         for (TlsOutcome o : outcomes) {
             delivery.put(o.mxHost(), o.verdict() + " " + resultType(o.result()));
@@ -125,8 +129,8 @@ class ProbeAgreesWithDeliveryTest {
         engine(general, Optional.of(validating));
 
         String id = enqueue("bob@bogus.test");
-        Await.until(() -> attempted(id), WAIT, "the attempt");
-        String reply = find(id).orElseThrow().envelope().recipients().get(0).lastReply();
+        AtomicReference<String> reply = new AtomicReference<>("");
+        Await.until(() -> lastReply(id, reply), WAIT, "the attempt");
 
         MxProbe.Report report =
                 probe(
@@ -135,7 +139,7 @@ class ProbeAgreesWithDeliveryTest {
                         "bogus.test");
 
         assertEquals(MxProbe.Lookup.DNS_FAILURE, report.lookup());
-        assertEquals("451 4.4.3 " + report.detail(), reply);
+        assertEquals("451 4.4.3 " + report.detail(), reply.get());
         assertTrue(report.detail().contains("BOGUS"), report.detail());
     }
 
@@ -221,12 +225,11 @@ class ProbeAgreesWithDeliveryTest {
         }
     }
 
-    private boolean gone(String id) {
-        return find(id).isEmpty();
-    }
-
-    private boolean attempted(String id) {
-        return find(id).map(m -> m.envelope().attempts() > 0).orElse(false);
+    /** Whether the message was attempted; then {@code reply} holds its recipient's last reply. */
+    private boolean lastReply(String id, AtomicReference<String> reply) {
+        Optional<QueuedMessage> m = find(id).filter(q -> q.envelope().attempts() > 0);
+        m.ifPresent(q -> reply.set(q.envelope().recipients().get(0).lastReply()));
+        return m.isPresent();
     }
 
     private String resultType(TlsResult r) {
