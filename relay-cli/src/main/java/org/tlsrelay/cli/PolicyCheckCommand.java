@@ -25,6 +25,8 @@ import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.tls.TrustMaterial;
+import org.tlsrelay.smtp.delivery.MxProbe;
+import org.tlsrelay.smtp.delivery.MxResolvers;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.OutboundSettings;
 import org.tlsrelay.smtp.outbound.ProbeResult;
@@ -129,18 +131,23 @@ final class PolicyCheckCommand implements Callable<Integer> {
         try (PolicyWiring wiring = PolicyWiring.open(cfg);
                 OutboundClient client =
                         new OutboundClient(probeSettings, trust, TlsOutcomeListener.none())) {
-            DomainCheck check =
-                    new DomainCheck(
-                            wiring.dns(),
-                            wiring.resolvers().validating(),
+            // the resolvers delivery uses: the validating one for the MX and where DANE applies
+            MxResolvers resolvers =
+                    wiring.resolvers()
+                            .validating()
+                            .map(v -> MxResolvers.withDnssec(wiring.dns(), v))
+                            .orElseGet(() -> MxResolvers.withoutDnssec(wiring.dns()));
+            MxProbe probe =
+                    new MxProbe(
+                            resolvers,
                             client,
                             cfg.delivery().port(),
-                            wiring.timeout(),
                             probeTimeout,
                             line -> {
                                 err.println("tlsrelay: " + printable(line));
                                 err.flush();
                             });
+            DomainCheck check = new DomainCheck(wiring.dns(), probe, wiring.timeout());
             DomainCheck.Report report;
             try {
                 err.println("tlsrelay: resolving the policy of " + name);
@@ -181,9 +188,9 @@ final class PolicyCheckCommand implements Callable<Integer> {
         ArrayNode rua = rpt.putArray("rua");
         r.tlsRpt().rua().forEach(rua::add);
         rpt.put("problem", r.tlsRpt().problem().isEmpty() ? null : r.tlsRpt().problem());
-        o.put("mx_lookup", r.mxLookup().label);
+        o.put("mx_lookup", DomainCheck.label(r.mxLookup()));
         ArrayNode mxs = o.putArray("mx");
-        for (DomainCheck.MxCheck m : r.mxs()) {
+        for (MxProbe.MxCheck m : r.mxs()) {
             ObjectNode mo = mxs.addObject();
             mo.put("host", m.record().host());
             mo.put("preference", m.record().preference());
@@ -199,7 +206,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
             mo.put("verdict", m.acceptable() ? "deliver" : "refuse");
             mo.put("problem", m.acceptable() ? null : m.problem());
             ArrayNode as = mo.putArray("addresses");
-            for (DomainCheck.AddressCheck a : m.addresses()) {
+            for (MxProbe.AddressCheck a : m.addresses()) {
                 as.add(addressJson(a));
             }
         }
@@ -232,7 +239,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
         return o;
     }
 
-    private static ObjectNode addressJson(DomainCheck.AddressCheck a) {
+    private static ObjectNode addressJson(MxProbe.AddressCheck a) {
         ObjectNode o = JSON.createObjectNode();
         o.put("address", a.target().address().getHostAddress());
         o.put("port", a.target().port());
@@ -373,14 +380,18 @@ final class PolicyCheckCommand implements Callable<Integer> {
                                         .map(m -> m.record().toString())
                                         .collect(Collectors.joining(", "));
                         case IMPLICIT -> "none; implicit MX " + r.domain() + " (RFC 5321 §5.1)";
+                        case NO_ADDRESS ->
+                                "none; implicit MX "
+                                        + r.domain()
+                                        + " (RFC 5321 §5.1), which has no address record";
                         case NULL_MX -> "null MX (RFC 7505): " + r.domain() + " accepts no mail";
-                        case NXDOMAIN -> r.domain() + " does not exist (NXDOMAIN)";
+                        case NO_SUCH_DOMAIN -> r.domain() + " does not exist (NXDOMAIN)";
                         case DNS_FAILURE -> "look-up failed: " + r.mxDetail();
                     });
             if (!r.mxs().isEmpty()) {
                 out.println();
                 table(r);
-                for (DomainCheck.MxCheck m : r.mxs()) {
+                for (MxProbe.MxCheck m : r.mxs()) {
                     // RFC 8461 §2: where DANE applies to an MX host it wins over every other policy
                     // source
                     field("DANE " + printable(m.record().host()), printable(m.dane().describe()));
@@ -400,7 +411,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
                     });
             List<String> verdictStyles = new ArrayList<>();
             verdictStyles.add("");
-            for (DomainCheck.MxCheck m : r.mxs()) {
+            for (MxProbe.MxCheck m : r.mxs()) {
                 String mx = m.record().preference() + " " + m.record().host();
                 String pattern = m.policyMatch().map(b -> b ? "match" : "no match").orElse("-");
                 if (m.addresses().isEmpty()) {
@@ -420,7 +431,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
                     verdictStyles.add(RED);
                     continue;
                 }
-                for (DomainCheck.AddressCheck a : m.addresses()) {
+                for (MxProbe.AddressCheck a : m.addresses()) {
                     rows.add(row(mx, pattern, a));
                     verdictStyles.add(a.acceptable() ? GREEN : RED);
                     mx = "";
@@ -448,7 +459,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
             }
         }
 
-        private static String[] row(String mx, String pattern, DomainCheck.AddressCheck a) {
+        private static String[] row(String mx, String pattern, MxProbe.AddressCheck a) {
             String address = a.target().address().getHostAddress();
             address =
                     (address.indexOf(':') >= 0 ? "[" + address + "]" : address)
@@ -489,8 +500,8 @@ final class PolicyCheckCommand implements Callable<Integer> {
         }
 
         private void certificates(DomainCheck.Report r) {
-            for (DomainCheck.MxCheck m : r.mxs()) {
-                for (DomainCheck.AddressCheck a : m.addresses()) {
+            for (MxProbe.MxCheck m : r.mxs()) {
+                for (MxProbe.AddressCheck a : m.addresses()) {
                     if (a.probe() instanceof ProbeResult.Failed f) {
                         out.println();
                         out.println(

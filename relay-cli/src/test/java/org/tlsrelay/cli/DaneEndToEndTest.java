@@ -18,10 +18,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
+import org.tlsrelay.core.policy.PolicySource;
 import org.tlsrelay.core.queue.QueueState;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -101,7 +101,7 @@ class DaneEndToEndTest {
         assertTrue(mx.messages().get(0).tls());
         TlsOutcome o = outcome("ee.dnssec", "mx.ee.dnssec").orElseThrow();
         assertTrue(o.success(), o.toString());
-        assertEquals(PolicyContext.Source.DANE, o.policy().source());
+        assertTrue(o.policy().daneApplies(), o.toString());
         // RFC 8460 §4.4: policy type tlsa, the TLSA records as strings, the MX host as mx-host
         java.time.LocalDate day = o.time().atZone(java.time.ZoneOffset.UTC).toLocalDate();
         TlsReport report =
@@ -205,7 +205,8 @@ class DaneEndToEndTest {
 
         Await.until(() -> mx.messages().size() == 1, WAIT, "delivery under the override");
         TlsOutcome o = outcome("plain.dnssec", "mx.plain.dnssec").orElseThrow();
-        assertEquals(PolicyContext.Source.OVERRIDE, o.policy().source());
+        assertFalse(o.policy().daneApplies(), o.toString());
+        assertEquals(PolicySource.OVERRIDE, o.policy().domainPolicy().source());
         assertTrue(o.success(), o.toString());
     }
 
@@ -222,9 +223,7 @@ class DaneEndToEndTest {
 
         Await.until(
                 () -> mx.messages().size() == 1, WAIT, "delivery under DANE despite the override");
-        assertEquals(
-                PolicyContext.Source.DANE,
-                outcome("both.dnssec", "mx.both.dnssec").orElseThrow().policy().source());
+        assertTrue(outcome("both.dnssec", "mx.both.dnssec").orElseThrow().policy().daneApplies());
     }
 
     @Test

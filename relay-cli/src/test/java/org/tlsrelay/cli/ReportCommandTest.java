@@ -17,12 +17,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.Spool;
@@ -32,6 +30,7 @@ import org.tlsrelay.core.report.TlsExemption;
 import org.tlsrelay.testkit.DnsStubServer;
 import org.tlsrelay.testkit.TestCa;
 import org.tlsrelay.testkit.TestHttpsServer;
+import org.tlsrelay.testkit.TestPolicies;
 
 /** {@code tlsrelay report show|send} against recorded outcomes, a DNS stub and an HTTPS rua on loopback. */
 class ReportCommandTest {
@@ -85,24 +84,15 @@ class ReportCommandTest {
         dns.close();
     }
 
-    static PolicyContext sts(String domain, PolicyMode mode) {
-        return new PolicyContext(
-                domain,
-                PolicyContext.Source.MTA_STS,
-                "cached",
-                new Policy(mode, List.of(MxPattern.ofMtaSts("mx." + domain))),
-                List.of(
-                        "version: STSv1",
-                        "mode: " + mode.label(),
-                        "mx: mx." + domain,
-                        "max_age: 86400"));
+    static MxPolicy sts(String domain, PolicyMode mode) {
+        return MxPolicy.domainWide(TestPolicies.sts(domain, mode, "mx." + domain));
     }
 
     /** A few outcomes on {@code day}, as the delivery engine would record them. */
     void record(LocalDate day) throws Exception {
         Instant t = day.atStartOfDay(ZoneOffset.UTC).toInstant().plusSeconds(60);
-        PolicyContext enforce = sts("example.com", PolicyMode.ENFORCE);
-        PolicyContext testing = sts("testing.example", PolicyMode.TESTING);
+        MxPolicy enforce = sts("example.com", PolicyMode.ENFORCE);
+        MxPolicy testing = sts("testing.example", PolicyMode.TESTING);
         try (OutcomeRecorder r =
                 OutcomeRecorder.start(
                         new OutcomeLog(dir.resolve("data/reports")),

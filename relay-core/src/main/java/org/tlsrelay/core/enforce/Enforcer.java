@@ -1,7 +1,10 @@
 package org.tlsrelay.core.enforce;
 
 import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.tlsrelay.core.dane.DaneMatch;
 import org.tlsrelay.core.dane.DanePolicy;
@@ -10,8 +13,11 @@ import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
 
 /**
- * The one place that reads a policy's mode: given the policy, the MX host name and what the connection showed, say
- * whether to send MAIL FROM. A pure function: no I/O, no clock, no state.
+ * The one place that reads a policy's mode and decides about TLS, in three steps per delivery attempt: before
+ * connecting to an MX host ({@link #beforeConnect}: connect or skip), after EHLO and STARTTLS ({@link #decide}: send
+ * MAIL FROM or not), and once every MX host was walked ({@link #afterMxWalk}: what the refusals mean for the
+ * recipients). Every refusal, deferral and escalation is a value made here; only here are the verdicts made that let
+ * the outbound client send MAIL FROM. Pure functions: no I/O, no clock (the time is passed in), no state.
  *
  * <ul>
  *   <li>{@code enforce} (RFC 8461 §5): deliver only to an MX matched by a policy pattern (§4.1) that completed
@@ -26,6 +32,10 @@ import org.tlsrelay.core.policy.PolicyMode;
  * match them (RFC 7672 §2.2, §3); the PKIX trust store, the MX patterns and the domain's mode play no part. Where the
  * DNSSEC look-ups failed ({@link DanePolicy.Failed}), the host is not tried (RFC 7672 §2.1.1). Otherwise the domain's
  * policy decides as above.
+ *
+ * <p>On top of the policy comes what the message asks itself (RFC 8689, {@link TlsRequirement}): REQUIRETLS only to
+ * an MX that DANE or an enforced policy authenticates and that advertises REQUIRETLS (§4.2.1), else 5.7.30 once no
+ * MX qualifies; {@code TLS-Required: No} delivers despite any policy failure (§5).
  */
 public final class Enforcer {
     /** RFC 3463 §3.8 X.7.5 "cryptographic failure", temporary: a policy failure is retried (RFC 8461 §5.1). */
@@ -34,14 +44,140 @@ public final class Enforcer {
     /** RFC 8689 §6 X.7.30 "REQUIRETLS support required": no policy can authenticate the MX for this message. */
     public static final String REQUIRETLS_CODE = "5.7.30";
 
+    /** The EHLO keyword of RFC 8689 §2. */
+    static final String REQUIRETLS_KEYWORD = "REQUIRETLS";
+
     private Enforcer() {}
 
     /**
-     * The check made before connecting: under {@code enforce}, an MX host that no policy pattern matches is skipped
-     * without a connection (RFC 8461 §4.1). Under {@code testing} and {@code none} every MX may be tried; a mismatch
-     * is recorded by {@link #decide} once the connection is made.
+     * The check made once per MX host, before its addresses are looked up: a {@code TLS-Required: No} message skips
+     * no host; a DNSSEC failure of the DANE look-ups keeps the host waiting ({@code dnssec-invalid}, RFC 7672
+     * §2.1.1); a REQUIRETLS message skips, with {@value #REQUIRETLS_CODE}, every host that neither DANE nor an
+     * enforced policy can authenticate (RFC 8689 §4.2.1); DANE records make the policy's MX patterns irrelevant
+     * (RFC 8461 §2); otherwise under {@code enforce} a host that no pattern matches is skipped (RFC 8461 §4.1).
      */
-    public static Optional<Verdict.Refuse> beforeConnect(Policy policy, String mxHost) {
+    public static Admission beforeConnect(
+            MxPolicy policy, String mxHost, TlsRequirement requirement) {
+        Admission.Connect connect = new Admission.Connect(policy, mxHost, requirement);
+        if (requirement == TlsRequirement.TLS_OPTIONAL) {
+            return connect;
+        }
+        if (policy.dane() instanceof DanePolicy.Failed f) {
+            // temporary, whatever the message asks
+            return new Admission.Skip(daneRefuse(f.failureType(), f.describe()));
+        }
+        if (requirement == TlsRequirement.REQUIRETLS && !authenticating(policy)) {
+            return new Admission.Skip(
+                    requireTlsRefusal(
+                            "the message requires TLS (REQUIRETLS, RFC 8689) but neither DANE nor an"
+                                    + " enforced policy authenticates "
+                                    + mxHost,
+                            Optional.empty()));
+        }
+        if (policy.dane() instanceof DanePolicy.Required) {
+            return connect;
+        }
+        Optional<Verdict.Refuse> skip = beforeConnect(policy.policy(), mxHost);
+        return skip.<Admission>map(Admission.Skip::new).orElse(connect);
+    }
+
+    /**
+     * The verdict for one session, after EHLO (and STARTTLS and EHLO again) and before MAIL FROM: DANE's when it
+     * applies (TLS mandatory, the chain must match a TLSA record at {@code now}), otherwise the domain policy's
+     * ({@link #decide(Policy, String, TlsObservation)}); then the message's own requirement: REQUIRETLS delivers only
+     * over TLS that DANE or an enforced policy authenticated, to an MX that advertised REQUIRETLS, and passes the
+     * parameter on (RFC 8689 §4.2.1); {@code TLS-Required: No} turns every refusal into delivery, over TLS if a
+     * session is up, with the failure still reported (§5).
+     */
+    public static Verdict decide(Admission.Connect permit, MxObservation observation, Instant now) {
+        MxPolicy policy = permit.policy();
+        String mxHost = permit.mxHost();
+        Verdict verdict = decideByPolicy(policy, mxHost, observation.tls(), now);
+        return switch (permit.requirement()) {
+            case POLICY -> verdict;
+            case TLS_OPTIONAL -> {
+                if (!(verdict instanceof Verdict.Refuse r)) {
+                    yield verdict;
+                }
+                yield observation.tls() instanceof TlsObservation.Established
+                        ? new Verdict.DeliverOverTls(r.result(), false)
+                        : new Verdict.DeliverInClear(r.result());
+            }
+            case REQUIRETLS -> {
+                if (verdict instanceof Verdict.Refuse) {
+                    yield verdict; // the MX's TLS fails the policy: temporary, as for any message
+                }
+                // the session itself is reported as the policy saw it: REQUIRETLS is no TLS outcome
+                Optional<Verdict.Reported> session = verdict.reported();
+                if (!(authenticating(policy)
+                        && verdict instanceof Verdict.DeliverOverTls
+                        && verdict.result() instanceof TlsResult.Success)) {
+                    yield requireTlsRefusal(
+                            "the message requires TLS (REQUIRETLS, RFC 8689) but neither DANE nor an"
+                                    + " enforced policy authenticates "
+                                    + mxHost,
+                            session);
+                }
+                if (!observation.advertises(REQUIRETLS_KEYWORD)) {
+                    yield requireTlsRefusal(
+                            mxHost
+                                    + " does not advertise REQUIRETLS, which this message requires"
+                                    + " (RFC 8689)",
+                            session);
+                }
+                yield new Verdict.DeliverOverTls(verdict.result(), true);
+            }
+        };
+    }
+
+    /**
+     * What the refusals of one attempt mean for the recipients no MX took, once the MX hosts ran out: when every host
+     * of the MX list was ruled out for this REQUIRETLS message, they fail with {@value #REQUIRETLS_CODE} (RFC 8689
+     * §4.2.1, §6); when the policy refused MX hosts and no transaction took place, they wait with the first refusal
+     * (RFC 8461 §5.1). Empty when neither: the connection problems or the MX's own replies say why.
+     *
+     * @param mxHosts every MX host of the domain, in the order tried
+     * @param refusals the refusals met, in order
+     * @param transacted whether some MX ran a mail transaction for the recipients
+     */
+    public static Optional<DomainVerdict> afterMxWalk(
+            String domain, List<String> mxHosts, List<MxRefusal> refusals, boolean transacted) {
+        Set<String> ruledOut = new HashSet<>();
+        Optional<MxRefusal> lastRequireTls = Optional.empty();
+        Optional<MxRefusal> firstPolicy = Optional.empty();
+        for (MxRefusal r : refusals) {
+            if (r.refusal().ground() == Verdict.Refuse.Ground.REQUIRETLS) {
+                ruledOut.add(r.mxHost());
+                lastRequireTls = Optional.of(r);
+            } else if (firstPolicy.isEmpty()) {
+                firstPolicy = Optional.of(r);
+            }
+        }
+        if (!mxHosts.isEmpty() && ruledOut.containsAll(mxHosts) && lastRequireTls.isPresent()) {
+            // RFC 8689 §4.2.1 and §6: a permanent failure; the DSN goes without REQUIRETLS
+            return Optional.of(
+                    new DomainVerdict.Fail(
+                            "550 "
+                                    + REQUIRETLS_CODE
+                                    + " REQUIRETLS support required: no MX of "
+                                    + domain
+                                    + " qualifies (last: "
+                                    + lastRequireTls.get().refusal().reason()
+                                    + ")"));
+        }
+        if (!transacted && firstPolicy.isPresent()) {
+            return Optional.of(
+                    new DomainVerdict.Defer("451 " + firstPolicy.get().refusal().replyText()));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The domain policy's check before connecting: under {@code enforce}, an MX host that no policy pattern matches
+     * is skipped without a connection (RFC 8461 §4.1). Under {@code testing} and {@code none} every MX may be tried;
+     * a mismatch is recorded by {@link #decide} once the connection is made.
+     */
+    static Optional<Verdict.Refuse> beforeConnect(Policy policy, String mxHost) {
         if (policy.mode() == PolicyMode.ENFORCE && !policy.allowsMx(mxHost)) {
             return Optional.of(
                     refuse(TlsFailureType.VALIDATION_FAILURE, mxNotListed(policy, mxHost)));
@@ -49,111 +185,41 @@ public final class Enforcer {
         return Optional.empty();
     }
 
-    /**
-     * The check made before connecting to {@code mxHost} under a per-MX context ({@link PolicyContext#forMx}): a
-     * DNSSEC failure of the DANE look-ups keeps the host waiting ({@code dnssec-invalid}, RFC 7672 §2.1.1), DANE
-     * records make the policy's MX patterns irrelevant (RFC 8461 §2), otherwise
-     * {@link #beforeConnect(Policy, String)}.
-     */
-    public static Optional<Verdict.Refuse> beforeConnect(PolicyContext context, String mxHost) {
-        return beforeConnect(context, mxHost, TlsRequirement.POLICY);
+    /** Whether DANE or an enforced policy authenticates the MX (RFC 8689 §4.2.1). */
+    private static boolean authenticating(MxPolicy policy) {
+        return policy.dane() instanceof DanePolicy.Required
+                || !policy.daneApplies() && policy.mode() == PolicyMode.ENFORCE;
     }
 
-    /**
-     * As {@link #beforeConnect(PolicyContext, String)}, for a message with its own TLS requirement (RFC 8689): a
-     * {@code TLS-Required: No} message skips no MX; a REQUIRETLS message skips, with {@value #REQUIRETLS_CODE}, every
-     * MX that neither DANE nor an enforced policy can authenticate (RFC 8689 §4.2.1).
-     */
-    public static Optional<Verdict.Refuse> beforeConnect(
-            PolicyContext context, String mxHost, TlsRequirement requirement) {
-        if (requirement == TlsRequirement.TLS_OPTIONAL) {
-            return Optional.empty();
-        }
-        if (context.dane() instanceof DanePolicy.Failed f) {
-            return Optional.of(
-                    daneRefuse(
-                            f.failureType(), f.describe())); // temporary, whatever the message asks
-        }
-        if (requirement == TlsRequirement.REQUIRETLS && !authenticating(context)) {
-            return Optional.of(requireTlsRefusal(mxHost));
-        }
-        if (context.dane() instanceof DanePolicy.Required) {
-            return Optional.empty();
-        }
-        return beforeConnect(context.policy(), mxHost);
-    }
-
-    /**
-     * The verdict for one connection under a per-MX context: DANE's when it applies (TLS mandatory, the chain must
-     * match a TLSA record at {@code now}), otherwise {@link #decide(Policy, String, TlsObservation)}.
-     */
-    public static Verdict decide(
-            PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
-        return decide(context, mxHost, observation, now, TlsRequirement.POLICY);
-    }
-
-    /**
-     * As {@link #decide(PolicyContext, String, TlsObservation, Instant)}, for a message with its own TLS requirement
-     * (RFC 8689): REQUIRETLS delivers only over TLS that DANE or an enforced policy authenticated (§4.2.1);
-     * {@code TLS-Required: No} turns every refusal into delivery, over TLS if a session is up, with the failure
-     * still reported (§5).
-     */
-    public static Verdict decide(
-            PolicyContext context,
-            String mxHost,
-            TlsObservation observation,
-            Instant now,
-            TlsRequirement requirement) {
-        Verdict verdict = decideByPolicy(context, mxHost, observation, now);
-        if (requirement == TlsRequirement.TLS_OPTIONAL && verdict instanceof Verdict.Refuse r) {
-            return observation instanceof TlsObservation.Established
-                    ? new Verdict.DeliverOverTls(r.result())
-                    : new Verdict.DeliverInClear(r.result());
-        }
-        if (requirement == TlsRequirement.REQUIRETLS
-                && !(verdict instanceof Verdict.Refuse)
-                && !(authenticating(context)
-                        && verdict instanceof Verdict.DeliverOverTls
-                        && verdict.result() instanceof TlsResult.Success)) {
-            return requireTlsRefusal(mxHost);
-        }
-        return verdict;
-    }
-
-    /** Whether DANE or an enforced policy authenticates the MX of this context (RFC 8689 §4.2.1). */
-    private static boolean authenticating(PolicyContext context) {
-        return context.dane() instanceof DanePolicy.Required
-                || !context.daneApplies() && context.mode() == PolicyMode.ENFORCE;
-    }
-
-    private static Verdict.Refuse requireTlsRefusal(String mxHost) {
+    private static Verdict.Refuse requireTlsRefusal(
+            String reason, Optional<Verdict.Reported> session) {
         return new Verdict.Refuse(
+                Verdict.Refuse.Ground.REQUIRETLS,
                 TlsFailureType.VALIDATION_FAILURE,
                 REQUIRETLS_CODE,
-                "the message requires TLS "
-                        + "(REQUIRETLS, RFC 8689) but neither DANE nor an enforced policy authenticates "
-                        + mxHost);
+                reason,
+                session);
     }
 
     private static Verdict decideByPolicy(
-            PolicyContext context, String mxHost, TlsObservation observation, Instant now) {
-        if (context.dane() instanceof DanePolicy.Failed f) {
+            MxPolicy policy, String mxHost, TlsObservation observation, Instant now) {
+        if (policy.dane() instanceof DanePolicy.Failed f) {
             return daneRefuse(f.failureType(), f.describe());
         }
-        if (context.dane() instanceof DanePolicy.Required r) {
+        if (policy.dane() instanceof DanePolicy.Required r) {
             TlsResult result = assessDane(r, mxHost, observation, now);
             return result instanceof TlsResult.Failure f
                     ? daneRefuse(f.type(), f.detail())
-                    : new Verdict.DeliverOverTls(result);
+                    : new Verdict.DeliverOverTls(result, false);
         }
-        return decide(context.policy(), mxHost, observation);
+        return decide(policy.policy(), mxHost, observation);
     }
 
     /**
      * The RFC 8460 result of a connection to an MX host with usable TLSA records: STARTTLS missing or refused is
      * {@code dane-required}, a chain no record matches (or no TLS session) {@code tlsa-invalid} (RFC 8460 §4.3.2.1).
      */
-    public static TlsResult assessDane(
+    static TlsResult assessDane(
             DanePolicy.Required dane, String mxHost, TlsObservation observation, Instant now) {
         if (observation instanceof TlsObservation.NotOffered) {
             return TlsResult.failure(
@@ -179,17 +245,19 @@ public final class Enforcer {
                 TlsFailureType.TLSA_INVALID, "certificate of " + mxHost + ": " + match.describe());
     }
 
-    /** The verdict for one connection, made after STARTTLS and before MAIL FROM. */
-    public static Verdict decide(Policy policy, String mxHost, TlsObservation observation) {
+    /** The domain policy's verdict for one connection, made after STARTTLS and before MAIL FROM. */
+    static Verdict decide(Policy policy, String mxHost, TlsObservation observation) {
         TlsResult result = assess(policy, mxHost, observation);
         boolean tlsUp = observation instanceof TlsObservation.Established;
         return switch (policy.mode()) {
             case ENFORCE ->
                     result instanceof TlsResult.Failure f
                             ? refuse(f.type(), f.detail())
-                            : new Verdict.DeliverOverTls(result);
+                            : new Verdict.DeliverOverTls(result, false);
             case TESTING, NONE ->
-                    tlsUp ? new Verdict.DeliverOverTls(result) : new Verdict.DeliverInClear(result);
+                    tlsUp
+                            ? new Verdict.DeliverOverTls(result, false)
+                            : new Verdict.DeliverInClear(result);
         };
     }
 
@@ -197,7 +265,7 @@ public final class Enforcer {
      * The RFC 8460 result of a connection, whatever the mode: the first failure in the order STARTTLS, handshake,
      * chain trust, validity period, host name, MX pattern (the pattern only when the policy has one to check).
      */
-    public static TlsResult assess(Policy policy, String mxHost, TlsObservation observation) {
+    static TlsResult assess(Policy policy, String mxHost, TlsObservation observation) {
         if (observation instanceof TlsObservation.NotOffered) {
             return TlsResult.failure(
                     TlsFailureType.STARTTLS_NOT_SUPPORTED, mxHost + " did not offer STARTTLS");
@@ -250,12 +318,21 @@ public final class Enforcer {
     }
 
     private static Verdict.Refuse refuse(TlsFailureType type, String detail) {
-        return new Verdict.Refuse(type, POLICY_FAILURE_CODE, detail + "; the policy is enforced");
+        return policyRefusal(type, detail + "; the policy is enforced");
     }
 
     private static Verdict.Refuse daneRefuse(TlsFailureType type, String detail) {
+        return policyRefusal(type, detail + "; DANE (RFC 7672) requires authenticated TLS");
+    }
+
+    /** A TLS failure under the policy: reported as such (RFC 8460 §4.3), temporary ({@value #POLICY_FAILURE_CODE}). */
+    private static Verdict.Refuse policyRefusal(TlsFailureType type, String reason) {
         return new Verdict.Refuse(
-                type, POLICY_FAILURE_CODE, detail + "; DANE (RFC 7672) requires authenticated TLS");
+                Verdict.Refuse.Ground.TLS_POLICY,
+                type,
+                POLICY_FAILURE_CODE,
+                reason,
+                Optional.of(new Verdict.Reported(TlsResult.failure(type, reason), "refuse")));
     }
 
     private static String mxNotListed(Policy policy, String mxHost) {

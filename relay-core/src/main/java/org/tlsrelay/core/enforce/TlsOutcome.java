@@ -8,7 +8,7 @@ import java.time.Instant;
  * it is not in an enforced policy.
  *
  * @param time when the outcome was decided (the caller's clock; {@link Enforcer} reads none)
- * @param policy the policy in force and its domain
+ * @param policy the policy in force for this MX host, and its domain
  * @param mxHost the MX host name as found in DNS ({@code receiving-mx-hostname})
  * @param mxHelo the name the MX gave in its greeting ({@code receiving-mx-helo}); empty when unknown
  * @param sendingIp our local address ({@code sending-mta-ip}); empty when no connection was made
@@ -19,7 +19,7 @@ import java.time.Instant;
  */
 public record TlsOutcome(
         Instant time,
-        PolicyContext policy,
+        MxPolicy policy,
         String mxHost,
         String mxHelo,
         String sendingIp,

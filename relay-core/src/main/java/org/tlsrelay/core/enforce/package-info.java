@@ -2,6 +2,8 @@
  * The enforce/testing decision, kept apart from the sockets (measure, then decide).
  *
  * <ul>
+ *   <li>{@link org.tlsrelay.core.enforce.MxPolicy}: the policy one MX host is judged under, the domain's resolved
+ *       policy and what DANE says about the host;</li>
  *   <li>{@link org.tlsrelay.core.enforce.TlsObservation}: what a connection showed (STARTTLS offered, handshake,
  *       chain trust per RFC 5280, validity period, MX name per RFC 6125 §6.4 as RFC 8461 §4.2 narrows it:
  *       {@link org.tlsrelay.core.enforce.CertificateNames});</li>

@@ -15,7 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
@@ -181,7 +181,7 @@ public final class RelayMetrics implements TlsOutcomeListener {
     /** Counts one TLS outcome; the TLS-RPT recorder gets the same event. Never blocks. */
     @Override
     public void record(TlsOutcome outcome) {
-        String source = sourceLabel(outcome.policy().source());
+        String source = sourceLabel(outcome.policy());
         String result =
                 outcome.result() instanceof TlsResult.Failure f ? f.type().resultType() : "success";
         String key = source + '|' + result + '|' + outcome.verdict();
@@ -202,13 +202,15 @@ public final class RelayMetrics implements TlsOutcomeListener {
      * {@code sts}, {@code tlsa}, {@code list}, {@code override} or {@code none}: the RFC 8460 policy-types for
      * MTA-STS and DANE.
      */
-    static String sourceLabel(PolicyContext.Source s) {
-        return switch (s) {
-            case MTA_STS -> "sts";
-            case DANE -> "tlsa";
+    static String sourceLabel(MxPolicy p) {
+        if (p.daneApplies()) {
+            return "tlsa";
+        }
+        return switch (p.domainPolicy().source()) {
+            case MTA_STS_LIVE, MTA_STS_CACHED -> "sts";
             case LIST -> "list";
             case OVERRIDE -> "override";
-            case NONE -> "none";
+            case NONE, TLSRPT_EXEMPT -> "none";
         };
     }
 

@@ -11,7 +11,12 @@ public enum PolicySource {
     /** A local override from the configuration ({@code policy.overrides}). */
     OVERRIDE("override"),
     /** Nothing applies: opportunistic TLS. */
-    NONE("none");
+    NONE("none"),
+    /**
+     * Not the domain's policy: a TLS-RPT report the relay queued itself, which RFC 8460 §3 says to deliver "despite
+     * any TLS-related failures" (opportunistic TLS, session not reported). The resolver never answers this.
+     */
+    TLSRPT_EXEMPT("tlsrpt-exempt");
 
     private final String label;
 

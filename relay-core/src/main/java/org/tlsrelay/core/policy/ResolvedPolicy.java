@@ -2,6 +2,7 @@ package org.tlsrelay.core.policy;
 
 import java.util.List;
 import java.util.Optional;
+import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.policy.mtasts.CachedPolicy;
 import org.tlsrelay.core.policy.mtasts.StsFailure;
 
@@ -10,6 +11,10 @@ import org.tlsrelay.core.policy.mtasts.StsFailure;
  * patterns, where it came from, and why that source won. For an MTA-STS policy also its {@code id} and text (the
  * RFC 8460 §4.4 {@code policy-string}); and any MTA-STS fetch failure met while resolving, also when another source
  * won (TLS-RPT counts it).
+ *
+ * <p>The one policy value of the relay: the delivery engine runs under it, TLS-RPT reports name it, and
+ * {@code policy show} and {@code policy check} print it. What DANE says per MX host comes on top of it
+ * ({@code org.tlsrelay.core.enforce.MxPolicy}).
  */
 public final class ResolvedPolicy {
     private final String domain;
@@ -30,7 +35,7 @@ public final class ResolvedPolicy {
             boolean forced,
             CachedPolicy mtaSts,
             StsFailure stsFailure) {
-        this.domain = domain;
+        this.domain = DnsNames.normalise(domain);
         this.policy = policy;
         this.source = source;
         this.explanation = explanation;
@@ -38,6 +43,45 @@ public final class ResolvedPolicy {
         this.forced = forced;
         this.mtaSts = mtaSts;
         this.stsFailure = stsFailure;
+    }
+
+    /** An MTA-STS policy, fetched during this resolution ({@code live}) or from the cache. */
+    public static ResolvedPolicy mtaSts(
+            String domain, CachedPolicy p, boolean live, String explanation) {
+        return mtaSts(domain, p, live, explanation, null);
+    }
+
+    /** The policy of the list {@code listName}. */
+    public static ResolvedPolicy list(
+            String domain, String listName, Policy p, String explanation) {
+        return list(domain, listName, p, explanation, null);
+    }
+
+    /** A local override ({@code policy.overrides}); {@code forced} when it says {@code force: true}. */
+    public static ResolvedPolicy override(
+            String domain, Policy p, boolean forced, String explanation) {
+        return override(domain, p, forced, explanation, null);
+    }
+
+    /** No policy: opportunistic TLS (mode {@code none}, no MX patterns). */
+    public static ResolvedPolicy none(String domain, String explanation) {
+        return none(domain, explanation, null);
+    }
+
+    /**
+     * The policy a TLS-RPT report the relay queued itself is delivered under instead of the domain's: opportunistic
+     * TLS, "despite any TLS-related failures" (RFC 8460 §3).
+     */
+    public static ResolvedPolicy tlsRptExempt(String domain) {
+        return new ResolvedPolicy(
+                domain,
+                new Policy(PolicyMode.NONE, List.of()),
+                PolicySource.TLSRPT_EXEMPT,
+                "a TLS-RPT report is delivered despite any TLS-related failures (RFC 8460 §3)",
+                null,
+                false,
+                null,
+                null);
     }
 
     static ResolvedPolicy mtaSts(
@@ -142,6 +186,23 @@ public final class ResolvedPolicy {
             case LIST -> "list " + listName;
             case OVERRIDE -> forced ? "local override (force: true)" : "local override";
             case NONE -> "none";
+            case TLSRPT_EXEMPT -> "TLS-RPT report exemption (RFC 8460 §3)";
+        };
+    }
+
+    /**
+     * The source in one word for the outcome log's {@code source-name}: the list's name, {@code fetched} or
+     * {@code cached} for MTA-STS (as {@link #sourceDescription()} says "fetched now"), {@code forced} for an override
+     * that says {@code force: true}, {@code tlsrpt-exempt}; empty otherwise.
+     */
+    public String sourceName() {
+        return switch (source) {
+            case MTA_STS_LIVE -> "fetched";
+            case MTA_STS_CACHED -> "cached";
+            case LIST -> listName;
+            case OVERRIDE -> forced ? "forced" : "";
+            case NONE -> "";
+            case TLSRPT_EXEMPT -> source.label();
         };
     }
 

@@ -8,7 +8,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Locale;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.MxPattern;
@@ -21,7 +21,7 @@ import org.tlsrelay.core.policy.PolicyMode;
  * @param time when it happened (ISO-8601 instant)
  * @param kind {@link #SESSION} or {@link #STS_FAILURE}
  * @param domain the policy (recipient) domain, lower case
- * @param source {@code mta-sts}, {@code list}, {@code override} or {@code none}
+ * @param source {@code mta-sts}, {@code dane}, {@code list}, {@code override} or {@code none}
  * @param sourceName the list's name for {@code list}; free text otherwise; may be empty
  * @param mode the policy mode: {@code enforce}, {@code testing} or {@code none}
  * @param policyString the MTA-STS policy lines (RFC 8460 §4.4 {@code policy-string}); empty otherwise
@@ -56,6 +56,9 @@ public record OutcomeEvent(
     public static final String STS_FAILURE = "sts-failure";
     public static final String SUCCESS = "success";
 
+    /** The {@link #source()} of MTA-STS policies and of their fetch failures. */
+    static final String MTA_STS = "mta-sts";
+
     @JsonCreator
     public OutcomeEvent {
         time = require(time, "time");
@@ -84,19 +87,17 @@ public record OutcomeEvent(
 
     /** The event for one session outcome. */
     public static OutcomeEvent of(TlsOutcome o) {
-        PolicyContext p = o.policy();
+        MxPolicy p = o.policy();
         String result = o.result() instanceof TlsResult.Failure f ? f.type().resultType() : SUCCESS;
         String detail = o.result() instanceof TlsResult.Failure f ? f.detail() : "";
         return new OutcomeEvent(
                 o.time().toString(),
                 SESSION,
                 p.domain(),
-                sourceLabel(p.source()),
+                sourceLabel(p),
                 p.sourceName(),
                 p.mode().label(),
-                p.source() == PolicyContext.Source.MTA_STS || p.daneApplies()
-                        ? p.policyText()
-                        : List.of(),
+                p.isMtaSts() || p.daneApplies() ? p.policyText() : List.of(),
                 // RFC 8460 §4.4: a tlsa policy names the MX host its TLSA records are for
                 p.daneApplies()
                         ? List.of(o.mxHost())
@@ -117,7 +118,7 @@ public record OutcomeEvent(
                 time.toString(),
                 STS_FAILURE,
                 domain,
-                sourceLabel(PolicyContext.Source.MTA_STS),
+                MTA_STS,
                 "",
                 PolicyMode.NONE.label(),
                 List.of(),
@@ -131,13 +132,16 @@ public record OutcomeEvent(
                 "");
     }
 
-    static String sourceLabel(PolicyContext.Source source) {
-        return switch (source) {
-            case MTA_STS -> "mta-sts";
+    /** {@code dane} where DANE decides for the MX host, else the kind of the domain's policy source. */
+    static String sourceLabel(MxPolicy p) {
+        if (p.daneApplies()) {
+            return "dane";
+        }
+        return switch (p.domainPolicy().source()) {
+            case MTA_STS_LIVE, MTA_STS_CACHED -> MTA_STS;
             case LIST -> "list";
             case OVERRIDE -> "override";
-            case NONE -> "none";
-            case DANE -> "dane";
+            case NONE, TLSRPT_EXEMPT -> "none";
         };
     }
 

@@ -1,9 +1,8 @@
 package org.tlsrelay.core.report;
 
 import java.util.List;
-import org.tlsrelay.core.enforce.PolicyContext;
-import org.tlsrelay.core.policy.Policy;
-import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.enforce.MxPolicy;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 
 /**
@@ -20,9 +19,6 @@ import org.tlsrelay.core.queue.Envelope;
 public final class TlsExemption {
     /** The envelope note that marks a locally generated TLS-RPT report. */
     public static final String NOTE = "tls-policy-exempt: TLS-RPT report (RFC 8460 §3)";
-
-    /** {@link PolicyContext#sourceName()} of {@link #policyFor}: the recorder skips outcomes that carry it. */
-    public static final String SOURCE_NAME = "tlsrpt-exempt";
 
     private TlsExemption() {}
 
@@ -41,18 +37,12 @@ public final class TlsExemption {
     }
 
     /** The policy an exempt message is delivered under: mode {@code none}, not reported. */
-    public static PolicyContext policyFor(String domain) {
-        return new PolicyContext(
-                domain,
-                PolicyContext.Source.NONE,
-                SOURCE_NAME,
-                new Policy(PolicyMode.NONE, List.of()),
-                List.of());
+    public static ResolvedPolicy policyFor(String domain) {
+        return ResolvedPolicy.tlsRptExempt(domain);
     }
 
-    /** Whether an outcome was produced under {@link #policyFor}. */
-    public static boolean isExempt(PolicyContext policy) {
-        return policy.source() == PolicyContext.Source.NONE
-                && SOURCE_NAME.equals(policy.sourceName());
+    /** Whether an outcome was produced under {@link #policyFor}: the recorder skips it. */
+    public static boolean isExempt(MxPolicy policy) {
+        return policy.isTlsRptExempt();
     }
 }

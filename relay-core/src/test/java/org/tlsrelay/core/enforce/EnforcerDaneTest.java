@@ -1,13 +1,15 @@
 package org.tlsrelay.core.enforce;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -16,6 +18,8 @@ import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.PolicySource;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.testkit.TestCa;
 
 /**
@@ -71,9 +75,12 @@ class EnforcerDaneTest {
             String verdict,
             String failure)
             throws Exception {
-        PolicyContext context = context(mode).forMx(dane(dane));
+        MxPolicy context = new MxPolicy(context(mode), dane(dane));
         Verdict v =
-                Enforcer.decide(context, MX, observation(starttls, cert, "y".equals(trusted)), NOW);
+                judge(
+                        context,
+                        TlsRequirement.POLICY,
+                        observation(starttls, cert, "y".equals(trusted)));
         assertEquals(verdict, v.label(), v::toString);
         assertEquals(
                 failure,
@@ -115,24 +122,15 @@ class EnforcerDaneTest {
             String verdict,
             String code)
             throws Exception {
-        PolicyContext context =
-                new PolicyContext(
+        MxPolicy context =
+                new MxPolicy(
+                        ResolvedPolicy.override(
                                 "dane.test",
-                                PolicyContext.Source.OVERRIDE,
-                                "",
                                 new Policy(mode, List.of(MxPattern.ofMtaSts(MX))),
-                                List.of())
-                        .forMx(dane(dane));
-        Optional<Verdict.Refuse> skip = Enforcer.beforeConnect(context, MX, requirement);
-        Verdict v =
-                skip.isPresent()
-                        ? skip.get()
-                        : Enforcer.decide(
-                                context,
-                                MX,
-                                observation(starttls, cert, "y".equals(trusted)),
-                                NOW,
-                                requirement);
+                                false,
+                                "test"),
+                        dane(dane));
+        Verdict v = judge(context, requirement, observation(starttls, cert, "y".equals(trusted)));
         assertEquals(verdict, v.label(), v::toString);
         assertEquals(code, v instanceof Verdict.Refuse r ? r.enhancedCode() : "-", v::toString);
     }
@@ -141,41 +139,68 @@ class EnforcerDaneTest {
     void daneRecordsMakeTheMxPatternsIrrelevantBeforeConnecting() throws Exception {
         // the enforced policy does not list the host: without DANE it is skipped, with DANE it is
         // tried
-        assertTrue(Enforcer.beforeConnect(context(PolicyMode.ENFORCE), MX).isPresent());
-        assertEquals(
-                Optional.empty(),
-                Enforcer.beforeConnect(context(PolicyMode.ENFORCE).forMx(dane("required-ee")), MX));
+        assertInstanceOf(
+                Admission.Skip.class,
+                Enforcer.beforeConnect(
+                        MxPolicy.domainWide(context(PolicyMode.ENFORCE)),
+                        MX,
+                        TlsRequirement.POLICY));
+        assertInstanceOf(
+                Admission.Connect.class,
+                Enforcer.beforeConnect(
+                        new MxPolicy(context(PolicyMode.ENFORCE), dane("required-ee")),
+                        MX,
+                        TlsRequirement.POLICY));
     }
 
     @Test
     void aDnssecFailureKeepsTheMxWaitingWithoutConnecting() throws Exception {
-        Optional<Verdict.Refuse> skip =
-                Enforcer.beforeConnect(context(PolicyMode.NONE).forMx(dane("failed")), MX);
-        assertTrue(skip.isPresent());
-        assertEquals(TlsFailureType.DNSSEC_INVALID, skip.get().failure());
-        assertEquals(Enforcer.POLICY_FAILURE_CODE, skip.get().enhancedCode());
+        Admission skip =
+                Enforcer.beforeConnect(
+                        new MxPolicy(context(PolicyMode.NONE), dane("failed")),
+                        MX,
+                        TlsRequirement.POLICY);
+        Verdict.Refuse refusal = assertInstanceOf(Admission.Skip.class, skip).refusal();
+        assertEquals(TlsFailureType.DNSSEC_INVALID, refusal.failure());
+        assertEquals(Enforcer.POLICY_FAILURE_CODE, refusal.enhancedCode());
     }
 
     @Test
     void aDaneContextIsReportedAsATlsaPolicyWithItsRecords() throws Exception {
-        PolicyContext context = context(PolicyMode.ENFORCE).forMx(dane("required-ee"));
-        assertEquals(PolicyContext.Source.DANE, context.source());
+        MxPolicy context = new MxPolicy(context(PolicyMode.ENFORCE), dane("required-ee"));
+        assertTrue(context.daneApplies());
         assertEquals(List.of(tlsa(3, LEAF.certificate()).toString()), context.policyText());
-        PolicyContext unusable =
-                context(PolicyMode.ENFORCE)
-                        .forMx(
-                                new DanePolicy.Unusable(
-                                        MX, MX, List.of(new TlsaRecord(1, 1, 1, new byte[32]))));
-        assertEquals(PolicyContext.Source.OVERRIDE, unusable.source());
+        MxPolicy unusable =
+                new MxPolicy(
+                        context(PolicyMode.ENFORCE),
+                        new DanePolicy.Unusable(
+                                MX, MX, List.of(new TlsaRecord(1, 1, 1, new byte[32]))));
+        assertFalse(unusable.daneApplies());
+        assertEquals(PolicySource.OVERRIDE, unusable.domainPolicy().source());
     }
 
-    private static PolicyContext context(PolicyMode mode) {
-        return new PolicyContext(
+    /**
+     * The decision as the delivery engine asks it: before connecting, then, when allowed, over the session; the MX
+     * advertises REQUIRETLS (the rows above are about the policies, not the extension).
+     */
+    private static Verdict judge(
+            MxPolicy policy, TlsRequirement requirement, TlsObservation observation) {
+        Admission admission = Enforcer.beforeConnect(policy, MX, requirement);
+        if (admission instanceof Admission.Skip skip) {
+            return skip.refusal();
+        }
+        return Enforcer.decide(
+                (Admission.Connect) admission,
+                new MxObservation(observation, Set.of("PIPELINING", "REQUIRETLS")),
+                NOW);
+    }
+
+    private static ResolvedPolicy context(PolicyMode mode) {
+        return ResolvedPolicy.override(
                 "dane.test",
-                PolicyContext.Source.OVERRIDE,
-                "",
                 new Policy(mode, List.of(MxPattern.ofMtaSts("mx.elsewhere.test"))),
-                List.of());
+                false,
+                "test");
     }
 
     private static DanePolicy dane(String which) throws Exception {

@@ -13,6 +13,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.testkit.TestPolicies;
 
 class EnforcerTest {
     private static final String LISTED_MX = "mx1.example.net";
@@ -121,7 +123,7 @@ class EnforcerTest {
 
     @Test
     void noPolicyIsOpportunistic() {
-        PolicyContext none = PolicyContext.noPolicy("Example.COM");
+        ResolvedPolicy none = TestPolicies.none("Example.COM");
         assertEquals("example.com", none.domain());
         assertEquals(PolicyMode.NONE, none.mode());
         assertInstanceOf(

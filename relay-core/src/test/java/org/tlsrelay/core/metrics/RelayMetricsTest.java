@@ -14,16 +14,15 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.testkit.MutableClock;
+import org.tlsrelay.testkit.TestPolicies;
 
 class RelayMetricsTest {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -43,14 +42,9 @@ class RelayMetricsTest {
 
     @Test
     void countsTlsOutcomesByPolicySourceAndRfc8460ResultType() {
-        PolicyContext sts =
-                new PolicyContext(
-                        "example.com",
-                        PolicyContext.Source.MTA_STS,
-                        "cached",
-                        new Policy(
-                                PolicyMode.ENFORCE, List.of(MxPattern.ofMtaSts("mx.example.com"))),
-                        List.of());
+        MxPolicy sts =
+                MxPolicy.domainWide(
+                        TestPolicies.sts("example.com", PolicyMode.ENFORCE, "mx.example.com"));
         TlsOutcome ok =
                 new TlsOutcome(
                         clock.instant(),
@@ -79,7 +73,7 @@ class RelayMetricsTest {
         metrics.record(
                 new TlsOutcome(
                         clock.instant(),
-                        PolicyContext.noPolicy("plain.example"),
+                        MxPolicy.domainWide(TestPolicies.none("plain.example")),
                         "mx",
                         "",
                         "",

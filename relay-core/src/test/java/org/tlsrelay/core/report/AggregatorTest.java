@@ -10,7 +10,7 @@ import java.time.LocalDate;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.PolicyMode;
 
@@ -28,7 +28,7 @@ class AggregatorTest {
 
     @Test
     void writesOneReportPerDomainWithTheRfcFieldNames() throws Exception {
-        PolicyContext sts =
+        MxPolicy sts =
                 Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com", "*.example.net");
         List<OutcomeEvent> events =
                 List.of(
@@ -99,10 +99,10 @@ class AggregatorTest {
 
     @Test
     void reportsListAndNoPolicySessionsAsNoPolicyFoundWithTheListNamed() throws Exception {
-        PolicyContext listed =
+        MxPolicy listed =
                 Outcomes.list(
                         "partner.example", "partners", PolicyMode.ENFORCE, ".mx.partner.example");
-        PolicyContext none = PolicyContext.noPolicy("partner.example");
+        MxPolicy none = Outcomes.none("partner.example");
         Aggregator.DayAggregate agg =
                 aggregate(
                         List.of(
@@ -154,8 +154,8 @@ class AggregatorTest {
 
     @Test
     void aPolicyChangeDuringTheDayGivesTwoPolicyEntries() {
-        PolicyContext v1 = Outcomes.sts("example.com", PolicyMode.TESTING, "mx1.example.com");
-        PolicyContext v2 = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
+        MxPolicy v1 = Outcomes.sts("example.com", PolicyMode.TESTING, "mx1.example.com");
+        MxPolicy v2 = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
         TlsReport r =
                 aggregate(
                                 List.of(
@@ -191,7 +191,7 @@ class AggregatorTest {
 
     @Test
     void leavesOutEventsOfOtherDaysAndDomainsWithoutSessions() {
-        PolicyContext sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
+        MxPolicy sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
         Aggregator.DayAggregate agg =
                 aggregate(
                         List.of(
@@ -212,8 +212,8 @@ class AggregatorTest {
 
     @Test
     void shadowCountsTheFailuresOfTestingPoliciesOnly() {
-        PolicyContext testing = Outcomes.sts("t.example", PolicyMode.TESTING, "mx.t.example");
-        PolicyContext enforce = Outcomes.sts("e.example", PolicyMode.ENFORCE, "mx.e.example");
+        MxPolicy testing = Outcomes.sts("t.example", PolicyMode.TESTING, "mx.t.example");
+        MxPolicy enforce = Outcomes.sts("e.example", PolicyMode.ENFORCE, "mx.e.example");
         Aggregator.DayAggregate agg =
                 aggregate(
                         List.of(
@@ -257,7 +257,7 @@ class AggregatorTest {
 
     @Test
     void reportJsonRoundTripsThroughGzip() throws Exception {
-        PolicyContext sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
+        MxPolicy sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
         TlsReport r =
                 aggregate(
                                 List.of(

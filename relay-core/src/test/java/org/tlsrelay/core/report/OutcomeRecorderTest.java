@@ -13,7 +13,7 @@ import java.time.LocalDate;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.testkit.Await;
@@ -25,7 +25,7 @@ class OutcomeRecorderTest {
 
     @TempDir Path dir;
 
-    PolicyContext sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
+    MxPolicy sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
 
     @Test
     void writesEachOutcomeToItsUtcDayFile() throws Exception {
@@ -141,7 +141,7 @@ class OutcomeRecorderTest {
             r.record(
                     Outcomes.failure(
                             T,
-                            TlsExemption.policyFor("example.com"),
+                            MxPolicy.domainWide(TlsExemption.policyFor("example.com")),
                             TlsFailureType.STARTTLS_NOT_SUPPORTED,
                             "mx1.example.com",
                             "x"));

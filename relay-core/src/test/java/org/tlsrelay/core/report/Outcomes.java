@@ -1,48 +1,32 @@
 package org.tlsrelay.core.report;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.testkit.TestPolicies;
 
 /** Hand-made outcomes for unit tests of the report logic. */
 final class Outcomes {
     private Outcomes() {}
 
-    /** An MTA-STS policy context whose text is the usual four lines. */
-    static PolicyContext sts(String domain, PolicyMode mode, String... mx) {
-        List<String> lines = new ArrayList<>();
-        lines.add("version: STSv1");
-        lines.add("mode: " + mode.label());
-        for (String m : mx) {
-            lines.add("mx: " + m);
-        }
-        lines.add("max_age: 86400");
-        return new PolicyContext(
-                domain,
-                PolicyContext.Source.MTA_STS,
-                "cached",
-                new Policy(mode, Arrays.stream(mx).map(MxPattern::ofMtaSts).toList()),
-                lines);
+    /** An MTA-STS policy whose text is the usual four lines. */
+    static MxPolicy sts(String domain, PolicyMode mode, String... mx) {
+        return MxPolicy.domainWide(TestPolicies.sts(domain, mode, mx));
     }
 
-    static PolicyContext list(String domain, String listName, PolicyMode mode, String... mx) {
-        return new PolicyContext(
-                domain,
-                PolicyContext.Source.LIST,
-                listName,
-                new Policy(mode, Arrays.stream(mx).map(MxPattern::ofListEntry).toList()),
-                List.of());
+    static MxPolicy list(String domain, String listName, PolicyMode mode, String... mx) {
+        return MxPolicy.domainWide(TestPolicies.list(domain, listName, mode, mx));
     }
 
-    static TlsOutcome success(Instant t, PolicyContext p, String mxHost, String receivingIp) {
+    /** No policy: opportunistic TLS. */
+    static MxPolicy none(String domain) {
+        return MxPolicy.domainWide(TestPolicies.none(domain));
+    }
+
+    static TlsOutcome success(Instant t, MxPolicy p, String mxHost, String receivingIp) {
         return new TlsOutcome(
                 t,
                 p,
@@ -56,7 +40,7 @@ final class Outcomes {
     }
 
     static TlsOutcome failure(
-            Instant t, PolicyContext p, TlsFailureType type, String mxHost, String receivingIp) {
+            Instant t, MxPolicy p, TlsFailureType type, String mxHost, String receivingIp) {
         String verdict = p.mode() == PolicyMode.ENFORCE ? "refuse" : "deliver-clear";
         return new TlsOutcome(
                 t,

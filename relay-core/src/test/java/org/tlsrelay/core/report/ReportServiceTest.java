@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.testkit.FakeDnsResolver;
@@ -55,8 +55,8 @@ class ReportServiceTest {
 
     @BeforeEach
     void outcomes() throws Exception {
-        PolicyContext sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
-        PolicyContext testing =
+        MxPolicy sts = Outcomes.sts("example.com", PolicyMode.ENFORCE, "mx1.example.com");
+        MxPolicy testing =
                 Outcomes.sts("testing.example", PolicyMode.TESTING, "mx.testing.example");
         try (OutcomeRecorder r =
                 OutcomeRecorder.start(new OutcomeLog(dir), OutcomeRecorder.Settings.defaults())) {
@@ -75,9 +75,7 @@ class ReportServiceTest {
                             TlsFailureType.STARTTLS_NOT_SUPPORTED,
                             "mx.testing.example",
                             "198.51.100.9"));
-            r.record(
-                    Outcomes.success(
-                            T, PolicyContext.noPolicy("quiet.example"), "mx.quiet.example", "x"));
+            r.record(Outcomes.success(T, Outcomes.none("quiet.example"), "mx.quiet.example", "x"));
         }
         dns.txt(
                 "_smtp._tls.example.com",

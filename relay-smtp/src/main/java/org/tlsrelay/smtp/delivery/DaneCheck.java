@@ -6,8 +6,8 @@ import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 
 /**
- * What DANE says about one MX host (RFC 7672 §2.2), as a delivery attempt asks before connecting to it. The future
- * never completes exceptionally.
+ * What DANE says about one MX host (RFC 7672 §2.2), as an MX walk asks before connecting to it. The future never
+ * completes exceptionally; {@code port} is a valid port (the walk checks it once).
  */
 @FunctionalInterface
 interface DaneCheck {
@@ -23,17 +23,11 @@ interface DaneCheck {
                                 mxHost, "DNSSEC validation is off (dns.dnssec: off)"));
     }
 
-    /** Look-ups through a validating resolver. */
+    /**
+     * Look-ups through a validating resolver. A host name DNS cannot ask about gets a failed look-up from the
+     * resolver, as any DNS failure.
+     */
     static DaneCheck over(DnsResolver validating) {
-        DaneLookup lookup = new DaneLookup(validating);
-        return (mxHost, mxSecure, port) -> {
-            try {
-                return lookup.lookUp(mxHost, mxSecure, port);
-            } catch (IllegalArgumentException e) {
-                // a host name DNS cannot ask about: there are no TLSA records for it either
-                return CompletableFuture.completedFuture(
-                        new DanePolicy.NotApplicable(mxHost, e.getMessage()));
-            }
-        };
+        return new DaneLookup(validating)::lookUp;
     }
 }

@@ -1,13 +1,11 @@
 package org.tlsrelay.smtp.delivery;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -29,18 +27,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsResolver;
-import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
-import org.tlsrelay.core.queue.RecipientResult;
 import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.core.tls.TrustMaterial;
-import org.tlsrelay.smtp.outbound.MessageContent;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.OutboundSettings;
 
@@ -58,6 +52,10 @@ import org.tlsrelay.smtp.outbound.OutboundSettings;
  * accepted are recorded before the message is deferred (and, for a message with several domains, as soon as that
  * domain's attempt ends), so a restart sends again at most what was in flight. A DSN is queued before the failed
  * recipients are recorded, so a crash can duplicate a bounce but never lose one.
+ *
+ * <p>Its rooms: this class takes messages and hands out connection slots (scheduling); {@link AttemptRunner} runs one
+ * (message, domain) attempt over the {@link MxWalk}; {@link MessageSettler} writes what {@link Settlement} (a pure
+ * function) says the results mean.
  */
 public final class DeliveryEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryEngine.class);
@@ -67,15 +65,10 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final EngineSettings settings;
     private final Spool spool;
-    private final DnsResolver dns;
-    private final DnsResolver mxDns;
-    private final PolicyLookup policies;
-    private final PolicyOverride override;
-    private final RelayMetrics metrics;
     private final OutboundClient client;
-    private final DomainAttempt.Context context;
+    private final AttemptRunner runner;
+    private final MessageSettler settler;
     private final Clock clock;
-    private final Random random;
     private final ScheduledThreadPoolExecutor scheduler;
     private final ExecutorService workers;
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
@@ -87,7 +80,7 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final Object lock = new Object();
     // guarded by lock:
-    private final Map<String, ArrayDeque<Task>> waiting = new HashMap<>();
+    private final Map<String, ArrayDeque<DomainTask>> waiting = new HashMap<>();
     private final ArrayDeque<String> ready = new ArrayDeque<>();
     private final Set<String> inReady = new HashSet<>();
     private final Map<String, Integer> activeByDomain = new HashMap<>();
@@ -96,53 +89,11 @@ public final class DeliveryEngine implements AutoCloseable {
     private boolean closing;
 
     private final AtomicLong attempts = new AtomicLong();
-    private final AtomicLong completed = new AtomicLong();
-    private final AtomicLong deferred = new AtomicLong();
-    private final AtomicLong bounces = new AtomicLong();
-
-    /** A claimed message and what its attempts produced so far. */
-    private static final class Run {
-        final QueuedMessage message;
-
-        /** The message is at its {@code max-age}: this is its last attempt (RFC 8461 §5.1: re-check the policy). */
-        final boolean lastChance;
-
-        final AtomicInteger outstanding;
-        final List<DomainResult> results = Collections.synchronizedList(new ArrayList<>());
-
-        /** Domains whose deliveries were recorded as soon as their attempt ended. */
-        final Set<String> recordedEarly = Collections.synchronizedSet(new HashSet<>());
-
-        final boolean multiDomain;
-        volatile boolean interrupted;
-
-        Run(QueuedMessage message, boolean lastChance, int domains) {
-            this.message = message;
-            this.lastChance = lastChance;
-            this.outstanding = new AtomicInteger(domains);
-            this.multiDomain = domains > 1;
-        }
-
-        String id() {
-            return message.id();
-        }
-    }
-
-    /** One (message, domain) attempt waiting for, or holding, a connection slot. */
-    private record Task(Run run, String domain, List<RecipientStatus> recipients) {}
 
     private DeliveryEngine(Builder b) {
         this.settings = b.settings;
         this.spool = b.spool;
-        this.dns = new CoalescingDns(b.dns);
-        // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its
-        // security
-        this.mxDns = b.validating == null ? dns : new CoalescingDns(b.validating);
-        this.policies = b.policies;
-        this.override = b.override;
-        this.metrics = b.metrics;
         this.clock = spool.clock();
-        this.random = b.random;
         // keep as many idle connections per MX as the domain may have running, or a burst churns
         // TLS handshakes
         OutboundSettings outbound =
@@ -153,15 +104,21 @@ public final class DeliveryEngine implements AutoCloseable {
                                 b.outbound.idleTimeout(),
                                 settings.maxConnectionsPerDomain());
         this.client = new OutboundClient(outbound, b.trust, b.outcomes, clock);
-        this.context =
-                new DomainAttempt.Context(
-                        client,
-                        dns,
-                        mxDns,
-                        b.validating == null ? DaneCheck.off() : DaneCheck.over(mxDns),
-                        b.outcomes,
-                        clock,
-                        settings.port());
+        // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its
+        // security
+        MxResolvers dns =
+                (b.validating == null
+                                ? MxResolvers.withoutDnssec(b.dns)
+                                : MxResolvers.withDnssec(b.dns, b.validating))
+                        .coalescing();
+        this.runner =
+                new AttemptRunner(
+                        b.policies,
+                        b.override,
+                        new DomainAttempt.Context(
+                                client, new MxWalk(dns, settings.port()), b.outcomes, clock),
+                        b.random);
+        this.settler = new MessageSettler(spool, settings, b.metrics, clock, this::settled);
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         scheduler.setRemoveOnCancelPolicy(true);
@@ -305,7 +262,7 @@ public final class DeliveryEngine implements AutoCloseable {
                 }
                 if (!admitted) {
                     for (QueuedMessage m : batch) {
-                        giveBack(m.id());
+                        settler.giveBack(m.id());
                     }
                     return;
                 }
@@ -351,16 +308,19 @@ public final class DeliveryEngine implements AutoCloseable {
         for (RecipientStatus rs : env.pending()) {
             byDomain.computeIfAbsent(rs.domain(), d -> new ArrayList<>()).add(rs);
         }
-        Run run = new Run(m, settings.retry().expired(env.arrival(), now), byDomain.size());
+        MessageRun run =
+                new MessageRun(m, settings.retry().expired(env.arrival(), now), byDomain.size());
         inHand++;
         if (byDomain.isEmpty()) {
             workers.execute(
-                    () -> finish(run)); // nothing pending (a crash after the last delivery):
+                    () ->
+                            settler.settle(
+                                    run)); // nothing pending (a crash after the last delivery):
             // complete it
             return;
         }
         for (Map.Entry<String, List<RecipientStatus>> e : byDomain.entrySet()) {
-            Task t = new Task(run, e.getKey(), List.copyOf(e.getValue()));
+            DomainTask t = new DomainTask(run, e.getKey(), List.copyOf(e.getValue()));
             waiting.computeIfAbsent(t.domain(), d -> new ArrayDeque<>()).addLast(t);
             markReady(t.domain());
         }
@@ -369,7 +329,7 @@ public final class DeliveryEngine implements AutoCloseable {
     // ------------------------------------------------------------------ connection slots
 
     private void markReady(String domain) {
-        ArrayDeque<Task> q = waiting.get(domain);
+        ArrayDeque<DomainTask> q = waiting.get(domain);
         if (q != null
                 && !q.isEmpty()
                 && !inReady.contains(domain)
@@ -381,13 +341,13 @@ public final class DeliveryEngine implements AutoCloseable {
 
     /** Starts waiting tasks while slots are free, domains in turn (round robin): one busy domain starves no other. */
     private void dispatch() {
-        List<Task> start = new ArrayList<>();
+        List<DomainTask> start = new ArrayList<>();
         synchronized (lock) {
             while (!closing && active < settings.maxConnections() && !ready.isEmpty()) {
                 String domain = ready.pollFirst();
                 inReady.remove(domain);
-                ArrayDeque<Task> q = waiting.get(domain);
-                Task t = q.pollFirst();
+                ArrayDeque<DomainTask> q = waiting.get(domain);
+                DomainTask t = q.pollFirst();
                 if (q.isEmpty()) {
                     waiting.remove(domain);
                 }
@@ -397,12 +357,12 @@ public final class DeliveryEngine implements AutoCloseable {
                 start.add(t);
             }
         }
-        for (Task t : start) {
+        for (DomainTask t : start) {
             launch(t);
         }
     }
 
-    private void releaseSlot(Task t) {
+    private void releaseSlot(DomainTask t) {
         synchronized (lock) {
             active--;
             activeByDomain.computeIfPresent(t.domain(), (d, n) -> n <= 1 ? null : n - 1);
@@ -413,24 +373,24 @@ public final class DeliveryEngine implements AutoCloseable {
 
     // ------------------------------------------------------------------ one attempt
 
-    private void launch(Task t) {
+    private void launch(DomainTask t) {
         attempts.incrementAndGet();
         CompletableFuture<DomainResult> f;
         try {
-            f = attempt(t);
+            f = runner.run(t);
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
         // the slot is free as soon as the attempt ends (on the thread that ended it; dispatching
         // never blocks);
         // what the result means for the spool is written on a worker
-        f.handle((r, e) -> r != null ? r : internalError(t, e))
+        f.handle((r, e) -> r != null ? r : runner.internalError(t, e))
                 .thenApply(
                         r -> {
                             releaseSlot(t);
                             return r;
                         })
-                .thenAcceptAsync(r -> finished(t, r), workers)
+                .thenAcceptAsync(r -> settler.finished(t, r), workers)
                 .exceptionally(
                         e -> {
                             LOG.error(
@@ -442,332 +402,13 @@ public final class DeliveryEngine implements AutoCloseable {
                         });
     }
 
-    private DomainResult internalError(Task t, Throwable e) {
-        LOG.error(
-                "queue {}: delivery attempt for {} failed unexpectedly",
-                t.run().id(),
-                t.domain(),
-                e);
-        return DomainResult.all(
-                t.domain(),
-                t.recipients(),
-                RecipientStatus.State.PENDING,
-                "451 4.3.0 internal error in the relay; will try again");
-    }
-
-    /** Policy and MX plan (looked up at once), then the attempt; at the last chance, a policy refusal re-checks. */
-    private CompletableFuture<DomainResult> attempt(Task t) {
-        Envelope env = t.run().message.envelope();
-        String domain = t.domain();
-        Optional<PolicyContext> forced = override.policyFor(env, domain);
-        CompletableFuture<PolicyContext> policy;
-        try {
-            policy =
-                    forced.isPresent()
-                            ? CompletableFuture.completedFuture(forced.get())
-                            : policies.resolve(domain);
-        } catch (IllegalArgumentException e) {
-            // not a domain name DNS could ask about (the inbound server refuses such addresses; an
-            // old queue file?)
-            return CompletableFuture.completedFuture(
-                    DomainResult.all(
-                            domain,
-                            t.recipients(),
-                            RecipientStatus.State.FAILED,
-                            "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
+    /** A message is settled: its place in hand is free, and more may be due. */
+    private void settled() {
+        synchronized (lock) {
+            inHand--;
+            lock.notifyAll();
         }
-        CompletableFuture<MxPlan> plan = MxPlan.lookUp(mxDns, domain, random);
-        MessageContent content = MessageContent.ofFile(t.run().message.body());
-        return policy.thenCombine(plan, (p, mx) -> new Object[] {p, mx})
-                .thenCompose(
-                        pair -> {
-                            PolicyContext p = (PolicyContext) pair[0];
-                            MxPlan mx = (MxPlan) pair[1];
-                            CompletableFuture<DomainResult> first =
-                                    new DomainAttempt(
-                                                    context,
-                                                    env,
-                                                    domain,
-                                                    t.recipients(),
-                                                    p,
-                                                    content)
-                                            .run(mx);
-                            if (!t.run().lastChance || forced.isPresent()) {
-                                return first;
-                            }
-                            return first.thenCompose(
-                                    r ->
-                                            r.policyRefused()
-                                                    ? recheck(t, env, p, mx, content, r)
-                                                    : CompletableFuture.completedFuture(r));
-                        });
-    }
-
-    /**
-     * RFC 8461 §5.1: "a compliant MTA MUST NOT permanently fail to deliver messages before checking, via DNS, for
-     * the presence of an updated policy". When the policy changed, one more attempt under the new one.
-     */
-    private CompletableFuture<DomainResult> recheck(
-            Task t,
-            Envelope env,
-            PolicyContext old,
-            MxPlan mx,
-            MessageContent content,
-            DomainResult refused) {
-        return policies.revalidate(t.domain())
-                .thenCompose(
-                        fresh -> {
-                            try (MDC.MDCCloseable q = MDC.putCloseable("queueId", env.id());
-                                    MDC.MDCCloseable d = MDC.putCloseable("domain", t.domain())) {
-                                if (fresh.policy().equals(old.policy())) {
-                                    LOG.info(
-                                            "queue {}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
-                                            env.id(),
-                                            t.domain(),
-                                            fresh.mode().label());
-                                    return CompletableFuture.completedFuture(refused);
-                                }
-                                LOG.info(
-                                        "queue {}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
-                                        env.id(),
-                                        t.domain(),
-                                        fresh.mode().label(),
-                                        fresh.policy().mxs());
-                            }
-                            return new DomainAttempt(
-                                            context,
-                                            env,
-                                            t.domain(),
-                                            t.recipients(),
-                                            fresh,
-                                            content)
-                                    .run(mx);
-                        });
-    }
-
-    // ------------------------------------------------------------------ results (worker threads)
-
-    private void finished(Task t, DomainResult r) {
-        Run run = t.run();
-        run.results.add(r);
-        if (run.outstanding.decrementAndGet() > 0) {
-            recordDeliveredEarly(run, r);
-            return;
-        }
-        finish(run);
-    }
-
-    /** Another domain of the message is still running: persist what this one delivered, so it is never sent twice. */
-    private void recordDeliveredEarly(Run run, DomainResult r) {
-        List<RecipientResult> delivered =
-                r.outcomes().stream()
-                        .filter(o -> o.state() == RecipientStatus.State.DELIVERED)
-                        .map(DomainResult.Outcome::toResult)
-                        .toList();
-        if (delivered.isEmpty()) {
-            return;
-        }
-        try {
-            spool.record(run.id(), delivered, List.of());
-            run.recordedEarly.add(r.domain());
-        } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot record deliveries to {}: {}",
-                    run.id(),
-                    r.domain(),
-                    e.toString());
-        }
-    }
-
-    /** A task dropped at shutdown before it started. */
-    private void dropped(Task t) {
-        Run run = t.run();
-        run.interrupted = true;
-        if (run.outstanding.decrementAndGet() == 0) {
-            finish(run);
-        }
-    }
-
-    /**
-     * All attempts of the message are done: expire what ran out of time, queue the DSN, record, then complete or
-     * defer (or give back, at shutdown).
-     */
-    private void finish(Run run) {
-        String id = run.id();
-        try (MDC.MDCCloseable q = MDC.putCloseable("queueId", id)) {
-            settle(run);
-        } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot settle the message after its attempt: {}; it is retried",
-                    id,
-                    e.toString());
-            giveBack(id);
-        } finally {
-            synchronized (lock) {
-                inHand--;
-                lock.notifyAll();
-            }
-            wake();
-        }
-    }
-
-    private void settle(Run run) throws IOException {
-        Envelope env = run.message.envelope();
-        Instant now = clock.instant();
-        List<DomainResult.Outcome> outcomes = new ArrayList<>();
-        synchronized (run.results) {
-            for (DomainResult r : run.results) {
-                for (DomainResult.Outcome o : r.outcomes()) {
-                    outcomes.add(o);
-                }
-            }
-        }
-        boolean anyPending =
-                outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.PENDING);
-        Optional<Instant> next = Optional.empty();
-        boolean expired = false;
-        if (anyPending && !run.interrupted) {
-            next = settings.retry().next(env.arrival(), env.attempts() + 1, now);
-            expired = next.isEmpty();
-        }
-        // the DSN first, then the record: a crash in between repeats the attempt (and the DSN),
-        // never loses it
-        List<Dsn.Entry> entries = new ArrayList<>();
-        for (DomainResult.Outcome o : outcomes) {
-            Set<RecipientStatus.Notify> notify = o.recipient().dsnNotify();
-            boolean failed =
-                    o.state() == RecipientStatus.State.FAILED
-                            || expired && o.state() == RecipientStatus.State.PENDING;
-            if (failed && wantsFailure(notify)) {
-                entries.add(
-                        new Dsn.Entry(
-                                o.recipient(),
-                                Dsn.Action.FAILED,
-                                o.reply(),
-                                o.remoteMta(),
-                                o.state() == RecipientStatus.State.PENDING));
-            } else if (o.state() == RecipientStatus.State.DELIVERED
-                    && !o.mxOfferedDsn()
-                    && notify.contains(RecipientStatus.Notify.SUCCESS)) {
-                // RFC 3461 §5.2.2.1: the next hop cannot report success, so this relay says it
-                // relayed
-                entries.add(
-                        new Dsn.Entry(
-                                o.recipient(),
-                                Dsn.Action.RELAYED,
-                                o.reply(),
-                                o.remoteMta(),
-                                false));
-            }
-        }
-        boolean dsnQueued = true;
-        if (!entries.isEmpty() && !env.nullSender()) {
-            dsnQueued = queueDsn(run, entries, now);
-        }
-        List<RecipientResult> toRecord = new ArrayList<>();
-        Set<String> done = new HashSet<>();
-        int failedCount = 0;
-        for (DomainResult.Outcome o : outcomes) {
-            RecipientStatus.State state = o.state();
-            if (expired && state == RecipientStatus.State.PENDING) {
-                state = RecipientStatus.State.FAILED;
-            }
-            if (state == RecipientStatus.State.FAILED && !dsnQueued) {
-                state = RecipientStatus.State.PENDING; // tried again later, and the DSN with it
-            }
-            if (state == RecipientStatus.State.FAILED) {
-                failedCount++;
-            }
-            if (state != RecipientStatus.State.PENDING) {
-                done.add(o.recipient().address());
-            }
-            if (state == RecipientStatus.State.DELIVERED
-                    && run.recordedEarly.contains(o.recipient().domain())) {
-                continue;
-            }
-            toRecord.add(o.withState(state).toResult());
-        }
-        boolean remaining = env.pending().stream().anyMatch(r -> !done.contains(r.address()));
-        if (failedCount > 0) {
-            metrics.bounced();
-        }
-        if (!remaining) {
-            spool.complete(run.id());
-            completed.incrementAndGet();
-            boolean anyDelivered =
-                    outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.DELIVERED)
-                            || env.recipients().stream()
-                                    .anyMatch(r -> r.state() == RecipientStatus.State.DELIVERED);
-            if (anyDelivered) {
-                metrics.delivered(env.arrival());
-            }
-            if (failedCount > 0) {
-                LOG.info(
-                        "queue {}: done; {} recipient(s) failed{}",
-                        run.id(),
-                        failedCount,
-                        env.nullSender() ? " (null sender: no DSN)" : "");
-            }
-            return;
-        }
-        spool.record(run.id(), toRecord, List.of());
-        if (run.interrupted) {
-            spool.requeue(run.id());
-            return;
-        }
-        Instant when =
-                next.orElseGet(() -> now.plus(settings.retry().waitAfter(env.attempts() + 1)));
-        spool.defer(run.id(), when);
-        deferred.incrementAndGet();
-        metrics.deferred();
-        String why =
-                outcomes.stream()
-                        .filter(o -> o.state() == RecipientStatus.State.PENDING)
-                        .findFirst()
-                        .map(DomainResult.Outcome::reply)
-                        .orElse("not attempted");
-        LOG.info("queue {}: deferred until {}: {}", run.id(), when, why);
-    }
-
-    /** RFC 3461 §4.1: without NOTIFY, failures are reported; NOTIFY=NEVER asks for nothing. */
-    private static boolean wantsFailure(Set<RecipientStatus.Notify> notify) {
-        return notify.isEmpty() || notify.contains(RecipientStatus.Notify.FAILURE);
-    }
-
-    private boolean queueDsn(Run run, List<Dsn.Entry> entries, Instant now) {
-        Envelope env = run.message.envelope();
-        try {
-            byte[] dsn = Dsn.build(settings.reportingMta(), env, run.message.body(), entries, now);
-            QueuedMessage queued =
-                    spool.enqueue("", List.of(env.sender()), new ByteArrayInputStream(dsn));
-            bounces.incrementAndGet();
-            LOG.info(
-                    "queue {}: DSN ({}) for {} recipient(s) queued as {} to <{}>",
-                    run.id(),
-                    entries.get(0).action().label(),
-                    entries.size(),
-                    queued.id(),
-                    env.sender());
-            return true;
-        } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
-                    run.id(),
-                    env.sender(),
-                    e.toString());
-            return false;
-        }
-    }
-
-    private void giveBack(String id) {
-        try {
-            spool.requeue(id);
-        } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot give the message back to the queue: {}; it is retried at the next start",
-                    id,
-                    e.toString());
-        }
+        wake();
     }
 
     // ------------------------------------------------------------------ state and shutdown
@@ -779,7 +420,12 @@ public final class DeliveryEngine implements AutoCloseable {
     public Stats stats() {
         synchronized (lock) {
             return new Stats(
-                    attempts.get(), completed.get(), deferred.get(), bounces.get(), active, inHand);
+                    attempts.get(),
+                    settler.completed(),
+                    settler.deferred(),
+                    settler.dsns(),
+                    active,
+                    inHand);
         }
     }
 
@@ -808,13 +454,13 @@ public final class DeliveryEngine implements AutoCloseable {
      */
     @Override
     public void close() {
-        List<Task> dropped = new ArrayList<>();
+        List<DomainTask> dropped = new ArrayList<>();
         synchronized (lock) {
             if (closing) {
                 return;
             }
             closing = true;
-            for (ArrayDeque<Task> q : waiting.values()) {
+            for (ArrayDeque<DomainTask> q : waiting.values()) {
                 dropped.addAll(q);
             }
             waiting.clear();
@@ -826,8 +472,8 @@ public final class DeliveryEngine implements AutoCloseable {
         if (t != null) {
             t.cancel(false);
         }
-        for (Task task : dropped) {
-            workers.execute(() -> dropped(task));
+        for (DomainTask task : dropped) {
+            workers.execute(() -> settler.dropped(task));
         }
         long deadline = System.nanoTime() + settings.shutdownGrace().toNanos();
         synchronized (lock) {

@@ -14,16 +14,18 @@ import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
-import org.tlsrelay.core.dane.DanePolicy;
-import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.enforce.Admission;
+import org.tlsrelay.core.enforce.DomainVerdict;
 import org.tlsrelay.core.enforce.Enforcer;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.MxPolicy;
+import org.tlsrelay.core.enforce.MxRefusal;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.Verdict;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.XText;
@@ -34,65 +36,49 @@ import org.tlsrelay.smtp.outbound.MessageContent;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.OutboundMessage;
 import org.tlsrelay.smtp.outbound.OutboundRecipient;
-import org.tlsrelay.smtp.outbound.RecipientResult;
+import org.tlsrelay.smtp.outbound.RecipientReply;
 
 /**
- * One delivery attempt of one message to the recipients at one domain, under one policy: walks the MX plan in order
- * (RFC 5321 §5.1), each MX's addresses in order, until every recipient is delivered or failed, or the MXs run out.
+ * One delivery attempt of one message to the recipients at one domain, under one policy: the delivering strategy of
+ * the {@link MxWalk}. At each MX host {@link Enforcer} allows, the addresses are tried in order until one completes a
+ * transaction; recipients an MX deferred go on to the next MX; the walk ends when every recipient is delivered or
+ * failed, or the MXs (or the address budget) run out. Then {@link Enforcer#afterMxWalk} says what the refusals mean.
  * Not thread-safe, but its steps run one after another (each starts when the previous future completed), so no two
  * threads touch it at once.
  */
-final class DomainAttempt {
+final class DomainAttempt implements MxWalk.Strategy {
     private static final Logger LOG = LoggerFactory.getLogger(DomainAttempt.class);
 
     /** Addresses tried in one attempt at most, over all MXs (Postfix: smtp_mx_address_limit = 5 per MX). */
     static final int MAX_ADDRESSES = 10;
 
-    /**
-     * What every attempt shares.
-     *
-     * @param dns the resolver for MX hosts where DANE does not apply
-     * @param validating the validating resolver: addresses of MX hosts where DANE applies (RFC 7672 §2.2.1); the
-     *     same as {@code dns} when DNSSEC is off
-     * @param dane DANE's per-MX-host look-up
-     */
-    record Context(
-            OutboundClient client,
-            DnsResolver dns,
-            DnsResolver validating,
-            DaneCheck dane,
-            TlsOutcomeListener outcomes,
-            Clock clock,
-            int port) {}
+    /** What every attempt shares: the outbound client, the walk (resolvers, port) and where TLS outcomes go. */
+    record Context(OutboundClient client, MxWalk walk, TlsOutcomeListener outcomes, Clock clock) {}
 
     private final Context ctx;
     private final Envelope envelope;
     private final String domain;
-    private final PolicyContext policy;
+    private final ResolvedPolicy policy;
     private final MessageContent content;
 
     /** Final outcomes (delivered or failed) and deferred ones, by recipient, in envelope order. */
     private final Map<RecipientStatus, DomainResult.Outcome> outcomes = new LinkedHashMap<>();
 
+    /** Every refusal Enforcer made, by MX host, in order: what they mean is its call once the walk is over. */
+    private final List<MxRefusal> refusals = new ArrayList<>();
+
     private List<RecipientStatus> pending;
-    private Verdict.Refuse refusal;
-    private String lastProblem;
+    private Optional<String> lastProblem = Optional.empty();
     private boolean transacted;
     private boolean stop;
     private int addressesTried;
-
-    /** MX hosts ruled out for a REQUIRETLS message: no authenticating policy, or no REQUIRETLS (RFC 8689 §4.2.1). */
-    private final Set<String> requireTlsUnmet = new java.util.HashSet<>();
-
-    private int hostCount;
-    private String requireTlsReason;
 
     DomainAttempt(
             Context ctx,
             Envelope envelope,
             String domain,
             List<RecipientStatus> recipients,
-            PolicyContext policy,
+            ResolvedPolicy policy,
             MessageContent content) {
         this.ctx = ctx;
         this.envelope = envelope;
@@ -105,136 +91,130 @@ final class DomainAttempt {
     CompletableFuture<DomainResult> run(MxPlan plan) {
         if (plan instanceof MxPlan.NullMx) {
             // RFC 7505 §4.1 and RFC 3463 X.1.10 (RFC 7505 §5): the domain accepts no mail
-            return finish(
+            return all(
                     "556 5.1.10 " + domain + " accepts no mail (null MX, RFC 7505)",
                     RecipientStatus.State.FAILED);
         }
         if (plan instanceof MxPlan.Undeliverable u) {
-            return finish(
-                    "550 5.1.2 " + u.detail(),
-                    RecipientStatus.State.FAILED); // X.1.2 bad destination system
+            // X.1.2 bad destination system
+            return all("550 5.1.2 " + u.detail(), RecipientStatus.State.FAILED);
         }
         if (plan instanceof MxPlan.TryLater t) {
-            return finish(
-                    "451 4.4.3 " + t.detail(),
-                    RecipientStatus.State.PENDING); // X.4.3 directory server failure
+            // X.4.3 directory server failure
+            return all("451 4.4.3 " + t.detail(), RecipientStatus.State.PENDING);
         }
-        if (message() == null) {
-            return finish(
+        if (OutboundMessage.problem(envelope.sender(), envelopeId()).isPresent()) {
+            return all(
                     "553 5.1.7 the sender address cannot be used in MAIL FROM",
                     RecipientStatus.State.FAILED);
         }
         MxPlan.Hosts hosts = (MxPlan.Hosts) plan;
-        hostCount = hosts.hosts().size();
-        return tryHost(hosts, 0).thenCompose(v -> finish(null, RecipientStatus.State.PENDING));
+        List<String> names = hosts.hosts().stream().map(MxPlan.MxHost::name).toList();
+        return ctx.walk().walk(policy, requirement(), hosts, this).thenApply(v -> afterWalk(names));
     }
 
-    // ---- MX by MX, address by address ----
+    // ---- the walk's strategy: MX by MX, address by address ----
 
-    private CompletableFuture<Void> tryHost(MxPlan.Hosts hosts, int i) {
-        if (i >= hosts.hosts().size()
-                || pending.isEmpty()
-                || stop
-                || addressesTried >= MAX_ADDRESSES) {
+    @Override
+    public boolean wantsNextHost() {
+        return !pending.isEmpty() && !stop && addressesTried < MAX_ADDRESSES;
+    }
+
+    /**
+     * An MX host Enforcer ruled out before connecting: the TLS outcome is still recorded when the refusal is one
+     * (RFC 8460 §4.3; a REQUIRETLS refusal is not).
+     */
+    @Override
+    public CompletableFuture<Void> skipped(
+            MxPlan.MxHost host, MxPolicy mxPolicy, Verdict.Refuse refusal) {
+        refusals.add(new MxRefusal(host.name(), refusal));
+        refusal.reported()
+                .ifPresent(
+                        reported ->
+                                record(
+                                        new TlsOutcome(
+                                                ctx.clock().instant(),
+                                                mxPolicy,
+                                                host.name(),
+                                                "",
+                                                "",
+                                                "",
+                                                reported.result(),
+                                                reported.verdict(),
+                                                notConnected(refusal))));
+        try (MDC.MDCCloseable q = MDC.putCloseable("queueId", envelope.id());
+                MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
+                MDC.MDCCloseable m = MDC.putCloseable("mx", host.name())) {
+            LOG.warn(
+                    "delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
+                    host.name(),
+                    domain,
+                    mxPolicy.daneApplies() ? "dane" : policy.mode().label(),
+                    refusal.replyText());
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<Void> connect(
+            MxPlan.MxHost host, Admission.Connect permit, DnsResult<List<InetAddress>> addresses) {
+        if (!(addresses instanceof DnsResult.Found<List<InetAddress>> found)) {
+            lastProblem =
+                    Optional.of(
+                            "451 4.4.3 address look-up for MX "
+                                    + host.name()
+                                    + ": "
+                                    + addresses.describe());
             return CompletableFuture.completedFuture(null);
         }
-        MxPlan.MxHost host = hosts.hosts().get(i);
-        // RFC 8461 §2: DANE, decided per MX host, comes before the domain's policy
-        return ctx.dane()
-                .lookUp(host.name(), hosts.secure(), ctx.port())
-                .thenCompose(
-                        dane -> {
-                            PolicyContext mxPolicy = policy.forMx(dane);
-                            if (!(dane instanceof DanePolicy.NotApplicable)) {
-                                LOG.debug("queue {}: {}", envelope.id(), dane.describe());
-                            }
-                            Optional<Verdict.Refuse> skip =
-                                    Enforcer.beforeConnect(mxPolicy, host.name(), requirement());
-                            if (skip.isPresent() && skip.get().requireTls()) {
-                                requireTlsUnmet.add(host.name());
-                                requireTlsReason = skip.get().reason();
-                                return tryHost(hosts, i + 1);
-                            }
-                            if (skip.isPresent()) {
-                                // RFC 8461 §4.1 / RFC 7672 §2.1.1: not a candidate now; no address
-                                // look-up, no connection
-                                skipped(host.name(), mxPolicy, skip.get());
-                                return tryHost(hosts, i + 1);
-                            }
-                            CompletableFuture<List<InetAddress>> addresses;
-                            if (dane instanceof DanePolicy.Required) {
-                                // RFC 7672 §2.2.1: connect only to the addresses DNSSEC vouched for
-                                addresses =
-                                        ctx.validating()
-                                                .addresses(host.name())
-                                                .thenApply(r -> addressesOf(host.name(), r));
-                            } else if (host.addresses().isEmpty()) {
-                                addresses =
-                                        ctx.dns()
-                                                .addresses(host.name())
-                                                .thenApply(r -> addressesOf(host.name(), r));
-                            } else {
-                                addresses = CompletableFuture.completedFuture(host.addresses());
-                            }
-                            return addresses
-                                    .thenCompose(list -> tryAddress(host, mxPolicy, list, 0))
-                                    .thenCompose(v -> tryHost(hosts, i + 1));
-                        });
-    }
-
-    private List<InetAddress> addressesOf(String host, DnsResult<List<InetAddress>> r) {
-        if (r instanceof DnsResult.Found<List<InetAddress>> f) {
-            return f.value();
-        }
-        lastProblem = "451 4.4.3 address look-up for MX " + host + ": " + r.describe();
-        return List.of();
+        return tryAddress(host, permit, found.value(), 0);
     }
 
     private CompletableFuture<Void> tryAddress(
-            MxPlan.MxHost host, PolicyContext mxPolicy, List<InetAddress> addresses, int j) {
+            MxPlan.MxHost host, Admission.Connect permit, List<InetAddress> addresses, int j) {
         if (j >= addresses.size() || pending.isEmpty() || stop || addressesTried >= MAX_ADDRESSES) {
             return CompletableFuture.completedFuture(null);
         }
-        addressesTried++;
-        DeliveryTarget target = new DeliveryTarget(host.name(), addresses.get(j), ctx.port());
-        OutboundMessage message = message();
-        if (message == null) {
-            return CompletableFuture.completedFuture(
-                    null); // every pending recipient was unusable, and failed
+        Optional<OutboundMessage> message = message();
+        if (message.isEmpty()) {
+            return CompletableFuture.completedFuture(null); // no usable recipient: all failed
         }
+        addressesTried++;
+        DeliveryTarget target =
+                new DeliveryTarget(host.name(), addresses.get(j), ctx.walk().port());
         return ctx.client()
-                .deliver(target, message, mxPolicy)
+                .deliver(target, message.get(), permit)
                 .thenCompose(
                         result -> {
                             if (result instanceof DeliveryAttemptResult.Completed c) {
                                 completed(host, c);
-                                return CompletableFuture.<Void>completedFuture(
-                                        null); // deferred recipients: next MX
+                                // deferred recipients: next MX
+                                return CompletableFuture.<Void>completedFuture(null);
                             }
                             if (result instanceof DeliveryAttemptResult.Refused r) {
-                                if (refusal == null) {
-                                    refusal = r.verdict();
-                                }
-                                // not connected: the host itself is not allowed, so none of its
-                                // addresses is
-                                return r.connected()
-                                        ? tryAddress(host, mxPolicy, addresses, j + 1)
-                                        : CompletableFuture.<Void>completedFuture(null);
+                                refusals.add(new MxRefusal(host.name(), r.verdict()));
+                                // a REQUIRETLS refusal rules the MX host out for this message; a
+                                // TLS
+                                // failure may be this address's only
+                                return r.verdict().ground() == Verdict.Refuse.Ground.REQUIRETLS
+                                        ? CompletableFuture.<Void>completedFuture(null)
+                                        : tryAddress(host, permit, addresses, j + 1);
                             }
                             DeliveryAttemptResult.Failed f = (DeliveryAttemptResult.Failed) result;
                             if (f.possiblyDelivered()) {
                                 // RFC 1047: the MX may have the message; another MX now would
                                 // likely duplicate it. Retry later.
                                 lastProblem =
-                                        "451 4.4.2 "
-                                                + target
-                                                + ": connection lost after the end of data: "
-                                                + f.detail();
+                                        Optional.of(
+                                                "451 4.4.2 "
+                                                        + target
+                                                        + ": connection lost after the end of data: "
+                                                        + f.detail());
                                 stop = true;
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
-                            lastProblem = "451 4.4.1 " + target + ": " + f.detail();
-                            return tryAddress(host, mxPolicy, addresses, j + 1);
+                            lastProblem = Optional.of("451 4.4.1 " + target + ": " + f.detail());
+                            return tryAddress(host, permit, addresses, j + 1);
                         });
     }
 
@@ -246,7 +226,7 @@ final class DomainAttempt {
             byRecipient.put(c.recipients().get(i).recipient(), pending.get(i));
         }
         List<RecipientStatus> stillPending = new ArrayList<>();
-        for (RecipientResult r : c.recipients()) {
+        for (RecipientReply r : c.recipients()) {
             RecipientStatus rs = byRecipient.get(r.recipient());
             if (rs == null) {
                 continue;
@@ -262,99 +242,70 @@ final class DomainAttempt {
                     new DomainResult.Outcome(rs, state, r.reply().toString(), host.name(), dsn));
             if (state == RecipientStatus.State.PENDING) {
                 stillPending.add(rs);
-                if ("4.7.30".equals(r.reply().enhancedCode())) {
-                    requireTlsUnmet.add(host.name()); // the MX does not advertise REQUIRETLS
-                    requireTlsReason = r.reply().toString();
-                }
             }
         }
         pending = stillPending;
     }
 
-    /** An MX the policy rules out before connecting: the TLS outcome is still recorded (RFC 8460 §4.3). */
-    private void skipped(String mxHost, PolicyContext mxPolicy, Verdict.Refuse verdict) {
-        if (refusal == null) {
-            refusal = verdict;
-        }
-        TlsOutcome outcome =
-                new TlsOutcome(
-                        ctx.clock().instant(),
-                        mxPolicy,
-                        mxHost,
-                        "",
-                        "",
-                        "",
-                        verdict.result(),
-                        verdict.label(),
-                        notConnected(verdict));
+    private void record(TlsOutcome outcome) {
         try {
             ctx.outcomes().record(outcome);
         } catch (RuntimeException e) {
             LOG.warn("queue {}: the TLS outcome listener failed", envelope.id(), e);
         }
-        // the same line the outbound client writes for an attempt it refuses without connecting
-        try (MDC.MDCCloseable q = MDC.putCloseable("queueId", envelope.id());
-                MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
-                MDC.MDCCloseable m = MDC.putCloseable("mx", mxHost)) {
-            LOG.warn(
-                    "delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
-                    mxHost,
-                    domain,
-                    mxPolicy.daneApplies() ? "dane" : policy.mode().label(),
-                    verdict.replyText());
-        }
     }
 
     /** The additional information of an outcome for an MX not connected to. */
-    static String notConnected(Verdict.Refuse verdict) {
-        return verdict.failure() == TlsFailureType.DNSSEC_INVALID
+    static String notConnected(Verdict.Refuse refusal) {
+        return refusal.failure() == TlsFailureType.DNSSEC_INVALID
                 ? "not connected: the DNSSEC look-ups for DANE failed"
                 : "not connected: the MX host is not in the policy";
     }
 
     // ---- the result ----
 
-    /**
-     * Every recipient not decided yet gets {@code reason} with {@code state}; with a null reason, the pending ones
-     * get the best reason known: the MX's own reply when one deferred them, else the policy refusal when nothing
-     * was sent anywhere, else the last connection problem.
-     */
-    private CompletableFuture<DomainResult> finish(String reason, RecipientStatus.State state) {
-        if (reason == null && hostCount > 0 && requireTlsUnmet.size() == hostCount) {
-            // RFC 8689 §4.2.1 and §6: no MX qualifies for this REQUIRETLS message: a permanent
-            // failure, and the DSN
-            // goes without REQUIRETLS (a new message in the spool carries no such flag)
-            reason =
-                    "550 5.7.30 REQUIRETLS support required: no MX of "
-                            + domain
-                            + " qualifies (last: "
-                            + requireTlsReason
-                            + ")";
-            state = RecipientStatus.State.FAILED;
-        }
-        boolean policyRefused = false;
+    /** Every recipient still pending gets {@code reply} with {@code state} (a DNS verdict, an unusable sender). */
+    private CompletableFuture<DomainResult> all(String reply, RecipientStatus.State state) {
         for (RecipientStatus rs : pending) {
-            DomainResult.Outcome earlier = outcomes.get(rs);
-            if (reason != null) {
-                outcomes.put(rs, new DomainResult.Outcome(rs, state, reason, "", false));
-            } else if (earlier == null) {
-                String why;
-                if (refusal != null && !transacted) {
-                    why = "451 " + refusal.replyText();
-                    policyRefused = true;
-                } else if (lastProblem != null) {
-                    why = lastProblem;
-                } else {
-                    why = "451 4.4.4 no usable MX for " + domain; // X.4.4 unable to route
-                }
+            outcomes.put(rs, new DomainResult.Outcome(rs, state, reply, "", false));
+        }
+        return CompletableFuture.completedFuture(
+                new DomainResult(domain, List.copyOf(outcomes.values()), false));
+    }
+
+    /**
+     * The walk is over: what Enforcer makes of the refusals decides first (every MX ruled out for a REQUIRETLS
+     * message fails the recipients with 5.7.30); otherwise each pending recipient gets the best reason known: the
+     * MX's own reply when one deferred it, else the policy's refusal when no MX ran a transaction, else the last
+     * connection problem.
+     */
+    private DomainResult afterWalk(List<String> hosts) {
+        Optional<DomainVerdict> verdict = Enforcer.afterMxWalk(domain, hosts, refusals, transacted);
+        if (verdict.isPresent() && verdict.get() instanceof DomainVerdict.Fail fail) {
+            for (RecipientStatus rs : pending) {
                 outcomes.put(
                         rs,
                         new DomainResult.Outcome(
-                                rs, RecipientStatus.State.PENDING, why, "", false));
+                                rs, RecipientStatus.State.FAILED, fail.reply(), "", false));
+            }
+            return new DomainResult(domain, List.copyOf(outcomes.values()), false);
+        }
+        Optional<String> deferral =
+                verdict.map(DomainVerdict::reply)
+                        .or(() -> lastProblem)
+                        // X.4.4 unable to route
+                        .or(() -> Optional.of("451 4.4.4 no usable MX for " + domain));
+        boolean policyRefused = false;
+        for (RecipientStatus rs : pending) {
+            if (!outcomes.containsKey(rs)) {
+                outcomes.put(
+                        rs,
+                        new DomainResult.Outcome(
+                                rs, RecipientStatus.State.PENDING, deferral.get(), "", false));
+                policyRefused |= verdict.isPresent();
             }
         }
-        List<DomainResult.Outcome> ordered = new ArrayList<>(outcomes.values());
-        return CompletableFuture.completedFuture(new DomainResult(domain, ordered, policyRefused));
+        return new DomainResult(domain, List.copyOf(outcomes.values()), policyRefused);
     }
 
     // ---- the message for the outbound client ----
@@ -368,48 +319,50 @@ final class DomainAttempt {
     }
 
     /**
-     * The message for the pending recipients. A recipient the outbound client would refuse to put in a command
-     * (it came from the spool, but check anyway) fails at once; null when none is left or the sender is unusable.
+     * The message for the pending recipients. A recipient the outbound client could not put in a command (it came
+     * from the spool, but check anyway) fails at once; empty when none is left.
      */
-    private OutboundMessage message() {
+    private Optional<OutboundMessage> message() {
         List<OutboundRecipient> recipients = new ArrayList<>();
         List<RecipientStatus> usable = new ArrayList<>();
         for (RecipientStatus rs : pending) {
-            try {
-                recipients.add(
-                        new OutboundRecipient(
-                                rs.address(), notify(rs.dsnNotify()), orcpt(rs.orcpt())));
-                usable.add(rs);
-            } catch (IllegalArgumentException e) {
+            Set<OutboundRecipient.Notify> notify = notify(rs.dsnNotify());
+            String orcpt = orcpt(rs.orcpt());
+            Optional<String> problem = OutboundRecipient.problem(rs.address(), notify, orcpt);
+            if (problem.isPresent()) {
                 outcomes.put(
                         rs,
                         new DomainResult.Outcome(
                                 rs,
                                 RecipientStatus.State.FAILED,
                                 "553 5.1.3 the recipient address cannot be used in RCPT TO: "
-                                        + e.getMessage(),
+                                        + problem.get(),
                                 "",
                                 false));
+            } else {
+                recipients.add(new OutboundRecipient(rs.address(), notify, orcpt));
+                usable.add(rs);
             }
         }
         pending = usable;
         if (recipients.isEmpty()) {
-            return null;
+            return Optional.empty();
         }
-        try {
-            return new OutboundMessage(
-                    envelope.id(),
-                    envelope.sender(),
-                    recipients,
-                    ret(envelope.ret()),
-                    XText.encode(envelope.envid()),
-                    envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
-                    envelope.smtpUtf8(),
-                    content,
-                    requirement());
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+        return Optional.of(
+                new OutboundMessage(
+                        envelope.id(),
+                        envelope.sender(),
+                        recipients,
+                        ret(envelope.ret()),
+                        envelopeId(),
+                        envelope.body() == Envelope.BodyType.EIGHT_BIT_MIME,
+                        envelope.smtpUtf8(),
+                        content));
+    }
+
+    /** RFC 3461 §4.4: ENVID goes out as xtext. */
+    private String envelopeId() {
+        return XText.encode(envelope.envid());
     }
 
     private static Set<OutboundRecipient.Notify> notify(Set<RecipientStatus.Notify> in) {

@@ -33,10 +33,10 @@ sealed interface MxPlan {
     record NullMx() implements MxPlan {}
 
     /**
-     * The domain cannot receive mail and never will: it does not exist (NXDOMAIN), or it has neither MX nor address
-     * records.
+     * The domain cannot receive mail and never will: it does not exist (NXDOMAIN, {@code exists} false), or it has
+     * neither MX nor address records.
      */
-    record Undeliverable(String detail) implements MxPlan {}
+    record Undeliverable(String detail, boolean exists) implements MxPlan {}
 
     /** DNS gave no usable answer (SERVFAIL, timeout): try again later, never bounce for this. */
     record TryLater(String detail) implements MxPlan {}
@@ -76,7 +76,8 @@ sealed interface MxPlan {
                                             new Undeliverable(
                                                     "domain "
                                                             + domain
-                                                            + " does not exist (NXDOMAIN)"));
+                                                            + " does not exist (NXDOMAIN)",
+                                                    false));
                                 }
                                 return implicit(dns, domain, none.isSecure());
                             }
@@ -103,7 +104,8 @@ sealed interface MxPlan {
                             }
                             if (result.isNoRecords()) {
                                 return new Undeliverable(
-                                        "domain " + domain + " has no MX and no address record");
+                                        "domain " + domain + " has no MX and no address record",
+                                        true);
                             }
                             return new TryLater(
                                     "address look-up for "

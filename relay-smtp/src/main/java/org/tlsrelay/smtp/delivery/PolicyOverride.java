@@ -1,7 +1,7 @@
 package org.tlsrelay.smtp.delivery;
 
 import java.util.Optional;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 
 /**
@@ -12,7 +12,7 @@ import org.tlsrelay.core.queue.Envelope;
 @FunctionalInterface
 public interface PolicyOverride {
 
-    Optional<PolicyContext> policyFor(Envelope envelope, String domain);
+    Optional<ResolvedPolicy> policyFor(Envelope envelope, String domain);
 
     /** No message is treated specially. */
     static PolicyOverride none() {

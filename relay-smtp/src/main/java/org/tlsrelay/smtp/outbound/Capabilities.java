@@ -4,6 +4,7 @@ import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * What an MX said in its EHLO reply, parsed once (RFC 5321 §4.1.1.1): the extensions this client uses and the SIZE
@@ -50,6 +51,11 @@ public record Capabilities(String serverName, Set<Extension> extensions, long si
 
     public boolean has(Extension extension) {
         return extensions.contains(extension);
+    }
+
+    /** The recognised EHLO keywords, as the MX advertised them (for {@code MxObservation}). */
+    public Set<String> keywords() {
+        return extensions.stream().map(Extension::keyword).collect(Collectors.toUnmodifiableSet());
     }
 
     private static String firstWord(SmtpReply reply) {

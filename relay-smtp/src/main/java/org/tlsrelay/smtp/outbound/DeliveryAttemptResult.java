@@ -15,24 +15,23 @@ public sealed interface DeliveryAttemptResult {
      * The MX transaction ran: each recipient was delivered, deferred or failed by the MX (or by a local check such as
      * SMTPUTF8 or SIZE, with a reply made up here).
      */
-    record Completed(
-            DeliveryTarget target, SessionSummary session, List<RecipientResult> recipients)
+    record Completed(DeliveryTarget target, SessionSummary session, List<RecipientReply> recipients)
             implements DeliveryAttemptResult {
         public Completed {
             recipients = List.copyOf(recipients);
         }
 
-        public long count(RecipientResult.Status status) {
+        public long count(RecipientReply.Status status) {
             return recipients.stream().filter(r -> r.status() == status).count();
         }
     }
 
     /**
-     * The policy refused this MX (no MAIL FROM was sent): a temporary failure, {@code 4.7.5}. When
-     * {@code connected} is false the MX host itself is not allowed by the policy, so its other addresses need not be
-     * tried either.
+     * {@link org.tlsrelay.core.enforce.Enforcer} refused this MX after connecting to it: no MAIL FROM was sent, the
+     * connection was closed with QUIT. The refusal says on what grounds ({@code 4.7.5} for TLS that fails the policy,
+     * {@code 5.7.30} for a REQUIRETLS message the MX cannot take).
      */
-    record Refused(DeliveryTarget target, Verdict.Refuse verdict, boolean connected)
+    record Refused(DeliveryTarget target, Verdict.Refuse verdict)
             implements DeliveryAttemptResult {}
 
     /**

@@ -1,7 +1,7 @@
 package org.tlsrelay.smtp.outbound;
 
 import java.util.List;
-import org.tlsrelay.core.enforce.TlsRequirement;
+import java.util.Optional;
 
 /**
  * One message to send to one domain's MX: the envelope, its DSN and body parameters, and the content.
@@ -14,7 +14,6 @@ import org.tlsrelay.core.enforce.TlsRequirement;
  * @param eightBit the content has 8-bit octets (BODY=8BITMIME, RFC 6152)
  * @param smtpUtf8 the message needs SMTPUTF8 (RFC 6531); also implied by a non-ASCII address
  * @param content the message itself
- * @param tlsRequirement REQUIRETLS or {@code TLS-Required: No} (RFC 8689), or nothing beyond the policy
  */
 public record OutboundMessage(
         String queueId,
@@ -24,8 +23,7 @@ public record OutboundMessage(
         String envelopeId,
         boolean eightBit,
         boolean smtpUtf8,
-        MessageContent content,
-        TlsRequirement tlsRequirement) {
+        MessageContent content) {
 
     /** RFC 3461 §4.3. */
     public enum Ret {
@@ -43,29 +41,6 @@ public record OutboundMessage(
             throw new IllegalArgumentException("a message needs at least one recipient");
         }
         requireXtext(envelopeId, "ENVID");
-        java.util.Objects.requireNonNull(tlsRequirement, "tlsRequirement");
-    }
-
-    /** A message without a TLS requirement of its own. */
-    public OutboundMessage(
-            String queueId,
-            String sender,
-            List<OutboundRecipient> recipients,
-            Ret ret,
-            String envelopeId,
-            boolean eightBit,
-            boolean smtpUtf8,
-            MessageContent content) {
-        this(
-                queueId,
-                sender,
-                recipients,
-                ret,
-                envelopeId,
-                eightBit,
-                smtpUtf8,
-                content,
-                TlsRequirement.POLICY);
     }
 
     /** A plain message: no DSN parameters, flags taken from the addresses. */
@@ -93,27 +68,53 @@ public record OutboundMessage(
         return s.chars().allMatch(c -> c < 0x80);
     }
 
+    /**
+     * Why a message from {@code sender} with {@code envelopeId} (xtext) cannot go into a MAIL FROM command; empty when
+     * it can.
+     */
+    public static Optional<String> problem(String sender, String envelopeId) {
+        Optional<String> p = sender.isEmpty() ? Optional.empty() : mailboxProblem(sender);
+        return p.isPresent() ? p : xtextProblem(envelopeId, "ENVID");
+    }
+
     /** Addresses come from the spool, but go into a command line: refuse anything that could break it. */
     static void requireMailbox(String address) {
+        mailboxProblem(address)
+                .ifPresent(
+                        p -> {
+                            throw new IllegalArgumentException(p);
+                        });
+    }
+
+    static Optional<String> mailboxProblem(String address) {
         if (address.isEmpty() || address.length() > 2048) {
-            throw new IllegalArgumentException("invalid mailbox \"" + address + "\"");
+            return Optional.of("invalid mailbox \"" + address + "\"");
         }
         for (int i = 0; i < address.length(); i++) {
             char c = address.charAt(i);
             if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) {
-                throw new IllegalArgumentException(
-                        "invalid character in mailbox \"" + address + "\"");
+                return Optional.of("invalid character in mailbox \"" + address + "\"");
             }
         }
+        return Optional.empty();
     }
 
     /** RFC 3461 §4: xtext is printable ASCII without space or '='; '+' starts a hex escape. */
     static void requireXtext(String value, String name) {
+        xtextProblem(value, name)
+                .ifPresent(
+                        p -> {
+                            throw new IllegalArgumentException(p);
+                        });
+    }
+
+    static Optional<String> xtextProblem(String value, String name) {
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c < '!' || c > '~' || c == '=') {
-                throw new IllegalArgumentException(name + " is not xtext: \"" + value + "\"");
+                return Optional.of(name + " is not xtext: \"" + value + "\"");
             }
         }
+        return Optional.empty();
     }
 }

@@ -2,6 +2,7 @@ package org.tlsrelay.smtp.outbound;
 
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -22,15 +23,27 @@ public record OutboundRecipient(String address, Set<Notify> notifyOn, String ori
     }
 
     public OutboundRecipient {
-        OutboundMessage.requireMailbox(address);
+        problem(address, notifyOn, originalRecipient)
+                .ifPresent(
+                        p -> {
+                            throw new IllegalArgumentException(p);
+                        });
         EnumSet<Notify> copy = EnumSet.noneOf(Notify.class);
         copy.addAll(notifyOn);
-        if (copy.contains(Notify.NEVER) && copy.size() > 1) {
-            throw new IllegalArgumentException(
-                    "NOTIFY=NEVER cannot be combined with other values (RFC 3461 §4.1)");
-        }
         notifyOn = Collections.unmodifiableSet(copy);
-        OutboundMessage.requireXtext(originalRecipient, "ORCPT");
+    }
+
+    /** Why these cannot go into a RCPT command; empty when they can. */
+    public static Optional<String> problem(
+            String address, Set<Notify> notifyOn, String originalRecipient) {
+        Optional<String> p = OutboundMessage.mailboxProblem(address);
+        if (p.isPresent()) {
+            return p;
+        }
+        if (notifyOn.contains(Notify.NEVER) && notifyOn.size() > 1) {
+            return Optional.of("NOTIFY=NEVER cannot be combined with other values (RFC 3461 §4.1)");
+        }
+        return OutboundMessage.xtextProblem(originalRecipient, "ORCPT");
     }
 
     public static OutboundRecipient of(String address) {

@@ -18,7 +18,7 @@ public record SessionSummary(
         SmtpReply greeting,
         Capabilities capabilities,
         TlsObservation observation,
-        Verdict verdict,
+        Verdict.Deliver verdict,
         String localAddress,
         boolean reused) {
 

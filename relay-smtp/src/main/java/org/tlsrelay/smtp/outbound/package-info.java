@@ -8,7 +8,10 @@
  *       (RFC 6152), SMTPUTF8 (RFC 6531), DSN parameters (RFC 3461), enhanced status codes (RFC 3463, RFC 2034).</li>
  *   <li>STARTTLS (RFC 3207) that observes instead of aborting: chain, validity period and MX name are recorded in a
  *       {@link org.tlsrelay.core.enforce.TlsObservation}, and {@link org.tlsrelay.core.enforce.Enforcer} decides
- *       before MAIL FROM (RFC 8461 §4, §5). Plain text after the STARTTLS 220 is never read (RFC 3207 §5).</li>
+ *       before MAIL FROM (RFC 8461 §4, §5), with the EHLO keywords the MX advertised (RFC 8689 REQUIRETLS). The
+ *       client connects only with Enforcer's {@link org.tlsrelay.core.enforce.Admission.Connect} for the MX host,
+ *       and sends MAIL FROM only holding a {@link org.tlsrelay.core.enforce.Verdict.Deliver}, which nothing else can
+ *       make. Plain text after the STARTTLS 220 is never read (RFC 3207 §5).</li>
  *   <li>Connection reuse with RSET (RFC 5321 §4.1.1.5), idle connections closed with QUIT.</li>
  * </ul>
  * No DNS here: the caller resolves MX hosts and addresses and hands over {@link DeliveryTarget}s.

@@ -13,19 +13,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
+import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.enforce.TlsOutcome;
+import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueueState;
@@ -40,6 +38,7 @@ import org.tlsrelay.testkit.Await;
 import org.tlsrelay.testkit.FakeDnsResolver;
 import org.tlsrelay.testkit.MutableClock;
 import org.tlsrelay.testkit.TestCa;
+import org.tlsrelay.testkit.TestPolicies;
 
 /**
  * The engine with its real spool, outbound client and a test MX on loopback; DNS and policies from tables in memory.
@@ -50,9 +49,8 @@ class DeliveryEngineTest {
 
     @TempDir Path dir;
     private final FakeDnsResolver dns = new FakeDnsResolver();
-    private final Map<String, PolicyContext> policies = new ConcurrentHashMap<>();
-    private final Map<String, PolicyContext> revalidated = new ConcurrentHashMap<>();
-    private final AtomicInteger revalidations = new AtomicInteger();
+    private final PolicyTable policies = new PolicyTable();
+    private final List<TlsOutcome> outcomes = new CopyOnWriteArrayList<>();
     private final List<AutoCloseable> closeLast = new ArrayList<>();
     private final List<AutoCloseable> closeFirst = new ArrayList<>();
     private Spool spool;
@@ -65,35 +63,6 @@ class DeliveryEngineTest {
         for (AutoCloseable c : closeLast) {
             c.close();
         }
-    }
-
-    private final PolicyLookup lookup =
-            new PolicyLookup() {
-                @Override
-                public CompletableFuture<PolicyContext> resolve(String domain) {
-                    return CompletableFuture.completedFuture(
-                            policies.getOrDefault(domain, PolicyContext.noPolicy(domain)));
-                }
-
-                @Override
-                public CompletableFuture<PolicyContext> revalidate(String domain) {
-                    revalidations.incrementAndGet();
-                    return CompletableFuture.completedFuture(
-                            revalidated.getOrDefault(
-                                    domain,
-                                    policies.getOrDefault(domain, PolicyContext.noPolicy(domain))));
-                }
-            };
-
-    private static PolicyContext enforce(String domain, String... mxs) {
-        return new PolicyContext(
-                domain,
-                PolicyContext.Source.OVERRIDE,
-                "",
-                new Policy(
-                        PolicyMode.ENFORCE,
-                        java.util.Arrays.stream(mxs).<MxPattern>map(MxPattern.Exact::new).toList()),
-                List.of());
     }
 
     private Spool spool(Spool.Options options) throws IOException {
@@ -114,7 +83,7 @@ class DeliveryEngineTest {
                 new EngineSettings(
                         port, total, perDomain, retry, "relay.test", 64, 2, Duration.ofMillis(300));
         DeliveryEngine e =
-                DeliveryEngine.builder(spool, dns, lookup)
+                DeliveryEngine.builder(spool, dns, policies)
                         .settings(settings)
                         .outbound(
                                 OutboundSettings.defaults("relay.test")
@@ -122,6 +91,7 @@ class DeliveryEngineTest {
                                                 Duration.ofSeconds(5), Duration.ofSeconds(30)),
                                 TrustMaterial.of(List.of(CA.certificate())))
                         .policyOverride(override)
+                        .outcomes(outcomes::add)
                         .random(new Random(1))
                         .start();
         closeFirst.add(0, e);
@@ -294,7 +264,7 @@ class DeliveryEngineTest {
         spool(Spool.Options.defaults());
         TestMx mx = mx(TestMx.builder()); // no STARTTLS
         dns.mx("strict.test", 10, "mx.strict.test").a("mx.strict.test", "127.0.0.1");
-        policies.put("strict.test", enforce("strict.test", "mx.strict.test"));
+        policies.put(TestPolicies.enforce("strict.test", "mx.strict.test"));
         String refused = enqueue("s@x.test", rcpt("a@strict.test"));
         String exempt = enqueue("report@x.test", rcpt("b@strict.test"));
         engine(
@@ -304,7 +274,7 @@ class DeliveryEngineTest {
                 new RetrySchedule(List.of(Duration.ofHours(1)), Duration.ofDays(5)),
                 (env, domain) ->
                         env.sender().startsWith("report@")
-                                ? Optional.of(PolicyContext.noPolicy(domain))
+                                ? Optional.of(TestPolicies.none(domain))
                                 : Optional.empty());
 
         Await.until(() -> find(exempt).isEmpty(), WAIT, "the exempt message delivered");
@@ -322,17 +292,15 @@ class DeliveryEngineTest {
         spool(Spool.Options.defaults().withClock(clock));
         TestMx mx = mx(TestMx.builder()); // no STARTTLS: enforce refuses it
         dns.mx("strict.test", 10, "mx.strict.test").a("mx.strict.test", "127.0.0.1");
-        policies.put("strict.test", enforce("strict.test", "mx.strict.test"));
-        revalidated.put(
-                "strict.test",
-                PolicyContext.noPolicy("strict.test")); // the domain dropped its policy
+        policies.put(TestPolicies.enforce("strict.test", "mx.strict.test"));
+        policies.putRevalidated(TestPolicies.none("strict.test")); // the domain dropped its policy
         String id = enqueue("s@x.test", rcpt("a@strict.test"));
         clock.advance(Duration.ofDays(5)); // at max-age: the last attempt
 
         engine(mx.port());
 
         Await.until(() -> find(id).isEmpty(), WAIT, "delivered after the re-check");
-        assertEquals(1, revalidations.get());
+        assertEquals(1, policies.revalidations());
         assertEquals(1, mx.messages().size());
     }
 
@@ -345,14 +313,14 @@ class DeliveryEngineTest {
                 .a("mx.strict.test", "127.0.0.1")
                 .mx("x.test", 10, "mx.x.test")
                 .a("mx.x.test", "127.0.0.1");
-        policies.put("strict.test", enforce("strict.test", "mx.strict.test"));
+        policies.put(TestPolicies.enforce("strict.test", "mx.strict.test"));
         String id = enqueue("s@x.test", rcpt("a@strict.test"));
         clock.advance(Duration.ofDays(5));
 
         engine(mx.port());
 
         Await.until(() -> mx.messages().size() == 1, WAIT, "the DSN to the sender");
-        assertEquals(1, revalidations.get());
+        assertEquals(1, policies.revalidations());
         assertTrue(find(id).isEmpty());
         TestMx.Received dsn = mx.messages().get(0);
         assertTrue(dsn.mailFrom().startsWith("<>"));
@@ -373,6 +341,45 @@ class DeliveryEngineTest {
         Await.until(() -> mx.messages().size() == 1, WAIT, "delivery to the domain's own address");
         assertTrue(mx.messages().get(0).tls());
         assertTrue(dns.queries().contains("MX plain.test"));
+    }
+
+    @Test
+    void skipsAnMxOutsideTheEnforcedPolicyWithoutConnectingAndStillRecordsTheOutcome()
+            throws Exception {
+        spool(Spool.Options.defaults());
+        TestMx mx =
+                mx(
+                        TestMx.builder()
+                                .hostname("mx1.example.test")
+                                .startTls(CA.issue("mx1.example.test")));
+        dns.mx("example.test", 10, "mx1.example.test").a("mx1.example.test", "127.0.0.1");
+        policies.put(TestPolicies.sts("example.test", PolicyMode.ENFORCE, "*.mail.example.test"));
+        String id = enqueue("s@x.test", rcpt("a@example.test"));
+
+        engine(mx.port());
+
+        AtomicReference<String> lastReply = new AtomicReference<>("");
+        Await.until(
+                () ->
+                        find(id).filter(m -> m.envelope().attempts() > 0)
+                                .map(
+                                        m -> {
+                                            lastReply.set(
+                                                    m.envelope().recipients().get(0).lastReply());
+                                            return true;
+                                        })
+                                .orElse(false),
+                WAIT,
+                "the attempt");
+        String reply = lastReply.get();
+        assertTrue(reply.startsWith("451 4.7.5 mx1.example.test matches no MX pattern"), reply);
+        assertTrue(mx.connections().isEmpty(), "connected to an MX the policy does not list");
+        assertEquals(1, outcomes.size(), outcomes.toString());
+        TlsOutcome outcome = outcomes.get(0);
+        assertEquals(
+                TlsFailureType.VALIDATION_FAILURE, ((TlsResult.Failure) outcome.result()).type());
+        assertEquals("refuse", outcome.verdict());
+        assertEquals("", outcome.sendingIp());
     }
 
     @Test

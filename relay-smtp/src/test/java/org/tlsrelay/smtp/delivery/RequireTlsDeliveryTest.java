@@ -13,18 +13,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
-import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.RetrySchedule;
@@ -35,6 +28,7 @@ import org.tlsrelay.smtp.testmx.TestMx;
 import org.tlsrelay.testkit.Await;
 import org.tlsrelay.testkit.FakeDnsResolver;
 import org.tlsrelay.testkit.TestCa;
+import org.tlsrelay.testkit.TestPolicies;
 
 /**
  * REQUIRETLS (RFC 8689) and {@code TLS-Required: No} in delivery: the engine with its real spool and outbound client,
@@ -46,7 +40,7 @@ class RequireTlsDeliveryTest {
 
     @TempDir Path dir;
     private final FakeDnsResolver dns = new FakeDnsResolver();
-    private final Map<String, PolicyContext> policies = new ConcurrentHashMap<>();
+    private final PolicyTable policies = new PolicyTable();
     private final List<AutoCloseable> closeFirst = new ArrayList<>();
     private final List<AutoCloseable> closeLast = new ArrayList<>();
     private Spool spool;
@@ -61,31 +55,6 @@ class RequireTlsDeliveryTest {
         for (AutoCloseable c : closeLast) {
             c.close();
         }
-    }
-
-    private final PolicyLookup lookup =
-            new PolicyLookup() {
-                @Override
-                public CompletableFuture<PolicyContext> resolve(String domain) {
-                    return CompletableFuture.completedFuture(
-                            policies.getOrDefault(domain, PolicyContext.noPolicy(domain)));
-                }
-
-                @Override
-                public CompletableFuture<PolicyContext> revalidate(String domain) {
-                    return resolve(domain);
-                }
-            };
-
-    private static PolicyContext enforce(String domain, String... mxs) {
-        return new PolicyContext(
-                domain,
-                PolicyContext.Source.OVERRIDE,
-                "",
-                new Policy(
-                        PolicyMode.ENFORCE,
-                        java.util.Arrays.stream(mxs).<MxPattern>map(MxPattern.Exact::new).toList()),
-                List.of());
     }
 
     /** An MX on the next loopback address and the shared port, with {@code host}'s A record pointing at it. */
@@ -112,7 +81,7 @@ class RequireTlsDeliveryTest {
                         2,
                         Duration.ofMillis(300));
         DeliveryEngine e =
-                DeliveryEngine.builder(spool, dns, lookup)
+                DeliveryEngine.builder(spool, dns, policies)
                         .settings(settings)
                         .outbound(
                                 OutboundSettings.defaults("relay.test")
@@ -166,7 +135,7 @@ class RequireTlsDeliveryTest {
                         "mx2.req.test",
                         TestMx.builder().startTls(CA.issue("mx2.req.test")).requireTls(true));
         dns.mx("req.test", 10, "mx1.req.test").mx("req.test", 20, "mx2.req.test");
-        policies.put("req.test", enforce("req.test", "mx1.req.test", "mx2.req.test"));
+        policies.put(TestPolicies.enforce("req.test", "mx1.req.test", "mx2.req.test"));
         engine();
 
         String id = enqueue("bob@req.test", true, false);
@@ -199,7 +168,7 @@ class RequireTlsDeliveryTest {
         dns.mx("noreq.test", 10, "mx.noreq.test")
                 .mx("open.test", 10, "mx.open.test")
                 .mx("sender.test", 10, "mx.sender.test");
-        policies.put("noreq.test", enforce("noreq.test", "mx.noreq.test"));
+        policies.put(TestPolicies.enforce("noreq.test", "mx.noreq.test"));
         // open.test has no policy: nothing authenticates its MX, however capable
         engine();
 
@@ -228,7 +197,7 @@ class RequireTlsDeliveryTest {
     void tlsRequiredNoDeliversDespiteThePolicyButStillOverTls() throws Exception {
         TestMx mx = mx("mx.optional.test", TestMx.builder().startTls(CA.issue("wrong-name.test")));
         dns.mx("optional.test", 10, "mx.optional.test");
-        policies.put("optional.test", enforce("optional.test", "mx.elsewhere.test"));
+        policies.put(TestPolicies.enforce("optional.test", "mx.elsewhere.test"));
         engine();
 
         String optional = enqueue("bob@optional.test", false, true);

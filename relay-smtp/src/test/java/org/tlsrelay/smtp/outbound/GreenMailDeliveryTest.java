@@ -16,15 +16,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.testkit.TestCa;
+import org.tlsrelay.testkit.TestPolicies;
 
 /** Against an SMTP server written by others (GreenMail 2.1, no STARTTLS): the conversation and the content hold. */
 class GreenMailDeliveryTest {
@@ -66,11 +67,11 @@ class GreenMailDeliveryTest {
                         List.of("b@greenmail.test", "c@greenmail.test"),
                         MessageContent.ofBytes(body.getBytes(StandardCharsets.UTF_8)));
 
-        DeliveryAttemptResult result = deliver(m, PolicyContext.noPolicy("greenmail.test"));
+        DeliveryAttemptResult result = deliver(m, TestPolicies.none("greenmail.test"));
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(2, done.count(RecipientResult.Status.DELIVERED));
+        assertEquals(2, done.count(RecipientReply.Status.DELIVERED));
         assertTrue(greenMail.waitForIncomingEmail(5_000, 2));
         MimeMessage got = greenMail.getReceivedMessages()[0];
         assertEquals("interop", got.getSubject());
@@ -85,13 +86,12 @@ class GreenMailDeliveryTest {
 
     @Test
     void neverSendsMailFromToItUnderEnforce() throws Exception {
-        PolicyContext enforce =
-                new PolicyContext(
+        ResolvedPolicy enforce =
+                ResolvedPolicy.override(
                         "greenmail.test",
-                        PolicyContext.Source.OVERRIDE,
-                        "override",
                         new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofOverride(MX))),
-                        List.of());
+                        false,
+                        "an override made by the test");
         OutboundMessage m =
                 OutboundMessage.of(
                         "G2",
@@ -108,11 +108,11 @@ class GreenMailDeliveryTest {
         assertEquals(0, greenMail.getReceivedMessages().length);
     }
 
-    private DeliveryAttemptResult deliver(OutboundMessage m, PolicyContext policy)
+    private DeliveryAttemptResult deliver(OutboundMessage m, ResolvedPolicy policy)
             throws Exception {
         DeliveryTarget target =
                 new DeliveryTarget(
                         MX, InetAddress.getByName("127.0.0.1"), greenMail.getSmtp().getPort());
-        return client.deliver(target, m, policy).get(10, TimeUnit.SECONDS);
+        return client.deliver(target, m, TestPolicies.permit(policy, MX)).get(10, TimeUnit.SECONDS);
     }
 }

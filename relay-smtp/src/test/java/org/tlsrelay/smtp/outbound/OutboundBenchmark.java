@@ -9,14 +9,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.tlsrelay.core.enforce.PolicyContext;
+import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.testmx.TestMx;
 import org.tlsrelay.testkit.TestCa;
+import org.tlsrelay.testkit.TestPolicies;
 
 /**
  * Throughput of the outbound client alone: 10 KB messages over verified STARTTLS (enforce policy) to a loopback sink
@@ -38,13 +37,10 @@ public final class OutboundBenchmark {
         int concurrency = Integer.getInteger("bench.concurrency", 16);
         TestCa ca = TestCa.create("Bench CA");
         byte[] body = body(10 * 1024);
-        PolicyContext policy =
-                new PolicyContext(
-                        "bench.test",
-                        PolicyContext.Source.MTA_STS,
-                        "",
-                        new Policy(PolicyMode.ENFORCE, List.of(MxPattern.ofMtaSts("*.bench.test"))),
-                        List.of());
+        Admission.Connect policy =
+                TestPolicies.permit(
+                        TestPolicies.sts("bench.test", PolicyMode.ENFORCE, "*.bench.test"),
+                        MX_HOST);
         System.out.printf(
                 "outbound client benchmark: %d messages of %d octets, %d in flight, %d cores%n",
                 messages, body.length, concurrency, Runtime.getRuntime().availableProcessors());
@@ -94,7 +90,7 @@ public final class OutboundBenchmark {
     private static void run(
             OutboundClient client,
             DeliveryTarget target,
-            PolicyContext policy,
+            Admission.Connect policy,
             byte[] body,
             int n,
             int concurrency,
@@ -122,7 +118,7 @@ public final class OutboundBenchmark {
                             (r, e) -> {
                                 latencies[index] = System.nanoTime() - start;
                                 if (r instanceof DeliveryAttemptResult.Completed c
-                                        && c.count(RecipientResult.Status.DELIVERED) == 1) {
+                                        && c.count(RecipientReply.Status.DELIVERED) == 1) {
                                     delivered.incrementAndGet();
                                 } else if (label != null && delivered.get() == 0) {
                                     System.out.println("    not delivered: " + (e != null ? e : r));

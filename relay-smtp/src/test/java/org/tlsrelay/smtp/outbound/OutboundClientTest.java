@@ -28,18 +28,17 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.tlsrelay.core.enforce.CertificateValidity;
-import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.enforce.Verdict;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.testmx.TestMx;
 import org.tlsrelay.testkit.TestCa;
+import org.tlsrelay.testkit.TestPolicies;
 
 /** The outbound client against misbehaving and well-behaved MXs on loopback, over real sockets and real TLS. */
 class OutboundClientTest {
@@ -137,7 +136,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Refused refused =
                 assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
-        assertTrue(refused.connected());
+        assertFalse(mx.connections().isEmpty(), "refused after connecting");
         assertEquals(bad.failure, refused.verdict().failure());
         assertEquals("4.7.5", refused.verdict().enhancedCode());
         assertTrue(refused.verdict().reason().contains(MX_HOST), refused.verdict().reason());
@@ -199,7 +198,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(1, done.count(RecipientResult.Status.DELIVERED));
+        assertEquals(1, done.count(RecipientReply.Status.DELIVERED));
         assertEquals(1, mx.messages().size());
         assertEquals(bad.tlsUp, mx.messages().get(0).tls(), "delivered over TLS");
         assertEquals(bad.tlsUp ? "deliver-tls" : "deliver-clear", done.session().verdict().label());
@@ -243,8 +242,8 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        RecipientResult r = done.recipients().get(0);
-        assertEquals(RecipientResult.Status.DELIVERED, r.status());
+        RecipientReply r = done.recipients().get(0);
+        assertEquals(RecipientReply.Status.DELIVERED, r.status());
         assertEquals("2.0.0", r.reply().enhancedCode());
         TlsObservation.Established tls =
                 assertInstanceOf(TlsObservation.Established.class, done.session().observation());
@@ -269,40 +268,10 @@ class OutboundClientTest {
     }
 
     @Test
-    void skipsAnMxOutsideTheEnforcedPolicyWithoutConnecting() throws Exception {
-        TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        PolicyContext policy =
-                new PolicyContext(
-                        DOMAIN,
-                        PolicyContext.Source.MTA_STS,
-                        "",
-                        new Policy(
-                                PolicyMode.ENFORCE,
-                                List.of(MxPattern.ofMtaSts("*.mail.example.test"))),
-                        List.of());
-
-        DeliveryAttemptResult result = deliver(mx, message("hello"), policy);
-
-        DeliveryAttemptResult.Refused refused =
-                assertInstanceOf(DeliveryAttemptResult.Refused.class, result);
-        assertFalse(refused.connected());
-        assertEquals(TlsFailureType.VALIDATION_FAILURE, refused.verdict().failure());
-        assertTrue(mx.connections().isEmpty(), "connected to an MX the policy does not list");
-        assertEquals("", onlyOutcome().sendingIp());
-    }
-
-    @Test
     void deliversUnderTestingToAnMxOutsideThePolicyAndRecordsIt() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
-        PolicyContext policy =
-                new PolicyContext(
-                        DOMAIN,
-                        PolicyContext.Source.LIST,
-                        "eff",
-                        new Policy(
-                                PolicyMode.TESTING,
-                                List.of(MxPattern.ofListEntry(".mail.example.test"))),
-                        List.of());
+        ResolvedPolicy policy =
+                TestPolicies.list(DOMAIN, "eff", PolicyMode.TESTING, ".mail.example.test");
 
         DeliveryAttemptResult result = deliver(mx, message("hello"), policy);
 
@@ -336,7 +305,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(3, done.count(RecipientResult.Status.DELIVERED));
+        assertEquals(3, done.count(RecipientReply.Status.DELIVERED));
         assertEquals(3, mx.messages().get(0).rcptTo().size());
     }
 
@@ -355,13 +324,13 @@ class OutboundClientTest {
                         List.of("a@example.test", "b@example.test"),
                         content("hi\r\n"));
 
-        DeliveryAttemptResult result = deliver(mx, m, PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result = deliver(mx, m, TestPolicies.none(DOMAIN));
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(
-                List.of(RecipientResult.Status.DELIVERED, RecipientResult.Status.FAILED),
-                done.recipients().stream().map(RecipientResult::status).toList());
+                List.of(RecipientReply.Status.DELIVERED, RecipientReply.Status.FAILED),
+                done.recipients().stream().map(RecipientReply::status).toList());
         assertFalse(mx.messages().get(0).tls());
     }
 
@@ -428,10 +397,10 @@ class OutboundClientTest {
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
         assertEquals(
                 List.of(
-                        RecipientResult.Status.DELIVERED,
-                        RecipientResult.Status.DEFERRED,
-                        RecipientResult.Status.FAILED),
-                done.recipients().stream().map(RecipientResult::status).toList());
+                        RecipientReply.Status.DELIVERED,
+                        RecipientReply.Status.DEFERRED,
+                        RecipientReply.Status.FAILED),
+                done.recipients().stream().map(RecipientReply::status).toList());
         assertEquals(
                 List.of("2.0.0", "4.2.1", "5.1.1"),
                 done.recipients().stream().map(r -> r.reply().enhancedCode()).toList());
@@ -455,7 +424,7 @@ class OutboundClientTest {
         DeliveryAttemptResult second = deliver(mx, message("again"), policy(PolicyMode.ENFORCE));
 
         assertEquals(
-                RecipientResult.Status.FAILED,
+                RecipientReply.Status.FAILED,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, first)
                         .recipients()
                         .get(0)
@@ -463,7 +432,7 @@ class OutboundClientTest {
         assertEquals(
                 1,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, second)
-                        .count(RecipientResult.Status.DELIVERED));
+                        .count(RecipientReply.Status.DELIVERED));
         assertEquals(1, mx.connections().size());
         assertEquals(1, mx.messages().size());
     }
@@ -545,7 +514,7 @@ class OutboundClientTest {
         assertEquals(
                 1,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result)
-                        .count(RecipientResult.Status.DELIVERED));
+                        .count(RecipientReply.Status.DELIVERED));
         assertTrue(
                 mx.commands().contains("MAIL FROM:<sender@relay.test> SIZE=4 SMTPUTF8"),
                 mx.commands().toString());
@@ -564,9 +533,9 @@ class OutboundClientTest {
 
         DeliveryAttemptResult result = deliver(mx, m, policy(PolicyMode.ENFORCE));
 
-        RecipientResult r =
+        RecipientReply r =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
-        assertEquals(RecipientResult.Status.FAILED, r.status());
+        assertEquals(RecipientReply.Status.FAILED, r.status());
         assertEquals("5.6.7", r.reply().enhancedCode());
         assertFalse(mx.saw("MAIL FROM"));
     }
@@ -581,9 +550,9 @@ class OutboundClientTest {
                         message("a message longer than ten octets"),
                         policy(PolicyMode.ENFORCE));
 
-        RecipientResult r =
+        RecipientReply r =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result).recipients().get(0);
-        assertEquals(RecipientResult.Status.FAILED, r.status());
+        assertEquals(RecipientReply.Status.FAILED, r.status());
         assertEquals("5.3.4", r.reply().enhancedCode());
         assertFalse(mx.saw("MAIL FROM"));
     }
@@ -607,7 +576,7 @@ class OutboundClientTest {
 
         DeliveryAttemptResult.Completed done =
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, result);
-        assertEquals(2, done.count(RecipientResult.Status.DEFERRED));
+        assertEquals(2, done.count(RecipientReply.Status.DEFERRED));
         assertEquals("4.3.0", done.recipients().get(1).reply().enhancedCode());
         assertTrue(mx.messages().isEmpty());
     }
@@ -646,8 +615,8 @@ class OutboundClientTest {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));
 
         deliver(mx, message("one"), policy(PolicyMode.ENFORCE));
-        deliver(mx, message("two"), PolicyContext.noPolicy("other.test"));
-        deliver(mx, message("three"), PolicyContext.noPolicy("other.test"));
+        deliver(mx, message("two"), TestPolicies.none("other.test"));
+        deliver(mx, message("three"), TestPolicies.none("other.test"));
 
         assertEquals(1, mx.connections().size());
         assertEquals(
@@ -659,7 +628,7 @@ class OutboundClientTest {
     void doesNotReuseAConnectionWhoseTlsTheNextPolicyRefuses() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(untrusted));
 
-        DeliveryAttemptResult first = deliver(mx, message("one"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult first = deliver(mx, message("one"), TestPolicies.none(DOMAIN));
         DeliveryAttemptResult second = deliver(mx, message("two"), policy(PolicyMode.ENFORCE));
 
         assertInstanceOf(DeliveryAttemptResult.Completed.class, first);
@@ -736,8 +705,7 @@ class OutboundClientTest {
                                 .withTimeouts(WAIT, Duration.ofMillis(300)));
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).silentAt(silence));
 
-        DeliveryAttemptResult result =
-                deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result = deliver(mx, message("hello"), TestPolicies.none(DOMAIN));
 
         DeliveryAttemptResult.Failed failed =
                 assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
@@ -757,7 +725,10 @@ class OutboundClientTest {
                 new DeliveryTarget(MX_HOST, InetAddress.getByName("127.0.0.1"), port);
 
         DeliveryAttemptResult result =
-                client.deliver(target, message("hello"), policy(PolicyMode.ENFORCE))
+                client.deliver(
+                                target,
+                                message("hello"),
+                                TestPolicies.permit(policy(PolicyMode.ENFORCE), MX_HOST))
                         .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
         assertEquals(
@@ -786,8 +757,7 @@ class OutboundClientTest {
     void saysGoodbyeToAnMxThatRefusesEhlo() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).ehloReply("554 5.7.1 not you"));
 
-        DeliveryAttemptResult result =
-                deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult result = deliver(mx, message("hello"), TestPolicies.none(DOMAIN));
 
         DeliveryAttemptResult.Failed failed =
                 assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
@@ -805,13 +775,13 @@ class OutboundClientTest {
                                 .startTls(good)
                                 .ehloReply("502 5.5.2 what?"));
 
-        DeliveryAttemptResult clear = deliver(mx, message("hello"), PolicyContext.noPolicy(DOMAIN));
+        DeliveryAttemptResult clear = deliver(mx, message("hello"), TestPolicies.none(DOMAIN));
         DeliveryAttemptResult enforced = deliver(mx, message("hello"), policy(PolicyMode.ENFORCE));
 
         assertEquals(
                 1,
                 assertInstanceOf(DeliveryAttemptResult.Completed.class, clear)
-                        .count(RecipientResult.Status.DELIVERED));
+                        .count(RecipientReply.Status.DELIVERED));
         assertTrue(mx.commands().contains("HELO relay.test"), mx.commands().toString());
         // without EHLO there is no STARTTLS, which an enforced policy does not accept
         assertEquals(
@@ -829,7 +799,7 @@ class OutboundClientTest {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(wrongName));
 
         ProbeResult result =
-                client.probe(target(mx), policy(PolicyMode.ENFORCE))
+                client.probe(target(mx), TestPolicies.permit(policy(PolicyMode.ENFORCE), MX_HOST))
                         .get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
         ProbeResult.Observed observed = assertInstanceOf(ProbeResult.Observed.class, result);
@@ -862,9 +832,9 @@ class OutboundClientTest {
         return mx;
     }
 
-    private DeliveryAttemptResult deliver(TestMx mx, OutboundMessage message, PolicyContext policy)
+    private DeliveryAttemptResult deliver(TestMx mx, OutboundMessage message, ResolvedPolicy policy)
             throws Exception {
-        return client.deliver(target(mx), message, policy)
+        return client.deliver(target(mx), message, TestPolicies.permit(policy, MX_HOST))
                 .get(WAIT.toSeconds() * 2, TimeUnit.SECONDS);
     }
 
@@ -872,17 +842,8 @@ class OutboundClientTest {
         return new DeliveryTarget(MX_HOST, mx.address(), mx.port());
     }
 
-    private static PolicyContext policy(PolicyMode mode) {
-        return new PolicyContext(
-                DOMAIN,
-                PolicyContext.Source.MTA_STS,
-                "",
-                new Policy(mode, List.of(MxPattern.ofMtaSts("*.example.test"))),
-                List.of(
-                        "version: STSv1",
-                        "mode: " + mode.label(),
-                        "mx: *.example.test",
-                        "max_age: 86400"));
+    private static ResolvedPolicy policy(PolicyMode mode) {
+        return TestPolicies.sts(DOMAIN, mode, "*.example.test");
     }
 
     private static OutboundMessage message(String text) {

@@ -34,10 +34,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.PolicyContext;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.core.report.Aggregator;
@@ -63,6 +61,7 @@ import org.tlsrelay.testkit.DnsStubServer;
 import org.tlsrelay.testkit.MutableClock;
 import org.tlsrelay.testkit.TestCa;
 import org.tlsrelay.testkit.TestHttpsServer;
+import org.tlsrelay.testkit.TestPolicies;
 
 /**
  * A day of real deliveries through the outbound client to test MXs on loopback (one good, one with a certificate for
@@ -152,20 +151,12 @@ class TlsReportingEndToEndTest {
         return mx;
     }
 
-    static PolicyContext sts(String domain, PolicyMode mode) {
-        return new PolicyContext(
-                domain,
-                PolicyContext.Source.MTA_STS,
-                "live",
-                new Policy(mode, List.of(MxPattern.ofMtaSts("*." + domain))),
-                List.of(
-                        "version: STSv1",
-                        "mode: " + mode.label(),
-                        "mx: *." + domain,
-                        "max_age: 604800"));
+    static ResolvedPolicy sts(String domain, PolicyMode mode) {
+        return TestPolicies.sts(domain, mode, 604_800, "*." + domain);
     }
 
-    DeliveryAttemptResult deliver(TestMx mx, String mxHost, PolicyContext policy) throws Exception {
+    DeliveryAttemptResult deliver(TestMx mx, String mxHost, ResolvedPolicy policy)
+            throws Exception {
         OutboundMessage m =
                 OutboundMessage.of(
                         "q" + System.nanoTime(),
@@ -174,7 +165,10 @@ class TlsReportingEndToEndTest {
                         MessageContent.ofBytes(
                                 "Subject: hi\r\n\r\nhello\r\n"
                                         .getBytes(StandardCharsets.US_ASCII)));
-        return client.deliver(new DeliveryTarget(mxHost, mx.address(), mx.port()), m, policy)
+        return client.deliver(
+                        new DeliveryTarget(mxHost, mx.address(), mx.port()),
+                        m,
+                        TestPolicies.permit(policy, mxHost))
                 .get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
     }
 
@@ -199,7 +193,7 @@ class TlsReportingEndToEndTest {
         TestMx goodMx = mx(TestMx.builder().hostname("mx1.example.test").startTls(good));
         TestMx wrongMx = mx(TestMx.builder().hostname("mx2.example.test").startTls(wrongName));
         TestMx plainMx = mx(TestMx.builder().hostname("mx3.example.test"));
-        PolicyContext enforce = sts(DOMAIN, PolicyMode.ENFORCE);
+        ResolvedPolicy enforce = sts(DOMAIN, PolicyMode.ENFORCE);
         assertInstanceOf(
                 DeliveryAttemptResult.Completed.class,
                 deliver(goodMx, "mx1.example.test", enforce));

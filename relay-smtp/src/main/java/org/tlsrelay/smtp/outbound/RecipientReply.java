@@ -4,7 +4,7 @@ package org.tlsrelay.smtp.outbound;
  * What became of one recipient in a completed transaction, with the reply that decided it: the RCPT reply when it
  * was refused, otherwise the reply to the end of data (or to MAIL FROM or DATA when those failed).
  */
-public record RecipientResult(OutboundRecipient recipient, Status status, SmtpReply reply) {
+public record RecipientReply(OutboundRecipient recipient, Status status, SmtpReply reply) {
 
     public enum Status {
         /** 2xx: the MX took responsibility (RFC 5321 §4.2.5). */
@@ -15,11 +15,11 @@ public record RecipientResult(OutboundRecipient recipient, Status status, SmtpRe
         FAILED
     }
 
-    static RecipientResult of(OutboundRecipient recipient, SmtpReply reply) {
+    static RecipientReply of(OutboundRecipient recipient, SmtpReply reply) {
         Status status =
                 reply.isPositive()
                         ? Status.DELIVERED
                         : reply.isPermanent() ? Status.FAILED : Status.DEFERRED;
-        return new RecipientResult(recipient, status, reply);
+        return new RecipientReply(recipient, status, reply);
     }
 }

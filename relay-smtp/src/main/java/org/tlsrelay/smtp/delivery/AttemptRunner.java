@@ -1,0 +1,138 @@
+package org.tlsrelay.smtp.delivery;
+
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.queue.Envelope;
+import org.tlsrelay.core.queue.RecipientStatus;
+import org.tlsrelay.smtp.outbound.MessageContent;
+
+/**
+ * Runs one (message, domain) attempt: the domain's policy (or the one that replaces it for this message) and its MX
+ * plan, looked up at once, then the {@link DomainAttempt} over the MX walk. At a message's last chance, a policy
+ * refusal re-checks the policy first (RFC 8461 §5.1). Never blocks; the future never completes exceptionally for
+ * anything DNS, a policy or an MX did.
+ */
+final class AttemptRunner {
+    private static final Logger LOG = LoggerFactory.getLogger(AttemptRunner.class);
+
+    private final PolicyLookup policies;
+    private final PolicyOverride override;
+    private final DomainAttempt.Context context;
+    private final Random random;
+
+    AttemptRunner(
+            PolicyLookup policies,
+            PolicyOverride override,
+            DomainAttempt.Context context,
+            Random random) {
+        this.policies = policies;
+        this.override = override;
+        this.context = context;
+        this.random = random;
+    }
+
+    CompletableFuture<DomainResult> run(DomainTask t) {
+        Envelope env = t.run().message.envelope();
+        String domain = t.domain();
+        if (!DnsNames.isValid(domain)) {
+            // not a domain name DNS could ask about (the inbound server refuses such addresses; an
+            // old queue file?)
+            return CompletableFuture.completedFuture(
+                    DomainResult.all(
+                            domain,
+                            t.recipients(),
+                            RecipientStatus.State.FAILED,
+                            "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
+        }
+        Optional<ResolvedPolicy> forced = override.policyFor(env, domain);
+        CompletableFuture<ResolvedPolicy> policy =
+                forced.isPresent()
+                        ? CompletableFuture.completedFuture(forced.get())
+                        : policies.resolve(domain);
+        CompletableFuture<MxPlan> plan =
+                MxPlan.lookUp(context.walk().resolvers().mx(), domain, random);
+        MessageContent content = MessageContent.ofFile(t.run().message.body());
+        return policy.thenCompose(
+                p ->
+                        plan.thenCompose(
+                                mx -> {
+                                    CompletableFuture<DomainResult> first =
+                                            attempt(t, p, mx, content);
+                                    if (!t.run().lastChance || forced.isPresent()) {
+                                        return first;
+                                    }
+                                    return first.thenCompose(
+                                            r ->
+                                                    r.policyRefused()
+                                                            ? recheck(t, p, mx, content, r)
+                                                            : CompletableFuture.completedFuture(r));
+                                }));
+    }
+
+    /** What an attempt that broke unexpectedly means: every recipient waits, nothing is lost. */
+    DomainResult internalError(DomainTask t, Throwable e) {
+        LOG.error(
+                "queue {}: delivery attempt for {} failed unexpectedly",
+                t.run().id(),
+                t.domain(),
+                e);
+        return DomainResult.all(
+                t.domain(),
+                t.recipients(),
+                RecipientStatus.State.PENDING,
+                "451 4.3.0 internal error in the relay; will try again");
+    }
+
+    private CompletableFuture<DomainResult> attempt(
+            DomainTask t, ResolvedPolicy policy, MxPlan mx, MessageContent content) {
+        return new DomainAttempt(
+                        context,
+                        t.run().message.envelope(),
+                        t.domain(),
+                        t.recipients(),
+                        policy,
+                        content)
+                .run(mx);
+    }
+
+    /**
+     * RFC 8461 §5.1: "a compliant MTA MUST NOT permanently fail to deliver messages before checking, via DNS, for
+     * the presence of an updated policy". When the policy changed, one more attempt under the new one.
+     */
+    private CompletableFuture<DomainResult> recheck(
+            DomainTask t,
+            ResolvedPolicy old,
+            MxPlan mx,
+            MessageContent content,
+            DomainResult refused) {
+        String id = t.run().id();
+        return policies.revalidate(t.domain())
+                .thenCompose(
+                        fresh -> {
+                            try (MDC.MDCCloseable q = MDC.putCloseable("queueId", id);
+                                    MDC.MDCCloseable d = MDC.putCloseable("domain", t.domain())) {
+                                if (fresh.policy().equals(old.policy())) {
+                                    LOG.info(
+                                            "queue {}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
+                                            id,
+                                            t.domain(),
+                                            fresh.mode().label());
+                                    return CompletableFuture.completedFuture(refused);
+                                }
+                                LOG.info(
+                                        "queue {}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
+                                        id,
+                                        t.domain(),
+                                        fresh.mode().label(),
+                                        fresh.policy().mxs());
+                            }
+                            return attempt(t, fresh, mx, content);
+                        });
+    }
+}
