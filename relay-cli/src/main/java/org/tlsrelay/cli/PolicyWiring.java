@@ -16,7 +16,6 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.metrics.RelayMetrics;
-import org.tlsrelay.core.policy.PolicyResolver;
 import org.tlsrelay.core.policy.list.InstalledPolicyLists;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
@@ -24,6 +23,7 @@ import org.tlsrelay.core.policy.mtasts.MtaStsRefresher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
+import org.tlsrelay.core.policy.resolve.PolicyResolver;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.dns.RelayResolvers;
 

@@ -1,5 +1,8 @@
 package org.tlsrelay.core.enforce;
 
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
+
 /**
  * What to do with an MX after looking at its TLS, as decided by {@link Enforcer}. Every verdict carries the
  * {@link TlsResult} to report, so a delivery under {@code testing} still records what would have failed.

@@ -13,6 +13,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 
 class EnforcerTest {
     private static final String LISTED_MX = "mx1.example.net";

@@ -34,12 +34,12 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.PolicyContext;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.Verdict;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.core.tls.TrustMaterial;
 
 /**

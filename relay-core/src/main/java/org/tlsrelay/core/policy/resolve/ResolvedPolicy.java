@@ -1,7 +1,11 @@
-package org.tlsrelay.core.policy;
+package org.tlsrelay.core.policy.resolve;
 
 import java.util.List;
 import java.util.Optional;
+import org.tlsrelay.core.policy.MxPattern;
+import org.tlsrelay.core.policy.Policy;
+import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.PolicySource;
 import org.tlsrelay.core.policy.mtasts.CachedPolicy;
 import org.tlsrelay.core.policy.mtasts.StsFailure;
 

@@ -1,4 +1,4 @@
-package org.tlsrelay.core.policy;
+package org.tlsrelay.core.policy.resolve;
 
 import java.time.Clock;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package org.tlsrelay.core.policy;
+package org.tlsrelay.core.policy.resolve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,10 +14,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.config.RelayConfig;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.policy.MxPattern;
+import org.tlsrelay.core.policy.Policy;
+import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.PolicySource;
 import org.tlsrelay.core.policy.mtasts.FakePolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.testkit.FakeDnsResolver;
 import org.tlsrelay.testkit.MutableClock;
 
