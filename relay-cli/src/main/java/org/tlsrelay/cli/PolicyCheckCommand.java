@@ -105,7 +105,9 @@ final class PolicyCheckCommand implements Callable<Integer> {
         RelayConfig cfg = config.load();
         TrustMaterial trust;
         try {
-            trust = TrustMaterial.from(cfg.delivery().trust());
+            trust =
+                    TrustMaterial.from(
+                            cfg.delivery().trust().system(), cfg.delivery().trust().extraCa());
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
         }

@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -88,7 +90,10 @@ final class PolicyWiring implements AutoCloseable {
             throws ConfigException {
         TrustMaterial trust;
         try {
-            trust = TrustMaterial.from(config.delivery().trust());
+            trust =
+                    TrustMaterial.from(
+                            config.delivery().trust().system(),
+                            config.delivery().trust().extraCa());
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
         }
@@ -158,7 +163,8 @@ final class PolicyWiring implements AutoCloseable {
                                                                 signed.document().expires())));
             }
             PolicyResolver resolver =
-                    new PolicyResolver(config.policy(), mtaSts, lists, Clock.systemUTC());
+                    new PolicyResolver(
+                            resolverSettings(config.policy()), mtaSts, lists, Clock.systemUTC());
             // TXT, then A and AAAA of the policy host, each a query per server; then the fetch
             // itself.
             Duration dnsBudget =
@@ -190,6 +196,18 @@ final class PolicyWiring implements AutoCloseable {
                                     + ": cannot read the installed policy lists: "
                                     + e.getMessage()));
         }
+    }
+
+    /** The resolver's settings from {@code policy.mta-sts.enabled} and {@code policy.overrides}. */
+    static PolicyResolver.Settings resolverSettings(RelayConfig.Policy policy) {
+        Map<String, PolicyResolver.LocalOverride> overrides = new LinkedHashMap<>();
+        policy.overrides()
+                .forEach(
+                        (domain, o) ->
+                                overrides.put(
+                                        domain,
+                                        new PolicyResolver.LocalOverride(o.asPolicy(), o.force())));
+        return new PolicyResolver.Settings(policy.mtaSts().enabled(), overrides);
     }
 
     /** The MTA-STS cache files ({@code DOMAIN.json}); what the cache gauge shows. */

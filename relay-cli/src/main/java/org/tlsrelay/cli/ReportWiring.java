@@ -59,7 +59,8 @@ final class ReportWiring implements AutoCloseable {
 
     static TrustMaterial trust(RelayConfig config) throws ConfigException {
         try {
-            return TrustMaterial.from(config.delivery().trust());
+            return TrustMaterial.from(
+                    config.delivery().trust().system(), config.delivery().trust().extraCa());
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
         }

@@ -51,7 +51,10 @@ public final class ListFetcher {
     /** Trust from {@code delivery.trust}, connect timeout from {@code delivery.connect-timeout}. */
     public static ListFetcher from(RelayConfig config) throws IOException {
         return new ListFetcher(
-                TrustMaterial.from(config.delivery().trust()).clientContext(),
+                TrustMaterial.from(
+                                config.delivery().trust().system(),
+                                config.delivery().trust().extraCa())
+                        .clientContext(),
                 config.delivery().connectTimeout(),
                 DEFAULT_TIMEOUT);
     }
