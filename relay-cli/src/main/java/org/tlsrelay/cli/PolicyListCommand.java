@@ -14,7 +14,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.list.ListEntry;
 import org.tlsrelay.core.policy.list.ListFormatException;
 import org.tlsrelay.core.policy.list.ListKey;
@@ -214,10 +213,7 @@ final class PolicyListCommand implements Runnable {
                 return 1;
             }
             Instant now = Instant.now();
-            long enforce =
-                    doc.entries().values().stream()
-                            .filter(x -> x.policy().mode() == PolicyMode.ENFORCE)
-                            .count();
+            long enforce = doc.enforcingCount();
             out.println(file + ": valid policy list (version " + doc.version() + ")");
             doc.author().ifPresent(a -> out.println("  author:    " + a));
             out.println("  timestamp: " + doc.timestamp());
