@@ -9,6 +9,7 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.queue.SpoolAdmin;
 import org.tlsrelay.core.report.Aggregator;
 import org.tlsrelay.core.report.OutcomeLog;
 import org.tlsrelay.core.report.PreparedReport;
@@ -126,7 +127,7 @@ final class ReportWiring implements AutoCloseable {
             if (delegate == null) {
                 try {
                     boolean running;
-                    try (Spool admin = Spool.admin(spoolDir)) {
+                    try (SpoolAdmin admin = SpoolAdmin.open(spoolDir)) {
                         running = admin.relayRunning();
                     }
                     if (running) {

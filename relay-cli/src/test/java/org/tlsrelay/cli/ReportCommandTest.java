@@ -23,7 +23,7 @@ import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.QueuedMessage;
-import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.queue.SpoolAdmin;
 import org.tlsrelay.core.report.OutcomeLog;
 import org.tlsrelay.core.report.OutcomeRecorder;
 import org.tlsrelay.core.report.TlsExemption;
@@ -223,7 +223,7 @@ class ReportCommandTest {
         assertEquals(0, first.exit(), first.out() + first.err());
         assertEquals(1, https.requests().size());
         assertEquals("POST", https.requests().get(0).method());
-        try (Spool spool = Spool.admin(dir.resolve("data/spool"))) {
+        try (SpoolAdmin spool = SpoolAdmin.open(dir.resolve("data/spool"))) {
             List<QueuedMessage> queued = spool.list();
             assertEquals(1, queued.size());
             assertTrue(TlsExemption.isExempt(queued.get(0).envelope()));
