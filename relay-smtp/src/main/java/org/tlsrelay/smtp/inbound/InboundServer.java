@@ -36,6 +36,7 @@ public final class InboundServer implements AutoCloseable {
     private final Map<Session, SessionState> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger active = new AtomicInteger();
     private final RelayMetrics metrics;
+    private final RelayAccess relayAccess;
 
     private InboundServer(
             RelayConfig.Server config,
@@ -49,6 +50,7 @@ public final class InboundServer implements AutoCloseable {
         this.spool = spool;
         this.credentials = credentials;
         this.tls = tls;
+        this.relayAccess = new RelayAccess(config.networks());
         ExecutorService threads = Executors.newCachedThreadPool(named("smtp-in-"));
         SMTPServer.Builder b =
                 SMTPServer.port(config.listen().port())
@@ -95,9 +97,7 @@ public final class InboundServer implements AutoCloseable {
                                         }
                                         InetAddress client =
                                                 session.getRemoteAddress().getAddress();
-                                        boolean trusted =
-                                                config.networks().stream()
-                                                        .anyMatch(n -> n.contains(client));
+                                        boolean trusted = relayAccess.trusted(client);
                                         sessions.put(session, new SessionState(client, trusted));
                                         return SessionAcceptance.success();
                                     }
@@ -195,6 +195,10 @@ public final class InboundServer implements AutoCloseable {
 
     RelayMetrics metrics() {
         return metrics;
+    }
+
+    RelayAccess relayAccess() {
+        return relayAccess;
     }
 
     Credentials credentials() {
