@@ -21,6 +21,7 @@ import org.tlsrelay.core.policy.list.ListProblem;
 import org.tlsrelay.core.policy.list.ListSignatureException;
 import org.tlsrelay.core.policy.list.ListSigner;
 import org.tlsrelay.core.policy.list.ListSigningException;
+import org.tlsrelay.core.policy.list.ListSource;
 import org.tlsrelay.core.policy.list.ListStore;
 import org.tlsrelay.core.policy.list.PolicyListDocument;
 import org.tlsrelay.core.policy.list.PolicyListParser;
@@ -452,7 +453,7 @@ final class PolicyListCommand implements Runnable {
             }
             PolicyListUpdater updater = updaterOf(c);
             int failed = 0;
-            for (RelayConfig.PolicyList list : c.policy().lists()) {
+            for (ListSource list : c.policy().lists()) {
                 out.println(list.name() + ": fetching " + list.url());
                 out.flush();
                 UpdateOutcome outcome = updater.update(list);
@@ -489,7 +490,7 @@ final class PolicyListCommand implements Runnable {
             }
         }
 
-        private static String lastGood(PolicyListUpdater updater, RelayConfig.PolicyList list) {
+        private static String lastGood(PolicyListUpdater updater, ListSource list) {
             try {
                 return updater.installed(list)
                         .map(
@@ -597,7 +598,7 @@ final class PolicyListCommand implements Runnable {
                     throw new UsageException(
                             "no policy lists are configured; give a policy.json FILE");
                 }
-                RelayConfig.PolicyList list =
+                ListSource list =
                         listName == null
                                 ? c.policy().lists().get(0)
                                 : c.policy().lists().stream()
@@ -649,7 +650,7 @@ final class PolicyListCommand implements Runnable {
 
     private static PolicyListUpdater updaterOf(RelayConfig c) {
         try {
-            return PolicyListUpdater.from(c, Clock.systemUTC());
+            return PolicyListUpdater.from(c.listSettings(), Clock.systemUTC());
         } catch (IOException e) {
             throw new UsageException("delivery.trust: " + e.getMessage());
         }

@@ -6,9 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -19,6 +17,7 @@ import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.policy.list.InstalledPolicyLists;
+import org.tlsrelay.core.policy.list.ListSource;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.MtaStsRefresher;
@@ -151,7 +150,7 @@ final class PolicyWiring implements AutoCloseable {
                                         + e.getMessage()));
             }
             InstalledPolicyLists lists = lists(config);
-            for (RelayConfig.PolicyList l : config.policy().lists()) {
+            for (ListSource l : config.policy().lists()) {
                 metrics.bindPolicyList(
                         l.name(),
                         () ->
@@ -164,7 +163,7 @@ final class PolicyWiring implements AutoCloseable {
             }
             PolicyResolver resolver =
                     new PolicyResolver(
-                            resolverSettings(config.policy()), mtaSts, lists, Clock.systemUTC());
+                            config.policy().resolverSettings(), mtaSts, lists, Clock.systemUTC());
             // TXT, then A and AAAA of the policy host, each a query per server; then the fetch
             // itself.
             Duration dnsBudget =
@@ -188,7 +187,7 @@ final class PolicyWiring implements AutoCloseable {
     /** The installed policy lists ({@code SPOOL/../lists/NAME/}), each verified again against its key. */
     static InstalledPolicyLists lists(RelayConfig config) throws ConfigException {
         try {
-            return InstalledPolicyLists.load(config, Clock.systemUTC());
+            return InstalledPolicyLists.load(config.listSettings(), Clock.systemUTC());
         } catch (IOException e) {
             throw new ConfigException(
                     List.of(
@@ -196,18 +195,6 @@ final class PolicyWiring implements AutoCloseable {
                                     + ": cannot read the installed policy lists: "
                                     + e.getMessage()));
         }
-    }
-
-    /** The resolver's settings from {@code policy.mta-sts.enabled} and {@code policy.overrides}. */
-    static PolicyResolver.Settings resolverSettings(RelayConfig.Policy policy) {
-        Map<String, PolicyResolver.LocalOverride> overrides = new LinkedHashMap<>();
-        policy.overrides()
-                .forEach(
-                        (domain, o) ->
-                                overrides.put(
-                                        domain,
-                                        new PolicyResolver.LocalOverride(o.asPolicy(), o.force())));
-        return new PolicyResolver.Settings(policy.mtaSts().enabled(), overrides);
     }
 
     /** The MTA-STS cache files ({@code DOMAIN.json}); what the cache gauge shows. */
