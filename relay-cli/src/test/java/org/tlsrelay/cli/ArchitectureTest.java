@@ -4,11 +4,14 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.core.importer.Location;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.lang.CompositeArchRule;
 import org.tlsrelay.core.policy.PolicyMode;
 
 /**
@@ -71,6 +74,44 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule corePackagesAreAcyclic =
             slices().matching("org.tlsrelay.core.(**)").should().beFreeOfCycles();
+
+    /**
+     * The shared vocabulary is the ground floor: {@code core.dns} (DNS values, TLSA records), {@code core.tls} (RFC 8460
+     * result types, name matching, trust) and {@code core.policy} itself (policy, mode, MX patterns) import nothing
+     * else of the relay.
+     */
+    @ArchTest
+    static final ArchRule vocabularyIsTheGroundFloor =
+            CompositeArchRule.of(groundFloor("org.tlsrelay.core.dns"))
+                    .and(groundFloor("org.tlsrelay.core.tls"))
+                    .and(groundFloor("org.tlsrelay.core.policy"));
+
+    private static ArchRule groundFloor(String pkg) {
+        return noClasses()
+                .that()
+                .resideInAPackage(pkg)
+                .should()
+                .dependOnClassesThat(
+                        JavaClass.Predicates.resideInAPackage("org.tlsrelay..")
+                                .and(
+                                        DescribedPredicate.not(
+                                                JavaClass.Predicates.resideInAPackage(pkg))));
+    }
+
+    /** Components take their own settings: the configuration record is read by no policy, DANE or decision code. */
+    @ArchTest
+    static final ArchRule policyCodeTakesItsOwnSettings =
+            noClasses()
+                    .that()
+                    .resideInAnyPackage(
+                            "org.tlsrelay.core.policy..",
+                            "org.tlsrelay.core.enforce..",
+                            "org.tlsrelay.core.dane..",
+                            "org.tlsrelay.core.dns..",
+                            "org.tlsrelay.core.tls..")
+                    .should()
+                    .dependOnClassesThat()
+                    .resideInAPackage("org.tlsrelay.core.config..");
 
     @ArchTest
     static final ArchRule smtpPackagesAreAcyclic =
