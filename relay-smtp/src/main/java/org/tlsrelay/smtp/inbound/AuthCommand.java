@@ -15,11 +15,11 @@ import org.subethamail.smtp.server.Session;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 
 /** AUTH PLAIN (RFC 4616) and LOGIN, over TLS only (RFC 4954 §4), against bcrypt/PBKDF2 hashes. */
-final class AuthCommand extends Commands.Cmd {
+final class AuthCommand extends InboundCommand {
     private static final Logger LOG = LoggerFactory.getLogger(AuthCommand.class);
     static final int MAX_FAILURES = 3;
 
-    AuthCommand(InboundServer server) {
+    AuthCommand(CommandContext server) {
         super(server, "AUTH", "AUTH mechanism [initial-response]");
     }
 

@@ -6,8 +6,6 @@ import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.subethamail.smtp.DropConnectionException;
-import org.subethamail.smtp.internal.server.BaseCommand;
 import org.subethamail.smtp.internal.server.Command;
 import org.subethamail.smtp.server.Session;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
@@ -28,7 +26,7 @@ final class Commands {
     private Commands() {}
 
     /** One instance of each command, bound to the server. */
-    static List<Command> all(InboundServer server) {
+    static List<Command> all(CommandContext server) {
         return List.of(
                 new Ehlo(server),
                 new Helo(server),
@@ -48,57 +46,11 @@ final class Commands {
                 new AuthCommand(server));
     }
 
-    /** Checks the verb and the line length, then runs the command with the session's state. */
-    abstract static class Cmd extends BaseCommand {
-        final InboundServer server;
-
-        Cmd(InboundServer server, String name, String help) {
-            super(name, help);
-            this.server = server;
-        }
-
-        @Override
-        public final void execute(String line, Session session)
-                throws IOException, DropConnectionException {
-            // SubEthaSMTP finds commands by their first four letters too ("DATAX" would reach
-            // DATA): insist on the verb.
-            String verb = verb(line);
-            if (!verb.equalsIgnoreCase(getName())) {
-                session.sendResponse("500 5.5.2 Error: command not recognized");
-                return;
-            }
-            if (line.length() > server.limits().maxLineLength()) {
-                session.sendResponse("500 5.5.2 Error: line too long");
-                return;
-            }
-            handle(line.substring(verb.length()), session, server.state(session));
-        }
-
-        /** Runs the command; {@code args} is the text after the verb (with its leading space, if any). */
-        abstract void handle(String args, Session session, SessionState state)
-                throws IOException, DropConnectionException;
-
-        static String verb(String line) {
-            int sp = line.indexOf(' ');
-            return sp < 0 ? line : line.substring(0, sp);
-        }
-
-        static Transaction transaction(Session session) {
-            return (Transaction) session.getMessageHandler();
-        }
-
-        /** Sends the refusal's reply, counting it first when it counts. */
-        void refuse(Session session, Refusal refusal) throws IOException {
-            refusal.counted().ifPresent(server.metrics()::rejected);
-            session.sendResponse(refusal.reply());
-        }
-    }
-
     // ------------------------------------------------------------------ greeting
 
     /** EHLO (RFC 5321 §4.1.1.1) with the extensions we honour. */
-    static final class Ehlo extends Cmd {
-        Ehlo(InboundServer server) {
+    static final class Ehlo extends InboundCommand {
+        Ehlo(CommandContext server) {
             super(server, "EHLO", "Introduce yourself (extended SMTP).");
         }
 
@@ -141,8 +93,8 @@ final class Commands {
         }
     }
 
-    static final class Helo extends Cmd {
-        Helo(InboundServer server) {
+    static final class Helo extends InboundCommand {
+        Helo(CommandContext server) {
             super(server, "HELO", "Introduce yourself.");
         }
 
@@ -163,8 +115,8 @@ final class Commands {
     // ------------------------------------------------------------------ envelope
 
     /** MAIL FROM (RFC 5321 §4.1.1.2): the sequence here, the arguments in {@link EsmtpParameters#mailFrom}. */
-    static final class Mail extends Cmd {
-        Mail(InboundServer server) {
+    static final class Mail extends InboundCommand {
+        Mail(CommandContext server) {
             super(server, "MAIL", "MAIL FROM:<sender> [parameters]");
         }
 
@@ -202,8 +154,8 @@ final class Commands {
      * RCPT TO (RFC 5321 §4.1.1.3): the arguments in {@link EsmtpParameters#rcptTo}, the relay permission in
      * {@link RelayAccess}, the recipient limit here.
      */
-    static final class Rcpt extends Cmd {
-        Rcpt(InboundServer server) {
+    static final class Rcpt extends InboundCommand {
+        Rcpt(CommandContext server) {
             super(server, "RCPT", "RCPT TO:<recipient> [parameters]");
         }
 
@@ -254,8 +206,8 @@ final class Commands {
 
     // ------------------------------------------------------------------ session
 
-    static final class Rset extends Cmd {
-        Rset(InboundServer server) {
+    static final class Rset extends InboundCommand {
+        Rset(CommandContext server) {
             super(server, "RSET", "Abort the current mail transaction.");
         }
 
@@ -266,8 +218,8 @@ final class Commands {
         }
     }
 
-    static final class Noop extends Cmd {
-        Noop(InboundServer server) {
+    static final class Noop extends InboundCommand {
+        Noop(CommandContext server) {
             super(server, "NOOP", "Do nothing.");
         }
 
@@ -277,8 +229,8 @@ final class Commands {
         }
     }
 
-    static final class Quit extends Cmd {
-        Quit(InboundServer server) {
+    static final class Quit extends InboundCommand {
+        Quit(CommandContext server) {
             super(server, "QUIT", "Close the connection.");
         }
 
@@ -289,8 +241,8 @@ final class Commands {
         }
     }
 
-    static final class Help extends Cmd {
-        Help(InboundServer server) {
+    static final class Help extends InboundCommand {
+        Help(CommandContext server) {
             super(server, "HELP", "This help.");
         }
 
@@ -301,8 +253,8 @@ final class Commands {
     }
 
     /** Commands we do not offer: address verification (RFC 5321 §7.3), BDAT without CHUNKING, TURN, ETRN. */
-    static final class Refused extends Cmd {
-        Refused(InboundServer server, String verb) {
+    static final class Refused extends InboundCommand {
+        Refused(CommandContext server, String verb) {
             super(server, verb, verb + " is not available.");
         }
 

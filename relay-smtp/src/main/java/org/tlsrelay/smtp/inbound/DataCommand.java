@@ -23,13 +23,13 @@ import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.Spool;
 
 /** DATA (RFC 5321 §4.1.1.4): stream into the spool, reply only after it is durable. */
-final class DataCommand extends Commands.Cmd {
+final class DataCommand extends InboundCommand {
     private static final Logger LOG = LoggerFactory.getLogger(DataCommand.class);
     private static final DateTimeFormatter DATE =
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US)
                     .withZone(ZoneOffset.UTC);
 
-    DataCommand(InboundServer server) {
+    DataCommand(CommandContext server) {
         super(server, "DATA", "Send the message, ended by <CR><LF>.<CR><LF>");
     }
 

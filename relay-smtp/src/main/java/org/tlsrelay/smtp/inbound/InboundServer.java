@@ -6,7 +6,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -112,7 +111,17 @@ public final class InboundServer implements AutoCloseable {
             b.enableTLS(true).startTlsSocketFactory(tls::layer);
         }
         this.smtp = b.build();
-        for (Command c : Commands.all(this)) {
+        CommandContext context =
+                new CommandContext(
+                        config.limits(),
+                        config.hostname(),
+                        spool,
+                        metrics,
+                        credentials,
+                        relayAccess,
+                        tls != null,
+                        sessions);
+        for (Command c : Commands.all(context)) {
             smtp.getCommandHandler()
                     .addCommand(c); // replaces SubEthaSMTP's command of the same name
         }
@@ -173,44 +182,6 @@ public final class InboundServer implements AutoCloseable {
     @Override
     public void close() {
         smtp.stop();
-    }
-
-    // ---- for the commands
-
-    SessionState state(Session session) {
-        return Objects.requireNonNull(sessions.get(session), "session state");
-    }
-
-    RelayConfig.Limits limits() {
-        return config.limits();
-    }
-
-    String hostname() {
-        return config.hostname();
-    }
-
-    Spool spool() {
-        return spool;
-    }
-
-    RelayMetrics metrics() {
-        return metrics;
-    }
-
-    RelayAccess relayAccess() {
-        return relayAccess;
-    }
-
-    Credentials credentials() {
-        return credentials;
-    }
-
-    boolean tlsAvailable() {
-        return tls != null;
-    }
-
-    boolean authAvailable() {
-        return !credentials.isEmpty() && tls != null;
     }
 
     /** The networks allowed to relay, for the start-up log line. */

@@ -7,10 +7,10 @@ import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.server.Session;
 
 /** STARTTLS (RFC 3207) with our own TLS parameters; anything pipelined after it in clear text is discarded. */
-final class StartTlsCommand extends Commands.Cmd {
+final class StartTlsCommand extends InboundCommand {
     private static final Logger LOG = LoggerFactory.getLogger(StartTlsCommand.class);
 
-    StartTlsCommand(InboundServer server) {
+    StartTlsCommand(CommandContext server) {
         super(server, "STARTTLS", "Start TLS.");
     }
 

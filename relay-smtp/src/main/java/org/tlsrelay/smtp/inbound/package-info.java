@@ -8,6 +8,8 @@
  * The commands are thin adapters: the arguments of MAIL and RCPT are parsed by a pure codec
  * ({@link org.tlsrelay.smtp.inbound.EsmtpParameters}: text in, value or refusing reply out), the relay permission
  * is one policy ({@link org.tlsrelay.smtp.inbound.RelayAccess}), and DATA, STARTTLS and AUTH have files of their own.
+ * The commands see the server only through a {@link org.tlsrelay.smtp.inbound.CommandContext}, so the listener sits
+ * above them and nothing reaches back into it.
  *
  * <ul>
  *   <li>Relaying (RFC 5321 §3.6, §7.1, {@link org.tlsrelay.smtp.inbound.RelayAccess}): clients in
