@@ -9,7 +9,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * How a change to the spool's files reaches the delivery schedule: in the relay's process directly
- * ({@link SpoolSchedule}), from an operator's process through the {@code SPOOL/wakeup} file that the relay watches.
+ * ({@code SpoolSchedule}), from an operator's process through the {@code SPOOL/wakeup} file that the relay watches.
  */
 interface Scheduling {
 
@@ -37,7 +37,7 @@ interface Scheduling {
 
             @Override
             public void wake() {
-                Path wakeup = files.root().resolve(SpoolSchedule.WAKEUP);
+                Path wakeup = files.root().resolve(SpoolFiles.WAKEUP);
                 try {
                     Files.writeString(wakeup, files.options().clock().instant().toString() + "\n");
                 } catch (IOException e) {

@@ -41,9 +41,6 @@ import org.slf4j.LoggerFactory;
 public final class Spool implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
 
-    /** The file a running relay keeps locked: one relay per spool. */
-    static final String RELAY_LOCK = "relay.lock";
-
     /**
      * How the spool behaves.
      *
@@ -116,7 +113,7 @@ public final class Spool implements Closeable {
         SpoolFiles.createDirectories(dir);
         FileChannel ch =
                 FileChannel.open(
-                        dir.resolve(RELAY_LOCK),
+                        dir.resolve(SpoolFiles.RELAY_LOCK),
                         StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE);
         FileLock l;

@@ -88,7 +88,7 @@ public final class SpoolAdmin implements Closeable {
 
     /** Whether a relay currently holds this spool (its lock file is locked by some process). */
     public boolean relayRunning() {
-        Path f = files.root().resolve(Spool.RELAY_LOCK);
+        Path f = files.root().resolve(SpoolFiles.RELAY_LOCK);
         if (!Files.exists(f)) {
             return false;
         }

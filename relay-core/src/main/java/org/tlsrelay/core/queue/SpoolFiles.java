@@ -32,6 +32,12 @@ final class SpoolFiles implements Closeable {
     static final String BODY = ".eml";
     static final String TMP = ".tmp";
 
+    /** The file a running relay keeps locked: one relay per spool. */
+    static final String RELAY_LOCK = "relay.lock";
+
+    /** The file operator commands write to make the running relay re-read its schedule. */
+    static final String WAKEUP = "wakeup";
+
     /** States whose messages the scheduler takes, in the order they are looked for. */
     private static final List<QueueState> LIVE =
             List.of(QueueState.ACTIVE, QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD);

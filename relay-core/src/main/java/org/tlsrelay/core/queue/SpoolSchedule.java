@@ -29,7 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 final class SpoolSchedule implements Scheduling, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
-    static final String WAKEUP = "wakeup";
 
     /** One scheduled message. */
     record Due(Instant at, String id) implements Comparable<Due> {
@@ -152,7 +151,7 @@ final class SpoolSchedule implements Scheduling, AutoCloseable {
                                     boolean wake = false;
                                     for (WatchEvent<?> ev : key.pollEvents()) {
                                         if (ev.context() instanceof Path p
-                                                && p.toString().equals(WAKEUP)) {
+                                                && p.toString().equals(SpoolFiles.WAKEUP)) {
                                             wake = true;
                                         }
                                     }
