@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.report.Rua;
 import org.tlsrelay.core.report.TlsRptRecord;
 import org.tlsrelay.smtp.delivery.MxProbe;

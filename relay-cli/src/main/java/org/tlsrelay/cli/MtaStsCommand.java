@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResult;
-import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
@@ -103,13 +102,7 @@ final class MtaStsCommand implements Runnable {
             parse.warnings().forEach(warnings::add);
             boolean allowed = true;
             if (checkMx != null) {
-                // Under mode none the domain has no active policy (RFC 8461 §5): every MX is
-                // acceptable.
-                allowed =
-                        parse.mode().orElse(null) == PolicyMode.NONE
-                                || parse.mx().stream()
-                                        .map(MxPattern::ofMtaSts)
-                                        .anyMatch(p -> p.matches(checkMx));
+                allowed = parse.allowsMx(checkMx);
                 o.put("mx_allowed", allowed);
             }
             PrintWriter out = spec.commandLine().getOut();

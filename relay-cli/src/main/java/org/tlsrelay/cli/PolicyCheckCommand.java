@@ -21,9 +21,9 @@ import org.tlsrelay.core.enforce.CertificateValidity;
 import org.tlsrelay.core.enforce.PeerCertificate;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
-import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
+import org.tlsrelay.core.tls.TlsResult;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.delivery.MxProbe;
 import org.tlsrelay.smtp.delivery.MxResolvers;
@@ -107,7 +107,9 @@ final class PolicyCheckCommand implements Callable<Integer> {
         RelayConfig cfg = config.load();
         TrustMaterial trust;
         try {
-            trust = TrustMaterial.from(cfg.delivery().trust());
+            trust =
+                    TrustMaterial.from(
+                            cfg.delivery().trust().system(), cfg.delivery().trust().extraCa());
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
         }

@@ -14,7 +14,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.list.ListEntry;
 import org.tlsrelay.core.policy.list.ListFormatException;
 import org.tlsrelay.core.policy.list.ListKey;
@@ -22,6 +21,7 @@ import org.tlsrelay.core.policy.list.ListProblem;
 import org.tlsrelay.core.policy.list.ListSignatureException;
 import org.tlsrelay.core.policy.list.ListSigner;
 import org.tlsrelay.core.policy.list.ListSigningException;
+import org.tlsrelay.core.policy.list.ListSource;
 import org.tlsrelay.core.policy.list.ListStore;
 import org.tlsrelay.core.policy.list.PolicyListDocument;
 import org.tlsrelay.core.policy.list.PolicyListParser;
@@ -214,10 +214,7 @@ final class PolicyListCommand implements Runnable {
                 return 1;
             }
             Instant now = Instant.now();
-            long enforce =
-                    doc.entries().values().stream()
-                            .filter(x -> x.policy().mode() == PolicyMode.ENFORCE)
-                            .count();
+            long enforce = doc.enforcingCount();
             out.println(file + ": valid policy list (version " + doc.version() + ")");
             doc.author().ifPresent(a -> out.println("  author:    " + a));
             out.println("  timestamp: " + doc.timestamp());
@@ -456,7 +453,7 @@ final class PolicyListCommand implements Runnable {
             }
             PolicyListUpdater updater = updaterOf(c);
             int failed = 0;
-            for (RelayConfig.PolicyList list : c.policy().lists()) {
+            for (ListSource list : c.policy().lists()) {
                 out.println(list.name() + ": fetching " + list.url());
                 out.flush();
                 UpdateOutcome outcome = updater.update(list);
@@ -493,7 +490,7 @@ final class PolicyListCommand implements Runnable {
             }
         }
 
-        private static String lastGood(PolicyListUpdater updater, RelayConfig.PolicyList list) {
+        private static String lastGood(PolicyListUpdater updater, ListSource list) {
             try {
                 return updater.installed(list)
                         .map(
@@ -601,7 +598,7 @@ final class PolicyListCommand implements Runnable {
                     throw new UsageException(
                             "no policy lists are configured; give a policy.json FILE");
                 }
-                RelayConfig.PolicyList list =
+                ListSource list =
                         listName == null
                                 ? c.policy().lists().get(0)
                                 : c.policy().lists().stream()
@@ -653,7 +650,7 @@ final class PolicyListCommand implements Runnable {
 
     private static PolicyListUpdater updaterOf(RelayConfig c) {
         try {
-            return PolicyListUpdater.from(c, Clock.systemUTC());
+            return PolicyListUpdater.from(c.listSettings(), Clock.systemUTC());
         } catch (IOException e) {
             throw new UsageException("delivery.trust: " + e.getMessage());
         }

@@ -16,14 +16,15 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.metrics.RelayMetrics;
-import org.tlsrelay.core.policy.PolicyResolver;
 import org.tlsrelay.core.policy.list.InstalledPolicyLists;
+import org.tlsrelay.core.policy.list.ListSource;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.MtaStsRefresher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
+import org.tlsrelay.core.policy.resolve.PolicyResolver;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.dns.RelayResolvers;
 
@@ -88,7 +89,10 @@ final class PolicyWiring implements AutoCloseable {
             throws ConfigException {
         TrustMaterial trust;
         try {
-            trust = TrustMaterial.from(config.delivery().trust());
+            trust =
+                    TrustMaterial.from(
+                            config.delivery().trust().system(),
+                            config.delivery().trust().extraCa());
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
         }
@@ -146,7 +150,7 @@ final class PolicyWiring implements AutoCloseable {
                                         + e.getMessage()));
             }
             InstalledPolicyLists lists = lists(config);
-            for (RelayConfig.PolicyList l : config.policy().lists()) {
+            for (ListSource l : config.policy().lists()) {
                 metrics.bindPolicyList(
                         l.name(),
                         () ->
@@ -158,7 +162,8 @@ final class PolicyWiring implements AutoCloseable {
                                                                 signed.document().expires())));
             }
             PolicyResolver resolver =
-                    new PolicyResolver(config.policy(), mtaSts, lists, Clock.systemUTC());
+                    new PolicyResolver(
+                            config.policy().resolverSettings(), mtaSts, lists, Clock.systemUTC());
             // TXT, then A and AAAA of the policy host, each a query per server; then the fetch
             // itself.
             Duration dnsBudget =
@@ -182,7 +187,7 @@ final class PolicyWiring implements AutoCloseable {
     /** The installed policy lists ({@code SPOOL/../lists/NAME/}), each verified again against its key. */
     static InstalledPolicyLists lists(RelayConfig config) throws ConfigException {
         try {
-            return InstalledPolicyLists.load(config, Clock.systemUTC());
+            return InstalledPolicyLists.load(config.listSettings(), Clock.systemUTC());
         } catch (IOException e) {
             throw new ConfigException(
                     List.of(

@@ -16,7 +16,7 @@ import org.tlsrelay.core.queue.EnvelopeCodec;
 import org.tlsrelay.core.queue.QueueState;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
-import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.queue.SpoolAdmin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -61,8 +61,8 @@ final class QueueCommand implements Runnable {
 
         @Spec CommandSpec spec;
 
-        Spool open() throws Exception {
-            return Spool.admin(config.load().spool().dir());
+        SpoolAdmin open() throws Exception {
+            return SpoolAdmin.open(config.load().spool().dir());
         }
 
         PrintWriter out() {
@@ -100,7 +100,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Spool spool = open()) {
+            try (SpoolAdmin spool = open()) {
                 List<QueuedMessage> messages = spool.list();
                 List<String> unreadable = spool.unreadable();
                 if (json) {
@@ -210,7 +210,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Spool spool = open()) {
+            try (SpoolAdmin spool = open()) {
                 Optional<QueuedMessage> found = spool.find(id);
                 if (found.isEmpty()) {
                     return notFound(id);
@@ -303,7 +303,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Spool spool = open()) {
+            try (SpoolAdmin spool = open()) {
                 Optional<QueueState> was = spool.delete(id);
                 if (was.isEmpty()) {
                     return notFound(id);
@@ -336,7 +336,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Spool spool = open()) {
+            try (SpoolAdmin spool = open()) {
                 Optional<QueueState> was = spool.hold(id);
                 if (was.isEmpty()) {
                     return notFound(id);
@@ -376,7 +376,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Spool spool = open()) {
+            try (SpoolAdmin spool = open()) {
                 Optional<QueueState> was = spool.release(id);
                 if (was.isEmpty()) {
                     return notFound(id);
@@ -405,7 +405,7 @@ final class QueueCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             int[] flushed = {0};
-            try (Spool spool = open()) {
+            try (SpoolAdmin spool = open()) {
                 // Progress on stderr, one line per 100 messages, so that a long flush is visibly
                 // alive.
                 int n =

@@ -9,6 +9,7 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.queue.SpoolAdmin;
 import org.tlsrelay.core.report.Aggregator;
 import org.tlsrelay.core.report.OutcomeLog;
 import org.tlsrelay.core.report.PreparedReport;
@@ -59,7 +60,8 @@ final class ReportWiring implements AutoCloseable {
 
     static TrustMaterial trust(RelayConfig config) throws ConfigException {
         try {
-            return TrustMaterial.from(config.delivery().trust());
+            return TrustMaterial.from(
+                    config.delivery().trust().system(), config.delivery().trust().extraCa());
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
         }
@@ -125,7 +127,7 @@ final class ReportWiring implements AutoCloseable {
             if (delegate == null) {
                 try {
                     boolean running;
-                    try (Spool admin = Spool.admin(spoolDir)) {
+                    try (SpoolAdmin admin = SpoolAdmin.open(spoolDir)) {
                         running = admin.relayRunning();
                     }
                     if (running) {

@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -21,12 +19,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -48,101 +44,6 @@ class CrashSafetyTest {
             Pattern.compile("250 2\\.0\\.0 Ok: queued as ([0-9a-v]{14})");
 
     @TempDir Path dir;
-
-    /** A child JVM running {@code tlsrelay run}, with its log lines. */
-    static final class Child implements AutoCloseable {
-        final Process process;
-        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        final List<String> log = new ArrayList<>();
-        final int port;
-
-        Child(Path config) throws Exception {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            // The relay's own logback.xml, not a test module's logback-test.xml that is also on the
-            // class path.
-            Path logback =
-                    Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                            .resolve("logback.xml");
-            process =
-                    new ProcessBuilder(
-                                    java,
-                                    "-Dlogback.configurationFile=" + logback,
-                                    "-cp",
-                                    System.getProperty("java.class.path"),
-                                    Main.class.getName(),
-                                    "run",
-                                    "--config",
-                                    config.toString())
-                            .redirectErrorStream(true)
-                            .start();
-            Thread reader =
-                    new Thread(
-                            () -> {
-                                try (BufferedReader r =
-                                        new BufferedReader(
-                                                new InputStreamReader(
-                                                        process.getInputStream(),
-                                                        StandardCharsets.UTF_8))) {
-                                    for (String l = r.readLine(); l != null; l = r.readLine()) {
-                                        lines.add(l);
-                                    }
-                                } catch (IOException e) {
-                                    // process gone
-                                }
-                            },
-                            "child-log");
-            reader.setDaemon(true);
-            reader.start();
-            try {
-                port = Integer.parseInt(await(LISTENING).group(1));
-            } catch (AssertionError | InterruptedException | RuntimeException e) {
-                close(); // never leave a relay running behind a failed test
-                throw e;
-            }
-        }
-
-        /** The first line, seen before or coming within a minute, that matches. */
-        Matcher await(Pattern p) throws InterruptedException {
-            for (String seen : log) {
-                Matcher m = p.matcher(seen);
-                if (m.find()) {
-                    return m;
-                }
-            }
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < end) {
-                String l = lines.poll(1, TimeUnit.SECONDS);
-                if (l != null) {
-                    log.add(l);
-                    Matcher m = p.matcher(l);
-                    if (m.find()) {
-                        return m;
-                    }
-                }
-                if (l == null && !process.isAlive()) {
-                    break;
-                }
-            }
-            throw new AssertionError(
-                    "no line matching "
-                            + p
-                            + " from the relay (alive: "
-                            + process.isAlive()
-                            + (process.isAlive() ? "" : ", exit " + process.exitValue())
-                            + "); it logged:\n"
-                            + String.join("\n", log));
-        }
-
-        @Override
-        public void close() {
-            process.destroyForcibly();
-            try {
-                process.waitFor(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
 
     private static byte[] content(int client, int n) {
         StringBuilder sb =
@@ -195,8 +96,8 @@ class CrashSafetyTest {
         Map<String, byte[]> acked = new ConcurrentHashMap<>();
         int clients = 4;
         int perClient = 10;
-        try (Child relay = new Child(config)) {
-            InetSocketAddress at = new InetSocketAddress("127.0.0.1", relay.port);
+        try (RelayProcess relay = RelayProcess.start("run", "--config", config.toString())) {
+            InetSocketAddress at = new InetSocketAddress("127.0.0.1", relay.awaitNumber(LISTENING));
             // One client is in the middle of DATA when the relay dies: that message was never
             // acknowledged.
             RawSmtpClient halfway = new RawSmtpClient(at);
@@ -245,7 +146,8 @@ class CrashSafetyTest {
         }
         assertEquals(clients * perClient, acked.size());
 
-        try (Child restarted = new Child(config)) {
+        try (RelayProcess restarted = RelayProcess.start("run", "--config", config.toString())) {
+            restarted.awaitNumber(LISTENING); // started: SIGTERM below finds its shutdown hook
             restarted.await(
                     Pattern.compile("spool .*: " + acked.size() + " message\\(s\\) scheduled"));
             for (Map.Entry<String, byte[]> e : acked.entrySet()) {
@@ -288,7 +190,7 @@ class CrashSafetyTest {
 
             // SIGTERM (through the handle: Process.destroy() would also close our end of its output
             // pipe).
-            restarted.process.toHandle().destroy();
+            restarted.sigterm();
             restarted.await(Pattern.compile("INFO .*stopped$"));
             assertTrue(restarted.process.waitFor(30, TimeUnit.SECONDS));
         }

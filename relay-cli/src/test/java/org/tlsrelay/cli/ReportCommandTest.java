@@ -18,15 +18,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
-import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.QueuedMessage;
-import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.queue.SpoolAdmin;
 import org.tlsrelay.core.report.OutcomeLog;
 import org.tlsrelay.core.report.OutcomeRecorder;
 import org.tlsrelay.core.report.TlsExemption;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 import org.tlsrelay.testkit.DnsStubServer;
 import org.tlsrelay.testkit.TestCa;
 import org.tlsrelay.testkit.TestHttpsServer;
@@ -213,7 +213,7 @@ class ReportCommandTest {
         assertEquals(0, first.exit(), first.out() + first.err());
         assertEquals(1, https.requests().size());
         assertEquals("POST", https.requests().get(0).method());
-        try (Spool spool = Spool.admin(dir.resolve("data/spool"))) {
+        try (SpoolAdmin spool = SpoolAdmin.open(dir.resolve("data/spool"))) {
             List<QueuedMessage> queued = spool.list();
             assertEquals(1, queued.size());
             assertTrue(TlsExemption.isExempt(queued.get(0).envelope()));

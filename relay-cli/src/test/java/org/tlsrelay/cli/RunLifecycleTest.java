@@ -6,24 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,10 +29,10 @@ import org.tlsrelay.testkit.DnsStubServer;
  * and SIGTERM ending in a clean stop with exit status 0.
  */
 class RunLifecycleTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LISTENING =
             Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) ");
     private static final Pattern ADMIN = Pattern.compile("admin on http://127\\.0\\.0\\.1:(\\d+)/");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir Path dir;
 
@@ -56,122 +48,6 @@ class RunLifecycleTest {
     @AfterEach
     void stopDns() {
         dns.close();
-    }
-
-    /** A child JVM running {@code tlsrelay ARGS...}; its standard error is read line by line. */
-    static final class Child implements AutoCloseable {
-        final Process process;
-        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        final List<String> log = new ArrayList<>();
-        final Thread reader;
-
-        Child(String... args) throws Exception {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Path logback =
-                    Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                            .resolve("logback.xml");
-            List<String> cmd =
-                    new ArrayList<>(
-                            List.of(
-                                    java,
-                                    "-Dlogback.configurationFile=" + logback,
-                                    "-cp",
-                                    System.getProperty("java.class.path"),
-                                    Main.class.getName()));
-            cmd.addAll(List.of(args));
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            pb.environment().remove(LogFormat.ENV);
-            pb.environment().remove(ConfigOption.ENV);
-            process = pb.start();
-            reader =
-                    new Thread(
-                            () -> {
-                                try (BufferedReader r =
-                                        new BufferedReader(
-                                                new InputStreamReader(
-                                                        process.getInputStream(),
-                                                        StandardCharsets.UTF_8))) {
-                                    for (String l = r.readLine(); l != null; l = r.readLine()) {
-                                        lines.add(l);
-                                    }
-                                } catch (IOException e) {
-                                    // process gone
-                                }
-                            },
-                            "child-log");
-            reader.setDaemon(true);
-            reader.start();
-        }
-
-        /** The first line, seen before or coming within a minute, that {@code p} accepts. */
-        String await(Predicate<String> p, String what) throws InterruptedException {
-            for (String seen : log) {
-                if (p.test(seen)) {
-                    return seen;
-                }
-            }
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < end) {
-                String l = lines.poll(200, TimeUnit.MILLISECONDS);
-                if (l != null) {
-                    log.add(l);
-                    if (p.test(l)) {
-                        return l;
-                    }
-                } else if (!process.isAlive() && lines.isEmpty()) {
-                    break;
-                }
-            }
-            throw new AssertionError(
-                    "no line "
-                            + what
-                            + " from the relay (alive: "
-                            + process.isAlive()
-                            + "); it "
-                            + "logged:\n"
-                            + String.join("\n", log));
-        }
-
-        int await(Pattern p) throws InterruptedException {
-            Matcher m =
-                    p.matcher(message(await(l -> p.matcher(message(l)).find(), "matching " + p)));
-            assertTrue(m.find());
-            return Integer.parseInt(m.group(1));
-        }
-
-        /** Everything it logged until it exited (the reader has seen the end of its output). */
-        List<String> drain() throws InterruptedException {
-            reader.join(TimeUnit.SECONDS.toMillis(30));
-            lines.drainTo(log);
-            return log;
-        }
-
-        @Override
-        public void close() {
-            process.destroyForcibly();
-            try {
-                process.waitFor(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    /** SIGTERM, leaving the output pipe open ({@link Process#destroy()} would close it and lose the last lines). */
-    static void sigterm(Process p) {
-        assertTrue(p.toHandle().destroy(), "SIGTERM sent");
-    }
-
-    /** The message of a log line: the whole line, or a JSON line's formattedMessage. */
-    static String message(String line) {
-        if (!line.startsWith("{")) {
-            return line;
-        }
-        try {
-            return JSON.readTree(line).path("formattedMessage").asText();
-        } catch (IOException e) {
-            return line;
-        }
     }
 
     Path config() throws IOException {
@@ -207,10 +83,11 @@ class RunLifecycleTest {
 
     @Test
     void runLogsJsonServesHealthAndMetricsAndExitsZeroOnSigterm() throws Exception {
-        try (Child relay =
-                new Child("run", "--config", config().toString(), "--log-format", "json")) {
-            int smtp = relay.await(LISTENING);
-            int admin = relay.await(ADMIN);
+        try (RelayProcess relay =
+                RelayProcess.start(
+                        "run", "--config", config().toString(), "--log-format", "json")) {
+            int smtp = relay.awaitNumber(LISTENING);
+            int admin = relay.awaitNumber(ADMIN);
 
             assertEquals(200, get(admin, "/health").statusCode());
             assertEquals("{\"status\":\"up\"}", get(admin, "/health").body());
@@ -230,7 +107,7 @@ class RunLifecycleTest {
             }
             String queued =
                     relay.await(
-                            l -> message(l).startsWith("queued: from=<a@example.org>"),
+                            l -> RelayProcess.message(l).startsWith("queued: from=<a@example.org>"),
                             "saying queued");
             JsonNode event = JSON.readTree(queued);
             assertEquals("INFO", event.get("level").asText());
@@ -249,7 +126,7 @@ class RunLifecycleTest {
                     metrics);
             assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM meters are bound too");
 
-            sigterm(relay.process);
+            relay.sigterm();
             assertTrue(
                     relay.process.waitFor(60, TimeUnit.SECONDS), "stops within the grace period");
             assertEquals(0, relay.process.exitValue(), "a clean stop after SIGTERM is a success");
@@ -257,7 +134,9 @@ class RunLifecycleTest {
             for (String line : log) {
                 JSON.readTree(line); // every line is one JSON object
             }
-            assertTrue(log.stream().anyMatch(l -> message(l).equals("stopped")), log.toString());
+            assertTrue(
+                    log.stream().anyMatch(l -> RelayProcess.message(l).equals("stopped")),
+                    log.toString());
             assertEquals(
                     1,
                     CliRun.run(
@@ -281,15 +160,16 @@ class RunLifecycleTest {
 
     @Test
     void textLogsAreOneReadableLinePerEvent() throws Exception {
-        try (Child relay =
-                new Child("--log-format", "text", "run", "--config", config().toString())) {
+        try (RelayProcess relay =
+                RelayProcess.start(
+                        "--log-format", "text", "run", "--config", config().toString())) {
             String line =
                     relay.await(
                             l -> l.contains("tlsrelay listening on"), "saying where it listens");
             assertFalse(line.startsWith("{"), line);
             assertTrue(line.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ INFO  RunCommand .*"), line);
             relay.await(ADMIN);
-            sigterm(relay.process);
+            relay.sigterm();
             assertTrue(relay.process.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, relay.process.exitValue());
             assertTrue(

@@ -10,12 +10,12 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.DnsSecurity;
 import org.tlsrelay.core.dns.MxRecord;
+import org.tlsrelay.core.dns.TlsaRecord;
 
 /**
  * A {@link DnsResolver} answering from an in-memory zone, for unit tests of core logic that need no sockets. Same

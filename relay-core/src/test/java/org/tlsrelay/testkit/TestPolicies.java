@@ -10,9 +10,9 @@ import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
-import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.policy.mtasts.CachedPolicy;
 import org.tlsrelay.core.policy.mtasts.MtaStsPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 
 /** Resolved policies made by hand, as the resolver would answer them, for tests that need a domain's policy. */
 public final class TestPolicies {

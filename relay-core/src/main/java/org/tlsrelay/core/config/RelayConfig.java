@@ -2,7 +2,6 @@ package org.tlsrelay.core.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.net.InetAddress;
-import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +12,9 @@ import java.util.Map;
 import java.util.Optional;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.list.ListSettings;
+import org.tlsrelay.core.policy.list.ListSource;
+import org.tlsrelay.core.policy.resolve.PolicyResolver;
 
 /**
  * The whole configuration, as read from one YAML file (see {@code config/tlsrelay.yaml}).
@@ -41,6 +43,20 @@ public record RelayConfig(
     /** The configuration a relay runs with when no file is given. */
     public static RelayConfig defaults() {
         return new RelayConfig(null, null, null, null, null, null, null);
+    }
+
+    /**
+     * What the policy lists need: {@code policy.lists}, their directory beside the spool ({@code STATE/lists/}) and
+     * the outbound trust and connect timeout of {@code delivery} to fetch them with.
+     */
+    @JsonIgnore
+    public ListSettings listSettings() {
+        return new ListSettings(
+                policy.lists(),
+                spool.stateDir().resolve("lists"),
+                delivery.trust().system(),
+                delivery.trust().extraCa(),
+                delivery.connectTimeout());
     }
 
     // ---- server: the inbound side that MTAs talk to ----
@@ -255,7 +271,7 @@ public record RelayConfig(
     // ---- policy sources ----
 
     public record Policy(
-            MtaSts mtaSts, List<PolicyList> lists, Map<String, LocalOverride> overrides) {
+            MtaSts mtaSts, List<ListSource> lists, Map<String, LocalOverride> overrides) {
         public Policy {
             mtaSts = mtaSts != null ? mtaSts : new MtaSts(null, null);
             lists = lists != null ? listOf(lists) : List.of();
@@ -266,6 +282,18 @@ public record RelayConfig(
             }
             overrides = Map.copyOf(normalised);
         }
+
+        /** The resolver's settings: {@code mta-sts.enabled} and the {@code overrides} as policies. */
+        @JsonIgnore
+        public PolicyResolver.Settings resolverSettings() {
+            Map<String, PolicyResolver.LocalOverride> byDomain = new LinkedHashMap<>();
+            overrides.forEach(
+                    (domain, o) ->
+                            byDomain.put(
+                                    domain,
+                                    new PolicyResolver.LocalOverride(o.asPolicy(), o.force())));
+            return new PolicyResolver.Settings(mtaSts.enabled(), byDomain);
+        }
     }
 
     public record MtaSts(Boolean enabled, Integer httpsPort) {
@@ -275,31 +303,6 @@ public record RelayConfig(
             if (httpsPort < 1 || httpsPort > 65535) {
                 throw new IllegalArgumentException(
                         "port " + httpsPort + " is out of range 1..65535");
-            }
-        }
-    }
-
-    /** A signed STARTTLS-Everywhere-format policy list and the key that must have signed it. */
-    public record PolicyList(String name, URI url, URI signatureUrl, Path key, Duration refresh) {
-        public PolicyList {
-            if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
-                throw new IllegalArgumentException(
-                        "name is required: letters, digits, '.', '_', '-'");
-            }
-            if (url == null) {
-                throw new IllegalArgumentException("url is required");
-            }
-            requireFetchable(url);
-            signatureUrl = signatureUrl != null ? signatureUrl : URI.create(url + ".asc");
-            requireFetchable(signatureUrl);
-            if (key == null) {
-                throw new IllegalArgumentException(
-                        "key is required (the armored OpenPGP public key)");
-            }
-            refresh = refresh != null ? refresh : Duration.ofHours(12);
-            if (refresh.compareTo(Duration.ofHours(48)) > 0) {
-                throw new IllegalArgumentException(
-                        "refresh must be 48h or less (the list format requires it)");
             }
         }
     }
@@ -367,14 +370,6 @@ public record RelayConfig(
             return InetAddress.getLocalHost().getHostName();
         } catch (UnknownHostException e) {
             return "localhost";
-        }
-    }
-
-    /** URIs in the config must be absolute https URLs (file URLs are allowed for local lists). */
-    static void requireFetchable(URI uri) {
-        if (uri.getScheme() == null
-                || !(uri.getScheme().equals("https") || uri.getScheme().equals("file"))) {
-            throw new IllegalArgumentException("\"" + uri + "\" must be an https: (or file:) URL");
         }
     }
 }

@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.dns.TlsaRecord;
 
 /**
  * Finds the {@link DanePolicy} of one MX host (RFC 7672 §2.2) through a validating {@link DnsResolver}:

@@ -1,6 +1,7 @@
 package org.tlsrelay.core.dane;
 
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.dns.TlsaRecord;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /** What {@link DaneMatcher} decided about one TLS server's certificate chain against a TLSA RRset. */
 public sealed interface DaneMatch {

@@ -19,7 +19,8 @@ import org.bouncycastle.asn1.x509.Certificate;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.openssl.PEMException;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.tlsrelay.core.enforce.CertificateNames;
+import org.tlsrelay.core.dns.TlsaRecord;
+import org.tlsrelay.core.tls.CertificateNames;
 
 /**
  * Decides whether a TLS server's certificate chain matches a TLSA RRset, as DANE for SMTP says (RFC 7672 §3, with

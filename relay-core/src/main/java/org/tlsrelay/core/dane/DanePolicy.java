@@ -4,7 +4,8 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.dns.TlsaRecord;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /**
  * What DANE says about one MX host (RFC 7672 §2.2), as {@link DaneLookup} found it. DANE is decided per MX host and,

@@ -3,7 +3,6 @@ package org.tlsrelay.core.dns;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.tlsrelay.core.dane.TlsaRecord;
 
 /**
  * Every DNS look-up the relay makes goes through one of these, so that tests with a DNS server on a loopback port

@@ -6,7 +6,7 @@ import java.util.function.Function;
 /**
  * The discovery rule that MTA-STS (RFC 8461 §3.1) and TLSRPT (RFC 8460 §3) share: of a name's TXT records, each
  * already joined from its strings, keep those that begin with the version tag; exactly one must remain, otherwise the
- * domain is treated as not publishing one.
+ * domain is treated as not publishing one. Also the field syntax they share ({@link #stripWsp}).
  */
 public final class VersionedTxt {
     private VersionedTxt() {}
@@ -50,5 +50,22 @@ public final class VersionedTxt {
                             + "\"; exactly one is allowed");
         }
         return new One(candidates.get(0));
+    }
+
+    /**
+     * A field of a TXT record without the {@code *WSP} around it: spaces and tabs only (RFC 5234 WSP), as the
+     * {@code field-delim} of MTA-STS (RFC 8461 §3.1) and TLSRPT (RFC 8460 §3) allows them; other white space stays and
+     * makes the field invalid.
+     */
+    public static String stripWsp(String s) {
+        int start = 0;
+        int end = s.length();
+        while (start < end && (s.charAt(start) == ' ' || s.charAt(start) == '\t')) {
+            start++;
+        }
+        while (end > start && (s.charAt(end - 1) == ' ' || s.charAt(end - 1) == '\t')) {
+            end--;
+        }
+        return s.substring(start, end);
     }
 }

@@ -1,6 +1,6 @@
 /**
  * DNS as the relay needs it: the {@link org.tlsrelay.core.dns.DnsResolver} interface (MX, A/AAAA, TXT, TLSA)
- * and its values. Look-ups are asynchronous so that no event-loop thread ever waits for DNS. Results tell "no such
+ * and its values ({@link org.tlsrelay.core.dns.MxRecord}, {@link org.tlsrelay.core.dns.TlsaRecord}, RFC 6698 §2). Look-ups are asynchronous so that no event-loop thread ever waits for DNS. Results tell "no such
  * record" (NXDOMAIN or NODATA, an authoritative answer) apart from "DNS failed" (SERVFAIL, timeout, a malformed
  * answer), because callers must treat them differently: RFC 5321 §5.1 defers on a temporary failure but falls back
  * to the domain's address records when there is no MX; RFC 8461 §3.1 sees no policy when there is no TXT record.

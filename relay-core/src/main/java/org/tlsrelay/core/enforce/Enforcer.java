@@ -11,6 +11,8 @@ import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 
 /**
  * The one place that reads a policy's mode and decides about TLS, in three steps per delivery attempt: before

@@ -6,7 +6,7 @@ import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.PolicySource;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 
 /**
  * The policy one MX host is judged under: the recipient domain's {@link ResolvedPolicy} and what DANE says about

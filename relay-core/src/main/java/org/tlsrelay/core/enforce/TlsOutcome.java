@@ -1,6 +1,7 @@
 package org.tlsrelay.core.enforce;
 
 import java.time.Instant;
+import org.tlsrelay.core.tls.TlsResult;
 
 /**
  * One TLS outcome, as a TLS-RPT report (RFC 8460 §4.4) aggregates it: one per connection and policy domain (a

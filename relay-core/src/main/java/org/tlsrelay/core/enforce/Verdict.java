@@ -2,6 +2,8 @@ package org.tlsrelay.core.enforce;
 
 import java.util.Objects;
 import java.util.Optional;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 
 /**
  * What to do with an MX after looking at its TLS, as decided by {@link Enforcer}: only {@link Enforcer} makes

@@ -16,13 +16,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
-import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.queue.QueueState;
 import org.tlsrelay.core.queue.QueueStats;
 import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 
 /**
  * Every meter of the relay, behind one facade, so that the inbound server, the delivery engine, the policy machinery

@@ -4,17 +4,25 @@
  * <p>Layout, in the style of Postfix and maddy: one directory per {@link org.tlsrelay.core.queue.QueueState}
  * ({@code incoming/}, {@code active/}, {@code deferred/}, {@code hold/}, {@code corrupt/}); per message an envelope
  * {@code ID.json} ({@link org.tlsrelay.core.queue.Envelope}) and the raw message {@code ID.eml} in the same directory.
- * The envelope's directory is the message's state; the envelope is always written and moved before the body.
+ * The envelope's directory is the message's state: a message exists once its envelope does.
  *
  * <p>Write protocol (RFC 5321 §4.1.1.4 and §6.1: a 250 reply to DATA is a promise not to lose the message): the body is
  * written to a temp file while DATA streams in; at the end it is fsynced, the envelope is written to a temp file and
- * fsynced, both are renamed atomically, and the directory is fsynced — only then may the server answer 250. Directory
- * fsyncs are batched (group commit), so concurrent sessions share one instead of queueing behind each other.
+ * fsynced, then the body is renamed into place and the envelope after it, and the directory is fsynced — only then
+ * may the server answer 250. A crash between the two renames leaves a body without an envelope, never acknowledged,
+ * which recovery removes. Moves between states go the other way round, envelope first (it carries the state); recovery
+ * brings a body left behind to its envelope. Directory fsyncs are batched (group commit), so concurrent sessions share
+ * one instead of queueing behind each other.
  *
- * <p>{@link org.tlsrelay.core.queue.Spool} is the API for the inbound server (receive), the delivery engine
- * (take due messages, record per-recipient results, defer, complete, hold) and the {@code tlsrelay queue} commands,
- * which may run in another process while the relay runs: every change of an existing message takes a per-message
- * stripe lock that is both an in-JVM lock and an OS file-region lock on {@code SPOOL/lock}.
+ * <p>Two types open a spool. {@link org.tlsrelay.core.queue.Spool} is the running relay's (exclusive, recovered at
+ * start, scheduled in memory): the inbound server receives into it and the delivery engine takes due messages,
+ * records per-recipient results, defers and completes them. {@link org.tlsrelay.core.queue.SpoolAdmin} is the
+ * operator's view for the {@code tlsrelay queue} commands (list, show, hold, release, delete, flush), usable from
+ * another process while the relay runs: every change of an existing message takes a per-message stripe lock that is
+ * both an in-JVM lock and an OS file-region lock on {@code SPOOL/lock}, and a change that makes messages due wakes
+ * the relay through {@code SPOOL/wakeup}. Inside, the sections are files of their own: reception and commit
+ * ({@code Spool}), schedule and watcher ({@code SpoolSchedule}), operator administration ({@code Administration}),
+ * recovery ({@code Recovery}) and the files themselves ({@code SpoolFiles}).
  *
  * <p>DSN parameters are kept as RFC 3461 §4 defines them (RET, ENVID, NOTIFY, ORCPT), with ENVID and ORCPT xtext-decoded.
  */

@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.Locale;
 import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsOutcome;
-import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.tls.TlsResult;
 
 /**
  * One line of the outcome log: a TLS session outcome or an MTA-STS policy fetch failure, with everything a report

@@ -17,9 +17,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /**
  * The durable TLS-RPT recorder: the {@link TlsOutcomeListener} the delivery engine calls for every outcome.

@@ -2,11 +2,11 @@ package org.tlsrelay.core.report;
 
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.PolicyParse;
 import org.tlsrelay.core.policy.mtasts.PolicyParser;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /**
  * A {@link PolicyFetcher} that tells the {@link OutcomeRecorder} about every failed MTA-STS policy fetch, with its

@@ -2,7 +2,7 @@ package org.tlsrelay.core.report;
 
 import java.util.List;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 
 /**

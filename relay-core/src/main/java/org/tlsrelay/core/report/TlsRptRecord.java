@@ -87,7 +87,7 @@ public final class TlsRptRecord {
         int fields = 0;
         boolean sawRua = false;
         for (int i = 0; i < parts.length; i++) {
-            String field = stripWsp(parts[i]);
+            String field = VersionedTxt.stripWsp(parts[i]);
             if (field.isEmpty()) {
                 if (i == parts.length - 1 && fields > 0) {
                     break; // the optional trailing field-delim
@@ -102,7 +102,7 @@ public final class TlsRptRecord {
             if (field.startsWith("rua=")) {
                 sawRua = true;
                 for (String u : field.substring(4).split(",", -1)) {
-                    uris.add(stripWsp(u));
+                    uris.add(VersionedTxt.stripWsp(u));
                 }
                 continue;
             }
@@ -221,17 +221,5 @@ public final class TlsRptRecord {
         }
         out.add(new Rua.Https(text, uri));
         return null;
-    }
-
-    private static String stripWsp(String s) {
-        int start = 0;
-        int end = s.length();
-        while (start < end && (s.charAt(start) == ' ' || s.charAt(start) == '\t')) {
-            start++;
-        }
-        while (end > start && (s.charAt(end - 1) == ' ' || s.charAt(end - 1) == '\t')) {
-            end--;
-        }
-        return s.substring(start, end);
     }
 }

@@ -17,7 +17,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
-import org.tlsrelay.core.config.RelayConfig;
 
 /**
  * The certificate authorities that outbound TLS trusts ({@code delivery.trust}): the JDK's system CAs, extra PEM CA
@@ -32,13 +31,16 @@ public final class TrustMaterial {
         this.anchors = List.copyOf(anchors);
     }
 
-    /** Builds the trust from configuration; a missing or malformed CA file is an error naming the file. */
-    public static TrustMaterial from(RelayConfig.Trust trust) throws IOException {
+    /**
+     * Builds the trust of {@code delivery.trust}: the system CAs when {@code system} is true, plus every certificate
+     * in the {@code extraCa} PEM files; a missing or malformed CA file is an error naming the file.
+     */
+    public static TrustMaterial from(boolean system, List<Path> extraCa) throws IOException {
         List<X509Certificate> anchors = new ArrayList<>();
-        if (trust.system()) {
+        if (system) {
             anchors.addAll(Arrays.asList(systemTrustManager().getAcceptedIssuers()));
         }
-        for (Path file : trust.extraCa()) {
+        for (Path file : extraCa) {
             anchors.addAll(readPemCertificates(file));
         }
         return of(anchors);

@@ -38,15 +38,12 @@ class ConfigReferenceTest {
             String key = prefix + kebab(c.getName());
             out.add(key);
             Type t = c.getGenericType();
-            if (c.getType().isRecord()
-                    && c.getType().getPackage() == RelayConfig.class.getPackage()
-                    && c.getType().getEnclosingClass() == RelayConfig.class) {
+            if (isSection(c.getType())) {
                 collect(c.getType(), key + ".", out);
             } else if (t instanceof ParameterizedType p
                     && p.getRawType() == List.class
                     && p.getActualTypeArguments()[0] instanceof Class<?> e
-                    && e.isRecord()
-                    && e.getEnclosingClass() == RelayConfig.class) {
+                    && isSection(e)) {
                 collect(e, key + "[].", out);
             } else if (t instanceof ParameterizedType p
                     && p.getRawType() == Map.class
@@ -55,6 +52,16 @@ class ConfigReferenceTest {
                 collect(v, key + ".*.", out);
             }
         }
+    }
+
+    /**
+     * A record whose components are keys: a section of RelayConfig, or a component's own settings record bound
+     * from YAML (e.g. {@code policy.lists[]}); not a value parsed from one string ({@code HostPort}, {@code Network}).
+     */
+    private static boolean isSection(Class<?> type) {
+        return type.isRecord()
+                && (type.getEnclosingClass() == RelayConfig.class
+                        || !type.getPackageName().equals(RelayConfig.class.getPackageName()));
     }
 
     static String kebab(String camel) {

@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.dns.TlsaRecord;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.testkit.FakeDnsResolver;
 
 /** Which DANE policy an MX host gets (RFC 7672 §2.2), over a hand-written DNS with signed and unsigned zones. */

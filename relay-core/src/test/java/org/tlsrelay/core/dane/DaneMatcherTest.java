@@ -16,7 +16,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.dns.TlsaRecord;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.testkit.TestCa;
 
 /**

@@ -14,11 +14,12 @@ import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.tlsrelay.core.dane.DanePolicy;
-import org.tlsrelay.core.dane.TlsaRecord;
+import org.tlsrelay.core.dns.TlsaRecord;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
+import org.tlsrelay.core.tls.TlsResult;
 import org.tlsrelay.testkit.TestCa;
 
 /**

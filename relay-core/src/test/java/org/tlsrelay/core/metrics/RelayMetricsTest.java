@@ -15,12 +15,12 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
-import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.Spool;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 import org.tlsrelay.testkit.MutableClock;
 import org.tlsrelay.testkit.TestPolicies;
 

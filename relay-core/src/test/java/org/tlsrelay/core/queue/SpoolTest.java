@@ -244,11 +244,11 @@ class SpoolTest {
         try (Spool spool = Spool.open(dir, options())) {
             IOException e = assertThrows(IOException.class, () -> Spool.open(dir, options()));
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
-            try (Spool admin = Spool.admin(dir)) {
+            try (SpoolAdmin admin = SpoolAdmin.open(dir)) {
                 assertTrue(admin.relayRunning());
             }
         }
-        try (Spool admin = Spool.admin(dir)) {
+        try (SpoolAdmin admin = SpoolAdmin.open(dir)) {
             assertFalse(admin.relayRunning());
         }
     }
@@ -256,7 +256,7 @@ class SpoolTest {
     @Test
     void operatorCommandsWorkWhileTheRelayRunsAndWakeIt() throws Exception {
         try (Spool relay = Spool.open(dir, options());
-                Spool admin = Spool.admin(dir, options())) {
+                SpoolAdmin admin = SpoolAdmin.open(dir, options())) {
             String id = accept(relay, "x\r\n", "a@example.com").id();
             assertEquals(QueueState.INCOMING, admin.hold(id).orElseThrow());
             assertTrue(relay.takeDue(10).isEmpty(), "a held message is not taken");
@@ -288,7 +288,7 @@ class SpoolTest {
     @Test
     void flushMakesDeferredMessagesDueNow() throws Exception {
         try (Spool relay = Spool.open(dir, options());
-                Spool admin = Spool.admin(dir, options())) {
+                SpoolAdmin admin = SpoolAdmin.open(dir, options())) {
             String id = accept(relay, "x\r\n", "a@example.com").id();
             relay.takeDue(1);
             relay.defer(id, clock.instant().plus(Duration.ofHours(4)));
@@ -323,7 +323,7 @@ class SpoolTest {
 
     @Test
     void adminOnAMissingSpoolIsAnEmptyQueue() throws IOException {
-        try (Spool admin = Spool.admin(dir.resolve("nothing-here"))) {
+        try (SpoolAdmin admin = SpoolAdmin.open(dir.resolve("nothing-here"))) {
             assertTrue(admin.list().isEmpty());
             assertTrue(admin.find("0000000000abcd").isEmpty());
             assertEquals(0, admin.flush());

@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /** A day of outcome events into RFC 8460 §4.4 reports and shadow counts. */
 class AggregatorTest {

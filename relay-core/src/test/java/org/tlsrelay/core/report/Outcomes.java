@@ -2,10 +2,10 @@ package org.tlsrelay.core.report;
 
 import java.time.Instant;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsOutcome;
-import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 import org.tlsrelay.testkit.TestPolicies;
 
 /** Hand-made outcomes for unit tests of the report logic. */

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.testkit.FakeDnsResolver;
 import org.tlsrelay.testkit.MutableClock;
 

@@ -15,10 +15,10 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientStatus;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.testkit.MutableClock;
 
 /** MTA-STS fetch failures reach the outcome log; report mail is marked exempt only when the relay made it. */

@@ -5,11 +5,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
-import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
+import org.tlsrelay.core.dns.TlsaRecord;
 
 /**
  * Asks DNS once for any number of identical look-ups that are in flight at the same time: attempts for many messages

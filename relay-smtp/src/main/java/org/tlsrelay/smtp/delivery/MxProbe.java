@@ -14,12 +14,11 @@ import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
 import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsRequirement;
-import org.tlsrelay.core.enforce.TlsResult;
 import org.tlsrelay.core.enforce.Verdict;
-import org.tlsrelay.core.policy.PolicyMode;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
+import org.tlsrelay.core.tls.TlsFailureType;
+import org.tlsrelay.core.tls.TlsResult;
 import org.tlsrelay.smtp.outbound.DeliveryTarget;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.ProbeResult;
@@ -188,7 +187,7 @@ public final class MxProbe {
                             new MxRecord(0, domain),
                             true,
                             "no address record",
-                            policyMatch(policy, domain),
+                            policy.mxMatch(domain),
                             List.of(),
                             Optional.empty(),
                             new DanePolicy.NotApplicable(domain, "it has no address records"));
@@ -206,13 +205,6 @@ public final class MxProbe {
                                         hosts.implicit() ? Lookup.IMPLICIT : Lookup.FOUND,
                                         "",
                                         probing.checks));
-    }
-
-    /** Whether a pattern of the policy allows the host; empty when the policy has none to check. */
-    private static Optional<Boolean> policyMatch(ResolvedPolicy policy, String host) {
-        return policy.mode() == PolicyMode.NONE || policy.mxs().isEmpty()
-                ? Optional.empty()
-                : Optional.of(policy.policy().allowsMx(host));
     }
 
     /** The probing strategy: every MX host, every address, no message. */
@@ -347,7 +339,7 @@ public final class MxProbe {
                             new MxRecord(host.preference(), host.name()),
                             implicit,
                             addressLookup,
-                            policyMatch(policy, host.name()),
+                            policy.mxMatch(host.name()),
                             addresses,
                             notAllowed,
                             dane));

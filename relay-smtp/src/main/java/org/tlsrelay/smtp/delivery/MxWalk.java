@@ -12,7 +12,7 @@ import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.Verdict;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 
 /**
  * The walk over a domain's MX hosts that delivery and {@code policy check} share, so that the check shows what

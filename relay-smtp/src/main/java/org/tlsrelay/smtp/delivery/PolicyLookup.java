@@ -1,8 +1,8 @@
 package org.tlsrelay.smtp.delivery;
 
 import java.util.concurrent.CompletableFuture;
-import org.tlsrelay.core.policy.PolicyResolver;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.PolicyResolver;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 
 /**
  * Where the engine gets a domain's policy: in the relay, the {@link PolicyResolver}; in tests, a fixed table. Both

@@ -1,7 +1,7 @@
 package org.tlsrelay.smtp.delivery;
 
 import java.util.Optional;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 
 /**

@@ -3,10 +3,10 @@ package org.tlsrelay.smtp.dns;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
+import org.tlsrelay.core.dns.TlsaRecord;
 
 /**
  * The resolver for DANE's look-ups: the validating one, unless the DNS servers do not do DNSSEC at all

@@ -6,7 +6,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -36,6 +35,7 @@ public final class InboundServer implements AutoCloseable {
     private final Map<Session, SessionState> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger active = new AtomicInteger();
     private final RelayMetrics metrics;
+    private final RelayAccess relayAccess;
 
     private InboundServer(
             RelayConfig.Server config,
@@ -49,6 +49,7 @@ public final class InboundServer implements AutoCloseable {
         this.spool = spool;
         this.credentials = credentials;
         this.tls = tls;
+        this.relayAccess = new RelayAccess(config.networks());
         ExecutorService threads = Executors.newCachedThreadPool(named("smtp-in-"));
         SMTPServer.Builder b =
                 SMTPServer.port(config.listen().port())
@@ -95,9 +96,7 @@ public final class InboundServer implements AutoCloseable {
                                         }
                                         InetAddress client =
                                                 session.getRemoteAddress().getAddress();
-                                        boolean trusted =
-                                                config.networks().stream()
-                                                        .anyMatch(n -> n.contains(client));
+                                        boolean trusted = relayAccess.trusted(client);
                                         sessions.put(session, new SessionState(client, trusted));
                                         return SessionAcceptance.success();
                                     }
@@ -112,7 +111,17 @@ public final class InboundServer implements AutoCloseable {
             b.enableTLS(true).startTlsSocketFactory(tls::layer);
         }
         this.smtp = b.build();
-        for (Command c : Commands.all(this)) {
+        CommandContext context =
+                new CommandContext(
+                        config.limits(),
+                        config.hostname(),
+                        spool,
+                        metrics,
+                        credentials,
+                        relayAccess,
+                        tls != null,
+                        sessions);
+        for (Command c : Commands.all(context)) {
             smtp.getCommandHandler()
                     .addCommand(c); // replaces SubEthaSMTP's command of the same name
         }
@@ -173,40 +182,6 @@ public final class InboundServer implements AutoCloseable {
     @Override
     public void close() {
         smtp.stop();
-    }
-
-    // ---- for the commands
-
-    SessionState state(Session session) {
-        return Objects.requireNonNull(sessions.get(session), "session state");
-    }
-
-    RelayConfig.Limits limits() {
-        return config.limits();
-    }
-
-    String hostname() {
-        return config.hostname();
-    }
-
-    Spool spool() {
-        return spool;
-    }
-
-    RelayMetrics metrics() {
-        return metrics;
-    }
-
-    Credentials credentials() {
-        return credentials;
-    }
-
-    boolean tlsAvailable() {
-        return tls != null;
-    }
-
-    boolean authAvailable() {
-        return !credentials.isEmpty() && tls != null;
     }
 
     /** The networks allowed to relay, for the start-up log line. */

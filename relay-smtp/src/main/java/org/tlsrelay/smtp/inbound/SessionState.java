@@ -6,7 +6,7 @@ import java.net.InetAddress;
 final class SessionState {
     final InetAddress client;
 
-    /** The client's address is in {@code server.networks}. */
+    /** The client's address is in {@code server.networks} ({@link RelayAccess#trusted}). */
     final boolean trustedNetwork;
 
     /** EHLO (not HELO) was used: ESMTP, RFC 5321 §4.1.1.1. */
@@ -23,11 +23,6 @@ final class SessionState {
     SessionState(InetAddress client, boolean trustedNetwork) {
         this.client = client;
         this.trustedNetwork = trustedNetwork;
-    }
-
-    /** RFC 5321 §3.6 / §7.1: only trusted networks and authenticated users may relay. */
-    boolean mayRelay() {
-        return trustedNetwork || !user.isEmpty();
     }
 
     /** The RFC 3848 / RFC 6531 §3.7.3 protocol name for the Received header. */

@@ -48,7 +48,7 @@ final class Transaction implements MessageHandler {
     @Override
     public String data(InputStream data) {
         throw new UnsupportedOperationException(
-                "DATA is handled by Commands.Data, which reads the stream itself");
+                "DATA is handled by DataCommand, which reads the stream itself");
     }
 
     @Override

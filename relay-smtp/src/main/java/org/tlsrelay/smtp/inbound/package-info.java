@@ -5,9 +5,15 @@
  * SMTP command is replaced by one of ours ({@link org.tlsrelay.smtp.inbound.Commands}), because the stock ones lose
  * the ESMTP parameters (RFC 3461 DSN, RFC 6152 BODY, RFC 6531 SMTPUTF8), only advertise SIZE, run a message body as
  * commands when DATA is rejected early, enable every TLS protocol and cipher and look up reverse DNS on STARTTLS.
+ * The commands are thin adapters: the arguments of MAIL and RCPT are parsed by a pure codec
+ * ({@link org.tlsrelay.smtp.inbound.EsmtpParameters}: text in, value or refusing reply out), the relay permission
+ * is one policy ({@link org.tlsrelay.smtp.inbound.RelayAccess}), and DATA, STARTTLS and AUTH have files of their own.
+ * The commands see the server only through a {@link org.tlsrelay.smtp.inbound.CommandContext}, so the listener sits
+ * above them and nothing reaches back into it.
  *
  * <ul>
- *   <li>Relaying (RFC 5321 §3.6, §7.1): clients in {@code server.networks} may relay; others only after AUTH
+ *   <li>Relaying (RFC 5321 §3.6, §7.1, {@link org.tlsrelay.smtp.inbound.RelayAccess}): clients in
+ *   {@code server.networks} may relay; others only after AUTH
  *   (RFC 4954, PLAIN and LOGIN, offered and accepted only over TLS); everyone else gets {@code 554 5.7.1} at RCPT.
  *   The relay has no local mailboxes, so no address form (%-hack, source route, quoted {@code @}, address literal)
  *   reaches anything without that permission.</li>

@@ -31,10 +31,10 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
-import org.tlsrelay.core.enforce.CertificateNames;
 import org.tlsrelay.core.enforce.CertificateValidity;
 import org.tlsrelay.core.enforce.PeerCertificate;
 import org.tlsrelay.core.enforce.TlsObservation;
+import org.tlsrelay.core.tls.CertificateNames;
 import org.tlsrelay.core.tls.TrustMaterial;
 
 /**

@@ -9,10 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
-import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
+import org.tlsrelay.core.dns.TlsaRecord;
 
 /** Identical look-ups in flight together go to DNS once; nothing is remembered after the answer. */
 class CoalescingDnsTest {

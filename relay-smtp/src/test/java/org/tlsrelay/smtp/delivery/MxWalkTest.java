@@ -16,11 +16,11 @@ import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.MxPolicy;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.enforce.TlsRequirement;
 import org.tlsrelay.core.enforce.Verdict;
 import org.tlsrelay.core.policy.PolicyMode;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.testkit.FakeDnsResolver;
 import org.tlsrelay.testkit.TestPolicies;
 

@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.testkit.TestPolicies;
 
 /**

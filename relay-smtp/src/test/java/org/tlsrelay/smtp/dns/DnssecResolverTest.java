@@ -21,10 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dane.DaneLookup;
 import org.tlsrelay.core.dane.DanePolicy;
-import org.tlsrelay.core.dane.TlsaRecord;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.DnsSecurity;
 import org.tlsrelay.core.dns.MxRecord;
+import org.tlsrelay.core.dns.TlsaRecord;
 import org.tlsrelay.testkit.DnsStubServer;
 import org.tlsrelay.testkit.SignedZone;
 

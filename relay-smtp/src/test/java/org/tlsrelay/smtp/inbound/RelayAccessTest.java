@@ -1,14 +1,21 @@
 package org.tlsrelay.smtp.inbound;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.tlsrelay.core.config.Network;
+import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 
 /** Never an open relay: clients outside server.networks that did not authenticate relay nothing. */
 class RelayAccessTest {
@@ -78,5 +85,51 @@ class RelayAccessTest {
                     rcpts.stream().map(r -> r.domain()).toList());
             assertEquals("\"bob@evil.example\"@example.com", rcpts.get(0).address());
         }
+    }
+
+    // ---- the policy alone, as a table: client permission x address form -> refusal
+
+    @ParameterizedTest(name = "trusted={0} user={1} RCPT TO:{2} smtputf8={3} -> {4}")
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "true  | ''    | <bob@example.com>             | false | ok",
+                "false | alice | <bob@example.com>             | false | ok",
+                "false | ''    | <bob@example.com>             | false | 554 5.7.1 <bob@example.com>: Relay"
+                        + " access denied",
+                "false | ''    | <@hop.example:bob@example.com> | false | 554 5.7.1",
+                "false | ''    | <postmaster>                  | false | 554 5.7.1",
+                "true  | ''    | <@hop.example:bob@example.com> | false | 550 5.7.1 <bob@example.com>:"
+                        + " source routes are not relayed",
+                "false | alice | <bob@[192.0.2.1]>             | false | 550 5.7.1 <bob@[192.0.2.1]>:"
+                        + " address literals are not relayed, use a domain",
+                "true  | ''    | <Postmaster>                  | false | 550 5.1.1 <Postmaster>: this relay"
+                        + " has no local mailboxes",
+                "true  | ''    | <jörg@example.com>            | false | 553 5.6.7",
+                "true  | ''    | <jörg@example.com>            | true  | ok",
+            })
+    void thePolicyDecidesByPermissionThenAddressForm(
+            boolean trusted, String user, String rcpt, boolean smtpUtf8, String expected)
+            throws SmtpPath.SyntaxException {
+        RelayAccess access = new RelayAccess(List.of(Network.parse("127.0.0.0/8")));
+        Optional<Refusal> r = access.refusal(trusted, user, SmtpPath.parse(rcpt, false), smtpUtf8);
+        if (expected.equals("ok")) {
+            assertEquals(Optional.empty(), r);
+        } else {
+            assertTrue(r.orElseThrow().reply().startsWith(expected), r.get().reply());
+            assertEquals(
+                    expected.startsWith("554") ? Rejection.RELAY_DENIED : Rejection.BAD_RECIPIENT,
+                    r.get().counted().orElseThrow());
+        }
+    }
+
+    @Test
+    void onlyClientsInTheNetworksAreTrusted() throws Exception {
+        RelayAccess access =
+                new RelayAccess(List.of(Network.parse("10.0.0.0/8"), Network.parse("::1/128")));
+        assertTrue(access.trusted(InetAddress.getByName("10.1.2.3")));
+        assertTrue(access.trusted(InetAddress.getByName("::1")));
+        assertFalse(access.trusted(InetAddress.getByName("127.0.0.1")));
+        assertFalse(access.trusted(InetAddress.getByName("11.0.0.1")));
     }
 }

@@ -17,19 +17,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.config.RelayConfig;
-import org.tlsrelay.core.enforce.TlsFailureType;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.PolicyMode;
-import org.tlsrelay.core.policy.PolicyResolver;
 import org.tlsrelay.core.policy.PolicySource;
-import org.tlsrelay.core.policy.ResolvedPolicy;
 import org.tlsrelay.core.policy.list.ListedPolicy;
 import org.tlsrelay.core.policy.list.PolicyLists;
 import org.tlsrelay.core.policy.mtasts.HttpsPolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
+import org.tlsrelay.core.policy.resolve.PolicyResolver;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.dns.DnsjavaResolver;
 import org.tlsrelay.testkit.DnsStubServer;
@@ -105,7 +104,7 @@ class MtaStsEndToEndTest {
                         clock,
                         executor,
                         MtaStsResolver.Settings.defaults());
-        return new PolicyResolver(new RelayConfig.Policy(null, null, null), mtaSts, lists, clock);
+        return new PolicyResolver(PolicyResolver.Settings.defaults(), mtaSts, lists, clock);
     }
 
     ResolvedPolicy resolve(PolicyResolver r, String domain) throws Exception {
@@ -266,13 +265,13 @@ class MtaStsEndToEndTest {
                         clock,
                         executor,
                         MtaStsResolver.Settings.defaults());
-        RelayConfig.Policy config =
-                new RelayConfig.Policy(
-                        null,
-                        null,
+        PolicyResolver.Settings config =
+                new PolicyResolver.Settings(
+                        true,
                         Map.of(
                                 "example.com",
-                                new RelayConfig.LocalOverride(PolicyMode.NONE, List.of(), true)));
+                                new PolicyResolver.LocalOverride(
+                                        new Policy(PolicyMode.NONE, List.of()), true)));
         ResolvedPolicy p = resolve(new PolicyResolver(config, mtaSts, lists, clock), "example.com");
         assertEquals(PolicySource.OVERRIDE, p.source());
         assertTrue(p.forced());

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsrelay.core.policy.PolicyMode;
-import org.tlsrelay.core.policy.ResolvedPolicy;
+import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.core.report.Aggregator;

@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.tlsrelay.core.config.RelayConfig;
 
 /**
  * The configured lists as the relay uses them: the installed copies, each verified again at load, looked up in
@@ -38,7 +37,7 @@ public final class InstalledPolicyLists implements PolicyLists {
     private static final Duration FIRST_RUN_WITHIN = Duration.ofMinutes(1);
     private static final Duration FIRST_RETRY = Duration.ofMinutes(5);
 
-    private final List<RelayConfig.PolicyList> configs;
+    private final List<ListSource> configs;
     private final PolicyListUpdater updater;
     private final Consumer<UpdateOutcome> listener;
     private final AtomicReference<Map<String, SignedList>> inUse = new AtomicReference<>(Map.of());
@@ -54,19 +53,17 @@ public final class InstalledPolicyLists implements PolicyLists {
      * (metrics, tests). Nothing is loaded until {@link #reload()}.
      */
     public InstalledPolicyLists(
-            List<RelayConfig.PolicyList> configs,
-            PolicyListUpdater updater,
-            Consumer<UpdateOutcome> listener) {
+            List<ListSource> configs, PolicyListUpdater updater, Consumer<UpdateOutcome> listener) {
         this.configs = List.copyOf(configs);
         this.updater = updater;
         this.listener = listener;
     }
 
-    /** The lists of {@code config}, loaded from their installed copies. */
-    public static InstalledPolicyLists load(RelayConfig config, Clock clock) throws IOException {
+    /** The lists of {@code settings}, loaded from their installed copies. */
+    public static InstalledPolicyLists load(ListSettings settings, Clock clock) throws IOException {
         InstalledPolicyLists lists =
                 new InstalledPolicyLists(
-                        config.policy().lists(), PolicyListUpdater.from(config, clock), o -> {});
+                        settings.lists(), PolicyListUpdater.from(settings, clock), o -> {});
         lists.reload();
         return lists;
     }
@@ -75,7 +72,7 @@ public final class InstalledPolicyLists implements PolicyLists {
     public void reload() {
         Map<String, SignedList> loaded = new HashMap<>();
         Instant now = updater.clock().instant();
-        for (RelayConfig.PolicyList c : configs) {
+        for (ListSource c : configs) {
             try {
                 Optional<SignedList> installed = updater.installed(c);
                 if (installed.isPresent()) {
@@ -106,7 +103,7 @@ public final class InstalledPolicyLists implements PolicyLists {
     @Override
     public Optional<ListedPolicy> find(String domain, Instant now) {
         Map<String, SignedList> snapshot = inUse.get();
-        for (RelayConfig.PolicyList c : configs) {
+        for (ListSource c : configs) {
             SignedList list = snapshot.get(c.name());
             if (list == null || list.document().isExpiredAt(now)) {
                 continue;
@@ -131,7 +128,7 @@ public final class InstalledPolicyLists implements PolicyLists {
 
     /** Updates list {@code name} now and, when a new copy was installed, swaps it in. */
     public UpdateOutcome refresh(String name) {
-        RelayConfig.PolicyList config =
+        ListSource config =
                 configs.stream()
                         .filter(c -> c.name().equals(name))
                         .findFirst()
@@ -186,7 +183,7 @@ public final class InstalledPolicyLists implements PolicyLists {
                 return;
             }
             this.executor = executor;
-            for (RelayConfig.PolicyList c : configs) {
+            for (ListSource c : configs) {
                 long firstMillis = Math.min(c.refresh().toMillis(), FIRST_RUN_WITHIN.toMillis());
                 schedule(
                         c,
@@ -204,7 +201,7 @@ public final class InstalledPolicyLists implements PolicyLists {
         }
     }
 
-    private void schedule(RelayConfig.PolicyList config, Duration delay) {
+    private void schedule(ListSource config, Duration delay) {
         synchronized (scheduling) {
             if (executor == null) {
                 return;
@@ -215,7 +212,7 @@ public final class InstalledPolicyLists implements PolicyLists {
         }
     }
 
-    private void run(RelayConfig.PolicyList config) {
+    private void run(ListSource config) {
         Duration next;
         try {
             UpdateOutcome outcome = refresh(config.name());

@@ -20,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
-import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.tls.TrustMaterial;
 
 /**
@@ -49,10 +48,10 @@ public final class ListFetcher {
     }
 
     /** Trust from {@code delivery.trust}, connect timeout from {@code delivery.connect-timeout}. */
-    public static ListFetcher from(RelayConfig config) throws IOException {
+    public static ListFetcher from(ListSettings settings) throws IOException {
         return new ListFetcher(
-                TrustMaterial.from(config.delivery().trust()).clientContext(),
-                config.delivery().connectTimeout(),
+                TrustMaterial.from(settings.systemTrust(), settings.extraCa()).clientContext(),
+                settings.connectTimeout(),
                 DEFAULT_TIMEOUT);
     }
 

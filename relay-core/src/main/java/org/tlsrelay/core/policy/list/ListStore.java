@@ -14,7 +14,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import org.tlsrelay.core.config.RelayConfig;
 
 /**
  * The installed copy of one list: {@code STATE/lists/NAME/policy.json} and {@code policy.json.asc}, where STATE is
@@ -43,11 +42,6 @@ public final class ListStore {
 
     public ListStore(Path dir) {
         this.dir = dir.toAbsolutePath().normalize();
-    }
-
-    /** The store of list {@code name} under {@code config.spool().stateDir()/lists/}. */
-    public static ListStore of(RelayConfig config, String name) {
-        return new ListStore(config.spool().stateDir().resolve("lists").resolve(name));
     }
 
     public Path dir() {

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.Policy;
+import org.tlsrelay.core.policy.PolicyMode;
 
 /**
  * A parsed STARTTLS-Everywhere policy list ({@code policy.json}, format version 0.1). Immutable. Domains are held
@@ -75,6 +76,13 @@ public final class PolicyListDocument {
     /** The entry for {@code domain} (exact match, case-insensitive, trailing dot ignored), aliases followed. */
     public Optional<ListEntry> entry(String domain) {
         return Optional.ofNullable(entries.get(MxPattern.normalise(domain)));
+    }
+
+    /** How many entries are in mode {@code enforce}; the others are {@code testing} (the list has no {@code none}). */
+    public long enforcingCount() {
+        return entries.values().stream()
+                .filter(e -> e.policy().mode() == PolicyMode.ENFORCE)
+                .count();
     }
 
     /** How many entries borrow an alias's policy. */

@@ -9,7 +9,6 @@ import java.util.Arrays;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.tlsrelay.core.config.RelayConfig;
 
 /**
  * Fetches, verifies and installs one configured list (RULES.md; EFF USAGE.md "Using the list"):
@@ -35,14 +34,9 @@ public final class PolicyListUpdater {
         this.clock = clock;
     }
 
-    /** Lists under {@code STATE/lists/}, fetched with the outbound trust of {@code config}. */
-    public static PolicyListUpdater from(RelayConfig config, Clock clock) throws IOException {
-        return new PolicyListUpdater(listsDir(config), ListFetcher.from(config), clock);
-    }
-
-    /** {@code config.spool().stateDir()/lists}. */
-    public static Path listsDir(RelayConfig config) {
-        return config.spool().stateDir().resolve("lists");
+    /** Lists under {@link ListSettings#listsDir()}, fetched with the outbound trust of the settings. */
+    public static PolicyListUpdater from(ListSettings settings, Clock clock) throws IOException {
+        return new PolicyListUpdater(settings.listsDir(), ListFetcher.from(settings), clock);
     }
 
     public ListStore store(String name) {
@@ -57,7 +51,7 @@ public final class PolicyListUpdater {
      * The installed copy of {@code list}, verified again against its configured key; empty when none was
      * installed yet. A copy that no longer verifies is an error, never used.
      */
-    public Optional<SignedList> installed(RelayConfig.PolicyList list)
+    public Optional<SignedList> installed(ListSource list)
             throws IOException, ListSignatureException, ListFormatException {
         Optional<ListStore.Copy> copy = store(list.name()).read();
         if (copy.isEmpty()) {
@@ -74,7 +68,7 @@ public final class PolicyListUpdater {
     }
 
     /** Updates {@code list} now. */
-    public UpdateOutcome update(RelayConfig.PolicyList list) {
+    public UpdateOutcome update(ListSource list) {
         UpdateOutcome outcome = attempt(list);
         if (outcome instanceof UpdateOutcome.Installed i) {
             LOG.info("policy list {}: installed {}", list.name(), i.installed().summary());
@@ -89,7 +83,7 @@ public final class PolicyListUpdater {
         return outcome;
     }
 
-    private UpdateOutcome attempt(RelayConfig.PolicyList list) {
+    private UpdateOutcome attempt(ListSource list) {
         String name = list.name();
         ListKey key;
         try {
@@ -182,8 +176,7 @@ public final class PolicyListUpdater {
         return Optional.empty();
     }
 
-    private static ListKey loadKey(RelayConfig.PolicyList list)
-            throws IOException, ListSignatureException {
+    private static ListKey loadKey(ListSource list) throws IOException, ListSignatureException {
         try {
             return ListKey.load(list.key());
         } catch (NoSuchFileException e) {

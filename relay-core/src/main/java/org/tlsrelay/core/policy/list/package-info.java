@@ -1,6 +1,8 @@
 /**
  * STARTTLS-Everywhere-format policy lists (EFF's {@code policy.json}, format 0.1, as specified in the
- * starttls-everywhere RULES.md and USAGE.md): any number of lists, each with its own URL and pinned OpenPGP key.
+ * starttls-everywhere RULES.md and USAGE.md): any number of lists, each with its own URL and pinned OpenPGP key
+ * ({@link org.tlsrelay.core.policy.list.ListSource}, one entry of {@code policy.lists}), set up from
+ * {@link org.tlsrelay.core.policy.list.ListSettings}.
  * <ul>
  *   <li>{@link org.tlsrelay.core.policy.list.PolicyListParser}: strict parser, errors located by JSON path;
  *       {@link org.tlsrelay.core.policy.list.PolicyListDocument} / {@link org.tlsrelay.core.policy.list.ListEntry}

@@ -1,6 +1,6 @@
 package org.tlsrelay.core.policy.mtasts;
 
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /** The outcome of one policy fetch: the body of a 200 text/plain answer, or why there is none. */
 public sealed interface FetchResult {

@@ -25,7 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.core.tls.TrustMaterial;
 
 /**

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /**
  * A domain's MTA-STS policy, per RFC 8461 §3 and §5.1: TXT discovery, HTTPS fetch, validation, and the cache.

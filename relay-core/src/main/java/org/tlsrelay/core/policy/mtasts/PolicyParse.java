@@ -2,6 +2,7 @@ package org.tlsrelay.core.policy.mtasts;
 
 import java.util.List;
 import java.util.Optional;
+import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
 
 /**
@@ -67,6 +68,15 @@ public final class PolicyParse {
     /** Things that do not make the policy invalid but that its author would want to know. */
     public List<String> warnings() {
         return warnings;
+    }
+
+    /**
+     * Whether the fields as read let mail go to {@code mxHost}: under mode {@code none} the domain has no active policy
+     * and every MX is acceptable (RFC 8461 §5); otherwise one of the {@code mx} patterns must match it (§4.1).
+     */
+    public boolean allowsMx(String mxHost) {
+        return mode == PolicyMode.NONE
+                || mx.stream().map(MxPattern::ofMtaSts).anyMatch(p -> p.matches(mxHost));
     }
 
     public Optional<MtaStsPolicy> policy() {

@@ -3,7 +3,7 @@ package org.tlsrelay.core.policy.mtasts;
 import java.util.List;
 import java.util.Optional;
 import org.tlsrelay.core.dns.DnsResult;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /** What a first contact with a domain's MTA-STS shows, step by step (see {@link MtaStsResolver#probe}). */
 public final class Probe {

@@ -1,6 +1,6 @@
 package org.tlsrelay.core.policy.mtasts;
 
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /**
  * Why a domain's MTA-STS policy could not be fetched or used: one of {@link TlsFailureType#STS_POLICY_FETCH_ERROR},

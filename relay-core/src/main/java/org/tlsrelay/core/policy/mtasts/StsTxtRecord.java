@@ -73,7 +73,7 @@ public final class StsTxtRecord {
         String id = null;
         int fields = 0;
         for (int i = 0; i < parts.length; i++) {
-            String field = stripWsp(parts[i]);
+            String field = VersionedTxt.stripWsp(parts[i]);
             if (field.isEmpty()) {
                 if (i == parts.length - 1 && fields > 0) {
                     break; // the optional trailing separator
@@ -108,17 +108,5 @@ public final class StsTxtRecord {
             problems.add("no id field");
         }
         return id;
-    }
-
-    private static String stripWsp(String s) {
-        int start = 0;
-        int end = s.length();
-        while (start < end && (s.charAt(start) == ' ' || s.charAt(start) == '\t')) {
-            start++;
-        }
-        while (end > start && (s.charAt(end - 1) == ' ' || s.charAt(end - 1) == '\t')) {
-            end--;
-        }
-        return s.substring(start, end);
     }
 }

@@ -7,6 +7,6 @@
  * {@link org.tlsrelay.core.policy.mtasts.MtaStsResolver}, {@link org.tlsrelay.core.policy.mtasts.MtaStsRefresher}).
  * Failures are recorded with their RFC 8460 §4.3.2.2 result types ({@code sts-policy-fetch-error},
  * {@code sts-policy-invalid}, {@code sts-webpki-invalid}). Which source finally applies to a domain is decided in
- * {@link org.tlsrelay.core.policy.PolicyResolver}, not here.
+ * {@link org.tlsrelay.core.policy.resolve.PolicyResolver}, not here.
  */
 package org.tlsrelay.core.policy.mtasts;

@@ -96,7 +96,7 @@ class InstalledPolicyListsTest {
         RelayConfig config = PolicyListUpdaterTest.config(tmp, caPem, fileList("eff", key, "12h"));
         publish("eff", TestKeys.eff("policy.json"), TestKeys.eff("policy.json.asc"));
         PolicyListUpdater updater =
-                PolicyListUpdater.from(config, Clock.fixed(clock, ZoneOffset.UTC));
+                PolicyListUpdater.from(config.listSettings(), Clock.fixed(clock, ZoneOffset.UTC));
         assertInstanceOf(
                 UpdateOutcome.Installed.class, updater.update(config.policy().lists().get(0)));
         InstalledPolicyLists lists =
@@ -165,7 +165,9 @@ class InstalledPolicyListsTest {
         Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
         InstalledPolicyLists lists =
                 new InstalledPolicyLists(
-                        config.policy().lists(), PolicyListUpdater.from(config, clock), o -> {});
+                        config.policy().lists(),
+                        PolicyListUpdater.from(config.listSettings(), clock),
+                        o -> {});
         lists.refreshAll();
 
         // at NOW the first list has expired: the second applies
@@ -187,7 +189,7 @@ class InstalledPolicyListsTest {
         RelayConfig config =
                 PolicyListUpdaterTest.config(tmp, caPem, fileList("later", key, "12h"));
         InstalledPolicyLists lists =
-                InstalledPolicyLists.load(config, Clock.fixed(NOW, ZoneOffset.UTC));
+                InstalledPolicyLists.load(config.listSettings(), Clock.fixed(NOW, ZoneOffset.UTC));
 
         assertTrue(lists.find("example.com", NOW).isEmpty());
         assertTrue(
@@ -207,12 +209,12 @@ class InstalledPolicyListsTest {
                         TestKeys.POLICIES);
         publish("partners", policy, publisher.sign(policy, NOW.minus(Duration.ofHours(1))));
         Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
-        PolicyListUpdater updater = PolicyListUpdater.from(config, clock);
+        PolicyListUpdater updater = PolicyListUpdater.from(config.listSettings(), clock);
         updater.update(config.policy().lists().get(0));
         Path installed = updater.store("partners").policyFile();
         Files.writeString(installed, Files.readString(installed).replace("testing", "enforce"));
 
-        InstalledPolicyLists lists = InstalledPolicyLists.load(config, clock);
+        InstalledPolicyLists lists = InstalledPolicyLists.load(config.listSettings(), clock);
 
         assertTrue(lists.find("example.com", NOW).isEmpty());
         assertTrue(
@@ -239,7 +241,8 @@ class InstalledPolicyListsTest {
         InstalledPolicyLists lists =
                 new InstalledPolicyLists(
                         config.policy().lists(),
-                        PolicyListUpdater.from(config, Clock.fixed(NOW, ZoneOffset.UTC)),
+                        PolicyListUpdater.from(
+                                config.listSettings(), Clock.fixed(NOW, ZoneOffset.UTC)),
                         outcomes::add);
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1);
         executor.setRemoveOnCancelPolicy(true);

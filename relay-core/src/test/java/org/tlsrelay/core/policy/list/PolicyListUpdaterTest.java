@@ -41,7 +41,7 @@ class PolicyListUpdaterTest {
 
     @TempDir Path tmp;
     private RelayConfig config;
-    private RelayConfig.PolicyList partners;
+    private ListSource partners;
     private PolicyListUpdater updater;
 
     @BeforeAll
@@ -73,7 +73,7 @@ class PolicyListUpdaterTest {
                                 .formatted(
                                         server.url("/" + tmp.getFileName() + "/policy.json"), key));
         partners = config.policy().lists().get(0);
-        updater = PolicyListUpdater.from(config, CLOCK);
+        updater = PolicyListUpdater.from(config.listSettings(), CLOCK);
     }
 
     static RelayConfig config(Path dir, Path caPem, String lists) throws Exception {
@@ -143,7 +143,9 @@ class PolicyListUpdaterTest {
         server.respond(partners.url().getPath(), Response.status(503));
         InstalledPolicyLists reloaded =
                 new InstalledPolicyLists(
-                        config.policy().lists(), PolicyListUpdater.from(config, CLOCK), o -> {});
+                        config.policy().lists(),
+                        PolicyListUpdater.from(config.listSettings(), CLOCK),
+                        o -> {});
         reloaded.reload();
         ListedPolicy p = reloaded.find("Customer.Example", NOW).orElseThrow();
         assertEquals("partners", p.listName());
@@ -257,7 +259,7 @@ class PolicyListUpdaterTest {
                       key: "%s"
                 """
                                 .formatted(partners.url(), partners.key()));
-        PolicyListUpdater strict = PolicyListUpdater.from(distrusting, CLOCK);
+        PolicyListUpdater strict = PolicyListUpdater.from(distrusting.listSettings(), CLOCK);
 
         String reason = failure(strict.update(distrusting.policy().lists().get(0)));
         assertTrue(
@@ -279,10 +281,10 @@ class PolicyListUpdaterTest {
                       key: "%s"
                 """
                                 .formatted(published.resolve("policy.json").toUri(), key));
-        RelayConfig.PolicyList eff = effConfig.policy().lists().get(0);
+        ListSource eff = effConfig.policy().lists().get(0);
         PolicyListUpdater effUpdater =
                 PolicyListUpdater.from(
-                        effConfig,
+                        effConfig.listSettings(),
                         Clock.fixed(Instant.parse("2020-05-21T00:00:00Z"), ZoneOffset.UTC));
 
         Files.write(published.resolve("policy.json"), TestKeys.eff("policy.json"));

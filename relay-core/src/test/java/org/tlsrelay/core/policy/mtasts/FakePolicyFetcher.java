@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.tls.TlsFailureType;
 
 /** A {@link PolicyFetcher} answering from a map, counting fetches; unknown domains fail with a fetch error. */
 public final class FakePolicyFetcher implements PolicyFetcher {

@@ -1,10 +1,11 @@
-package org.tlsrelay.core.policy;
+package org.tlsrelay.core.policy.resolve;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.list.ListedPolicy;
 import org.tlsrelay.core.policy.list.PolicyLists;
 

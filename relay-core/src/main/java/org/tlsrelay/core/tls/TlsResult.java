@@ -1,4 +1,4 @@
-package org.tlsrelay.core.enforce;
+package org.tlsrelay.core.tls;
 
 /**
  * The RFC 8460 result of one session: success, or one failure type with a human detail. This is what a TLS-RPT

@@ -1,4 +1,4 @@
-package org.tlsrelay.core.policy;
+package org.tlsrelay.core.policy.resolve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,11 +13,14 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.config.RelayConfig;
-import org.tlsrelay.core.enforce.TlsFailureType;
+import org.tlsrelay.core.policy.MxPattern;
+import org.tlsrelay.core.policy.Policy;
+import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.PolicySource;
 import org.tlsrelay.core.policy.mtasts.FakePolicyFetcher;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
 import org.tlsrelay.core.policy.mtasts.PolicyCache;
+import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.testkit.FakeDnsResolver;
 import org.tlsrelay.testkit.MutableClock;
 
@@ -63,19 +66,22 @@ class PolicyResolverTest {
         fetcher.serve(domain, policy);
     }
 
-    PolicyResolver resolver(Map<String, RelayConfig.LocalOverride> overrides, boolean stsEnabled) {
-        RelayConfig.Policy config =
-                new RelayConfig.Policy(new RelayConfig.MtaSts(stsEnabled, null), null, overrides);
-        return new PolicyResolver(config, mtaSts, lists, clock);
+    PolicyResolver resolver(
+            Map<String, PolicyResolver.LocalOverride> overrides, boolean stsEnabled) {
+        return new PolicyResolver(
+                new PolicyResolver.Settings(stsEnabled, overrides), mtaSts, lists, clock);
     }
 
-    PolicyResolver resolver(Map<String, RelayConfig.LocalOverride> overrides) {
+    PolicyResolver resolver(Map<String, PolicyResolver.LocalOverride> overrides) {
         return resolver(overrides, true);
     }
 
-    static RelayConfig.LocalOverride override(boolean force) {
-        return new RelayConfig.LocalOverride(
-                PolicyMode.TESTING, List.of("override-mx.example.com"), force);
+    static PolicyResolver.LocalOverride override(boolean force) {
+        return new PolicyResolver.LocalOverride(
+                new Policy(
+                        PolicyMode.TESTING,
+                        List.of(MxPattern.ofOverride("override-mx.example.com"))),
+                force);
     }
 
     ResolvedPolicy resolve(PolicyResolver r, String domain) throws Exception {

@@ -1,14 +1,17 @@
-package org.tlsrelay.core.policy;
+package org.tlsrelay.core.policy.resolve;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.policy.Policy;
 import org.tlsrelay.core.policy.list.ListedPolicy;
 import org.tlsrelay.core.policy.list.PolicyLists;
 import org.tlsrelay.core.policy.mtasts.MtaStsResolver;
@@ -29,17 +32,41 @@ import org.tlsrelay.core.policy.mtasts.StsOutcome;
  * An MTA-STS policy with {@code mode: none} is a valid policy and wins like any other (the domain owner opted out).
  */
 public final class PolicyResolver {
-    private final RelayConfig.Policy config;
+    /**
+     * What the operator configured: whether MTA-STS is consulted ({@code policy.mta-sts.enabled}) and the local
+     * overrides by domain ({@code policy.overrides}).
+     */
+    public record Settings(boolean mtaStsEnabled, Map<String, LocalOverride> overrides) {
+        public Settings {
+            Map<String, LocalOverride> byName = new LinkedHashMap<>();
+            overrides.forEach((domain, o) -> byName.put(domain.toLowerCase(Locale.ROOT), o));
+            overrides = Map.copyOf(byName);
+        }
+
+        /** MTA-STS on, no overrides. */
+        public static Settings defaults() {
+            return new Settings(true, Map.of());
+        }
+    }
+
+    /**
+     * A local policy for one domain.
+     *
+     * @param force whether it wins over MTA-STS and every list ({@code force: true})
+     */
+    public record LocalOverride(Policy policy, boolean force) {}
+
+    private final Settings settings;
     private final MtaStsResolver mtaSts;
     private final PolicyLists lists;
     private final Clock clock;
 
     /**
-     * @param mtaSts consulted only when {@code policy.mta-sts.enabled} is true
+     * @param mtaSts consulted only when {@link Settings#mtaStsEnabled()}
      */
     public PolicyResolver(
-            RelayConfig.Policy config, MtaStsResolver mtaSts, PolicyLists lists, Clock clock) {
-        this.config = config;
+            Settings settings, MtaStsResolver mtaSts, PolicyLists lists, Clock clock) {
+        this.settings = settings;
         this.mtaSts = mtaSts;
         this.lists = lists;
         this.clock = clock;
@@ -72,17 +99,17 @@ public final class PolicyResolver {
     }
 
     private CompletableFuture<ResolvedPolicy> resolve(String domain, boolean recheck) {
-        RelayConfig.LocalOverride override = config.overrides().get(domain);
+        LocalOverride override = settings.overrides().get(domain);
         if (override != null && override.force()) {
             return CompletableFuture.completedFuture(
                     ResolvedPolicy.override(
                             domain,
-                            override.asPolicy(),
+                            override.policy(),
                             true,
                             "the local override says force: true, which wins over MTA-STS and every list",
                             null));
         }
-        if (!config.mtaSts().enabled()) {
+        if (!settings.mtaStsEnabled()) {
             return CompletableFuture.completedFuture(
                     withoutMtaSts(
                             domain,
@@ -95,8 +122,7 @@ public final class PolicyResolver {
         return sts.thenApply(outcome -> decide(domain, override, outcome));
     }
 
-    private ResolvedPolicy decide(
-            String domain, RelayConfig.LocalOverride override, StsOutcome sts) {
+    private ResolvedPolicy decide(String domain, LocalOverride override, StsOutcome sts) {
         StsFailure failure = sts.failure().orElse(null);
         if (sts.policy().isPresent()) {
             StringBuilder why =
@@ -123,7 +149,7 @@ public final class PolicyResolver {
     }
 
     private ResolvedPolicy withoutMtaSts(
-            String domain, RelayConfig.LocalOverride override, StsFailure failure, String stsWhy) {
+            String domain, LocalOverride override, StsFailure failure, String stsWhy) {
         Optional<ListedPolicy> listed = lists.find(domain, clock.instant());
         if (listed.isPresent()) {
             ListedPolicy l = listed.get();
@@ -143,7 +169,7 @@ public final class PolicyResolver {
         if (override != null) {
             return ResolvedPolicy.override(
                     domain,
-                    override.asPolicy(),
+                    override.policy(),
                     false,
                     stsWhy + "; no list names this domain, so the local override applies",
                     failure);

@@ -1,4 +1,4 @@
-package org.tlsrelay.core.enforce;
+package org.tlsrelay.core.tls;
 
 import java.net.IDN;
 import java.util.List;

@@ -1,4 +1,4 @@
-package org.tlsrelay.core.dane;
+package org.tlsrelay.core.dns;
 
 import java.util.Arrays;
 import java.util.HexFormat;

@@ -1,8 +1,12 @@
-package org.tlsrelay.core.policy;
+package org.tlsrelay.core.policy.resolve;
 
 import java.util.List;
 import java.util.Optional;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.policy.MxPattern;
+import org.tlsrelay.core.policy.Policy;
+import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.policy.PolicySource;
 import org.tlsrelay.core.policy.mtasts.CachedPolicy;
 import org.tlsrelay.core.policy.mtasts.StsFailure;
 
@@ -137,6 +141,16 @@ public final class ResolvedPolicy {
 
     public List<MxPattern> mxs() {
         return policy.mxs();
+    }
+
+    /**
+     * Whether a pattern of the policy allows {@code host} (RFC 8461 §4.1), for reports such as {@code policy check};
+     * empty when the policy has no pattern to check ({@code none}, or no {@code mx} lines).
+     */
+    public Optional<Boolean> mxMatch(String host) {
+        return mode() == PolicyMode.NONE || mxs().isEmpty()
+                ? Optional.empty()
+                : Optional.of(policy().allowsMx(host));
     }
 
     public PolicySource source() {

@@ -1,0 +1,37 @@
+package org.tlsrelay.smtp.inbound;
+
+import java.util.Map;
+import java.util.Objects;
+import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.auth.Credentials;
+import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.queue.Spool;
+
+/**
+ * What the commands need of their server, one per server and shared by every session: the limits and name, where
+ * mail goes, what is counted, who may authenticate and relay, and each session's {@link SessionState}. The server
+ * builds it and hands it to the commands, so that the commands never reach back into the listener.
+ *
+ * @param tlsAvailable whether STARTTLS is offered ({@code server.tls} is configured)
+ */
+record CommandContext(
+        RelayConfig.Limits limits,
+        String hostname,
+        Spool spool,
+        RelayMetrics metrics,
+        Credentials credentials,
+        RelayAccess relayAccess,
+        boolean tlsAvailable,
+        Map<Session, SessionState> sessions) {
+
+    /** The state of a session the server accepted. */
+    SessionState state(Session session) {
+        return Objects.requireNonNull(sessions.get(session), "session state");
+    }
+
+    /** AUTH is offered only with users and only over TLS (RFC 4954 §4). */
+    boolean authAvailable() {
+        return !credentials.isEmpty() && tlsAvailable;
+    }
+}

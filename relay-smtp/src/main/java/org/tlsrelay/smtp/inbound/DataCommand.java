@@ -1,0 +1,248 @@
+package org.tlsrelay.smtp.inbound;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.subethamail.smtp.DropConnectionException;
+import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
+import org.tlsrelay.core.queue.Envelope;
+import org.tlsrelay.core.queue.QueuedMessage;
+import org.tlsrelay.core.queue.RecipientStatus;
+import org.tlsrelay.core.queue.Spool;
+
+/** DATA (RFC 5321 §4.1.1.4): stream into the spool, reply only after it is durable. */
+final class DataCommand extends InboundCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(DataCommand.class);
+    private static final DateTimeFormatter DATE =
+            DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.US)
+                    .withZone(ZoneOffset.UTC);
+
+    DataCommand(CommandContext server) {
+        super(server, "DATA", "Send the message, ended by <CR><LF>.<CR><LF>");
+    }
+
+    @Override
+    void handle(String args, Session session, SessionState state)
+            throws IOException, DropConnectionException {
+        if (!session.isMailTransactionInProgress()) {
+            session.sendResponse("503 5.5.1 Error: need MAIL command");
+            return;
+        }
+        Transaction tx = transaction(session);
+        if (tx.recipients.isEmpty()) {
+            // RFC 2920 §3.1: with pipelining, DATA after only refused RCPTs gets 554, not 354.
+            session.sendResponse(
+                    tx.rcptCommands == 0
+                            ? "503 5.5.1 Error: need RCPT command"
+                            : "554 5.5.1 Error: no valid recipients");
+            return;
+        }
+        if (!args.isBlank()) {
+            session.sendResponse("501 5.5.4 Syntax: DATA");
+            return;
+        }
+        Spool.Reception reception;
+        try {
+            reception = server.spool().receive();
+        } catch (IOException e) {
+            LOG.error("cannot create a queue file: {}", e.toString());
+            server.metrics().rejected(Rejection.QUEUE_ERROR);
+            session.sendResponse("451 4.3.0 Error: queue file write error");
+            session.resetMailTransaction();
+            return;
+        }
+        String reply;
+        try (reception) {
+            MDC.put("queueId", reception.id());
+            session.sendResponse("354 End data with <CR><LF>.<CR><LF>");
+            reply = receive(session, state, tx, reception);
+        } finally {
+            MDC.remove("queueId");
+            session.resetMailTransaction();
+            restoreTimeout(session);
+        }
+        // Sent after the reception is closed: a refused message has left no file behind by
+        // then.
+        if (!reply.isEmpty()) {
+            session.sendResponse(reply);
+        }
+    }
+
+    private String receive(
+            Session session, SessionState state, Transaction tx, Spool.Reception reception)
+            throws IOException, DropConnectionException {
+        OutputStream body = reception.body();
+        IOException writeFailure = null;
+        byte[] received = receivedHeader(session, state, tx, reception.id());
+        try {
+            body.write(received);
+        } catch (IOException e) {
+            writeFailure = e;
+        }
+        long deadline = System.nanoTime() + server.limits().dataTimeout().toNanos();
+        TlsRequiredScanner tlsRequired =
+                new TlsRequiredScanner(
+                        writeFailure == null ? body : OutputStream.nullOutputStream());
+        DataReader.Result r;
+        try {
+            r =
+                    DataReader.read(
+                            session.getRawInput(),
+                            tlsRequired,
+                            server.limits().maxMessageSize().bytes(),
+                            server.limits().maxLineLength(),
+                            () -> setReadTimeout(session, deadline));
+        } catch (SocketTimeoutException e) {
+            LOG.info("DATA timeout: client={}", state.client.getHostAddress());
+            server.metrics().rejected(Rejection.DATA_TIMEOUT);
+            throw new DropConnectionException(
+                    421, "4.4.2 " + server.hostname() + " Error: timeout exceeded");
+        } catch (EOFException e) {
+            LOG.info("connection lost during DATA: client={}", state.client.getHostAddress());
+            session.quit();
+            return "";
+        }
+        if (writeFailure == null) {
+            writeFailure = r.sinkFailure();
+        }
+        if (r.bareNewline()) {
+            // SMTP smuggling defence, as Postfix's smtpd_forbid_bare_newline: refuse, never
+            // normalise.
+            LOG.info("rejected: bare CR or LF in DATA: client={}", state.client.getHostAddress());
+            server.metrics().rejected(Rejection.BARE_NEWLINE);
+            return "550 5.6.0 Error: bare <CR> or <LF> received; lines must end with <CR><LF>";
+        } else if (r.tooBig()) {
+            server.metrics().rejected(Rejection.MESSAGE_SIZE);
+            return "552 5.3.4 Error: message size exceeds fixed maximum message size";
+        } else if (r.lineTooLong()) {
+            server.metrics().rejected(Rejection.LINE_LENGTH);
+            return "554 5.6.0 Error: message has a line longer than "
+                    + server.limits().maxLineLength()
+                    + " octets";
+        } else if (writeFailure != null) {
+            LOG.error("queue file write error: {}", writeFailure.toString());
+            server.metrics().rejected(Rejection.QUEUE_ERROR);
+            return "451 4.3.0 Error: queue file write error";
+        } else {
+            Instant now = server.spool().clock().instant();
+            List<RecipientStatus> rcpts =
+                    tx.recipients.stream()
+                            .map(
+                                    x ->
+                                            RecipientStatus.pending(
+                                                    x.address(), x.dsnNotify(), x.orcpt(), now))
+                            .toList();
+            Envelope env =
+                    Envelope.accepted(
+                                    reception.id(),
+                                    now,
+                                    tx.sender,
+                                    rcpts,
+                                    tx.body,
+                                    tx.smtpUtf8,
+                                    tx.ret,
+                                    tx.envid,
+                                    new Envelope.Source(
+                                            "smtp",
+                                            state.client.getHostAddress(),
+                                            SmtpPath.printable(session.getHelo().orElse("")),
+                                            state.user,
+                                            state.tls))
+                            .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
+            QueuedMessage m;
+            try {
+                m = reception.commit(env);
+            } catch (IOException e) {
+                LOG.error("queue file write error: {}", e.toString());
+                server.metrics().rejected(Rejection.QUEUE_ERROR);
+                return "451 4.3.0 Error: queue file write error";
+            }
+            LOG.info(
+                    "queued: from=<{}> size={} nrcpt={} client={}{}",
+                    SmtpPath.printable(tx.sender),
+                    m.size(),
+                    rcpts.size(),
+                    state.client.getHostAddress(),
+                    state.user.isEmpty() ? "" : " user=" + state.user);
+            server.metrics().accepted();
+            return "250 2.0.0 Ok: queued as " + m.id();
+        }
+    }
+
+    /** RFC 5321 §4.4 trace header, with no DNS look-up: the client is named by its HELO and its IP literal. */
+    private byte[] receivedHeader(Session session, SessionState state, Transaction tx, String id) {
+        String ip = state.client.getHostAddress();
+        String literal =
+                state.client instanceof java.net.Inet6Address
+                        ? "[IPv6:" + ip + "]"
+                        : "[" + ip + "]";
+        StringBuilder h = new StringBuilder(256);
+        h.append("Received: from ")
+                .append(heloForHeader(session.getHelo().orElse("unknown")))
+                .append(" (")
+                .append(literal)
+                .append(")\r\n");
+        h.append("\tby ")
+                .append(server.hostname())
+                .append(" (tlsrelay) with ")
+                .append(state.protocol(tx.smtpUtf8))
+                .append(" id ")
+                .append(id);
+        if (!state.tls.isEmpty()) {
+            h.append("\r\n\t(using ").append(state.tls.replace(" ", " with cipher ")).append(")");
+        }
+        if (tx.recipients.size() == 1) {
+            h.append("\r\n\tfor <")
+                    .append(SmtpPath.printable(tx.recipients.get(0).address()))
+                    .append(">");
+        }
+        h.append(";\r\n\t").append(DATE.format(server.spool().clock().instant())).append("\r\n");
+        return h.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String heloForHeader(String helo) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < helo.length() && sb.length() < 255; i++) {
+            char c = helo.charAt(i);
+            sb.append(c > 32 && c < 127 && c != '(' && c != ')' && c != ';' ? c : '?');
+        }
+        return sb.length() == 0 ? "unknown" : sb.toString();
+    }
+
+    private void setReadTimeout(Session session, long deadline) throws IOException {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+            throw new SocketTimeoutException("DATA deadline passed");
+        }
+        long idle = server.limits().commandTimeout().toMillis();
+        session.getSocket()
+                .setSoTimeout((int) Math.max(1, Math.min(Math.min(left, idle), Integer.MAX_VALUE)));
+    }
+
+    private void restoreTimeout(Session session) {
+        try {
+            Socket s = session.getSocket();
+            if (!s.isClosed()) {
+                s.setSoTimeout(
+                        (int)
+                                Math.min(
+                                        server.limits().commandTimeout().toMillis(),
+                                        Integer.MAX_VALUE));
+            }
+        } catch (IOException e) {
+            // the connection is going away anyway
+        }
+    }
+}
