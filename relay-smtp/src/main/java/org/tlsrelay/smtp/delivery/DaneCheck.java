@@ -3,6 +3,7 @@ package org.tlsrelay.smtp.delivery;
 import java.util.concurrent.CompletableFuture;
 import org.tlsrelay.core.dane.DaneLookup;
 import org.tlsrelay.core.dane.DanePolicy;
+import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 
 /**
@@ -23,9 +24,9 @@ interface DaneCheck {
                                 mxHost, "DNSSEC validation is off (dns.dnssec: off)"));
     }
 
-    /** Look-ups through a validating resolver. */
-    static DaneCheck over(DnsResolver validating) {
-        DaneLookup lookup = new DaneLookup(validating);
+    /** Look-ups through a validating resolver; {@code insecureMx} for hosts an insecure MX RRset names. */
+    static DaneCheck over(DnsResolver validating, InsecureMxPolicy insecureMx) {
+        DaneLookup lookup = new DaneLookup(validating, insecureMx);
         return (mxHost, mxSecure, port) -> {
             try {
                 return lookup.lookUp(mxHost, mxSecure, port);

@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
@@ -158,7 +159,9 @@ public final class DeliveryEngine implements AutoCloseable {
                         client,
                         dns,
                         mxDns,
-                        b.validating == null ? DaneCheck.off() : DaneCheck.over(mxDns),
+                        b.validating == null
+                                ? DaneCheck.off()
+                                : DaneCheck.over(mxDns, b.insecureMx),
                         b.outcomes,
                         clock,
                         settings.port());
@@ -191,6 +194,7 @@ public final class DeliveryEngine implements AutoCloseable {
         private RelayMetrics metrics = RelayMetrics.noop();
         private Random random = new Random();
         private DnsResolver validating;
+        private InsecureMxPolicy insecureMx = InsecureMxPolicy.OPPORTUNISTIC;
 
         private Builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
             this.spool = Objects.requireNonNull(spool, "spool");
@@ -235,6 +239,12 @@ public final class DeliveryEngine implements AutoCloseable {
         public Builder dane(DnsResolver validatingResolver) {
             this.validating = Objects.requireNonNull(validatingResolver);
             return this;
+        }
+
+        /** As {@link #dane(DnsResolver)}, with {@code dane.insecure-mx} for hosts an insecure MX RRset names. */
+        public Builder dane(DnsResolver validatingResolver, InsecureMxPolicy insecureMx) {
+            this.insecureMx = Objects.requireNonNull(insecureMx);
+            return dane(validatingResolver);
         }
 
         /** The source of the order of equal-preference MXs (tests make it predictable). */
