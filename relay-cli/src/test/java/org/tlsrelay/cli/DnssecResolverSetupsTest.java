@@ -52,7 +52,8 @@ import org.tlsrelay.testkit.Unbound;
  *   <li>{@code good.dnssec} (NSEC3): DANE-EE TLSA matching its MX's certificate, which no CA the relay trusts issued;
  *   <li>{@code bad.dnssec} (NSEC3): TLSA records its MX's certificate does not match: never MAIL FROM;
  *   <li>{@code plain.dnssec}: an unsigned delegation, opportunistic TLS;
- *   <li>{@code ent.dnssec}: an empty non-terminal above unsigned delegations only: no MX, no address, a bounce.
+ *   <li>{@code ent.dnssec}: an empty non-terminal above unsigned delegations only: no MX, no address, a bounce;
+ *   <li>{@code hosted.dnssec}: an unsigned zone whose MX is {@code bad.dnssec}'s host ({@code dane.insecure-mx}).
  * </ul>
  */
 class DnssecResolverSetupsTest {
@@ -107,6 +108,9 @@ class DnssecResolverSetupsTest {
                         SignedZone.unsigned("plain.dnssec")
                                 .mx("plain.dnssec", 10, "mx.plain.dnssec")
                                 .a("mx.plain.dnssec", plain.address().getHostAddress()))
+                .delegate(
+                        SignedZone.unsigned("hosted.dnssec")
+                                .mx("hosted.dnssec", 10, "mx.bad.dnssec"))
                 .delegate(SignedZone.unsigned("a.ent.dnssec").a("a.ent.dnssec", "127.0.0.9"))
                 .delegate(SignedZone.unsigned("b.ent.dnssec").a("b.ent.dnssec", "127.0.0.9"));
         f.dns.serve(root);
@@ -181,6 +185,24 @@ class DnssecResolverSetupsTest {
         String dsn = senderMx.messages().get(0).text();
         assertTrue(dsn.contains("bob@ent.dnssec") && dsn.contains("5.1.2"), dsn);
         Await.until(() -> state(entId) == null && state(goodId) == null, WAIT, "both done");
+    }
+
+    // ---- dane.insecure-mx: an insecure MX RRset naming a host with secure TLSA records ----
+
+    @Test
+    void anInsecureMxRrsetGetsOpportunisticTlsByDefaultAsRfc7672Says() throws Exception {
+        f.start("", "");
+        f.send(SENDER, List.of("bob@hosted.dnssec"), DeliveryFixture.message("h"));
+        Await.until(() -> bad.messages().size() == 1, WAIT, "opportunistic delivery");
+    }
+
+    @Test
+    void withInsecureMxDaneTheHostsTlsaRecordsApplyAndTheMismatchIsRefused() throws Exception {
+        f.start("", "dane:\n  insecure-mx: dane\n");
+        String id = f.send(SENDER, List.of("bob@hosted.dnssec"), DeliveryFixture.message("h"));
+        Await.until(() -> state(id) == QueueState.DEFERRED, WAIT, "deferred under DANE");
+        assertFalse(bad.saw("MAIL FROM"), bad.commands().toString());
+        assertTrue(reply(id).startsWith("451 4.7.5 "), reply(id));
     }
 
     // ---- what an attacker or a broken middlebox does: validation stays on, delivery waits ----
