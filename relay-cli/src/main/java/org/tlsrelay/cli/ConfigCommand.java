@@ -1,10 +1,15 @@
 package org.tlsrelay.cli;
 
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.smtp.dns.DnssecProbe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay config ...}: work with the configuration file. */
@@ -30,16 +35,33 @@ final class ConfigCommand implements Runnable {
             header = "Validate the configuration file.",
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {
-                "0:the configuration is valid",
-                "2:it is not (every problem is printed)"
+                "0:the configuration is valid (and, with --probe-dns, every DNS server passed)",
+                "1:--probe-dns: a DNS server did not answer the DNSSEC check usefully (run would start and "
+                        + "hold DANE look-ups until it does)",
+                "2:it is not (every problem is printed), or --probe-dns found a DNS server that run would "
+                        + "refuse"
             },
             description = {
                 "Validate the configuration: prints OK and exits 0, or prints every error "
-                        + "(file:line: key: problem) and exits 2."
+                        + "(file:line: key: problem) and exits 2.",
+                "",
+                "With --probe-dns and dns.dnssec: validate, also asks each of dns.servers for the trust "
+                        + "anchors' DNSKEY records with the DO bit, as run does at start: each server must "
+                        + "offer recursion and return keys with signatures that validate against "
+                        + "dns.trust-anchors. One line per server."
             },
-            footer = {"%nExample:%n  tlsrelay config check --config /etc/tlsrelay/tlsrelay.yaml"})
+            footer = {
+                "%nExamples:%n  tlsrelay config check --config /etc/tlsrelay/tlsrelay.yaml",
+                "  tlsrelay config check --probe-dns --config /etc/tlsrelay/tlsrelay.yaml"
+            })
     static final class Check implements Callable<Integer> {
         @Mixin ConfigOption config;
+
+        @Option(
+                names = "--probe-dns",
+                description =
+                        "Also check that dns.servers can carry DNSSEC validation, as run does at start.")
+        boolean probeDns;
 
         @Spec CommandSpec spec;
 
@@ -62,7 +84,29 @@ final class ConfigCommand implements Runnable {
                                     + " policy list(s), "
                                     + c.policy().overrides().size()
                                     + " override(s)");
-            return 0;
+            return probeDns ? probe(c) : 0;
+        }
+
+        private int probe(RelayConfig c) {
+            PrintWriter out = spec.commandLine().getOut();
+            if (c.dns().dnssec() == RelayConfig.DnssecMode.OFF) {
+                out.println("dns.dnssec: off: no DNSSEC validation and no DANE; nothing to probe");
+                return 0;
+            }
+            DnssecProbe.Result result;
+            try {
+                result = DnssecProbe.of(c.dns()).check();
+            } catch (IOException | IllegalArgumentException e) {
+                spec.commandLine().getErr().println("tlsrelay: " + e.getMessage());
+                return 2;
+            }
+            result.lines().forEach(out::println);
+            Optional<String> wrong = result.misconfiguration();
+            if (wrong.isPresent()) {
+                spec.commandLine().getErr().println("tlsrelay: " + wrong.get());
+                return 2;
+            }
+            return result.validates() ? 0 : 1;
         }
     }
 }

@@ -137,7 +137,10 @@ final class PolicyCheckCommand implements Callable<Integer> {
             MxResolvers resolvers =
                     wiring.resolvers()
                             .validating()
-                            .map(v -> MxResolvers.withDnssec(wiring.dns(), v))
+                            .map(
+                                    v ->
+                                            MxResolvers.withDnssec(
+                                                    wiring.dns(), v, cfg.dane().insecureMx()))
                             .orElseGet(() -> MxResolvers.withoutDnssec(wiring.dns()));
             MxProbe probe =
                     new MxProbe(

@@ -16,6 +16,7 @@ import java.util.stream.Collectors;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dane.DaneLookup;
 import org.tlsrelay.core.dane.DanePolicy;
+import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
@@ -85,7 +86,12 @@ final class PolicyCommand implements Runnable {
                 Dane dane;
                 try {
                     p = wiring.resolver().resolveNow(domain, wiring.timeout());
-                    dane = Dane.of(wiring, DnsNames.normalise(domain), cfg.delivery().port());
+                    dane =
+                            Dane.of(
+                                    wiring,
+                                    DnsNames.normalise(domain),
+                                    cfg.delivery().port(),
+                                    cfg.dane().insecureMx());
                 } catch (TimeoutException e) {
                     throw new UsageException(
                             "no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
@@ -112,7 +118,8 @@ final class PolicyCommand implements Runnable {
          * §2): {@code summary} says whether DNSSEC is on and how the validated MX look-up went.
          */
         record Dane(String summary, List<DanePolicy> hosts) {
-            static Dane of(PolicyWiring wiring, String domain, int port)
+            static Dane of(
+                    PolicyWiring wiring, String domain, int port, InsecureMxPolicy insecureMx)
                     throws TimeoutException, InterruptedException {
                 Optional<DnsResolver> validating = wiring.resolvers().validating();
                 if (validating.isEmpty()) {
@@ -136,7 +143,7 @@ final class PolicyCommand implements Runnable {
                                                         .filter(h -> !h.isEmpty())
                                                         .toList())
                                 .orElse(List.of(domain));
-                DaneLookup lookup = new DaneLookup(validating.get());
+                DaneLookup lookup = new DaneLookup(validating.get(), insecureMx);
                 List<DanePolicy> out = new ArrayList<>();
                 for (String h : hosts) {
                     out.add(get(lookup.lookUp(h, mx.isSecure(), port), ms));

@@ -41,6 +41,7 @@ import org.tlsrelay.smtp.delivery.DeliveryEngine;
 import org.tlsrelay.smtp.delivery.EngineSettings;
 import org.tlsrelay.smtp.delivery.PolicyLookup;
 import org.tlsrelay.smtp.delivery.PolicyOverride;
+import org.tlsrelay.smtp.dns.DnssecMonitor;
 import org.tlsrelay.smtp.inbound.InboundServer;
 import org.tlsrelay.smtp.outbound.OutboundSettings;
 import org.tlsrelay.smtp.report.SpoolMailTransport;
@@ -165,9 +166,24 @@ public final class Relay implements AutoCloseable {
             DeliveryEngine.Builder builder =
                     DeliveryEngine.builder(
                             spool, policies.dns(), PolicyLookup.of(policies.resolver()));
-            // RFC 7672: DANE per MX host, unless dns.dnssec: off
-            policies.resolvers().validating().ifPresent(builder::dane);
+            // RFC 7672: DANE per MX host, unless dns.dnssec: off. With validate, the resolver is
+            // checked
+            // now: a definite misconfiguration stops the start; nothing seen later turns validation
+            // off.
             LOG.info("DNS: {}", policies.resolvers().describe());
+            Optional<DnssecMonitor> dnssec = policies.resolvers().monitor();
+            if (dnssec.isPresent()) {
+                relay.running.push(dnssec.get());
+                Optional<String> wrong = dnssec.get().start().misconfiguration();
+                if (wrong.isPresent()) {
+                    throw new IllegalArgumentException(wrong.get());
+                }
+                metrics.bindDnssec(
+                        dnssec.get(), DnssecMonitor::validating, DnssecMonitor::failures);
+            }
+            policies.resolvers()
+                    .validating()
+                    .ifPresent(v -> builder.dane(v, config.dane().insecureMx()));
             DeliveryEngine engine =
                     builder.settings(EngineSettings.from(config))
                             .outbound(OutboundSettings.from(config), policies.trust())

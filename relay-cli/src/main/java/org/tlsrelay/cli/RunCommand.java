@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
             "0:stopped cleanly after SIGTERM or SIGINT",
             "1:stopped, but not everything finished within server.shutdown-grace",
             "2:usage or configuration error, or a port or the spool could not be opened (spool in use by another "
-                    + "relay)"
+                    + "relay), or dns.dnssec: validate with dns.servers that cannot carry DNSSEC validation (no "
+                    + "DNSSEC data, trust anchors that do not match, not a recursive resolver)"
         },
         footerHeading = "%nExamples:%n",
         footer = {

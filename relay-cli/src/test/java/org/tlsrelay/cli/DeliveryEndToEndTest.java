@@ -31,7 +31,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueueState;
@@ -116,26 +115,6 @@ class DeliveryEndToEndTest {
                                 .startTls(TestMx.StartTls.INJECT_PLAINTEXT);
             };
         }
-    }
-
-    @Test
-    void withTheDefaultDnssecValidationAResolverWithoutDnssecStillDeliversUnderThePolicy()
-            throws Exception {
-        // The stub answers plain zones only: nothing can validate, so DANE cannot apply and the
-        // override decides.
-        TestMx mx =
-                f.mx(
-                        "mx.plain.test",
-                        TestMx.builder().startTls(DeliveryFixture.CA.issue("mx.plain.test")));
-        f.dns.mx("plain.test", 10, "mx.plain.test");
-        f.dnsExtra = ""; // dns.dnssec: validate, the default
-        f.start("", "  overrides:\n    plain.test: { mode: enforce, mxs: [mx.plain.test] }\n");
-
-        f.send(SENDER, List.of("bob@plain.test"), DeliveryFixture.message("plain DNS"));
-
-        Await.until(() -> mx.messages().size() == 1, WAIT, "delivery under the enforce override");
-        assertTrue(mx.messages().get(0).tls());
-        assertEquals(RelayConfig.DnssecMode.VALIDATE, f.relay().config().dns().dnssec());
     }
 
     @Test

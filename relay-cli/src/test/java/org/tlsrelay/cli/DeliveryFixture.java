@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.tlsrelay.core.config.ConfigLoader;
+import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.smtp.delivery.PolicyOverride;
@@ -44,6 +45,9 @@ final class DeliveryFixture implements AutoCloseable {
      * plain zones cannot be validated from the root anchors).
      */
     String dnsExtra = "  dnssec: off\n";
+
+    /** The resolver the relay asks ({@code dns.servers}); the stub unless a test puts a proxy or unbound before it. */
+    HostPort dnsServer;
 
     DeliveryFixture(Path dir) throws IOException {
         this.dir = dir;
@@ -84,6 +88,15 @@ final class DeliveryFixture implements AutoCloseable {
     }
 
     Relay start(String deliveryExtra, String policyYaml, PolicyOverride override) throws Exception {
+        writeConfig(deliveryExtra, policyYaml);
+        relay =
+                Relay.start(
+                        ConfigLoader.load(configFile), new Relay.Hooks(outcomes::add, override));
+        return relay;
+    }
+
+    /** Writes the configuration {@link #start} would use, without starting: for {@code tlsrelay run} itself. */
+    Path writeConfig(String deliveryExtra, String policyYaml) throws IOException {
         Path ca = CA.writeCertificatePem(dir.resolve("ca.pem"));
         String yaml =
                 "server:\n"
@@ -105,8 +118,8 @@ final class DeliveryFixture implements AutoCloseable {
                         + "\"] }\n"
                         + deliveryExtra
                         + "dns:\n"
-                        + "  servers: [\"127.0.0.1:"
-                        + dns.port()
+                        + "  servers: [\""
+                        + (dnsServer != null ? dnsServer : dns.address())
                         + "\"]\n"
                         + "  timeout: 2s\n"
                         + dnsExtra
@@ -118,10 +131,7 @@ final class DeliveryFixture implements AutoCloseable {
                         + " }\n"
                         + "admin: { listen: \"127.0.0.1:0\" }\n";
         configFile = Files.writeString(dir.resolve("tlsrelay.yaml"), yaml);
-        relay =
-                Relay.start(
-                        ConfigLoader.load(configFile), new Relay.Hooks(outcomes::add, override));
-        return relay;
+        return configFile;
     }
 
     Path configFile() {

@@ -81,6 +81,7 @@ public final class DnsStubServer implements AutoCloseable {
     private final List<Query> queries = new CopyOnWriteArrayList<>();
     private final List<Socket> connections = new CopyOnWriteArrayList<>();
     private volatile boolean truncateUdp;
+    private volatile boolean recursion = true;
     private volatile long negativeTtl;
     private volatile boolean closed;
 
@@ -220,6 +221,7 @@ public final class DnsStubServer implements AutoCloseable {
         servfail.clear();
         drop.clear();
         truncateUdp = false;
+        recursion = true;
         return this;
     }
 
@@ -250,6 +252,15 @@ public final class DnsStubServer implements AutoCloseable {
      */
     public DnsStubServer negativeTtl(long seconds) {
         negativeTtl = seconds;
+        return this;
+    }
+
+    /**
+     * Off: the server acts as an authoritative-only server of the served signed zones: no RA flag (RFC 1035
+     * §4.1.1), REFUSED for every other name. On (the default): RA set, every name answered.
+     */
+    public DnsStubServer recursion(boolean on) {
+        recursion = on;
         return this;
     }
 
@@ -406,7 +417,14 @@ public final class DnsStubServer implements AutoCloseable {
         if (query.getHeader().getFlag(Flags.RD)) {
             response.getHeader().setFlag(Flags.RD);
         }
+        if (recursion) {
+            response.getHeader().setFlag(Flags.RA); // it answers for every name, as a resolver does
+        }
         response.addRecord(question, Section.QUESTION);
+        if (!recursion && zoneFor(question.getName(), question.getType()) == null) {
+            response.getHeader().setRcode(Rcode.REFUSED); // not one of its zones, as BIND says
+            return response;
+        }
         boolean dnssec = false;
         if (query.getOPT() != null) {
             // RFC 3225 §3: the DO bit is copied into the response

@@ -25,6 +25,8 @@ import org.xbill.DNS.DNSKEYRecord;
 import org.xbill.DNS.DNSSEC;
 import org.xbill.DNS.DSRecord;
 import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.NSEC3PARAMRecord;
+import org.xbill.DNS.NSEC3Record;
 import org.xbill.DNS.NSECRecord;
 import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
@@ -51,13 +53,22 @@ import org.xbill.DNS.Type;
  *   <li>{@link #delegate} adds the child's NS records and, for a signed child, its DS record (SHA-256 of the KSK),
  *   signed by this zone: a trust anchor for this zone ({@link #trustAnchor}) then validates the child. An unsigned
  *   child is delegated without DS, which the NSEC at the delegation point proves: an insecure zone.</li>
+ *   <li>{@link #nsec3} proves absence with NSEC3 instead (RFC 5155: SHA-1, no extra iterations, no salt), with or
+ *   without Opt-Out; in an Opt-Out zone, insecure delegations and the empty non-terminals above only them have no
+ *   NSEC3 record, as in {@code .com}.</li>
  *   <li>{@link #tamper} breaks the signature of one RRset: its answers are bogus.</li>
  * </ul>
- * DNSSEC records are sent only to queries with the DO bit (RFC 3225), as real servers do. Records have TTL 0, so no
+ * DNSSEC records are sent only to queries with the DO bit (RFC 3225), as real servers do. Records have TTL 0 (keys 60 s), so no
  * cache in a client hides a change.
  */
 public final class SignedZone {
     private static final long TTL = 0;
+
+    /**
+     * The keys' TTL: a validator keeps validated keys only that long, and dnsjava's looks them up again in its key
+     * cache to check NSEC3 iteration counts (RFC 5155 §10.3), so keys of TTL 0 would make every NSEC3 proof fail.
+     */
+    private static final long KEY_TTL = 60;
 
     private final Name apex;
     private final boolean signed;
@@ -68,6 +79,14 @@ public final class SignedZone {
     private final Map<Name, List<Record>> data = new ConcurrentHashMap<>();
     private final Set<String> tampered = ConcurrentHashMap.newKeySet();
     private final List<SignedZone> children = new CopyOnWriteArrayList<>();
+    private volatile Denial denial = Denial.NSEC;
+
+    /** How the zone proves that a name or type does not exist. */
+    private enum Denial {
+        NSEC,
+        NSEC3,
+        NSEC3_OPT_OUT
+    }
 
     private SignedZone(Name apex, boolean signed) {
         this.apex = apex;
@@ -80,7 +99,7 @@ public final class SignedZone {
                         new DNSKEYRecord(
                                 apex,
                                 DClass.IN,
-                                TTL,
+                                KEY_TTL,
                                 DNSKEYRecord.Flags.ZONE_KEY | DNSKEYRecord.Flags.SEP_KEY,
                                 DNSKEYRecord.Protocol.DNSSEC,
                                 DNSSEC.Algorithm.ECDSAP256SHA256,
@@ -89,7 +108,7 @@ public final class SignedZone {
                         new DNSKEYRecord(
                                 apex,
                                 DClass.IN,
-                                TTL,
+                                KEY_TTL,
                                 DNSKEYRecord.Flags.ZONE_KEY,
                                 DNSKEYRecord.Protocol.DNSSEC,
                                 DNSSEC.Algorithm.ECDSAP256SHA256,
@@ -128,6 +147,18 @@ public final class SignedZone {
     /** A new unsigned zone: delegated from a signed parent, it is provably insecure (no DS). */
     public static SignedZone unsigned(String apex) {
         return new SignedZone(name(apex), false);
+    }
+
+    /**
+     * Proves absence with an NSEC3 chain (RFC 5155) instead of NSEC; with {@code optOut}, unsigned delegations are
+     * left out of the chain and covered by Opt-Out spans (RFC 5155 §6).
+     */
+    public SignedZone nsec3(boolean optOut) {
+        requireSigned();
+        denial = optOut ? Denial.NSEC3_OPT_OUT : Denial.NSEC3;
+        remove(text(apex), "NSEC3PARAM");
+        return add(
+                new NSEC3PARAMRecord(apex, DClass.IN, TTL, NSEC3Record.SHA1_DIGEST_ID, 0, 0, null));
     }
 
     public Name apex() {
@@ -289,6 +320,22 @@ public final class SignedZone {
         if (withSigs) {
             authority.add(sign(soa));
         }
+        if (withSigs && denial != Denial.NSEC) {
+            Nsec3Chain chain = nsec3Chain();
+            boolean exists = exists(qname);
+            // NODATA: the NSEC3 of the name (RFC 5155 §7.2.3); a name without one (an empty
+            // non-terminal above only
+            // Opt-Out delegations, or such a delegation asked for DS) gets the closest encloser
+            // proof whose next
+            // closer name an Opt-Out span covers (§7.2.4, errata 3441). NXDOMAIN: that proof and
+            // the wildcard's.
+            List<NSEC3Record> proof =
+                    exists && chain.matching(qname).isPresent()
+                            ? List.of(chain.matching(qname).get())
+                            : chain.closestEncloserProof(qname, !exists);
+            proof.forEach(n -> addSigned(authority, n));
+            return new Answer(exists ? Rcode.NOERROR : Rcode.NXDOMAIN, answer, authority, null);
+        }
         TreeMap<Name, NSECRecord> chain = withSigs ? nsecChain() : new TreeMap<>();
         if (exists(qname)) {
             // NODATA (RFC 4035 §3.1.3.1): the NSEC of the name; for an empty non-terminal the one
@@ -318,7 +365,7 @@ public final class SignedZone {
         return new Answer(Rcode.NXDOMAIN, answer, authority, null);
     }
 
-    private void addSigned(List<Record> section, NSECRecord nsec) {
+    private void addSigned(List<Record> section, Record nsec) {
         section.add(nsec);
         section.add(sign(List.of(nsec)));
     }
@@ -338,6 +385,35 @@ public final class SignedZone {
     /** Whether {@code n} exists: it owns records, or a name below it does (an empty non-terminal, RFC 4592 §2.2.2). */
     private boolean exists(Name n) {
         return owners().stream().anyMatch(o -> o.subdomain(n));
+    }
+
+    /**
+     * The NSEC3 chain: every owner name and every empty non-terminal above one, each with the types there (RRSIG
+     * wherever this zone signs something); with Opt-Out, not the insecure delegations nor what is above only them.
+     */
+    private Nsec3Chain nsec3Chain() {
+        boolean optOut = denial == Denial.NSEC3_OPT_OUT;
+        Map<Name, Set<Integer>> names = new TreeMap<>();
+        for (Name owner : owners()) {
+            boolean insecureDelegation =
+                    children.stream().anyMatch(c -> c.apex.equals(owner) && !c.signed);
+            if (optOut && insecureDelegation) {
+                continue;
+            }
+            Set<Integer> types = new TreeSet<>();
+            for (Record r : records(owner)) {
+                types.add(r.getType());
+            }
+            if (!insecureDelegation) {
+                types.add(Type.RRSIG);
+            }
+            names.put(owner, types);
+            for (Name n = owner; !n.equals(apex); ) {
+                n = new Name(n, 1);
+                names.putIfAbsent(n, new TreeSet<>());
+            }
+        }
+        return new Nsec3Chain(apex, optOut, TTL, names);
     }
 
     private TreeMap<Name, NSECRecord> nsecChain() {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.list.ListSettings;
@@ -26,6 +27,7 @@ public record RelayConfig(
         Spool spool,
         Delivery delivery,
         Dns dns,
+        Dane dane,
         Policy policy,
         Reports reports,
         Admin admin) {
@@ -35,6 +37,7 @@ public record RelayConfig(
         spool = spool != null ? spool : new Spool(null);
         delivery = delivery != null ? delivery : Delivery.defaults();
         dns = dns != null ? dns : new Dns(null, null, null, null);
+        dane = dane != null ? dane : new Dane(null);
         policy = policy != null ? policy : new Policy(null, null, null);
         reports = reports != null ? reports : new Reports(null, null, null, null);
         admin = admin != null ? admin : new Admin(null);
@@ -42,7 +45,7 @@ public record RelayConfig(
 
     /** The configuration a relay runs with when no file is given. */
     public static RelayConfig defaults() {
-        return new RelayConfig(null, null, null, null, null, null, null);
+        return new RelayConfig(null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -265,6 +268,18 @@ public record RelayConfig(
                 }
             }
             throw new IllegalArgumentException("\"" + value + "\" is not one of validate, off");
+        }
+    }
+
+    // ---- dane ----
+
+    /**
+     * DANE (RFC 7672) settings. {@code insecureMx}: what an MX host named by an insecure MX RRset gets; the RFC's
+     * {@code opportunistic} by default, Postfix's {@code dane} on request.
+     */
+    public record Dane(InsecureMxPolicy insecureMx) {
+        public Dane {
+            insecureMx = insecureMx != null ? insecureMx : InsecureMxPolicy.OPPORTUNISTIC;
         }
     }
 

@@ -15,7 +15,8 @@ import org.tlsrelay.core.dns.TlsaRecord;
  *
  * <ol>
  *   <li>DANE applies only when the domain's MX RRset was secure (the caller says so; for a domain without MX records,
- *   whether that absence was proven) (§2.2.1),</li>
+ *   whether that absence was proven) (§2.2.1), unless {@link InsecureMxPolicy#DANE} asks for the host's own TLSA
+ *   records anyway,</li>
  *   <li>and the MX host's address records are secure (§2.2.1). When they were reached through a secure CNAME chain,
  *   the candidate TLSA base domains are the fully expanded name, then the MX host name (§2.2.3); otherwise the MX
  *   host name alone.</li>
@@ -27,10 +28,20 @@ import org.tlsrelay.core.dns.TlsaRecord;
  */
 public final class DaneLookup {
     private final DnsResolver dns;
+    private final InsecureMxPolicy insecureMx;
 
     /** @param validating a resolver that validates DNSSEC (answers marked secure when they are) */
     public DaneLookup(DnsResolver validating) {
+        this(validating, InsecureMxPolicy.OPPORTUNISTIC);
+    }
+
+    /**
+     * @param validating a resolver that validates DNSSEC (answers marked secure when they are)
+     * @param insecureMx what a host named by an insecure MX RRset gets
+     */
+    public DaneLookup(DnsResolver validating, InsecureMxPolicy insecureMx) {
         this.dns = validating;
+        this.insecureMx = insecureMx;
     }
 
     /**
@@ -43,7 +54,7 @@ public final class DaneLookup {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
         }
-        if (!mxSecure) {
+        if (!mxSecure && insecureMx == InsecureMxPolicy.OPPORTUNISTIC) {
             return CompletableFuture.completedFuture(
                     new DanePolicy.NotApplicable(
                             host, "the MX records that name it are not DNSSEC-signed"));

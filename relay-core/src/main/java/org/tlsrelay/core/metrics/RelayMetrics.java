@@ -1,6 +1,7 @@
 package org.tlsrelay.core.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -14,7 +15,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
@@ -40,6 +43,7 @@ import org.tlsrelay.core.tls.TlsResult;
  *   <li>{@code tlsrelay_policy_list_age_seconds{list}}, {@code tlsrelay_policy_list_expiry_seconds{list}}</li>
  *   <li>{@code tlsrelay_mta_sts_cache_policies}, {@code tlsrelay_mta_sts_fetch_failures_total{type}}</li>
  *   <li>{@code tlsrelay_reports_sent_total}, {@code tlsrelay_reports_failed_total}</li>
+ *   <li>{@code tlsrelay_dnssec_validating}, {@code tlsrelay_dnssec_failures_total}</li>
  * </ul>
  *
  * Every method is cheap and thread-safe, and none blocks: they may be called on event-loop threads.
@@ -299,6 +303,25 @@ public final class RelayMetrics implements TlsOutcomeListener {
                 .baseUnit("seconds")
                 .tag("list", name)
                 .strongReference(true)
+                .register(registry);
+    }
+
+    // ---- DNSSEC
+
+    /**
+     * {@code tlsrelay_dnssec_validating}: 1 while the last check found every DNS server returning DNSSEC data that
+     * validates, else 0; {@code tlsrelay_dnssec_failures_total}: look-ups whose answer could not be validated (bogus,
+     * or its status unknown), each of which makes delivery that needs it wait.
+     */
+    public <T> void bindDnssec(T monitor, Predicate<T> validating, ToLongFunction<T> failures) {
+        Gauge.builder("tlsrelay.dnssec.validating", monitor, m -> validating.test(m) ? 1 : 0)
+                .description("1 while the DNS servers return DNSSEC data that validates, else 0")
+                .strongReference(true)
+                .register(registry);
+        // A function counter holds its object weakly: the monitor, which the running relay holds,
+        // not a method reference that only the meter would hold (and the collector would clear).
+        FunctionCounter.builder("tlsrelay.dnssec.failures", monitor, m -> failures.applyAsLong(m))
+                .description("Look-ups whose DNSSEC validation failed (bogus or unknown status)")
                 .register(registry);
     }
 

@@ -114,6 +114,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void daneInsecureMxIsOpportunisticByDefaultAndDaneOnRequest() throws Exception {
+        assertEquals(
+                org.tlsrelay.core.dane.InsecureMxPolicy.OPPORTUNISTIC,
+                parse("dns: { dnssec: validate }").dane().insecureMx());
+        assertEquals(
+                org.tlsrelay.core.dane.InsecureMxPolicy.DANE,
+                parse("dane:\n  insecure-mx: dane\n").dane().insecureMx());
+        List<String> p = problems("dane:\n  insecure-mx: always\n");
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(
+                p.get(0).startsWith("tlsrelay.yaml:2: dane.insecure-mx: \"always\" is not one of"),
+                p.get(0));
+    }
+
+    @Test
     void unknownDnssecModeNamesLineAndKey() {
         List<String> p =
                 problems(

@@ -133,6 +133,7 @@ class ConfigReferenceTest {
         assertEquals(defaults.spool().dir().normalize(), example.spool().dir().normalize());
         assertEquals(defaults.delivery(), example.delivery());
         assertEquals(defaults.dns(), example.dns());
+        assertEquals(defaults.dane(), example.dane());
         assertEquals(defaults.policy(), example.policy());
         assertEquals(defaults.admin(), example.admin());
         assertEquals(defaults.reports().enabled(), example.reports().enabled());

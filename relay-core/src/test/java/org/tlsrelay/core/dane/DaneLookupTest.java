@@ -50,6 +50,23 @@ class DaneLookupTest {
     }
 
     @Test
+    void withInsecureMxDaneTheHostsOwnSecureTlsaRecordsApplyAfterAnInsecureMxRrset()
+            throws Exception {
+        dns.a("mx.example.test", "192.0.2.1").tlsa("_25._tcp.mx.example.test", EE);
+        dns.a("mx.unsigned.test", "192.0.2.2").tlsa("_25._tcp.mx.unsigned.test", EE);
+        DaneLookup postfixLike = new DaneLookup(dns, InsecureMxPolicy.DANE);
+        DanePolicy.Required r =
+                assertInstanceOf(
+                        DanePolicy.Required.class,
+                        postfixLike.lookUp("mx.example.test", false, 25).get(5, TimeUnit.SECONDS));
+        assertEquals(List.of(TlsaRecord.parse(EE)), r.usable());
+        // the host's own records must still be secure
+        assertInstanceOf(
+                DanePolicy.NotApplicable.class,
+                postfixLike.lookUp("mx.unsigned.test", false, 25).get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
     void insecureAddressRecordsMeanNoDane() throws Exception {
         dns.a("mx.unsigned.test", "192.0.2.1").tlsa("_25._tcp.mx.unsigned.test", EE);
         DanePolicy p = lookUp("mx.unsigned.test", true);

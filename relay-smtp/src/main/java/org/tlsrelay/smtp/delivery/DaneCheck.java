@@ -3,6 +3,7 @@ package org.tlsrelay.smtp.delivery;
 import java.util.concurrent.CompletableFuture;
 import org.tlsrelay.core.dane.DaneLookup;
 import org.tlsrelay.core.dane.DanePolicy;
+import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 
 /**
@@ -24,10 +25,10 @@ interface DaneCheck {
     }
 
     /**
-     * Look-ups through a validating resolver. A host name DNS cannot ask about gets a failed look-up from the
-     * resolver, as any DNS failure.
+     * Look-ups through a validating resolver; {@code insecureMx} says what a host named by an insecure MX RRset gets.
+     * A host name DNS cannot ask about gets a failed look-up from the resolver, as any DNS failure.
      */
-    static DaneCheck over(DnsResolver validating) {
-        return new DaneLookup(validating)::lookUp;
+    static DaneCheck over(DnsResolver validating, InsecureMxPolicy insecureMx) {
+        return new DaneLookup(validating, insecureMx)::lookUp;
     }
 }

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.metrics.RelayMetrics;
@@ -109,7 +110,7 @@ public final class DeliveryEngine implements AutoCloseable {
         MxResolvers dns =
                 (b.validating == null
                                 ? MxResolvers.withoutDnssec(b.dns)
-                                : MxResolvers.withDnssec(b.dns, b.validating))
+                                : MxResolvers.withDnssec(b.dns, b.validating, b.insecureMx))
                         .coalescing();
         this.runner =
                 new AttemptRunner(
@@ -148,6 +149,7 @@ public final class DeliveryEngine implements AutoCloseable {
         private RelayMetrics metrics = RelayMetrics.noop();
         private Random random = new Random();
         private DnsResolver validating;
+        private InsecureMxPolicy insecureMx = InsecureMxPolicy.OPPORTUNISTIC;
 
         private Builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
             this.spool = Objects.requireNonNull(spool, "spool");
@@ -192,6 +194,12 @@ public final class DeliveryEngine implements AutoCloseable {
         public Builder dane(DnsResolver validatingResolver) {
             this.validating = Objects.requireNonNull(validatingResolver);
             return this;
+        }
+
+        /** As {@link #dane(DnsResolver)}, with {@code dane.insecure-mx} for hosts an insecure MX RRset names. */
+        public Builder dane(DnsResolver validatingResolver, InsecureMxPolicy insecureMx) {
+            this.insecureMx = Objects.requireNonNull(insecureMx);
+            return dane(validatingResolver);
         }
 
         /** The source of the order of equal-preference MXs (tests make it predictable). */

@@ -1,6 +1,7 @@
 package org.tlsrelay.smtp.delivery;
 
 import java.util.Objects;
+import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dns.DnsResolver;
 
 /**
@@ -12,32 +13,45 @@ import org.tlsrelay.core.dns.DnsResolver;
 public final class MxResolvers {
     private final DnsResolver general;
     private final DnsResolver validating;
+    private final InsecureMxPolicy insecureMx;
     private final DaneCheck dane;
 
-    private MxResolvers(DnsResolver general, DnsResolver validating, DaneCheck dane) {
+    private MxResolvers(
+            DnsResolver general,
+            DnsResolver validating,
+            InsecureMxPolicy insecureMx,
+            DaneCheck dane) {
         this.general = Objects.requireNonNull(general, "general");
         this.validating = Objects.requireNonNull(validating, "validating");
+        this.insecureMx = insecureMx;
         this.dane = dane;
     }
 
     /** {@code dns.dnssec: off}: one resolver for everything, DANE never applies. */
     public static MxResolvers withoutDnssec(DnsResolver general) {
-        return new MxResolvers(general, general, DaneCheck.off());
+        return new MxResolvers(general, general, InsecureMxPolicy.OPPORTUNISTIC, DaneCheck.off());
     }
 
     /** {@code dns.dnssec: validate}: the look-ups DANE relies on go through {@code validating}. */
     public static MxResolvers withDnssec(DnsResolver general, DnsResolver validating) {
-        return new MxResolvers(general, validating, DaneCheck.over(validating));
+        return withDnssec(general, validating, InsecureMxPolicy.OPPORTUNISTIC);
+    }
+
+    /** As above; {@code insecureMx} says what a host named by an insecure MX RRset gets ({@code dane.insecure-mx}). */
+    public static MxResolvers withDnssec(
+            DnsResolver general, DnsResolver validating, InsecureMxPolicy insecureMx) {
+        return new MxResolvers(
+                general, validating, insecureMx, DaneCheck.over(validating, insecureMx));
     }
 
     /** The same resolvers, each asking DNS once for identical look-ups in flight together (the engine's). */
     MxResolvers coalescing() {
         CoalescingDns g = new CoalescingDns(general);
         if (validating == general) {
-            return new MxResolvers(g, g, dane);
+            return new MxResolvers(g, g, insecureMx, dane);
         }
         CoalescingDns v = new CoalescingDns(validating);
-        return new MxResolvers(g, v, DaneCheck.over(v));
+        return new MxResolvers(g, v, insecureMx, DaneCheck.over(v, insecureMx));
     }
 
     /** For the MX look-up: DANE needs to know whether the MX RRset is secure (RFC 7672 §2.2.1). */

@@ -7,8 +7,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
@@ -44,22 +47,47 @@ import org.xbill.DNS.dnssec.ValidatingResolver;
  *   <li>SERVFAIL with a validation reason: bogus, a {@link DnsResult.Failure#BOGUS} failure carrying the reason;
  *   never data.</li>
  *   <li>No AD and no reason: the validation did not finish (e.g. a DNSKEY query timed out): also
- *   {@link DnsResult.Failure#BOGUS}, since the answer's security is unknown and must not be taken as insecure.</li>
+ *   {@link DnsResult.Failure#BOGUS}, since the answer's security is unknown and must not be taken as insecure;
+ *   except an NSEC3 Opt-Out NODATA, which the validator finds insecure without saying why ({@link OptOutNodata}
+ *   checks its proof): insecure NODATA, as unbound and BIND's delv call it.</li>
  *   <li>A timeout or an upstream error: the usual {@link DnsResult.Failure}s.</li>
  * </ul>
  * CNAMEs are followed within the answer and, when a resolver left the chain unfinished, by asking again; the result
  * is secure only when every step was (RFC 7672 §2.2.3). There is no answer cache (the validator keeps validated keys).
+ * Every answer it cannot accept is told to {@link Failures} (one WARN line each, unless the relay's
+ * {@link DnssecMonitor} takes them).
  */
 public final class DnssecResolver extends RecordLookups {
-    private static final String UPSTREAM_ERROR =
-            "Response subtype is UNKNOWN"; // the validator's reason for an rcode
-    // it cannot validate (SERVFAIL...)
+    /** The validator's reason for an rcode it cannot validate (SERVFAIL, REFUSED...). */
+    static final String UPSTREAM_ERROR = "Response subtype is UNKNOWN";
+
+    private static final Logger LOG = LoggerFactory.getLogger(DnssecResolver.class);
+
+    /** Told of every look-up whose answer the validator could not accept. */
+    public interface Failures {
+        /**
+         * @param what the name and type asked, e.g. {@code example.com/MX}
+         * @param reason why, from the validator
+         */
+        void failed(String what, String reason);
+
+        /** One WARN line per failure. */
+        static Failures log() {
+            return (what, reason) -> LOG.warn("DNSSEC: {} cannot be validated ({})", what, reason);
+        }
+    }
+
     private final ValidatingResolver validator;
     private final String description;
+    private final Clock clock;
+    private final Failures failures;
 
-    private DnssecResolver(ValidatingResolver validator, String description) {
+    private DnssecResolver(
+            ValidatingResolver validator, String description, Clock clock, Failures failures) {
         this.validator = validator;
         this.description = description;
+        this.clock = clock;
+        this.failures = failures;
     }
 
     /**
@@ -69,16 +97,31 @@ public final class DnssecResolver extends RecordLookups {
      * @throws IOException when a trust anchor file cannot be read (the message names it)
      */
     public static DnssecResolver create(RelayConfig.Dns config) throws IOException {
+        return create(config, Failures.log());
+    }
+
+    /** As {@link #create(RelayConfig.Dns)}, telling {@code failures} of every answer it cannot accept. */
+    static DnssecResolver create(RelayConfig.Dns config, Failures failures) throws IOException {
         return create(
                 DnsjavaResolver.servers(config),
                 config.timeout(),
                 TrustAnchors.configured(config.trustAnchors()),
-                Clock.systemUTC());
+                Clock.systemUTC(),
+                failures);
     }
 
     /** A validating resolver asking {@code servers} (empty: the system's) and trusting {@code anchors}. */
     public static DnssecResolver create(
             List<InetSocketAddress> servers, Duration timeout, TrustAnchors anchors, Clock clock) {
+        return create(servers, timeout, anchors, clock, Failures.log());
+    }
+
+    static DnssecResolver create(
+            List<InetSocketAddress> servers,
+            Duration timeout,
+            TrustAnchors anchors,
+            Clock clock,
+            Failures failures) {
         List<InetSocketAddress> use =
                 servers.isEmpty() ? ResolverConfig.getCurrentConfig().servers() : servers;
         ValidatingResolver validator =
@@ -96,7 +139,9 @@ public final class DnssecResolver extends RecordLookups {
                         + timeout.toMillis()
                         + "ms, trust anchors: "
                         + anchors.source()
-                        + ")");
+                        + ")",
+                clock,
+                failures);
     }
 
     @Override
@@ -196,9 +241,10 @@ public final class DnssecResolver extends RecordLookups {
             Message response) {
         String what = qname.toString(true) + "/" + Type.string(type);
         int rcode = response.getRcode();
-        String reason = validationReason(response);
+        String reason = validationReason(response).orElse(null);
         if (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN) {
             if (reason != null && !reason.startsWith(UPSTREAM_ERROR)) {
+                failures.failed(what, "bogus: " + reason);
                 return done(
                         new DnsResult.Failed<>(
                                 asked,
@@ -211,11 +257,23 @@ public final class DnssecResolver extends RecordLookups {
         }
         boolean secure = response.getHeader().getFlag(Flags.AD);
         if (!secure && reason == null) {
-            return done(
-                    new DnsResult.Failed<>(
-                            asked,
-                            DnsResult.Failure.BOGUS,
-                            what + ": the answer's DNSSEC status could not be established"));
+            boolean nodata =
+                    rcode == Rcode.NOERROR && response.getSection(Section.ANSWER).isEmpty();
+            CompletableFuture<Boolean> optOut =
+                    nodata
+                            ? OptOutNodata.proven(validator, response, qname, clock.instant())
+                            : done(false);
+            return optOut.thenApply(
+                    proven -> {
+                        if (proven) {
+                            return new DnsResult.NoRecords<T>(
+                                    asked, DnsResult.Absence.NODATA, DnsSecurity.INSECURE);
+                        }
+                        String unknown = "the answer's DNSSEC status could not be established";
+                        failures.failed(what, unknown);
+                        return new DnsResult.Failed<T>(
+                                asked, DnsResult.Failure.BOGUS, what + ": " + unknown);
+                    });
         }
         boolean chainSecure = secureSoFar && secure;
         DnsSecurity security = chainSecure ? DnsSecurity.SECURE : DnsSecurity.INSECURE;
@@ -269,7 +327,7 @@ public final class DnssecResolver extends RecordLookups {
     }
 
     /** The validator's reason for its verdict, from the TXT record it adds (class 65280, RFC-less, dnsjava's own). */
-    private static String validationReason(Message m) {
+    static Optional<String> validationReason(Message m) {
         List<String> parts = new ArrayList<>();
         for (Record r : m.getSection(Section.ADDITIONAL)) {
             if (r.getType() == Type.TXT
@@ -277,7 +335,7 @@ public final class DnssecResolver extends RecordLookups {
                 parts.addAll(((TXTRecord) r).getStrings());
             }
         }
-        return parts.isEmpty() ? null : String.join("", parts);
+        return parts.isEmpty() ? Optional.empty() : Optional.of(String.join("", parts));
     }
 
     private static <T> CompletableFuture<T> done(T value) {

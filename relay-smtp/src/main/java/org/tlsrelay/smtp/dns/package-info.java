@@ -9,8 +9,14 @@
  *   {@link org.tlsrelay.smtp.dns.TrustAnchors} (the IANA root KSKs shipped in {@code root-anchors.zone}, or
  *   {@code dns.trust-anchors}), for the MX, MX-host address and TLSA look-ups of DANE (RFC 7672 §2.1). Answers are
  *   secure or insecure; bogus ones are failures.</li>
+ *   <li>{@link org.tlsrelay.smtp.dns.OptOutNodata}: the NSEC3 Opt-Out NODATA proof (RFC 5155 §7.2.4) checked again,
+ *   which the validator finds insecure without giving a reason.</li>
+ *   <li>{@link org.tlsrelay.smtp.dns.DnssecProbe}: whether each DNS server can carry validation (recursion, DNSKEY
+ *   records with RRSIGs, keys that validate against the trust anchors), decided at start; and
+ *   {@link org.tlsrelay.smtp.dns.DnssecMonitor}, which repeats it while the relay runs and reports failures (logs,
+ *   metrics) without ever switching validation off.</li>
  *   <li>{@link org.tlsrelay.smtp.dns.RelayResolvers}: both as {@code dns:} configures them; {@code dns.dnssec: off}
- *   leaves out the validating one, and with it DANE.</li>
+ *   leaves out the validating one, and with it DANE. Nothing else does.</li>
  * </ul>
  */
 package org.tlsrelay.smtp.dns;

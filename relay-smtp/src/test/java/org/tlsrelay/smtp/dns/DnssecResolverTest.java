@@ -272,12 +272,11 @@ class DnssecResolverTest {
         DnsResult.Failed<?> f = assertInstanceOf(DnsResult.Failed.class, mx, mx.describe());
         assertEquals(DnsResult.Failure.BOGUS, f.failure());
         assertTrue(f.detail().contains("keys for [.]"), f.detail());
-        // ...but the stub returns no DNSSEC data at all, so the relay says so and uses its plain,
-        // insecure answers.
-        assertTrue(on.describe().contains("no DNSSEC data"), on.describe());
-        DnsResult<List<MxRecord>> plain = await(on.validating().orElseThrow().mx("example.test"));
-        assertInstanceOf(DnsResult.Found.class, plain, plain.describe());
-        assertFalse(plain.isSecure());
+        // ...and so does the relay's: nothing seen on the network switches validation off
+        DnsResult<List<MxRecord>> relay = await(on.validating().orElseThrow().mx("example.test"));
+        assertEquals(
+                DnsResult.Failure.BOGUS,
+                assertInstanceOf(DnsResult.Failed.class, relay, relay.describe()).failure());
     }
 
     @Test
