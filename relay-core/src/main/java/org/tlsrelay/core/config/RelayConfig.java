@@ -6,11 +6,17 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import org.tlsrelay.core.dkim.DkimKeyFile;
+import org.tlsrelay.core.dkim.DkimNames;
+import org.tlsrelay.core.dkim.InvalidKeyFileException;
+import org.tlsrelay.core.dkim.SigningKey;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
 
@@ -26,7 +32,8 @@ public record RelayConfig(
         Dns dns,
         Policy policy,
         Reports reports,
-        Admin admin) {
+        Admin admin,
+        Dkim dkim) {
 
     public RelayConfig {
         server = server != null ? server : Server.defaults();
@@ -36,11 +43,12 @@ public record RelayConfig(
         policy = policy != null ? policy : new Policy(null, null, null);
         reports = reports != null ? reports : new Reports(null, null, null, null);
         admin = admin != null ? admin : new Admin(null);
+        dkim = dkim != null ? dkim : new Dkim(null, null);
     }
 
     /** The configuration a relay runs with when no file is given. */
     public static RelayConfig defaults() {
-        return new RelayConfig(null, null, null, null, null, null, null);
+        return new RelayConfig(null, null, null, null, null, null, null, null);
     }
 
     // ---- server: the inbound side that MTAs talk to ----
@@ -342,6 +350,101 @@ public record RelayConfig(
     public record Admin(HostPort listen) {
         public Admin {
             listen = listen != null ? listen : new HostPort("127.0.0.1", 8025);
+        }
+    }
+
+    // ---- dkim: signing what the relay sends ----
+
+    /** DKIM keys (RFC 6376, RFC 8463) and what is signed with them. */
+    public record Dkim(List<DkimKey> keys, DkimSigning sign) {
+        public Dkim {
+            keys = keys != null ? listOf(keys) : List.of();
+            sign = sign != null ? sign : new DkimSigning(null, null);
+            Set<String> seen = new HashSet<>();
+            for (DkimKey k : keys) {
+                String id =
+                        k.domain().toLowerCase(Locale.ROOT)
+                                + " "
+                                + k.selector().toLowerCase(Locale.ROOT);
+                if (!seen.add(id)) {
+                    throw new IllegalArgumentException(
+                            "keys: domain "
+                                    + k.domain()
+                                    + " with selector "
+                                    + k.selector()
+                                    + " is listed twice");
+                }
+            }
+        }
+    }
+
+    /**
+     * One signing key: {@code d=} domain, {@code s=} selector and the PEM private key (RSA of 2048 bits or more, or
+     * Ed25519). The key file is read here, so that a missing, unreadable, short or foreign key is a configuration
+     * error with the file's line.
+     */
+    public record DkimKey(String domain, String selector, Path privateKey) {
+        public DkimKey {
+            if (domain == null || selector == null || privateKey == null) {
+                throw new IllegalArgumentException(
+                        "domain, selector and private-key are required for each key");
+            }
+            String problem = DkimNames.domainProblem(domain);
+            if (problem.isEmpty()) {
+                problem = DkimNames.selectorProblem(selector);
+            }
+            if (!problem.isEmpty()) {
+                throw new IllegalArgumentException(problem);
+            }
+            read(domain, selector, privateKey);
+        }
+
+        /** The key, read from its file again (it was checked when the configuration was loaded). */
+        public SigningKey load() {
+            return read(domain, selector, privateKey);
+        }
+
+        private static SigningKey read(String domain, String selector, Path file) {
+            try {
+                return DkimKeyFile.read(domain, selector, file);
+            } catch (InvalidKeyFileException e) {
+                throw new IllegalArgumentException("private-key " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * @param reports sign the relay's own mail: TLS-RPT reports with the key of {@code reports.submitter}'s domain,
+     *     DSNs with that of {@code server.hostname}'s (or of their closest parent domain that has a key)
+     * @param relayed which accepted mail is signed
+     */
+    public record DkimSigning(Boolean reports, RelayedSigning relayed) {
+        public DkimSigning {
+            reports = reports != null ? reports : Boolean.TRUE;
+            relayed = relayed != null ? relayed : RelayedSigning.NONE;
+        }
+    }
+
+    /** {@code dkim.sign.relayed}. */
+    public enum RelayedSigning {
+        /** Relayed mail is not signed. */
+        NONE,
+        /** Relayed mail is signed with the keys of its From: domain, or of the closest parent domain listed. */
+        FROM_DOMAIN;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String label() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        @com.fasterxml.jackson.annotation.JsonCreator
+        static RelayedSigning fromYaml(String value) {
+            for (RelayedSigning r : values()) {
+                if (r.label().equals(value)) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException("\"" + value + "\" is not one of none, from-domain");
         }
     }
 
