@@ -367,8 +367,9 @@ public record RelayConfig(
                                 + " "
                                 + k.selector().toLowerCase(Locale.ROOT);
                 if (!seen.add(id)) {
-                    throw new IllegalArgumentException(
-                            "keys: domain "
+                    throw new InvalidValue(
+                            "keys",
+                            "domain "
                                     + k.domain()
                                     + " with selector "
                                     + k.selector()
@@ -385,16 +386,23 @@ public record RelayConfig(
      */
     public record DkimKey(String domain, String selector, Path privateKey) {
         public DkimKey {
-            if (domain == null || selector == null || privateKey == null) {
-                throw new IllegalArgumentException(
-                        "domain, selector and private-key are required for each key");
+            if (domain == null) {
+                throw new InvalidValue("domain", "is required: the d= domain the key signs for");
             }
-            String problem = DkimNames.domainProblem(domain);
-            if (problem.isEmpty()) {
-                problem = DkimNames.selectorProblem(selector);
+            if (!DkimNames.isDomain(domain)) {
+                throw new InvalidValue("domain", DkimNames.domainProblem(domain));
             }
-            if (!problem.isEmpty()) {
-                throw new IllegalArgumentException(problem);
+            if (selector == null) {
+                throw new InvalidValue(
+                        "selector", "is required: the s= selector the key is published under");
+            }
+            if (!DkimNames.isSelector(selector)) {
+                throw new InvalidValue("selector", DkimNames.selectorProblem(selector));
+            }
+            if (privateKey == null) {
+                throw new InvalidValue(
+                        "private-key",
+                        "is required: a PEM file (make one with tlsrelay dkim keygen)");
             }
             read(domain, selector, privateKey);
         }
@@ -408,7 +416,7 @@ public record RelayConfig(
             try {
                 return DkimKeyFile.read(domain, selector, file);
             } catch (InvalidKeyFileException e) {
-                throw new IllegalArgumentException("private-key " + e.getMessage(), e);
+                throw new InvalidValue("private-key", e.getMessage());
             }
         }
     }
@@ -437,14 +445,9 @@ public record RelayConfig(
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
 
-        @com.fasterxml.jackson.annotation.JsonCreator
-        static RelayedSigning fromYaml(String value) {
-            for (RelayedSigning r : values()) {
-                if (r.label().equals(value)) {
-                    return r;
-                }
-            }
-            throw new IllegalArgumentException("\"" + value + "\" is not one of none, from-domain");
+        @Override
+        public String toString() {
+            return label();
         }
     }
 
