@@ -45,6 +45,9 @@ final class DeliveryFixture implements AutoCloseable {
      */
     String dnsExtra = "  dnssec: off\n";
 
+    /** Top-level sections appended to the configuration (e.g. {@code dkim:}). */
+    String extraYaml = "";
+
     DeliveryFixture(Path dir) throws IOException {
         this.dir = dir;
         this.dns = DnsStubServer.start();
@@ -116,7 +119,8 @@ final class DeliveryFixture implements AutoCloseable {
                         + "reports: { enabled: "
                         + reportsEnabled
                         + " }\n"
-                        + "admin: { listen: \"127.0.0.1:0\" }\n";
+                        + "admin: { listen: \"127.0.0.1:0\" }\n"
+                        + extraYaml;
         configFile = Files.writeString(dir.resolve("tlsrelay.yaml"), yaml);
         relay =
                 Relay.start(

@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.PolicyContext;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
@@ -71,6 +72,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private final DnsResolver mxDns;
     private final PolicyLookup policies;
     private final PolicyOverride override;
+    private final OwnMailSigner dsnSigner;
     private final RelayMetrics metrics;
     private final OutboundClient client;
     private final DomainAttempt.Context context;
@@ -140,6 +142,7 @@ public final class DeliveryEngine implements AutoCloseable {
         this.mxDns = b.validating == null ? dns : new CoalescingDns(b.validating);
         this.policies = b.policies;
         this.override = b.override;
+        this.dsnSigner = b.dsnSigner;
         this.metrics = b.metrics;
         this.clock = spool.clock();
         this.random = b.random;
@@ -187,6 +190,7 @@ public final class DeliveryEngine implements AutoCloseable {
         private OutboundSettings outbound;
         private TrustMaterial trust;
         private PolicyOverride override = PolicyOverride.none();
+        private OwnMailSigner dsnSigner = OwnMailSigner.none();
         private TlsOutcomeListener outcomes = TlsOutcomeListener.none();
         private RelayMetrics metrics = RelayMetrics.noop();
         private Random random = new Random();
@@ -213,6 +217,12 @@ public final class DeliveryEngine implements AutoCloseable {
         /** A policy that replaces the domain's for some messages (TLS-RPT reports, RFC 8460 §3). */
         public Builder policyOverride(PolicyOverride o) {
             this.override = Objects.requireNonNull(o);
+            return this;
+        }
+
+        /** Signs the DSNs the engine queues (DKIM, {@code dkim.sign.reports}); by default they go unsigned. */
+        public Builder dsnSigner(OwnMailSigner s) {
+            this.dsnSigner = Objects.requireNonNull(s);
             return this;
         }
 
@@ -737,7 +747,14 @@ public final class DeliveryEngine implements AutoCloseable {
     private boolean queueDsn(Run run, List<Dsn.Entry> entries, Instant now) {
         Envelope env = run.message.envelope();
         try {
-            byte[] dsn = Dsn.build(settings.reportingMta(), env, run.message.body(), entries, now);
+            byte[] dsn =
+                    dsnSigner.sign(
+                            Dsn.build(
+                                    settings.reportingMta(),
+                                    env,
+                                    run.message.body(),
+                                    entries,
+                                    now));
             QueuedMessage queued =
                     spool.enqueue("", List.of(env.sender()), new ByteArrayInputStream(dsn));
             bounces.incrementAndGet();

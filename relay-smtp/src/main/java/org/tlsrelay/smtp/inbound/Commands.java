@@ -27,6 +27,7 @@ import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.internal.server.BaseCommand;
 import org.subethamail.smtp.internal.server.Command;
 import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -508,9 +509,12 @@ final class Commands {
                 writeFailure = e;
             }
             long deadline = System.nanoTime() + server.limits().dataTimeout().toNanos();
+            AcceptSigner.Pass signing = server.signer().begin(reception); // DKIM, before the 250
             TlsRequiredScanner tlsRequired =
                     new TlsRequiredScanner(
-                            writeFailure == null ? body : OutputStream.nullOutputStream());
+                            writeFailure == null
+                                    ? signing.content()
+                                    : OutputStream.nullOutputStream());
             DataReader.Result r;
             try {
                 r =
@@ -581,6 +585,7 @@ final class Commands {
                                 .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
                 QueuedMessage m;
                 try {
+                    signing.finish();
                     m = reception.commit(env);
                 } catch (IOException e) {
                     LOG.error("queue file write error: {}", e.toString());
