@@ -48,6 +48,7 @@ import picocli.CommandLine.Option;
             QueueCommand.class,
             AuthCommand.class,
             ReportCommand.class,
+            DkimCommand.class,
             HealthCommand.class,
             CommandLine.HelpCommand.class
         })

@@ -61,6 +61,7 @@ public final class Relay implements AutoCloseable {
     private final Deque<AutoCloseable> running = new ArrayDeque<>();
     private final RelayMetrics metrics;
     private final Health health;
+    private final DkimWiring dkim;
     private AdminServer admin;
     private DeliveryEngine engine;
 
@@ -96,12 +97,14 @@ public final class Relay implements AutoCloseable {
             Spool spool,
             InboundServer inbound,
             RelayMetrics metrics,
-            Health health) {
+            Health health,
+            DkimWiring dkim) {
         this.config = config;
         this.spool = spool;
         this.inbound = inbound;
         this.metrics = metrics;
         this.health = health;
+        this.dkim = dkim;
     }
 
     /** {@link #start(RelayConfig, Hooks)} without hooks. */
@@ -127,8 +130,13 @@ public final class Relay implements AutoCloseable {
             RelayMetrics metrics = new RelayMetrics(registry, Clock.systemUTC());
             Health health = new Health();
             // ----
-            InboundServer inbound = InboundServer.create(config.server(), spool, metrics);
-            relay = new Relay(config, spool, inbound, metrics, health);
+            // ---- DKIM (dkim.*): accepted mail is signed before the 250, DSNs and reports when
+            // queued
+            DkimWiring dkim = DkimWiring.from(config, metrics, Clock.systemUTC());
+            dkim.describe(config);
+            InboundServer inbound =
+                    InboundServer.create(config.server(), spool, metrics, dkim.relayed());
+            relay = new Relay(config, spool, inbound, metrics, health, dkim);
             relay.running.push(spool);
             relay.startAdmin(registry);
 
@@ -195,6 +203,7 @@ public final class Relay implements AutoCloseable {
                                     })
                             .metrics(metrics)
                             .policyOverride(hooks.policyOverride())
+                            .dsnSigner(dkim.dsns())
                             .start();
             relay.engine = engine;
             relay.running.push(engine);
@@ -278,7 +287,8 @@ public final class Relay implements AutoCloseable {
                                     new SpoolMailTransport(
                                             spool,
                                             SpoolMailTransport.senderFor(config.reports()),
-                                            clock),
+                                            clock,
+                                            dkim.reports()),
                                     ReportWiring.https(config, policies.dns())),
                             clock);
         } catch (ConfigException e) {

@@ -7,7 +7,9 @@ import java.time.Duration;
 import java.util.List;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.core.queue.SpoolAdmin;
 import org.tlsrelay.core.report.Aggregator;
@@ -90,7 +92,9 @@ final class ReportWiring implements AutoCloseable {
         DnsResolver dns = DnsjavaResolver.create(config.dns());
         LazySpoolTransport mail =
                 new LazySpoolTransport(
-                        config.spool().dir(), SpoolMailTransport.senderFor(config.reports()));
+                        config.spool().dir(),
+                        SpoolMailTransport.senderFor(config.reports()),
+                        DkimWiring.from(config, RelayMetrics.noop(), Clock.systemUTC()).reports());
         ReportService service =
                 service(config, dns, List.of(mail, https(config, dns)), Clock.systemUTC());
         return new ReportWiring(service, mail);
@@ -109,12 +113,14 @@ final class ReportWiring implements AutoCloseable {
     private static final class LazySpoolTransport implements ReportTransport, AutoCloseable {
         private final Path spoolDir;
         private final String from;
+        private final OwnMailSigner signer;
         private Spool spool;
         private ReportTransport delegate;
 
-        LazySpoolTransport(Path spoolDir, String from) {
+        LazySpoolTransport(Path spoolDir, String from, OwnMailSigner signer) {
             this.spoolDir = spoolDir;
             this.from = from;
+            this.signer = signer;
         }
 
         @Override
@@ -134,7 +140,7 @@ final class ReportWiring implements AutoCloseable {
                         delegate = SpoolMailTransport.handOffToRunningRelay();
                     } else {
                         spool = Spool.open(spoolDir, Spool.Options.defaults());
-                        delegate = new SpoolMailTransport(spool, from, Clock.systemUTC());
+                        delegate = new SpoolMailTransport(spool, from, Clock.systemUTC(), signer);
                     }
                 } catch (IOException e) {
                     if (e.getMessage() != null

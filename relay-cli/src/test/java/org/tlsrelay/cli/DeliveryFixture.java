@@ -49,6 +49,9 @@ final class DeliveryFixture implements AutoCloseable {
     /** The resolver the relay asks ({@code dns.servers}); the stub unless a test puts a proxy or unbound before it. */
     HostPort dnsServer;
 
+    /** Top-level sections appended to the configuration (e.g. {@code dkim:}). */
+    String extraYaml = "";
+
     DeliveryFixture(Path dir) throws IOException {
         this.dir = dir;
         this.dns = DnsStubServer.start();
@@ -129,7 +132,8 @@ final class DeliveryFixture implements AutoCloseable {
                         + "reports: { enabled: "
                         + reportsEnabled
                         + " }\n"
-                        + "admin: { listen: \"127.0.0.1:0\" }\n";
+                        + "admin: { listen: \"127.0.0.1:0\" }\n"
+                        + extraYaml;
         configFile = Files.writeString(dir.resolve("tlsrelay.yaml"), yaml);
         return configFile;
     }

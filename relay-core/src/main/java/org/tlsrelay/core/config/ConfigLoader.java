@@ -61,7 +61,8 @@ public final class ConfigLoader {
             throws ConfigException, IOException {
         byte[] yaml = in.readAllBytes();
         List<String> problems = new ArrayList<>();
-        ObjectMapper mapper = mapper(new Collector(name, problems, keyLines(yaml)));
+        Map<String, Integer> keyLines = keyLines(yaml);
+        ObjectMapper mapper = mapper(new Collector(name, problems, keyLines));
         RelayConfig config;
         try (JsonParser parser = mapper.getFactory().createParser(yaml)) {
             JsonToken first = parser.nextToken();
@@ -83,7 +84,7 @@ public final class ConfigLoader {
             String key = path(e.getPath());
             if (!(e instanceof ValueInstantiationException)
                     || problems.stream().noneMatch(p -> p.contains(" " + key + "."))) {
-                problems.add(describe(name, e));
+                problems.add(describe(name, e, keyLines));
             }
             config = null;
         } catch (JsonProcessingException e) {
@@ -112,8 +113,9 @@ public final class ConfigLoader {
         try (JsonParser p = new YAMLFactory().createParser(yaml)) {
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
                 if (t == JsonToken.FIELD_NAME) {
-                    lines.putIfAbsent(
-                            path(p.getParsingContext()), p.currentTokenLocation().getLineNr());
+                    int line = p.currentTokenLocation().getLineNr();
+                    lines.putIfAbsent(path(p.getParsingContext()), line);
+                    lines.putIfAbsent(indexedPath(p.getParsingContext()), line);
                 }
             }
         } catch (IOException e) {
@@ -281,7 +283,23 @@ public final class ConfigLoader {
         return null;
     }
 
-    private static String describe(String name, JsonMappingException e) {
+    private static String describe(
+            String name, JsonMappingException e, Map<String, Integer> keyLines) {
+        if (e instanceof ValueInstantiationException && e.getCause() instanceof InvalidValue v) {
+            // A record named the key it refuses: place the problem on that key's line, also inside
+            // a list.
+            String at = indexedPath(e.getPath());
+            String key = path(e.getPath());
+            return name
+                    + ":"
+                    + keyLines.getOrDefault(
+                            at + "." + v.key(), keyLines.getOrDefault(at, lineOf(e)))
+                    + ": "
+                    + (key.isEmpty() ? "" : key + ".")
+                    + v.key()
+                    + ": "
+                    + v.getMessage();
+        }
         JsonLocation loc = e.getLocation();
         String where = name + ":" + (loc == null ? 0 : loc.getLineNr()) + ": ";
         String key = path(e.getPath());
@@ -290,6 +308,37 @@ public final class ConfigLoader {
                         ? e.getCause().getMessage()
                         : e.getOriginalMessage();
         return where + (key.isEmpty() ? "" : key + ": ") + message;
+    }
+
+    private static int lineOf(JsonMappingException e) {
+        JsonLocation loc = e.getLocation();
+        return loc == null ? 0 : loc.getLineNr();
+    }
+
+    /** {@code dkim.keys[1].selector}: with list indices, to tell the elements of a list apart. */
+    static String indexedPath(JsonStreamContext ctx) {
+        Deque<String> parts = new ArrayDeque<>();
+        for (JsonStreamContext c = ctx; c != null; c = c.getParent()) {
+            if (c.inObject() && c.getCurrentName() != null) {
+                parts.addFirst("." + c.getCurrentName());
+            } else if (c.inArray()) {
+                parts.addFirst("[" + Math.max(0, c.getCurrentIndex()) + "]");
+            }
+        }
+        String p = String.join("", parts);
+        return p.startsWith(".") ? p.substring(1) : p;
+    }
+
+    private static String indexedPath(List<JsonMappingException.Reference> refs) {
+        StringBuilder b = new StringBuilder();
+        for (JsonMappingException.Reference r : refs) {
+            if (r.getFieldName() != null) {
+                b.append(b.length() == 0 ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                b.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return b.toString();
     }
 
     /** {@code delivery.retry.schedule}: object keys only, list indices left out, as operators read their file. */

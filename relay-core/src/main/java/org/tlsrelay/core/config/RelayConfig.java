@@ -5,17 +5,24 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.tlsrelay.core.dane.InsecureMxPolicy;
+import org.tlsrelay.core.dkim.DkimKeyFile;
+import org.tlsrelay.core.dkim.DkimNames;
+import org.tlsrelay.core.dkim.InvalidKeyFileException;
+import org.tlsrelay.core.dkim.SigningKey;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.list.ListSettings;
 import org.tlsrelay.core.policy.list.ListSource;
 import org.tlsrelay.core.policy.resolve.PolicyResolver;
+import org.tlsrelay.core.queue.RetrySchedule;
 
 /**
  * The whole configuration, as read from one YAML file (see {@code config/tlsrelay.yaml}).
@@ -30,7 +37,8 @@ public record RelayConfig(
         Dane dane,
         Policy policy,
         Reports reports,
-        Admin admin) {
+        Admin admin,
+        Dkim dkim) {
 
     public RelayConfig {
         server = server != null ? server : Server.defaults();
@@ -41,11 +49,12 @@ public record RelayConfig(
         policy = policy != null ? policy : new Policy(null, null, null);
         reports = reports != null ? reports : new Reports(null, null, null, null);
         admin = admin != null ? admin : new Admin(null);
+        dkim = dkim != null ? dkim : new Dkim(null, null);
     }
 
     /** The configuration a relay runs with when no file is given. */
     public static RelayConfig defaults() {
-        return new RelayConfig(null, null, null, null, null, null, null, null);
+        return new RelayConfig(null, null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -220,6 +229,12 @@ public record RelayConfig(
                                     Duration.ofHours(4));
             maxAge = maxAge != null ? maxAge : Duration.ofDays(5);
         }
+
+        /** The spool's retry schedule: {@code schedule} and {@code max-age}. */
+        @JsonIgnore
+        public RetrySchedule retrySchedule() {
+            return new RetrySchedule(schedule, maxAge);
+        }
     }
 
     // ---- dns ----
@@ -360,6 +375,104 @@ public record RelayConfig(
     public record Admin(HostPort listen) {
         public Admin {
             listen = listen != null ? listen : new HostPort("127.0.0.1", 8025);
+        }
+    }
+
+    // ---- dkim: signing what the relay sends ----
+
+    /** DKIM keys (RFC 6376, RFC 8463) and what is signed with them. */
+    public record Dkim(List<DkimKey> keys, DkimSigning sign) {
+        public Dkim {
+            keys = keys != null ? listOf(keys) : List.of();
+            sign = sign != null ? sign : new DkimSigning(null, null);
+            Set<String> seen = new HashSet<>();
+            for (DkimKey k : keys) {
+                String id =
+                        k.domain().toLowerCase(Locale.ROOT)
+                                + " "
+                                + k.selector().toLowerCase(Locale.ROOT);
+                if (!seen.add(id)) {
+                    throw new InvalidValue(
+                            "keys",
+                            "domain "
+                                    + k.domain()
+                                    + " with selector "
+                                    + k.selector()
+                                    + " is listed twice");
+                }
+            }
+        }
+    }
+
+    /**
+     * One signing key: {@code d=} domain, {@code s=} selector and the PEM private key (RSA of 2048 bits or more, or
+     * Ed25519). The key file is read here, so that a missing, unreadable, short or foreign key is a configuration
+     * error with the file's line.
+     */
+    public record DkimKey(String domain, String selector, Path privateKey) {
+        public DkimKey {
+            if (domain == null) {
+                throw new InvalidValue("domain", "is required: the d= domain the key signs for");
+            }
+            if (!DkimNames.isDomain(domain)) {
+                throw new InvalidValue("domain", DkimNames.domainProblem(domain));
+            }
+            if (selector == null) {
+                throw new InvalidValue(
+                        "selector", "is required: the s= selector the key is published under");
+            }
+            if (!DkimNames.isSelector(selector)) {
+                throw new InvalidValue("selector", DkimNames.selectorProblem(selector));
+            }
+            if (privateKey == null) {
+                throw new InvalidValue(
+                        "private-key",
+                        "is required: a PEM file (make one with tlsrelay dkim keygen)");
+            }
+            read(domain, selector, privateKey);
+        }
+
+        /** The key, read from its file again (it was checked when the configuration was loaded). */
+        public SigningKey load() {
+            return read(domain, selector, privateKey);
+        }
+
+        private static SigningKey read(String domain, String selector, Path file) {
+            try {
+                return DkimKeyFile.read(domain, selector, file);
+            } catch (InvalidKeyFileException e) {
+                throw new InvalidValue("private-key", e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * @param reports sign the relay's own mail: TLS-RPT reports with the key of {@code reports.submitter}'s domain,
+     *     DSNs with that of {@code server.hostname}'s (or of their closest parent domain that has a key)
+     * @param relayed which accepted mail is signed
+     */
+    public record DkimSigning(Boolean reports, RelayedSigning relayed) {
+        public DkimSigning {
+            reports = reports != null ? reports : Boolean.TRUE;
+            relayed = relayed != null ? relayed : RelayedSigning.NONE;
+        }
+    }
+
+    /** {@code dkim.sign.relayed}. */
+    public enum RelayedSigning {
+        /** Relayed mail is not signed. */
+        NONE,
+        /** Relayed mail is signed with the keys of its From: domain, or of the closest parent domain listed. */
+        FROM_DOMAIN;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String label() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        @Override
+        public String toString() {
+            return label();
         }
     }
 

@@ -44,6 +44,8 @@ import org.tlsrelay.core.tls.TlsResult;
  *   <li>{@code tlsrelay_mta_sts_cache_policies}, {@code tlsrelay_mta_sts_fetch_failures_total{type}}</li>
  *   <li>{@code tlsrelay_reports_sent_total}, {@code tlsrelay_reports_failed_total}</li>
  *   <li>{@code tlsrelay_dnssec_validating}, {@code tlsrelay_dnssec_failures_total}</li>
+ *   <li>{@code tlsrelay_dkim_signed_total{domain,algorithm}}: DKIM signatures added, by {@code d=} and {@code a=};
+ *       {@code tlsrelay_dkim_failures_total{reason}}: messages that should have been signed but went unsigned</li>
  * </ul>
  *
  * Every method is cheap and thread-safe, and none blocks: they may be called on event-loop threads.
@@ -91,6 +93,8 @@ public final class RelayMetrics implements TlsOutcomeListener {
     private final Map<TlsFailureType, Counter> fetchFailures = new ConcurrentHashMap<>();
     private final Counter reportsSent;
     private final Counter reportsFailed;
+    private final Map<String, Counter> dkimSigned = new ConcurrentHashMap<>();
+    private final Map<String, Counter> dkimFailures = new ConcurrentHashMap<>();
 
     public RelayMetrics(MeterRegistry registry, Clock clock) {
         this.registry = registry;
@@ -358,6 +362,37 @@ public final class RelayMetrics implements TlsOutcomeListener {
 
     public void reportFailed() {
         reportsFailed.increment();
+    }
+
+    // ---- DKIM
+
+    /** One DKIM signature was added, with a key of {@code domain} and {@code algorithm} ({@code rsa-sha256}, ...). */
+    public void dkimSigned(String domain, String algorithm) {
+        dkimSigned
+                .computeIfAbsent(
+                        domain + '|' + algorithm,
+                        k ->
+                                Counter.builder("tlsrelay.dkim.signed")
+                                        .description(
+                                                "DKIM signatures added, by signing domain and algorithm")
+                                        .tag("domain", domain)
+                                        .tag("algorithm", algorithm)
+                                        .register(registry))
+                .increment();
+    }
+
+    /** A message that should have been DKIM-signed went out unsigned, for {@code reason} ({@code no-from}, ...). */
+    public void dkimFailed(String reason) {
+        dkimFailures
+                .computeIfAbsent(
+                        reason,
+                        r ->
+                                Counter.builder("tlsrelay.dkim.failures")
+                                        .description(
+                                                "Messages that should have been DKIM-signed but could not be, by reason")
+                                        .tag("reason", r)
+                                        .register(registry))
+                .increment();
     }
 
     // ---- helpers

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import org.tlsrelay.core.config.RelayConfig;
 
 /**
  * When to try a deferred message again ({@code delivery.retry}): the n-th wait of the schedule after the n-th failed
@@ -24,10 +23,6 @@ public record RetrySchedule(List<Duration> waits, Duration maxAge) {
         if (maxAge.isNegative()) {
             throw new IllegalArgumentException("max-age must not be negative");
         }
-    }
-
-    public static RetrySchedule from(RelayConfig.Retry retry) {
-        return new RetrySchedule(retry.schedule(), retry.maxAge());
     }
 
     /** The wait after the given number of failed attempts (1 = after the first attempt). */

@@ -10,6 +10,7 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -211,7 +212,9 @@ public final class Spool implements Closeable {
         private final Path bodyTmp;
         private final FileChannel channel;
         private final CountingStream counting;
+        private final BufferedOutputStream buffered;
         private final OutputStream body;
+        private long written;
         private boolean done;
 
         private Reception(String id, Path bodyTmp, FileChannel channel) {
@@ -219,7 +222,21 @@ public final class Spool implements Closeable {
             this.bodyTmp = bodyTmp;
             this.channel = channel;
             this.counting = new CountingStream(Channels.newOutputStream(channel), bodyTmp);
-            this.body = new BufferedOutputStream(counting, 64 * 1024);
+            this.buffered = new BufferedOutputStream(counting, 64 * 1024);
+            this.body =
+                    new FilterOutputStream(buffered) {
+                        @Override
+                        public void write(int b) throws IOException {
+                            buffered.write(b);
+                            written++;
+                        }
+
+                        @Override
+                        public void write(byte[] b, int off, int len) throws IOException {
+                            buffered.write(b, off, len);
+                            written += len;
+                        }
+                    };
         }
 
         public String id() {
@@ -229,6 +246,38 @@ public final class Spool implements Closeable {
         /** Where the content goes: the raw message, CRLF line endings, dot-unstuffed. */
         public OutputStream body() {
             return body;
+        }
+
+        /** How many octets were written to {@link #body()} so far. */
+        public long written() {
+            return written;
+        }
+
+        /**
+         * Replaces {@code bytes.length} octets already written, from {@code position} on, with {@code bytes}: a
+         * signer reserves room for a header field before the body and fills it in once the body is complete. The
+         * message's length does not change.
+         */
+        public void overwrite(long position, byte[] bytes) throws IOException {
+            if (done) {
+                throw new IllegalStateException("message " + id + " already committed or aborted");
+            }
+            if (position < 0 || position + bytes.length > written) {
+                throw new IllegalArgumentException(
+                        "cannot overwrite octets "
+                                + position
+                                + ".."
+                                + (position + bytes.length)
+                                + " of "
+                                + written
+                                + " written");
+            }
+            body.flush();
+            files.options().faults().before(Step.WRITE_BODY, bodyTmp);
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                channel.write(buf, position + buf.position());
+            }
         }
 
         /**

@@ -137,6 +137,7 @@ class ConfigReferenceTest {
         assertEquals(defaults.policy(), example.policy());
         assertEquals(defaults.admin(), example.admin());
         assertEquals(defaults.reports().enabled(), example.reports().enabled());
+        assertEquals(defaults.dkim(), example.dkim());
     }
 
     @Test

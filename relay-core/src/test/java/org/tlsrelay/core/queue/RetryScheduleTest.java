@@ -11,7 +11,7 @@ import org.tlsrelay.core.config.RelayConfig;
 
 class RetryScheduleTest {
     private final RetrySchedule schedule =
-            RetrySchedule.from(RelayConfig.defaults().delivery().retry());
+            RelayConfig.defaults().delivery().retry().retrySchedule();
     private final Instant arrival = Instant.parse("2025-01-01T00:00:00Z");
 
     @Test

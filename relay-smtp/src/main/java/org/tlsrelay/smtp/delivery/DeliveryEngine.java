@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dane.InsecureMxPolicy;
+import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.metrics.RelayMetrics;
@@ -119,7 +120,8 @@ public final class DeliveryEngine implements AutoCloseable {
                         new DomainAttempt.Context(
                                 client, new MxWalk(dns, settings.port()), b.outcomes, clock),
                         b.random);
-        this.settler = new MessageSettler(spool, settings, b.metrics, clock, this::settled);
+        this.settler =
+                new MessageSettler(spool, settings, b.dsnSigner, b.metrics, clock, this::settled);
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         scheduler.setRemoveOnCancelPolicy(true);
@@ -145,6 +147,7 @@ public final class DeliveryEngine implements AutoCloseable {
         private OutboundSettings outbound;
         private TrustMaterial trust;
         private PolicyOverride override = PolicyOverride.none();
+        private OwnMailSigner dsnSigner = OwnMailSigner.none();
         private TlsOutcomeListener outcomes = TlsOutcomeListener.none();
         private RelayMetrics metrics = RelayMetrics.noop();
         private Random random = new Random();
@@ -172,6 +175,12 @@ public final class DeliveryEngine implements AutoCloseable {
         /** A policy that replaces the domain's for some messages (TLS-RPT reports, RFC 8460 §3). */
         public Builder policyOverride(PolicyOverride o) {
             this.override = Objects.requireNonNull(o);
+            return this;
+        }
+
+        /** Signs the DSNs the engine queues (DKIM, {@code dkim.sign.reports}); by default they go unsigned. */
+        public Builder dsnSigner(OwnMailSigner s) {
+            this.dsnSigner = Objects.requireNonNull(s);
             return this;
         }
 

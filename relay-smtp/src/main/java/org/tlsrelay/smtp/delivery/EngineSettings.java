@@ -58,7 +58,7 @@ public record EngineSettings(
                 d.port(),
                 total,
                 Math.min(d.concurrency().perDomain(), total),
-                RetrySchedule.from(d.retry()),
+                d.retry().retrySchedule(),
                 config.server().hostname(),
                 defaultInHand(total),
                 DEFAULT_WORKER_THREADS,

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -29,6 +30,7 @@ final class MessageSettler {
 
     private final Spool spool;
     private final EngineSettings settings;
+    private final OwnMailSigner dsnSigner;
     private final RelayMetrics metrics;
     private final Clock clock;
     private final Runnable settled;
@@ -41,11 +43,13 @@ final class MessageSettler {
     MessageSettler(
             Spool spool,
             EngineSettings settings,
+            OwnMailSigner dsnSigner,
             RelayMetrics metrics,
             Clock clock,
             Runnable settled) {
         this.spool = spool;
         this.settings = settings;
+        this.dsnSigner = dsnSigner;
         this.metrics = metrics;
         this.clock = clock;
         this.settled = settled;
@@ -183,7 +187,14 @@ final class MessageSettler {
     private boolean queueDsn(MessageRun run, List<Dsn.Entry> entries, Instant now) {
         Envelope env = run.message.envelope();
         try {
-            byte[] dsn = Dsn.build(settings.reportingMta(), env, run.message.body(), entries, now);
+            byte[] dsn =
+                    dsnSigner.sign(
+                            Dsn.build(
+                                    settings.reportingMta(),
+                                    env,
+                                    run.message.body(),
+                                    entries,
+                                    now));
             QueuedMessage queued =
                     spool.enqueue("", List.of(env.sender()), new ByteArrayInputStream(dsn));
             dsns.incrementAndGet();

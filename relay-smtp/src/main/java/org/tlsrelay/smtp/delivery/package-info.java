@@ -21,8 +21,8 @@
  *   <li>Retries per {@code delivery.retry}; after {@code max-age} the pending recipients fail (RFC 5321
  *       §4.5.4.1).</li>
  *   <li>Delivery status notifications (RFC 3464, RFC 3461 RET/ENVID/NOTIFY/ORCPT) go back to the envelope sender
- *       through the spool with the null reverse-path; a message with a null reverse-path never gets one (RFC 5321
- *       §4.5.5).</li>
+ *       through the spool with the null reverse-path, DKIM-signed when a signer is given; a message with a null
+ *       reverse-path never gets one (RFC 5321 §4.5.5).</li>
  *   <li>Concurrency limits ({@code delivery.concurrency}): in all and per recipient domain. No thread ever waits on a
  *       network reply; spool I/O runs on a small worker pool, never on a Netty event loop.</li>
  * </ul>

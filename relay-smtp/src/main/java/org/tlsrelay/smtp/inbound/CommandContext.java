@@ -5,6 +5,7 @@ import java.util.Objects;
 import org.subethamail.smtp.server.Session;
 import org.tlsrelay.core.auth.Credentials;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Spool;
 
@@ -13,12 +14,14 @@ import org.tlsrelay.core.queue.Spool;
  * mail goes, what is counted, who may authenticate and relay, and each session's {@link SessionState}. The server
  * builds it and hands it to the commands, so that the commands never reach back into the listener.
  *
+ * @param signer signs accepted mail on its way into the spool, before the 250 (DKIM); may sign nothing
  * @param tlsAvailable whether STARTTLS is offered ({@code server.tls} is configured)
  */
 record CommandContext(
         RelayConfig.Limits limits,
         String hostname,
         Spool spool,
+        AcceptSigner signer,
         RelayMetrics metrics,
         Credentials credentials,
         RelayAccess relayAccess,

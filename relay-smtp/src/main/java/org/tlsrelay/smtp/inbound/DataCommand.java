@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -92,9 +93,10 @@ final class DataCommand extends InboundCommand {
             writeFailure = e;
         }
         long deadline = System.nanoTime() + server.limits().dataTimeout().toNanos();
+        AcceptSigner.Pass signing = server.signer().begin(reception); // DKIM, before the 250
         TlsRequiredScanner tlsRequired =
                 new TlsRequiredScanner(
-                        writeFailure == null ? body : OutputStream.nullOutputStream());
+                        writeFailure == null ? signing.content() : OutputStream.nullOutputStream());
         DataReader.Result r;
         try {
             r =
@@ -163,6 +165,7 @@ final class DataCommand extends InboundCommand {
                             .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
             QueuedMessage m;
             try {
+                signing.finish();
                 m = reception.commit(env);
             } catch (IOException e) {
                 LOG.error("queue file write error: {}", e.toString());

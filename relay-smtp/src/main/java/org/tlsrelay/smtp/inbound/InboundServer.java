@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -19,6 +20,7 @@ import org.subethamail.smtp.server.SessionHandler;
 import org.tlsrelay.core.auth.Credentials;
 import org.tlsrelay.core.config.Network;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Spool;
 
@@ -42,7 +44,8 @@ public final class InboundServer implements AutoCloseable {
             Spool spool,
             Credentials credentials,
             InboundTls tls,
-            RelayMetrics metrics)
+            RelayMetrics metrics,
+            AcceptSigner signer)
             throws IOException {
         this.config = config;
         this.metrics = metrics;
@@ -116,6 +119,7 @@ public final class InboundServer implements AutoCloseable {
                         config.limits(),
                         config.hostname(),
                         spool,
+                        Objects.requireNonNull(signer, "signer"),
                         metrics,
                         credentials,
                         relayAccess,
@@ -138,13 +142,23 @@ public final class InboundServer implements AutoCloseable {
     /** As {@link #create(RelayConfig.Server, Spool)}, counting accepted and refused mail in {@code metrics}. */
     public static InboundServer create(RelayConfig.Server config, Spool spool, RelayMetrics metrics)
             throws IOException {
+        return create(config, spool, metrics, AcceptSigner.none());
+    }
+
+    /**
+     * As {@link #create(RelayConfig.Server, Spool, RelayMetrics)}, with {@code signer} signing accepted mail on its
+     * way into the spool, before the 250 (DKIM, {@code dkim.sign.relayed}).
+     */
+    public static InboundServer create(
+            RelayConfig.Server config, Spool spool, RelayMetrics metrics, AcceptSigner signer)
+            throws IOException {
         Credentials credentials = Credentials.from(config.auth());
         InboundTls tls = config.tls().enabled() ? InboundTls.load(config.tls()) : null;
         if (config.tls().certificate() != null ^ config.tls().privateKey() != null) {
             throw new IllegalArgumentException(
                     "server.tls: certificate and private-key must be given together");
         }
-        return new InboundServer(config, spool, credentials, tls, metrics);
+        return new InboundServer(config, spool, credentials, tls, metrics, signer);
     }
 
     /** For tests: a server with a ready TLS context. */
@@ -156,7 +170,8 @@ public final class InboundServer implements AutoCloseable {
                 spool,
                 Credentials.from(config.auth()),
                 InboundTls.of(tls),
-                RelayMetrics.noop());
+                RelayMetrics.noop(),
+                AcceptSigner.none());
     }
 
     /** Starts listening; returns once the socket is bound. */

@@ -28,6 +28,10 @@
  *   <li>REQUIRETLS (RFC 8689): advertised only after STARTTLS and accepted on MAIL FROM only over TLS (in clear text:
  *   {@code 530 5.7.10}); the flag is stored in the envelope, as is the presence of a {@code TLS-Required: No} header
  *   field (RFC 8689 §5), for the delivery engine to honour.</li>
+ *   <li>DKIM: the message content passes through the {@link org.tlsrelay.core.dkim.AcceptSigner} given to
+ *   {@link org.tlsrelay.smtp.inbound.InboundServer#create(org.tlsrelay.core.config.RelayConfig.Server,
+ *   org.tlsrelay.core.queue.Spool, org.tlsrelay.core.metrics.RelayMetrics, org.tlsrelay.core.dkim.AcceptSigner)}, which
+ *   signs it in the spool file before the commit and the 250 ({@code dkim.sign.relayed}).</li>
  * </ul>
  */
 package org.tlsrelay.smtp.inbound;

@@ -27,8 +27,8 @@ import org.tlsrelay.core.report.ReportJson;
  * {@code TLS-Report-Submitter} header fields; and the subject
  * {@code Report Domain: DOMAIN Submitter: SUBMITTER Report-ID: <ID>}. It also says {@code TLS-Required: No}
  * (RFC 8689 §5: deliver even if TLS to the recipient fails, as RFC 8460 §3 requires) and {@code Auto-Submitted:
- * auto-generated} (RFC 3834). It is not DKIM-signed, although RFC 8460 §3 requires a signature for reports sent
- * by mail (see the README).
+ * auto-generated} (RFC 3834). RFC 8460 §3 requires a DKIM signature of the reporting domain: the
+ * {@link SpoolMailTransport} signs the message before it queues it, when {@code dkim.keys} has a key for it.
  */
 public final class ReportMessage {
     private static final Session SESSION = Session.getInstance(new Properties());

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -27,15 +28,25 @@ public final class SpoolMailTransport implements ReportTransport {
     private final Spool spool;
     private final String from;
     private final Clock clock;
+    private final OwnMailSigner signer;
 
     /**
      * @param spool the spool opened by the relay ({@link Spool#open}); mail is only queued, never sent from here
      * @param from the reports' sender ({@link #senderFor})
      */
     public SpoolMailTransport(Spool spool, String from, Clock clock) {
+        this(spool, from, clock, OwnMailSigner.none());
+    }
+
+    /**
+     * As {@link #SpoolMailTransport(Spool, String, Clock)}, with the report mails DKIM-signed by {@code signer}
+     * (RFC 8460 §3 asks for a signature of the reporting domain).
+     */
+    public SpoolMailTransport(Spool spool, String from, Clock clock, OwnMailSigner signer) {
         this.spool = spool;
         this.from = from;
         this.clock = clock;
+        this.signer = signer;
     }
 
     /**
@@ -83,7 +94,10 @@ public final class SpoolMailTransport implements ReportTransport {
         Instant now = clock.instant();
         byte[] message;
         try {
-            message = ReportMessage.bytes(ReportMessage.build(report, from, mailto.address(), now));
+            message =
+                    signer.sign(
+                            ReportMessage.bytes(
+                                    ReportMessage.build(report, from, mailto.address(), now)));
         } catch (MessagingException | RuntimeException e) {
             return new Result.Refused(
                     "cannot build the report mail for " + mailto.address() + ": " + e.getMessage());
