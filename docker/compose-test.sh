@@ -23,6 +23,10 @@ if [ -z "${COMPOSE:-}" ]; then
     exit 1
   fi
 fi
+if [[ $COMPOSE == podman-compose* ]] && [ -f ../../shared/container/podman-env.sh ]; then
+  # shellcheck source=/dev/null
+  . ../../shared/container/podman-env.sh # runc and ulimits on hosts like the project's (see that file)
+fi
 project=tlsrelay-ctest-$$
 # shellcheck disable=SC2206
 compose=($COMPOSE -p "$project" -f compose.yaml -f compose-test.yaml)
