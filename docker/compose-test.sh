@@ -23,7 +23,7 @@ if [ -z "${COMPOSE:-}" ]; then
     exit 1
   fi
 fi
-if [[ $COMPOSE == podman-compose* ]] && [ -f ../../shared/container/podman-env.sh ]; then
+if [ -f ../../shared/container/podman-env.sh ]; then
   # shellcheck source=/dev/null
   . ../../shared/container/podman-env.sh # runc and ulimits on hosts like the project's (see that file)
 fi

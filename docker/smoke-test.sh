@@ -12,6 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ -f ../shared/container/podman-env.sh ]; then
+  # shellcheck source=/dev/null
+  . ../shared/container/podman-env.sh # podman here (also behind its docker shim): runc and the host's ulimits
+fi
 if [ -n "${ENGINE:-}" ]; then
   engine=$ENGINE
 elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
@@ -29,10 +33,7 @@ if [ -z "$engine" ] || ! "$engine" info >/dev/null 2>&1; then
   echo "FAILED: no working docker or podman here (SKIP_OK=1 to allow skipping)" >&2
   exit 1
 fi
-if [ "$engine" = podman ] && [ -f ../shared/container/podman-env.sh ]; then
-  # shellcheck source=/dev/null
-  . ../shared/container/podman-env.sh # runc and ulimits on hosts like the project's (see that file)
-fi
+
 e() { "$engine" "$@"; }
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
