@@ -54,6 +54,7 @@ stat -c '%A %U:%G %n' /var/lib/tlsrelay /etc/tlsrelay /etc/tlsrelay/tlsrelay.yam
 [ "$(stat -c '%a %U' /var/lib/tlsrelay)" = "700 tlsrelay" ] || fail "/var/lib/tlsrelay is not tlsrelay's, 0700"
 [ "$(stat -c '%a %G' /etc/tlsrelay/tlsrelay.yaml)" = "640 tlsrelay" ] || fail "the configuration is not 0640 root:tlsrelay"
 tlsrelay --version
+runuser -u tlsrelay -- tlsrelay config check # the installed configuration, by default
 echo "-- systemd-analyze verify"
 systemd-analyze verify /lib/systemd/system/tlsrelay.service && echo "verify: OK"
 # No mail leaves the test: the relay's DNS points at nothing (the message stays deferred).
