@@ -2,6 +2,7 @@ package org.tlsrelay.cli;
 
 import ch.qos.logback.classic.LoggerContext;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -36,8 +37,9 @@ import picocli.CommandLine.Option;
             "0:stopped cleanly after SIGTERM or SIGINT",
             "1:stopped, but not everything finished within server.shutdown-grace",
             "2:usage or configuration error, or a port or the spool could not be opened (spool in use by another "
-                    + "relay), or dns.dnssec: validate with dns.servers that cannot carry DNSSEC validation (no "
-                    + "DNSSEC data, trust anchors that do not match, not a recursive resolver)"
+                    + "relay, or not writable by this user: \"permission denied: PATH\"), or dns.dnssec: "
+                    + "validate with dns.servers that cannot carry DNSSEC validation (no DNSSEC data, trust "
+                    + "anchors that do not match, not a recursive resolver)"
         },
         footerHeading = "%nExamples:%n",
         footer = {
@@ -65,9 +67,12 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RelayConfig c = config.load();
+        StateAccess.requireWritable(c.spool().dir());
         Relay relay;
         try {
             relay = Relay.start(c);
+        } catch (AccessDeniedException e) {
+            throw StateAccess.denied(e);
         } catch (IOException | IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -77,7 +77,9 @@ class ShadedJarIT {
         for (Path file :
                 List.of(
                         Path.of("..", "config", "tlsrelay.yaml"),
-                        Path.of("..", "docker", "tlsrelay.yaml"))) {
+                        Path.of("..", "docker", "tlsrelay.yaml"),
+                        Path.of("..", "docker", "compose-test", "tlsrelay.yaml"),
+                        Path.of("..", "packaging", "deb", "tlsrelay.yaml"))) {
             Result r = tlsrelay("config", "check", "--config", file.toString());
             assertEquals(0, r.exit(), file + ": " + r.err());
             assertTrue(r.out().startsWith("OK"), r.out());
