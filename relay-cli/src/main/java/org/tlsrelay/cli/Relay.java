@@ -166,8 +166,8 @@ public final class Relay implements AutoCloseable {
             policies.startRefreshers();
 
             // Before the listener opens: what was queued before a restart goes out at once, and
-            // every accepted,
-            // released or flushed message wakes the engine through the spool's listener.
+            // every accepted, released or flushed message wakes the engine through the spool's
+            // listener.
             TlsOutcomeListener extra = hooks.outcomes();
             TlsOutcomeListener reports =
                     recorder.<TlsOutcomeListener>map(r -> r).orElse(TlsOutcomeListener.none());
@@ -175,9 +175,8 @@ public final class Relay implements AutoCloseable {
                     DeliveryEngine.builder(
                             spool, policies.dns(), PolicyLookup.of(policies.resolver()));
             // RFC 7672: DANE per MX host, unless dns.dnssec: off. With validate, the resolver is
-            // checked
-            // now: a definite misconfiguration stops the start; nothing seen later turns validation
-            // off.
+            // checked now: a definite misconfiguration stops the start; nothing seen later turns
+            // validation off.
             LOG.info("DNS: {}", policies.resolvers().describe());
             Optional<DnssecMonitor> dnssec = policies.resolvers().monitor();
             if (dnssec.isPresent()) {

@@ -35,8 +35,7 @@ public final class BenchDns {
         }
         try (DnsStubServer dns = DnsStubServer.start()) {
             // Real zones have TTLs, and the relay caches by them (Postfix, with relayhost =
-            // [127.0.0.1], makes no
-            // look-up at all): five minutes, not the test stub's TTL 0.
+            // [127.0.0.1], makes no look-up at all): five minutes, not the test stub's TTL 0.
             Name mxName = Name.fromString(mx + ".");
             dns.record(new MXRecord(Name.fromString(zone + "."), DClass.IN, TTL, 10, mxName));
             dns.record(new ARecord(mxName, DClass.IN, TTL, InetAddress.getByName(address)));

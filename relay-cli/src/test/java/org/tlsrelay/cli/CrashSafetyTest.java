@@ -78,9 +78,8 @@ class CrashSafetyTest {
     private void survivesSigkill(DnsStubServer dns) throws Exception {
         Path spool = dir.resolve("spool");
         // The delivery engine runs too: its DNS is a loopback stub that fails example.com, so every
-        // message is
-        // deferred (moved to deferred/, never delivered or bounced) and no query leaves the
-        // machine.
+        // message is deferred (moved to deferred/, never delivered or bounced) and no query leaves
+        // the machine.
         dns.servfail("example.com");
         Path config =
                 Files.writeString(

@@ -94,8 +94,7 @@ class StatePermissionIT {
     @Test
     void namesASpoolLeftByAnotherUser() throws Exception {
         // the state directory is open (group 0 writable in the image), but an earlier run under
-        // another user ID made
-        // the spool
+        // another user ID made the spool
         Path state = Files.createDirectory(dir.resolve("state"));
         Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
         Path spool =

@@ -324,11 +324,9 @@ public final class SignedZone {
             Nsec3Chain chain = nsec3Chain();
             boolean exists = exists(qname);
             // NODATA: the NSEC3 of the name (RFC 5155 §7.2.3); a name without one (an empty
-            // non-terminal above only
-            // Opt-Out delegations, or such a delegation asked for DS) gets the closest encloser
-            // proof whose next
-            // closer name an Opt-Out span covers (§7.2.4, errata 3441). NXDOMAIN: that proof and
-            // the wildcard's.
+            // non-terminal above only Opt-Out delegations, or such a delegation asked for DS) gets
+            // the closest encloser proof whose next closer name an Opt-Out span covers (§7.2.4,
+            // errata 3441). NXDOMAIN: that proof and the wildcard's.
             List<NSEC3Record> proof =
                     exists && chain.matching(qname).isPresent()
                             ? List.of(chain.matching(qname).get())
@@ -348,8 +346,7 @@ public final class SignedZone {
             return new Answer(Rcode.NOERROR, answer, authority, null);
         }
         // NXDOMAIN (RFC 4035 §3.1.3.2): the NSEC covering the name and the one covering the
-        // wildcard that could have
-        // produced it at the closest encloser.
+        // wildcard that could have produced it at the closest encloser.
         if (withSigs) {
             Name encloser = qname;
             while (!exists(encloser)) {

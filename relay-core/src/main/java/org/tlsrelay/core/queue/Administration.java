@@ -82,8 +82,7 @@ final class Administration {
                 Path dir = files.dir(where.get());
                 Files.deleteIfExists(dir.resolve(id + ENVELOPE));
                 // The body is beside its envelope, except after an interrupted move (recovery puts
-                // it
-                // back); look elsewhere only then: each extra unlink of a missing name costs a
+                // it back); look elsewhere only then: each extra unlink of a missing name costs a
                 // directory look-up per message.
                 if (!Files.deleteIfExists(dir.resolve(id + BODY))) {
                     for (Path d : files.dirs()) {

@@ -72,8 +72,7 @@ public final class TlsRptRecord {
     /** Applies RFC 8460 §3 to the TXT records (each already joined) of {@code _smtp._tls.DOMAIN}. */
     public static Discovery discover(List<String> records) {
         // RFC 8460 §3: "If the number of resulting records is not one, senders MUST assume the
-        // recipient domain
-        // does not implement TLSRPT."
+        // recipient domain does not implement TLSRPT."
         return VersionedTxt.select(records, PREFIX).fold(TlsRptRecord::parse, NotFound::new);
     }
 

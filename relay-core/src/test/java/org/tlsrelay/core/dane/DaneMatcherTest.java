@@ -84,8 +84,7 @@ class DaneMatcherTest {
         "3 1 1 , leaf , other-ca   , leaf    , match",
         "3 1 1 , ca   , ok         , leaf+ca , no-match",
         // DANE-TA(2): a certificate of the chain (or a full key) issues the leaf, which must name
-        // the MX host or
-        // the TLSA base domain and be valid (RFC 7672 §3.1.2, §3.2.2)
+        // the MX host or the TLSA base domain and be valid (RFC 7672 §3.1.2, §3.2.2)
         "2 1 1 , ca   , ok         , leaf+ca , match",
         "2 0 1 , ca   , ok         , leaf+ca , match",
         "2 0 2 , ca   , ok         , leaf+ca , match",

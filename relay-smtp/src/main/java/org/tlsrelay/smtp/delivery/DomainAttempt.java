@@ -194,8 +194,7 @@ final class DomainAttempt implements MxWalk.Strategy {
                             if (result instanceof DeliveryAttemptResult.Refused r) {
                                 refusals.add(new MxRefusal(host.name(), r.verdict()));
                                 // a REQUIRETLS refusal rules the MX host out for this message; a
-                                // TLS
-                                // failure may be this address's only
+                                // TLS failure may be this address's only
                                 return r.verdict().ground() == Verdict.Refuse.Ground.REQUIRETLS
                                         ? CompletableFuture.<Void>completedFuture(null)
                                         : tryAddress(host, permit, addresses, j + 1);

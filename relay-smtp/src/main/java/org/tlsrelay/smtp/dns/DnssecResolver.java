@@ -164,8 +164,8 @@ public final class DnssecResolver extends RecordLookups {
         }
         DnsResult<List<InetAddress>> both = families(v4, v6);
         // Secure only if every family that answered did so securely; a failed family (not bogus) is
-        // left out, as the
-        // non-validating resolver leaves it out when the other family has addresses.
+        // left out, as the non-validating resolver leaves it out when the other family has
+        // addresses.
         boolean secure = !v4.isFailed() || !v6.isFailed();
         for (DnsResult<List<InetAddress>> r : List.of(v4, v6)) {
             if (!r.isFailed() && !r.isSecure()) {

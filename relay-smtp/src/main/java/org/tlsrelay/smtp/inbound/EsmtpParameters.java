@@ -125,8 +125,7 @@ final class EsmtpParameters {
                     }
                     // RFC 8689 §2: specified only in a session that uses TLS (and advertised only
                     // there); a client that tries it in clear text is told to start TLS (RFC 3207
-                    // §4
-                    // 530, RFC 5248 X.7.10 "Encryption needed").
+                    // §4 530, RFC 5248 X.7.10 "Encryption needed").
                     if (!tlsActive) {
                         return refused(
                                 "530 5.7.10 REQUIRETLS needs a TLS session: issue STARTTLS first");

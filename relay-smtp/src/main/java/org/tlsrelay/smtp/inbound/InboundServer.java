@@ -65,8 +65,8 @@ public final class InboundServer implements AutoCloseable {
                         .serverSocketFactory(NoDelayServerSocket::new)
                         .messageHandlerFactory(context -> new Transaction())
                         // Our session handler enforces max-connections with an enhanced code;
-                        // SubEthaSMTP's own check (a bare
-                        // "421 Too many connections") is set above it as a backstop.
+                        // SubEthaSMTP's own check (a bare "421 Too many connections") is set above
+                        // it as a backstop.
                         .maxConnections(config.limits().maxConnections() + 16)
                         .connectionTimeout(
                                 (int)

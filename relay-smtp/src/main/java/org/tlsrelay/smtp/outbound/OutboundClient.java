@@ -223,9 +223,8 @@ public final class OutboundClient implements AutoCloseable {
                             if (deliver instanceof Verdict.DeliverInClear
                                     && !s.connection.usable()) {
                                 // testing/none after a failed handshake: the connection is gone;
-                                // deliver in clear on a new one
-                                // that does not try STARTTLS (what Postfix does for opportunistic
-                                // TLS)
+                                // deliver in clear on a new one that does not try STARTTLS (what
+                                // Postfix does for opportunistic TLS)
                                 s.connection.close();
                                 return opener.open(attempt, true)
                                         .thenCompose(

@@ -202,11 +202,9 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
      */
     CompletableFuture<TlsObservation> startTls(TlsInspector inspector, String mxHost) {
         // A new decoder for the TLS stream (RFC 3207 §4.2: forget what came before). Removing the
-        // old one hands any
-        // bytes it still holds to its next handler, this one, as a raw ByteBuf, which marks the
-        // injection. (Not
-        // pipeline.replace(): that would forward those plain-text bytes into the new decoder, ahead
-        // of the TLS data.)
+        // old one hands any bytes it still holds to its next handler, this one, as a raw ByteBuf,
+        // which marks the injection. (Not pipeline.replace(): that would forward those plain-text
+        // bytes into the new decoder, ahead of the TLS data.)
         channel.pipeline().remove(DECODER);
         channel.pipeline().addAfter(CHUNKED, DECODER, newDecoder());
         tlsStarting = true;
@@ -268,9 +266,8 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (tlsStarting) {
             // Decoded from plain text the MX sent after its 220 to STARTTLS, or bytes the
-            // plain-text decoder still
-            // held when it was replaced: either way not from the TLS session, and never a reply
-            // (RFC 3207 §5).
+            // plain-text decoder still held when it was replaced: either way not from the TLS
+            // session, and never a reply (RFC 3207 §5).
             ReferenceCountUtil.release(msg);
             plaintextAfterStartTls = true;
             fail(new SmtpSessionException(INJECTION));

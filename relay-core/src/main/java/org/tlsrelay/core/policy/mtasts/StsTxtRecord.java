@@ -43,8 +43,7 @@ public final class StsTxtRecord {
     /** Applies RFC 8461 §3.1 to the TXT records (each already joined) of {@code _mta-sts.DOMAIN}. */
     public static Discovery discover(List<String> records) {
         // RFC 8461 §3.1: "If the number of resulting records is not one ... senders MUST assume the
-        // recipient
-        // domain does not have an available MTA-STS Policy".
+        // recipient domain does not have an available MTA-STS Policy".
         return VersionedTxt.select(records, PREFIX).fold(StsTxtRecord::ofRecord, NoPolicy::new);
     }
 
@@ -65,9 +64,8 @@ public final class StsTxtRecord {
             return null;
         }
         // After "v=STSv1" comes one or more (sts-sep sts-field) and an optional final sts-sep.
-        // Fields hold no
-        // blank and no ';', so splitting on ';' and trimming the blanks around each part follows
-        // the grammar.
+        // Fields hold no blank and no ';', so splitting on ';' and trimming the blanks around each
+        // part follows the grammar.
         String rest = record.substring(PREFIX.length());
         String[] parts = rest.split(";", -1);
         String id = null;

@@ -216,8 +216,7 @@ class ListSignatureTest {
     @Test
     void signatureByTheCertifyOnlyPrimaryKeyDoesNotCount() throws Exception {
         // The publisher's primary key may certify but not sign data (key flags, RFC 9580
-        // §5.2.3.29): a data
-        // signature made with it anyway must not be accepted.
+        // §5.2.3.29): a data signature made with it anyway must not be accepted.
         byte[] data = "{}".getBytes(StandardCharsets.US_ASCII);
         PGPSecretKey primary = publisher.key().getPrimarySecretKey().getPGPSecretKey();
         PGPSignatureGenerator generator =
