@@ -23,9 +23,10 @@ import org.tlsrelay.testkit.TestCa;
  * The benchmark's destination MX: an SMTP sink on 127.0.0.1 that offers STARTTLS with a certificate for
  * {@code --name} issued by a CA made at start (written to {@code --ca-out} for the relays to trust), accepts
  * everything, and counts messages. When {@code --expect N} messages have arrived it writes the time of the first
- * and last one to {@code --done-file} (epoch millis, "first last count"). With {@code --warmup W}, the first W messages
- * are a warm-up: when they have arrived it writes {@code --warm-file}, and {@code --expect} counts the messages after
- * them.
+ * and last one to {@code --done-file} (epoch millis, "first last count handshakes": the last field is the number of TLS
+ * handshakes after the warm-up, i.e. the TLS connections the measured messages took). With {@code --warmup W}, the
+ * first W messages are a warm-up: when they have arrived it writes {@code --warm-file}, and {@code --expect} counts the
+ * messages after them.
  *
  * <p>Arguments: {@code --name HOST --ca-out FILE --port-file FILE --expect N --done-file FILE [--warmup W
  * --warm-file FILE]}.
@@ -38,6 +39,8 @@ public final class TlsSink {
     private final Path warmFile;
     private final AtomicLong count = new AtomicLong();
     private final AtomicLong first = new AtomicLong();
+    private final AtomicLong handshakes = new AtomicLong();
+    private final AtomicLong handshakesAtWarm = new AtomicLong();
 
     private TlsSink(SSLContext tls, long expect, Path doneFile, long warmup, Path warmFile) {
         this.tls = tls;
@@ -136,6 +139,7 @@ public final class TlsSink {
                                         tls.getSocketFactory().createSocket(socket, null, false);
                         ssl.setUseClientMode(false);
                         ssl.startHandshake();
+                        handshakes.incrementAndGet();
                         attach(ssl);
                         tlsActive = true;
                         continue;
@@ -148,6 +152,9 @@ public final class TlsSink {
                         long n = count.incrementAndGet();
                         if (n == warmup + 1) {
                             first.set(System.currentTimeMillis());
+                        }
+                        if (n == warmup) {
+                            handshakesAtWarm.set(handshakes.get());
                         }
                         reply("250 2.0.0 ok " + n);
                         if (warmup > 0 && n == warmup) {
@@ -162,6 +169,8 @@ public final class TlsSink {
                                             + System.currentTimeMillis()
                                             + " "
                                             + n
+                                            + " "
+                                            + (handshakes.get() - handshakesAtWarm.get())
                                             + "\n");
                         }
                     }
