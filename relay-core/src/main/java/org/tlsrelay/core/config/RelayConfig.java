@@ -209,7 +209,7 @@ public record RelayConfig(
                     null);
         }
 
-        static Limits defaults() {
+        public static Limits defaults() {
             return new Limits(null, null, null, null, null, null);
         }
     }

@@ -284,7 +284,8 @@ public final class InboundServer implements AutoCloseable {
         listener.drain();
         guards.forEach(g -> g.stop(stopTasks));
         LOG.info(
-                "inbound: stopping; {} session(s) told or to be told 421 4.3.2, DATA under way has {}",
+                "inbound: stopping: new connections and sessions between commands get 421 4.3.2;"
+                        + " {} connection(s) open, a DATA under way has {} to finish",
                 guards.size(),
                 Durations.format(grace));
     }
