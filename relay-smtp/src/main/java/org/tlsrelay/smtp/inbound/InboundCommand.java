@@ -1,5 +1,6 @@
 package org.tlsrelay.smtp.inbound;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketException;
 import org.subethamail.smtp.DropConnectionException;
@@ -41,8 +42,9 @@ abstract class InboundCommand extends BaseCommand {
         }
         try {
             handle(line.substring(verb.length()), session, state);
-        } catch (SocketException e) {
-            // The client went away; the guard has said so in the log, once.
+        } catch (SocketException | EOFException e) {
+            // The client went away in the middle of the command (an AUTH exchange, DATA); the
+            // guard has said so in the log, once. Not an I/O error for SubEthaSMTP to report.
             session.quit();
         }
     }

@@ -141,6 +141,32 @@ class AcceptLogTest {
     }
 
     @Test
+    void aClientThatGoesAwayInTheMiddleOfAuthIsOneInfoLine() throws Exception {
+        try (InboundFixture f =
+                InboundFixture.builder().networks("10.0.0.0/8").tls().users(APP).start(dir)) {
+            try (RawSmtpClient c = f.ehlo()) {
+                RawSmtpClient.expect(c.command("STARTTLS"), 220);
+                c.startTls(f.clientTls(), "localhost");
+                c.command("EHLO mta.example.org");
+                RawSmtpClient.expect(c.command("AUTH LOGIN"), 334);
+            }
+            org.tlsrelay.testkit.Await.until(
+                    () -> f.server.connections() == 0,
+                    java.time.Duration.ofSeconds(10),
+                    "the server to see the client go");
+        }
+        assertTrue(
+                events.list.stream()
+                        .anyMatch(
+                                e ->
+                                        e.getFormattedMessage()
+                                                .startsWith(
+                                                        "lost connection after AUTH from mta.example.org[127.0.0.1]")),
+                events.list.toString());
+        assertQuiet();
+    }
+
+    @Test
     void clientsThatGoAwayAreLoggedAtInfoWithoutStackTraces() throws Exception {
         try (InboundFixture f = InboundFixture.builder().start(dir)) {
             try (RawSmtpClient c = f.ehlo()) {
@@ -175,6 +201,11 @@ class AcceptLogTest {
                         "lost connection after CONNECT from unknown[127.0.0.1]")) {
             assertTrue(lost.stream().anyMatch(l -> l.startsWith(after)), after + " in " + lost);
         }
+        assertQuiet();
+    }
+
+    /** Nothing above INFO and no stack trace from the inbound server or SubEthaSMTP. */
+    private void assertQuiet() {
         for (ILoggingEvent e : events.list) {
             boolean ours = e.getLoggerName().startsWith("org.tlsrelay.smtp.inbound");
             boolean theirs = e.getLoggerName().startsWith("org.subethamail");
