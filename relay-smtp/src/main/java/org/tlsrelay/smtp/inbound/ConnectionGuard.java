@@ -434,6 +434,9 @@ final class ConnectionGuard {
 
     /** One reply on its way out: made ours, counted, written whole; the last one of a session ends it. */
     private void reply(OutputStream inner, String text) {
+        if (Replies.unknownCommand(text)) {
+            lastCommand = "UNKNOWN"; // as Postfix logs it
+        }
         String reply = Replies.enhance(text, settings.hostname());
         int code = Replies.code(reply);
         writeLock.lock();

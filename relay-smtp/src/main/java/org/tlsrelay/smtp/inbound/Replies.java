@@ -79,6 +79,12 @@ final class Replies {
         return code + sep + code.charAt(0) + ".0.0" + (text.isEmpty() ? "" : " " + text);
     }
 
+    /** Whether {@code reply} is SubEthaSMTP's answer to a verb it does not know (no command of ours ran). */
+    static boolean unknownCommand(String reply) {
+        return reply.equals("500 Error: command not implemented")
+                || reply.equals("500 Error: bad syntax");
+    }
+
     /** The three-digit code of a reply, or 0 for something that is not one. */
     static int code(String reply) {
         if (reply.length() < 3) {
