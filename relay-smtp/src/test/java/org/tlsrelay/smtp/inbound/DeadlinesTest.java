@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tlsrelay.testkit.Await;
 
 /**
  * Issue 11 §4: a client cannot keep a session by dribbling. A command line must be complete within
@@ -96,6 +97,44 @@ class DeadlinesTest {
             RawSmtpClient.Reply r = c.reply();
             assertEquals(250, r.code(), r.text());
             assertEquals(1, f.spool.list().size());
+        }
+    }
+
+    @Test
+    void aClientThatStopsReadingIsCutOnceAReplyCannotBeWrittenWithinTheCommandTimeout()
+            throws Exception {
+        try (InboundFixture f =
+                InboundFixture.builder()
+                        .timeouts(Duration.ofSeconds(1), Duration.ofSeconds(30))
+                        .maxErrors(1_000_000)
+                        .start(dir)) {
+            java.net.Socket s = new java.net.Socket();
+            s.setReceiveBufferSize(4096);
+            s.connect(f.address(), 5000);
+            // Pipelined NOOPs, and never a byte read: the replies fill the buffers until the
+            // server's write blocks.
+            Thread sender =
+                    new Thread(
+                            () -> {
+                                byte[] noops = "NOOP\r\n".repeat(10_000).getBytes();
+                                try {
+                                    for (int i = 0; i < 100; i++) {
+                                        s.getOutputStream().write(noops);
+                                    }
+                                } catch (IOException e) {
+                                    // cut by the server
+                                }
+                            });
+            sender.setDaemon(true);
+            sender.start();
+            try {
+                Await.until(
+                        () -> f.server.connections() == 0,
+                        Duration.ofSeconds(15),
+                        "the server to cut the session it cannot write to");
+            } finally {
+                s.close();
+            }
         }
     }
 
