@@ -19,8 +19,9 @@ import org.tlsrelay.core.metrics.Health;
 
 /**
  * The admin HTTP server on {@code admin.listen} (loopback by default): {@code GET /metrics} in the Prometheus text
- * format, {@code GET /health} (liveness: 200 {@code {"status":"up"}} when every {@link Health} check passes, else 503
- * with the reason) and {@code GET /ready} (readiness: 200 once the relay has started, 503 before and while it
+ * format, {@code GET /health} (liveness: 200 {@code {"status":"up"}} when every {@link Health} check passes, 200
+ * {@code {"status":"degraded","reason":...}} while a part is short of something, such as free space for the spool,
+ * else 503 with the reason) and {@code GET /ready} (readiness: 200 once the relay has started, 503 before and while it
  * stops). Nothing else: no request body is ever read, any other path is 404 and any other method 405.
  */
 final class AdminServer implements AutoCloseable {
@@ -92,8 +93,16 @@ final class AdminServer implements AutoCloseable {
                 case "/metrics" -> send(ex, 200, PROMETHEUS_TEXT, registry.scrape());
                 case "/health" -> {
                     Optional<String> problems = health.problems();
-                    if (problems.isEmpty()) {
+                    Optional<String> degraded = health.degraded();
+                    if (problems.isEmpty() && degraded.isEmpty()) {
                         send(ex, 200, JSON_TYPE, json("status", "up"));
+                    } else if (problems.isEmpty()) {
+                        // Up, but short of something (spool space): a restart would not help.
+                        ObjectNode o =
+                                JSON.createObjectNode()
+                                        .put("status", "degraded")
+                                        .put("reason", degraded.get());
+                        send(ex, 200, JSON_TYPE, o.toString());
                     } else {
                         ObjectNode o =
                                 JSON.createObjectNode()

@@ -30,6 +30,7 @@ import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.metrics.Health;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
+import org.tlsrelay.core.queue.FreeSpace;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.core.report.OutcomeLog;
 import org.tlsrelay.core.report.OutcomeRecorder;
@@ -48,9 +49,10 @@ import org.tlsrelay.smtp.report.SpoolMailTransport;
 
 /**
  * The running relay: the composition of spool, metrics and admin server, policy machinery, delivery engine and inbound
- * server. {@link #start} brings the parts up in dependency order; {@link #close} takes them down in reverse order: the
- * listener stops accepting (a DATA in its commit still finishes), the engine lets running deliveries finish and gives
- * back the rest, the policy refreshers stop, and the spool closes last.
+ * server. {@link #start} brings the parts up in dependency order; {@link #stop} first tells the inbound sessions
+ * {@code 421 4.3.2} (a DATA under way may finish), then {@link #close} takes the parts down in reverse order: the
+ * engine lets running deliveries finish and gives back the rest, the listener closes, the policy refreshers stop, and
+ * the spool closes last.
  */
 public final class Relay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
@@ -134,11 +136,13 @@ public final class Relay implements AutoCloseable {
             // queued
             DkimWiring dkim = DkimWiring.from(config, metrics, Clock.systemUTC());
             dkim.describe(config);
+            // spool.min-free: below it new mail gets 452 4.3.1 at MAIL FROM, /health "degraded"
+            FreeSpace space = FreeSpace.of(spool.root(), config.spool().minFree());
             InboundServer inbound =
-                    InboundServer.create(config.server(), spool, metrics, dkim.relayed());
+                    InboundServer.create(config.server(), spool, metrics, dkim.relayed(), space);
             relay = new Relay(config, spool, inbound, metrics, health, dkim);
             relay.running.push(spool);
-            relay.startAdmin(registry);
+            relay.startAdmin(registry, space);
 
             // ---- TLS-RPT (RFC 8460): every outcome and failed MTA-STS fetch is recorded; closed
             // after the engine
@@ -205,6 +209,9 @@ public final class Relay implements AutoCloseable {
                             .dsnSigner(dkim.dsns())
                             .start();
             relay.engine = engine;
+            // Closed after the engine: a stop drains both side by side (see stop), and a DATA under
+            // way still has the spool to commit to.
+            relay.running.push(inbound);
             relay.running.push(engine);
             health.register("scheduler", engine::problem);
             if (recorder.isPresent()) {
@@ -219,7 +226,6 @@ public final class Relay implements AutoCloseable {
                         "cannot listen on " + config.server().listen() + ": " + cause.getMessage(),
                         cause);
             }
-            relay.running.push(inbound);
             health.ready();
             return relay;
         } catch (IOException | RuntimeException e) {
@@ -237,12 +243,14 @@ public final class Relay implements AutoCloseable {
      * admin server on {@code admin.listen}. The delivery engine adds its own check ({@code scheduler}) through
      * {@link #health()}.
      */
-    private void startAdmin(PrometheusMeterRegistry registry) throws IOException {
+    private void startAdmin(PrometheusMeterRegistry registry, FreeSpace space) throws IOException {
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         metrics.bindSpool(spool);
+        metrics.bindFreeSpace(space);
+        health.registerDegradation("spool", space::shortage);
         health.register(
                 "listener",
                 () ->
@@ -350,6 +358,9 @@ public final class Relay implements AutoCloseable {
      */
     public boolean stop(Duration grace) throws InterruptedException {
         health.notReady("stopping");
+        // Inbound sessions are told 421 4.3.2 now, a DATA under way may finish within the grace
+        // while deliveries finish beside it (the listener is closed after the engine).
+        inbound.drain(grace);
         AtomicReference<RuntimeException> failure = new AtomicReference<>();
         Thread closer =
                 new Thread(

@@ -10,7 +10,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,6 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.metrics.Health;
 import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.queue.FreeSpace;
+import org.tlsrelay.core.queue.SpaceReserve;
 
 /** The admin HTTP server on a loopback port, and {@code tlsrelay health} against it. */
 class AdminServerTest {
@@ -61,6 +65,38 @@ class AdminServerTest {
         HttpResponse<String> down = get("/health");
         assertEquals(503, down.statusCode());
         assertEquals("{\"status\":\"down\",\"reason\":\"scheduler: stopped\"}", down.body());
+    }
+
+    @Test
+    void healthIsDegradedWithTheReasonWhileTheSpoolIsShortOfSpace() throws Exception {
+        AtomicLong usable = new AtomicLong(500L << 20);
+        FreeSpace space =
+                new FreeSpace(
+                        () -> new FreeSpace.Sample(usable.get(), 1000L << 20),
+                        SpaceReserve.parse("100MB"),
+                        Duration.ZERO,
+                        System::nanoTime,
+                        "/var/lib/tlsrelay/spool");
+        health.registerDegradation("spool", space::shortage);
+        metrics.bindFreeSpace(space);
+        assertEquals("{\"status\":\"up\"}", get("/health").body());
+        assertTrue(
+                get("/metrics").body().contains("tlsrelay_spool_free_bytes 5.24288E8"),
+                get("/metrics").body());
+
+        usable.set(40L << 20);
+        HttpResponse<String> degraded = get("/health");
+        assertEquals(200, degraded.statusCode(), "up: a restart would not free any space");
+        assertEquals(
+                "{\"status\":\"degraded\",\"reason\":\"spool: 40MB free on the file system of"
+                        + " /var/lib/tlsrelay/spool, below spool.min-free (100MB): new mail is refused"
+                        + " with 452 4.3.1 until space is freed\"}",
+                degraded.body());
+        assertTrue(get("/metrics").body().contains("tlsrelay_spool_free_bytes 4.194304E7"));
+        assertEquals(0, CliRun.run("health", "--url", url("/health")).exit());
+
+        scheduler.set(Optional.of("stopped"));
+        assertEquals(503, get("/health").statusCode(), "down wins over degraded");
     }
 
     @Test

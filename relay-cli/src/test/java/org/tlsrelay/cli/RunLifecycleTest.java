@@ -105,14 +105,27 @@ class RunLifecycleTest {
                                 "Subject: hi\r\n\r\nhello\r\n"),
                         250);
             }
+            // The accept line (issue 13): led by the queue id, its fields as MDC keys in JSON.
             String queued =
                     relay.await(
-                            l -> RelayProcess.message(l).startsWith("queued: from=<a@example.org>"),
-                            "saying queued");
+                            l ->
+                                    RelayProcess.message(l)
+                                            .contains(": client=client.test[127.0.0.1],"),
+                            "logging the accepted message");
             JsonNode event = JSON.readTree(queued);
             assertEquals("INFO", event.get("level").asText());
-            assertTrue(event.get("mdc").get("queueId").asText().matches("[0-9a-v]{14}"), queued);
-            assertTrue(event.get("formattedMessage").asText().startsWith("queued: "), queued);
+            String id = event.get("mdc").get("queueId").asText();
+            assertTrue(id.matches("[0-9a-v]{14}"), queued);
+            assertTrue(
+                    event.get("formattedMessage")
+                            .asText()
+                            .matches(
+                                    id
+                                            + ": client=client\\.test\\[127\\.0\\.0\\.1\\], from=<a@example\\.org>,"
+                                            + " size=\\d+, nrcpt=1"),
+                    queued);
+            assertEquals("a@example.org", event.get("mdc").get("from").asText(), queued);
+            assertEquals("1", event.get("mdc").get("nrcpt").asText(), queued);
 
             String metrics = get(admin, "/metrics").body();
             assertTrue(metrics.contains("tlsrelay_messages_accepted_total 1.0"), metrics);
@@ -125,6 +138,9 @@ class RunLifecycleTest {
                             .find(),
                     metrics);
             assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM meters are bound too");
+            assertTrue(
+                    Pattern.compile("tlsrelay_spool_free_bytes [0-9.E]+").matcher(metrics).find(),
+                    "the spool's free space (spool.min-free) is shown: " + metrics);
 
             relay.sigterm();
             assertTrue(

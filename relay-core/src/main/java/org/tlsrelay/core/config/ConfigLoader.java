@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import org.tlsrelay.core.queue.SpaceReserve;
 
 /**
  * Reads {@link RelayConfig} from YAML. Unknown keys, wrong types and bad values are collected, not thrown one by one,
@@ -137,6 +138,7 @@ public final class ConfigLoader {
         SimpleModule values = new SimpleModule("tlsrelay-config-values");
         values.addDeserializer(Duration.class, scalar(Duration.class, Durations::parse));
         values.addDeserializer(ByteSize.class, scalar(ByteSize.class, ByteSize::parse));
+        values.addDeserializer(SpaceReserve.class, scalar(SpaceReserve.class, SpaceReserve::parse));
         values.addDeserializer(HostPort.class, scalar(HostPort.class, t -> HostPort.parse(t, 53)));
         values.addDeserializer(Network.class, scalar(Network.class, Network::parse));
         values.addDeserializer(URI.class, scalar(URI.class, URI::create));
@@ -368,6 +370,9 @@ public final class ConfigLoader {
         }
         if (type == ByteSize.class) {
             return "a size";
+        }
+        if (type == SpaceReserve.class) {
+            return "a size or a percentage";
         }
         if (type == HostPort.class) {
             return "host:port";

@@ -23,6 +23,7 @@ import org.tlsrelay.core.policy.list.ListSettings;
 import org.tlsrelay.core.policy.list.ListSource;
 import org.tlsrelay.core.policy.resolve.PolicyResolver;
 import org.tlsrelay.core.queue.RetrySchedule;
+import org.tlsrelay.core.queue.SpaceReserve;
 
 /**
  * The whole configuration, as read from one YAML file (see {@code config/tlsrelay.yaml}).
@@ -94,7 +95,7 @@ public record RelayConfig(
                             : List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128"));
             auth = auth != null ? auth : new Auth(null);
             tls = tls != null ? tls : new Tls(null, null);
-            limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
+            limits = limits != null ? limits : Limits.defaults();
             shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
             if (shutdownGrace.isNegative()) {
                 throw new IllegalArgumentException("shutdown-grace must not be negative");
@@ -134,13 +135,32 @@ public record RelayConfig(
         }
     }
 
+    /**
+     * Inbound limits. What one client may hold and how fast it must talk, as Postfix's smtpd does
+     * ({@code smtpd_client_connection_count_limit}, {@code smtpd_per_record_deadline}, {@code smtpd_min_data_rate},
+     * {@code smtpd_hard_error_limit}).
+     *
+     * @param maxConnectionsPerClient sessions one client address may hold at once, {@code server.networks} included
+     * @param exemptNetworks clients not counted against {@code maxConnectionsPerClient} (e.g. a front MTA)
+     * @param commandTimeout the time for a whole command line, from the previous reply to its CRLF
+     * @param minDataRate bytes per second a DATA phase must keep up after {@code minDataRateGrace}; 0: no minimum
+     * @param maxErrors 5xx replies after which a session is closed with {@code 421 4.7.0}
+     * @param listenBacklog connections the kernel queues before they are accepted; 0: as many as it allows
+     *     ({@code net.core.somaxconn})
+     */
     public record Limits(
             ByteSize maxMessageSize,
             Integer maxRecipients,
             Integer maxConnections,
             Duration commandTimeout,
             Duration dataTimeout,
-            Integer maxLineLength) {
+            Integer maxLineLength,
+            Integer maxConnectionsPerClient,
+            List<Network> exemptNetworks,
+            Integer minDataRate,
+            Duration minDataRateGrace,
+            Integer maxErrors,
+            Integer listenBacklog) {
         public Limits {
             maxMessageSize = maxMessageSize != null ? maxMessageSize : ByteSize.parse("50MB");
             maxRecipients = positive(maxRecipients, 100);
@@ -149,14 +169,65 @@ public record RelayConfig(
             dataTimeout = dataTimeout != null ? dataTimeout : Duration.ofMinutes(10);
             // RFC 5321 §4.5.3.1.6: 1000 octets including CRLF; Postfix accepts longer, so do we.
             maxLineLength = positive(maxLineLength, 4096);
+            maxConnectionsPerClient = positive(maxConnectionsPerClient, 50);
+            exemptNetworks = exemptNetworks != null ? listOf(exemptNetworks) : List.of();
+            minDataRate = notNegative(minDataRate, 500);
+            minDataRateGrace = minDataRateGrace != null ? minDataRateGrace : Duration.ofSeconds(30);
+            maxErrors = positive(maxErrors, 20);
+            listenBacklog = notNegative(listenBacklog, 0);
+            if (commandTimeout.isNegative() || commandTimeout.isZero()) {
+                throw new InvalidValue("command-timeout", "must be longer than 0s");
+            }
+            if (dataTimeout.isNegative() || dataTimeout.isZero()) {
+                throw new InvalidValue("data-timeout", "must be longer than 0s");
+            }
+            if (minDataRateGrace.isNegative()) {
+                throw new InvalidValue("min-data-rate-grace", "must not be negative");
+            }
+        }
+
+        /** The limits of before issue 11 §4; the newer ones take their defaults. */
+        public Limits(
+                ByteSize maxMessageSize,
+                Integer maxRecipients,
+                Integer maxConnections,
+                Duration commandTimeout,
+                Duration dataTimeout,
+                Integer maxLineLength) {
+            this(
+                    maxMessageSize,
+                    maxRecipients,
+                    maxConnections,
+                    commandTimeout,
+                    dataTimeout,
+                    maxLineLength,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null);
+        }
+
+        public static Limits defaults() {
+            return new Limits(null, null, null, null, null, null);
         }
     }
 
     // ---- spool ----
 
-    public record Spool(Path dir) {
+    /**
+     * @param minFree the free space kept on the spool's file system: below it, new mail gets {@code 452 4.3.1} at
+     *     MAIL FROM and {@code /health} says {@code degraded}
+     */
+    public record Spool(Path dir, SpaceReserve minFree) {
         public Spool {
             dir = dir != null ? dir : Path.of("data", "spool");
+            minFree = minFree != null ? minFree : SpaceReserve.DEFAULT;
+        }
+
+        public Spool(Path dir) {
+            this(dir, null);
         }
 
         /**
@@ -489,6 +560,16 @@ public record RelayConfig(
         }
         if (value < 1) {
             throw new IllegalArgumentException(value + " must be 1 or more");
+        }
+        return value;
+    }
+
+    private static Integer notNegative(Integer value, int fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        if (value < 0) {
+            throw new IllegalArgumentException(value + " must be 0 or more");
         }
         return value;
     }

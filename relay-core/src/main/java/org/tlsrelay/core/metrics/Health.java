@@ -7,12 +7,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
- * Named liveness checks (listener, spool, scheduler, ...) and one readiness switch. Each check answers with an empty
+ * Named liveness checks (listener, spool, scheduler, ...), degradation checks (spool space) and one readiness switch. Each check answers with an empty
  * value when its part is up, or with a reason. A check must be quick and must not block: it is run on every
  * {@code GET /health}.
  */
 public final class Health {
     private final Map<String, Supplier<Optional<String>>> checks = new ConcurrentHashMap<>();
+    private final Map<String, Supplier<Optional<String>>> degradations = new ConcurrentHashMap<>();
     private final Map<String, Integer> order = new ConcurrentHashMap<>();
     private volatile String notReady = "starting";
 
@@ -20,6 +21,38 @@ public final class Health {
     public void register(String name, Supplier<Optional<String>> check) {
         order.putIfAbsent(name, order.size());
         checks.put(name, check);
+    }
+
+    /**
+     * Adds (or replaces) a check of a part that can be short of something while the relay still runs (free space on
+     * the spool's file system): when it answers with a reason, {@code /health} says {@code degraded} with that reason,
+     * still with 200, since a restart would not help.
+     */
+    public void registerDegradation(String name, Supplier<Optional<String>> check) {
+        degradations.put(name, check);
+    }
+
+    /** The reasons of every degradation check that answers one, as {@code name: reason}; empty when none does. */
+    public Optional<String> degraded() {
+        StringBuilder b = new StringBuilder();
+        degradations.keySet().stream()
+                .sorted()
+                .forEach(
+                        name -> {
+                            Optional<String> r;
+                            try {
+                                r = degradations.get(name).get();
+                            } catch (RuntimeException e) {
+                                r = Optional.of("check failed: " + e);
+                            }
+                            r.ifPresent(
+                                    reason ->
+                                            b.append(b.length() == 0 ? "" : "; ")
+                                                    .append(name)
+                                                    .append(": ")
+                                                    .append(reason));
+                        });
+        return b.length() == 0 ? Optional.empty() : Optional.of(b.toString());
     }
 
     /** Marks the relay ready to take traffic ({@code GET /ready} answers 200). */

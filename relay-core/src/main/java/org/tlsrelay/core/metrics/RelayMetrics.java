@@ -21,6 +21,7 @@ import java.util.function.ToLongFunction;
 import org.tlsrelay.core.enforce.MxPolicy;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.queue.FreeSpace;
 import org.tlsrelay.core.queue.QueueState;
 import org.tlsrelay.core.queue.QueueStats;
 import org.tlsrelay.core.queue.Spool;
@@ -38,6 +39,7 @@ import org.tlsrelay.core.tls.TlsResult;
  *       {@code tlsrelay_messages_bounced_total}</li>
  *   <li>{@code tlsrelay_delivery_latency_seconds} (histogram): arrival to delivery</li>
  *   <li>{@code tlsrelay_queue_messages{state}}, {@code tlsrelay_queue_oldest_age_seconds}</li>
+ *   <li>{@code tlsrelay_spool_free_bytes}: usable space on the spool's file system</li>
  *   <li>{@code tlsrelay_tls_outcomes_total{source,result,verdict}}: one per {@link TlsOutcome}; {@code result} is
  *       {@code success} or an RFC 8460 §4.3 result type</li>
  *   <li>{@code tlsrelay_policy_list_age_seconds{list}}, {@code tlsrelay_policy_list_expiry_seconds{list}}</li>
@@ -72,6 +74,16 @@ public final class RelayMetrics implements TlsOutcomeListener {
         DATA_TIMEOUT,
         /** A connection over {@code server.limits.max-connections} (421 4.7.0). */
         TOO_MANY_CONNECTIONS,
+        /** A connection over {@code server.limits.max-connections-per-client} from one address (421 4.7.0). */
+        TOO_MANY_CONNECTIONS_PER_CLIENT,
+        /** A command line not complete within {@code server.limits.command-timeout} (421 4.4.2). */
+        COMMAND_TIMEOUT,
+        /** DATA slower than {@code server.limits.min-data-rate} (421 4.4.2). */
+        DATA_RATE,
+        /** A session closed after {@code server.limits.max-errors} error replies (421 4.7.0). */
+        TOO_MANY_ERRORS,
+        /** MAIL while the spool's file system is below {@code spool.min-free} (452 4.3.1). */
+        INSUFFICIENT_STORAGE,
         /** A failed AUTH attempt (535 5.7.8). */
         AUTH_FAILED;
 
@@ -273,6 +285,22 @@ public final class RelayMetrics implements TlsOutcomeListener {
                 .description(
                         "Age of the oldest message waiting for delivery (incoming, active, deferred)")
                 .baseUnit("seconds")
+                .strongReference(true)
+                .register(registry);
+    }
+
+    /** {@code tlsrelay_spool_free_bytes}: the bytes still usable on the spool's file system (NaN when unknown). */
+    public void bindFreeSpace(FreeSpace space) {
+        Gauge.builder(
+                        "tlsrelay.spool.free",
+                        space,
+                        s -> {
+                            var free = s.freeBytes();
+                            return free.isPresent() ? free.getAsLong() : Double.NaN;
+                        })
+                .description(
+                        "Bytes still usable on the spool's file system; below spool.min-free new mail is refused")
+                .baseUnit("bytes")
                 .strongReference(true)
                 .register(registry);
     }

@@ -24,6 +24,10 @@
  * ({@code Spool}), schedule and watcher ({@code SpoolSchedule}), operator administration ({@code Administration}),
  * recovery ({@code Recovery}) and the files themselves ({@code SpoolFiles}).
  *
+ * <p>{@link org.tlsrelay.core.queue.FreeSpace} watches the free space of the spool's file system against
+ * {@code spool.min-free} ({@link org.tlsrelay.core.queue.SpaceReserve}), for the inbound server's {@code 452 4.3.1},
+ * {@code /health} and the free-space gauge.
+ *
  * <p>DSN parameters are kept as RFC 3461 §4 defines them (RET, ENVID, NOTIFY, ORCPT), with ENVID and ORCPT xtext-decoded.
  */
 package org.tlsrelay.core.queue;

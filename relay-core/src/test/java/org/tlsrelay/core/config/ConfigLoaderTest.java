@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.tlsrelay.core.policy.PolicyMode;
+import org.tlsrelay.core.queue.SpaceReserve;
 
 class ConfigLoaderTest {
 
@@ -142,6 +143,63 @@ class ConfigLoaderTest {
                 p.get(0).startsWith("tlsrelay.yaml:3: dns.dnssec: \"strict\" is not one of"),
                 p.get(0));
         assertTrue(p.get(0).contains("validate") && p.get(0).contains("off"), p.get(0));
+    }
+
+    @Test
+    void readsTheInboundLimitsAndTheSpoolReserve() throws Exception {
+        RelayConfig d = parse("");
+        RelayConfig.Limits l = d.server().limits();
+        assertEquals(50, l.maxConnectionsPerClient());
+        assertEquals(List.of(), l.exemptNetworks());
+        assertEquals(500, l.minDataRate());
+        assertEquals(Duration.ofSeconds(30), l.minDataRateGrace());
+        assertEquals(20, l.maxErrors());
+        assertEquals(0, l.listenBacklog());
+        assertEquals(SpaceReserve.DEFAULT, d.spool().minFree());
+        assertEquals(100L << 20, d.spool().minFree().bytesOf(1L << 40));
+
+        RelayConfig c =
+                parse(
+                        """
+                server:
+                  limits:
+                    max-connections-per-client: 10
+                    exempt-networks: ["192.0.2.0/24"]
+                    min-data-rate: 0
+                    min-data-rate-grace: 1m
+                    max-errors: 5
+                    listen-backlog: 1024
+                spool:
+                  min-free: 5%
+                """);
+        l = c.server().limits();
+        assertEquals(10, l.maxConnectionsPerClient());
+        assertEquals(List.of(Network.parse("192.0.2.0/24")), l.exemptNetworks());
+        assertEquals(0, l.minDataRate());
+        assertEquals(Duration.ofMinutes(1), l.minDataRateGrace());
+        assertEquals(5, l.maxErrors());
+        assertEquals(1024, l.listenBacklog());
+        assertEquals(new SpaceReserve.Percent(5), c.spool().minFree());
+    }
+
+    @Test
+    void aReserveThatIsNeitherASizeNorAPercentageNamesTheKey() {
+        List<String> p =
+                problems(
+                        """
+                spool:
+                  min-free: 5x
+                server:
+                  limits:
+                    max-errors: 0
+                """);
+        assertEquals(2, p.size(), p.toString());
+        assertTrue(
+                p.get(0)
+                        .startsWith(
+                                "tlsrelay.yaml:2: spool.min-free: \"5x\" is not a size or a percentage"),
+                p.get(0));
+        assertTrue(p.get(1).contains("server.limits"), p.get(1));
     }
 
     @Test

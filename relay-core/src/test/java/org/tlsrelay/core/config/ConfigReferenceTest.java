@@ -131,6 +131,7 @@ class ConfigReferenceTest {
         assertEquals(defaults.server().limits(), example.server().limits());
         assertEquals(defaults.server().shutdownGrace(), example.server().shutdownGrace());
         assertEquals(defaults.spool().dir().normalize(), example.spool().dir().normalize());
+        assertEquals(defaults.spool().minFree(), example.spool().minFree());
         assertEquals(defaults.delivery(), example.delivery());
         assertEquals(defaults.dns(), example.dns());
         assertEquals(defaults.dane(), example.dane());

@@ -7,6 +7,7 @@ import org.tlsrelay.core.auth.Credentials;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.queue.FreeSpace;
 import org.tlsrelay.core.queue.Spool;
 
 /**
@@ -16,6 +17,7 @@ import org.tlsrelay.core.queue.Spool;
  *
  * @param signer signs accepted mail on its way into the spool, before the 250 (DKIM); may sign nothing
  * @param tlsAvailable whether STARTTLS is offered ({@code server.tls} is configured)
+ * @param space the free space of the spool's file system against {@code spool.min-free}
  */
 record CommandContext(
         RelayConfig.Limits limits,
@@ -26,6 +28,7 @@ record CommandContext(
         Credentials credentials,
         RelayAccess relayAccess,
         boolean tlsAvailable,
+        FreeSpace space,
         Map<Session, SessionState> sessions) {
 
     /** The state of a session the server accepted. */

@@ -114,7 +114,10 @@ final class Commands {
 
     // ------------------------------------------------------------------ envelope
 
-    /** MAIL FROM (RFC 5321 §4.1.1.2): the sequence here, the arguments in {@link EsmtpParameters#mailFrom}. */
+    /**
+     * MAIL FROM (RFC 5321 §4.1.1.2): the sequence and the spool's free space here, the arguments in
+     * {@link EsmtpParameters#mailFrom}.
+     */
     static final class Mail extends InboundCommand {
         Mail(CommandContext server) {
             super(server, "MAIL", "MAIL FROM:<sender> [parameters]");
@@ -138,6 +141,16 @@ final class Commands {
                 return;
             }
             MailFrom mail = ok.value();
+            if (!server.space().admits(mail.size())) {
+                // Before any body is sent: below spool.min-free (or for a SIZE that would take
+                // the file system below it) new mail waits at the client (RFC 3463 4.3.1).
+                refuse(
+                        session,
+                        Refusal.counted(
+                                Rejection.INSUFFICIENT_STORAGE,
+                                "452 4.3.1 Insufficient system storage"));
+                return;
+            }
             session.startMailTransaction();
             Transaction tx = transaction(session);
             tx.sender = mail.path().mailbox();

@@ -3,7 +3,7 @@ package org.tlsrelay.smtp.inbound;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dkim.AcceptSigner;
+import org.tlsrelay.core.log.LogLine;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -67,12 +69,20 @@ final class DataCommand extends InboundCommand {
         String reply;
         try (reception) {
             MDC.put("queueId", reception.id());
+            RelayConfig.Limits limits = server.limits();
+            state.guard.enterData(
+                    new DataPace(
+                            System.nanoTime(),
+                            limits.dataTimeout(),
+                            limits.commandTimeout(),
+                            limits.minDataRate(),
+                            limits.minDataRateGrace()));
             session.sendResponse("354 End data with <CR><LF>.<CR><LF>");
             reply = receive(session, state, tx, reception);
         } finally {
             MDC.remove("queueId");
+            state.guard.leaveData();
             session.resetMailTransaction();
-            restoreTimeout(session);
         }
         // Sent after the reception is closed: a refused message has left no file behind by
         // then.
@@ -92,27 +102,36 @@ final class DataCommand extends InboundCommand {
         } catch (IOException e) {
             writeFailure = e;
         }
-        long deadline = System.nanoTime() + server.limits().dataTimeout().toNanos();
         AcceptSigner.Pass signing = server.signer().begin(reception); // DKIM, before the 250
-        TlsRequiredScanner tlsRequired =
-                new TlsRequiredScanner(
+        HeaderScanner headers =
+                new HeaderScanner(
                         writeFailure == null ? signing.content() : OutputStream.nullOutputStream());
         DataReader.Result r;
         try {
             r =
                     DataReader.read(
                             session.getRawInput(),
-                            tlsRequired,
+                            headers,
                             server.limits().maxMessageSize().bytes(),
-                            server.limits().maxLineLength(),
-                            () -> setReadTimeout(session, deadline));
+                            server.limits().maxLineLength());
         } catch (SocketTimeoutException e) {
-            LOG.info("DATA timeout: client={}", state.client.getHostAddress());
+            // The guard has logged which limit; nothing is queued.
+            if (state.guard.ending() == ConnectionGuard.Ending.DATA_RATE) {
+                server.metrics().rejected(Rejection.DATA_RATE);
+                throw new DropConnectionException(
+                        421,
+                        "4.4.2 "
+                                + server.hostname()
+                                + " Error: data arrives too slowly (less than "
+                                + server.limits().minDataRate()
+                                + " bytes per second)");
+            }
             server.metrics().rejected(Rejection.DATA_TIMEOUT);
             throw new DropConnectionException(
                     421, "4.4.2 " + server.hostname() + " Error: timeout exceeded");
-        } catch (EOFException e) {
-            LOG.info("connection lost during DATA: client={}", state.client.getHostAddress());
+        } catch (EOFException | SocketException e) {
+            // The client went away (logged by the guard), or the stop's grace ran out (it was
+            // told 421): nothing is queued.
             session.quit();
             return "";
         }
@@ -137,51 +156,81 @@ final class DataCommand extends InboundCommand {
             LOG.error("queue file write error: {}", writeFailure.toString());
             server.metrics().rejected(Rejection.QUEUE_ERROR);
             return "451 4.3.0 Error: queue file write error";
-        } else {
-            Instant now = server.spool().clock().instant();
-            List<RecipientStatus> rcpts =
-                    tx.recipients.stream()
-                            .map(
-                                    x ->
-                                            RecipientStatus.pending(
-                                                    x.address(), x.dsnNotify(), x.orcpt(), now))
-                            .toList();
-            Envelope env =
-                    Envelope.accepted(
-                                    reception.id(),
-                                    now,
-                                    tx.sender,
-                                    rcpts,
-                                    tx.body,
-                                    tx.smtpUtf8,
-                                    tx.ret,
-                                    tx.envid,
-                                    new Envelope.Source(
-                                            "smtp",
-                                            state.client.getHostAddress(),
-                                            SmtpPath.printable(session.getHelo().orElse("")),
-                                            state.user,
-                                            state.tls))
-                            .withTlsRequirement(tx.requireTls, tlsRequired.tlsRequiredNo());
-            QueuedMessage m;
-            try {
-                signing.finish();
-                m = reception.commit(env);
-            } catch (IOException e) {
-                LOG.error("queue file write error: {}", e.toString());
-                server.metrics().rejected(Rejection.QUEUE_ERROR);
-                return "451 4.3.0 Error: queue file write error";
-            }
-            LOG.info(
-                    "queued: from=<{}> size={} nrcpt={} client={}{}",
-                    SmtpPath.printable(tx.sender),
-                    m.size(),
-                    rcpts.size(),
-                    state.client.getHostAddress(),
-                    state.user.isEmpty() ? "" : " user=" + state.user);
-            server.metrics().accepted();
-            return "250 2.0.0 Ok: queued as " + m.id();
         }
+        return commit(session, state, tx, reception, signing, headers);
+    }
+
+    /**
+     * The end of data has arrived and the message is whole: commit, then 250. A stop whose grace ran out before this
+     * point has told the client 421 and nothing is committed; once the commit has begun, the stop waits for its 250.
+     */
+    private String commit(
+            Session session,
+            SessionState state,
+            Transaction tx,
+            Spool.Reception reception,
+            AcceptSigner.Pass signing,
+            HeaderScanner headers) {
+        Instant now = server.spool().clock().instant();
+        List<RecipientStatus> rcpts =
+                tx.recipients.stream()
+                        .map(
+                                x ->
+                                        RecipientStatus.pending(
+                                                x.address(), x.dsnNotify(), x.orcpt(), now))
+                        .toList();
+        Envelope env =
+                Envelope.accepted(
+                                reception.id(),
+                                now,
+                                tx.sender,
+                                rcpts,
+                                tx.body,
+                                tx.smtpUtf8,
+                                tx.ret,
+                                tx.envid,
+                                new Envelope.Source(
+                                        "smtp",
+                                        state.client.getHostAddress(),
+                                        SmtpPath.printable(session.getHelo().orElse("")),
+                                        state.user,
+                                        state.tls))
+                        .withTlsRequirement(tx.requireTls, headers.tlsRequiredNo());
+        if (!state.guard.beginCommit()) {
+            return "";
+        }
+        QueuedMessage m;
+        try {
+            signing.finish();
+            m = reception.commit(env);
+        } catch (IOException e) {
+            LOG.error("queue file write error: {}", e.toString());
+            server.metrics().rejected(Rejection.QUEUE_ERROR);
+            return "451 4.3.0 Error: queue file write error";
+        } finally {
+            state.guard.endCommit();
+        }
+        accepted(m, state, tx, headers).info(LOG);
+        server.metrics().accepted();
+        return "250 2.0.0 Ok: queued as " + m.id();
+    }
+
+    /**
+     * The accept line, in Postfix's shape (issue 13): {@code QUEUEID: client=name[ip], sasl_username=..., tls=...,
+     * from=<...>, size=..., nrcpt=..., message-id=<...>}; the name is the client's EHLO name (no DNS look-up is made).
+     */
+    private static LogLine accepted(
+            QueuedMessage m, SessionState state, Transaction tx, HeaderScanner headers) {
+        LogLine line =
+                LogLine.of(m.id())
+                        .add("client", state.guard.clientName())
+                        .addIfPresent("sasl_username", state.user)
+                        .addIfPresent("tls", state.tls.isEmpty() ? "" : state.tls.split(" ")[0])
+                        .path("from", SmtpPath.printable(tx.sender))
+                        .add("size", m.size())
+                        .add("nrcpt", tx.recipients.size());
+        headers.messageId().ifPresent(id -> line.path("message-id", id));
+        return line;
     }
 
     /** RFC 5321 §4.4 trace header, with no DNS look-up: the client is named by its HELO and its IP literal. */
@@ -222,30 +271,5 @@ final class DataCommand extends InboundCommand {
             sb.append(c > 32 && c < 127 && c != '(' && c != ')' && c != ';' ? c : '?');
         }
         return sb.length() == 0 ? "unknown" : sb.toString();
-    }
-
-    private void setReadTimeout(Session session, long deadline) throws IOException {
-        long left = (deadline - System.nanoTime()) / 1_000_000;
-        if (left <= 0) {
-            throw new SocketTimeoutException("DATA deadline passed");
-        }
-        long idle = server.limits().commandTimeout().toMillis();
-        session.getSocket()
-                .setSoTimeout((int) Math.max(1, Math.min(Math.min(left, idle), Integer.MAX_VALUE)));
-    }
-
-    private void restoreTimeout(Session session) {
-        try {
-            Socket s = session.getSocket();
-            if (!s.isClosed()) {
-                s.setSoTimeout(
-                        (int)
-                                Math.min(
-                                        server.limits().commandTimeout().toMillis(),
-                                        Integer.MAX_VALUE));
-            }
-        } catch (IOException e) {
-            // the connection is going away anyway
-        }
     }
 }

@@ -18,6 +18,8 @@ import java.io.OutputStream;
  *   nothing more is written; the caller rejects.</li>
  *   <li>An I/O error of the sink (disk full) is remembered and reading goes on, so the reply is not followed by the
  *   rest of the body being run as commands.</li>
+ *   <li>Deadlines and the minimum data rate are the connection's ({@link ConnectionGuard}, {@link DataPace}): a read
+ *   that passes one ends with a {@link java.net.SocketTimeoutException}.</li>
  *   <li>It never reads past the terminating {@code .CRLF}: pipelined commands after it stay in the input (RFC 2920).
  *   This needs an input that supports mark/reset (SubEthaSMTP's is a {@link java.io.BufferedInputStream}); without
  *   it, input is read one octet at a time.</li>
@@ -39,11 +41,6 @@ final class DataReader {
         boolean clean() {
             return !bareNewline && !tooBig && !lineTooLong && sinkFailure == null;
         }
-    }
-
-    /** Called before each read from the network, to apply the DATA deadline (sets the socket timeout). */
-    interface BeforeRead {
-        void check() throws IOException;
     }
 
     private final long maxSize;
@@ -73,23 +70,17 @@ final class DataReader {
      *
      * @throws EOFException if the connection ends before the message does
      */
-    static Result read(
-            InputStream in,
-            OutputStream sink,
-            long maxSize,
-            int maxLineLength,
-            BeforeRead beforeRead)
+    static Result read(InputStream in, OutputStream sink, long maxSize, int maxLineLength)
             throws IOException {
         DataReader r = new DataReader(sink, maxSize, maxLineLength);
-        r.run(in, beforeRead);
+        r.run(in);
         return new Result(r.size, r.bare, r.tooBig, r.longLine, r.sinkFailure);
     }
 
-    private void run(InputStream in, BeforeRead beforeRead) throws IOException {
+    private void run(InputStream in) throws IOException {
         boolean markable = in.markSupported();
         byte[] buf = new byte[markable ? CHUNK : 1];
         while (true) {
-            beforeRead.check();
             if (markable) {
                 in.mark(buf.length);
             }

@@ -28,9 +28,12 @@ final class EsmtpParameters {
     /**
      * MAIL FROM (RFC 5321 §4.1.1.2) and its parameters: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), RET and
      * ENVID (RFC 3461 §4.3, §4.4; ENVID xtext-decoded), AUTH (RFC 4954 §5) and REQUIRETLS (RFC 8689 §2).
+     *
+     * @param size the declared SIZE, 0 when none was given
      */
     record MailFrom(
             SmtpPath path,
+            long size,
             Envelope.BodyType body,
             boolean smtpUtf8,
             Envelope.Ret ret,
@@ -57,6 +60,14 @@ final class EsmtpParameters {
         } catch (SmtpPath.SyntaxException e) {
             return refused("501 5.1.7 Bad sender address syntax: " + e.getMessage());
         }
+        if (path.domainless()) {
+            // RFC 5321 §4.1.1.3: only a recipient may be the bare <postmaster>; a reverse-path
+            // (§4.1.2) is a mailbox with a domain, where bounces can go.
+            return refused(
+                    "553 5.1.7 Error: the sender address needs a domain (<postmaster@example.org>,"
+                            + " not <postmaster>)");
+        }
+        long size = 0;
         Envelope.BodyType body = Envelope.BodyType.UNSPECIFIED;
         boolean smtpUtf8 = false;
         Envelope.Ret ret = Envelope.Ret.UNSPECIFIED;
@@ -80,6 +91,7 @@ final class EsmtpParameters {
                                         Rejection.MESSAGE_SIZE,
                                         "552 5.3.4 Message size exceeds fixed maximum message size"));
                     }
+                    size = Long.parseLong(v);
                 }
                 case "BODY" -> {
                     switch (v.toUpperCase(Locale.ROOT)) {
@@ -141,7 +153,7 @@ final class EsmtpParameters {
         if (path.nonAscii() && !smtpUtf8) {
             return refused("553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
         }
-        return new Parsed.Ok<>(new MailFrom(path, body, smtpUtf8, ret, envid, requireTls));
+        return new Parsed.Ok<>(new MailFrom(path, size, body, smtpUtf8, ret, envid, requireTls));
     }
 
     /** Parses the text after {@code RCPT}. */

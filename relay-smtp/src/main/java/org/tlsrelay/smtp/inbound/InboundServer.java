@@ -3,41 +3,54 @@ package org.tlsrelay.smtp.inbound;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.internal.server.Command;
 import org.subethamail.smtp.server.SMTPServer;
 import org.subethamail.smtp.server.Session;
 import org.subethamail.smtp.server.SessionHandler;
 import org.tlsrelay.core.auth.Credentials;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.Network;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.queue.FreeSpace;
+import org.tlsrelay.core.queue.SpaceReserve;
 import org.tlsrelay.core.queue.Spool;
 
 /**
  * The inbound SMTP listener on {@code server.listen}. Build it with {@link #create}, then {@link #start()}; it
- * writes every accepted message to the {@link Spool} before answering 250.
+ * writes every accepted message to the {@link Spool} before answering 250. Stop it with {@link #drain} (new
+ * connections and idle sessions get {@code 421 4.3.2}, a DATA under way may finish within the grace) and
+ * {@link #close()}.
  */
 public final class InboundServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(InboundServer.class);
+
     private final RelayConfig.Server config;
-    private final Spool spool;
-    private final Credentials credentials;
-    private final InboundTls tls;
     private final SMTPServer smtp;
     private final Map<Session, SessionState> sessions = new ConcurrentHashMap<>();
-    private final AtomicInteger active = new AtomicInteger();
-    private final RelayMetrics metrics;
-    private final RelayAccess relayAccess;
+    private final Set<ConnectionGuard> guards = ConcurrentHashMap.newKeySet();
+    private final ClientSlots slots;
+    private final Listener listener;
+    private final ScheduledExecutorService watchdog;
+    private final ExecutorService stopTasks;
+    private final Object drainLock = new Object();
+    private long drainDeadline; // nanoTime, guarded by drainLock
+    private boolean draining; // guarded by drainLock
 
     private InboundServer(
             RelayConfig.Server config,
@@ -45,15 +58,29 @@ public final class InboundServer implements AutoCloseable {
             Credentials credentials,
             InboundTls tls,
             RelayMetrics metrics,
-            AcceptSigner signer)
+            AcceptSigner signer,
+            FreeSpace space)
             throws IOException {
         this.config = config;
-        this.metrics = metrics;
-        this.spool = spool;
-        this.credentials = credentials;
-        this.tls = tls;
-        this.relayAccess = new RelayAccess(config.networks());
-        ExecutorService threads = Executors.newCachedThreadPool(named("smtp-in-"));
+        RelayConfig.Limits limits = config.limits();
+        RelayAccess relayAccess = new RelayAccess(config.networks());
+        this.slots =
+                new ClientSlots(
+                        limits.maxConnections(),
+                        limits.maxConnectionsPerClient(),
+                        limits.exemptNetworks(),
+                        config.hostname());
+        ConnectionGuard.Settings guarded =
+                new ConnectionGuard.Settings(
+                        config.hostname(), limits.commandTimeout(), limits.maxErrors());
+        this.listener =
+                new Listener(
+                        slots,
+                        (raw, slot) -> guard(raw, slot, guarded, metrics),
+                        metrics,
+                        config.hostname());
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(named("smtp-watchdog-"));
+        this.stopTasks = Executors.newCachedThreadPool(named("smtp-stop-"));
         SMTPServer.Builder b =
                 SMTPServer.port(config.listen().port())
                         // A literal in server.listen (the usual case) is not looked up; a name is
@@ -61,53 +88,42 @@ public final class InboundServer implements AutoCloseable {
                         .bindAddress(InetAddress.getByName(config.listen().host()))
                         .hostName(config.hostname())
                         .softwareName("tlsrelay")
-                        .backlog(256)
-                        .serverSocketFactory(NoDelayServerSocket::new)
+                        // listen(2) takes at most net.core.somaxconn: asking for more gets exactly
+                        // that.
+                        .backlog(
+                                limits.listenBacklog() > 0
+                                        ? limits.listenBacklog()
+                                        : Integer.MAX_VALUE)
+                        .serverSocketFactory(() -> listener)
                         .messageHandlerFactory(context -> new Transaction())
-                        // Our session handler enforces max-connections with an enhanced code;
-                        // SubEthaSMTP's own check (a bare "421 Too many connections") is set above
-                        // it as a backstop.
-                        .maxConnections(config.limits().maxConnections() + 16)
-                        .connectionTimeout(
-                                (int)
-                                        Math.min(
-                                                config.limits().commandTimeout().toMillis(),
-                                                Integer.MAX_VALUE),
-                                TimeUnit.MILLISECONDS)
-                        .maxRecipients(config.limits().maxRecipients())
+                        // The listener admits connections (ClientSlots); SubEthaSMTP's own count,
+                        // which
+                        // also counts sessions that are ending, is only a backstop far above it.
+                        .maxConnections(limits.maxConnections() * 2 + 64)
+                        .maxRecipients(limits.maxRecipients())
                         .maxMessageSize(
-                                (int)
-                                        Math.min(
-                                                config.limits().maxMessageSize().bytes(),
-                                                Integer.MAX_VALUE))
+                                (int) Math.min(limits.maxMessageSize().bytes(), Integer.MAX_VALUE))
                         .insertReceivedHeaders(false)
-                        .executorService(threads)
+                        .executorService(Executors.newCachedThreadPool(named("smtp-in-")))
                         .sessionHandler(
                                 new SessionHandler() {
                                     @Override
                                     public SessionAcceptance accept(Session session) {
-                                        if (active.incrementAndGet()
-                                                > config.limits().maxConnections()) {
-                                            active.decrementAndGet();
-                                            metrics.rejected(
-                                                    RelayMetrics.Rejection.TOO_MANY_CONNECTIONS);
-                                            return SessionAcceptance.failure(
-                                                    421,
-                                                    "4.7.0 "
-                                                            + config.hostname()
-                                                            + " Error: too many connections, try again later");
-                                        }
-                                        InetAddress client =
-                                                session.getRemoteAddress().getAddress();
-                                        boolean trusted = relayAccess.trusted(client);
-                                        sessions.put(session, new SessionState(client, trusted));
+                                        ConnectionGuard g =
+                                                ((GuardedSocket) session.getSocket()).guard();
+                                        g.attach(session);
+                                        sessions.put(
+                                                session,
+                                                new SessionState(
+                                                        g.client(),
+                                                        relayAccess.trusted(g.client()),
+                                                        g));
                                         return SessionAcceptance.success();
                                     }
 
                                     @Override
                                     public void onSessionEnd(Session session) {
                                         sessions.remove(session);
-                                        active.decrementAndGet();
                                     }
                                 });
         if (tls != null) {
@@ -116,7 +132,7 @@ public final class InboundServer implements AutoCloseable {
         this.smtp = b.build();
         CommandContext context =
                 new CommandContext(
-                        config.limits(),
+                        limits,
                         config.hostname(),
                         spool,
                         Objects.requireNonNull(signer, "signer"),
@@ -124,6 +140,7 @@ public final class InboundServer implements AutoCloseable {
                         credentials,
                         relayAccess,
                         tls != null,
+                        Objects.requireNonNull(space, "space"),
                         sessions);
         for (Command c : Commands.all(context)) {
             smtp.getCommandHandler()
@@ -131,9 +148,37 @@ public final class InboundServer implements AutoCloseable {
         }
     }
 
+    private ConnectionGuard guard(
+            Socket raw,
+            ClientSlots.Slot slot,
+            ConnectionGuard.Settings settings,
+            RelayMetrics metrics) {
+        ConnectionGuard[] self = new ConnectionGuard[1];
+        ConnectionGuard g =
+                new ConnectionGuard(raw, slot, settings, metrics, () -> forget(self[0]));
+        self[0] = g;
+        guards.add(g);
+        synchronized (drainLock) {
+            if (draining) {
+                g.stop(stopTasks); // accepted just as the stop began: told at its first command
+            }
+        }
+        return g;
+    }
+
+    private void forget(ConnectionGuard g) {
+        if (guards.remove(g)) {
+            synchronized (guards) {
+                guards.notifyAll();
+            }
+        }
+    }
+
     /**
      * Builds the server from {@code server.*}: loads the TLS certificate and key when configured and checks the AUTH
-     * users' hashes. Problems are {@link IOException}s or {@link IllegalArgumentException}s that name the key.
+     * users' hashes. Problems are {@link IOException}s or {@link IllegalArgumentException}s that name the key. No
+     * space is kept back on the spool's file system (see {@link #create(RelayConfig.Server, Spool, RelayMetrics,
+     * AcceptSigner, FreeSpace)}).
      */
     public static InboundServer create(RelayConfig.Server config, Spool spool) throws IOException {
         return create(config, spool, RelayMetrics.noop());
@@ -152,13 +197,28 @@ public final class InboundServer implements AutoCloseable {
     public static InboundServer create(
             RelayConfig.Server config, Spool spool, RelayMetrics metrics, AcceptSigner signer)
             throws IOException {
+        return create(
+                config, spool, metrics, signer, FreeSpace.of(spool.root(), SpaceReserve.NONE));
+    }
+
+    /**
+     * As {@link #create(RelayConfig.Server, Spool, RelayMetrics, AcceptSigner)}, refusing new mail with {@code 452
+     * 4.3.1} at MAIL FROM while {@code space} says the spool's file system is short ({@code spool.min-free}).
+     */
+    public static InboundServer create(
+            RelayConfig.Server config,
+            Spool spool,
+            RelayMetrics metrics,
+            AcceptSigner signer,
+            FreeSpace space)
+            throws IOException {
         Credentials credentials = Credentials.from(config.auth());
         InboundTls tls = config.tls().enabled() ? InboundTls.load(config.tls()) : null;
         if (config.tls().certificate() != null ^ config.tls().privateKey() != null) {
             throw new IllegalArgumentException(
                     "server.tls: certificate and private-key must be given together");
         }
-        return new InboundServer(config, spool, credentials, tls, metrics, signer);
+        return new InboundServer(config, spool, credentials, tls, metrics, signer, space);
     }
 
     /** For tests: a server with a ready TLS context. */
@@ -171,12 +231,21 @@ public final class InboundServer implements AutoCloseable {
                 Credentials.from(config.auth()),
                 InboundTls.of(tls),
                 RelayMetrics.noop(),
-                AcceptSigner.none());
+                AcceptSigner.none(),
+                FreeSpace.of(spool.root(), SpaceReserve.NONE));
     }
 
     /** Starts listening; returns once the socket is bound. */
     public void start() {
         smtp.start();
+        watchdog.scheduleWithFixedDelay(
+                () -> {
+                    long now = System.nanoTime();
+                    guards.forEach(g -> g.cutIfStuck(now));
+                },
+                1,
+                1,
+                TimeUnit.SECONDS);
     }
 
     /** The bound address (the real port when {@code server.listen} asked for port 0). */
@@ -193,32 +262,77 @@ public final class InboundServer implements AutoCloseable {
         return smtp.isRunning();
     }
 
-    /** Stops accepting, closes the sessions and waits for their threads (a DATA in its commit finishes first). */
+    /** Client connections open now. */
+    public int connections() {
+        return slots.open();
+    }
+
+    /**
+     * Begins the stop without waiting: from now on new connections get {@code 421 4.3.2 Service shutting down}, so
+     * does every session waiting for a command (now) or finishing one (when done); a DATA under way may go on until
+     * {@code grace} has passed, then it gets the 421 too, unless its message is being committed, which then gets its
+     * 250. Calling it again changes nothing.
+     */
+    public void drain(Duration grace) {
+        synchronized (drainLock) {
+            if (draining) {
+                return;
+            }
+            draining = true;
+            drainDeadline = System.nanoTime() + grace.toNanos();
+        }
+        listener.drain();
+        guards.forEach(g -> g.stop(stopTasks));
+        LOG.info(
+                "inbound: stopping: new connections and sessions between commands get 421 4.3.2;"
+                        + " {} connection(s) open, a DATA under way has {} to finish",
+                guards.size(),
+                Durations.format(grace));
+    }
+
+    /**
+     * Stops: drains ({@link #drain}, with {@code server.shutdown-grace} unless it was called), waits for the sessions
+     * until the grace is over, ends the rest with 421 (a commit under way finishes first), then closes the listener
+     * and the session threads.
+     */
     @Override
     public void close() {
+        drain(config.shutdownGrace());
+        long deadline;
+        synchronized (drainLock) {
+            deadline = drainDeadline;
+        }
+        if (!awaitNoConnections(deadline)) {
+            guards.forEach(g -> g.force(stopTasks));
+            // A commit under way is an fsync or two: its 250 is worth a little more time.
+            awaitNoConnections(System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
+        }
         smtp.stop();
+        watchdog.shutdownNow();
+        stopTasks.shutdown();
+    }
+
+    private boolean awaitNoConnections(long deadline) {
+        synchronized (guards) {
+            while (!guards.isEmpty()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    guards.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     /** The networks allowed to relay, for the start-up log line. */
     public java.util.List<Network> networks() {
         return config.networks();
-    }
-
-    /**
-     * Accepted sockets get TCP_NODELAY: SubEthaSMTP writes each reply separately, and with Nagle's algorithm the
-     * second of three pipelined replies (RFC 2920) waits for the client's delayed ACK, about 40 ms per message.
-     */
-    private static final class NoDelayServerSocket extends ServerSocket {
-        NoDelayServerSocket() throws IOException {
-            super();
-        }
-
-        @Override
-        public Socket accept() throws IOException {
-            Socket s = super.accept();
-            s.setTcpNoDelay(true);
-            return s;
-        }
     }
 
     private static ThreadFactory named(String prefix) {

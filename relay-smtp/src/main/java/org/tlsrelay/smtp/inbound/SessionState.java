@@ -20,9 +20,13 @@ final class SessionState {
     /** {@code TLSv1.3 TLS_AES_128_GCM_SHA256} once STARTTLS completed, empty before. */
     String tls = "";
 
-    SessionState(InetAddress client, boolean trustedNetwork) {
+    /** The connection's deadlines, error count and stop handshake. */
+    final ConnectionGuard guard;
+
+    SessionState(InetAddress client, boolean trustedNetwork, ConnectionGuard guard) {
         this.client = client;
         this.trustedNetwork = trustedNetwork;
+        this.guard = guard;
     }
 
     /** The RFC 3848 / RFC 6531 §3.7.3 protocol name for the Received header. */

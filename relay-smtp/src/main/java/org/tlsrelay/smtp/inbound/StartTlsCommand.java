@@ -31,8 +31,9 @@ final class StartTlsCommand extends InboundCommand {
         session.sendResponse("220 2.0.0 Ready to start TLS");
         SSLSocket tls;
         try {
-            tls = session.getServer().createSSLSocket(session.getSocket());
-            tls.startHandshake();
+            // Over the TCP socket itself, below the guard: the guard's streams carry plain text.
+            tls = session.getServer().createSSLSocket(state.guard.raw());
+            state.guard.handshake(tls);
         } catch (IOException e) {
             // The stream is in an unknown state: never go on reading commands from it.
             LOG.info(
@@ -44,7 +45,7 @@ final class StartTlsCommand extends InboundCommand {
         }
         // setSocket makes a new input buffer, so clear text pipelined after STARTTLS is dropped
         // (RFC 3207 §4.2).
-        session.setSocket(tls);
+        session.setSocket(new GuardedSocket(tls, state.guard));
         session.resetSmtpProtocol(); // RFC 3207 §4.2: forget everything learned before TLS
         session.setTlsStarted(true);
         state.esmtp = false;

@@ -30,7 +30,7 @@ class DataReaderTest {
     void unstuffsDotsAndStopsRightAfterTheTerminator() throws IOException {
         InputStream in = in("a\r\n..b\r\n.c\r\n\r\n.\r\nQUIT\r\n");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DataReader.Result r = DataReader.read(in, out, 1000, 100, () -> {});
+        DataReader.Result r = DataReader.read(in, out, 1000, 100);
         assertTrue(r.clean());
         assertEquals("a\r\n.b\r\nc\r\n\r\n", out.toString(StandardCharsets.ISO_8859_1));
         assertEquals("QUIT\r\n", rest(in));
@@ -40,7 +40,7 @@ class DataReaderTest {
     void anEmptyMessageEndsAtOnce() throws IOException {
         InputStream in = in(".\r\nNOOP\r\n");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertTrue(DataReader.read(in, out, 1000, 100, () -> {}).clean());
+        assertTrue(DataReader.read(in, out, 1000, 100).clean());
         assertEquals(0, out.size());
         assertEquals("NOOP\r\n", rest(in));
     }
@@ -57,7 +57,7 @@ class DataReaderTest {
             })
     void onlyCrlfDotCrlfEndsAndBareNewlinesAreReported(String data) throws IOException {
         InputStream in = in(data);
-        DataReader.Result r = DataReader.read(in, new ByteArrayOutputStream(), 1000, 100, () -> {});
+        DataReader.Result r = DataReader.read(in, new ByteArrayOutputStream(), 1000, 100);
         assertTrue(r.bareNewline());
         assertEquals("N", rest(in));
     }
@@ -66,7 +66,7 @@ class DataReaderTest {
     void sizeAndLineLimitsKeepReadingToTheEnd() throws IOException {
         InputStream in = in("0123456789\r\n0123456789\r\n.\r\nN");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DataReader.Result r = DataReader.read(in, out, 15, 8, () -> {});
+        DataReader.Result r = DataReader.read(in, out, 15, 8);
         assertTrue(r.tooBig());
         assertTrue(r.lineTooLong());
         assertFalse(r.bareNewline());
@@ -77,13 +77,7 @@ class DataReaderTest {
     void theEndOfTheConnectionBeforeTheEndOfDataIsAnError() {
         assertThrows(
                 EOFException.class,
-                () ->
-                        DataReader.read(
-                                in("a\r\nb\n.\n"),
-                                new ByteArrayOutputStream(),
-                                100,
-                                100,
-                                () -> {}));
+                () -> DataReader.read(in("a\r\nb\n.\n"), new ByteArrayOutputStream(), 100, 100));
     }
 
     @Test
@@ -96,7 +90,7 @@ class DataReaderTest {
                     }
                 };
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertTrue(DataReader.read(plain, out, 100, 100, () -> {}).clean());
+        assertTrue(DataReader.read(plain, out, 100, 100).clean());
         assertEquals("a\r\n", out.toString(StandardCharsets.US_ASCII));
         assertEquals("N", rest(plain));
     }

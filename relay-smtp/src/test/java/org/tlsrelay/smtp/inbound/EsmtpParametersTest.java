@@ -48,6 +48,21 @@ class EsmtpParametersTest {
     }
 
     @Test
+    void aSenderWithoutADomainIsRefusedAndTheBarePostmasterStaysARecipient() {
+        assertEquals(
+                "553 5.1.7 Error: the sender address needs a domain (<postmaster@example.org>, not"
+                        + " <postmaster>)",
+                mailRefusal(" FROM:<postmaster>", false).reply());
+        assertEquals(
+                "553 5.1.7 Error: the sender address needs a domain (<postmaster@example.org>, not"
+                        + " <postmaster>)",
+                mailRefusal(" FROM:<PostMaster>", false).reply());
+        assertEquals("postmaster", rcpt(" TO:<postmaster>").path().mailbox());
+        assertEquals(0, mail(" FROM:<a@example.org>", false).size());
+        assertEquals(999, mail(" FROM:<a@example.org> SIZE=999", false).size());
+    }
+
+    @Test
     void aPlainMailFromHasNoParameters() {
         MailFrom m = mail(" FROM:<alice@example.org>", false);
         assertEquals("alice@example.org", m.path().mailbox());

@@ -6,12 +6,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.tlsrelay.core.config.ByteSize;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.config.Network;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.queue.FreeSpace;
+import org.tlsrelay.core.queue.SpaceReserve;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.testkit.TestCa;
 
@@ -22,13 +26,24 @@ public final class InboundFixture implements AutoCloseable {
     private static final TestCa.Issued CERT = CA.issue("localhost", "127.0.0.1");
 
     public final Path dir;
+    public final Path spoolDir;
     public final Spool spool;
     public final InboundServer server;
 
-    private InboundFixture(Path dir, Spool spool, InboundServer server) {
+    private InboundFixture(Path dir, Path spoolDir, Spool spool, InboundServer server) {
         this.dir = dir;
+        this.spoolDir = spoolDir;
         this.spool = spool;
         this.server = server;
+    }
+
+    /** The real free space of the file system that holds {@code spoolDir}, with {@code reserve}. */
+    public static FreeSpace freeSpace(Path spoolDir, SpaceReserve reserve) {
+        try {
+            return FreeSpace.of(spoolDir, reserve);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Settings a test may change; defaults are the relay's defaults with loopback allowed to relay. */
@@ -44,6 +59,15 @@ public final class InboundFixture implements AutoCloseable {
         int maxLineLength = 4096;
         Spool.Options spoolOptions = Spool.Options.defaults();
         RelayMetrics metrics = RelayMetrics.noop();
+        Integer maxPerClient; // null: the relay's default
+        List<String> exempt = List.of();
+        Integer minDataRate;
+        Duration minDataRateGrace;
+        Integer maxErrors;
+        Integer backlog;
+        Duration shutdownGrace;
+        Function<Path, FreeSpace> space = spoolDir -> freeSpace(spoolDir, SpaceReserve.NONE);
+        Path spoolDir;
 
         public Builder networks(String... n) {
             networks = List.of(n);
@@ -96,6 +120,49 @@ public final class InboundFixture implements AutoCloseable {
             return this;
         }
 
+        public Builder maxConnectionsPerClient(int n) {
+            maxPerClient = n;
+            return this;
+        }
+
+        public Builder exempt(String... networks) {
+            exempt = List.of(networks);
+            return this;
+        }
+
+        public Builder minDataRate(int bytesPerSecond, Duration grace) {
+            minDataRate = bytesPerSecond;
+            minDataRateGrace = grace;
+            return this;
+        }
+
+        public Builder maxErrors(int n) {
+            maxErrors = n;
+            return this;
+        }
+
+        public Builder backlog(int n) {
+            backlog = n;
+            return this;
+        }
+
+        public Builder shutdownGrace(Duration d) {
+            shutdownGrace = d;
+            return this;
+        }
+
+        /** The free space the server sees, made from the spool directory (default: the real one, no reserve). */
+        public Builder space(Function<Path, FreeSpace> s) {
+            space = s;
+            return this;
+        }
+
+        /** Where the spool lives (default: DIR/spool), e.g. on a small file system of its own. */
+        public Builder spoolDir(Path d) {
+            spoolDir = d;
+            return this;
+        }
+
         public InboundFixture start(Path dir) throws IOException {
             RelayConfig.Tls t = new RelayConfig.Tls(null, null);
             if (tls) {
@@ -117,11 +184,21 @@ public final class InboundFixture implements AutoCloseable {
                                     maxConnections,
                                     commandTimeout,
                                     dataTimeout,
-                                    maxLineLength));
-            Spool spool = Spool.open(dir.resolve("spool"), spoolOptions);
-            InboundServer server = InboundServer.create(config, spool, metrics);
+                                    maxLineLength,
+                                    maxPerClient,
+                                    exempt.stream().map(Network::parse).toList(),
+                                    minDataRate,
+                                    minDataRateGrace,
+                                    maxErrors,
+                                    backlog),
+                            shutdownGrace);
+            Path where = spoolDir != null ? spoolDir : dir.resolve("spool");
+            Spool spool = Spool.open(where, spoolOptions);
+            InboundServer server =
+                    InboundServer.create(
+                            config, spool, metrics, AcceptSigner.none(), space.apply(where));
             server.start();
-            return new InboundFixture(dir, spool, server);
+            return new InboundFixture(dir, where, spool, server);
         }
     }
 
@@ -152,13 +229,13 @@ public final class InboundFixture implements AutoCloseable {
 
     /** Names of the files in a state directory of the spool, sorted. */
     public List<String> files(String state) throws IOException {
-        try (Stream<Path> s = Files.list(dir.resolve("spool").resolve(state))) {
+        try (Stream<Path> s = Files.list(spoolDir.resolve(state))) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 
     public Path spoolFile(String state, String name) {
-        return dir.resolve("spool").resolve(state).resolve(name);
+        return spoolDir.resolve(state).resolve(name);
     }
 
     @Override

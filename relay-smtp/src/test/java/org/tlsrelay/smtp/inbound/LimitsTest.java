@@ -130,7 +130,7 @@ class LimitsTest {
         try (InboundFixture f = InboundFixture.builder().maxLineLength(200).start(dir);
                 RawSmtpClient c = f.ehlo()) {
             assertEquals(
-                    "500 5.5.2 Error: line too long",
+                    "500 5.5.2 Line too long",
                     c.command("MAIL FROM:<" + "a".repeat(60) + "@" + "b".repeat(150) + ".example>")
                             .last());
             RawSmtpClient.Reply r =

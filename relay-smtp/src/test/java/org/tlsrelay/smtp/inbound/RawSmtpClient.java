@@ -40,7 +40,15 @@ public final class RawSmtpClient implements AutoCloseable {
     private OutputStream out;
 
     public RawSmtpClient(InetSocketAddress server) throws IOException {
+        this(server, null);
+    }
+
+    /** Connects from {@code local} (e.g. 127.0.0.2: another client on the loopback network). */
+    public RawSmtpClient(InetSocketAddress server, java.net.InetAddress local) throws IOException {
         socket = new Socket();
+        if (local != null) {
+            socket.bind(new InetSocketAddress(local, 0));
+        }
         socket.connect(server, 5000);
         socket.setSoTimeout(10_000);
         socket.setTcpNoDelay(true);

@@ -148,7 +148,7 @@ class RequireTlsTest {
         String text = message.strip().replace("\\r\\n", "\r\n");
         boolean want = Boolean.parseBoolean(expected.strip());
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        TlsRequiredScanner s = new TlsRequiredScanner(sink);
+        HeaderScanner s = new HeaderScanner(sink);
         byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
         s.write(bytes, 0, Math.min(3, bytes.length));
         s.write(bytes, Math.min(3, bytes.length), bytes.length - Math.min(3, bytes.length));
