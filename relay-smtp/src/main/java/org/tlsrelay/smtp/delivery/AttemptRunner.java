@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.Idna;
 import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -39,17 +40,24 @@ final class AttemptRunner {
 
     CompletableFuture<DomainResult> run(DomainTask t) {
         Envelope env = t.run().message.envelope();
-        String domain = t.domain();
-        if (!DnsNames.isValid(domain)) {
+        // DNS, the policy, MX patterns, certificate names and TLS-RPT all see the A-label form
+        // (RFC 5890); the addresses go to the MX as written
+        Idna.Conversion ascii = Idna.toAscii(t.domain());
+        if (!(ascii instanceof Idna.Conversion.Ascii a) || !DnsNames.isValid(a.name())) {
             // not a domain name DNS could ask about (the inbound server refuses such addresses; an
             // old queue file?)
+            String why =
+                    ascii instanceof Idna.Conversion.Invalid bad
+                            ? bad.describe()
+                            : "\"" + t.domain() + "\" is not a valid domain name";
             return CompletableFuture.completedFuture(
                     DomainResult.all(
-                            domain,
+                            t.domain(),
                             t.recipients(),
                             RecipientStatus.State.FAILED,
-                            "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
+                            "553 5.1.3 " + why));
         }
+        String domain = a.name();
         Optional<ResolvedPolicy> forced = override.policyFor(env, domain);
         CompletableFuture<ResolvedPolicy> policy =
                 forced.isPresent()
@@ -112,7 +120,7 @@ final class AttemptRunner {
             MessageContent content,
             DomainResult refused) {
         String id = t.run().id();
-        return policies.revalidate(t.domain())
+        return policies.revalidate(old.domain())
                 .thenCompose(
                         fresh -> {
                             try (MDC.MDCCloseable q = MDC.putCloseable("queueId", id);
