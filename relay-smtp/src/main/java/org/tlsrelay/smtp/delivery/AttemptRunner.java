@@ -1,5 +1,6 @@
 package org.tlsrelay.smtp.delivery;
 
+import java.time.Instant;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -40,6 +41,7 @@ final class AttemptRunner {
 
     CompletableFuture<DomainResult> run(DomainTask t) {
         Envelope env = t.run().message.envelope();
+        Instant started = context.clock().instant();
         // DNS, the policy, MX patterns, certificate names and TLS-RPT all see the A-label form
         // (RFC 5890); the addresses go to the MX as written
         Idna.Conversion ascii = Idna.toAscii(t.domain());
@@ -55,7 +57,8 @@ final class AttemptRunner {
                             t.domain(),
                             t.recipients(),
                             RecipientStatus.State.FAILED,
-                            "553 5.1.3 " + why));
+                            "553 5.1.3 " + why,
+                            Trace.local("-", started, started, started)));
         }
         String domain = a.name();
         Optional<ResolvedPolicy> forced = override.policyFor(env, domain);
@@ -70,42 +73,45 @@ final class AttemptRunner {
                 p ->
                         plan.thenCompose(
                                 mx -> {
+                                    Phases phases = new Phases(started, context.clock().instant());
                                     CompletableFuture<DomainResult> first =
-                                            attempt(t, p, mx, content);
+                                            attempt(t, p, mx, content, phases);
                                     if (!t.run().lastChance || forced.isPresent()) {
                                         return first;
                                     }
                                     return first.thenCompose(
                                             r ->
                                                     r.policyRefused()
-                                                            ? recheck(t, p, mx, content, r)
+                                                            ? recheck(t, p, mx, content, r, phases)
                                                             : CompletableFuture.completedFuture(r));
                                 }));
     }
 
     /** What an attempt that broke unexpectedly means: every recipient waits, nothing is lost. */
     DomainResult internalError(DomainTask t, Throwable e) {
-        LOG.error(
-                "queue {}: delivery attempt for {} failed unexpectedly",
-                t.run().id(),
-                t.domain(),
-                e);
+        LOG.error("{}: delivery attempt for {} failed unexpectedly", t.run().id(), t.domain(), e);
+        Instant now = context.clock().instant();
         return DomainResult.all(
                 t.domain(),
                 t.recipients(),
                 RecipientStatus.State.PENDING,
-                "451 4.3.0 internal error in the relay; will try again");
+                "451 4.3.0 internal error in the relay; will try again",
+                Trace.local("-", now, now, now));
     }
 
+    /** When the attempt got its slot, and when its policy and MX records were known. */
+    record Phases(Instant started, Instant resolved) {}
+
     private CompletableFuture<DomainResult> attempt(
-            DomainTask t, ResolvedPolicy policy, MxPlan mx, MessageContent content) {
+            DomainTask t, ResolvedPolicy policy, MxPlan mx, MessageContent content, Phases phases) {
         return new DomainAttempt(
                         context,
                         t.run().message.envelope(),
                         t.domain(),
                         t.recipients(),
                         policy,
-                        content)
+                        content,
+                        phases)
                 .run(mx);
     }
 
@@ -118,7 +124,8 @@ final class AttemptRunner {
             ResolvedPolicy old,
             MxPlan mx,
             MessageContent content,
-            DomainResult refused) {
+            DomainResult refused,
+            Phases phases) {
         String id = t.run().id();
         return policies.revalidate(old.domain())
                 .thenCompose(
@@ -127,20 +134,20 @@ final class AttemptRunner {
                                     MDC.MDCCloseable d = MDC.putCloseable("domain", t.domain())) {
                                 if (fresh.policy().equals(old.policy())) {
                                     LOG.info(
-                                            "queue {}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
+                                            "{}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
                                             id,
                                             t.domain(),
                                             fresh.mode().label());
                                     return CompletableFuture.completedFuture(refused);
                                 }
                                 LOG.info(
-                                        "queue {}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
+                                        "{}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
                                         id,
                                         t.domain(),
                                         fresh.mode().label(),
                                         fresh.policy().mxs());
                             }
-                            return attempt(t, fresh, mx, content);
+                            return attempt(t, fresh, mx, content, phases);
                         });
     }
 }
