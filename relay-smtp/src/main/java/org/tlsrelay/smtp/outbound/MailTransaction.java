@@ -257,7 +257,11 @@ final class MailTransaction {
                 .thenApply(env::results);
     }
 
-    /** A message this MX cannot take, decided before MAIL FROM: SMTPUTF8 (RFC 6531 §3.2) or SIZE (RFC 1870 §6). */
+    /**
+     * A message this MX cannot take, decided before MAIL FROM: the protocol's call, after {@code Enforcer} judged the
+     * TLS. SMTPUTF8 (RFC 6531 §3.2, §3.4): a message that needs it goes to no MX without it (a relay does not
+     * downgrade; the address as written is what the client asked for), so its recipients bounce; SIZE (RFC 1870 §6).
+     */
     private static Optional<SmtpReply> localRefusal(OutboundMessage message, Capabilities caps)
             throws IOException {
         if (message.needsSmtpUtf8() && !caps.has(Extension.SMTPUTF8)) {
