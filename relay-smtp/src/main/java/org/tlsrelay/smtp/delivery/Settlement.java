@@ -38,8 +38,7 @@ final class Settlement {
         record Complete(int failed, boolean anyDelivered) implements Next {}
 
         /** Recipients are pending: record the results and try again at {@code until}. */
-        record Defer(List<RecipientResult> record, Instant until, String why, int failed)
-                implements Next {
+        record Defer(List<RecipientResult> record, Instant until, int failed) implements Next {
             public Defer {
                 record = List.copyOf(record);
             }
@@ -134,13 +133,7 @@ final class Settlement {
         }
         Instant until =
                 nextAttempt.orElseGet(() -> now.plus(retry.waitAfter(envelope.attempts() + 1)));
-        String why =
-                outcomes.stream()
-                        .filter(o -> o.state() == RecipientStatus.State.PENDING)
-                        .findFirst()
-                        .map(DomainResult.Outcome::reply)
-                        .orElse("not attempted");
-        return new Next.Defer(toRecord, until, why, failed);
+        return new Next.Defer(toRecord, until, failed);
     }
 
     /** What the log says became of a recipient in this attempt (Postfix's {@code status=}). */
