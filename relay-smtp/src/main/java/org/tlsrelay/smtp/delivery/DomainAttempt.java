@@ -62,7 +62,7 @@ final class DomainAttempt implements MxWalk.Strategy {
     private final MessageContent content;
     private final AttemptRunner.Phases phases;
 
-    /** The domain's policy for the log line ({@code mta-sts/enforce}); an MX's own (DANE) where it has one. */
+    /** The domain's policy for the log lines ({@code mta-sts/enforce}); a transaction with an MX under DANE says so. */
     private final String policyLabel;
 
     /** Final outcomes (delivered or failed) and deferred ones, by recipient, in envelope order. */
