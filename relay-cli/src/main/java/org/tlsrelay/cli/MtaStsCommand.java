@@ -162,7 +162,7 @@ final class MtaStsCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            UsageException.requireDomain(domain);
+            domain = UsageException.requireDomain(domain);
             var cfg = config.load();
             try (PolicyWiring wiring = PolicyWiring.open(cfg)) {
                 Probe probe;

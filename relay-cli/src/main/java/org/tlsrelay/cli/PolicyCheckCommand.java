@@ -102,7 +102,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        UsageException.requireDomain(domain);
+        domain = UsageException.requireDomain(domain);
         String name = DnsNames.normalise(domain);
         RelayConfig cfg = config.load();
         TrustMaterial trust;

@@ -79,7 +79,7 @@ final class PolicyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            UsageException.requireDomain(domain);
+            domain = UsageException.requireDomain(domain);
             RelayConfig cfg = config.load();
             try (PolicyWiring wiring = PolicyWiring.open(cfg)) {
                 ResolvedPolicy p;

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.list.ListEntry;
 import org.tlsrelay.core.policy.list.ListFormatException;
@@ -199,6 +200,9 @@ final class PolicyListCommand implements Runnable {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
+            for (int i = 0; check != null && i + 1 < check.size(); i += 2) {
+                requireCheckable(check.get(i), check.get(i + 1));
+            }
             PolicyListDocument doc;
             try {
                 doc = PolicyListParser.parse(read(file, "FILE"));
@@ -216,6 +220,9 @@ final class PolicyListCommand implements Runnable {
             Instant now = Instant.now();
             long enforce = doc.enforcingCount();
             out.println(file + ": valid policy list (version " + doc.version() + ")");
+            for (String w : doc.warnings()) {
+                out.println(file + ": warning: " + w);
+            }
             doc.author().ifPresent(a -> out.println("  author:    " + a));
             out.println("  timestamp: " + doc.timestamp());
             out.println(
@@ -246,6 +253,23 @@ final class PolicyListCommand implements Runnable {
                 status = Math.max(status, check(doc, check.get(i), check.get(i + 1), out));
             }
             return status;
+        }
+
+        /**
+         * A name with an empty label ({@code mx..example.net}) or a {@code *} label is no host name: no pattern could
+         * allow it, so asking is a usage error rather than a "NOT allowed".
+         */
+        private static void requireCheckable(String domain, String host) {
+            if (!DnsNames.isValid(domain)) {
+                throw new UsageException("--check: \"" + domain + "\" is not a domain name");
+            }
+            if (!DnsNames.isValid(host)) {
+                throw new UsageException(
+                        "--check: \""
+                                + host
+                                + "\" is not a host name (dot-separated labels of letters, digits and"
+                                + " hyphens)");
+            }
         }
 
         private static int check(

@@ -49,6 +49,9 @@ final class DeliveryFixture implements AutoCloseable {
     /** The resolver the relay asks ({@code dns.servers}); the stub unless a test puts a proxy or unbound before it. */
     HostPort dnsServer;
 
+    /** The {@code policy.mta-sts} line: off unless a test serves MTA-STS policies (then with its HTTPS port). */
+    String mtaSts = "  mta-sts: { enabled: false }\n";
+
     /** Top-level sections appended to the configuration (e.g. {@code dkim:}). */
     String extraYaml = "";
 
@@ -127,7 +130,7 @@ final class DeliveryFixture implements AutoCloseable {
                         + "  timeout: 2s\n"
                         + dnsExtra
                         + "policy:\n"
-                        + "  mta-sts: { enabled: false }\n"
+                        + mtaSts
                         + policyYaml
                         + "reports: { enabled: "
                         + reportsEnabled

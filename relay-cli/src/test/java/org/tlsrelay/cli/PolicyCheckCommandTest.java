@@ -140,7 +140,7 @@ class PolicyCheckCommandTest {
         TestMx.await(() -> mx.saw("QUIT"), Duration.ofSeconds(5), "QUIT after the probe");
         assertTrue(mx.saw("EHLO") && mx.saw("STARTTLS"), mx.commands().toString());
         assertFalse(mx.saw("MAIL FROM"), "a probe never sends a message");
-        assertTrue(r.err().contains("probing mx.good.example [127.0.0.1]:" + mx.port()), r.err());
+        assertTrue(r.err().contains("probing mx.good.example[127.0.0.1]:" + mx.port()), r.err());
     }
 
     @Test

@@ -104,6 +104,31 @@ class PolicyCommandsTest {
     }
 
     @Test
+    void policyShowTakesAULabelDomainAndAsksForItsALabel() throws Exception {
+        Path config = config(https.port());
+        dns.txt("_mta-sts.xn--bcher-kva.example", "v=STSv1; id=1");
+        CliRun r =
+                CliRun.run(
+                        "policy",
+                        "show",
+                        "Bücher.example",
+                        "--json",
+                        "--config",
+                        config.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("xn--bcher-kva.example", json(r).get("domain").asText());
+        assertTrue(dns.queryCount("_mta-sts.xn--bcher-kva.example", "TXT") > 0);
+
+        CliRun bad = CliRun.run("policy", "show", "☃.example", "--config", config.toString());
+        assertEquals(2, bad.exit(), bad.err());
+        assertTrue(
+                bad.err()
+                        .contains(
+                                "\"☃.example\" is not a valid internationalised domain name: U+2603"),
+                bad.err());
+    }
+
+    @Test
     void policyShowExplainsOverridesAndNone() throws Exception {
         Path config = config(https.port());
         JsonNode forced =

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -242,6 +243,38 @@ class PolicyListCommandTest {
                         "mx.unlisted.example");
         assertEquals(1, unlisted.code(), unlisted.all());
         assertTrue(unlisted.out().contains("unlisted.example is NOT listed"), unlisted.out());
+    }
+
+    @Test
+    void lintCheckRefusesWhatIsNoHostName() throws Exception {
+        Path policy = eff("policy.json");
+        for (String host : List.of("mta7..yahoodns.net", "*.am0.yahoodns.net")) {
+            Run r = run("policy-list", "lint", s(policy), "--check", "yahoo.com", host);
+            assertEquals(2, r.code(), r.all());
+            assertTrue(r.err().contains("--check: \"" + host + "\" is not a host name"), r.all());
+            assertFalse(r.out().contains("is allowed"), r.all());
+        }
+    }
+
+    @Test
+    void lintWarnsOfAnExpiresNotLaterThanTheTimestampAndCallsTheListValid() throws Exception {
+        Path same =
+                Files.writeString(
+                        tmp.resolve("same.json"),
+                        """
+                {"timestamp": "2024-01-01T00:00:00Z", "expires": "2024-01-01T00:00:00Z", "version": "0.1",
+                 "policies": {"x.example": {"mode": "enforce", "mxs": ["mx.x.example"]}}}""");
+        Run r = run("policy-list", "lint", s(same));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("valid policy list"), r.out());
+        assertFalse(r.out().contains("INVALID"), r.out());
+        assertTrue(
+                r.out()
+                        .contains(
+                                "warning: $.expires: 2024-01-01T00:00:00Z is not later than timestamp"
+                                        + " 2024-01-01T00:00:00Z"),
+                r.out());
+        assertTrue(r.out().contains("EXPIRED"), r.out());
     }
 
     @Test

@@ -122,4 +122,31 @@ class ShadedJarIT {
                 dns.queryCount("_mta-sts.jar.test", "TXT") > 0,
                 "the relay asked the configured DNS server");
     }
+
+    /**
+     * The jar keeps only the ICU data IDNA needs (normalisation, properties, bidi; see the shade filter): an A-label
+     * is decoded, checked (bidi, IDNA2008 code points) and used, or refused with the code point that is not allowed.
+     */
+    @Test
+    void checksInternationalisedNamesWithTheIcuDataInTheJar() throws Exception {
+        Path config =
+                Files.writeString(
+                        dir.resolve("tlsrelay.yaml"),
+                        """
+                spool: { dir: "%s" }
+                dns: { servers: ["%s"], timeout: 2s }
+                policy: { mta-sts: { enabled: true, https-port: 1 } }
+                """
+                                .formatted(
+                                        dir.resolve("spool").toString().replace("\\", "/"),
+                                        dns.address()));
+        String arabic = "xn--mgbcd4a2b0d2b.jar.test"; // العربية.jar.test
+        Result ok = tlsrelay("policy", "show", arabic, "--json", "--config", config.toString());
+        assertEquals(0, ok.exit(), ok.out() + ok.err());
+        assertTrue(ok.out().contains("\"domain\" : \"" + arabic + "\""), ok.out());
+        Result snowman =
+                tlsrelay("policy", "show", "xn--n3h.jar.test", "--config", config.toString());
+        assertEquals(2, snowman.exit(), snowman.out() + snowman.err());
+        assertTrue(snowman.err().contains("U+2603"), snowman.err());
+    }
 }

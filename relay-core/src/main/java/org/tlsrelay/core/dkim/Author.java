@@ -1,11 +1,10 @@
 package org.tlsrelay.core.dkim;
 
-import java.net.IDN;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.tlsrelay.core.dns.Idna;
 
 /**
  * The domain of a message's author: the domain of the one mailbox in its one From field (RFC 5322 §3.6.2), the
@@ -127,11 +126,10 @@ final class Author {
         if (d.endsWith(".")) {
             d = d.substring(0, d.length() - 1);
         }
-        try {
-            d = IDN.toASCII(d, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
-        } catch (IllegalArgumentException e) {
+        if (!(Idna.toAscii(d) instanceof Idna.Conversion.Ascii ascii)) {
             return Optional.empty();
         }
+        d = ascii.name();
         return d.length() <= 253 && LDH.matcher(d).matches() ? Optional.of(d) : Optional.empty();
     }
 }

@@ -6,6 +6,8 @@
  * to the domain's address records when there is no MX; RFC 8461 §3.1 sees no policy when there is no TXT record.
  * Answers carry their DNSSEC status ({@link org.tlsrelay.core.dns.DnsSecurity}, RFC 4033 §5): DANE (RFC 7672 §2.1)
  * may only act on secure answers, and a bogus one is a failure, never data.
+ * Internationalised domain names become A-labels here ({@link org.tlsrelay.core.dns.Idna}: UTS #46 mapping,
+ * IDNA2008 validity, RFC 5891 §5) before DNS, a policy, a certificate or TLS-RPT sees them.
  * The implementation on dnsjava lives in {@code org.tlsrelay.smtp.dns}; nothing here names a DNS library.
  */
 package org.tlsrelay.core.dns;

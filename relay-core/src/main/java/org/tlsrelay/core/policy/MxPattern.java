@@ -47,7 +47,7 @@ public sealed interface MxPattern {
         @Override
         public boolean matches(String host) {
             String h = normalise(host);
-            return h.length() > suffix.length() && h.endsWith(suffix);
+            return h.length() > suffix.length() && h.endsWith(suffix) && HostNames.isHostName(h);
         }
 
         @Override
@@ -69,7 +69,7 @@ public sealed interface MxPattern {
         public boolean matches(String host) {
             String h = normalise(host);
             int dot = h.indexOf('.');
-            return dot > 0 && h.substring(dot + 1).equals(parent);
+            return dot > 0 && h.substring(dot + 1).equals(parent) && HostNames.isHostName(h);
         }
 
         @Override
@@ -108,16 +108,8 @@ public sealed interface MxPattern {
     }
 
     private static void requireHostName(String name) {
-        String n = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
-        if (n.isEmpty() || n.length() > 253) {
+        if (!HostNames.isHostName(name)) {
             throw new IllegalArgumentException("\"" + name + "\" is not a host name");
-        }
-        for (String label : n.split("\\.", -1)) {
-            if (label.isEmpty()
-                    || label.length() > 63
-                    || !label.matches("[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?")) {
-                throw new IllegalArgumentException("\"" + name + "\" is not a host name");
-            }
         }
     }
 

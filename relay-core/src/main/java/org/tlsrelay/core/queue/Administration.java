@@ -43,6 +43,7 @@ final class Administration {
                 files.moveMessage(id, where.get(), QueueState.HOLD);
                 files.syncDir(QueueState.HOLD);
                 scheduling.unschedule(id);
+                told(OperatorAction.Action.HOLD, id, where.get().label());
             }
             return where;
         }
@@ -66,6 +67,7 @@ final class Administration {
             }
         }
         if (where.isPresent() && where.get() == QueueState.HOLD) {
+            told(OperatorAction.Action.RELEASE, id, "");
             scheduling.wake();
         }
         return where;
@@ -91,6 +93,7 @@ final class Administration {
                 }
                 files.syncDir(where.get());
                 scheduling.unschedule(id);
+                told(OperatorAction.Action.DELETE, id, where.get().label());
             }
             return where;
         }
@@ -125,8 +128,15 @@ final class Administration {
                 }
             }
         }
+        told(OperatorAction.Action.FLUSH, "", Integer.toString(n));
         scheduling.wake();
         return n;
+    }
+
+    /** The relay logs who changed the queue: at once in its process, through a notice from another. */
+    private void told(OperatorAction.Action action, String id, String detail) {
+        scheduling.operatorAction(
+                OperatorAction.now(files.options().clock().instant(), action, id, detail));
     }
 
     /** Every readable message in every state, oldest first. */

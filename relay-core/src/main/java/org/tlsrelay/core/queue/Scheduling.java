@@ -22,6 +22,9 @@ interface Scheduling {
     /** Messages may have become due: let the delivery engine look. */
     void wake();
 
+    /** An operator changed the queue: the relay logs who did what ({@link OperatorAction}). */
+    void operatorAction(OperatorAction action);
+
     /**
      * The operator's side: no schedule of its own; a wake-up writes {@code SPOOL/wakeup}, and the relay re-reads its
      * schedule from the files.
@@ -34,6 +37,20 @@ interface Scheduling {
 
             @Override
             public void unschedule(String id) {}
+
+            @Override
+            public void operatorAction(OperatorAction action) {
+                try {
+                    action.leaveNotice(files.root());
+                } catch (IOException e) {
+                    log.warn(
+                            "cannot tell the relay of {} {} through {}: {}",
+                            action.action().label(),
+                            action.id(),
+                            files.root(),
+                            e.getMessage());
+                }
+            }
 
             @Override
             public void wake() {

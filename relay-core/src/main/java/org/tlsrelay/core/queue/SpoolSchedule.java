@@ -82,6 +82,12 @@ final class SpoolSchedule implements Scheduling, AutoCloseable {
         notifyListeners();
     }
 
+    /** In the relay's own process an operator's change is logged at once. */
+    @Override
+    public void operatorAction(OperatorAction action) {
+        action.log(files.options().clock().instant());
+    }
+
     void addListener(Runnable listener) {
         listeners.add(Objects.requireNonNull(listener));
     }
@@ -135,13 +141,17 @@ final class SpoolSchedule implements Scheduling, AutoCloseable {
         return new HashSet<>(scheduled.keySet());
     }
 
-    /** Watches {@code SPOOL/wakeup}, which operator commands touch, and re-reads the schedule when it changes. */
+    /**
+     * Watches {@code SPOOL/wakeup}, which operator commands touch, and re-reads the schedule when it changes; logs the
+     * operators' notices ({@link OperatorAction}), also those left while the relay was not running.
+     */
     void startWatching() throws IOException {
         Path root = files.root();
         WatchService ws = root.getFileSystem().newWatchService();
         root.register(
                 ws, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
         this.watcher = ws;
+        OperatorAction.drainNotices(root, files.options().clock().instant());
         Thread t =
                 new Thread(
                         () -> {
@@ -149,13 +159,25 @@ final class SpoolSchedule implements Scheduling, AutoCloseable {
                                 while (true) {
                                     WatchKey key = ws.take();
                                     boolean wake = false;
+                                    boolean notices = false;
                                     for (WatchEvent<?> ev : key.pollEvents()) {
                                         if (ev.context() instanceof Path p
                                                 && p.toString().equals(SpoolFiles.WAKEUP)) {
                                             wake = true;
                                         }
+                                        notices |=
+                                                ev.kind() == StandardWatchEventKinds.OVERFLOW
+                                                        || ev.context() instanceof Path p
+                                                                && p.toString()
+                                                                        .startsWith(
+                                                                                OperatorAction
+                                                                                        .PREFIX);
                                     }
                                     key.reset();
+                                    if (notices) {
+                                        OperatorAction.drainNotices(
+                                                root, files.options().clock().instant());
+                                    }
                                     if (wake) {
                                         rescan();
                                     }

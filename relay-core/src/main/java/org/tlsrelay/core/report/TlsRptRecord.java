@@ -1,6 +1,5 @@
 package org.tlsrelay.core.report;
 
-import java.net.IDN;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
@@ -11,6 +10,7 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.Idna;
 import org.tlsrelay.core.dns.VersionedTxt;
 
 /**
@@ -190,12 +190,11 @@ public final class TlsRptRecord {
             return "\"" + address + "\" is not a mail address";
         }
         String local = address.substring(0, at);
-        String domain;
-        try {
-            domain = IDN.toASCII(address.substring(at + 1), IDN.ALLOW_UNASSIGNED);
-        } catch (IllegalArgumentException e) {
+        // RFC 8460 §3 names a mail address; its domain is looked up in A-label form
+        if (!(Idna.toAscii(address.substring(at + 1)) instanceof Idna.Conversion.Ascii ascii)) {
             return "\"" + address + "\" has an invalid domain";
         }
+        String domain = ascii.name();
         if (!LOCAL_PART.matcher(local).matches()
                 || local.startsWith(".")
                 || local.endsWith(".")

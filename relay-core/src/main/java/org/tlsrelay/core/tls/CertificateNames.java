@@ -1,6 +1,5 @@
 package org.tlsrelay.core.tls;
 
-import java.net.IDN;
 import java.util.List;
 import java.util.Locale;
 
@@ -45,16 +44,20 @@ public final class CertificateNames {
         return dot > 0 && host.substring(dot + 1).equals(parent);
     }
 
-    /** ASCII lower case without a trailing dot; a host given as a U-label is compared as its A-label. */
+    /**
+     * ASCII lower case without a trailing dot. Internationalised names are compared in A-label form only
+     * (RFC 6125 §6.4.2): a dNSName is ASCII (IA5String), and delivery converts the recipient domain before any MX
+     * host name is derived from it; a non-ASCII name matches nothing.
+     */
     static String normalise(String name) {
         String n = name.trim();
         if (n.endsWith(".")) {
             n = n.substring(0, n.length() - 1);
         }
-        try {
-            n = IDN.toASCII(n, IDN.ALLOW_UNASSIGNED);
-        } catch (IllegalArgumentException e) {
-            return "";
+        for (int i = 0; i < n.length(); i++) {
+            if (n.charAt(i) >= 0x80) {
+                return "";
+            }
         }
         return n.toLowerCase(Locale.ROOT);
     }

@@ -30,7 +30,10 @@ class CertificateNamesTest {
             mx.example.net         | example.net                   | false
             mx.example.net         | ''                            | false
             mx.example.net         | mx.example.net.evil.org       | false
-            bücher.example         | xn--bcher-kva.example         | true
+            xn--bcher-kva.example  | xn--bcher-kva.example         | true
+            mx.xn--bcher-kva.example | *.xn--bcher-kva.example     | true
+            bücher.example         | xn--bcher-kva.example         | false
+            bücher.example         | bücher.example                | false
             """)
     void matchesDnsIdsWithLeftMostWildcardOnly(String host, String sans, boolean expected) {
         List<String> names = sans.isEmpty() ? List.of() : Arrays.asList(sans.split(" "));

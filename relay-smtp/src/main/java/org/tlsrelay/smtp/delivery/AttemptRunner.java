@@ -1,5 +1,6 @@
 package org.tlsrelay.smtp.delivery;
 
+import java.time.Instant;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -7,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.Idna;
 import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -39,17 +41,26 @@ final class AttemptRunner {
 
     CompletableFuture<DomainResult> run(DomainTask t) {
         Envelope env = t.run().message.envelope();
-        String domain = t.domain();
-        if (!DnsNames.isValid(domain)) {
+        Instant started = context.clock().instant();
+        // DNS, the policy, MX patterns, certificate names and TLS-RPT all see the A-label form
+        // (RFC 5890); the addresses go to the MX as written
+        Idna.Conversion ascii = Idna.toAscii(t.domain());
+        if (!(ascii instanceof Idna.Conversion.Ascii a) || !DnsNames.isValid(a.name())) {
             // not a domain name DNS could ask about (the inbound server refuses such addresses; an
             // old queue file?)
+            String why =
+                    ascii instanceof Idna.Conversion.Invalid bad
+                            ? bad.describe()
+                            : "\"" + t.domain() + "\" is not a valid domain name";
             return CompletableFuture.completedFuture(
                     DomainResult.all(
-                            domain,
+                            t.domain(),
                             t.recipients(),
                             RecipientStatus.State.FAILED,
-                            "553 5.1.2 \"" + domain + "\" is not a valid domain name"));
+                            "553 5.1.3 " + why,
+                            Trace.local("-", started, started, started)));
         }
+        String domain = a.name();
         Optional<ResolvedPolicy> forced = override.policyFor(env, domain);
         CompletableFuture<ResolvedPolicy> policy =
                 forced.isPresent()
@@ -62,42 +73,45 @@ final class AttemptRunner {
                 p ->
                         plan.thenCompose(
                                 mx -> {
+                                    Phases phases = new Phases(started, context.clock().instant());
                                     CompletableFuture<DomainResult> first =
-                                            attempt(t, p, mx, content);
+                                            attempt(t, p, mx, content, phases);
                                     if (!t.run().lastChance || forced.isPresent()) {
                                         return first;
                                     }
                                     return first.thenCompose(
                                             r ->
                                                     r.policyRefused()
-                                                            ? recheck(t, p, mx, content, r)
+                                                            ? recheck(t, p, mx, content, r, phases)
                                                             : CompletableFuture.completedFuture(r));
                                 }));
     }
 
     /** What an attempt that broke unexpectedly means: every recipient waits, nothing is lost. */
     DomainResult internalError(DomainTask t, Throwable e) {
-        LOG.error(
-                "queue {}: delivery attempt for {} failed unexpectedly",
-                t.run().id(),
-                t.domain(),
-                e);
+        LOG.error("{}: delivery attempt for {} failed unexpectedly", t.run().id(), t.domain(), e);
+        Instant now = context.clock().instant();
         return DomainResult.all(
                 t.domain(),
                 t.recipients(),
                 RecipientStatus.State.PENDING,
-                "451 4.3.0 internal error in the relay; will try again");
+                "451 4.3.0 internal error in the relay; will try again",
+                Trace.local("-", now, now, now));
     }
 
+    /** When the attempt got its slot, and when its policy and MX records were known. */
+    record Phases(Instant started, Instant resolved) {}
+
     private CompletableFuture<DomainResult> attempt(
-            DomainTask t, ResolvedPolicy policy, MxPlan mx, MessageContent content) {
+            DomainTask t, ResolvedPolicy policy, MxPlan mx, MessageContent content, Phases phases) {
         return new DomainAttempt(
                         context,
                         t.run().message.envelope(),
                         t.domain(),
                         t.recipients(),
                         policy,
-                        content)
+                        content,
+                        phases)
                 .run(mx);
     }
 
@@ -110,29 +124,30 @@ final class AttemptRunner {
             ResolvedPolicy old,
             MxPlan mx,
             MessageContent content,
-            DomainResult refused) {
+            DomainResult refused,
+            Phases phases) {
         String id = t.run().id();
-        return policies.revalidate(t.domain())
+        return policies.revalidate(old.domain())
                 .thenCompose(
                         fresh -> {
                             try (MDC.MDCCloseable q = MDC.putCloseable("queueId", id);
                                     MDC.MDCCloseable d = MDC.putCloseable("domain", t.domain())) {
                                 if (fresh.policy().equals(old.policy())) {
                                     LOG.info(
-                                            "queue {}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
+                                            "{}: last attempt for {} refused by the policy; re-checked it: unchanged ({})",
                                             id,
                                             t.domain(),
                                             fresh.mode().label());
                                     return CompletableFuture.completedFuture(refused);
                                 }
                                 LOG.info(
-                                        "queue {}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
+                                        "{}: last attempt for {} refused by the policy; re-checked it: now {} {}, trying again",
                                         id,
                                         t.domain(),
                                         fresh.mode().label(),
                                         fresh.policy().mxs());
                             }
-                            return attempt(t, fresh, mx, content);
+                            return attempt(t, fresh, mx, content, phases);
                         });
     }
 }

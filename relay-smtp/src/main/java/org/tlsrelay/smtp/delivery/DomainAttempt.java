@@ -60,6 +60,10 @@ final class DomainAttempt implements MxWalk.Strategy {
     private final String domain;
     private final ResolvedPolicy policy;
     private final MessageContent content;
+    private final AttemptRunner.Phases phases;
+
+    /** The domain's policy for the log lines ({@code mta-sts/enforce}); a transaction with an MX under DANE says so. */
+    private final String policyLabel;
 
     /** Final outcomes (delivered or failed) and deferred ones, by recipient, in envelope order. */
     private final Map<RecipientStatus, DomainResult.Outcome> outcomes = new LinkedHashMap<>();
@@ -79,12 +83,15 @@ final class DomainAttempt implements MxWalk.Strategy {
             String domain,
             List<RecipientStatus> recipients,
             ResolvedPolicy policy,
-            MessageContent content) {
+            MessageContent content,
+            AttemptRunner.Phases phases) {
         this.ctx = ctx;
         this.envelope = envelope;
         this.domain = domain;
         this.policy = policy;
         this.content = content;
+        this.phases = phases;
+        this.policyLabel = Trace.policy(policy);
         this.pending = new ArrayList<>(recipients);
     }
 
@@ -146,10 +153,10 @@ final class DomainAttempt implements MxWalk.Strategy {
                 MDC.MDCCloseable d = MDC.putCloseable("domain", domain);
                 MDC.MDCCloseable m = MDC.putCloseable("mx", host.name())) {
             LOG.warn(
-                    "delivery to {} for {} (policy {}): tls=- verdict=refuse without connecting reply=\"{}\"",
+                    "{}: {} skipped, not connected (policy={}): {}",
+                    envelope.id(),
                     host.name(),
-                    domain,
-                    mxPolicy.daneApplies() ? "dane" : policy.mode().label(),
+                    Trace.policy(mxPolicy),
                     refusal.replyText());
         }
         return CompletableFuture.completedFuture(null);
@@ -187,7 +194,7 @@ final class DomainAttempt implements MxWalk.Strategy {
                 .thenCompose(
                         result -> {
                             if (result instanceof DeliveryAttemptResult.Completed c) {
-                                completed(host, c);
+                                completed(permit, c);
                                 // deferred recipients: next MX
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
@@ -217,8 +224,16 @@ final class DomainAttempt implements MxWalk.Strategy {
                         });
     }
 
-    private void completed(MxPlan.MxHost host, DeliveryAttemptResult.Completed c) {
+    private void completed(Admission.Connect permit, DeliveryAttemptResult.Completed c) {
         transacted = true;
+        Trace trace =
+                new Trace(
+                        new Trace.Relay.Mx(c.target(), c.session().tls()),
+                        Trace.policy(permit.policy()),
+                        phases.started(),
+                        phases.resolved(),
+                        c.transactionStarted(),
+                        ctx.clock().instant());
         boolean dsn = c.session().capabilities().has(Extension.DSN);
         Map<OutboundRecipient, RecipientStatus> byRecipient = new IdentityHashMap<>();
         for (int i = 0; i < c.recipients().size() && i < pending.size(); i++) {
@@ -238,7 +253,8 @@ final class DomainAttempt implements MxWalk.Strategy {
                     };
             outcomes.put(
                     rs,
-                    new DomainResult.Outcome(rs, state, r.reply().toString(), host.name(), dsn));
+                    new DomainResult.Outcome(
+                            rs, state, r.reply().toString(), c.target().mxHost(), dsn, trace));
             if (state == RecipientStatus.State.PENDING) {
                 stillPending.add(rs);
             }
@@ -265,8 +281,9 @@ final class DomainAttempt implements MxWalk.Strategy {
 
     /** Every recipient still pending gets {@code reply} with {@code state} (a DNS verdict, an unusable sender). */
     private CompletableFuture<DomainResult> all(String reply, RecipientStatus.State state) {
+        Trace trace = local();
         for (RecipientStatus rs : pending) {
-            outcomes.put(rs, new DomainResult.Outcome(rs, state, reply, "", false));
+            outcomes.put(rs, new DomainResult.Outcome(rs, state, reply, "", false, trace));
         }
         return CompletableFuture.completedFuture(
                 new DomainResult(domain, List.copyOf(outcomes.values()), false));
@@ -280,12 +297,13 @@ final class DomainAttempt implements MxWalk.Strategy {
      */
     private DomainResult afterWalk(List<String> hosts) {
         Optional<DomainVerdict> verdict = Enforcer.afterMxWalk(domain, hosts, refusals, transacted);
+        Trace trace = local();
         if (verdict.isPresent() && verdict.get() instanceof DomainVerdict.Fail fail) {
             for (RecipientStatus rs : pending) {
                 outcomes.put(
                         rs,
                         new DomainResult.Outcome(
-                                rs, RecipientStatus.State.FAILED, fail.reply(), "", false));
+                                rs, RecipientStatus.State.FAILED, fail.reply(), "", false, trace));
             }
             return new DomainResult(domain, List.copyOf(outcomes.values()), false);
         }
@@ -300,11 +318,21 @@ final class DomainAttempt implements MxWalk.Strategy {
                 outcomes.put(
                         rs,
                         new DomainResult.Outcome(
-                                rs, RecipientStatus.State.PENDING, deferral.get(), "", false));
+                                rs,
+                                RecipientStatus.State.PENDING,
+                                deferral.get(),
+                                "",
+                                false,
+                                trace));
                 policyRefused |= verdict.isPresent();
             }
         }
         return new DomainResult(domain, List.copyOf(outcomes.values()), policyRefused);
+    }
+
+    /** The trace of an outcome no MX gave, as of now. */
+    private Trace local() {
+        return Trace.local(policyLabel, phases.started(), phases.resolved(), ctx.clock().instant());
     }
 
     // ---- the message for the outbound client ----
@@ -337,7 +365,8 @@ final class DomainAttempt implements MxWalk.Strategy {
                                 "553 5.1.3 the recipient address cannot be used in RCPT TO: "
                                         + problem.get(),
                                 "",
-                                false));
+                                false,
+                                local()));
             } else {
                 recipients.add(new OutboundRecipient(rs.address(), notify, orcpt));
                 usable.add(rs);

@@ -25,32 +25,37 @@ record DomainResult(String domain, List<Outcome> outcomes, boolean policyRefused
      * @param reply the MX's reply or the reason, as an SMTP reply line ({@code 550 5.1.1 ...})
      * @param remoteMta the MX host that gave the reply; empty when the reason is local
      * @param mxOfferedDsn whether that MX offered DSN (RFC 3461): then it, not this relay, reports success
+     * @param trace where the attempt went and how long it took, for the recipient's log line
      */
     record Outcome(
             RecipientStatus recipient,
             RecipientStatus.State state,
             String reply,
             String remoteMta,
-            boolean mxOfferedDsn) {
+            boolean mxOfferedDsn,
+            Trace trace) {
 
         RecipientResult toResult() {
             return new RecipientResult(recipient.address(), state, reply);
         }
 
         Outcome withState(RecipientStatus.State s) {
-            return new Outcome(recipient, s, reply, remoteMta, mxOfferedDsn);
+            return new Outcome(recipient, s, reply, remoteMta, mxOfferedDsn, trace);
         }
     }
 
-    /** Every recipient with the same outcome (a DNS verdict, an internal error). */
+    /** Every recipient with the same outcome (a DNS verdict, an internal error), none given by an MX. */
     static DomainResult all(
             String domain,
             List<RecipientStatus> recipients,
             RecipientStatus.State state,
-            String reply) {
+            String reply,
+            Trace trace) {
         return new DomainResult(
                 domain,
-                recipients.stream().map(r -> new Outcome(r, state, reply, "", false)).toList(),
+                recipients.stream()
+                        .map(r -> new Outcome(r, state, reply, "", false, trace))
+                        .toList(),
                 false);
     }
 }

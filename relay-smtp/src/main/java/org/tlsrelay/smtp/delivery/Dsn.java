@@ -85,18 +85,25 @@ final class Dsn {
 
         /** RFC 3464 §2.3.4: the enhanced status code (RFC 3463) of the reply, or one made from its class. */
         String status() {
-            Matcher m = REPLY.matcher(reply);
-            if (m.find()) {
-                if (m.group(2) != null) {
-                    return m.group(2);
-                }
-                return m.group(1) + ".0.0";
-            }
-            if (action == Action.RELAYED) {
-                return "2.0.0";
-            }
-            return expired ? "4.4.7" : "5.0.0"; // X.4.7: delivery time expired
+            return statusOf(
+                    reply,
+                    action == Action.RELAYED
+                            ? "2.0.0"
+                            : expired ? "4.4.7" : "5.0.0"); // X.4.7: delivery time expired
         }
+    }
+
+    /**
+     * The enhanced status code (RFC 3463) of a reply line ({@code 550 5.1.1 ...}), or {@code X.0.0} of its class when
+     * it has none; {@code fallback} when it is no reply line. What a DSN's {@code Status} and the log's {@code dsn=}
+     * say.
+     */
+    static String statusOf(String reply, String fallback) {
+        Matcher m = REPLY.matcher(reply);
+        if (m.find()) {
+            return m.group(2) != null ? m.group(2) : m.group(1) + ".0.0";
+        }
+        return fallback;
     }
 
     private Dsn() {}

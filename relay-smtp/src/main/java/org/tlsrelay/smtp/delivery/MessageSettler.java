@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -153,10 +154,24 @@ final class MessageSettler {
         Settlement settlement =
                 Settlement.of(env, outcomes, now, settings.retry(), run.interrupted);
         List<Dsn.Entry> dsn = settlement.dsn();
-        boolean dsnQueued = dsn.isEmpty() || queueDsn(run, dsn, now);
+        Optional<String> dsnId = dsn.isEmpty() ? Optional.empty() : queueDsn(run, dsn, now);
+        boolean dsnQueued = dsn.isEmpty() || dsnId.isPresent();
         Settlement.Next next = settlement.next(dsnQueued, Set.copyOf(run.recordedEarly));
+        for (DomainResult.Outcome o : outcomes) {
+            DeliveryLog.recipient(run.id(), env.arrival(), o, settlement.status(o, dsnQueued));
+        }
+        dsnId.ifPresent(
+                id ->
+                        DeliveryLog.dsnQueued(
+                                run.id(),
+                                id,
+                                dsn.stream().anyMatch(e -> e.action() == Dsn.Action.FAILED),
+                                dsn.size()));
         if (next.failed() > 0) {
             metrics.bounced();
+            if (env.nullSender()) {
+                DeliveryLog.noDsnForNullSender(run.id(), next.failed());
+            }
         }
         if (next instanceof Settlement.Next.Complete c) {
             spool.complete(run.id());
@@ -164,13 +179,7 @@ final class MessageSettler {
             if (c.anyDelivered()) {
                 metrics.delivered(env.arrival());
             }
-            if (c.failed() > 0) {
-                LOG.info(
-                        "queue {}: done; {} recipient(s) failed{}",
-                        run.id(),
-                        c.failed(),
-                        env.nullSender() ? " (null sender: no DSN)" : "");
-            }
+            DeliveryLog.removed(run.id());
         } else if (next instanceof Settlement.Next.GiveBack g) {
             spool.record(run.id(), g.record(), List.of());
             spool.requeue(run.id());
@@ -180,11 +189,12 @@ final class MessageSettler {
             spool.defer(run.id(), d.until());
             deferred.incrementAndGet();
             metrics.deferred();
-            LOG.info("queue {}: deferred until {}: {}", run.id(), d.until(), d.why());
+            DeliveryLog.deferred(run.id(), d.until());
         }
     }
 
-    private boolean queueDsn(MessageRun run, List<Dsn.Entry> entries, Instant now) {
+    /** Queues the DSN; its queue id, empty when it could not be queued. */
+    private Optional<String> queueDsn(MessageRun run, List<Dsn.Entry> entries, Instant now) {
         Envelope env = run.message.envelope();
         try {
             byte[] dsn =
@@ -198,21 +208,14 @@ final class MessageSettler {
             QueuedMessage queued =
                     spool.enqueue("", List.of(env.sender()), new ByteArrayInputStream(dsn));
             dsns.incrementAndGet();
-            LOG.info(
-                    "queue {}: DSN ({}) for {} recipient(s) queued as {} to <{}>",
-                    run.id(),
-                    entries.get(0).action().label(),
-                    entries.size(),
-                    queued.id(),
-                    env.sender());
-            return true;
+            return Optional.of(queued.id());
         } catch (IOException | RuntimeException e) {
             LOG.error(
-                    "queue {}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
+                    "{}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
                     run.id(),
                     env.sender(),
                     e.toString());
-            return false;
+            return Optional.empty();
         }
     }
 }

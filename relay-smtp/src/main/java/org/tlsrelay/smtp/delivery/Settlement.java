@@ -38,8 +38,7 @@ final class Settlement {
         record Complete(int failed, boolean anyDelivered) implements Next {}
 
         /** Recipients are pending: record the results and try again at {@code until}. */
-        record Defer(List<RecipientResult> record, Instant until, String why, int failed)
-                implements Next {
+        record Defer(List<RecipientResult> record, Instant until, int failed) implements Next {
             public Defer {
                 record = List.copyOf(record);
             }
@@ -108,13 +107,7 @@ final class Settlement {
         Set<String> done = new HashSet<>();
         int failed = 0;
         for (DomainResult.Outcome o : outcomes) {
-            RecipientStatus.State state = o.state();
-            if (expired && state == RecipientStatus.State.PENDING) {
-                state = RecipientStatus.State.FAILED;
-            }
-            if (state == RecipientStatus.State.FAILED && !dsnQueued) {
-                state = RecipientStatus.State.PENDING; // tried again later, and the DSN with it
-            }
+            RecipientStatus.State state = finalState(o, dsnQueued);
             if (state == RecipientStatus.State.FAILED) {
                 failed++;
             }
@@ -140,13 +133,42 @@ final class Settlement {
         }
         Instant until =
                 nextAttempt.orElseGet(() -> now.plus(retry.waitAfter(envelope.attempts() + 1)));
-        String why =
-                outcomes.stream()
-                        .filter(o -> o.state() == RecipientStatus.State.PENDING)
-                        .findFirst()
-                        .map(DomainResult.Outcome::reply)
-                        .orElse("not attempted");
-        return new Next.Defer(toRecord, until, why, failed);
+        return new Next.Defer(toRecord, until, failed);
+    }
+
+    /** What the log says became of a recipient in this attempt (Postfix's {@code status=}). */
+    enum Status {
+        SENT,
+        DEFERRED,
+        BOUNCED,
+        /** Still pending at {@code max-age}: it fails now (RFC 5321 §4.5.4.1). */
+        EXPIRED;
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The status of {@code o} once the DSN was queued (or not), as {@link #next} records it. */
+    Status status(DomainResult.Outcome o, boolean dsnQueued) {
+        return switch (finalState(o, dsnQueued)) {
+            case DELIVERED -> Status.SENT;
+            case PENDING -> Status.DEFERRED;
+            case FAILED ->
+                    o.state() == RecipientStatus.State.PENDING ? Status.EXPIRED : Status.BOUNCED;
+        };
+    }
+
+    /** Past max-age what is pending fails; a failure whose DSN could not be queued stays pending. */
+    private RecipientStatus.State finalState(DomainResult.Outcome o, boolean dsnQueued) {
+        RecipientStatus.State state = o.state();
+        if (expired && state == RecipientStatus.State.PENDING) {
+            state = RecipientStatus.State.FAILED;
+        }
+        if (state == RecipientStatus.State.FAILED && !dsnQueued) {
+            state = RecipientStatus.State.PENDING; // tried again later, and the DSN with it
+        }
+        return state;
     }
 
     private List<Dsn.Entry> dsnEntries() {

@@ -3,6 +3,7 @@ package org.tlsrelay.smtp.inbound;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
@@ -152,6 +153,11 @@ final class EsmtpParameters {
         }
         if (path.nonAscii() && !smtpUtf8) {
             return refused("553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
+        }
+        Optional<String> idna = path.idnaProblem();
+        if (idna.isPresent()) {
+            // DSNs go back there: a domain DNS can never be asked about is refused at once
+            return refused("553 5.1.7 <" + SmtpPath.printable(path.mailbox()) + ">: " + idna.get());
         }
         return new Parsed.Ok<>(new MailFrom(path, size, body, smtpUtf8, ret, envid, requireTls));
     }

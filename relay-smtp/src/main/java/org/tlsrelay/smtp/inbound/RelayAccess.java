@@ -58,6 +58,11 @@ final class RelayAccess {
                     Rejection.BAD_RECIPIENT,
                     "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
         }
+        Optional<String> idna = rcpt.idnaProblem();
+        if (idna.isPresent()) {
+            // refused now rather than accepted and bounced: DNS could never be asked about it
+            return refuse(Rejection.BAD_RECIPIENT, "553 5.1.3 <" + shown + ">: " + idna.get());
+        }
         return Optional.empty();
     }
 

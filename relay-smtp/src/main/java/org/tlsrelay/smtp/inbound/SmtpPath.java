@@ -3,6 +3,7 @@ package org.tlsrelay.smtp.inbound;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.tlsrelay.core.dns.Idna;
 
 /**
  * A reverse-path or forward-path from MAIL FROM / RCPT TO (RFC 5321 §4.1.2), parsed strictly, with the ESMTP
@@ -44,6 +45,29 @@ record SmtpPath(
 
     boolean isNull() {
         return mailbox.isEmpty();
+    }
+
+    /** The domain as written (U-labels kept); empty for the null path and {@code <postmaster>}. */
+    String domain() {
+        int at = mailbox.lastIndexOf('@');
+        return domainless || at < 0 ? "" : mailbox.substring(at + 1);
+    }
+
+    /**
+     * Why the domain is no valid internationalised domain name (IDNA2008, RFC 5891 §5.4), for a domain with U-labels
+     * or A-labels; empty when it is valid, plain ASCII, or an address literal.
+     */
+    Optional<String> idnaProblem() {
+        if (addressLiteral || domain().isEmpty()) {
+            return Optional.empty();
+        }
+        return Idna.toAscii(domain()) instanceof Idna.Conversion.Invalid bad
+                ? Optional.of(
+                        "\""
+                                + bad.name()
+                                + "\" is not a valid internationalised domain name (IDNA2008): "
+                                + bad.reason())
+                : Optional.empty();
     }
 
     Optional<String> parameter(String keyword) {
@@ -205,7 +229,11 @@ record SmtpPath(
                 || c > 127 && !Character.isISOControl(c) && !Character.isWhitespace(c);
     }
 
-    /** Domain = sub-domain *("." sub-domain), Let-dig [Ldh-str]; U-labels allowed (RFC 6531 §3.3). */
+    /**
+     * Domain = sub-domain *("." sub-domain), Let-dig [Ldh-str]; U-labels allowed (RFC 6531 §3.3). Which non-ASCII
+     * characters a U-label may hold is IDNA2008's to say ({@link #idnaProblem}): here they only must not be blanks
+     * or controls.
+     */
     static boolean isDomain(String d) {
         if (d.isEmpty() || d.length() > MAX_DOMAIN) {
             return false;
@@ -224,7 +252,10 @@ record SmtpPath(
                                 || c >= 'A' && c <= 'Z'
                                 || c >= '0' && c <= '9'
                                 || c == '-'
-                                || c > 127 && Character.isLetterOrDigit(c);
+                                || c > 127
+                                        && !Character.isISOControl(c)
+                                        && !Character.isWhitespace(c)
+                                        && !Character.isSpaceChar(c);
                 if (!ok) {
                     return false;
                 }

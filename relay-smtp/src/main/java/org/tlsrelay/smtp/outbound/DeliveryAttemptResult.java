@@ -1,5 +1,6 @@
 package org.tlsrelay.smtp.outbound;
 
+import java.time.Instant;
 import java.util.List;
 import org.tlsrelay.core.enforce.Verdict;
 
@@ -14,8 +15,15 @@ public sealed interface DeliveryAttemptResult {
     /**
      * The MX transaction ran: each recipient was delivered, deferred or failed by the MX (or by a local check such as
      * SMTPUTF8 or SIZE, with a reply made up here).
+     *
+     * @param transactionStarted when MAIL FROM was about to go out (or the local check refused the message): what
+     *     came before was connection set-up, what came after the transfer
      */
-    record Completed(DeliveryTarget target, SessionSummary session, List<RecipientReply> recipients)
+    record Completed(
+            DeliveryTarget target,
+            SessionSummary session,
+            List<RecipientReply> recipients,
+            Instant transactionStarted)
             implements DeliveryAttemptResult {
         public Completed {
             recipients = List.copyOf(recipients);

@@ -8,6 +8,8 @@ import io.netty.util.AsciiString;
 import java.io.IOException;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -27,10 +29,15 @@ import org.tlsrelay.core.enforce.Verdict;
  */
 final class MailTransaction {
     private final Consumer<Session> release;
+    private final Clock clock;
 
-    /** @param release takes a session back after a transaction: to the pool, or QUIT */
-    MailTransaction(Consumer<Session> release) {
+    /**
+     * @param release takes a session back after a transaction: to the pool, or QUIT
+     * @param clock when the transaction started, for the result (the log's transfer time)
+     */
+    MailTransaction(Consumer<Session> release, Clock clock) {
         this.release = release;
+        this.clock = clock;
     }
 
     /** The replies gathered for one envelope: MAIL, each RCPT, DATA. */
@@ -92,6 +99,7 @@ final class MailTransaction {
                 new SessionSummary(
                         s.greeting, s.capabilities, s.observation, verdict, s.localAddress(), rset);
         Capabilities caps = s.capabilities;
+        Instant started = clock.instant();
         long size;
         ReadableByteChannel source;
         try {
@@ -103,7 +111,7 @@ final class MailTransaction {
                                 .map(r -> RecipientReply.of(r, refusal.get()))
                                 .toList();
                 return CompletableFuture.completedFuture(
-                        new DeliveryAttemptResult.Completed(attempt.target, summary, all));
+                        new DeliveryAttemptResult.Completed(attempt.target, summary, all, started));
             }
             size = message.content().size();
             source = message.content().open();
@@ -135,7 +143,7 @@ final class MailTransaction {
                                     s.messages++;
                                     release.accept(s);
                                     return new DeliveryAttemptResult.Completed(
-                                            attempt.target, summary, results);
+                                            attempt.target, summary, results, started);
                                 });
         return done.whenComplete(
                 (r, e) -> {
@@ -249,7 +257,11 @@ final class MailTransaction {
                 .thenApply(env::results);
     }
 
-    /** A message this MX cannot take, decided before MAIL FROM: SMTPUTF8 (RFC 6531 §3.2) or SIZE (RFC 1870 §6). */
+    /**
+     * A message this MX cannot take, decided before MAIL FROM: the protocol's call, after {@code Enforcer} judged the
+     * TLS. SMTPUTF8 (RFC 6531 §3.2, §3.4): a message that needs it goes to no MX without it (a relay does not
+     * downgrade; the address as written is what the client asked for), so its recipients bounce; SIZE (RFC 1870 §6).
+     */
     private static Optional<SmtpReply> localRefusal(OutboundMessage message, Capabilities caps)
             throws IOException {
         if (message.needsSmtpUtf8() && !caps.has(Extension.SMTPUTF8)) {

@@ -96,7 +96,7 @@ public final class OutboundClient implements AutoCloseable {
                                 });
         this.opener =
                 new SessionOpener(bootstrap, new TlsInspector(trust, clock), settings.heloName());
-        this.transaction = new MailTransaction(this::release);
+        this.transaction = new MailTransaction(this::release, clock);
     }
 
     /**
@@ -335,58 +335,34 @@ public final class OutboundClient implements AutoCloseable {
         }
     }
 
-    /** One line per attempt: domain, MX, TLS, verdict and the MX's reply (MDC: queueId, domain, mx). */
+    /**
+     * A connection that carried no transaction: refused by the policy after STARTTLS, or failed (MDC: queueId,
+     * domain, mx). A completed transaction is told per recipient by the delivery engine (its {@code to=} lines).
+     */
     private static void log(Attempt attempt, DeliveryAttemptResult result) {
-        if (result == null) {
+        if (result == null || result instanceof DeliveryAttemptResult.Completed) {
             return;
         }
         try (MDC.MDCCloseable q = MDC.putCloseable("queueId", attempt.queueId);
                 MDC.MDCCloseable d = MDC.putCloseable("domain", attempt.policy.domain());
                 MDC.MDCCloseable m = MDC.putCloseable("mx", attempt.target.mxHost())) {
-            String mode = attempt.policy.mode().label();
-            if (result instanceof DeliveryAttemptResult.Completed c) {
-                LOG.info(
-                        "delivery to {} for {} (policy {}): tls={} verdict={} reused={} delivered={} deferred={} "
-                                + "failed={} reply=\"{}\"",
-                        attempt.target,
-                        attempt.policy.domain(),
-                        mode,
-                        attempt.tls,
-                        attempt.verdict,
-                        attempt.reused,
-                        c.count(RecipientReply.Status.DELIVERED),
-                        c.count(RecipientReply.Status.DEFERRED),
-                        c.count(RecipientReply.Status.FAILED),
-                        decisiveReply(c));
-            } else if (result instanceof DeliveryAttemptResult.Refused r) {
+            if (result instanceof DeliveryAttemptResult.Refused r) {
                 LOG.warn(
-                        "delivery to {} for {} (policy {}): tls={} verdict=refuse after connecting reply=\"{}\"",
+                        "{}: {} refused by the policy after STARTTLS, QUIT before MAIL FROM (tls={}): {}",
+                        attempt.queueId,
                         attempt.target,
-                        attempt.policy.domain(),
-                        mode,
                         attempt.tls,
                         r.verdict().replyText());
             } else if (result instanceof DeliveryAttemptResult.Failed f) {
                 LOG.warn(
-                        "delivery to {} for {} (policy {}): tls={} verdict={} failed at {}: {}",
+                        "{}: {} failed at {} (tls={}): {}",
+                        attempt.queueId,
                         attempt.target,
-                        attempt.policy.domain(),
-                        mode,
+                        f.stage().name().toLowerCase(Locale.ROOT).replace('_', ' '),
                         attempt.tls,
-                        attempt.verdict,
-                        f.stage().name().toLowerCase(Locale.ROOT),
                         f.detail());
             }
         }
-    }
-
-    /** The reply that best tells what happened: the first delivered recipient's, else the first other one's. */
-    private static SmtpReply decisiveReply(DeliveryAttemptResult.Completed c) {
-        return c.recipients().stream()
-                .filter(r -> r.status() == RecipientReply.Status.DELIVERED)
-                .map(RecipientReply::reply)
-                .findFirst()
-                .orElseGet(() -> c.recipients().get(0).reply());
     }
 
     private static Throwable unwrap(Throwable e) {

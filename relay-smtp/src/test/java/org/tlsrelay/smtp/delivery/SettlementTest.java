@@ -92,7 +92,8 @@ class SettlementTest {
                             state,
                             reply(state),
                             state == RecipientStatus.State.PENDING ? "" : "mx.d.test",
-                            spec[i].endsWith("/dsn-mx")));
+                            spec[i].endsWith("/dsn-mx"),
+                            Trace.local("-", NOW, NOW, NOW)));
         }
         Envelope env =
                 Envelope.accepted(

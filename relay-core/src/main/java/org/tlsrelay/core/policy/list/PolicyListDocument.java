@@ -3,6 +3,7 @@ package org.tlsrelay.core.policy.list;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.tlsrelay.core.policy.MxPattern;
@@ -21,6 +22,7 @@ public final class PolicyListDocument {
     private final String author;
     private final Map<String, Policy> aliases;
     private final Map<String, ListEntry> entries;
+    private final List<String> warnings;
 
     PolicyListDocument(
             Instant timestamp,
@@ -28,13 +30,23 @@ public final class PolicyListDocument {
             String version,
             String author,
             Map<String, Policy> aliases,
-            Map<String, ListEntry> entries) {
+            Map<String, ListEntry> entries,
+            List<String> warnings) {
         this.timestamp = timestamp;
         this.expires = expires;
         this.version = version;
         this.author = author;
         this.aliases = Collections.unmodifiableMap(new LinkedHashMap<>(aliases));
         this.entries = Collections.unmodifiableMap(new LinkedHashMap<>(entries));
+        this.warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * What is odd but valid, each with its JSON path, e.g. an {@code expires} that is not later than the
+     * {@code timestamp} (the format does not order them: such a list is simply expired).
+     */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** When the list was made; never goes backwards between updates (RULES.md "timestamp"). */

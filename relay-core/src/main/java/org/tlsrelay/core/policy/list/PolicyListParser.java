@@ -96,8 +96,16 @@ public final class PolicyListParser {
 
         Instant timestamp = instant(root, "timestamp");
         Instant expires = instant(root, "expires");
+        List<String> warnings = new ArrayList<>();
         if (timestamp != null && expires != null && !expires.isAfter(timestamp)) {
-            problem("$.expires", "must be later than timestamp (" + timestamp + "), is " + expires);
+            // RULES.md does not order the two (EFF's own example list has them equal): such a list
+            // is valid and simply expired
+            warnings.add(
+                    "$.expires: "
+                            + expires
+                            + " is not later than timestamp "
+                            + timestamp
+                            + ": the list is expired from the start");
         }
         String version = requiredText(root, "version", "$.version");
         if (version != null && !version.equals(VERSION)) {
@@ -113,7 +121,8 @@ public final class PolicyListParser {
         if (!problems.isEmpty()) {
             throw new ListFormatException(problems);
         }
-        return new PolicyListDocument(timestamp, expires, version, author, aliases, entries);
+        return new PolicyListDocument(
+                timestamp, expires, version, author, aliases, entries, warnings);
     }
 
     // ---- top level ----

@@ -108,6 +108,11 @@ class PolicyListParserTest {
         "mx.example.net,       mx.example.net,        true",
         "mx.example.net,       a.mx.example.net,      false",
         "Mail.covisp.net,      mail.COVISP.net,       true",
+        // not host names: an empty label, a '*' label, an empty first label
+        ".example.net,         mx..example.net,       false",
+        ".example.net,         *.example.net,         false",
+        ".example.net,         a.*.example.net,       false",
+        ".example.net,         .example.net,          false",
     })
     void listPatternsMatchSuffixesAtAnyDepthAndNamesExactly(
             String pattern, String host, boolean matches) throws Exception {
@@ -224,14 +229,26 @@ class PolicyListParserTest {
     }
 
     @Test
-    void expiresMustFollowTimestamp() {
-        assertEquals(
-                List.of(
-                        "$.expires: must be later than timestamp (2020-05-20T00:00:00Z), is 2020-05-19T00:00:00Z"),
-                problems(
+    void anExpiresNotLaterThanTheTimestampIsAWarningNotAnError() throws Exception {
+        // the 0.1 format does not order them; EFF's own example list has both equal
+        PolicyListDocument doc =
+                PolicyListParser.parse(
                         """
                         {"timestamp": "2020-05-20T00:00:00Z", "expires": "2020-05-19T00:00:00Z", "version": "0.1",
-                         "policies": {}}"""));
+                         "policies": {}}"""
+                                .getBytes(StandardCharsets.UTF_8));
+        assertEquals(
+                List.of(
+                        "$.expires: 2020-05-19T00:00:00Z is not later than timestamp 2020-05-20T00:00:00Z: "
+                                + "the list is expired from the start"),
+                doc.warnings());
+        assertTrue(doc.isExpiredAt(Instant.parse("2020-05-20T00:00:00Z")));
+        PolicyListDocument equal =
+                PolicyListParser.parse(
+                        """
+                        {"timestamp": 1589995512, "expires": 1589995512, "version": "0.1", "policies": {}}"""
+                                .getBytes(StandardCharsets.UTF_8));
+        assertEquals(1, equal.warnings().size(), equal.warnings().toString());
     }
 
     @Test

@@ -1,0 +1,44 @@
+package org.tlsrelay.smtp.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Instant;
+import java.util.Set;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.tlsrelay.core.queue.RecipientStatus;
+
+/** The pieces of the per-recipient line that are arithmetic or choice, not plumbing. */
+class DeliveryLogTest {
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @ParameterizedTest(name = "{0} ms -> {1}")
+    @CsvSource({
+        "0, 0",
+        "3, 0.003",
+        "10, 0.01",
+        "300, 0.3",
+        "567, 0.57",
+        "1000, 1",
+        "1249, 1.2",
+        "9999, 10",
+        "12345, 12",
+        "3600000, 3600",
+        "-5, 0"
+    })
+    void printsSecondsAsPostfixDoes(long millis, String text) {
+        assertEquals(text, DeliveryLog.seconds(T0, T0.plusMillis(millis)));
+    }
+
+    @ParameterizedTest(name = "RCPT TO:<{0}> ORCPT={1} -> orcpt={2}")
+    @CsvSource({
+        "bob@example.com, '',                           ''",
+        "bob@example.com, rfc822;bob@example.com,       ''",
+        "bob@example.com, RFC822;bobby@alias.example,   <bobby@alias.example>",
+        "bob@example.com, utf-8;bøb@example.com,        utf-8;bøb@example.com",
+    })
+    void namesTheOriginalRecipientOnlyWhenItDiffers(String to, String orcpt, String shown) {
+        RecipientStatus rs = RecipientStatus.pending(to, Set.of(), orcpt, T0);
+        assertEquals(shown, DeliveryLog.orcpt(rs));
+    }
+}
