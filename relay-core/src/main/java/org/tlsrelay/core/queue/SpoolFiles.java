@@ -141,6 +141,7 @@ final class SpoolFiles implements Closeable {
         Path tmp = dir.resolve(env.id() + ENVELOPE + TMP);
         try {
             writeDurably(tmp, EnvelopeCodec.encode(env));
+            options.faults().before(Spool.Step.RENAME, dir.resolve(env.id() + ENVELOPE));
             move(tmp, dir.resolve(env.id() + ENVELOPE));
         } catch (IOException | RuntimeException e) {
             deleteQuietly(tmp);

@@ -31,6 +31,7 @@ import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.log.RateLimitedLog;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -64,6 +65,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private static final int BATCH = 64;
     private static final Duration MIN_TIMER = Duration.ofMillis(10);
     private static final Duration SPOOL_ERROR_PAUSE = Duration.ofSeconds(1);
+    private static final Duration ERROR_LOG_PERIOD = Duration.ofMinutes(1);
 
     private final EngineSettings settings;
     private final Spool spool;
@@ -73,6 +75,8 @@ public final class DeliveryEngine implements AutoCloseable {
     private final Clock clock;
     private final ScheduledThreadPoolExecutor scheduler;
     private final ExecutorService workers;
+    private final RateLimitedLog errors;
+    private final HeldMessages held;
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
     private volatile ScheduledFuture<?> timer;
     private volatile Instant timerAt;
@@ -120,13 +124,26 @@ public final class DeliveryEngine implements AutoCloseable {
                         new DomainAttempt.Context(
                                 client, new MxWalk(dns, settings.port()), b.outcomes, clock),
                         b.random);
+        this.errors = new RateLimitedLog(LOG, ERROR_LOG_PERIOD, clock);
         this.settler =
-                new MessageSettler(spool, settings, b.dsnSigner, b.metrics, clock, this::settled);
+                new MessageSettler(
+                        spool, settings, b.dsnSigner, b.metrics, clock, errors, this::settled);
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         scheduler.setRemoveOnCancelPolicy(true);
         this.workers =
                 Executors.newFixedThreadPool(settings.workerThreads(), daemon("delivery-worker"));
+        this.held =
+                new HeldMessages(
+                        spool,
+                        settings.spoolRetry(),
+                        clock,
+                        scheduler,
+                        workers,
+                        errors,
+                        this::attemptAgain,
+                        this::settled);
+        settler.holdUnwrittenIn(held);
     }
 
     /**
@@ -273,6 +290,7 @@ public final class DeliveryEngine implements AutoCloseable {
                     admitted = !closing;
                     if (admitted) {
                         for (QueuedMessage m : batch) {
+                            inHand++;
                             admit(m, now);
                         }
                     }
@@ -287,8 +305,12 @@ public final class DeliveryEngine implements AutoCloseable {
             }
             armTimer(Optional.empty());
         } catch (IOException | RuntimeException e) {
-            spoolProblem = e.toString();
-            LOG.error("cannot take due messages from the spool {}: {}", spool.root(), e.toString());
+            spoolProblem = e.getMessage();
+            errors.error(
+                    RateLimitedLog.cause(e),
+                    "cannot take due messages from the spool {}: {}",
+                    spool.root(),
+                    e.getMessage());
             armTimer(Optional.of(clock.instant().plus(SPOOL_ERROR_PAUSE)));
         }
     }
@@ -318,7 +340,38 @@ public final class DeliveryEngine implements AutoCloseable {
         }
     }
 
-    /** Splits a claimed message into one task per recipient domain (RFC 5321 §5.1: MXs are per domain). */
+    /**
+     * A message held in memory (its results could not be written) is due again: attempted from memory, its place in
+     * hand kept.
+     */
+    private void attemptAgain(QueuedMessage m) {
+        boolean admitted;
+        synchronized (lock) {
+            admitted = !closing;
+            if (admitted) {
+                admit(m, clock.instant());
+            }
+        }
+        if (admitted) {
+            dispatch();
+            return;
+        }
+        try {
+            spool.defer(m.envelope());
+        } catch (IOException | RuntimeException e) {
+            LOG.error(
+                    "queue {}: the results of its last attempt could not be written ({}); recipients delivered "
+                            + "since may get a second copy after the restart",
+                    m.id(),
+                    e.getMessage());
+        }
+        settled();
+    }
+
+    /**
+     * Splits a claimed message into one task per recipient domain (RFC 5321 §5.1: MXs are per domain); the caller
+     * has counted it in hand.
+     */
     private void admit(QueuedMessage m, Instant now) {
         Envelope env = m.envelope();
         Map<String, List<RecipientStatus>> byDomain = new LinkedHashMap<>();
@@ -327,7 +380,6 @@ public final class DeliveryEngine implements AutoCloseable {
         }
         MessageRun run =
                 new MessageRun(m, settings.retry().expired(env.arrival(), now), byDomain.size());
-        inHand++;
         if (byDomain.isEmpty()) {
             workers.execute(
                     () ->
@@ -459,6 +511,11 @@ public final class DeliveryEngine implements AutoCloseable {
                 : Optional.of("cannot take messages from the spool: " + p);
     }
 
+    /** Messages whose last results could not be written to the spool, held in memory now. */
+    public int heldInMemory() {
+        return held.size();
+    }
+
     /** Idle outbound connections kept for reuse now. */
     public int idleConnections() {
         return client.idleConnections();
@@ -492,6 +549,7 @@ public final class DeliveryEngine implements AutoCloseable {
         for (DomainTask task : dropped) {
             workers.execute(() -> settler.dropped(task));
         }
+        held.close();
         long deadline = System.nanoTime() + settings.shutdownGrace().toNanos();
         synchronized (lock) {
             while (inHand > 0) {

@@ -17,6 +17,7 @@ import org.tlsrelay.core.queue.RetrySchedule;
  * @param maxInHand messages claimed from the spool at once (running or waiting for a connection slot)
  * @param workerThreads threads for spool I/O (never done on a network thread)
  * @param shutdownGrace how long {@link DeliveryEngine#close()} lets running attempts finish
+ * @param spoolRetry how often results the spool could not take (a full disk) are written again
  */
 public record EngineSettings(
         int port,
@@ -26,9 +27,11 @@ public record EngineSettings(
         String reportingMta,
         int maxInHand,
         int workerThreads,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Duration spoolRetry) {
 
-    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    /** Results the spool could not take are written again this often (the log says so at most once a minute). */
+    public static final Duration DEFAULT_SPOOL_RETRY = Duration.ofSeconds(10);
 
     /** Workers mostly wait for fsync, which the spool batches across them: more waiting workers, fewer fsyncs each. */
     public static final int DEFAULT_WORKER_THREADS = 16;
@@ -49,6 +52,31 @@ public record EngineSettings(
         if (shutdownGrace.isNegative()) {
             throw new IllegalArgumentException("the shutdown grace must not be negative");
         }
+        if (spoolRetry.isNegative() || spoolRetry.isZero()) {
+            throw new IllegalArgumentException("the spool retry interval must be positive");
+        }
+    }
+
+    /** With the default spool retry interval. */
+    public EngineSettings(
+            int port,
+            int maxConnections,
+            int maxConnectionsPerDomain,
+            RetrySchedule retry,
+            String reportingMta,
+            int maxInHand,
+            int workerThreads,
+            Duration shutdownGrace) {
+        this(
+                port,
+                maxConnections,
+                maxConnectionsPerDomain,
+                retry,
+                reportingMta,
+                maxInHand,
+                workerThreads,
+                shutdownGrace,
+                DEFAULT_SPOOL_RETRY);
     }
 
     public static EngineSettings from(RelayConfig config) {
@@ -62,7 +90,8 @@ public record EngineSettings(
                 config.server().hostname(),
                 defaultInHand(total),
                 DEFAULT_WORKER_THREADS,
-                DEFAULT_SHUTDOWN_GRACE);
+                config.server().shutdownGrace(),
+                DEFAULT_SPOOL_RETRY);
     }
 
     /** Enough messages in hand that a free connection slot always finds one, without emptying the spool into memory. */
@@ -79,7 +108,21 @@ public record EngineSettings(
                 reportingMta,
                 maxInHand,
                 workerThreads,
-                grace);
+                grace,
+                spoolRetry);
+    }
+
+    public EngineSettings withSpoolRetry(Duration every) {
+        return new EngineSettings(
+                port,
+                maxConnections,
+                maxConnectionsPerDomain,
+                retry,
+                reportingMta,
+                maxInHand,
+                workerThreads,
+                shutdownGrace,
+                every);
     }
 
     public EngineSettings withConcurrency(int total, int perDomain) {
@@ -91,6 +134,7 @@ public record EngineSettings(
                 reportingMta,
                 defaultInHand(total),
                 workerThreads,
-                shutdownGrace);
+                shutdownGrace,
+                spoolRetry);
     }
 }

@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dkim.OwnMailSigner;
+import org.tlsrelay.core.log.RateLimitedLog;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -34,6 +35,8 @@ final class MessageSettler {
     private final RelayMetrics metrics;
     private final Clock clock;
     private final Runnable settled;
+    private final RateLimitedLog errors;
+    private HeldMessages held;
 
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong deferred = new AtomicLong();
@@ -46,6 +49,7 @@ final class MessageSettler {
             OwnMailSigner dsnSigner,
             RelayMetrics metrics,
             Clock clock,
+            RateLimitedLog errors,
             Runnable settled) {
         this.spool = spool;
         this.settings = settings;
@@ -53,6 +57,12 @@ final class MessageSettler {
         this.metrics = metrics;
         this.clock = clock;
         this.settled = settled;
+        this.errors = errors;
+    }
+
+    /** Where results go that the spool cannot take now; set once, before the first message. */
+    void holdUnwrittenIn(HeldMessages h) {
+        this.held = h;
     }
 
     long completed() {
@@ -89,20 +99,24 @@ final class MessageSettler {
 
     /**
      * All attempts of the message are done: expire what ran out of time, queue the DSN, record, then complete or
-     * defer (or give back, at shutdown).
+     * defer (or give back, at shutdown). What cannot be written is held in memory ({@link HeldMessages}), never
+     * retried at once.
      */
     void settle(MessageRun run) {
         String id = run.id();
+        boolean done = true;
         try (MDC.MDCCloseable q = MDC.putCloseable("queueId", id)) {
-            apply(run);
-        } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot settle the message after its attempt: {}; it is retried",
-                    id,
-                    e.toString());
-            giveBack(id);
+            done = apply(run);
+        } catch (RuntimeException e) {
+            // not expected: keep what is known (no delivered recipient is sent to again) and try
+            // again on the schedule, never at once
+            LOG.error("queue {}: cannot settle the message after its attempt", id, e);
+            held.hold(run, fallback(run), false, e);
+            done = false;
         } finally {
-            settled.run();
+            if (done) {
+                settled.run();
+            }
         }
     }
 
@@ -111,10 +125,11 @@ final class MessageSettler {
         try {
             spool.requeue(id);
         } catch (IOException | RuntimeException e) {
-            LOG.error(
+            errors.error(
+                    RateLimitedLog.cause(e),
                     "queue {}: cannot give the message back to the queue: {}; it is retried at the next start",
                     id,
-                    e.toString());
+                    e.getMessage());
         }
     }
 
@@ -129,27 +144,27 @@ final class MessageSettler {
             return;
         }
         try {
-            spool.record(run.id(), delivered, List.of());
+            spool.record(run.id(), delivered, List.of()).ifPresent(run::written);
             run.recordedEarly.add(r.domain());
         } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot record deliveries to {}: {}",
+            // they are recorded with the rest of the message once its last domain is done
+            errors.error(
+                    RateLimitedLog.cause(e),
+                    "queue {}: cannot record deliveries to {} yet: {}",
                     run.id(),
                     r.domain(),
-                    e.toString());
+                    e.getMessage());
         }
     }
 
-    /** The spool I/O that {@link Settlement} asks for, DSN first. */
-    private void apply(MessageRun run) throws IOException {
-        Envelope env = run.message.envelope();
+    /**
+     * The spool I/O that {@link Settlement} asks for, DSN first. Returns whether the message is settled; false when
+     * its results are held in memory because the spool could not take them.
+     */
+    private boolean apply(MessageRun run) {
+        Envelope env = run.current();
         Instant now = clock.instant();
-        List<DomainResult.Outcome> outcomes = new ArrayList<>();
-        synchronized (run.results) {
-            for (DomainResult r : run.results) {
-                outcomes.addAll(r.outcomes());
-            }
-        }
+        List<DomainResult.Outcome> outcomes = outcomes(run);
         Settlement settlement =
                 Settlement.of(env, outcomes, now, settings.retry(), run.interrupted);
         List<Dsn.Entry> dsn = settlement.dsn();
@@ -159,7 +174,6 @@ final class MessageSettler {
             metrics.bounced();
         }
         if (next instanceof Settlement.Next.Complete c) {
-            spool.complete(run.id());
             completed.incrementAndGet();
             if (c.anyDelivered()) {
                 metrics.delivered(env.arrival());
@@ -171,17 +185,64 @@ final class MessageSettler {
                         c.failed(),
                         env.nullSender() ? " (null sender: no DSN)" : "");
             }
+            try {
+                spool.complete(run.id());
+            } catch (IOException e) {
+                held.hold(run, env, true, e);
+                return false;
+            }
         } else if (next instanceof Settlement.Next.GiveBack g) {
-            spool.record(run.id(), g.record(), List.of());
-            spool.requeue(run.id());
+            try {
+                spool.record(run.id(), g.record(), List.of());
+                spool.requeue(run.id());
+            } catch (IOException e) {
+                LOG.error(
+                        "queue {}: cannot write the results of its attempt at shutdown: {}; recipients it delivered to "
+                                + "may get a second copy after the restart",
+                        run.id(),
+                        e.getMessage());
+            }
         } else {
             Settlement.Next.Defer d = (Settlement.Next.Defer) next;
-            spool.record(run.id(), d.record(), List.of());
-            spool.defer(run.id(), d.until());
+            Envelope after = env.withResults(d.record(), now).deferredUntil(d.until());
             deferred.incrementAndGet();
             metrics.deferred();
             LOG.info("queue {}: deferred until {}: {}", run.id(), d.until(), d.why());
+            try {
+                spool.defer(after);
+            } catch (IOException e) {
+                held.hold(run, after, false, e);
+                return false;
+            }
         }
+        return true;
+    }
+
+    private static List<DomainResult.Outcome> outcomes(MessageRun run) {
+        List<DomainResult.Outcome> outcomes = new ArrayList<>();
+        synchronized (run.results) {
+            for (DomainResult r : run.results) {
+                outcomes.addAll(r.outcomes());
+            }
+        }
+        return outcomes;
+    }
+
+    /**
+     * What to hold when settling broke unexpectedly: the deliveries applied (never sent twice), the rest pending,
+     * one attempt more, next due after the schedule's wait.
+     */
+    private Envelope fallback(MessageRun run) {
+        Envelope env = run.current();
+        Instant now = clock.instant();
+        List<RecipientResult> delivered =
+                outcomes(run).stream()
+                        .filter(o -> o.state() == RecipientStatus.State.DELIVERED)
+                        .filter(o -> !run.recordedEarly.contains(o.recipient().domain()))
+                        .map(DomainResult.Outcome::toResult)
+                        .toList();
+        return env.withResults(delivered, now)
+                .deferredUntil(now.plus(settings.retry().waitAfter(env.attempts() + 1)));
     }
 
     private boolean queueDsn(MessageRun run, List<Dsn.Entry> entries, Instant now) {
@@ -207,11 +268,12 @@ final class MessageSettler {
                     env.sender());
             return true;
         } catch (IOException | RuntimeException e) {
-            LOG.error(
+            errors.error(
+                    RateLimitedLog.cause(e),
                     "queue {}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
                     run.id(),
                     env.sender(),
-                    e.toString());
+                    e.getMessage());
             return false;
         }
     }
