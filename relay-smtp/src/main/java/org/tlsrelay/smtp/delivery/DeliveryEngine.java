@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
@@ -38,6 +39,8 @@ import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.core.tls.TrustMaterial;
+import org.tlsrelay.smtp.outbound.ConcurrencyLimiter;
+import org.tlsrelay.smtp.outbound.ConnectionLimits;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.OutboundSettings;
 
@@ -67,9 +70,13 @@ public final class DeliveryEngine implements AutoCloseable {
     private static final Duration SPOOL_ERROR_PAUSE = Duration.ofSeconds(1);
     private static final Duration ERROR_LOG_PERIOD = Duration.ofMinutes(1);
 
+    /** After a cut, how long the cut attempts may take to record their results. */
+    private static final Duration CUT_SETTLE = Duration.ofSeconds(5);
+
     private final EngineSettings settings;
     private final Spool spool;
     private final OutboundClient client;
+    private final ConcurrencyLimiter limiter;
     private final AttemptRunner runner;
     private final MessageSettler settler;
     private final Clock clock;
@@ -89,10 +96,14 @@ public final class DeliveryEngine implements AutoCloseable {
     private final Map<String, ArrayDeque<DomainTask>> waiting = new HashMap<>();
     private final ArrayDeque<String> ready = new ArrayDeque<>();
     private final Set<String> inReady = new HashSet<>();
+    private final Set<String> blocked = new HashSet<>();
     private final Map<String, Integer> activeByDomain = new HashMap<>();
     private int active;
     private int inHand;
     private boolean closing;
+    private boolean stopped;
+    private long graceEnds;
+    private volatile boolean cutAtStop;
 
     private final AtomicLong attempts = new AtomicLong();
 
@@ -109,7 +120,23 @@ public final class DeliveryEngine implements AutoCloseable {
                                 b.outbound.maxMessagesPerConnection(),
                                 b.outbound.idleTimeout(),
                                 settings.maxConnectionsPerDomain());
-        this.client = new OutboundClient(outbound, b.trust, b.outcomes, clock);
+        this.limiter =
+                b.limiter != null
+                        ? b.limiter
+                        : ConcurrencyLimiter.local(
+                                settings.maxConnectionsPerDomain(),
+                                settings.maxConnectionsPerHost());
+        this.client =
+                new OutboundClient(
+                        outbound,
+                        b.trust,
+                        b.outcomes,
+                        clock,
+                        ConnectionLimits.of(settings.maxConnections())
+                                .withHostBackoff(
+                                        settings.hostBackoff(),
+                                        settings.hostBackoff().multipliedBy(16)),
+                        limiter);
         // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its
         // security
         MxResolvers dns =
@@ -168,6 +195,7 @@ public final class DeliveryEngine implements AutoCloseable {
         private TlsOutcomeListener outcomes = TlsOutcomeListener.none();
         private RelayMetrics metrics = RelayMetrics.noop();
         private Random random = new Random();
+        private ConcurrencyLimiter limiter;
         private DnsResolver validating;
         private InsecureMxPolicy insecureMx = InsecureMxPolicy.OPPORTUNISTIC;
 
@@ -228,6 +256,15 @@ public final class DeliveryEngine implements AutoCloseable {
             return dane(validatingResolver);
         }
 
+        /**
+         * Where the per-domain and per-host slots come from; by default this process counts them, with the limits of
+         * the settings.
+         */
+        public Builder limiter(ConcurrencyLimiter l) {
+            this.limiter = Objects.requireNonNull(l);
+            return this;
+        }
+
         /** The source of the order of equal-preference MXs (tests make it predictable). */
         public Builder random(Random r) {
             this.random = Objects.requireNonNull(r);
@@ -242,10 +279,12 @@ public final class DeliveryEngine implements AutoCloseable {
             spool.addListener(engine::wake);
             engine.wake();
             LOG.info(
-                    "delivery engine started: port {}, {} connections ({} per domain), retry {} for up to {}",
+                    "delivery engine started: port {}, {} connections ({} per domain, {} per MX host), retry {} for "
+                            + "up to {}",
                     settings.port(),
                     settings.maxConnections(),
                     settings.maxConnectionsPerDomain(),
+                    settings.maxConnectionsPerHost(),
                     settings.retry().waits(),
                     settings.retry().maxAge());
             return engine;
@@ -399,23 +438,32 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private void markReady(String domain) {
         ArrayDeque<DomainTask> q = waiting.get(domain);
-        if (q != null
-                && !q.isEmpty()
-                && !inReady.contains(domain)
-                && activeByDomain.getOrDefault(domain, 0) < settings.maxConnectionsPerDomain()) {
+        if (q != null && !q.isEmpty() && !inReady.contains(domain) && !blocked.contains(domain)) {
             ready.addLast(domain);
             inReady.add(domain);
         }
     }
 
-    /** Starts waiting tasks while slots are free, domains in turn (round robin): one busy domain starves no other. */
+    /**
+     * Starts waiting tasks, domains in turn (round robin): one busy domain starves no other. A domain at its limit
+     * waits until one of its attempts ends. There is no limit in all here: an attempt holds a connection only once
+     * the outbound client gives it one, within {@code delivery.concurrency.total} and the per-host limit, so attempts
+     * waiting for a stuck host hold nothing another domain needs.
+     */
     private void dispatch() {
         List<DomainTask> start = new ArrayList<>();
         synchronized (lock) {
-            while (!closing && active < settings.maxConnections() && !ready.isEmpty()) {
+            while (!closing && !ready.isEmpty()) {
                 String domain = ready.pollFirst();
                 inReady.remove(domain);
                 ArrayDeque<DomainTask> q = waiting.get(domain);
+                if (q == null || q.isEmpty()) {
+                    continue;
+                }
+                if (!limiter.tryAcquire(new ConcurrencyLimiter.Domain(domain))) {
+                    blocked.add(domain);
+                    continue;
+                }
                 DomainTask t = q.pollFirst();
                 if (q.isEmpty()) {
                     waiting.remove(domain);
@@ -432,9 +480,11 @@ public final class DeliveryEngine implements AutoCloseable {
     }
 
     private void releaseSlot(DomainTask t) {
+        limiter.release(new ConcurrencyLimiter.Domain(t.domain()));
         synchronized (lock) {
             active--;
             activeByDomain.computeIfPresent(t.domain(), (d, n) -> n <= 1 ? null : n - 1);
+            blocked.remove(t.domain());
             markReady(t.domain());
         }
         dispatch();
@@ -521,25 +571,36 @@ public final class DeliveryEngine implements AutoCloseable {
         return client.idleConnections();
     }
 
+    /** Open outbound connections now, idle ones included. */
+    public int openConnections() {
+        return client.openConnections();
+    }
+
+    /** Attempts waiting for an outbound connection (their MX host or the total at its limit). */
+    public int waitingForConnection() {
+        return client.waitingForConnection();
+    }
+
     /**
-     * Stops taking messages, gives back those whose attempts had not started, waits up to the shutdown grace for
-     * running attempts (which then record their results as usual), and closes the outbound client. Messages still
-     * running after that stay in {@code active/} and are delivered after the next start.
+     * The first half of a stop (SIGTERM): takes no more messages and gives back those whose attempts had not started;
+     * running attempts go on. The shutdown grace counts from here, so that {@link #close()}, which follows once the
+     * inbound listener is down, lets them run for the whole of it.
      */
-    @Override
-    public void close() {
+    public void beginStop() {
         List<DomainTask> dropped = new ArrayList<>();
         synchronized (lock) {
             if (closing) {
                 return;
             }
             closing = true;
+            graceEnds = System.nanoTime() + settings.shutdownGrace().toNanos();
             for (ArrayDeque<DomainTask> q : waiting.values()) {
                 dropped.addAll(q);
             }
             waiting.clear();
             ready.clear();
             inReady.clear();
+            blocked.clear();
         }
         scheduler.shutdown();
         ScheduledFuture<?> t = timer;
@@ -550,25 +611,47 @@ public final class DeliveryEngine implements AutoCloseable {
             workers.execute(() -> settler.dropped(task));
         }
         held.close();
-        long deadline = System.nanoTime() + settings.shutdownGrace().toNanos();
+    }
+
+    /**
+     * Stops (after {@link #beginStop()}, or doing it now): running attempts have until the shutdown grace is over
+     * ({@code server.shutdown-grace}) to finish and record their results as usual; then the relay cuts them. A
+     * message cut after its end of data is logged as a possible duplicate; every cut message is due again at once
+     * after the restart. Then the outbound client closes.
+     */
+    @Override
+    public void close() {
+        beginStop();
         synchronized (lock) {
-            while (inHand > 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    break;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(lock, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
+            if (stopped) {
+                return;
             }
-            if (inHand > 0) {
-                LOG.warn(
-                        "{} message(s) still in delivery after {}; they are delivered after the next start",
-                        inHand,
-                        settings.shutdownGrace());
+            stopped = true;
+        }
+        awaitInHand(graceEnds);
+        int running;
+        synchronized (lock) {
+            running = inHand;
+        }
+        if (running > 0) {
+            cutAtStop = true;
+            LOG.warn(
+                    "{} message(s) still in delivery when server.shutdown-grace ({}) was over: the relay cuts their "
+                            + "connections; they are due again at once after the restart",
+                    running,
+                    Durations.format(settings.shutdownGrace()));
+            client.cut(
+                    "cut by the relay: it is stopping and server.shutdown-grace ("
+                            + Durations.format(settings.shutdownGrace())
+                            + ") is over");
+            awaitInHand(System.nanoTime() + CUT_SETTLE.toNanos());
+            synchronized (lock) {
+                if (inHand > 0) {
+                    LOG.warn(
+                            "{} message(s) could not record their cut attempt; they are delivered after the next "
+                                    + "start",
+                            inHand);
+                }
             }
         }
         client.close();
@@ -582,6 +665,28 @@ public final class DeliveryEngine implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         LOG.info("delivery engine stopped: {}", stats());
+    }
+
+    /** Whether the stop had to cut deliveries that were still running when the grace was over. */
+    public boolean cutAtStop() {
+        return cutAtStop;
+    }
+
+    private void awaitInHand(long deadline) {
+        synchronized (lock) {
+            while (inHand > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(lock, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
     }
 
     private static ThreadFactory daemon(String name) {

@@ -165,8 +165,25 @@ final class MessageSettler {
         Envelope env = run.current();
         Instant now = clock.instant();
         List<DomainResult.Outcome> outcomes = outcomes(run);
+        boolean notStarted = false;
+        boolean cut = false;
+        List<String> notes = new ArrayList<>();
+        synchronized (run.results) {
+            for (DomainResult r : run.results) {
+                switch (r.interruption()) {
+                    case NOT_STARTED -> notStarted = true;
+                    case CUT -> cut = true;
+                    case CUT_AFTER_DATA -> {
+                        cut = true;
+                        notes.add(possibleDuplicate(run, r, now));
+                    }
+                    case NONE -> {}
+                }
+            }
+        }
         Settlement settlement =
-                Settlement.of(env, outcomes, now, settings.retry(), run.interrupted);
+                Settlement.of(
+                        env, outcomes, now, settings.retry(), run.interrupted || notStarted, cut);
         List<Dsn.Entry> dsn = settlement.dsn();
         boolean dsnQueued = dsn.isEmpty() || queueDsn(run, dsn, now);
         Settlement.Next next = settlement.next(dsnQueued, Set.copyOf(run.recordedEarly));
@@ -204,7 +221,8 @@ final class MessageSettler {
             }
         } else {
             Settlement.Next.Defer d = (Settlement.Next.Defer) next;
-            Envelope after = env.withResults(d.record(), now).deferredUntil(d.until());
+            Envelope after =
+                    env.withResults(d.record(), now).withNotes(notes).deferredUntil(d.until());
             deferred.incrementAndGet();
             metrics.deferred();
             LOG.info("queue {}: deferred until {}: {}", run.id(), d.until(), d.why());
@@ -216,6 +234,30 @@ final class MessageSettler {
             }
         }
         return true;
+    }
+
+    /**
+     * RFC 1047: the relay cut the connection after the end of data, before the MX's reply: the MX may have taken
+     * the message, and sending it again may deliver it twice. Logged, and noted in the envelope.
+     */
+    private static String possibleDuplicate(MessageRun run, DomainResult r, Instant now) {
+        String recipients =
+                r.outcomes().stream()
+                        .filter(o -> o.state() == RecipientStatus.State.PENDING)
+                        .map(o -> "<" + o.recipient().address() + ">")
+                        .reduce((a, b) -> a + ", " + b)
+                        .orElse("");
+        LOG.warn(
+                "queue {}: possible duplicate: the relay, stopping, cut its delivery to {} for {} after the end of "
+                        + "data, before the MX's reply; the MX may have the message. It is sent again at once after "
+                        + "the restart",
+                run.id(),
+                r.domain(),
+                recipients);
+        return "possible duplicate: delivery to "
+                + r.domain()
+                + " cut by the relay's stop after the end of data at "
+                + now;
     }
 
     private static List<DomainResult.Outcome> outcomes(MessageRun run) {
