@@ -558,6 +558,11 @@ public final class Spool implements Closeable {
         return admin.list();
     }
 
+    /** As {@link SpoolAdmin#entries}. */
+    public List<QueueEntry> entries() throws IOException {
+        return admin.entries();
+    }
+
     /**
      * As {@link SpoolAdmin#stats}: what the metrics gauges show ({@code tlsrelay_queue_messages},
      * {@code tlsrelay_queue_oldest_age_seconds}).
