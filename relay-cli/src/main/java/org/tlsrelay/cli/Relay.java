@@ -38,6 +38,7 @@ import org.tlsrelay.core.report.ReportService;
 import org.tlsrelay.core.report.ReportingPolicyFetcher;
 import org.tlsrelay.core.report.TlsExemption;
 import org.tlsrelay.smtp.delivery.DeliveryEngine;
+import org.tlsrelay.smtp.delivery.EngineBuilder;
 import org.tlsrelay.smtp.delivery.EngineSettings;
 import org.tlsrelay.smtp.delivery.PolicyLookup;
 import org.tlsrelay.smtp.delivery.PolicyOverride;
@@ -174,7 +175,7 @@ public final class Relay implements AutoCloseable {
             TlsOutcomeListener extra = hooks.outcomes();
             TlsOutcomeListener reports =
                     recorder.<TlsOutcomeListener>map(r -> r).orElse(TlsOutcomeListener.none());
-            DeliveryEngine.Builder builder =
+            EngineBuilder builder =
                     DeliveryEngine.builder(
                             spool, policies.dns(), PolicyLookup.of(policies.resolver()));
             // RFC 7672: DANE per MX host, unless dns.dnssec: off. With validate, the resolver is

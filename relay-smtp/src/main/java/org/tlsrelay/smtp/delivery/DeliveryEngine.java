@@ -4,17 +4,11 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,17 +22,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.Durations;
-import org.tlsrelay.core.dane.InsecureMxPolicy;
-import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
-import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.log.RateLimitedLog;
-import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.Spool;
-import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.outbound.ConcurrencyLimiter;
 import org.tlsrelay.smtp.outbound.ConnectionLimits;
 import org.tlsrelay.smtp.outbound.OutboundClient;
@@ -51,17 +40,21 @@ import org.tlsrelay.smtp.outbound.OutboundSettings;
  *
  * <p>Threads: one scheduler thread claims due messages (it wakes when the spool says messages may be due and at the
  * next due time); attempts run as future chains on the client's event loops and never block; a small worker pool does
- * the spool writes and builds DSNs. {@link #close()} stops taking messages, gives running attempts
- * {@link EngineSettings#shutdownGrace()} to finish, and gives back messages that had not started.
+ * the spool writes and builds DSNs. {@link #beginStop()} (SIGTERM) stops taking messages and gives back those whose
+ * attempts had not started; {@link #close()} lets running attempts have the rest of {@link
+ * EngineSettings#shutdownGrace()}, then cuts them: due again at once after the restart, and a possible duplicate
+ * where the cut came after the end of data (RFC 1047).
  *
  * <p>Crash safety follows the spool: a message is in {@code active/} while it is being delivered; recipients an MX
  * accepted are recorded before the message is deferred (and, for a message with several domains, as soon as that
  * domain's attempt ends), so a restart sends again at most what was in flight. A DSN is queued before the failed
- * recipients are recorded, so a crash can duplicate a bounce but never lose one.
+ * recipients are recorded, so a crash can duplicate a bounce but never lose one. Results the spool cannot take (a full
+ * disk) are held in memory ({@link HeldMessages}) and the message waits for its next attempt as usual: a full disk
+ * never makes the engine send again what an MX accepted.
  *
- * <p>Its rooms: this class takes messages and hands out connection slots (scheduling); {@link AttemptRunner} runs one
- * (message, domain) attempt over the {@link MxWalk}; {@link MessageSettler} writes what {@link Settlement} (a pure
- * function) says the results mean.
+ * <p>Its rooms: this class takes messages and starts attempts in turn ({@link DomainTurns}); {@link AttemptRunner}
+ * runs one (message, domain) attempt over the {@link MxWalk}; {@link MessageSettler} writes what {@link Settlement}
+ * (a pure function) says the results mean; the {@link OutboundClient} keeps to the connection limits.
  */
 public final class DeliveryEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryEngine.class);
@@ -93,12 +86,7 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final Object lock = new Object();
     // guarded by lock:
-    private final Map<String, ArrayDeque<DomainTask>> waiting = new HashMap<>();
-    private final ArrayDeque<String> ready = new ArrayDeque<>();
-    private final Set<String> inReady = new HashSet<>();
-    private final Set<String> blocked = new HashSet<>();
-    private final Map<String, Integer> activeByDomain = new HashMap<>();
-    private int active;
+    private final DomainTurns turns;
     private int inHand;
     private boolean closing;
     private boolean stopped;
@@ -107,7 +95,7 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final AtomicLong attempts = new AtomicLong();
 
-    private DeliveryEngine(Builder b) {
+    private DeliveryEngine(EngineBuilder b) {
         this.settings = b.settings;
         this.spool = b.spool;
         this.clock = spool.clock();
@@ -137,6 +125,7 @@ public final class DeliveryEngine implements AutoCloseable {
                                         settings.hostBackoff(),
                                         settings.hostBackoff().multipliedBy(16)),
                         limiter);
+        this.turns = new DomainTurns(limiter);
         // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its
         // security
         MxResolvers dns =
@@ -178,117 +167,26 @@ public final class DeliveryEngine implements AutoCloseable {
      * @param dns the resolver for MX and address look-ups
      * @param policies where each domain's policy comes from
      */
-    public static Builder builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
-        return new Builder(spool, dns, policies);
+    public static EngineBuilder builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
+        return new EngineBuilder(spool, dns, policies);
     }
 
-    /** Configures and starts an engine. */
-    public static final class Builder {
-        private final Spool spool;
-        private final DnsResolver dns;
-        private final PolicyLookup policies;
-        private EngineSettings settings;
-        private OutboundSettings outbound;
-        private TrustMaterial trust;
-        private PolicyOverride override = PolicyOverride.none();
-        private OwnMailSigner dsnSigner = OwnMailSigner.none();
-        private TlsOutcomeListener outcomes = TlsOutcomeListener.none();
-        private RelayMetrics metrics = RelayMetrics.noop();
-        private Random random = new Random();
-        private ConcurrencyLimiter limiter;
-        private DnsResolver validating;
-        private InsecureMxPolicy insecureMx = InsecureMxPolicy.OPPORTUNISTIC;
-
-        private Builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
-            this.spool = Objects.requireNonNull(spool, "spool");
-            this.dns = Objects.requireNonNull(dns, "dns");
-            this.policies = Objects.requireNonNull(policies, "policies");
-        }
-
-        public Builder settings(EngineSettings s) {
-            this.settings = Objects.requireNonNull(s);
-            return this;
-        }
-
-        /** The outbound client's settings and the CAs it trusts ({@code delivery.trust}). */
-        public Builder outbound(OutboundSettings s, TrustMaterial t) {
-            this.outbound = Objects.requireNonNull(s);
-            this.trust = Objects.requireNonNull(t);
-            return this;
-        }
-
-        /** A policy that replaces the domain's for some messages (TLS-RPT reports, RFC 8460 §3). */
-        public Builder policyOverride(PolicyOverride o) {
-            this.override = Objects.requireNonNull(o);
-            return this;
-        }
-
-        /** Signs the DSNs the engine queues (DKIM, {@code dkim.sign.reports}); by default they go unsigned. */
-        public Builder dsnSigner(OwnMailSigner s) {
-            this.dsnSigner = Objects.requireNonNull(s);
-            return this;
-        }
-
-        /** Hears every TLS outcome: of each connection, and of each MX the policy ruled out before connecting. */
-        public Builder outcomes(TlsOutcomeListener l) {
-            this.outcomes = Objects.requireNonNull(l);
-            return this;
-        }
-
-        /** Where delivered, deferred and bounced messages are counted (TLS outcomes go to {@link #outcomes}). */
-        public Builder metrics(RelayMetrics m) {
-            this.metrics = Objects.requireNonNull(m);
-            return this;
-        }
-
-        /**
-         * Turns DANE on (RFC 7672): the MX look-ups, the addresses of MX hosts with TLSA records and the TLSA look-ups
-         * go through this validating resolver ({@code dns.dnssec: validate}). Without it DANE never applies.
-         */
-        public Builder dane(DnsResolver validatingResolver) {
-            this.validating = Objects.requireNonNull(validatingResolver);
-            return this;
-        }
-
-        /** As {@link #dane(DnsResolver)}, with {@code dane.insecure-mx} for hosts an insecure MX RRset names. */
-        public Builder dane(DnsResolver validatingResolver, InsecureMxPolicy insecureMx) {
-            this.insecureMx = Objects.requireNonNull(insecureMx);
-            return dane(validatingResolver);
-        }
-
-        /**
-         * Where the per-domain and per-host slots come from; by default this process counts them, with the limits of
-         * the settings.
-         */
-        public Builder limiter(ConcurrencyLimiter l) {
-            this.limiter = Objects.requireNonNull(l);
-            return this;
-        }
-
-        /** The source of the order of equal-preference MXs (tests make it predictable). */
-        public Builder random(Random r) {
-            this.random = Objects.requireNonNull(r);
-            return this;
-        }
-
-        /** Starts the engine: it listens to the spool and takes what is due now. */
-        public DeliveryEngine start() {
-            Objects.requireNonNull(settings, "settings");
-            Objects.requireNonNull(outbound, "outbound settings");
-            DeliveryEngine engine = new DeliveryEngine(this);
-            spool.addListener(engine::wake);
-            engine.wake();
-            LOG.info(
-                    "delivery engine started: port {}, {} connections ({} per domain, {} per MX host), retry {} for "
-                            + "up to {}",
-                    settings.port(),
-                    settings.maxConnections(),
-                    settings.maxConnectionsPerDomain(),
-                    settings.maxConnectionsPerHost(),
-                    settings.retry().waits(),
-                    settings.retry().maxAge());
-            return engine;
-        }
+    /** Starts an engine {@link EngineBuilder} configured: it listens to the spool and takes what is due now. */
+    static DeliveryEngine start(EngineBuilder b) {
+        DeliveryEngine engine = new DeliveryEngine(b);
+        b.spool.addListener(engine::wake);
+        engine.wake();
+        EngineSettings settings = b.settings;
+        LOG.info(
+                "delivery engine started: port {}, {} connections ({} per domain, {} per MX host), retry {} for "
+                        + "up to {}",
+                settings.port(),
+                settings.maxConnections(),
+                settings.maxConnectionsPerDomain(),
+                settings.maxConnectionsPerHost(),
+                settings.retry().waits(),
+                settings.retry().maxAge());
+        return engine;
     }
 
     // ------------------------------------------------------------------ taking messages
@@ -428,51 +326,17 @@ public final class DeliveryEngine implements AutoCloseable {
             return;
         }
         for (Map.Entry<String, List<RecipientStatus>> e : byDomain.entrySet()) {
-            DomainTask t = new DomainTask(run, e.getKey(), List.copyOf(e.getValue()));
-            waiting.computeIfAbsent(t.domain(), d -> new ArrayDeque<>()).addLast(t);
-            markReady(t.domain());
+            turns.add(new DomainTask(run, e.getKey(), List.copyOf(e.getValue())));
         }
     }
 
-    // ------------------------------------------------------------------ connection slots
+    // ------------------------------------------------------------------ turns
 
-    private void markReady(String domain) {
-        ArrayDeque<DomainTask> q = waiting.get(domain);
-        if (q != null && !q.isEmpty() && !inReady.contains(domain) && !blocked.contains(domain)) {
-            ready.addLast(domain);
-            inReady.add(domain);
-        }
-    }
-
-    /**
-     * Starts waiting tasks, domains in turn (round robin): one busy domain starves no other. A domain at its limit
-     * waits until one of its attempts ends. There is no limit in all here: an attempt holds a connection only once
-     * the outbound client gives it one, within {@code delivery.concurrency.total} and the per-host limit, so attempts
-     * waiting for a stuck host hold nothing another domain needs.
-     */
+    /** Starts the attempts whose turn it is ({@link DomainTurns}). */
     private void dispatch() {
-        List<DomainTask> start = new ArrayList<>();
+        List<DomainTask> start;
         synchronized (lock) {
-            while (!closing && !ready.isEmpty()) {
-                String domain = ready.pollFirst();
-                inReady.remove(domain);
-                ArrayDeque<DomainTask> q = waiting.get(domain);
-                if (q == null || q.isEmpty()) {
-                    continue;
-                }
-                if (!limiter.tryAcquire(new ConcurrencyLimiter.Domain(domain))) {
-                    blocked.add(domain);
-                    continue;
-                }
-                DomainTask t = q.pollFirst();
-                if (q.isEmpty()) {
-                    waiting.remove(domain);
-                }
-                active++;
-                activeByDomain.merge(domain, 1, Integer::sum);
-                markReady(domain);
-                start.add(t);
-            }
+            start = closing ? List.of() : turns.startable();
         }
         for (DomainTask t : start) {
             launch(t);
@@ -480,12 +344,8 @@ public final class DeliveryEngine implements AutoCloseable {
     }
 
     private void releaseSlot(DomainTask t) {
-        limiter.release(new ConcurrencyLimiter.Domain(t.domain()));
         synchronized (lock) {
-            active--;
-            activeByDomain.computeIfPresent(t.domain(), (d, n) -> n <= 1 ? null : n - 1);
-            blocked.remove(t.domain());
-            markReady(t.domain());
+            turns.ended(t);
         }
         dispatch();
     }
@@ -543,7 +403,7 @@ public final class DeliveryEngine implements AutoCloseable {
                     settler.completed(),
                     settler.deferred(),
                     settler.dsns(),
-                    active,
+                    turns.running(),
                     inHand);
         }
     }
@@ -587,20 +447,14 @@ public final class DeliveryEngine implements AutoCloseable {
      * inbound listener is down, lets them run for the whole of it.
      */
     public void beginStop() {
-        List<DomainTask> dropped = new ArrayList<>();
+        List<DomainTask> dropped;
         synchronized (lock) {
             if (closing) {
                 return;
             }
             closing = true;
             graceEnds = System.nanoTime() + settings.shutdownGrace().toNanos();
-            for (ArrayDeque<DomainTask> q : waiting.values()) {
-                dropped.addAll(q);
-            }
-            waiting.clear();
-            ready.clear();
-            inReady.clear();
-            blocked.clear();
+            dropped = turns.drain();
         }
         scheduler.shutdown();
         ScheduledFuture<?> t = timer;
