@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.EnvelopeCodec;
+import org.tlsrelay.core.queue.QueueEntry;
 import org.tlsrelay.core.queue.QueueState;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -101,23 +103,25 @@ final class QueueCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             try (SpoolAdmin spool = open()) {
-                List<QueuedMessage> messages = spool.list();
-                List<String> unreadable = spool.unreadable();
+                List<QueueEntry> entries = spool.entries();
                 if (json) {
                     ObjectMapper m = EnvelopeCodec.mapper();
                     ArrayNode a = m.createArrayNode();
-                    messages.forEach(q -> a.add(entry(m, q)));
-                    for (String id : unreadable) {
-                        ObjectNode o = a.addObject();
-                        o.put("id", id);
-                        o.put("state", QueueState.CORRUPT.label());
-                        o.put("error", "unreadable envelope");
+                    for (QueueEntry e : entries) {
+                        if (e instanceof QueueEntry.Message q) {
+                            a.add(entry(m, q.message()));
+                        } else if (e instanceof QueueEntry.Damaged d) {
+                            ObjectNode o = a.addObject();
+                            o.put("id", d.id());
+                            o.put("state", d.state().label());
+                            o.put("error", d.error());
+                        }
                     }
                     out().println(m.writerWithDefaultPrettyPrinter().writeValueAsString(a));
                     out().flush();
                     return 0;
                 }
-                if (messages.isEmpty() && unreadable.isEmpty()) {
+                if (entries.isEmpty()) {
                     out().println("Queue is empty");
                     out().flush();
                     return 0;
@@ -125,7 +129,14 @@ final class QueueCommand implements Runnable {
                 out().printf(
                                 "%-14s  %-8s  %9s  %-20s  %s%n",
                                 "ID", "STATE", "SIZE", "ARRIVAL", "SENDER");
-                for (QueuedMessage q : messages) {
+                for (QueueEntry entry : entries) {
+                    if (entry instanceof QueueEntry.Damaged d) {
+                        out().printf(
+                                        "%-14s  %-8s  (damaged: %s)%n",
+                                        d.id(), d.state().label(), d.error());
+                        continue;
+                    }
+                    QueuedMessage q = ((QueueEntry.Message) entry).message();
                     Envelope e = q.envelope();
                     out().printf(
                                     "%-14s  %-8s  %9d  %-20s  <%s>%n",
@@ -142,14 +153,9 @@ final class QueueCommand implements Runnable {
                                         r.lastReply().isEmpty() ? "" : "  " + r.lastReply());
                     }
                 }
-                for (String id : unreadable) {
-                    out().printf(
-                                    "%-14s  %-8s  (unreadable envelope)%n",
-                                    id, QueueState.CORRUPT.label());
-                }
                 out().printf(
                                 "%d message(s)%s%n",
-                                messages.size() + unreadable.size(),
+                                entries.size(),
                                 spool.relayRunning() ? "" : "; the relay is not running");
                 out().flush();
                 return 0;
@@ -211,7 +217,13 @@ final class QueueCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             try (SpoolAdmin spool = open()) {
-                Optional<QueuedMessage> found = spool.find(id);
+                Optional<QueuedMessage> found;
+                try {
+                    found = spool.find(id);
+                } catch (IOException e) {
+                    err().println("tlsrelay: " + id + " is damaged: " + e.getMessage());
+                    return NOT_FOUND;
+                }
                 if (found.isEmpty()) {
                     return notFound(id);
                 }

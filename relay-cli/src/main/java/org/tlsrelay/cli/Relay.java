@@ -39,6 +39,7 @@ import org.tlsrelay.core.report.ReportService;
 import org.tlsrelay.core.report.ReportingPolicyFetcher;
 import org.tlsrelay.core.report.TlsExemption;
 import org.tlsrelay.smtp.delivery.DeliveryEngine;
+import org.tlsrelay.smtp.delivery.EngineBuilder;
 import org.tlsrelay.smtp.delivery.EngineSettings;
 import org.tlsrelay.smtp.delivery.PolicyLookup;
 import org.tlsrelay.smtp.delivery.PolicyOverride;
@@ -56,6 +57,9 @@ import org.tlsrelay.smtp.report.SpoolMailTransport;
  */
 public final class Relay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
+
+    /** Beyond the shutdown grace: for the delivery engine to cut what still runs and record it, and the rest to close. */
+    private static final Duration CUT_MARGIN = Duration.ofSeconds(10);
 
     private final RelayConfig config;
     private final Spool spool;
@@ -175,7 +179,7 @@ public final class Relay implements AutoCloseable {
             TlsOutcomeListener extra = hooks.outcomes();
             TlsOutcomeListener reports =
                     recorder.<TlsOutcomeListener>map(r -> r).orElse(TlsOutcomeListener.none());
-            DeliveryEngine.Builder builder =
+            EngineBuilder builder =
                     DeliveryEngine.builder(
                             spool, policies.dns(), PolicyLookup.of(policies.resolver()));
             // RFC 7672: DANE per MX host, unless dns.dnssec: off. With validate, the resolver is
@@ -351,13 +355,18 @@ public final class Relay implements AutoCloseable {
     }
 
     /**
-     * The graceful stop (SIGTERM): marks the relay not ready, then {@link #close()}s it (the listener stops accepting
-     * and a message being queued finishes, in-flight deliveries finish or are deferred, the spool is closed), waiting
-     * at most {@code grace}. Returns whether everything stopped cleanly in time; when not, what was still running
-     * is left as it is on disk and is retried at the next start.
+     * The graceful stop (SIGTERM): marks the relay not ready, stops the delivery engine from taking messages, then
+     * {@link #close()}s it (the listener stops accepting and a message being queued finishes, in-flight deliveries get
+     * the whole {@code grace} from now to finish, then are cut and due again at once after the restart, the spool is
+     * closed). Returns whether everything stopped cleanly within the grace; false when deliveries had to be cut or
+     * something did not stop, and what was left is retried at the next start.
      */
     public boolean stop(Duration grace) throws InterruptedException {
         health.notReady("stopping");
+        if (engine != null) {
+            // deliveries under way get the whole grace from now, while the listener winds down
+            engine.beginStop();
+        }
         // Inbound sessions are told 421 4.3.2 now, a DATA under way may finish within the grace
         // while deliveries finish beside it (the listener is closed after the engine).
         inbound.drain(grace);
@@ -374,7 +383,8 @@ public final class Relay implements AutoCloseable {
                         "tlsrelay-stop");
         closer.setDaemon(true);
         closer.start();
-        closer.join(Math.max(1, grace.toMillis()));
+        // the grace, then the time the engine takes to cut what still runs and record it
+        closer.join(Math.max(1, grace.plus(CUT_MARGIN).toMillis()));
         if (closer.isAlive()) {
             LOG.warn(
                     "still stopping after the grace period ({}); stopping anyway: unfinished work is retried at the "
@@ -386,7 +396,7 @@ public final class Relay implements AutoCloseable {
             LOG.error("stopping failed: {}", failure.get().toString());
             return false;
         }
-        return true;
+        return engine == null || !engine.cutAtStop();
     }
 
     /** Stops everything that was started, newest first; safe to call twice. */

@@ -55,6 +55,9 @@ final class DeliveryFixture implements AutoCloseable {
     /** Top-level sections appended to the configuration (e.g. {@code dkim:}). */
     String extraYaml = "";
 
+    /** Keys added to the {@code server:} section (e.g. {@code shutdown-grace}), each line indented by two. */
+    String serverExtra = "";
+
     DeliveryFixture(Path dir) throws IOException {
         this.dir = dir;
         this.dns = DnsStubServer.start();
@@ -108,6 +111,7 @@ final class DeliveryFixture implements AutoCloseable {
                 "server:\n"
                         + "  listen: \"127.0.0.1:0\"\n"
                         + "  hostname: relay.test\n"
+                        + serverExtra
                         + "spool:\n"
                         + "  dir: "
                         + dir.resolve("data/spool")

@@ -144,6 +144,45 @@ class QueueCommandTest {
     }
 
     @Test
+    void listJsonNamesEachDamagedEntryUnderItsOwnIdWithAnError() throws Exception {
+        String good;
+        String impostor;
+        String truncated;
+        try (Spool relay = Spool.open(dir.resolve("spool"), Spool.Options.defaults())) {
+            good = accept(relay, "alice@example.org", "bob@example.com", "Subject: one\r\n\r\n");
+            impostor = accept(relay, "eve@example.org", "bob@example.com", "Subject: two\r\n\r\n");
+            truncated = accept(relay, "eve@example.org", "bob@example.com", "Subject: 3\r\n\r\n");
+        }
+        Path in = dir.resolve("spool/incoming");
+        Files.copy(
+                in.resolve(good + ".json"),
+                in.resolve(impostor + ".json"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.writeString(in.resolve(truncated + ".json"), "{\"id\":");
+
+        CliRun list = queue("list", "--json");
+        assertEquals(0, list.exit(), list.err());
+        JsonNode entries = new ObjectMapper().readTree(list.out());
+        assertEquals(3, entries.size(), list.out());
+        for (JsonNode e : entries) {
+            String id = e.get("id").asText();
+            if (id.equals(good)) {
+                assertTrue(e.path("error").isMissingNode(), e.toString());
+                assertEquals("alice@example.org", e.get("sender").asText());
+            } else {
+                assertTrue(id.equals(impostor) || id.equals(truncated), e.toString());
+                assertTrue(e.get("error").isTextual(), e.toString());
+            }
+        }
+        assertTrue(list.out().contains("the envelope names another message, " + good), list.out());
+        CliRun show = queue("show", impostor);
+        assertEquals(1, show.exit());
+        assertTrue(
+                show.err().contains(impostor + " is damaged: the envelope names another"),
+                show.err());
+    }
+
+    @Test
     void unknownIdsExitWith1AndBadConfigurationWith2() throws IOException {
         assertEquals(1, queue("show", "0000000000abcd").exit());
         assertEquals(1, queue("hold", "NOSUCHID").exit());

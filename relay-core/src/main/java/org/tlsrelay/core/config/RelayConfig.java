@@ -259,7 +259,7 @@ public record RelayConfig(
             connectTimeout = connectTimeout != null ? connectTimeout : Duration.ofSeconds(30);
             commandTimeout = commandTimeout != null ? commandTimeout : Duration.ofMinutes(5);
             trust = trust != null ? trust : new Trust(null, null);
-            concurrency = concurrency != null ? concurrency : new Concurrency(null, null);
+            concurrency = concurrency != null ? concurrency : new Concurrency(null, null, null);
             retry = retry != null ? retry : new Retry(null, null);
         }
 
@@ -281,10 +281,16 @@ public record RelayConfig(
         }
     }
 
-    public record Concurrency(Integer total, Integer perDomain) {
+    /**
+     * @param total outbound connections open at once, idle ones kept for reuse included
+     * @param perDomain attempts running at once for one recipient domain
+     * @param perHost connections open at once to one MX host (counted on its address, across domains)
+     */
+    public record Concurrency(Integer total, Integer perDomain, Integer perHost) {
         public Concurrency {
             total = positive(total, 100);
             perDomain = positive(perDomain, 10);
+            perHost = positive(perHost, 20);
         }
     }
 

@@ -2,7 +2,9 @@ package org.tlsrelay.core.queue;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -225,6 +227,38 @@ public record Envelope(
                 nextAttempt,
                 requireTls,
                 tlsRequiredNo);
+    }
+
+    /**
+     * This envelope after an attempt: each recipient named in {@code results} takes its outcome and reply (one more
+     * attempt for it), the others keep their state. The delivery engine holds this in memory when the spool cannot
+     * write it, so it is the one mapping from results to recipients, on disk and off.
+     *
+     * @throws IllegalArgumentException when a result names a recipient the envelope does not have
+     */
+    public Envelope withResults(List<RecipientResult> results, Instant when) {
+        if (results.isEmpty()) {
+            return this;
+        }
+        Map<String, RecipientResult> byAddress = new HashMap<>();
+        for (RecipientResult r : results) {
+            byAddress.put(r.address(), r);
+        }
+        List<RecipientStatus> updated = new ArrayList<>(recipients.size());
+        for (RecipientStatus rs : recipients) {
+            RecipientResult r = byAddress.remove(rs.address());
+            updated.add(r == null ? rs : rs.after(r.outcome(), r.reply(), when));
+        }
+        if (!byAddress.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "message " + id + " has no recipient " + byAddress.keySet());
+        }
+        return withRecipients(updated);
+    }
+
+    /** This envelope after an attempt that left recipients pending: one attempt more, next due at {@code next}. */
+    public Envelope deferredUntil(Instant next) {
+        return withAttempts(attempts + 1).withNextAttempt(next);
     }
 
     public Envelope withNextAttempt(Instant when) {

@@ -88,9 +88,6 @@ final class Recovery {
             Envelope env;
             try {
                 env = files.read(s, id);
-                if (!env.id().equals(id)) {
-                    throw new IOException("envelope names id " + env.id());
-                }
                 if (!Files.exists(files.dir(s).resolve(id + BODY))) {
                     throw new IOException("its message content is missing");
                 }

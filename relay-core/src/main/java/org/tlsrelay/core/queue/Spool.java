@@ -22,9 +22,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -449,21 +447,8 @@ public final class Spool implements Closeable {
                 return Optional.empty();
             }
             Envelope env = files.read(where.get(), id);
-            Instant now = files.options().clock().instant();
-            Map<String, RecipientResult> byAddress = new HashMap<>();
-            for (RecipientResult r : results) {
-                byAddress.put(r.address(), r);
-            }
-            List<RecipientStatus> updated = new ArrayList<>();
-            for (RecipientStatus rs : env.recipients()) {
-                RecipientResult r = byAddress.remove(rs.address());
-                updated.add(r == null ? rs : rs.after(r.outcome(), r.reply(), now));
-            }
-            if (!byAddress.isEmpty()) {
-                throw new IllegalArgumentException(
-                        "message " + id + " has no recipient " + byAddress.keySet());
-            }
-            Envelope next = env.withRecipients(updated).withNotes(notes);
+            Envelope next =
+                    env.withResults(results, files.options().clock().instant()).withNotes(notes);
             files.rewrite(where.get(), next);
             return Optional.of(next);
         }
@@ -489,6 +474,33 @@ public final class Spool implements Closeable {
                     files.syncDir(QueueState.DEFERRED);
                 }
                 schedule.schedule(id, nextAttempt);
+            }
+            return true;
+        }
+    }
+
+    /**
+     * Ends an attempt as the delivery engine holds it in memory: {@code after} carries the recipients' results, the
+     * notes, the attempt count and the next attempt time ({@link Envelope#withResults}, {@link
+     * Envelope#deferredUntil}). One atomic rewrite of the envelope, then the message moves to {@code deferred/} (a
+     * message an operator put on hold meanwhile stays on hold) and is scheduled. False when the message is gone. On
+     * an I/O error (a full disk) the file still holds what it held before, or already {@code after}: the caller keeps
+     * {@code after} and calls this again later; the call is idempotent.
+     */
+    public boolean defer(Envelope after) throws IOException {
+        String id = after.id();
+        try (StripeLocks.Held h = files.lock(id)) {
+            Optional<QueueState> where = files.locate(id);
+            if (where.isEmpty() || where.get() == QueueState.CORRUPT) {
+                return false;
+            }
+            files.rewrite(where.get(), after);
+            if (where.get() != QueueState.HOLD) {
+                if (where.get() != QueueState.DEFERRED) {
+                    files.moveMessage(id, where.get(), QueueState.DEFERRED);
+                    files.syncDir(QueueState.DEFERRED);
+                }
+                schedule.schedule(id, after.nextAttempt());
             }
             return true;
         }
@@ -544,6 +556,11 @@ public final class Spool implements Closeable {
     /** As {@link SpoolAdmin#list}. */
     public List<QueuedMessage> list() throws IOException {
         return admin.list();
+    }
+
+    /** As {@link SpoolAdmin#entries}. */
+    public List<QueueEntry> entries() throws IOException {
+        return admin.entries();
     }
 
     /**

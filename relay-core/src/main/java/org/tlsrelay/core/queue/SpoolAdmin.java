@@ -71,6 +71,14 @@ public final class SpoolAdmin implements Closeable {
         return admin.list();
     }
 
+    /**
+     * Every message, oldest first, then everything damaged, each under its own file's id with what is wrong ({@code
+     * queue list}).
+     */
+    public List<QueueEntry> entries() throws IOException {
+        return admin.entries();
+    }
+
     /** Messages per state and the oldest waiting arrival, from directory listings only. */
     public QueueStats stats() throws IOException {
         return admin.stats();

@@ -117,8 +117,13 @@ final class SpoolFiles implements Closeable {
         return Optional.empty();
     }
 
+    /** The envelope of message {@code id} in state {@code s}; an envelope that names another message is unreadable. */
     Envelope read(QueueState s, String id) throws IOException {
-        return EnvelopeCodec.decode(Files.readAllBytes(dirs.get(s).resolve(id + ENVELOPE)));
+        Envelope env = EnvelopeCodec.decode(Files.readAllBytes(dirs.get(s).resolve(id + ENVELOPE)));
+        if (!env.id().equals(id)) {
+            throw new IOException("the envelope names another message, " + env.id());
+        }
+        return env;
     }
 
     QueuedMessage load(QueueState s, String id) throws IOException {
@@ -137,16 +142,25 @@ final class SpoolFiles implements Closeable {
 
     /** Replaces an envelope atomically: temp file, fsync, rename over the old one, fsync the directory. */
     void rewrite(QueueState s, Envelope env) throws IOException {
+        rewriteUnsynced(s, env);
+        syncDir(s);
+    }
+
+    /**
+     * As {@link #rewrite} without the directory fsync, for a batch that fsyncs the directory once after all its
+     * renames: until then a crash may bring the old envelope back, never a half-written one.
+     */
+    void rewriteUnsynced(QueueState s, Envelope env) throws IOException {
         Path dir = dirs.get(s);
         Path tmp = dir.resolve(env.id() + ENVELOPE + TMP);
         try {
             writeDurably(tmp, EnvelopeCodec.encode(env));
+            options.faults().before(Spool.Step.RENAME, dir.resolve(env.id() + ENVELOPE));
             move(tmp, dir.resolve(env.id() + ENVELOPE));
         } catch (IOException | RuntimeException e) {
             deleteQuietly(tmp);
             throw e;
         }
-        syncDir(s);
     }
 
     void writeDurably(Path file, byte[] content) throws IOException {

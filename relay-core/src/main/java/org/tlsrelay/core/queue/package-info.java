@@ -22,7 +22,10 @@
  * both an in-JVM lock and an OS file-region lock on {@code SPOOL/lock}, and a change that makes messages due wakes
  * the relay through {@code SPOOL/wakeup}. Inside, the sections are files of their own: reception and commit
  * ({@code Spool}), schedule and watcher ({@code SpoolSchedule}), operator administration ({@code Administration}),
- * recovery ({@code Recovery}) and the files themselves ({@code SpoolFiles}).
+ * recovery ({@code Recovery}) and the files themselves ({@code SpoolFiles}). The operator's flush makes messages due
+ * in batches (one directory fsync each) and wakes the relay after the first; the listing names every damaged entry
+ * ({@link org.tlsrelay.core.queue.QueueEntry.Damaged}) under its own file's id. An envelope update that fails (a full
+ * disk) leaves the old envelope or the new one, never a torn one, and can simply be repeated.
  *
  * <p>{@link org.tlsrelay.core.queue.FreeSpace} watches the free space of the spool's file system against
  * {@code spool.min-free} ({@link org.tlsrelay.core.queue.SpaceReserve}), for the inbound server's {@code 452 4.3.1},

@@ -4,17 +4,11 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,16 +21,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.tlsrelay.core.dane.InsecureMxPolicy;
-import org.tlsrelay.core.dkim.OwnMailSigner;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.dns.DnsResolver;
-import org.tlsrelay.core.enforce.TlsOutcomeListener;
-import org.tlsrelay.core.metrics.RelayMetrics;
+import org.tlsrelay.core.log.RateLimitedLog;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
 import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.Spool;
-import org.tlsrelay.core.tls.TrustMaterial;
+import org.tlsrelay.smtp.outbound.ConcurrencyLimiter;
+import org.tlsrelay.smtp.outbound.ConnectionLimits;
 import org.tlsrelay.smtp.outbound.OutboundClient;
 import org.tlsrelay.smtp.outbound.OutboundSettings;
 
@@ -47,32 +40,43 @@ import org.tlsrelay.smtp.outbound.OutboundSettings;
  *
  * <p>Threads: one scheduler thread claims due messages (it wakes when the spool says messages may be due and at the
  * next due time); attempts run as future chains on the client's event loops and never block; a small worker pool does
- * the spool writes and builds DSNs. {@link #close()} stops taking messages, gives running attempts
- * {@link EngineSettings#shutdownGrace()} to finish, and gives back messages that had not started.
+ * the spool writes and builds DSNs. {@link #beginStop()} (SIGTERM) stops taking messages and gives back those whose
+ * attempts had not started; {@link #close()} lets running attempts have the rest of {@link
+ * EngineSettings#shutdownGrace()}, then cuts them: due again at once after the restart, and a possible duplicate
+ * where the cut came after the end of data (RFC 1047).
  *
  * <p>Crash safety follows the spool: a message is in {@code active/} while it is being delivered; recipients an MX
  * accepted are recorded before the message is deferred (and, for a message with several domains, as soon as that
  * domain's attempt ends), so a restart sends again at most what was in flight. A DSN is queued before the failed
- * recipients are recorded, so a crash can duplicate a bounce but never lose one.
+ * recipients are recorded, so a crash can duplicate a bounce but never lose one. Results the spool cannot take (a full
+ * disk) are held in memory ({@link HeldMessages}) and the message waits for its next attempt as usual: a full disk
+ * never makes the engine send again what an MX accepted.
  *
- * <p>Its rooms: this class takes messages and hands out connection slots (scheduling); {@link AttemptRunner} runs one
- * (message, domain) attempt over the {@link MxWalk}; {@link MessageSettler} writes what {@link Settlement} (a pure
- * function) says the results mean.
+ * <p>Its rooms: this class takes messages and starts attempts in turn ({@link DomainTurns}); {@link AttemptRunner}
+ * runs one (message, domain) attempt over the {@link MxWalk}; {@link MessageSettler} writes what {@link Settlement}
+ * (a pure function) says the results mean; the {@link OutboundClient} keeps to the connection limits.
  */
 public final class DeliveryEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryEngine.class);
     private static final int BATCH = 64;
     private static final Duration MIN_TIMER = Duration.ofMillis(10);
     private static final Duration SPOOL_ERROR_PAUSE = Duration.ofSeconds(1);
+    private static final Duration ERROR_LOG_PERIOD = Duration.ofMinutes(1);
+
+    /** After a cut, how long the cut attempts may take to record their results. */
+    private static final Duration CUT_SETTLE = Duration.ofSeconds(5);
 
     private final EngineSettings settings;
     private final Spool spool;
     private final OutboundClient client;
+    private final ConcurrencyLimiter limiter;
     private final AttemptRunner runner;
     private final MessageSettler settler;
     private final Clock clock;
     private final ScheduledThreadPoolExecutor scheduler;
     private final ExecutorService workers;
+    private final RateLimitedLog errors;
+    private final HeldMessages held;
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
     private volatile ScheduledFuture<?> timer;
     private volatile Instant timerAt;
@@ -82,17 +86,16 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final Object lock = new Object();
     // guarded by lock:
-    private final Map<String, ArrayDeque<DomainTask>> waiting = new HashMap<>();
-    private final ArrayDeque<String> ready = new ArrayDeque<>();
-    private final Set<String> inReady = new HashSet<>();
-    private final Map<String, Integer> activeByDomain = new HashMap<>();
-    private int active;
+    private final DomainTurns turns;
     private int inHand;
     private boolean closing;
+    private boolean stopped;
+    private long graceEnds;
+    private volatile boolean cutAtStop;
 
     private final AtomicLong attempts = new AtomicLong();
 
-    private DeliveryEngine(Builder b) {
+    private DeliveryEngine(EngineBuilder b) {
         this.settings = b.settings;
         this.spool = b.spool;
         this.clock = spool.clock();
@@ -105,7 +108,24 @@ public final class DeliveryEngine implements AutoCloseable {
                                 b.outbound.maxMessagesPerConnection(),
                                 b.outbound.idleTimeout(),
                                 settings.maxConnectionsPerDomain());
-        this.client = new OutboundClient(outbound, b.trust, b.outcomes, clock);
+        this.limiter =
+                b.limiter != null
+                        ? b.limiter
+                        : ConcurrencyLimiter.local(
+                                settings.maxConnectionsPerDomain(),
+                                settings.maxConnectionsPerHost());
+        this.client =
+                new OutboundClient(
+                        outbound,
+                        b.trust,
+                        b.outcomes,
+                        clock,
+                        ConnectionLimits.of(settings.maxConnections())
+                                .withHostBackoff(
+                                        settings.hostBackoff(),
+                                        settings.hostBackoff().multipliedBy(16)),
+                        limiter);
+        this.turns = new DomainTurns(limiter);
         // RFC 7672 §2.2.1: with DNSSEC on, the MX look-up is validated too, as DANE needs its
         // security
         MxResolvers dns =
@@ -120,13 +140,26 @@ public final class DeliveryEngine implements AutoCloseable {
                         new DomainAttempt.Context(
                                 client, new MxWalk(dns, settings.port()), b.outcomes, clock),
                         b.random);
+        this.errors = new RateLimitedLog(LOG, ERROR_LOG_PERIOD, clock);
         this.settler =
-                new MessageSettler(spool, settings, b.dsnSigner, b.metrics, clock, this::settled);
+                new MessageSettler(
+                        spool, settings, b.dsnSigner, b.metrics, clock, errors, this::settled);
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemon("delivery-scheduler"));
         scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         scheduler.setRemoveOnCancelPolicy(true);
         this.workers =
                 Executors.newFixedThreadPool(settings.workerThreads(), daemon("delivery-worker"));
+        this.held =
+                new HeldMessages(
+                        spool,
+                        settings.spoolRetry(),
+                        clock,
+                        scheduler,
+                        workers,
+                        errors,
+                        this::attemptAgain,
+                        this::settled);
+        settler.holdUnwrittenIn(held);
     }
 
     /**
@@ -134,105 +167,26 @@ public final class DeliveryEngine implements AutoCloseable {
      * @param dns the resolver for MX and address look-ups
      * @param policies where each domain's policy comes from
      */
-    public static Builder builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
-        return new Builder(spool, dns, policies);
+    public static EngineBuilder builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
+        return new EngineBuilder(spool, dns, policies);
     }
 
-    /** Configures and starts an engine. */
-    public static final class Builder {
-        private final Spool spool;
-        private final DnsResolver dns;
-        private final PolicyLookup policies;
-        private EngineSettings settings;
-        private OutboundSettings outbound;
-        private TrustMaterial trust;
-        private PolicyOverride override = PolicyOverride.none();
-        private OwnMailSigner dsnSigner = OwnMailSigner.none();
-        private TlsOutcomeListener outcomes = TlsOutcomeListener.none();
-        private RelayMetrics metrics = RelayMetrics.noop();
-        private Random random = new Random();
-        private DnsResolver validating;
-        private InsecureMxPolicy insecureMx = InsecureMxPolicy.OPPORTUNISTIC;
-
-        private Builder(Spool spool, DnsResolver dns, PolicyLookup policies) {
-            this.spool = Objects.requireNonNull(spool, "spool");
-            this.dns = Objects.requireNonNull(dns, "dns");
-            this.policies = Objects.requireNonNull(policies, "policies");
-        }
-
-        public Builder settings(EngineSettings s) {
-            this.settings = Objects.requireNonNull(s);
-            return this;
-        }
-
-        /** The outbound client's settings and the CAs it trusts ({@code delivery.trust}). */
-        public Builder outbound(OutboundSettings s, TrustMaterial t) {
-            this.outbound = Objects.requireNonNull(s);
-            this.trust = Objects.requireNonNull(t);
-            return this;
-        }
-
-        /** A policy that replaces the domain's for some messages (TLS-RPT reports, RFC 8460 §3). */
-        public Builder policyOverride(PolicyOverride o) {
-            this.override = Objects.requireNonNull(o);
-            return this;
-        }
-
-        /** Signs the DSNs the engine queues (DKIM, {@code dkim.sign.reports}); by default they go unsigned. */
-        public Builder dsnSigner(OwnMailSigner s) {
-            this.dsnSigner = Objects.requireNonNull(s);
-            return this;
-        }
-
-        /** Hears every TLS outcome: of each connection, and of each MX the policy ruled out before connecting. */
-        public Builder outcomes(TlsOutcomeListener l) {
-            this.outcomes = Objects.requireNonNull(l);
-            return this;
-        }
-
-        /** Where delivered, deferred and bounced messages are counted (TLS outcomes go to {@link #outcomes}). */
-        public Builder metrics(RelayMetrics m) {
-            this.metrics = Objects.requireNonNull(m);
-            return this;
-        }
-
-        /**
-         * Turns DANE on (RFC 7672): the MX look-ups, the addresses of MX hosts with TLSA records and the TLSA look-ups
-         * go through this validating resolver ({@code dns.dnssec: validate}). Without it DANE never applies.
-         */
-        public Builder dane(DnsResolver validatingResolver) {
-            this.validating = Objects.requireNonNull(validatingResolver);
-            return this;
-        }
-
-        /** As {@link #dane(DnsResolver)}, with {@code dane.insecure-mx} for hosts an insecure MX RRset names. */
-        public Builder dane(DnsResolver validatingResolver, InsecureMxPolicy insecureMx) {
-            this.insecureMx = Objects.requireNonNull(insecureMx);
-            return dane(validatingResolver);
-        }
-
-        /** The source of the order of equal-preference MXs (tests make it predictable). */
-        public Builder random(Random r) {
-            this.random = Objects.requireNonNull(r);
-            return this;
-        }
-
-        /** Starts the engine: it listens to the spool and takes what is due now. */
-        public DeliveryEngine start() {
-            Objects.requireNonNull(settings, "settings");
-            Objects.requireNonNull(outbound, "outbound settings");
-            DeliveryEngine engine = new DeliveryEngine(this);
-            spool.addListener(engine::wake);
-            engine.wake();
-            LOG.info(
-                    "delivery engine started: port {}, {} connections ({} per domain), retry {} for up to {}",
-                    settings.port(),
-                    settings.maxConnections(),
-                    settings.maxConnectionsPerDomain(),
-                    settings.retry().waits(),
-                    settings.retry().maxAge());
-            return engine;
-        }
+    /** Starts an engine {@link EngineBuilder} configured: it listens to the spool and takes what is due now. */
+    static DeliveryEngine start(EngineBuilder b) {
+        DeliveryEngine engine = new DeliveryEngine(b);
+        b.spool.addListener(engine::wake);
+        engine.wake();
+        EngineSettings settings = b.settings;
+        LOG.info(
+                "delivery engine started: port {}, {} connections ({} per domain, {} per MX host), retry {} for "
+                        + "up to {}",
+                settings.port(),
+                settings.maxConnections(),
+                settings.maxConnectionsPerDomain(),
+                settings.maxConnectionsPerHost(),
+                settings.retry().waits(),
+                settings.retry().maxAge());
+        return engine;
     }
 
     // ------------------------------------------------------------------ taking messages
@@ -273,6 +227,7 @@ public final class DeliveryEngine implements AutoCloseable {
                     admitted = !closing;
                     if (admitted) {
                         for (QueuedMessage m : batch) {
+                            inHand++;
                             admit(m, now);
                         }
                     }
@@ -287,8 +242,12 @@ public final class DeliveryEngine implements AutoCloseable {
             }
             armTimer(Optional.empty());
         } catch (IOException | RuntimeException e) {
-            spoolProblem = e.toString();
-            LOG.error("cannot take due messages from the spool {}: {}", spool.root(), e.toString());
+            spoolProblem = e.getMessage();
+            errors.error(
+                    RateLimitedLog.cause(e),
+                    "cannot take due messages from the spool {}: {}",
+                    spool.root(),
+                    e.getMessage());
             armTimer(Optional.of(clock.instant().plus(SPOOL_ERROR_PAUSE)));
         }
     }
@@ -318,7 +277,38 @@ public final class DeliveryEngine implements AutoCloseable {
         }
     }
 
-    /** Splits a claimed message into one task per recipient domain (RFC 5321 §5.1: MXs are per domain). */
+    /**
+     * A message held in memory (its results could not be written) is due again: attempted from memory, its place in
+     * hand kept.
+     */
+    private void attemptAgain(QueuedMessage m) {
+        boolean admitted;
+        synchronized (lock) {
+            admitted = !closing;
+            if (admitted) {
+                admit(m, clock.instant());
+            }
+        }
+        if (admitted) {
+            dispatch();
+            return;
+        }
+        try {
+            spool.defer(m.envelope());
+        } catch (IOException | RuntimeException e) {
+            LOG.error(
+                    "queue {}: the results of its last attempt could not be written ({}); recipients delivered "
+                            + "since may get a second copy after the restart",
+                    m.id(),
+                    e.getMessage());
+        }
+        settled();
+    }
+
+    /**
+     * Splits a claimed message into one task per recipient domain (RFC 5321 §5.1: MXs are per domain); the caller
+     * has counted it in hand.
+     */
     private void admit(QueuedMessage m, Instant now) {
         Envelope env = m.envelope();
         Map<String, List<RecipientStatus>> byDomain = new LinkedHashMap<>();
@@ -327,7 +317,6 @@ public final class DeliveryEngine implements AutoCloseable {
         }
         MessageRun run =
                 new MessageRun(m, settings.retry().expired(env.arrival(), now), byDomain.size());
-        inHand++;
         if (byDomain.isEmpty()) {
             workers.execute(
                     () ->
@@ -337,42 +326,17 @@ public final class DeliveryEngine implements AutoCloseable {
             return;
         }
         for (Map.Entry<String, List<RecipientStatus>> e : byDomain.entrySet()) {
-            DomainTask t = new DomainTask(run, e.getKey(), List.copyOf(e.getValue()));
-            waiting.computeIfAbsent(t.domain(), d -> new ArrayDeque<>()).addLast(t);
-            markReady(t.domain());
+            turns.add(new DomainTask(run, e.getKey(), List.copyOf(e.getValue())));
         }
     }
 
-    // ------------------------------------------------------------------ connection slots
+    // ------------------------------------------------------------------ turns
 
-    private void markReady(String domain) {
-        ArrayDeque<DomainTask> q = waiting.get(domain);
-        if (q != null
-                && !q.isEmpty()
-                && !inReady.contains(domain)
-                && activeByDomain.getOrDefault(domain, 0) < settings.maxConnectionsPerDomain()) {
-            ready.addLast(domain);
-            inReady.add(domain);
-        }
-    }
-
-    /** Starts waiting tasks while slots are free, domains in turn (round robin): one busy domain starves no other. */
+    /** Starts the attempts whose turn it is ({@link DomainTurns}). */
     private void dispatch() {
-        List<DomainTask> start = new ArrayList<>();
+        List<DomainTask> start;
         synchronized (lock) {
-            while (!closing && active < settings.maxConnections() && !ready.isEmpty()) {
-                String domain = ready.pollFirst();
-                inReady.remove(domain);
-                ArrayDeque<DomainTask> q = waiting.get(domain);
-                DomainTask t = q.pollFirst();
-                if (q.isEmpty()) {
-                    waiting.remove(domain);
-                }
-                active++;
-                activeByDomain.merge(domain, 1, Integer::sum);
-                markReady(domain);
-                start.add(t);
-            }
+            start = closing ? List.of() : turns.startable();
         }
         for (DomainTask t : start) {
             launch(t);
@@ -381,9 +345,7 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private void releaseSlot(DomainTask t) {
         synchronized (lock) {
-            active--;
-            activeByDomain.computeIfPresent(t.domain(), (d, n) -> n <= 1 ? null : n - 1);
-            markReady(t.domain());
+            turns.ended(t);
         }
         dispatch();
     }
@@ -441,7 +403,7 @@ public final class DeliveryEngine implements AutoCloseable {
                     settler.completed(),
                     settler.deferred(),
                     settler.dsns(),
-                    active,
+                    turns.running(),
                     inHand);
         }
     }
@@ -459,30 +421,40 @@ public final class DeliveryEngine implements AutoCloseable {
                 : Optional.of("cannot take messages from the spool: " + p);
     }
 
+    /** Messages whose last results could not be written to the spool, held in memory now. */
+    public int heldInMemory() {
+        return held.size();
+    }
+
     /** Idle outbound connections kept for reuse now. */
     public int idleConnections() {
         return client.idleConnections();
     }
 
+    /** Open outbound connections now, idle ones included. */
+    public int openConnections() {
+        return client.openConnections();
+    }
+
+    /** Attempts waiting for an outbound connection (their MX host or the total at its limit). */
+    public int waitingForConnection() {
+        return client.waitingForConnection();
+    }
+
     /**
-     * Stops taking messages, gives back those whose attempts had not started, waits up to the shutdown grace for
-     * running attempts (which then record their results as usual), and closes the outbound client. Messages still
-     * running after that stay in {@code active/} and are delivered after the next start.
+     * The first half of a stop (SIGTERM): takes no more messages and gives back those whose attempts had not started;
+     * running attempts go on. The shutdown grace counts from here, so that {@link #close()}, which follows once the
+     * inbound listener is down, lets them run for the whole of it.
      */
-    @Override
-    public void close() {
-        List<DomainTask> dropped = new ArrayList<>();
+    public void beginStop() {
+        List<DomainTask> dropped;
         synchronized (lock) {
             if (closing) {
                 return;
             }
             closing = true;
-            for (ArrayDeque<DomainTask> q : waiting.values()) {
-                dropped.addAll(q);
-            }
-            waiting.clear();
-            ready.clear();
-            inReady.clear();
+            graceEnds = System.nanoTime() + settings.shutdownGrace().toNanos();
+            dropped = turns.drain();
         }
         scheduler.shutdown();
         ScheduledFuture<?> t = timer;
@@ -492,25 +464,48 @@ public final class DeliveryEngine implements AutoCloseable {
         for (DomainTask task : dropped) {
             workers.execute(() -> settler.dropped(task));
         }
-        long deadline = System.nanoTime() + settings.shutdownGrace().toNanos();
+        held.close();
+    }
+
+    /**
+     * Stops (after {@link #beginStop()}, or doing it now): running attempts have until the shutdown grace is over
+     * ({@code server.shutdown-grace}) to finish and record their results as usual; then the relay cuts them. A
+     * message cut after its end of data is logged as a possible duplicate; every cut message is due again at once
+     * after the restart. Then the outbound client closes.
+     */
+    @Override
+    public void close() {
+        beginStop();
         synchronized (lock) {
-            while (inHand > 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    break;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(lock, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
+            if (stopped) {
+                return;
             }
-            if (inHand > 0) {
-                LOG.warn(
-                        "{} message(s) still in delivery after {}; they are delivered after the next start",
-                        inHand,
-                        settings.shutdownGrace());
+            stopped = true;
+        }
+        awaitInHand(graceEnds);
+        int running;
+        synchronized (lock) {
+            running = inHand;
+        }
+        if (running > 0) {
+            cutAtStop = true;
+            LOG.warn(
+                    "{} message(s) still in delivery when server.shutdown-grace ({}) was over: the relay cuts their "
+                            + "connections; they are due again at once after the restart",
+                    running,
+                    Durations.format(settings.shutdownGrace()));
+            client.cut(
+                    "cut by the relay: it is stopping and server.shutdown-grace ("
+                            + Durations.format(settings.shutdownGrace())
+                            + ") is over");
+            awaitInHand(System.nanoTime() + CUT_SETTLE.toNanos());
+            synchronized (lock) {
+                if (inHand > 0) {
+                    LOG.warn(
+                            "{} message(s) could not record their cut attempt; they are delivered after the next "
+                                    + "start",
+                            inHand);
+                }
             }
         }
         client.close();
@@ -524,6 +519,28 @@ public final class DeliveryEngine implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         LOG.info("delivery engine stopped: {}", stats());
+    }
+
+    /** Whether the stop had to cut deliveries that were still running when the grace was over. */
+    public boolean cutAtStop() {
+        return cutAtStop;
+    }
+
+    private void awaitInHand(long deadline) {
+        synchronized (lock) {
+            while (inHand > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(lock, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
     }
 
     private static ThreadFactory daemon(String name) {

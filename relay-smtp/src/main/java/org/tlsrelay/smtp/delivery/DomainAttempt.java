@@ -77,6 +77,11 @@ final class DomainAttempt implements MxWalk.Strategy {
     private boolean stop;
     private int addressesTried;
 
+    /** Whether any address was connected to (or a connection tried), for what an interruption means. */
+    private boolean connected;
+
+    private DomainResult.Interruption interruption = DomainResult.Interruption.NONE;
+
     DomainAttempt(
             Context ctx,
             Envelope envelope,
@@ -193,6 +198,9 @@ final class DomainAttempt implements MxWalk.Strategy {
                 .deliver(target, message.get(), permit)
                 .thenCompose(
                         result -> {
+                            if (!(result instanceof DeliveryAttemptResult.Failed)) {
+                                connected = true;
+                            }
                             if (result instanceof DeliveryAttemptResult.Completed c) {
                                 completed(permit, c);
                                 // deferred recipients: next MX
@@ -207,6 +215,13 @@ final class DomainAttempt implements MxWalk.Strategy {
                                         : tryAddress(host, permit, addresses, j + 1);
                             }
                             DeliveryAttemptResult.Failed f = (DeliveryAttemptResult.Failed) result;
+                            if (f.byRelay()) {
+                                interrupted(target, f);
+                                return CompletableFuture.<Void>completedFuture(null);
+                            }
+                            if (f.cause() != DeliveryAttemptResult.Failed.Cause.HOST_RESTING) {
+                                connected = true;
+                            }
                             if (f.possiblyDelivered()) {
                                 // RFC 1047: the MX may have the message; another MX now would
                                 // likely duplicate it. Retry later.
@@ -222,6 +237,34 @@ final class DomainAttempt implements MxWalk.Strategy {
                             lastProblem = Optional.of("451 4.4.1 " + target + ": " + f.detail());
                             return tryAddress(host, permit, addresses, j + 1);
                         });
+    }
+
+    /**
+     * The relay, stopping, ended the attempt: no other address or MX now. Cut after the end of data, the MX may have
+     * the message (RFC 1047): it is sent again after the restart, a possible duplicate the log names.
+     */
+    private void interrupted(DeliveryTarget target, DeliveryAttemptResult.Failed f) {
+        stop = true;
+        if (f.cause() == DeliveryAttemptResult.Failed.Cause.NOT_STARTED) {
+            interruption =
+                    connected
+                            ? DomainResult.Interruption.CUT
+                            : DomainResult.Interruption.NOT_STARTED;
+            // X.3.2: system not accepting network messages
+            lastProblem = Optional.of("451 4.3.2 " + target + ": " + f.detail());
+        } else if (f.possiblyDelivered()) {
+            interruption = DomainResult.Interruption.CUT_AFTER_DATA;
+            lastProblem =
+                    Optional.of(
+                            "451 4.4.2 "
+                                    + target
+                                    + ": the relay cut the connection after the end of data ("
+                                    + f.detail()
+                                    + "); the MX may have the message: possible duplicate");
+        } else {
+            interruption = DomainResult.Interruption.CUT;
+            lastProblem = Optional.of("451 4.3.2 " + target + ": " + f.detail());
+        }
     }
 
     private void completed(Admission.Connect permit, DeliveryAttemptResult.Completed c) {
@@ -327,7 +370,8 @@ final class DomainAttempt implements MxWalk.Strategy {
                 policyRefused |= verdict.isPresent();
             }
         }
-        return new DomainResult(domain, List.copyOf(outcomes.values()), policyRefused);
+        return new DomainResult(
+                domain, List.copyOf(outcomes.values()), policyRefused, interruption);
     }
 
     /** The trace of an outcome no MX gave, as of now. */

@@ -11,10 +11,28 @@ import org.tlsrelay.core.queue.RecipientStatus;
  * @param outcomes one per recipient of the domain that was pending, in envelope order
  * @param policyRefused no transaction took place because the policy refused every MX that was tried: the recipients
  *     are pending with a {@code 4.7.5} reason (RFC 8461 §5.1 makes that temporary)
+ * @param interruption whether the relay, stopping, cut the attempt short
  */
-record DomainResult(String domain, List<Outcome> outcomes, boolean policyRefused) {
+record DomainResult(
+        String domain, List<Outcome> outcomes, boolean policyRefused, Interruption interruption) {
     public DomainResult {
         outcomes = List.copyOf(outcomes);
+    }
+
+    DomainResult(String domain, List<Outcome> outcomes, boolean policyRefused) {
+        this(domain, outcomes, policyRefused, Interruption.NONE);
+    }
+
+    /** Whether the relay, stopping, ended the attempt itself. */
+    enum Interruption {
+        /** It ran its course. */
+        NONE,
+        /** It never connected anywhere: due again as it was, no attempt counted. */
+        NOT_STARTED,
+        /** Cut while connected, before the end of data: nothing delivered, due again at once. */
+        CUT,
+        /** Cut after the end of data, before the MX's reply: the MX may have it (RFC 1047), a possible duplicate. */
+        CUT_AFTER_DATA
     }
 
     /**

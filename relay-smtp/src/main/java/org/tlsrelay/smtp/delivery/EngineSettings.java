@@ -3,12 +3,13 @@ package org.tlsrelay.smtp.delivery;
 import java.time.Duration;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.queue.RetrySchedule;
+import org.tlsrelay.smtp.outbound.ConnectionLimits;
 
 /**
  * How the delivery engine behaves.
  *
  * @param port the destination port on every MX ({@code delivery.port}: 25, a loopback port in tests)
- * @param maxConnections attempts (each holds one outbound connection) running at once ({@code
+ * @param maxConnections outbound connections open at once, idle ones kept for reuse included ({@code
  *     delivery.concurrency.total})
  * @param maxConnectionsPerDomain attempts running at once for one recipient domain ({@code
  *     delivery.concurrency.per-domain})
@@ -16,7 +17,13 @@ import org.tlsrelay.core.queue.RetrySchedule;
  * @param reportingMta this relay's name in DSNs ({@code server.hostname})
  * @param maxInHand messages claimed from the spool at once (running or waiting for a connection slot)
  * @param workerThreads threads for spool I/O (never done on a network thread)
- * @param shutdownGrace how long {@link DeliveryEngine#close()} lets running attempts finish
+ * @param shutdownGrace how long {@link DeliveryEngine#close()} lets running attempts finish ({@code
+ *     server.shutdown-grace}); then the relay cuts them
+ * @param spoolRetry how often results the spool could not take (a full disk) are written again
+ * @param maxConnectionsPerHost outbound connections open at once to one MX host (its address), across domains
+ *     ({@code delivery.concurrency.per-host}), at most {@code maxConnections}
+ * @param hostBackoff after a connect or greeting timeout, how long an MX host is left alone (the circuit breaker;
+ *     doubling while it stays silent, up to 16 times); zero turns the breaker off
  */
 public record EngineSettings(
         int port,
@@ -26,9 +33,16 @@ public record EngineSettings(
         String reportingMta,
         int maxInHand,
         int workerThreads,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Duration spoolRetry,
+        int maxConnectionsPerHost,
+        Duration hostBackoff) {
 
-    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    /** Results the spool could not take are written again this often (the log says so at most once a minute). */
+    public static final Duration DEFAULT_SPOOL_RETRY = Duration.ofSeconds(10);
+
+    /** Postfix's default_destination_concurrency_limit; one MX host serves many domains of a large provider. */
+    public static final int DEFAULT_PER_HOST = 20;
 
     /** Workers mostly wait for fsync, which the spool batches across them: more waiting workers, fewer fsyncs each. */
     public static final int DEFAULT_WORKER_THREADS = 16;
@@ -39,16 +53,48 @@ public record EngineSettings(
         }
         if (maxConnections < 1
                 || maxConnectionsPerDomain < 1
+                || maxConnectionsPerHost < 1
                 || maxInHand < 1
                 || workerThreads < 1) {
             throw new IllegalArgumentException("delivery limits must be positive");
         }
+        maxConnectionsPerHost = Math.min(maxConnectionsPerHost, maxConnections);
         if (reportingMta.isBlank()) {
             throw new IllegalArgumentException("the reporting MTA name is required");
         }
         if (shutdownGrace.isNegative()) {
             throw new IllegalArgumentException("the shutdown grace must not be negative");
         }
+        if (spoolRetry.isNegative() || spoolRetry.isZero()) {
+            throw new IllegalArgumentException("the spool retry interval must be positive");
+        }
+        if (hostBackoff.isNegative()) {
+            throw new IllegalArgumentException("the host backoff must not be negative");
+        }
+    }
+
+    /** With the defaults for the spool retry, the per-host limit and the circuit breaker. */
+    public EngineSettings(
+            int port,
+            int maxConnections,
+            int maxConnectionsPerDomain,
+            RetrySchedule retry,
+            String reportingMta,
+            int maxInHand,
+            int workerThreads,
+            Duration shutdownGrace) {
+        this(
+                port,
+                maxConnections,
+                maxConnectionsPerDomain,
+                retry,
+                reportingMta,
+                maxInHand,
+                workerThreads,
+                shutdownGrace,
+                DEFAULT_SPOOL_RETRY,
+                DEFAULT_PER_HOST,
+                ConnectionLimits.DEFAULT_HOST_BACKOFF);
     }
 
     public static EngineSettings from(RelayConfig config) {
@@ -62,12 +108,18 @@ public record EngineSettings(
                 config.server().hostname(),
                 defaultInHand(total),
                 DEFAULT_WORKER_THREADS,
-                DEFAULT_SHUTDOWN_GRACE);
+                config.server().shutdownGrace(),
+                DEFAULT_SPOOL_RETRY,
+                d.concurrency().perHost(),
+                ConnectionLimits.DEFAULT_HOST_BACKOFF);
     }
 
-    /** Enough messages in hand that a free connection slot always finds one, without emptying the spool into memory. */
+    /**
+     * Enough messages in hand that a free connection slot always finds one, and that messages waiting for a stuck host
+     * (until its first timeout opens its breaker) leave room for everyone else's; an envelope in memory is small.
+     */
     static int defaultInHand(int total) {
-        return Math.max(4 * total, 256);
+        return Math.max(10 * total, 1000);
     }
 
     public EngineSettings withShutdownGrace(Duration grace) {
@@ -79,7 +131,25 @@ public record EngineSettings(
                 reportingMta,
                 maxInHand,
                 workerThreads,
-                grace);
+                grace,
+                spoolRetry,
+                maxConnectionsPerHost,
+                hostBackoff);
+    }
+
+    public EngineSettings withSpoolRetry(Duration every) {
+        return new EngineSettings(
+                port,
+                maxConnections,
+                maxConnectionsPerDomain,
+                retry,
+                reportingMta,
+                maxInHand,
+                workerThreads,
+                shutdownGrace,
+                every,
+                maxConnectionsPerHost,
+                hostBackoff);
     }
 
     public EngineSettings withConcurrency(int total, int perDomain) {
@@ -91,6 +161,25 @@ public record EngineSettings(
                 reportingMta,
                 defaultInHand(total),
                 workerThreads,
-                shutdownGrace);
+                shutdownGrace,
+                spoolRetry,
+                maxConnectionsPerHost,
+                hostBackoff);
+    }
+
+    /** The per-host limit and the circuit breaker's first backoff (zero: no breaker). */
+    public EngineSettings withHostLimits(int perHost, Duration backoff) {
+        return new EngineSettings(
+                port,
+                maxConnections,
+                maxConnectionsPerDomain,
+                retry,
+                reportingMta,
+                maxInHand,
+                workerThreads,
+                shutdownGrace,
+                spoolRetry,
+                perHost,
+                backoff);
     }
 }

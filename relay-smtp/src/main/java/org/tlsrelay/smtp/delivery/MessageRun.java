@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
 
 /** A message the engine claimed from the spool, and what its attempts (one per recipient domain) produced so far. */
@@ -26,13 +27,26 @@ final class MessageRun {
     /** The engine stopped before some of the attempts started. */
     volatile boolean interrupted;
 
+    /** The envelope as the spool holds it now: the claimed one, with the deliveries recorded early applied. */
+    private Envelope current;
+
     MessageRun(QueuedMessage message, boolean lastChance, int domains) {
         this.message = message;
         this.lastChance = lastChance;
         this.outstanding = new AtomicInteger(domains);
+        this.current = message.envelope();
     }
 
     String id() {
         return message.id();
+    }
+
+    synchronized Envelope current() {
+        return current;
+    }
+
+    /** The spool now holds {@code written} (deliveries recorded while other domains still ran). */
+    synchronized void written(Envelope written) {
+        current = written;
     }
 }

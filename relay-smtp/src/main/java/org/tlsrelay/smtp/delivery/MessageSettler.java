@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dkim.OwnMailSigner;
+import org.tlsrelay.core.log.RateLimitedLog;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -35,6 +36,8 @@ final class MessageSettler {
     private final RelayMetrics metrics;
     private final Clock clock;
     private final Runnable settled;
+    private final RateLimitedLog errors;
+    private HeldMessages held;
 
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong deferred = new AtomicLong();
@@ -47,6 +50,7 @@ final class MessageSettler {
             OwnMailSigner dsnSigner,
             RelayMetrics metrics,
             Clock clock,
+            RateLimitedLog errors,
             Runnable settled) {
         this.spool = spool;
         this.settings = settings;
@@ -54,6 +58,12 @@ final class MessageSettler {
         this.metrics = metrics;
         this.clock = clock;
         this.settled = settled;
+        this.errors = errors;
+    }
+
+    /** Where results go that the spool cannot take now; set once, before the first message. */
+    void holdUnwrittenIn(HeldMessages h) {
+        this.held = h;
     }
 
     long completed() {
@@ -90,20 +100,24 @@ final class MessageSettler {
 
     /**
      * All attempts of the message are done: expire what ran out of time, queue the DSN, record, then complete or
-     * defer (or give back, at shutdown).
+     * defer (or give back, at shutdown). What cannot be written is held in memory ({@link HeldMessages}), never
+     * retried at once.
      */
     void settle(MessageRun run) {
         String id = run.id();
+        boolean done = true;
         try (MDC.MDCCloseable q = MDC.putCloseable("queueId", id)) {
-            apply(run);
-        } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot settle the message after its attempt: {}; it is retried",
-                    id,
-                    e.toString());
-            giveBack(id);
+            done = apply(run);
+        } catch (RuntimeException e) {
+            // not expected: keep what is known (no delivered recipient is sent to again) and try
+            // again on the schedule, never at once
+            LOG.error("queue {}: cannot settle the message after its attempt", id, e);
+            held.hold(run, fallback(run), false, e);
+            done = false;
         } finally {
-            settled.run();
+            if (done) {
+                settled.run();
+            }
         }
     }
 
@@ -112,10 +126,11 @@ final class MessageSettler {
         try {
             spool.requeue(id);
         } catch (IOException | RuntimeException e) {
-            LOG.error(
+            errors.error(
+                    RateLimitedLog.cause(e),
                     "queue {}: cannot give the message back to the queue: {}; it is retried at the next start",
                     id,
-                    e.toString());
+                    e.getMessage());
         }
     }
 
@@ -130,29 +145,46 @@ final class MessageSettler {
             return;
         }
         try {
-            spool.record(run.id(), delivered, List.of());
+            spool.record(run.id(), delivered, List.of()).ifPresent(run::written);
             run.recordedEarly.add(r.domain());
         } catch (IOException | RuntimeException e) {
-            LOG.error(
-                    "queue {}: cannot record deliveries to {}: {}",
+            // they are recorded with the rest of the message once its last domain is done
+            errors.error(
+                    RateLimitedLog.cause(e),
+                    "queue {}: cannot record deliveries to {} yet: {}",
                     run.id(),
                     r.domain(),
-                    e.toString());
+                    e.getMessage());
         }
     }
 
-    /** The spool I/O that {@link Settlement} asks for, DSN first. */
-    private void apply(MessageRun run) throws IOException {
-        Envelope env = run.message.envelope();
+    /**
+     * The spool I/O that {@link Settlement} asks for, DSN first. Returns whether the message is settled; false when
+     * its results are held in memory because the spool could not take them.
+     */
+    private boolean apply(MessageRun run) {
+        Envelope env = run.current();
         Instant now = clock.instant();
-        List<DomainResult.Outcome> outcomes = new ArrayList<>();
+        List<DomainResult.Outcome> outcomes = outcomes(run);
+        boolean notStarted = false;
+        boolean cut = false;
+        List<String> notes = new ArrayList<>();
         synchronized (run.results) {
             for (DomainResult r : run.results) {
-                outcomes.addAll(r.outcomes());
+                switch (r.interruption()) {
+                    case NOT_STARTED -> notStarted = true;
+                    case CUT -> cut = true;
+                    case CUT_AFTER_DATA -> {
+                        cut = true;
+                        notes.add(possibleDuplicate(run, r, now));
+                    }
+                    case NONE -> {}
+                }
             }
         }
         Settlement settlement =
-                Settlement.of(env, outcomes, now, settings.retry(), run.interrupted);
+                Settlement.of(
+                        env, outcomes, now, settings.retry(), run.interrupted || notStarted, cut);
         List<Dsn.Entry> dsn = settlement.dsn();
         Optional<String> dsnId = dsn.isEmpty() ? Optional.empty() : queueDsn(run, dsn, now);
         boolean dsnQueued = dsn.isEmpty() || dsnId.isPresent();
@@ -174,23 +206,94 @@ final class MessageSettler {
             }
         }
         if (next instanceof Settlement.Next.Complete c) {
-            spool.complete(run.id());
             completed.incrementAndGet();
             if (c.anyDelivered()) {
                 metrics.delivered(env.arrival());
             }
+            try {
+                spool.complete(run.id());
+            } catch (IOException e) {
+                held.hold(run, env, true, e);
+                return false;
+            }
             DeliveryLog.removed(run.id());
         } else if (next instanceof Settlement.Next.GiveBack g) {
-            spool.record(run.id(), g.record(), List.of());
-            spool.requeue(run.id());
+            try {
+                spool.record(run.id(), g.record(), List.of());
+                spool.requeue(run.id());
+            } catch (IOException e) {
+                LOG.error(
+                        "queue {}: cannot write the results of its attempt at shutdown: {}; recipients it delivered to "
+                                + "may get a second copy after the restart",
+                        run.id(),
+                        e.getMessage());
+            }
         } else {
             Settlement.Next.Defer d = (Settlement.Next.Defer) next;
-            spool.record(run.id(), d.record(), List.of());
-            spool.defer(run.id(), d.until());
+            Envelope after =
+                    env.withResults(d.record(), now).withNotes(notes).deferredUntil(d.until());
             deferred.incrementAndGet();
             metrics.deferred();
+            try {
+                spool.defer(after);
+            } catch (IOException e) {
+                held.hold(run, after, false, e);
+                return false;
+            }
             DeliveryLog.deferred(run.id(), d.until());
         }
+        return true;
+    }
+
+    /**
+     * RFC 1047: the relay cut the connection after the end of data, before the MX's reply: the MX may have taken
+     * the message, and sending it again may deliver it twice. Logged, and noted in the envelope.
+     */
+    private static String possibleDuplicate(MessageRun run, DomainResult r, Instant now) {
+        String recipients =
+                r.outcomes().stream()
+                        .filter(o -> o.state() == RecipientStatus.State.PENDING)
+                        .map(o -> "<" + o.recipient().address() + ">")
+                        .reduce((a, b) -> a + ", " + b)
+                        .orElse("");
+        LOG.warn(
+                "queue {}: possible duplicate: the relay, stopping, cut its delivery to {} for {} after the end of "
+                        + "data, before the MX's reply; the MX may have the message. It is sent again at once after "
+                        + "the restart",
+                run.id(),
+                r.domain(),
+                recipients);
+        return "possible duplicate: delivery to "
+                + r.domain()
+                + " cut by the relay's stop after the end of data at "
+                + now;
+    }
+
+    private static List<DomainResult.Outcome> outcomes(MessageRun run) {
+        List<DomainResult.Outcome> outcomes = new ArrayList<>();
+        synchronized (run.results) {
+            for (DomainResult r : run.results) {
+                outcomes.addAll(r.outcomes());
+            }
+        }
+        return outcomes;
+    }
+
+    /**
+     * What to hold when settling broke unexpectedly: the deliveries applied (never sent twice), the rest pending,
+     * one attempt more, next due after the schedule's wait.
+     */
+    private Envelope fallback(MessageRun run) {
+        Envelope env = run.current();
+        Instant now = clock.instant();
+        List<RecipientResult> delivered =
+                outcomes(run).stream()
+                        .filter(o -> o.state() == RecipientStatus.State.DELIVERED)
+                        .filter(o -> !run.recordedEarly.contains(o.recipient().domain()))
+                        .map(DomainResult.Outcome::toResult)
+                        .toList();
+        return env.withResults(delivered, now)
+                .deferredUntil(now.plus(settings.retry().waitAfter(env.attempts() + 1)));
     }
 
     /** Queues the DSN; its queue id, empty when it could not be queued. */
@@ -210,11 +313,12 @@ final class MessageSettler {
             dsns.incrementAndGet();
             return Optional.of(queued.id());
         } catch (IOException | RuntimeException e) {
-            LOG.error(
+            errors.error(
+                    RateLimitedLog.cause(e),
                     "{}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
                     run.id(),
                     env.sender(),
-                    e.toString());
+                    e.getMessage());
             return Optional.empty();
         }
     }

@@ -24,6 +24,7 @@ final class Settlement {
     private final Instant now;
     private final RetrySchedule retry;
     private final boolean interrupted;
+    private final boolean cut;
     private final Optional<Instant> nextAttempt;
     private final boolean expired;
     private final List<Dsn.Entry> dsn;
@@ -57,20 +58,23 @@ final class Settlement {
             List<DomainResult.Outcome> outcomes,
             Instant now,
             RetrySchedule retry,
-            boolean interrupted) {
+            boolean interrupted,
+            boolean cut) {
         this.envelope = envelope;
         this.outcomes = List.copyOf(outcomes);
         this.now = now;
         this.retry = retry;
         this.interrupted = interrupted;
+        this.cut = cut;
         boolean anyPending =
                 this.outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.PENDING);
+        boolean ranItsCourse = !interrupted && !cut;
         this.nextAttempt =
-                anyPending && !interrupted
+                anyPending && ranItsCourse
                         ? retry.next(envelope.arrival(), envelope.attempts() + 1, now)
                         : Optional.empty();
         // RFC 5321 §4.5.4.1: past max-age, what is still pending fails
-        this.expired = anyPending && !interrupted && nextAttempt.isEmpty();
+        this.expired = anyPending && ranItsCourse && nextAttempt.isEmpty();
         this.dsn = envelope.nullSender() ? List.of() : dsnEntries();
     }
 
@@ -84,7 +88,21 @@ final class Settlement {
             Instant now,
             RetrySchedule retry,
             boolean interrupted) {
-        return new Settlement(envelope, outcomes, now, retry, interrupted);
+        return new Settlement(envelope, outcomes, now, retry, interrupted, false);
+    }
+
+    /**
+     * @param cut the relay, stopping, cut some of the message's attempts after they had connected: they count as an
+     *     attempt, and the message is due again at once (after the restart) rather than after the schedule's wait
+     */
+    static Settlement of(
+            Envelope envelope,
+            List<DomainResult.Outcome> outcomes,
+            Instant now,
+            RetrySchedule retry,
+            boolean interrupted,
+            boolean cut) {
+        return new Settlement(envelope, outcomes, now, retry, interrupted, cut);
     }
 
     /**
@@ -127,6 +145,10 @@ final class Settlement {
                             || envelope.recipients().stream()
                                     .anyMatch(r -> r.state() == RecipientStatus.State.DELIVERED);
             return new Next.Complete(failed, anyDelivered);
+        }
+        if (cut) {
+            // the relay stopped and cut its attempt: due again at once after the restart
+            return new Next.Defer(toRecord, now, failed);
         }
         if (interrupted) {
             return new Next.GiveBack(toRecord, failed);

@@ -23,8 +23,14 @@
  *   <li>Delivery status notifications (RFC 3464, RFC 3461 RET/ENVID/NOTIFY/ORCPT) go back to the envelope sender
  *       through the spool with the null reverse-path, DKIM-signed when a signer is given; a message with a null
  *       reverse-path never gets one (RFC 5321 §4.5.5).</li>
- *   <li>Concurrency limits ({@code delivery.concurrency}): in all and per recipient domain. No thread ever waits on a
+ *   <li>Concurrency limits ({@code delivery.concurrency}): attempts per recipient domain, taken in turns; open
+ *       connections in all (idle ones included) and per MX host address, kept by the outbound client, with a circuit
+ *       breaker per host after a connect or greeting timeout. Slots per domain and per host come from a
+ *       {@link org.tlsrelay.smtp.outbound.ConcurrencyLimiter}, which a cluster can share. No thread ever waits on a
  *       network reply; spool I/O runs on a small worker pool, never on a Netty event loop.</li>
+ *   <li>Faults and stops: results the spool cannot write are held in memory and written later, never a reason to
+ *       send again; a stop gives running attempts the whole shutdown grace, then cuts them, due again at once, a cut
+ *       after the end of data logged as a possible duplicate (RFC 1047).</li>
  * </ul>
  */
 package org.tlsrelay.smtp.delivery;

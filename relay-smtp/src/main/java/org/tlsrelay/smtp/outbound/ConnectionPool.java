@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * Idle connections kept for reuse, keyed by MX host, address and port. The TLS state stays with each session (its
@@ -53,6 +54,7 @@ final class ConnectionPool {
         if (sessions.size() >= maxIdlePerTarget) {
             return false;
         }
+        s.idleSince = System.nanoTime();
         s.idle.set(true);
         sessions.addFirst(s);
         s.idleTimer =
@@ -68,6 +70,37 @@ final class ConnectionPool {
             s.connection.channel().closeFuture().addListener(f -> evict(s, false));
         }
         return true;
+    }
+
+    /**
+     * Closes (QUIT) the idle session unused for longest among those {@code which} accepts, to make room for another
+     * connection; false when there is none.
+     */
+    boolean closeOldest(Predicate<Session> which) {
+        while (true) {
+            Session oldest = null;
+            for (Deque<Session> sessions : idle.values()) {
+                for (Session s : sessions) {
+                    if (s.idle.get()
+                            && which.test(s)
+                            && (oldest == null || s.idleSince - oldest.idleSince < 0)) {
+                        oldest = s;
+                    }
+                }
+            }
+            if (oldest == null) {
+                return false;
+            }
+            Session s = oldest;
+            if (s.idle.get()) {
+                if (s.idleTimer != null) {
+                    s.idleTimer.cancel(false);
+                }
+                s.connection.channel().eventLoop().execute(() -> evict(s, true));
+                return true;
+            }
+            // taken meanwhile: look again
+        }
     }
 
     private void evict(Session s, boolean quit) {

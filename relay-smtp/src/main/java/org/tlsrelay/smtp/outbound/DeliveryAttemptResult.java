@@ -44,13 +44,39 @@ public sealed interface DeliveryAttemptResult {
 
     /**
      * The connection or the conversation broke before a transaction completed (refused connection, timeout, a 4xx or
-     * 5xx greeting or EHLO, lost connection). Nothing was delivered, except possibly at {@link Stage#END_OF_DATA}.
+     * 5xx greeting or EHLO, lost connection), or no connection was made. Nothing was delivered, except possibly at
+     * {@link Stage#END_OF_DATA}.
+     *
+     * @param cause who ended it: the network or the MX, the host's circuit breaker, or the relay stopping
      */
-    record Failed(DeliveryTarget target, Stage stage, String detail)
+    record Failed(DeliveryTarget target, Stage stage, String detail, Cause cause)
             implements DeliveryAttemptResult {
+
+        /** Who ended an attempt that failed. */
+        public enum Cause {
+            /** The MX or the network: refused, timed out, closed, or an answer that ends the session. */
+            NETWORK,
+            /** Not connected: the MX host did not answer lately and its circuit breaker is open. */
+            HOST_RESTING,
+            /** The relay cut the connection while stopping (its shutdown grace was over). */
+            CUT,
+            /** Not connected: the relay is stopping. */
+            NOT_STARTED
+        }
+
+        /** Broken by the MX or the network. */
+        public Failed(DeliveryTarget target, Stage stage, String detail) {
+            this(target, stage, detail, Cause.NETWORK);
+        }
+
         /** Whether the MX may have taken the message although no reply said so (RFC 1047). */
         public boolean possiblyDelivered() {
             return stage == Stage.END_OF_DATA;
+        }
+
+        /** Whether the relay ended it itself, stopping: the attempt is to be made again at once after the restart. */
+        public boolean byRelay() {
+            return cause == Cause.CUT || cause == Cause.NOT_STARTED;
         }
     }
 }

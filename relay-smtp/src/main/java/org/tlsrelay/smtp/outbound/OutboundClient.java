@@ -10,10 +10,13 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.time.Clock;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -55,6 +58,12 @@ public final class OutboundClient implements AutoCloseable {
     private final Clock clock;
     private final EventLoopGroup group;
     private final ConnectionPool pool;
+    private final HostBreakers breakers;
+    private final ConnectionBudget budget;
+
+    /** Every connection open now, for {@link #cut}. */
+    private final Set<SmtpConnection> live = ConcurrentHashMap.newKeySet();
+
     private final SessionOpener opener;
     private final MailTransaction transaction;
     private volatile boolean closed;
@@ -64,18 +73,47 @@ public final class OutboundClient implements AutoCloseable {
         this(settings, trust, outcomes, Clock.systemUTC());
     }
 
-    /** With a clock for certificate validity and outcome times (tests). */
+    /** With a clock for certificate validity and outcome times (tests); no connection limit, no circuit breaker. */
     public OutboundClient(
             OutboundSettings settings,
             TrustMaterial trust,
             TlsOutcomeListener outcomes,
             Clock clock) {
+        this(
+                settings,
+                trust,
+                outcomes,
+                clock,
+                ConnectionLimits.unlimited(),
+                ConcurrencyLimiter.local(Integer.MAX_VALUE, Integer.MAX_VALUE));
+    }
+
+    /**
+     * A client that keeps to {@code limits} (open connections in all, idle ones included; a circuit breaker per MX
+     * host) and takes a slot from {@code limiter} for each connection to an MX host.
+     */
+    public OutboundClient(
+            OutboundSettings settings,
+            TrustMaterial trust,
+            TlsOutcomeListener outcomes,
+            Clock clock,
+            ConnectionLimits limits,
+            ConcurrencyLimiter limiter) {
         this.settings = settings;
         this.outcomes = outcomes;
         this.clock = clock;
         this.group =
                 new MultiThreadIoEventLoopGroup(settings.ioThreads(), NioIoHandler.newFactory());
         this.pool = new ConnectionPool(settings.idleTimeout(), settings.maxIdlePerTarget());
+        this.breakers =
+                new HostBreakers(
+                        limits.hostBackoff(),
+                        limits.maxHostBackoff(),
+                        settings.connectTimeout()
+                                .plus(settings.commandTimeout())
+                                .plus(settings.connectTimeout()),
+                        clock);
+        this.budget = new ConnectionBudget(limits.total(), limiter, breakers, pool::closeOldest);
         Bootstrap bootstrap =
                 new Bootstrap()
                         .group(group)
@@ -91,7 +129,11 @@ public final class OutboundClient implements AutoCloseable {
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
                                     protected void initChannel(SocketChannel ch) {
-                                        SmtpConnection.install(ch, settings.commandTimeout());
+                                        SmtpConnection c =
+                                                SmtpConnection.install(
+                                                        ch, settings.commandTimeout());
+                                        live.add(c);
+                                        ch.closeFuture().addListener(f -> live.remove(c));
                                     }
                                 });
         this.opener =
@@ -113,7 +155,10 @@ public final class OutboundClient implements AutoCloseable {
             result =
                     CompletableFuture.completedFuture(
                             new DeliveryAttemptResult.Failed(
-                                    target, Stage.CONNECT, "the outbound client is closed"));
+                                    target,
+                                    Stage.CONNECT,
+                                    "not connected: the relay is stopping",
+                                    DeliveryAttemptResult.Failed.Cause.NOT_STARTED));
         } else {
             result =
                     safely(
@@ -121,7 +166,7 @@ public final class OutboundClient implements AutoCloseable {
                             () ->
                                     pool.take(target)
                                             .map(s -> onLoop(s, () -> reuse(s, message, attempt)))
-                                            .orElseGet(() -> fresh(message, attempt)));
+                                            .orElseGet(() -> connect(message, attempt)));
         }
         return result.whenComplete((r, e) -> log(attempt, r));
     }
@@ -137,7 +182,7 @@ public final class OutboundClient implements AutoCloseable {
                     new ProbeResult.Failed(target, Stage.CONNECT, "the outbound client is closed"));
         }
         Attempt attempt = new Attempt(target, "probe", permit);
-        return opener.open(attempt, false)
+        return opener.open(attempt, false, budget.uncounted())
                 .<ProbeResult>thenApply(
                         s -> {
                             Verdict verdict = decide(attempt, s);
@@ -160,10 +205,36 @@ public final class OutboundClient implements AutoCloseable {
         return pool.idleCount();
     }
 
+    /** Open connections now, idle ones included: never more than {@link ConnectionLimits#total()}. */
+    public int openConnections() {
+        return budget.open();
+    }
+
+    /** Attempts waiting for a connection slot now (their host or the total is at its limit). */
+    public int waitingForConnection() {
+        return budget.waiting();
+    }
+
+    /**
+     * Cuts every connection now, for a relay that stops once its shutdown grace is over: attempts under way fail
+     * with {@code why} ({@link DeliveryAttemptResult.Failed.Cause#CUT}; one cut after the end of data may have been
+     * delivered, RFC 1047), attempts waiting for a connection never start ({@link
+     * DeliveryAttemptResult.Failed.Cause#NOT_STARTED}), and no new one starts. The log names the relay as the one
+     * that closed them, never the MX.
+     */
+    public void cut(String why) {
+        closed = true;
+        budget.close();
+        for (SmtpConnection c : live) {
+            c.cut(why);
+        }
+    }
+
     /** QUITs idle connections and stops the event loops; attempts still running fail. */
     @Override
     public void close() {
         closed = true;
+        budget.close();
         pool.close();
         group.shutdownGracefully(100, 2_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
@@ -175,13 +246,13 @@ public final class OutboundClient implements AutoCloseable {
             Session s, OutboundMessage message, Attempt attempt) {
         if (!s.connection.usable()) {
             s.connection.close();
-            return fresh(message, attempt);
+            return connect(message, attempt);
         }
         if (!(decide(attempt, s) instanceof Verdict.Deliver deliver)) {
             // this connection does not satisfy this message's policy; a new connection gets its own
             // observation
             release(s);
-            return fresh(message, attempt);
+            return connect(message, attempt);
         }
         attempt.reused = true;
         emit(attempt, s, deliver);
@@ -199,17 +270,47 @@ public final class OutboundClient implements AutoCloseable {
                                 // the MX dropped the idle connection: nothing was sent, start over
                                 // on a new one
                                 attempt.reused = false;
-                                return fresh(message, attempt);
+                                return connect(message, attempt);
                             }
                             return CompletableFuture.<DeliveryAttemptResult>failedFuture(e);
                         })
                 .thenCompose(f -> f);
     }
 
+    /**
+     * Room for a new connection to the attempt's target (or an idle session to it that just became free), then the
+     * attempt on it; deferred without connecting while the host's circuit breaker is open.
+     */
+    private CompletableFuture<DeliveryAttemptResult> connect(
+            OutboundMessage message, Attempt attempt) {
+        return budget.acquire(attempt.target, true)
+                .thenCompose(
+                        grant -> {
+                            if (grant instanceof ConnectionBudget.Fresh f) {
+                                return fresh(message, attempt, f.permit());
+                            }
+                            if (grant instanceof ConnectionBudget.Reuse r) {
+                                return onLoop(
+                                        r.session(), () -> reuse(r.session(), message, attempt));
+                            }
+                            ConnectionBudget.Refused no = (ConnectionBudget.Refused) grant;
+                            return CompletableFuture.completedFuture(
+                                    new DeliveryAttemptResult.Failed(
+                                            attempt.target,
+                                            Stage.CONNECT,
+                                            no.detail(),
+                                            no.closing()
+                                                    ? DeliveryAttemptResult.Failed.Cause.NOT_STARTED
+                                                    : DeliveryAttemptResult.Failed.Cause
+                                                            .HOST_RESTING));
+                        });
+    }
+
     /** A new connection: observe, decide, then send (or reconnect in clear when the policy allows and TLS broke). */
     private CompletableFuture<DeliveryAttemptResult> fresh(
-            OutboundMessage message, Attempt attempt) {
-        return opener.open(attempt, false)
+            OutboundMessage message, Attempt attempt, ConnectionBudget.Permit room) {
+        return opener.open(attempt, false, room)
+                .whenComplete((s, e) -> observeHost(attempt, e))
                 .thenCompose(
                         s -> {
                             Verdict verdict = decide(attempt, s);
@@ -226,19 +327,64 @@ public final class OutboundClient implements AutoCloseable {
                                 // deliver in clear on a new one that does not try STARTTLS (what
                                 // Postfix does for opportunistic TLS)
                                 s.connection.close();
-                                return opener.open(attempt, true)
-                                        .thenCompose(
-                                                clear -> {
-                                                    Session retry =
-                                                            clear.withObservation(s.observation);
-                                                    retry.reportedDomains.addAll(s.reportedDomains);
-                                                    return transaction.run(
-                                                            retry, message, attempt, deliver,
-                                                            false);
-                                                });
+                                return inClear(s, message, attempt, deliver);
                             }
                             return transaction.run(s, message, attempt, deliver, false);
                         });
+    }
+
+    /** The clear-text retry on a new connection, which keeps the failed handshake's observation. */
+    private CompletableFuture<DeliveryAttemptResult> inClear(
+            Session failed, OutboundMessage message, Attempt attempt, Verdict.Deliver deliver) {
+        return budget.acquire(attempt.target, false)
+                .thenCompose(
+                        grant -> {
+                            if (!(grant instanceof ConnectionBudget.Fresh f)) {
+                                boolean closing =
+                                        grant instanceof ConnectionBudget.Refused r && r.closing();
+                                return CompletableFuture.completedFuture(
+                                        new DeliveryAttemptResult.Failed(
+                                                attempt.target,
+                                                Stage.CONNECT,
+                                                grant instanceof ConnectionBudget.Refused r
+                                                        ? r.detail()
+                                                        : "no connection for the clear-text retry",
+                                                closing
+                                                        ? DeliveryAttemptResult.Failed.Cause
+                                                                .NOT_STARTED
+                                                        : DeliveryAttemptResult.Failed.Cause
+                                                                .HOST_RESTING));
+                            }
+                            return opener.open(attempt, true, f.permit())
+                                    .thenCompose(
+                                            clear -> {
+                                                Session retry =
+                                                        clear.withObservation(failed.observation);
+                                                retry.reportedDomains.addAll(
+                                                        failed.reportedDomains);
+                                                return transaction.run(
+                                                        retry, message, attempt, deliver, false);
+                                            });
+                        });
+    }
+
+    /**
+     * What the opening of a connection says about its MX host, for its circuit breaker: a connect or greeting
+     * timeout opens it (and defers the attempts waiting for the host), anything else closes it.
+     */
+    private void observeHost(Attempt attempt, Throwable e) {
+        InetAddress host = attempt.target.address();
+        if (e != null
+                && unwrap(e) instanceof SmtpSessionException broke
+                && broke.why() == SmtpSessionException.Cause.TIMEOUT
+                && (attempt.stage == Stage.CONNECT || attempt.stage == Stage.GREETING)) {
+            breakers.timedOut(host, attempt.target.mxHost(), broke.getMessage());
+            budget.refuseWaiting(host);
+        } else if (e == null
+                || !(unwrap(e) instanceof SmtpSessionException broke
+                        && broke.why() == SmtpSessionException.Cause.CUT)) {
+            breakers.answered(host, attempt.target.mxHost());
+        }
     }
 
     /** Enforcer's verdict on this session for this attempt's permit: what TLS showed and what EHLO advertised. */
@@ -251,12 +397,19 @@ public final class OutboundClient implements AutoCloseable {
 
     // ---- connections, outcomes, logs ----
 
-    /** Back to the pool if it can carry another message, else QUIT. */
+    /**
+     * A session that may carry another message: to an attempt waiting for its target, else to the pool, unless
+     * attempts wait for room in all (then it closes, to make room); QUIT when it cannot carry more.
+     */
     private void release(Session s) {
-        if (closed
-                || !s.connection.usable()
-                || s.messages >= settings.maxMessagesPerConnection()
-                || !pool.offer(s)) {
+        if (closed || !s.connection.usable() || s.messages >= settings.maxMessagesPerConnection()) {
+            s.connection.quit();
+            return;
+        }
+        if (budget.handOver(s)) {
+            return;
+        }
+        if (budget.wantsRoom() || !pool.offer(s)) {
             s.connection.quit();
         }
     }
@@ -303,7 +456,13 @@ public final class OutboundClient implements AutoCloseable {
                                 cause);
                     }
                     return new DeliveryAttemptResult.Failed(
-                            attempt.target, attempt.stage, describe(cause));
+                            attempt.target,
+                            attempt.stage,
+                            describe(cause),
+                            cause instanceof SmtpSessionException broke
+                                            && broke.why() == SmtpSessionException.Cause.CUT
+                                    ? DeliveryAttemptResult.Failed.Cause.CUT
+                                    : DeliveryAttemptResult.Failed.Cause.NETWORK);
                 });
     }
 

@@ -30,6 +30,10 @@ final class Session {
 
     int messages;
     ScheduledFuture<?> idleTimer;
+
+    /** When it went idle in the pool ({@link System#nanoTime()}): the oldest idle one is closed first for room. */
+    volatile long idleSince;
+
     boolean closeWatched;
 
     Session(

@@ -1,12 +1,15 @@
 package org.tlsrelay.smtp.outbound;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.smtp.DefaultSmtpRequest;
 import io.netty.handler.codec.smtp.SmtpCommand;
 import io.netty.handler.codec.smtp.SmtpRequests;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import org.tlsrelay.core.enforce.TlsObservation;
 
 /**
@@ -28,19 +31,36 @@ final class SessionOpener {
         this.heloName = heloName;
     }
 
-    /** Connects and brings the session up to the point where MAIL FROM could be sent. */
-    CompletableFuture<Session> open(Attempt attempt, boolean clearOnly) {
+    /**
+     * Connects and brings the session up to the point where MAIL FROM could be sent. The connection holds {@code
+     * room} until it closes.
+     */
+    CompletableFuture<Session> open(
+            Attempt attempt, boolean clearOnly, ConnectionBudget.Permit room) {
         attempt.stage = Stage.CONNECT;
         CompletableFuture<SmtpConnection> connected = new CompletableFuture<>();
-        ChannelFuture cf = bootstrap.connect(attempt.target.socketAddress());
+        ChannelFuture cf;
+        try {
+            cf = bootstrap.connect(attempt.target.socketAddress());
+        } catch (RuntimeException e) {
+            room.release();
+            throw e;
+        }
+        // the room is given back after whatever closed the connection has run to its end, so that
+        // what the close says about the host (a timeout: its circuit breaker opens) counts first
+        cf.channel().closeFuture().addListener(f -> later(cf.channel(), room::release));
         cf.addListener(
                 f -> {
                     if (f.isSuccess()) {
                         connected.complete(cf.channel().pipeline().get(SmtpConnection.class));
                     } else {
+                        room.release(); // a channel that never registered never reports its close
                         connected.completeExceptionally(
                                 new SmtpSessionException(
                                         "cannot connect: " + TlsInspector.rootMessage(f.cause()),
+                                        f.cause() instanceof ConnectTimeoutException
+                                                ? SmtpSessionException.Cause.TIMEOUT
+                                                : SmtpSessionException.Cause.OTHER,
                                         f.cause()));
                     }
                 });
@@ -88,6 +108,14 @@ final class SessionOpener {
                                         }
                                     });
                 });
+    }
+
+    private static void later(Channel ch, Runnable r) {
+        try {
+            ch.eventLoop().execute(r);
+        } catch (RejectedExecutionException e) {
+            r.run(); // the event loop is gone
+        }
     }
 
     private CompletableFuture<Session> startTls(

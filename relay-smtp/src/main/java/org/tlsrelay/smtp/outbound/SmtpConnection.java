@@ -22,6 +22,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import org.tlsrelay.core.enforce.TlsObservation;
@@ -77,8 +78,9 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
                                                                 "no reply to "
                                                                         + command
                                                                         + " within "
-                                                                        + Duration.ofMillis(
-                                                                                millis))),
+                                                                        + Duration.ofMillis(millis),
+                                                                SmtpSessionException.Cause.TIMEOUT,
+                                                                null)),
                                         millis,
                                         TimeUnit.MILLISECONDS);
             }
@@ -260,6 +262,20 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
 
     void close() {
         channel.close();
+    }
+
+    /** The relay closes the connection itself (stopping): what waits for a reply fails with {@code why}. */
+    void cut(String why) {
+        try {
+            channel.eventLoop()
+                    .execute(
+                            () ->
+                                    fail(
+                                            new SmtpSessionException(
+                                                    why, SmtpSessionException.Cause.CUT, null)));
+        } catch (RejectedExecutionException e) {
+            channel.close(); // the event loop is gone already
+        }
     }
 
     @Override

@@ -13,6 +13,12 @@
  *       and sends MAIL FROM only holding a {@link org.tlsrelay.core.enforce.Verdict.Deliver}, which nothing else can
  *       make. Plain text after the STARTTLS 220 is never read (RFC 3207 §5).</li>
  *   <li>Connection reuse with RSET (RFC 5321 §4.1.1.5), idle connections closed with QUIT.</li>
+ *   <li>Connection limits ({@code ConnectionBudget}): open connections in all, idle ones
+ *       included, and per MX host address (a {@link org.tlsrelay.smtp.outbound.ConcurrencyLimiter} slot); an attempt
+ *       without room waits in memory, hosts in turn; a circuit breaker per host
+ *       ({@code HostBreakers}) defers attempts without connecting after a connect or
+ *       greeting timeout. At a stop the relay cuts its connections itself ({@link
+ *       org.tlsrelay.smtp.outbound.OutboundClient#cut}), and says so.</li>
  * </ul>
  * No DNS here: the caller resolves MX hosts and addresses and hands over {@link DeliveryTarget}s.
  */

@@ -171,11 +171,13 @@ class DeliveryEngineTest {
         Await.until(
                 () ->
                         engine.stats().inHand() == 8
-                                && engine.stats().running() == 3
+                                && engine.stats().running() == 4
+                                && engine.waitingForConnection() == 1
                                 && mx.messages().size() == 3,
                 WAIT,
-                "three attempts running, five waiting");
+                "two attempts per domain running, three of them connected (the total), four messages waiting");
         assertEquals(3, mx.connections().size(), "no more connections than the total limit");
+        assertEquals(3, engine.openConnections());
         long perA =
                 mx.messages().stream().filter(m -> m.rcptTo().get(0).contains("@a.test")).count();
         assertTrue(perA >= 1 && perA <= 2, "at most two per domain: " + perA);
@@ -189,7 +191,12 @@ class DeliveryEngineTest {
         assertEquals(
                 5,
                 left.stream().filter(m -> m.envelope().attempts() == 0).count(),
-                "the five that never started were given back without an attempt");
+                "the five that never connected were given back without an attempt");
+        assertTrue(engine.cutAtStop(), "the three connected ones were cut after the grace");
+        Instant now = spool.clock().instant();
+        assertTrue(
+                left.stream().noneMatch(m -> m.envelope().nextAttempt().isAfter(now)),
+                "every one is due again at once: " + left);
     }
 
     @Test

@@ -183,7 +183,7 @@ class ProbeAgreesWithDeliveryTest {
                         64,
                         2,
                         Duration.ofMillis(300));
-        DeliveryEngine.Builder b =
+        EngineBuilder b =
                 DeliveryEngine.builder(spool, general, policies)
                         .settings(settings)
                         .outbound(

@@ -79,6 +79,7 @@ public final class TestMx implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final AtomicInteger queued = new AtomicInteger();
     private volatile boolean closed;
+    private volatile Duration endOfDataDelay = Duration.ZERO;
 
     private TestMx(Builder config) throws IOException {
         this.config = config;
@@ -112,6 +113,14 @@ public final class TestMx implements AutoCloseable {
 
     public List<Received> messages() {
         return List.copyOf(messages);
+    }
+
+    /**
+     * From now on, waits this long before answering the end of data (the message already counts as received, as at
+     * an MX that queues before it replies: a client that gives up meanwhile leaves it delivered, RFC 1047).
+     */
+    public void delayEndOfDataReply(Duration delay) {
+        this.endOfDataDelay = delay;
     }
 
     /** Every command line of every connection, in order. */
@@ -419,6 +428,15 @@ public final class TestMx implements AutoCloseable {
         if (config.silence == Silence.END_OF_DATA) {
             drain(s);
             return false;
+        }
+        long until = System.nanoTime() + endOfDataDelay.toNanos();
+        while (!closed && System.nanoTime() < until && !s.socket.isClosed()) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
         }
         s.reply(config.dataReply.replace("{n}", Integer.toString(queued.incrementAndGet())));
         s.out.flush();
