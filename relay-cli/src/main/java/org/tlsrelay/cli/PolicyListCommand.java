@@ -2,10 +2,10 @@ package org.tlsrelay.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.io.PrivateFiles;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.list.ListEntry;
 import org.tlsrelay.core.policy.list.ListFormatException;
@@ -384,13 +385,7 @@ final class PolicyListCommand implements Runnable {
             }
             Path asc = policy.resolveSibling(policy.getFileName() + ".asc");
             try {
-                Path tmp = Files.createTempFile(asc.toAbsolutePath().getParent(), ".sign-", ".tmp");
-                Files.writeString(tmp, signed.armored());
-                Files.move(
-                        tmp,
-                        asc,
-                        StandardCopyOption.ATOMIC_MOVE,
-                        StandardCopyOption.REPLACE_EXISTING);
+                PrivateFiles.replace(asc, signed.armored().getBytes(StandardCharsets.US_ASCII));
             } catch (IOException e) {
                 err.println("tlsrelay: cannot write " + asc + ": " + e.getMessage());
                 return 1;

@@ -130,7 +130,7 @@ final class PolicyWiring implements AutoCloseable {
                                                             metrics.mtaStsFetchFailed(f.type());
                                                         }
                                                     }));
-            PolicyCache cache = new PolicyCache(config.spool().stateDir().resolve("mta-sts"));
+            PolicyCache cache = new PolicyCache(config.spool().mtaStsDir());
             metrics.bindMtaStsCache(cache.directory(), PolicyWiring::cachedPolicies);
             MtaStsResolver mtaSts;
             try {
@@ -191,7 +191,7 @@ final class PolicyWiring implements AutoCloseable {
         } catch (IOException e) {
             throw new ConfigException(
                     List.of(
-                            config.spool().stateDir().resolve("lists")
+                            config.spool().listsDir()
                                     + ": cannot read the installed policy lists: "
                                     + e.getMessage()));
         }

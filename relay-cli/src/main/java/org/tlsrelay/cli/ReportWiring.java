@@ -52,7 +52,7 @@ final class ReportWiring implements AutoCloseable {
 
     /** {@code SPOOL/../reports/}. */
     static Path reportsDir(RelayConfig config) {
-        return config.spool().stateDir().resolve("reports");
+        return config.spool().reportsDir();
     }
 
     static Aggregator.Identity identity(RelayConfig config) {

@@ -65,7 +65,7 @@ public record RelayConfig(
     public ListSettings listSettings() {
         return new ListSettings(
                 policy.lists(),
-                spool.stateDir().resolve("lists"),
+                spool.listsDir(),
                 delivery.trust().system(),
                 delivery.trust().extraCa(),
                 delivery.connectTimeout());
@@ -97,7 +97,7 @@ public record RelayConfig(
             limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
             shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
             if (shutdownGrace.isNegative()) {
-                throw new IllegalArgumentException("shutdown-grace must not be negative");
+                throw new InvalidValue("shutdown-grace", "must not be negative");
             }
         }
 
@@ -143,12 +143,12 @@ public record RelayConfig(
             Integer maxLineLength) {
         public Limits {
             maxMessageSize = maxMessageSize != null ? maxMessageSize : ByteSize.parse("50MB");
-            maxRecipients = positive(maxRecipients, 100);
-            maxConnections = positive(maxConnections, 500);
+            maxRecipients = positive("max-recipients", maxRecipients, 100);
+            maxConnections = positive("max-connections", maxConnections, 500);
             commandTimeout = commandTimeout != null ? commandTimeout : Duration.ofMinutes(5);
             dataTimeout = dataTimeout != null ? dataTimeout : Duration.ofMinutes(10);
             // RFC 5321 §4.5.3.1.6: 1000 octets including CRLF; Postfix accepts longer, so do we.
-            maxLineLength = positive(maxLineLength, 4096);
+            maxLineLength = positive("max-line-length", maxLineLength, 4096);
         }
     }
 
@@ -168,6 +168,33 @@ public record RelayConfig(
             Path abs = dir.toAbsolutePath().normalize();
             return abs.getParent() != null ? abs.getParent() : abs;
         }
+
+        /** {@code STATE/lists/}: the installed policy lists, one directory per list. */
+        @JsonIgnore
+        public Path listsDir() {
+            return stateDir().resolve("lists");
+        }
+
+        /** {@code STATE/mta-sts/}: the MTA-STS policy cache, kept across restarts. */
+        @JsonIgnore
+        public Path mtaStsDir() {
+            return stateDir().resolve("mta-sts");
+        }
+
+        /** {@code STATE/reports/}: the TLS-RPT outcome log and the report outbox. */
+        @JsonIgnore
+        public Path reportsDir() {
+            return stateDir().resolve("reports");
+        }
+
+        /**
+         * The directories the relay owns: the spool and, beside it, the lists, the MTA-STS cache and the reports;
+         * not the state directory itself, which the operator (or the container image) provides.
+         */
+        @JsonIgnore
+        public List<Path> ownDirectories() {
+            return List.of(dir.toAbsolutePath().normalize(), listsDir(), mtaStsDir(), reportsDir());
+        }
     }
 
     // ---- delivery: the outbound side ----
@@ -181,10 +208,7 @@ public record RelayConfig(
             Concurrency concurrency,
             Retry retry) {
         public Delivery {
-            port = port != null ? port : 25;
-            if (port < 1 || port > 65535) {
-                throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
-            }
+            port = portNumber(port, "port", 25);
             connectTimeout = connectTimeout != null ? connectTimeout : Duration.ofSeconds(30);
             commandTimeout = commandTimeout != null ? commandTimeout : Duration.ofMinutes(5);
             trust = trust != null ? trust : new Trust(null, null);
@@ -212,8 +236,8 @@ public record RelayConfig(
 
     public record Concurrency(Integer total, Integer perDomain) {
         public Concurrency {
-            total = positive(total, 100);
-            perDomain = positive(perDomain, 10);
+            total = positive("total", total, 100);
+            perDomain = positive("per-domain", perDomain, 10);
         }
     }
 
@@ -307,8 +331,13 @@ public record RelayConfig(
             lists = lists != null ? listOf(lists) : List.of();
             Map<String, LocalOverride> normalised = new LinkedHashMap<>();
             if (overrides != null) {
+                // an override that could not be read was reported and stands as null
                 overrides.forEach(
-                        (domain, o) -> normalised.put(domain.toLowerCase(Locale.ROOT), o));
+                        (domain, o) -> {
+                            if (o != null) {
+                                normalised.put(domain.toLowerCase(Locale.ROOT), o);
+                            }
+                        });
             }
             overrides = Map.copyOf(normalised);
         }
@@ -329,11 +358,7 @@ public record RelayConfig(
     public record MtaSts(Boolean enabled, Integer httpsPort) {
         public MtaSts {
             enabled = enabled != null ? enabled : Boolean.TRUE;
-            httpsPort = httpsPort != null ? httpsPort : 443;
-            if (httpsPort < 1 || httpsPort > 65535) {
-                throw new IllegalArgumentException(
-                        "port " + httpsPort + " is out of range 1..65535");
-            }
+            httpsPort = portNumber(httpsPort, "https-port", 443);
         }
     }
 
@@ -341,14 +366,21 @@ public record RelayConfig(
     public record LocalOverride(PolicyMode mode, List<String> mxs, Boolean force) {
         public LocalOverride {
             if (mode == null) {
-                throw new IllegalArgumentException("mode is required (enforce, testing or none)");
+                throw new InvalidValue("mode", "is required (enforce, testing or none)");
             }
             mxs = mxs != null ? listOf(mxs) : List.of();
             if (mode != PolicyMode.NONE && mxs.isEmpty()) {
-                throw new IllegalArgumentException("mxs is required for mode " + mode.label());
+                throw new InvalidValue(
+                        "mxs", "is required for mode " + mode.label() + ": the MX hosts allowed");
             }
             force = force != null ? force : Boolean.FALSE;
-            mxs.forEach(MxPattern::ofOverride); // fails early on a malformed pattern
+            for (String mx : mxs) {
+                try {
+                    MxPattern.ofOverride(mx); // fails early on a malformed pattern
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidValue("mxs", e.getMessage());
+                }
+            }
         }
 
         @JsonIgnore
@@ -483,12 +515,22 @@ public record RelayConfig(
         return values.stream().filter(java.util.Objects::nonNull).toList();
     }
 
-    private static Integer positive(Integer value, int fallback) {
+    private static Integer positive(String key, Integer value, int fallback) {
         if (value == null) {
             return fallback;
         }
         if (value < 1) {
-            throw new IllegalArgumentException(value + " must be 1 or more");
+            throw new InvalidValue(key, value + " is not a whole number of 1 or more");
+        }
+        return value;
+    }
+
+    private static Integer portNumber(Integer value, String key, int fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        if (value < 1 || value > 65535) {
+            throw new InvalidValue(key, value + " is not a port number (1-65535)");
         }
         return value;
     }

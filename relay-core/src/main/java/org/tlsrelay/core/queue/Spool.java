@@ -31,6 +31,7 @@ import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.PrivateFiles;
 
 /**
  * The running relay's spool: exclusive (one relay per spool directory), recovered at {@link #open} and scheduled in
@@ -113,7 +114,7 @@ public final class Spool implements Closeable {
         Path dir = root.toAbsolutePath().normalize();
         SpoolFiles.createDirectories(dir);
         FileChannel ch =
-                FileChannel.open(
+                PrivateFiles.open(
                         dir.resolve(SpoolFiles.RELAY_LOCK),
                         StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE);
@@ -165,7 +166,7 @@ public final class Spool implements Closeable {
             Path tmp = files.dir(QueueState.INCOMING).resolve(id + BODY + TMP);
             try {
                 FileChannel ch =
-                        FileChannel.open(
+                        PrivateFiles.open(
                                 tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 return new Reception(id, tmp, ch);
             } catch (FileAlreadyExistsException e) {

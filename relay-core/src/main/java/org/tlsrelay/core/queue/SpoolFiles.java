@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.PrivateFiles;
 
 /**
  * The spool's files, shared by the relay's {@link Spool} and the operator's {@link SpoolAdmin}: one directory per
@@ -72,7 +73,7 @@ final class SpoolFiles implements Closeable {
     /** Creates the spool directory and one directory per state. */
     static void createDirectories(Path root) throws IOException {
         for (QueueState s : QueueState.values()) {
-            Files.createDirectories(root.resolve(s.dirName()));
+            PrivateFiles.createDirectories(root.resolve(s.dirName()));
         }
     }
 
@@ -152,7 +153,7 @@ final class SpoolFiles implements Closeable {
     void writeDurably(Path file, byte[] content) throws IOException {
         options.faults().before(Spool.Step.WRITE_ENVELOPE, file);
         try (FileChannel ch =
-                FileChannel.open(
+                PrivateFiles.open(
                         file,
                         StandardOpenOption.CREATE,
                         StandardOpenOption.TRUNCATE_EXISTING,
