@@ -129,11 +129,6 @@ final class HealthCommand implements Callable<Integer> {
                     case "::", "::0" -> "::1";
                     default -> listen.host();
                 };
-        return URI.create(
-                "http://"
-                        + (host.indexOf(':') >= 0 ? "[" + host + "]" : host)
-                        + ":"
-                        + listen.port()
-                        + "/health");
+        return URI.create("http://" + new HostPort(host, listen.port()) + "/health");
     }
 }

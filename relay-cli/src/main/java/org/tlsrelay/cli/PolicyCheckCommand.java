@@ -17,6 +17,7 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.enforce.CertificateValidity;
 import org.tlsrelay.core.enforce.PeerCertificate;
 import org.tlsrelay.core.enforce.TlsObservation;
@@ -246,7 +247,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
     private static ObjectNode addressJson(MxProbe.AddressCheck a) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("address", a.target().address().getHostAddress());
+        o.put("address", IpAddresses.text(a.target().address()));
         o.put("port", a.target().port());
         ProbeResult p = a.probe();
         o.put("connected", p instanceof ProbeResult.Observed);
@@ -465,11 +466,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
         }
 
         private static String[] row(String mx, String pattern, MxProbe.AddressCheck a) {
-            String address = a.target().address().getHostAddress();
-            address =
-                    (address.indexOf(':') >= 0 ? "[" + address + "]" : address)
-                            + ":"
-                            + a.target().port();
+            String address = IpAddresses.withPort(a.target().address(), a.target().port());
             String starttls = "-";
             String tls = "-";
             String chain = "-";

@@ -17,6 +17,7 @@ import org.slf4j.MDC;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
 import org.tlsrelay.core.dkim.AcceptSigner;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -107,12 +108,12 @@ final class DataCommand extends InboundCommand {
                             server.limits().maxLineLength(),
                             () -> setReadTimeout(session, deadline));
         } catch (SocketTimeoutException e) {
-            LOG.info("DATA timeout: client={}", state.client.getHostAddress());
+            LOG.info("DATA timeout: client={}", IpAddresses.text(state.client));
             server.metrics().rejected(Rejection.DATA_TIMEOUT);
             throw new DropConnectionException(
                     421, "4.4.2 " + server.hostname() + " Error: timeout exceeded");
         } catch (EOFException e) {
-            LOG.info("connection lost during DATA: client={}", state.client.getHostAddress());
+            LOG.info("connection lost during DATA: client={}", IpAddresses.text(state.client));
             session.quit();
             return "";
         }
@@ -122,7 +123,7 @@ final class DataCommand extends InboundCommand {
         if (r.bareNewline()) {
             // SMTP smuggling defence, as Postfix's smtpd_forbid_bare_newline: refuse, never
             // normalise.
-            LOG.info("rejected: bare CR or LF in DATA: client={}", state.client.getHostAddress());
+            LOG.info("rejected: bare CR or LF in DATA: client={}", IpAddresses.text(state.client));
             server.metrics().rejected(Rejection.BARE_NEWLINE);
             return "550 5.6.0 Error: bare <CR> or <LF> received; lines must end with <CR><LF>";
         } else if (r.tooBig()) {
@@ -158,7 +159,7 @@ final class DataCommand extends InboundCommand {
                                     tx.envid,
                                     new Envelope.Source(
                                             "smtp",
-                                            state.client.getHostAddress(),
+                                            IpAddresses.text(state.client),
                                             SmtpPath.printable(session.getHelo().orElse("")),
                                             state.user,
                                             state.tls))
@@ -177,7 +178,7 @@ final class DataCommand extends InboundCommand {
                     SmtpPath.printable(tx.sender),
                     m.size(),
                     rcpts.size(),
-                    state.client.getHostAddress(),
+                    IpAddresses.text(state.client),
                     state.user.isEmpty() ? "" : " user=" + state.user);
             server.metrics().accepted();
             return "250 2.0.0 Ok: queued as " + m.id();
@@ -186,7 +187,7 @@ final class DataCommand extends InboundCommand {
 
     /** RFC 5321 §4.4 trace header, with no DNS look-up: the client is named by its HELO and its IP literal. */
     private byte[] receivedHeader(Session session, SessionState state, Transaction tx, String id) {
-        String ip = state.client.getHostAddress();
+        String ip = IpAddresses.text(state.client);
         String literal =
                 state.client instanceof java.net.Inet6Address
                         ? "[IPv6:" + ip + "]"

@@ -24,6 +24,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dns.IpAddresses;
 
 /**
  * Server-side TLS for STARTTLS ({@code server.tls}): the PEM certificate chain and private key, TLS 1.3 and 1.2 only,
@@ -102,7 +103,7 @@ final class InboundTls {
                         context.getSocketFactory()
                                 .createSocket(
                                         plain,
-                                        remote.getAddress().getHostAddress(),
+                                        IpAddresses.text(remote.getAddress()),
                                         plain.getPort(),
                                         true);
         s.setUseClientMode(false);

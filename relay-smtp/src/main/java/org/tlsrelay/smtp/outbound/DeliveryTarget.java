@@ -3,6 +3,7 @@ package org.tlsrelay.smtp.outbound;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Locale;
+import org.tlsrelay.core.dns.IpAddresses;
 
 /**
  * Where one attempt connects: the MX host name as DNS gave it (for SNI, the certificate name check and the policy's
@@ -28,6 +29,6 @@ public record DeliveryTarget(String mxHost, InetAddress address, int port) {
     /** {@code mx.example.net [192.0.2.1]:25}. */
     @Override
     public String toString() {
-        return mxHost + " [" + address.getHostAddress() + "]:" + port;
+        return mxHost + " [" + IpAddresses.text(address) + "]:" + port;
     }
 }

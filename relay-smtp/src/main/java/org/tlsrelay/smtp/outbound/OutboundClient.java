@@ -21,6 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.MxObservation;
@@ -324,7 +325,7 @@ public final class OutboundClient implements AutoCloseable {
                         attempt.target.mxHost(),
                         s.mxName(),
                         s.localAddress(),
-                        attempt.target.address().getHostAddress(),
+                        IpAddresses.text(attempt.target.address()),
                         reported.result(),
                         reported.verdict(),
                         info);

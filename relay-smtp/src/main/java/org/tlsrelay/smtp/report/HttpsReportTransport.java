@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.report.PreparedReport;
 import org.tlsrelay.core.report.ReportJson;
 import org.tlsrelay.core.report.ReportTransport;
@@ -115,7 +116,7 @@ public final class HttpsReportTransport implements ReportTransport {
             if (!isPublic(a)) {
                 return host
                         + " has the non-public address "
-                        + a.getHostAddress()
+                        + IpAddresses.text(a)
                         + "; reports are not posted there";
             }
         }
