@@ -47,9 +47,17 @@ final class AdminServer implements AutoCloseable {
     /** Binds {@code listen} (port 0: any free port) and starts serving. */
     static AdminServer start(HostPort listen, PrometheusMeterRegistry registry, Health health)
             throws IOException {
-        InetSocketAddress bind =
-                new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port());
-        HttpServer http = HttpServer.create(bind, 16);
+        return start(bind(listen), registry, health);
+    }
+
+    /** Binds {@code listen} without serving yet: the relay binds its ports before anything else starts. */
+    static HttpServer bind(HostPort listen) throws IOException {
+        return HttpServer.create(
+                new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port()), 16);
+    }
+
+    /** Starts serving on {@code http}, which {@link #bind} bound. */
+    static AdminServer start(HttpServer http, PrometheusMeterRegistry registry, Health health) {
         AtomicInteger n = new AtomicInteger();
         ExecutorService executor =
                 Executors.newFixedThreadPool(

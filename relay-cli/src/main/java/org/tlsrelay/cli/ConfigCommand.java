@@ -2,8 +2,10 @@ package org.tlsrelay.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.smtp.dns.DnssecProbe;
 import picocli.CommandLine.Command;
@@ -43,7 +45,11 @@ final class ConfigCommand implements Runnable {
             },
             description = {
                 "Validate the configuration: prints OK and exits 0, or prints every error "
-                        + "(file:line: key: problem) and exits 2.",
+                        + "(file:line: key: problem) and exits 2. Besides the file itself it checks what it can "
+                        + "without starting: the listen addresses are this machine's, this user may create and "
+                        + "write the spool, the TLS certificate and key are readable and belong together, the "
+                        + "AUTH hashes, CA files, trust anchors and policy-list keys can be used. Lines starting "
+                        + "with \"warning:\" name what is allowed but likely wrong.",
                 "",
                 "With --probe-dns and dns.dnssec: validate, also asks each of dns.servers for the trust "
                         + "anchors' DNSKEY records with the DO bit, as run does at start: each server must "
@@ -68,6 +74,10 @@ final class ConfigCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             RelayConfig c = config.load();
+            List<String> problems = ConfigCheck.problems(c, config.file());
+            if (!problems.isEmpty()) {
+                throw new ConfigException(problems);
+            }
             spec.commandLine()
                     .getOut()
                     .println(
@@ -84,6 +94,8 @@ final class ConfigCommand implements Runnable {
                                     + " policy list(s), "
                                     + c.policy().overrides().size()
                                     + " override(s)");
+            ConfigCheck.warnings(c)
+                    .forEach(w -> spec.commandLine().getOut().println("warning: " + w));
             return probeDns ? probe(c) : 0;
         }
 

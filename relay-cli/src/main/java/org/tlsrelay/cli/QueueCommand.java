@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -61,8 +62,13 @@ final class QueueCommand implements Runnable {
 
         @Spec CommandSpec spec;
 
+        /** The spool, or {@code permission denied: SPOOL (run as the relay's user)} if this user may not read it. */
         SpoolAdmin open() throws Exception {
-            return SpoolAdmin.open(config.load().spool().dir());
+            Path dir = config.load().spool().dir();
+            if (Files.isDirectory(dir) && !(Files.isReadable(dir) && Files.isExecutable(dir))) {
+                throw StateAccess.runAsRelayUser(dir.toAbsolutePath().normalize());
+            }
+            return SpoolAdmin.open(dir);
         }
 
         PrintWriter out() {

@@ -1,5 +1,6 @@
 package org.tlsrelay.cli;
 
+import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -113,15 +114,29 @@ public final class Relay implements AutoCloseable {
     }
 
     /**
-     * Opens and recovers the spool, starts the admin server, builds the policy machinery and starts its refreshers,
+     * Binds {@code server.listen} and {@code admin.listen} first (an address in use stops the start before anything
+     * else happens), checks that this user may write the state and makes the relay's own directories private, then
+     * opens and recovers the spool, starts the admin server, builds the policy machinery and starts its refreshers,
      * starts the delivery engine (which takes what is due at once), then the inbound listener.
      *
-     * @throws IOException when the spool cannot be opened (or is in use by another relay) or the TLS files are bad
+     * @throws IOException when a port cannot be bound, the spool cannot be opened (or is in use by another relay) or
+     *     the TLS files are bad
      * @throws IllegalArgumentException when the configuration is unusable (e.g. a malformed password hash, an
      *     unreadable CA file)
+     * @throws UsageException when this user may not write the state ({@code permission denied: PATH (...)})
      */
     public static Relay start(RelayConfig config, Hooks hooks) throws IOException {
-        Spool spool = Spool.open(config.spool().dir(), Spool.Options.defaults());
+        Listeners listeners = Listeners.bind(config);
+        Spool spool;
+        try {
+            StateAccess.requireWritable(config.spool().dir());
+            StateAccess.makePrivate(config.spool());
+            spool = Spool.open(config.spool().dir(), Spool.Options.defaults());
+        } catch (IOException | RuntimeException e) {
+            listeners.close();
+            throw e;
+        }
+        config.ehloNameWarning().ifPresent(LOG::warn);
         Relay relay = null;
         try {
             // ---- metrics and health (admin.listen): the meters every part reports to
@@ -135,10 +150,12 @@ public final class Relay implements AutoCloseable {
             DkimWiring dkim = DkimWiring.from(config, metrics, Clock.systemUTC());
             dkim.describe(config);
             InboundServer inbound =
-                    InboundServer.create(config.server(), spool, metrics, dkim.relayed());
+                    InboundServer.create(
+                            config.server(), spool, metrics, dkim.relayed(), listeners.smtp());
             relay = new Relay(config, spool, inbound, metrics, health, dkim);
             relay.running.push(spool);
-            relay.startAdmin(registry);
+            relay.running.push(listeners); // until the servers own them: a failed start closes them
+            relay.startAdmin(registry, listeners.admin());
 
             // ---- TLS-RPT (RFC 8460): every outcome and failed MTA-STS fetch is recorded; closed
             // after the engine
@@ -211,14 +228,7 @@ public final class Relay implements AutoCloseable {
                 relay.startReports(policies);
             }
 
-            try {
-                inbound.start();
-            } catch (RuntimeException e) {
-                Throwable cause = e.getCause() != null ? e.getCause() : e;
-                throw new IOException(
-                        "cannot listen on " + config.server().listen() + ": " + cause.getMessage(),
-                        cause);
-            }
+            inbound.start(); // on the socket bound first: nothing left to fail here
             relay.running.push(inbound);
             health.ready();
             return relay;
@@ -227,6 +237,7 @@ public final class Relay implements AutoCloseable {
                 relay.close();
             } else {
                 spool.close();
+                listeners.close();
             }
             throw e;
         }
@@ -237,7 +248,7 @@ public final class Relay implements AutoCloseable {
      * admin server on {@code admin.listen}. The delivery engine adds its own check ({@code scheduler}) through
      * {@link #health()}.
      */
-    private void startAdmin(PrometheusMeterRegistry registry) throws IOException {
+    private void startAdmin(PrometheusMeterRegistry registry, HttpServer bound) {
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -257,16 +268,7 @@ public final class Relay implements AutoCloseable {
                         Files.isDirectory(spool.root()) && Files.isWritable(spool.root())
                                 ? Optional.empty()
                                 : Optional.of(spool.root() + " is not a writable directory"));
-        try {
-            admin = AdminServer.start(config.admin().listen(), registry, health);
-        } catch (IOException e) {
-            throw new IOException(
-                    "cannot listen on admin.listen "
-                            + config.admin().listen()
-                            + ": "
-                            + e.getMessage(),
-                    e);
-        }
+        admin = AdminServer.start(bound, registry, health);
         running.push(admin);
     }
 

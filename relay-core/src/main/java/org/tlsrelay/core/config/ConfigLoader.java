@@ -112,6 +112,29 @@ public final class ConfigLoader {
     }
 
     /**
+     * Where {@code key} (e.g. {@code server.tls.certificate}) is set in {@code file}, as {@code file:line}, or of its
+     * closest section that is; {@code file} alone when neither is (the value is a default). For problems found after
+     * loading, in the loader's own form.
+     */
+    public static String locate(Path file, String key) {
+        Map<String, Integer> lines;
+        try {
+            lines = keyLines(Files.readAllBytes(file));
+        } catch (IOException e) {
+            return file.toString();
+        }
+        for (String k = key;
+                !k.isEmpty();
+                k = k.contains(".") ? k.substring(0, k.lastIndexOf('.')) : "") {
+            Integer line = lines.get(k);
+            if (line != null) {
+                return file + ":" + line;
+            }
+        }
+        return file.toString();
+    }
+
+    /**
      * The line of every key, by path. Records are built from buffered tokens that have lost their locations,
      * so problems found there are placed by the key's path instead.
      */

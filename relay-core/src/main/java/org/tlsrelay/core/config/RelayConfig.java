@@ -17,6 +17,7 @@ import org.tlsrelay.core.dkim.DkimKeyFile;
 import org.tlsrelay.core.dkim.DkimNames;
 import org.tlsrelay.core.dkim.InvalidKeyFileException;
 import org.tlsrelay.core.dkim.SigningKey;
+import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.list.ListSettings;
@@ -69,6 +70,29 @@ public record RelayConfig(
                 delivery.trust().system(),
                 delivery.trust().extraCa(),
                 delivery.connectTimeout());
+    }
+
+    /**
+     * Why the name the relay gives in EHLO to MXs ({@code delivery.helo-name}, else {@code server.hostname}) will
+     * trouble them, if it will: it must be the relay's fully qualified domain name (RFC 5321 §4.1.1.1, §2.3.5), and
+     * many MXs refuse or distrust a bare one.
+     */
+    @JsonIgnore
+    public Optional<String> ehloNameWarning() {
+        String key = delivery.heloName != null ? "delivery.helo-name" : "server.hostname";
+        String name = delivery.heloNameOverride().orElse(server.hostname());
+        String bare = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+        if (DnsNames.isValid(bare) && bare.indexOf('.') > 0) {
+            return Optional.empty();
+        }
+        return Optional.of(
+                key
+                        + " \""
+                        + name
+                        + "\" is not a fully qualified domain name: it is the relay's EHLO name (RFC 5321"
+                        + " §4.1.1.1) and MXs may refuse or distrust it; set "
+                        + key
+                        + " to the name the relay's address resolves to, e.g. relay.example.org");
     }
 
     // ---- server: the inbound side that MTAs talk to ----

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,9 +16,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.subethamail.smtp.internal.server.Command;
 import org.subethamail.smtp.server.SMTPServer;
+import org.subethamail.smtp.server.ServerSocketCreator;
 import org.subethamail.smtp.server.Session;
 import org.subethamail.smtp.server.SessionHandler;
 import org.tlsrelay.core.auth.Credentials;
+import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.config.Network;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dkim.AcceptSigner;
@@ -29,6 +32,7 @@ import org.tlsrelay.core.queue.Spool;
  * writes every accepted message to the {@link Spool} before answering 250.
  */
 public final class InboundServer implements AutoCloseable {
+    private static final int BACKLOG = 256;
     private final RelayConfig.Server config;
     private final Spool spool;
     private final Credentials credentials;
@@ -45,7 +49,8 @@ public final class InboundServer implements AutoCloseable {
             Credentials credentials,
             InboundTls tls,
             RelayMetrics metrics,
-            AcceptSigner signer)
+            AcceptSigner signer,
+            ServerSocketCreator socket)
             throws IOException {
         this.config = config;
         this.metrics = metrics;
@@ -61,8 +66,8 @@ public final class InboundServer implements AutoCloseable {
                         .bindAddress(InetAddress.getByName(config.listen().host()))
                         .hostName(config.hostname())
                         .softwareName("tlsrelay")
-                        .backlog(256)
-                        .serverSocketFactory(NoDelayServerSocket::new)
+                        .backlog(BACKLOG)
+                        .serverSocketFactory(socket)
                         .messageHandlerFactory(context -> new Transaction())
                         // Our session handler enforces max-connections with an enhanced code;
                         // SubEthaSMTP's own check (a bare "421 Too many connections") is set above
@@ -152,13 +157,68 @@ public final class InboundServer implements AutoCloseable {
     public static InboundServer create(
             RelayConfig.Server config, Spool spool, RelayMetrics metrics, AcceptSigner signer)
             throws IOException {
+        return create(config, spool, metrics, signer, NoDelayServerSocket::new);
+    }
+
+    /**
+     * Binds {@code server.listen} now, before the spool and the rest of the relay start, so that an address in use
+     * fails at once; give the socket to {@link #create(RelayConfig.Server, Spool, RelayMetrics, AcceptSigner,
+     * ServerSocket)}, or close it.
+     */
+    public static ServerSocket bind(HostPort listen) throws IOException {
+        ServerSocket s = new NoDelayServerSocket();
+        try {
+            s.bind(
+                    new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port()),
+                    BACKLOG);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /** As {@link #create(RelayConfig.Server, Spool, RelayMetrics, AcceptSigner)}, on a socket {@link #bind} bound. */
+    public static InboundServer create(
+            RelayConfig.Server config,
+            Spool spool,
+            RelayMetrics metrics,
+            AcceptSigner signer,
+            ServerSocket bound)
+            throws IOException {
+        if (!bound.isBound()) {
+            throw new IllegalArgumentException("the socket must be bound (InboundServer.bind)");
+        }
+        return create(config, spool, metrics, signer, () -> bound);
+    }
+
+    private static InboundServer create(
+            RelayConfig.Server config,
+            Spool spool,
+            RelayMetrics metrics,
+            AcceptSigner signer,
+            ServerSocketCreator socket)
+            throws IOException {
         Credentials credentials = Credentials.from(config.auth());
-        InboundTls tls = config.tls().enabled() ? InboundTls.load(config.tls()) : null;
+        return new InboundServer(config, spool, credentials, tls(config), metrics, signer, socket);
+    }
+
+    /**
+     * What {@link #create} checks in {@code server.tls}, without a spool or a socket ({@code tlsrelay config check}):
+     * the certificate and key files are readable PEM and belong together.
+     *
+     * @throws IOException or {@link IllegalArgumentException}, naming the key and what is wrong
+     */
+    public static void checkTls(RelayConfig.Server config) throws IOException {
+        tls(config);
+    }
+
+    private static InboundTls tls(RelayConfig.Server config) throws IOException {
         if (config.tls().certificate() != null ^ config.tls().privateKey() != null) {
             throw new IllegalArgumentException(
                     "server.tls: certificate and private-key must be given together");
         }
-        return new InboundServer(config, spool, credentials, tls, metrics, signer);
+        return config.tls().enabled() ? InboundTls.load(config.tls()) : null;
     }
 
     /** For tests: a server with a ready TLS context. */
@@ -171,7 +231,8 @@ public final class InboundServer implements AutoCloseable {
                 Credentials.from(config.auth()),
                 InboundTls.of(tls),
                 RelayMetrics.noop(),
-                AcceptSigner.none());
+                AcceptSigner.none(),
+                NoDelayServerSocket::new);
     }
 
     /** Starts listening; returns once the socket is bound. */
@@ -211,6 +272,14 @@ public final class InboundServer implements AutoCloseable {
     private static final class NoDelayServerSocket extends ServerSocket {
         NoDelayServerSocket() throws IOException {
             super();
+        }
+
+        /** SubEthaSMTP binds the socket it is given; one that {@link #bind(HostPort)} bound stays as it is. */
+        @Override
+        public void bind(SocketAddress endpoint, int backlog) throws IOException {
+            if (!isBound()) {
+                super.bind(endpoint, backlog);
+            }
         }
 
         @Override
