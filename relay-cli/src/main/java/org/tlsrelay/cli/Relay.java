@@ -28,6 +28,7 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.Health;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
@@ -143,6 +144,7 @@ public final class Relay implements AutoCloseable {
             PrometheusMeterRegistry registry =
                     new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             RelayMetrics metrics = new RelayMetrics(registry, Clock.systemUTC());
+            metrics.recovered(spool.stats().total()); // before the engine takes any
             Health health = new Health();
             // ----
             // ---- DKIM (dkim.*): accepted mail is signed before the 250, DSNs and reports when
@@ -374,7 +376,7 @@ public final class Relay implements AutoCloseable {
             return false;
         }
         if (failure.get() != null) {
-            LOG.error("stopping failed: {}", failure.get().toString());
+            LOG.error("stopping failed: {}", Problems.describe(failure.get()));
             return false;
         }
         return true;
@@ -389,7 +391,7 @@ public final class Relay implements AutoCloseable {
             try {
                 c.close();
             } catch (Exception e) {
-                LOG.warn("error while stopping {}: {}", c.getClass().getSimpleName(), e.toString());
+                LOG.warn("error while stopping: {}", Problems.describe(e));
                 if (e instanceof IOException io && running.isEmpty()) {
                     throw new UncheckedIOException(io);
                 }

@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dkim.OwnMailSigner;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -99,7 +100,7 @@ final class MessageSettler {
             LOG.error(
                     "queue {}: cannot settle the message after its attempt: {}; it is retried",
                     id,
-                    e.toString());
+                    Problems.describe(e));
             giveBack(id);
         } finally {
             settled.run();
@@ -114,7 +115,7 @@ final class MessageSettler {
             LOG.error(
                     "queue {}: cannot give the message back to the queue: {}; it is retried at the next start",
                     id,
-                    e.toString());
+                    Problems.describe(e));
         }
     }
 
@@ -136,7 +137,7 @@ final class MessageSettler {
                     "queue {}: cannot record deliveries to {}: {}",
                     run.id(),
                     r.domain(),
-                    e.toString());
+                    Problems.describe(e));
         }
     }
 
@@ -155,15 +156,10 @@ final class MessageSettler {
         List<Dsn.Entry> dsn = settlement.dsn();
         boolean dsnQueued = dsn.isEmpty() || queueDsn(run, dsn, now);
         Settlement.Next next = settlement.next(dsnQueued, Set.copyOf(run.recordedEarly));
-        if (next.failed() > 0) {
-            metrics.bounced();
-        }
         if (next instanceof Settlement.Next.Complete c) {
             spool.complete(run.id());
             completed.incrementAndGet();
-            if (c.anyDelivered()) {
-                metrics.delivered(env.arrival());
-            }
+            metrics.left(c.how(), env.arrival());
             if (c.failed() > 0) {
                 LOG.info(
                         "queue {}: done; {} recipient(s) failed{}",
@@ -211,7 +207,7 @@ final class MessageSettler {
                     "queue {}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
                     run.id(),
                     env.sender(),
-                    e.toString());
+                    Problems.describe(e));
             return false;
         }
     }

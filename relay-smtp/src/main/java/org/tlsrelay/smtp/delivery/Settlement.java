@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientResult;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -34,8 +35,9 @@ final class Settlement {
         /** Recipients that failed for good in this attempt (bounced). */
         int failed();
 
-        /** Every recipient is delivered or failed: the message leaves the spool. */
-        record Complete(int failed, boolean anyDelivered) implements Next {}
+        /** Every recipient is delivered or failed: the message leaves the spool, {@code how}. */
+        record Complete(int failed, boolean anyDelivered, RelayMetrics.Disposition how)
+                implements Next {}
 
         /** Recipients are pending: record the results and try again at {@code until}. */
         record Defer(List<RecipientResult> record, Instant until, String why, int failed)
@@ -133,7 +135,17 @@ final class Settlement {
                     outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.DELIVERED)
                             || envelope.recipients().stream()
                                     .anyMatch(r -> r.state() == RecipientStatus.State.DELIVERED);
-            return new Next.Complete(failed, anyDelivered);
+            boolean anyFailed =
+                    failed > 0
+                            || envelope.recipients().stream()
+                                    .anyMatch(r -> r.state() == RecipientStatus.State.FAILED);
+            RelayMetrics.Disposition how =
+                    expired
+                            ? RelayMetrics.Disposition.EXPIRED
+                            : anyFailed
+                                    ? RelayMetrics.Disposition.BOUNCED
+                                    : RelayMetrics.Disposition.DELIVERED;
+            return new Next.Complete(failed, anyDelivered, how);
         }
         if (interrupted) {
             return new Next.GiveBack(toRecord, failed);
