@@ -24,6 +24,7 @@ import org.tlsrelay.core.dkim.KeyRecord;
 import org.tlsrelay.core.dkim.SigningKey;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.smtp.dns.DnsjavaResolver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -158,7 +159,7 @@ final class DkimCommand implements Runnable {
                         out
                                 + " exists: keys are never overwritten; choose another --out or remove it first");
             } catch (IOException e) {
-                throw new UsageException("cannot write " + out + ": " + e.getMessage());
+                throw new UsageException("cannot write " + out + ": " + Problems.reason(e));
             }
             SigningKey key = SigningKey.of(d, s, pair.getPrivate());
             KeygenOutput.print(spec.commandLine().getOut(), key, out.toAbsolutePath().normalize());

@@ -14,6 +14,7 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.io.Problems;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -96,11 +97,7 @@ final class HealthCommand implements Callable<Integer> {
             out.flush();
             return response.statusCode() == 200 ? 0 : 1;
         } catch (IOException e) {
-            err.println(
-                    "tlsrelay: "
-                            + target
-                            + ": no answer: "
-                            + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            err.println("tlsrelay: " + target + ": no answer: " + Problems.describe(e));
             err.flush();
             return 1;
         }

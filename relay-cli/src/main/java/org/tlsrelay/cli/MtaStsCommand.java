@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
@@ -124,7 +125,7 @@ final class MtaStsCommand implements Runnable {
             } catch (NoSuchFileException e) {
                 throw new UsageException(file + ": no such file");
             } catch (IOException e) {
-                throw new UsageException(file + ": cannot read: " + e.getMessage());
+                throw new UsageException(file + ": cannot read: " + Problems.reason(e));
             }
         }
     }

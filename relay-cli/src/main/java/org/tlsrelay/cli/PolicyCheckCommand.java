@@ -22,6 +22,7 @@ import org.tlsrelay.core.enforce.CertificateValidity;
 import org.tlsrelay.core.enforce.PeerCertificate;
 import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.tls.TlsResult;
@@ -112,7 +113,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
                     TrustMaterial.from(
                             cfg.delivery().trust().system(), cfg.delivery().trust().extraCa());
         } catch (IOException e) {
-            throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
+            throw new ConfigException(List.of("delivery.trust.extra-ca: " + Problems.describe(e)));
         }
         PrintWriter err = spec.commandLine().getErr();
         OutboundSettings s = OutboundSettings.from(cfg);

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.io.PrivateFiles;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.list.ListEntry;
 import org.tlsrelay.core.policy.list.ListFormatException;
@@ -387,7 +388,7 @@ final class PolicyListCommand implements Runnable {
             try {
                 PrivateFiles.replace(asc, signed.armored().getBytes(StandardCharsets.US_ASCII));
             } catch (IOException e) {
-                err.println("tlsrelay: cannot write " + asc + ": " + e.getMessage());
+                err.println("tlsrelay: cannot write " + asc + ": " + Problems.reason(e));
                 return 1;
             }
             out.println(
@@ -609,7 +610,10 @@ final class PolicyListCommand implements Runnable {
                 Optional<SignedList> installed;
                 try {
                     installed = updater.installed(list);
-                } catch (IOException | ListFormatException e) {
+                } catch (IOException e) {
+                    err.println("tlsrelay: list " + list.name() + ": " + Problems.describe(e));
+                    return 1;
+                } catch (ListFormatException e) {
                     err.println("tlsrelay: list " + list.name() + ": " + e.getMessage());
                     return 1;
                 } catch (ListSignatureException e) {
@@ -617,7 +621,7 @@ final class PolicyListCommand implements Runnable {
                             "tlsrelay: list "
                                     + list.name()
                                     + ": the installed copy does not verify: "
-                                    + e);
+                                    + Problems.describe(e));
                     return 1;
                 }
                 if (installed.isEmpty()) {
@@ -647,7 +651,7 @@ final class PolicyListCommand implements Runnable {
         try {
             return PolicyListUpdater.from(c.listSettings(), Clock.systemUTC());
         } catch (IOException e) {
-            throw new UsageException("delivery.trust: " + e.getMessage());
+            throw new UsageException("delivery.trust: " + Problems.describe(e));
         }
     }
 
@@ -658,7 +662,7 @@ final class PolicyListCommand implements Runnable {
         } catch (NoSuchFileException e) {
             throw new UsageException(what + " " + file + ": no such file");
         } catch (IOException e) {
-            throw new UsageException(what + " " + file + ": cannot read: " + e.getMessage());
+            throw new UsageException(what + " " + file + ": cannot read: " + Problems.reason(e));
         }
     }
 

@@ -37,6 +37,13 @@ public final class Problems {
     private static final Pattern CLASS_PREFIX =
             Pattern.compile("^(?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)(?::\\s*|$)");
 
+    /**
+     * A Java class name inside a message, as the JDK nests causes: {@code PKIX path building failed:
+     * sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path}.
+     */
+    private static final Pattern CLASS_INSIDE =
+            Pattern.compile("(?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error):\\s*");
+
     private Problems() {}
 
     /** {@code e} as one phrase, lower case first, without class names. */
@@ -84,10 +91,10 @@ public final class Problems {
             return "timed out";
         }
         if (t instanceof SSLHandshakeException) {
-            return "TLS handshake failed" + (m != null ? ": " + m : "");
+            return m != null ? m : "TLS handshake failed";
         }
         if (t instanceof SSLException) {
-            return "TLS error" + (m != null ? ": " + m : "");
+            return m != null ? m : "TLS error";
         }
         if (t instanceof ClosedChannelException) {
             return "closed";
@@ -98,6 +105,9 @@ public final class Problems {
         if (t instanceof CharacterCodingException) {
             return "not valid text in its character set";
         }
+        if (ownWords(t)) {
+            return t.toString(); // e.g. "bad signature: ...": the exception chose its words
+        }
         if (m != null) {
             return m;
         }
@@ -105,6 +115,20 @@ public final class Problems {
             return "input/output error";
         }
         return "unexpected error (" + words(t.getClass().getSimpleName()) + ")";
+    }
+
+    /**
+     * {@link #describe} for a message that already names the file: {@code cannot write FILE: permission denied}
+     * rather than the file twice.
+     */
+    public static String reason(Throwable e) {
+        Throwable t = meaningful(e);
+        if (t instanceof FileSystemException f) {
+            String d = describe(f);
+            String file = file(f);
+            return d.endsWith(": " + file) ? d.substring(0, d.length() - file.length() - 2) : d;
+        }
+        return describe(t);
     }
 
     /**
@@ -132,6 +156,16 @@ public final class Problems {
         return t;
     }
 
+    /** Whether {@code t}'s class writes its own {@code toString()} (instead of the class name and message). */
+    private static boolean ownWords(Throwable t) {
+        try {
+            Class<?> declaring = t.getClass().getMethod("toString").getDeclaringClass();
+            return declaring != Throwable.class && declaring.getName().startsWith("org.tlsrelay.");
+        } catch (NoSuchMethodException e) {
+            return false;
+        }
+    }
+
     /** The message without a leading class name; null when there is none. */
     private static String message(Throwable t) {
         String m = t.getMessage();
@@ -139,6 +173,7 @@ public final class Problems {
             return null;
         }
         String stripped = CLASS_PREFIX.matcher(m.strip()).replaceFirst("");
+        stripped = CLASS_INSIDE.matcher(stripped).replaceAll("");
         return stripped.isBlank() ? null : stripped;
     }
 

@@ -22,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * Builds a day's reports and delivers them (RFC 8460 §4, §5): for every domain that had sessions that day, look up
@@ -460,7 +461,7 @@ public final class ReportService {
                             report.policyDomain(),
                             d.uri(),
                             e);
-                    result = new ReportTransport.Result.Failed("unexpected: " + e);
+                    result = new ReportTransport.Result.Failed(Problems.describe(e));
                 } finally {
                     MDC.remove("domain");
                 }

@@ -50,8 +50,16 @@ class ProblemsTest {
                 "unknown host mx.example",
                 Problems.describe(new UnknownHostException("mx.example")));
         assertEquals(
-                "TLS handshake failed: PKIX path building failed",
+                "PKIX path building failed",
                 Problems.describe(new SSLHandshakeException("PKIX path building failed")));
+        assertEquals("TLS handshake failed", Problems.describe(new SSLHandshakeException(null)));
+        assertEquals(
+                "PKIX path building failed: unable to find valid certification path to requested target",
+                Problems.describe(
+                        new SSLHandshakeException(
+                                "PKIX path building failed:"
+                                        + " sun.security.provider.certpath.SunCertPathBuilderException:"
+                                        + " unable to find valid certification path to requested target")));
     }
 
     @Test

@@ -25,12 +25,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.dane.InsecureMxPolicy;
 import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -229,8 +232,10 @@ public final class DeliveryEngine implements AutoCloseable {
                     settings.port(),
                     settings.maxConnections(),
                     settings.maxConnectionsPerDomain(),
-                    settings.retry().waits(),
-                    settings.retry().maxAge());
+                    settings.retry().waits().stream()
+                            .map(Durations::format)
+                            .collect(Collectors.joining(", ", "[", "]")),
+                    Durations.format(settings.retry().maxAge()));
             return engine;
         }
     }
@@ -287,8 +292,11 @@ public final class DeliveryEngine implements AutoCloseable {
             }
             armTimer(Optional.empty());
         } catch (IOException | RuntimeException e) {
-            spoolProblem = e.toString();
-            LOG.error("cannot take due messages from the spool {}: {}", spool.root(), e.toString());
+            spoolProblem = Problems.describe(e);
+            LOG.error(
+                    "cannot take due messages from the spool {}: {}",
+                    spool.root(),
+                    Problems.describe(e));
             armTimer(Optional.of(clock.instant().plus(SPOOL_ERROR_PAUSE)));
         }
     }
@@ -414,7 +422,7 @@ public final class DeliveryEngine implements AutoCloseable {
                                     "queue {}: cannot finish the attempt for {}: {}",
                                     t.run().id(),
                                     t.domain(),
-                                    e.toString());
+                                    Problems.describe(e));
                             return null;
                         });
     }

@@ -18,6 +18,7 @@ import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
 import org.tlsrelay.core.dkim.AcceptSigner;
 import org.tlsrelay.core.dns.IpAddresses;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -59,7 +60,7 @@ final class DataCommand extends InboundCommand {
         try {
             reception = server.spool().receive();
         } catch (IOException e) {
-            LOG.error("cannot create a queue file: {}", e.toString());
+            LOG.error("cannot create a queue file: {}", Problems.describe(e));
             server.metrics().rejected(Rejection.QUEUE_ERROR);
             session.sendResponse("451 4.3.0 Error: queue file write error");
             session.resetMailTransaction();
@@ -135,7 +136,7 @@ final class DataCommand extends InboundCommand {
                     + server.limits().maxLineLength()
                     + " octets";
         } else if (writeFailure != null) {
-            LOG.error("queue file write error: {}", writeFailure.toString());
+            LOG.error("queue file write error: {}", Problems.describe(writeFailure));
             server.metrics().rejected(Rejection.QUEUE_ERROR);
             return "451 4.3.0 Error: queue file write error";
         } else {
@@ -169,7 +170,7 @@ final class DataCommand extends InboundCommand {
                 signing.finish();
                 m = reception.commit(env);
             } catch (IOException e) {
-                LOG.error("queue file write error: {}", e.toString());
+                LOG.error("queue file write error: {}", Problems.describe(e));
                 server.metrics().rejected(Rejection.QUEUE_ERROR);
                 return "451 4.3.0 Error: queue file write error";
             }

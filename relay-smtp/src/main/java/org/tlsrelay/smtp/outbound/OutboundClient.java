@@ -29,6 +29,7 @@ import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.Verdict;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.tls.TrustMaterial;
 
 /**
@@ -401,6 +402,6 @@ public final class OutboundClient implements AutoCloseable {
 
     private static String describe(Throwable e) {
         Throwable t = unwrap(e);
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+        return t.getMessage() != null ? t.getMessage() : Problems.describe(t);
     }
 }
