@@ -10,9 +10,7 @@ import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.smtp.dns.DnssecProbe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay config ...}: work with the configuration file. */
 @Command(
@@ -23,14 +21,7 @@ import picocli.CommandLine.Spec;
                         + "its default and a comment).",
         mixinStandardHelpOptions = true,
         subcommands = {ConfigCommand.Check.class})
-final class ConfigCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class ConfigCommand extends CommandGroup {
     @Command(
             name = "check",
             mixinStandardHelpOptions = true,
@@ -69,7 +60,7 @@ final class ConfigCommand implements Runnable {
                         "Also check that dns.servers can carry DNSSEC validation, as run does at start.")
         boolean probeDns;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
@@ -78,8 +69,7 @@ final class ConfigCommand implements Runnable {
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
-            spec.commandLine()
-                    .getOut()
+            output.out()
                     .println(
                             "OK"
                                     + config.file()
@@ -94,13 +84,12 @@ final class ConfigCommand implements Runnable {
                                     + " policy list(s), "
                                     + c.policy().overrides().size()
                                     + " override(s)");
-            ConfigCheck.warnings(c)
-                    .forEach(w -> spec.commandLine().getOut().println("warning: " + w));
+            ConfigCheck.warnings(c).forEach(w -> output.out().println("warning: " + w));
             return probeDns ? probe(c) : 0;
         }
 
         private int probe(RelayConfig c) {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             if (c.dns().dnssec() == RelayConfig.DnssecMode.OFF) {
                 out.println("dns.dnssec: off: no DNSSEC validation and no DANE; nothing to probe");
                 return 0;
@@ -109,14 +98,12 @@ final class ConfigCommand implements Runnable {
             try {
                 result = DnssecProbe.of(c.dns()).check();
             } catch (IOException | IllegalArgumentException e) {
-                spec.commandLine().getErr().println("tlsrelay: " + e.getMessage());
-                return 2;
+                return output.error(2, e.getMessage());
             }
             result.lines().forEach(out::println);
             Optional<String> wrong = result.misconfiguration();
             if (wrong.isPresent()) {
-                spec.commandLine().getErr().println("tlsrelay: " + wrong.get());
-                return 2;
+                return output.error(2, wrong.get());
             }
             return result.validates() ? 0 : 1;
         }

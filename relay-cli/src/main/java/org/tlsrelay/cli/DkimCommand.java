@@ -28,9 +28,7 @@ import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.smtp.dns.DnsjavaResolver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay dkim ...}: make DKIM keys and check that DNS publishes them. */
 @Command(
@@ -41,14 +39,7 @@ import picocli.CommandLine.Spec;
                         + "configuration.",
         mixinStandardHelpOptions = true,
         subcommands = {DkimCommand.Keygen.class, DkimCommand.Check.class})
-final class DkimCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class DkimCommand extends CommandGroup {
     static String requireDomain(String domain) {
         if (!DkimNames.isDomain(domain)) {
             throw new UsageException("--domain: " + DkimNames.domainProblem(domain));
@@ -122,7 +113,7 @@ final class DkimCommand implements Runnable {
                 description = "Where to write the private key (a new file).")
         Path out;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
@@ -162,7 +153,7 @@ final class DkimCommand implements Runnable {
                 throw new UsageException("cannot write " + out + ": " + Problems.reason(e));
             }
             SigningKey key = SigningKey.of(d, s, pair.getPrivate());
-            KeygenOutput.print(spec.commandLine().getOut(), key, out.toAbsolutePath().normalize());
+            KeygenOutput.print(output.out(), key, out.toAbsolutePath().normalize());
             return 0;
         }
     }
@@ -242,15 +233,9 @@ final class DkimCommand implements Runnable {
                 description = "...with this selector.")
         String selector;
 
-        @Option(
-                names = "--json",
-                description =
-                        "Print {\"ok\", \"keys\": [{\"domain\", \"selector\", \"algorithm\", \"name\", \"status\", "
-                                + "\"detail\", \"expected\", \"published\"}]}; status is match, mismatch, revoked, "
-                                + "invalid, missing or dns-error.")
-        boolean json;
+        @Mixin JsonOption json;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         static final long TIMEOUT_SECONDS = 30;
 
@@ -285,9 +270,9 @@ final class DkimCommand implements Runnable {
                 checks.add(KeyCheck.of(k, lookUp(dns, k.recordName())));
             }
             boolean ok = checks.stream().allMatch(KeyCheck::matches);
-            PrintWriter out = spec.commandLine().getOut();
-            if (json) {
-                out.println(json(keys, checks, ok));
+            PrintWriter out = output.out();
+            if (json.on()) {
+                output.json(json(keys, checks, ok));
             } else {
                 for (int i = 0; i < keys.size(); i++) {
                     SigningKey k = keys.get(i);
@@ -318,7 +303,7 @@ final class DkimCommand implements Runnable {
             }
         }
 
-        private static String json(List<SigningKey> keys, List<KeyCheck> checks, boolean ok)
+        private static ObjectNode json(List<SigningKey> keys, List<KeyCheck> checks, boolean ok)
                 throws IOException {
             ObjectMapper m = new ObjectMapper();
             ObjectNode root = m.createObjectNode();
@@ -338,7 +323,7 @@ final class DkimCommand implements Runnable {
                 ArrayNode published = o.putArray("published");
                 r.published().forEach(published::add);
             }
-            return m.writerWithDefaultPrettyPrinter().writeValueAsString(root);
+            return root;
         }
     }
 }

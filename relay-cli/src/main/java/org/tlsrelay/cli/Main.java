@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
         name = "tlsrelay",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
+        resourceBundle = "org.tlsrelay.cli.Messages",
         synopsisSubcommandLabel = "COMMAND",
         description = {
             "An enforcing outbound SMTP relay (smarthost): mail leaves only over the TLS that the recipient domain "

@@ -34,10 +34,8 @@ import org.tlsrelay.core.policy.list.UpdateOutcome;
 import org.tlsrelay.core.policy.list.VerifiedSignature;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay policy-list ...}: check, sign, install and export STARTTLS-Everywhere-format policy lists. */
 @Command(
@@ -68,14 +66,7 @@ import picocli.CommandLine.Spec;
             "  1  not valid / refused / failed (see the command)",
             "  2  usage error"
         })
-final class PolicyListCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class PolicyListCommand extends CommandGroup {
     // ---- verify ----
 
     @Command(
@@ -118,11 +109,11 @@ final class PolicyListCommand implements Runnable {
                 description = "Its detached signature (policy.json.asc).")
         Path signature;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             byte[] data = read(policy, "POLICY");
             byte[] sig = read(signature, "SIG");
             byte[] keyBytes = read(key, "KEY");
@@ -196,11 +187,11 @@ final class PolicyListCommand implements Runnable {
                         "Show whether MXHOST is allowed for DOMAIN, and by which pattern. May be repeated.")
         List<String> check;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             PolicyListDocument doc;
             try {
                 doc = PolicyListParser.parse(read(file, "FILE"));
@@ -348,12 +339,12 @@ final class PolicyListCommand implements Runnable {
                 description = "The list to sign (policy.json).")
         Path policy;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = output.out();
+            PrintWriter err = output.err();
             byte[] data = read(policy, "POLICY");
             byte[] key = read(secretKey, "KEY");
             char[] passphrase =
@@ -379,8 +370,7 @@ final class PolicyListCommand implements Runnable {
             try {
                 signed = ListSigner.sign(data, key, passphrase, now);
             } catch (ListSigningException e) {
-                err.println("tlsrelay: " + policy + " not signed: " + e.getMessage());
-                return 1;
+                return output.error(1, policy + " not signed: " + e.getMessage());
             } finally {
                 java.util.Arrays.fill(passphrase, '\0');
             }
@@ -388,8 +378,7 @@ final class PolicyListCommand implements Runnable {
             try {
                 PrivateFiles.replace(asc, signed.armored().getBytes(StandardCharsets.US_ASCII));
             } catch (IOException e) {
-                err.println("tlsrelay: cannot write " + asc + ": " + Problems.reason(e));
-                return 1;
+                return output.error(1, "cannot write " + asc + ": " + Problems.reason(e));
             }
             out.println(
                     "Wrote "
@@ -437,11 +426,11 @@ final class PolicyListCommand implements Runnable {
     static final class Update implements Callable<Integer> {
         @Mixin ConfigOption config;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             RelayConfig c = config.load();
             if (c.policy().lists().isEmpty()) {
                 out.println("No policy lists are configured (policy.lists); nothing to update.");
@@ -568,12 +557,12 @@ final class PolicyListCommand implements Runnable {
                 description = "A policy.json to export.")
         Path file;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = output.out();
+            PrintWriter err = output.err();
             PolicyListDocument doc;
             String source;
             if (file != null) {
@@ -611,18 +600,16 @@ final class PolicyListCommand implements Runnable {
                 try {
                     installed = updater.installed(list);
                 } catch (IOException e) {
-                    err.println("tlsrelay: list " + list.name() + ": " + Problems.describe(e));
-                    return 1;
+                    return output.error(1, "list " + list.name() + ": " + Problems.describe(e));
                 } catch (ListFormatException e) {
-                    err.println("tlsrelay: list " + list.name() + ": " + e.getMessage());
-                    return 1;
+                    return output.error(1, "list " + list.name() + ": " + e.getMessage());
                 } catch (ListSignatureException e) {
-                    err.println(
-                            "tlsrelay: list "
+                    return output.error(
+                            1,
+                            "list "
                                     + list.name()
                                     + ": the installed copy does not verify: "
                                     + Problems.describe(e));
-                    return 1;
                 }
                 if (installed.isEmpty()) {
                     err.println(

@@ -253,6 +253,11 @@ final class PolicyWiring implements AutoCloseable {
         return timeout;
     }
 
+    /** What a command says when {@code domain}'s resolution took longer than {@link #timeout()}. */
+    UsageException noAnswer(String domain) {
+        return new UsageException("no answer within " + timeout.toSeconds() + "s for " + domain);
+    }
+
     /**
      * Starts refreshing, in the background, the installed policy lists (each every {@code refresh}) and the cached
      * MTA-STS policies (before they expire, RFC 8461 §3.3), as the running relay does. Once only.
