@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.metrics.Health;
 
@@ -58,15 +57,8 @@ final class AdminServer implements AutoCloseable {
 
     /** Starts serving on {@code http}, which {@link #bind} bound. */
     static AdminServer start(HttpServer http, PrometheusMeterRegistry registry, Health health) {
-        AtomicInteger n = new AtomicInteger();
         ExecutorService executor =
-                Executors.newFixedThreadPool(
-                        2,
-                        r -> {
-                            Thread t = new Thread(r, "admin-http-" + n.incrementAndGet());
-                            t.setDaemon(true);
-                            return t;
-                        });
+                Executors.newFixedThreadPool(2, DaemonThreads.numbered("admin-http-"));
         http.setExecutor(executor);
         AdminServer server = new AdminServer(http, executor, registry, health);
         http.createContext("/", server::handle);

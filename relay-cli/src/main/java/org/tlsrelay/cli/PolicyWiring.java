@@ -116,14 +116,7 @@ final class PolicyWiring implements AutoCloseable {
         } catch (IOException e) {
             throw new ConfigException(List.of("delivery.trust.extra-ca: " + Problems.describe(e)));
         }
-        ExecutorService executor =
-                Executors.newFixedThreadPool(
-                        2,
-                        r -> {
-                            Thread t = new Thread(r, "mta-sts");
-                            t.setDaemon(true);
-                            return t;
-                        });
+        ExecutorService executor = Executors.newFixedThreadPool(2, DaemonThreads.named("mta-sts"));
         try {
             RelayResolvers resolvers;
             try {
@@ -266,13 +259,7 @@ final class PolicyWiring implements AutoCloseable {
         if (refresh != null) {
             return;
         }
-        refresh =
-                Executors.newSingleThreadScheduledExecutor(
-                        r -> {
-                            Thread t = new Thread(r, "policy-refresh");
-                            t.setDaemon(true);
-                            return t;
-                        });
+        refresh = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("policy-refresh"));
         lists.start(refresh);
         refresher = new MtaStsRefresher(mtaSts, refresh, MTA_STS_TICK);
         refresher.start();

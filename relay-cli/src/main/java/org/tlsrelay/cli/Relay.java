@@ -298,12 +298,7 @@ public final class Relay implements AutoCloseable {
             throw new IllegalArgumentException(String.join("; ", e.problems()), e);
         }
         ScheduledExecutorService executor =
-                Executors.newSingleThreadScheduledExecutor(
-                        r -> {
-                            Thread t = new Thread(r, "tls-rpt");
-                            t.setDaemon(true);
-                            return t;
-                        });
+                Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("tls-rpt"));
         ReportScheduler scheduler = ReportScheduler.withDefaults(service);
         scheduler.start(executor);
         running.push(

@@ -214,50 +214,52 @@ public final class ConfigLoader {
         };
     }
 
-    /** A whole number: an integer token; text or a fraction is reported, not coerced. */
-    private static final JsonDeserializer<Integer> WHOLE_NUMBER =
-            new JsonDeserializer<>() {
-                @Override
-                public Integer deserialize(JsonParser p, DeserializationContext ctxt)
-                        throws IOException {
-                    JsonToken t = p.currentToken();
-                    if (t == JsonToken.VALUE_NUMBER_INT
-                            && p.getNumberType() == JsonParser.NumberType.INT) {
-                        return p.getIntValue();
-                    }
-                    if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
-                        return (Integer)
-                                ctxt.handleWeirdNumberValue(Integer.class, p.getNumberValue(), "");
-                    }
-                    if (t == JsonToken.VALUE_STRING) {
-                        return (Integer)
-                                ctxt.handleWeirdStringValue(Integer.class, p.getText(), "");
-                    }
-                    return (Integer) ctxt.handleUnexpectedToken(Integer.class, p);
+    /** Reads a value from the parser's current token. */
+    private interface TokenReader<T> {
+        T read(JsonParser p) throws IOException;
+    }
+
+    /** Whether the parser's current token is a value of the type itself. */
+    private interface TokenTest {
+        boolean test(JsonParser p) throws IOException;
+    }
+
+    /**
+     * A value read only from tokens of its own kind: any other token (text for a number, a fraction for a whole
+     * number, a list) goes to the problem handler, which reports it in words; nothing is coerced.
+     */
+    private static <T> JsonDeserializer<T> strict(
+            Class<T> type, TokenTest own, TokenReader<T> read) {
+        return new JsonDeserializer<>() {
+            @Override
+            public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                JsonToken t = p.currentToken();
+                if (own.test(p)) {
+                    return read.read(p);
                 }
-            };
+                if (t == JsonToken.VALUE_STRING) {
+                    return type.cast(ctxt.handleWeirdStringValue(type, p.getText(), ""));
+                }
+                if (t.isNumeric()) {
+                    return type.cast(ctxt.handleWeirdNumberValue(type, p.getNumberValue(), ""));
+                }
+                return type.cast(ctxt.handleUnexpectedToken(type, p));
+            }
+        };
+    }
+
+    /** A whole number: an integer token that fits. */
+    private static final JsonDeserializer<Integer> WHOLE_NUMBER =
+            strict(
+                    Integer.class,
+                    p ->
+                            p.currentToken() == JsonToken.VALUE_NUMBER_INT
+                                    && p.getNumberType() == JsonParser.NumberType.INT,
+                    JsonParser::getIntValue);
 
     /** {@code true} or {@code false} (YAML 1.1's {@code yes}, {@code on}... arrive as booleans too). */
     private static final JsonDeserializer<Boolean> TRUE_OR_FALSE =
-            new JsonDeserializer<>() {
-                @Override
-                public Boolean deserialize(JsonParser p, DeserializationContext ctxt)
-                        throws IOException {
-                    JsonToken t = p.currentToken();
-                    if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
-                        return t == JsonToken.VALUE_TRUE;
-                    }
-                    if (t == JsonToken.VALUE_STRING) {
-                        return (Boolean)
-                                ctxt.handleWeirdStringValue(Boolean.class, p.getText(), "");
-                    }
-                    if (t.isNumeric()) {
-                        return (Boolean)
-                                ctxt.handleWeirdNumberValue(Boolean.class, p.getNumberValue(), "");
-                    }
-                    return (Boolean) ctxt.handleUnexpectedToken(Boolean.class, p);
-                }
-            };
+            strict(Boolean.class, p -> p.currentToken().isBoolean(), JsonParser::getBooleanValue);
 
     /** Text: any scalar as written ({@code hostname: 42} is the name "42"); a list or mapping is reported. */
     private static final JsonDeserializer<String> TEXT =
