@@ -21,6 +21,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.io.Problems;
 
@@ -555,7 +556,8 @@ public final class ReportService {
             } catch (TimeoutException ex) {
                 out.put(
                         e.getKey(),
-                        new TlsRptRecord.LookupFailed("no answer within " + settings.dnsTimeout()));
+                        new TlsRptRecord.LookupFailed(
+                                "no answer within " + Durations.format(settings.dnsTimeout())));
             } catch (ExecutionException ex) {
                 out.put(e.getKey(), new TlsRptRecord.LookupFailed(String.valueOf(ex.getCause())));
             } catch (InterruptedException ex) {

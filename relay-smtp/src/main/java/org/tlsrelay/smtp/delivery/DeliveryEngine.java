@@ -518,7 +518,7 @@ public final class DeliveryEngine implements AutoCloseable {
                 LOG.warn(
                         "{} message(s) still in delivery after {}; they are delivered after the next start",
                         inHand,
-                        settings.shutdownGrace());
+                        Durations.format(settings.shutdownGrace()));
             }
         }
         client.close();

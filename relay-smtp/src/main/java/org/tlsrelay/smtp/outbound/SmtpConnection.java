@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.enforce.TlsObservation;
 
 /**
@@ -77,8 +78,9 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
                                                                 "no reply to "
                                                                         + command
                                                                         + " within "
-                                                                        + Duration.ofMillis(
-                                                                                millis))),
+                                                                        + Durations.format(
+                                                                                Duration.ofMillis(
+                                                                                        millis)))),
                                         millis,
                                         TimeUnit.MILLISECONDS);
             }
