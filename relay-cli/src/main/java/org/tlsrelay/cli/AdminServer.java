@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.metrics.Health;
 
@@ -48,18 +47,19 @@ final class AdminServer implements AutoCloseable {
     /** Binds {@code listen} (port 0: any free port) and starts serving. */
     static AdminServer start(HostPort listen, PrometheusMeterRegistry registry, Health health)
             throws IOException {
-        InetSocketAddress bind =
-                new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port());
-        HttpServer http = HttpServer.create(bind, 16);
-        AtomicInteger n = new AtomicInteger();
+        return start(bind(listen), registry, health);
+    }
+
+    /** Binds {@code listen} without serving yet: the relay binds its ports before anything else starts. */
+    static HttpServer bind(HostPort listen) throws IOException {
+        return HttpServer.create(
+                new InetSocketAddress(InetAddress.getByName(listen.host()), listen.port()), 16);
+    }
+
+    /** Starts serving on {@code http}, which {@link #bind} bound. */
+    static AdminServer start(HttpServer http, PrometheusMeterRegistry registry, Health health) {
         ExecutorService executor =
-                Executors.newFixedThreadPool(
-                        2,
-                        r -> {
-                            Thread t = new Thread(r, "admin-http-" + n.incrementAndGet());
-                            t.setDaemon(true);
-                            return t;
-                        });
+                Executors.newFixedThreadPool(2, DaemonThreads.numbered("admin-http-"));
         http.setExecutor(executor);
         AdminServer server = new AdminServer(http, executor, registry, health);
         http.createContext("/", server::handle);

@@ -9,9 +9,8 @@ import java.util.Arrays;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.auth.PasswordHash;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay auth ...}: SMTP AUTH helpers. */
 @Command(
@@ -22,14 +21,7 @@ import picocli.CommandLine.Spec;
                 "Helpers for SMTP AUTH (RFC 4954) users: server.auth.users lists each user with a password "
                         + "hash, never a password.",
         subcommands = {AuthCommand.Hash.class})
-final class AuthCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class AuthCommand extends CommandGroup {
     @Command(
             name = "hash",
             mixinStandardHelpOptions = true,
@@ -49,7 +41,7 @@ final class AuthCommand implements Runnable {
                 "  printf '%%s\\n' \"$PW\" | tlsrelay auth hash --pbkdf2"
             })
     static final class Hash implements Callable<Integer> {
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Option(
                 names = "--pbkdf2",
@@ -84,13 +76,12 @@ final class AuthCommand implements Runnable {
                 if (password.length == 0) {
                     throw new UsageException("the password is empty");
                 }
-                spec.commandLine()
-                        .getOut()
+                output.out()
                         .println(
                                 pbkdf2
                                         ? PasswordHash.pbkdf2(password, iterations)
                                         : PasswordHash.bcrypt(password, cost));
-                spec.commandLine().getOut().flush();
+                output.out().flush();
                 return 0;
             } finally {
                 Arrays.fill(password, '\0');

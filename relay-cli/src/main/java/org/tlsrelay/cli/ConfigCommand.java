@@ -2,15 +2,15 @@ package org.tlsrelay.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.smtp.dns.DnssecProbe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay config ...}: work with the configuration file. */
 @Command(
@@ -21,14 +21,7 @@ import picocli.CommandLine.Spec;
                         + "its default and a comment).",
         mixinStandardHelpOptions = true,
         subcommands = {ConfigCommand.Check.class})
-final class ConfigCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class ConfigCommand extends CommandGroup {
     @Command(
             name = "check",
             mixinStandardHelpOptions = true,
@@ -43,7 +36,11 @@ final class ConfigCommand implements Runnable {
             },
             description = {
                 "Validate the configuration: prints OK and exits 0, or prints every error "
-                        + "(file:line: key: problem) and exits 2.",
+                        + "(file:line: key: problem) and exits 2. Besides the file itself it checks what it can "
+                        + "without starting: the listen addresses are this machine's, this user may create and "
+                        + "write the spool, the TLS certificate and key are readable and belong together, the "
+                        + "AUTH hashes, CA files, trust anchors and policy-list keys can be used. Lines starting "
+                        + "with \"warning:\" name what is allowed but likely wrong.",
                 "",
                 "With --probe-dns and dns.dnssec: validate, also asks each of dns.servers for the trust "
                         + "anchors' DNSKEY records with the DO bit, as run does at start: each server must "
@@ -63,13 +60,16 @@ final class ConfigCommand implements Runnable {
                         "Also check that dns.servers can carry DNSSEC validation, as run does at start.")
         boolean probeDns;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
             RelayConfig c = config.load();
-            spec.commandLine()
-                    .getOut()
+            List<String> problems = ConfigCheck.problems(c, config.file());
+            if (!problems.isEmpty()) {
+                throw new ConfigException(problems);
+            }
+            output.out()
                     .println(
                             "OK"
                                     + config.file()
@@ -84,11 +84,12 @@ final class ConfigCommand implements Runnable {
                                     + " policy list(s), "
                                     + c.policy().overrides().size()
                                     + " override(s)");
+            ConfigCheck.warnings(c).forEach(w -> output.out().println("warning: " + w));
             return probeDns ? probe(c) : 0;
         }
 
         private int probe(RelayConfig c) {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             if (c.dns().dnssec() == RelayConfig.DnssecMode.OFF) {
                 out.println("dns.dnssec: off: no DNSSEC validation and no DANE; nothing to probe");
                 return 0;
@@ -97,14 +98,12 @@ final class ConfigCommand implements Runnable {
             try {
                 result = DnssecProbe.of(c.dns()).check();
             } catch (IOException | IllegalArgumentException e) {
-                spec.commandLine().getErr().println("tlsrelay: " + e.getMessage());
-                return 2;
+                return output.error(2, e.getMessage());
             }
             result.lines().forEach(out::println);
             Optional<String> wrong = result.misconfiguration();
             if (wrong.isPresent()) {
-                spec.commandLine().getErr().println("tlsrelay: " + wrong.get());
-                return 2;
+                return output.error(2, wrong.get());
             }
             return result.validates() ? 0 : 1;
         }

@@ -24,12 +24,11 @@ import org.tlsrelay.core.dkim.KeyRecord;
 import org.tlsrelay.core.dkim.SigningKey;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.smtp.dns.DnsjavaResolver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay dkim ...}: make DKIM keys and check that DNS publishes them. */
 @Command(
@@ -40,14 +39,7 @@ import picocli.CommandLine.Spec;
                         + "configuration.",
         mixinStandardHelpOptions = true,
         subcommands = {DkimCommand.Keygen.class, DkimCommand.Check.class})
-final class DkimCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class DkimCommand extends CommandGroup {
     static String requireDomain(String domain) {
         if (!DkimNames.isDomain(domain)) {
             throw new UsageException("--domain: " + DkimNames.domainProblem(domain));
@@ -121,7 +113,7 @@ final class DkimCommand implements Runnable {
                 description = "Where to write the private key (a new file).")
         Path out;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
@@ -158,10 +150,10 @@ final class DkimCommand implements Runnable {
                         out
                                 + " exists: keys are never overwritten; choose another --out or remove it first");
             } catch (IOException e) {
-                throw new UsageException("cannot write " + out + ": " + e.getMessage());
+                throw new UsageException("cannot write " + out + ": " + Problems.reason(e));
             }
             SigningKey key = SigningKey.of(d, s, pair.getPrivate());
-            KeygenOutput.print(spec.commandLine().getOut(), key, out.toAbsolutePath().normalize());
+            KeygenOutput.print(output.out(), key, out.toAbsolutePath().normalize());
             return 0;
         }
     }
@@ -241,15 +233,9 @@ final class DkimCommand implements Runnable {
                 description = "...with this selector.")
         String selector;
 
-        @Option(
-                names = "--json",
-                description =
-                        "Print {\"ok\", \"keys\": [{\"domain\", \"selector\", \"algorithm\", \"name\", \"status\", "
-                                + "\"detail\", \"expected\", \"published\"}]}; status is match, mismatch, revoked, "
-                                + "invalid, missing or dns-error.")
-        boolean json;
+        @Mixin JsonOption json;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         static final long TIMEOUT_SECONDS = 30;
 
@@ -284,9 +270,9 @@ final class DkimCommand implements Runnable {
                 checks.add(KeyCheck.of(k, lookUp(dns, k.recordName())));
             }
             boolean ok = checks.stream().allMatch(KeyCheck::matches);
-            PrintWriter out = spec.commandLine().getOut();
-            if (json) {
-                out.println(json(keys, checks, ok));
+            PrintWriter out = output.out();
+            if (json.on()) {
+                output.json(json(keys, checks, ok));
             } else {
                 for (int i = 0; i < keys.size(); i++) {
                     SigningKey k = keys.get(i);
@@ -317,7 +303,7 @@ final class DkimCommand implements Runnable {
             }
         }
 
-        private static String json(List<SigningKey> keys, List<KeyCheck> checks, boolean ok)
+        private static ObjectNode json(List<SigningKey> keys, List<KeyCheck> checks, boolean ok)
                 throws IOException {
             ObjectMapper m = new ObjectMapper();
             ObjectNode root = m.createObjectNode();
@@ -337,7 +323,7 @@ final class DkimCommand implements Runnable {
                 ArrayNode published = o.putArray("published");
                 r.published().forEach(published::add);
             }
-            return m.writerWithDefaultPrettyPrinter().writeValueAsString(root);
+            return root;
         }
     }
 }

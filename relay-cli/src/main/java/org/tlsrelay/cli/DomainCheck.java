@@ -48,7 +48,12 @@ final class DomainCheck {
             boolean valid,
             Optional<String> record,
             List<String> rua,
-            String problem) {}
+            String problem) {
+        /** No usable record: what was found, and why it does not do. */
+        static TlsRpt invalid(String name, List<String> records, String lookup, String problem) {
+            return new TlsRpt(name, records, lookup, false, Optional.empty(), List.of(), problem);
+        }
+    }
 
     /** The JSON name of how the MX list was found: {@code found}, {@code implicit}, {@code null-mx}, ... */
     static String label(MxProbe.Lookup lookup) {
@@ -132,14 +137,7 @@ final class DomainCheck {
         List<String> all = txt.found().orElse(List.of());
         String lookup = txt.isFound() ? "found" : txt.describe();
         if (txt.isFailed()) {
-            return new TlsRpt(
-                    name,
-                    all,
-                    lookup,
-                    false,
-                    Optional.empty(),
-                    List.of(),
-                    "the look-up failed: " + txt.describe());
+            return TlsRpt.invalid(name, all, lookup, "the look-up failed: " + txt.describe());
         }
         TlsRptRecord.Discovery d = TlsRptRecord.discover(all);
         if (d instanceof TlsRptRecord.Found f) {
@@ -153,13 +151,10 @@ final class DomainCheck {
                     String.join("; ", f.ignored()));
         }
         String problem = d instanceof TlsRptRecord.NotFound n ? n.reason() : d.toString();
-        return new TlsRpt(
+        return TlsRpt.invalid(
                 name,
                 all,
                 lookup,
-                false,
-                Optional.empty(),
-                List.of(),
                 problem.equals("no TXT record") ? "no TXT record at " + name : problem);
     }
 

@@ -14,11 +14,10 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.HostPort;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.io.Problems;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay health}: asks a running relay's admin server whether it is up (the container HEALTHCHECK). */
 @Command(
@@ -64,7 +63,7 @@ final class HealthCommand implements Callable<Integer> {
 
     @Mixin ConfigOption config;
 
-    @Spec CommandSpec spec;
+    @Mixin Output output;
 
     @Override
     public Integer call() throws Exception {
@@ -75,8 +74,8 @@ final class HealthCommand implements Callable<Integer> {
             throw new UsageException("--timeout: " + e.getMessage());
         }
         URI target = target();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = output.out();
+        PrintWriter err = output.err();
         HttpClient client =
                 HttpClient.newBuilder()
                         .connectTimeout(wait)
@@ -96,13 +95,7 @@ final class HealthCommand implements Callable<Integer> {
             out.flush();
             return response.statusCode() == 200 ? 0 : 1;
         } catch (IOException e) {
-            err.println(
-                    "tlsrelay: "
-                            + target
-                            + ": no answer: "
-                            + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            err.flush();
-            return 1;
+            return output.error(1, target + ": no answer: " + Problems.describe(e));
         }
     }
 
@@ -129,11 +122,6 @@ final class HealthCommand implements Callable<Integer> {
                     case "::", "::0" -> "::1";
                     default -> listen.host();
                 };
-        return URI.create(
-                "http://"
-                        + (host.indexOf(':') >= 0 ? "[" + host + "]" : host)
-                        + ":"
-                        + listen.port()
-                        + "/health");
+        return URI.create("http://" + new HostPort(host, listen.port()) + "/health");
     }
 }

@@ -1,6 +1,11 @@
 package org.tlsrelay.cli;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.ConfigException;
+import org.tlsrelay.core.io.Problems;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -10,6 +15,7 @@ import picocli.CommandLine.Option;
         name = "tlsrelay",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
+        resourceBundle = "org.tlsrelay.cli.Messages",
         synopsisSubcommandLabel = "COMMAND",
         description = {
             "An enforcing outbound SMTP relay (smarthost): mail leaves only over the TLS that the recipient domain "
@@ -53,6 +59,7 @@ import picocli.CommandLine.Option;
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -134,6 +141,10 @@ public final class Main implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /**
+     * Every error a command did not handle itself, as one line (a configuration error: one per problem) that says
+     * what is wrong, without a Java class name or a stack trace; exit status 2.
+     */
     private static int handleError(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
         if (e instanceof ConfigException ce) {
             ce.problems().forEach(cli.getErr()::println);
@@ -143,7 +154,15 @@ public final class Main implements Runnable {
             cli.getErr().println("tlsrelay: " + e.getMessage());
             return 2;
         }
-        cli.getErr().println("tlsrelay: " + e);
+        if (Problems.meaningful(e) instanceof AccessDeniedException denied) {
+            // the relay's state, read or changed by a command run as another user (root, an admin)
+            cli.getErr().println("tlsrelay: " + StateAccess.runAsRelayUser(denied).getMessage());
+            return 2;
+        }
+        if (!(e instanceof IOException)) {
+            LOG.debug("unexpected error", e); // the stack trace, for a bug report
+        }
+        cli.getErr().println("tlsrelay: " + Problems.describe(e));
         return 2;
     }
 }

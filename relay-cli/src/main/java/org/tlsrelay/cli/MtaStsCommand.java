@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.mtasts.FetchResult;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
@@ -25,10 +26,8 @@ import org.tlsrelay.core.policy.mtasts.Probe;
 import org.tlsrelay.core.policy.mtasts.StsTxtRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay mta-sts ...}: check MTA-STS policies (RFC 8461) as a domain owner or operator. */
 @Command(
@@ -37,14 +36,7 @@ import picocli.CommandLine.Spec;
         description = "MTA-STS (RFC 8461) tools for domain owners and operators.",
         mixinStandardHelpOptions = true,
         subcommands = {MtaStsCommand.Lint.class, MtaStsCommand.Fetch.class})
-final class MtaStsCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class MtaStsCommand extends CommandGroup {
     @Command(
             name = "lint",
             mixinStandardHelpOptions = true,
@@ -75,7 +67,7 @@ final class MtaStsCommand implements Runnable {
                         "Also say whether the policy allows this MX host name (field mx_allowed).")
         String checkMx;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
@@ -105,9 +97,7 @@ final class MtaStsCommand implements Runnable {
                 allowed = parse.allowsMx(checkMx);
                 o.put("mx_allowed", allowed);
             }
-            PrintWriter out = spec.commandLine().getOut();
-            out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(o));
-            out.flush();
+            output.json(o);
             return parse.valid() && allowed ? 0 : 1;
         }
 
@@ -124,7 +114,7 @@ final class MtaStsCommand implements Runnable {
             } catch (NoSuchFileException e) {
                 throw new UsageException(file + ": no such file");
             } catch (IOException e) {
-                throw new UsageException(file + ": cannot read: " + e.getMessage());
+                throw new UsageException(file + ": cannot read: " + Problems.reason(e));
             }
         }
     }
@@ -153,12 +143,11 @@ final class MtaStsCommand implements Runnable {
         @Parameters(paramLabel = "DOMAIN", description = "The policy domain.")
         String domain;
 
-        @Option(names = "--json", description = "Print one JSON object instead of text.")
-        boolean json;
+        @Mixin JsonOption json;
 
         @Mixin ConfigOption config;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
@@ -172,20 +161,16 @@ final class MtaStsCommand implements Runnable {
                                     .probe(domain)
                                     .get(wiring.timeout().toMillis(), TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
-                    throw new UsageException(
-                            "no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
+                    throw wiring.noAnswer(domain);
                 } catch (ExecutionException e) {
                     throw new IllegalStateException(e.getCause());
                 }
                 String url =
                         PolicyFetcher.url(
                                 DnsNames.normalise(domain), cfg.policy().mtaSts().httpsPort());
-                PrintWriter out = spec.commandLine().getOut();
-                if (json) {
-                    out.println(
-                            new ObjectMapper()
-                                    .writerWithDefaultPrettyPrinter()
-                                    .writeValueAsString(toJson(probe, url)));
+                PrintWriter out = output.out();
+                if (json.on()) {
+                    output.json(toJson(probe, url));
                 } else {
                     printText(out, probe, url);
                 }

@@ -3,7 +3,6 @@ package org.tlsrelay.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,10 +12,10 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
-import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dane.DanePolicy;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.enforce.CertificateValidity;
 import org.tlsrelay.core.enforce.PeerCertificate;
 import org.tlsrelay.core.enforce.TlsObservation;
@@ -24,7 +23,6 @@ import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import org.tlsrelay.core.tls.TlsResult;
-import org.tlsrelay.core.tls.TrustMaterial;
 import org.tlsrelay.smtp.delivery.MxProbe;
 import org.tlsrelay.smtp.delivery.MxResolvers;
 import org.tlsrelay.smtp.outbound.OutboundClient;
@@ -33,10 +31,7 @@ import org.tlsrelay.smtp.outbound.ProbeResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Help.Ansi;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code tlsrelay policy check DOMAIN}: the relay's real verdict for a domain. Resolves the policy, reads the TLS-RPT
@@ -91,29 +86,18 @@ final class PolicyCheckCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DOMAIN", description = "The recipient domain to check.")
     String domain;
 
-    @Option(
-            names = "--json",
-            description = "Print one JSON object (fields below) instead of the table.")
-    boolean json;
+    @Mixin JsonOption json;
 
     @Mixin ConfigOption config;
 
-    @Spec CommandSpec spec;
+    @Mixin Output output;
 
     @Override
     public Integer call() throws Exception {
         domain = UsageException.requireDomain(domain);
         String name = DnsNames.normalise(domain);
         RelayConfig cfg = config.load();
-        TrustMaterial trust;
-        try {
-            trust =
-                    TrustMaterial.from(
-                            cfg.delivery().trust().system(), cfg.delivery().trust().extraCa());
-        } catch (IOException e) {
-            throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
-        }
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = output.err();
         OutboundSettings s = OutboundSettings.from(cfg);
         // A probe holds one connection at a time and keeps none for reuse: one event-loop thread is
         // enough.
@@ -132,7 +116,8 @@ final class PolicyCheckCommand implements Callable<Integer> {
                 s.connectTimeout().plus(s.commandTimeout().multipliedBy(5)).plusSeconds(5);
         try (PolicyWiring wiring = PolicyWiring.open(cfg);
                 OutboundClient client =
-                        new OutboundClient(probeSettings, trust, TlsOutcomeListener.none())) {
+                        new OutboundClient(
+                                probeSettings, wiring.trust(), TlsOutcomeListener.none())) {
             // the resolvers delivery uses: the validating one for the MX and where DANE applies
             MxResolvers resolvers =
                     wiring.resolvers()
@@ -161,13 +146,11 @@ final class PolicyCheckCommand implements Callable<Integer> {
                 DomainCheck.TlsRpt tlsRpt = check.tlsRpt(name);
                 report = check.run(name, policy, tlsRpt);
             } catch (TimeoutException e) {
-                throw new UsageException(
-                        "no answer within " + wiring.timeout().toSeconds() + "s for " + name);
+                throw wiring.noAnswer(name);
             }
-            PrintWriter out = spec.commandLine().getOut();
-            if (json) {
-                out.println(
-                        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(report)));
+            PrintWriter out = output.out();
+            if (json.on()) {
+                output.json(toJson(report));
             } else {
                 new TextReport(out, Ansi.AUTO.enabled(), Instant.now()).print(report);
             }
@@ -183,7 +166,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
         o.put("domain", r.domain());
         o.put("verdict", r.wouldDeliver() ? "deliver" : "refuse");
         o.put("reason", r.reason());
-        o.set("policy", PolicyCommand.Show.toJson(r.policy()));
+        o.set("policy", ResolvedPolicyView.json(r.policy()));
         ObjectNode rpt = o.putObject("tls_rpt");
         rpt.put("name", r.tlsRpt().name());
         ArrayNode records = rpt.putArray("records");
@@ -246,7 +229,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
     private static ObjectNode addressJson(MxProbe.AddressCheck a) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("address", a.target().address().getHostAddress());
+        o.put("address", IpAddresses.text(a.target().address()));
         o.put("port", a.target().port());
         ProbeResult p = a.probe();
         o.put("connected", p instanceof ProbeResult.Observed);
@@ -465,11 +448,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
         }
 
         private static String[] row(String mx, String pattern, MxProbe.AddressCheck a) {
-            String address = a.target().address().getHostAddress();
-            address =
-                    (address.indexOf(':') >= 0 ? "[" + address + "]" : address)
-                            + ":"
-                            + a.target().port();
+            String address = IpAddresses.withPort(a.target().address(), a.target().port());
             String starttls = "-";
             String tls = "-";
             String chain = "-";

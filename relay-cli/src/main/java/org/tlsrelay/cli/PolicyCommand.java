@@ -12,7 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Collectors;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dane.DaneLookup;
 import org.tlsrelay.core.dane.DanePolicy;
@@ -21,15 +20,10 @@ import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.MxRecord;
-import org.tlsrelay.core.policy.MxPattern;
-import org.tlsrelay.core.policy.mtasts.CachedPolicy;
 import org.tlsrelay.core.policy.resolve.ResolvedPolicy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay policy ...}: which TLS policy applies to a domain, and why. */
 @Command(
@@ -40,14 +34,7 @@ import picocli.CommandLine.Spec;
                         + "do with mail to it, MX by MX (check).",
         mixinStandardHelpOptions = true,
         subcommands = {PolicyCommand.Show.class, PolicyCheckCommand.class})
-final class PolicyCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class PolicyCommand extends CommandGroup {
     @Command(
             name = "show",
             mixinStandardHelpOptions = true,
@@ -70,12 +57,11 @@ final class PolicyCommand implements Runnable {
         @Parameters(paramLabel = "DOMAIN", description = "The recipient domain.")
         String domain;
 
-        @Option(names = "--json", description = "Print one JSON object instead of text.")
-        boolean json;
+        @Mixin JsonOption json;
 
         @Mixin ConfigOption config;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
@@ -93,19 +79,15 @@ final class PolicyCommand implements Runnable {
                                     cfg.delivery().port(),
                                     cfg.dane().insecureMx());
                 } catch (TimeoutException e) {
-                    throw new UsageException(
-                            "no answer within " + wiring.timeout().toSeconds() + "s for " + domain);
+                    throw wiring.noAnswer(domain);
                 }
-                PrintWriter out = spec.commandLine().getOut();
-                if (json) {
-                    ObjectNode o = toJson(p);
+                PrintWriter out = output.out();
+                if (json.on()) {
+                    ObjectNode o = ResolvedPolicyView.json(p);
                     o.set("dane", dane.toJson());
-                    out.println(
-                            new ObjectMapper()
-                                    .writerWithDefaultPrettyPrinter()
-                                    .writeValueAsString(o));
+                    output.json(o);
                 } else {
-                    printText(out, p);
+                    ResolvedPolicyView.print(out, p);
                     dane.print(out);
                 }
                 out.flush();
@@ -187,56 +169,6 @@ final class PolicyCommand implements Runnable {
                     out.println("  " + d.describe());
                 }
             }
-        }
-
-        static ObjectNode toJson(ResolvedPolicy p) {
-            ObjectMapper m = new ObjectMapper();
-            ObjectNode o = m.createObjectNode();
-            o.put("domain", p.domain());
-            o.put("mode", p.mode().label());
-            ArrayNode mx = o.putArray("mx");
-            p.mxs().forEach(x -> mx.add(x.text()));
-            o.put("source", p.source().label());
-            o.put("list", p.listName().orElse(null));
-            o.put("forced", p.forced());
-            o.put("explanation", p.explanation());
-            if (p.mtaSts().isPresent()) {
-                CachedPolicy c = p.mtaSts().get();
-                ObjectNode sts = o.putObject("mta_sts");
-                sts.put("id", c.id());
-                sts.put("fetched", c.fetchedAt().toString());
-                sts.put("expires", c.expiresAt().toString());
-                sts.put("max_age", c.policy().maxAgeSeconds());
-                ArrayNode lines = sts.putArray("policy_lines");
-                c.policy().lines().forEach(lines::add);
-            } else {
-                o.putNull("mta_sts");
-            }
-            o.put("failure", p.stsFailure().map(f -> f.type().resultType()).orElse(null));
-            o.put("failure_detail", p.stsFailure().map(f -> f.detail()).orElse(null));
-            return o;
-        }
-
-        static void printText(PrintWriter out, ResolvedPolicy p) {
-            out.println("domain:       " + p.domain());
-            out.println("mode:         " + p.mode().label());
-            out.println(
-                    "mx:           "
-                            + (p.mxs().isEmpty()
-                                    ? "(any)"
-                                    : p.mxs().stream()
-                                            .map(MxPattern::text)
-                                            .collect(Collectors.joining(", "))));
-            out.println("source:       " + p.sourceDescription());
-            out.println("why:          " + p.explanation());
-            p.mtaSts()
-                    .ifPresent(
-                            c -> {
-                                out.println("policy id:    " + c.id());
-                                out.println("fetched:      " + c.fetchedAt());
-                                out.println("expires:      " + c.expiresAt());
-                            });
-            p.stsFailure().ifPresent(f -> out.println("sts failure:  " + f));
         }
     }
 }

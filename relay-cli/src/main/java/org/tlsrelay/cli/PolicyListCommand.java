@@ -2,10 +2,10 @@ package org.tlsrelay.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,6 +14,8 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.io.PrivateFiles;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.list.ListEntry;
 import org.tlsrelay.core.policy.list.ListFormatException;
@@ -33,10 +35,8 @@ import org.tlsrelay.core.policy.list.UpdateOutcome;
 import org.tlsrelay.core.policy.list.VerifiedSignature;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay policy-list ...}: check, sign, install and export STARTTLS-Everywhere-format policy lists. */
 @Command(
@@ -67,14 +67,7 @@ import picocli.CommandLine.Spec;
             "  1  not valid / refused / failed (see the command)",
             "  2  usage error"
         })
-final class PolicyListCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class PolicyListCommand extends CommandGroup {
     // ---- verify ----
 
     @Command(
@@ -117,11 +110,11 @@ final class PolicyListCommand implements Runnable {
                 description = "Its detached signature (policy.json.asc).")
         Path signature;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             byte[] data = read(policy, "POLICY");
             byte[] sig = read(signature, "SIG");
             byte[] keyBytes = read(key, "KEY");
@@ -195,11 +188,11 @@ final class PolicyListCommand implements Runnable {
                         "Show whether MXHOST is allowed for DOMAIN, and by which pattern. May be repeated.")
         List<String> check;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             for (int i = 0; check != null && i + 1 < check.size(); i += 2) {
                 requireCheckable(check.get(i), check.get(i + 1));
             }
@@ -370,12 +363,12 @@ final class PolicyListCommand implements Runnable {
                 description = "The list to sign (policy.json).")
         Path policy;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = output.out();
+            PrintWriter err = output.err();
             byte[] data = read(policy, "POLICY");
             byte[] key = read(secretKey, "KEY");
             char[] passphrase =
@@ -401,23 +394,15 @@ final class PolicyListCommand implements Runnable {
             try {
                 signed = ListSigner.sign(data, key, passphrase, now);
             } catch (ListSigningException e) {
-                err.println("tlsrelay: " + policy + " not signed: " + e.getMessage());
-                return 1;
+                return output.error(1, policy + " not signed: " + e.getMessage());
             } finally {
                 java.util.Arrays.fill(passphrase, '\0');
             }
             Path asc = policy.resolveSibling(policy.getFileName() + ".asc");
             try {
-                Path tmp = Files.createTempFile(asc.toAbsolutePath().getParent(), ".sign-", ".tmp");
-                Files.writeString(tmp, signed.armored());
-                Files.move(
-                        tmp,
-                        asc,
-                        StandardCopyOption.ATOMIC_MOVE,
-                        StandardCopyOption.REPLACE_EXISTING);
+                PrivateFiles.replace(asc, signed.armored().getBytes(StandardCharsets.US_ASCII));
             } catch (IOException e) {
-                err.println("tlsrelay: cannot write " + asc + ": " + e.getMessage());
-                return 1;
+                return output.error(1, "cannot write " + asc + ": " + Problems.reason(e));
             }
             out.println(
                     "Wrote "
@@ -465,11 +450,11 @@ final class PolicyListCommand implements Runnable {
     static final class Update implements Callable<Integer> {
         @Mixin ConfigOption config;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             RelayConfig c = config.load();
             if (c.policy().lists().isEmpty()) {
                 out.println("No policy lists are configured (policy.lists); nothing to update.");
@@ -596,12 +581,12 @@ final class PolicyListCommand implements Runnable {
                 description = "A policy.json to export.")
         Path file;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = output.out();
+            PrintWriter err = output.err();
             PolicyListDocument doc;
             String source;
             if (file != null) {
@@ -638,16 +623,17 @@ final class PolicyListCommand implements Runnable {
                 Optional<SignedList> installed;
                 try {
                     installed = updater.installed(list);
-                } catch (IOException | ListFormatException e) {
-                    err.println("tlsrelay: list " + list.name() + ": " + e.getMessage());
-                    return 1;
+                } catch (IOException e) {
+                    return output.error(1, "list " + list.name() + ": " + Problems.describe(e));
+                } catch (ListFormatException e) {
+                    return output.error(1, "list " + list.name() + ": " + e.getMessage());
                 } catch (ListSignatureException e) {
-                    err.println(
-                            "tlsrelay: list "
+                    return output.error(
+                            1,
+                            "list "
                                     + list.name()
                                     + ": the installed copy does not verify: "
-                                    + e);
-                    return 1;
+                                    + Problems.describe(e));
                 }
                 if (installed.isEmpty()) {
                     err.println(
@@ -676,7 +662,7 @@ final class PolicyListCommand implements Runnable {
         try {
             return PolicyListUpdater.from(c.listSettings(), Clock.systemUTC());
         } catch (IOException e) {
-            throw new UsageException("delivery.trust: " + e.getMessage());
+            throw new UsageException("delivery.trust: " + Problems.describe(e));
         }
     }
 
@@ -687,7 +673,7 @@ final class PolicyListCommand implements Runnable {
         } catch (NoSuchFileException e) {
             throw new UsageException(what + " " + file + ": no such file");
         } catch (IOException e) {
-            throw new UsageException(what + " " + file + ": cannot read: " + e.getMessage());
+            throw new UsageException(what + " " + file + ": cannot read: " + Problems.reason(e));
         }
     }
 

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.policy.list.InstalledPolicyLists;
 import org.tlsrelay.core.policy.list.ListSource;
@@ -68,8 +69,13 @@ final class PolicyWiring implements AutoCloseable {
         this.timeout = timeout;
     }
 
+    /**
+     * For a command's look-ups: no metrics, and a look-up DNSSEC cannot validate is at most one WARN line for the
+     * whole command ({@link RelayResolvers#forCommand}).
+     */
     static PolicyWiring open(RelayConfig config) throws ConfigException {
-        return open(config, RelayMetrics.noop());
+        return open(
+                config, RelayMetrics.noop(), UnaryOperator.identity(), RelayResolvers::forCommand);
     }
 
     /**
@@ -87,6 +93,20 @@ final class PolicyWiring implements AutoCloseable {
     static PolicyWiring open(
             RelayConfig config, RelayMetrics metrics, UnaryOperator<PolicyFetcher> fetches)
             throws ConfigException {
+        return open(config, metrics, fetches, RelayResolvers::create);
+    }
+
+    /** How the resolvers are made: watched by the relay's monitor, or a command's. */
+    private interface ResolverFactory {
+        RelayResolvers create(RelayConfig.Dns config) throws IOException;
+    }
+
+    private static PolicyWiring open(
+            RelayConfig config,
+            RelayMetrics metrics,
+            UnaryOperator<PolicyFetcher> fetches,
+            ResolverFactory resolverFactory)
+            throws ConfigException {
         TrustMaterial trust;
         try {
             trust =
@@ -94,22 +114,15 @@ final class PolicyWiring implements AutoCloseable {
                             config.delivery().trust().system(),
                             config.delivery().trust().extraCa());
         } catch (IOException e) {
-            throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
+            throw new ConfigException(List.of("delivery.trust.extra-ca: " + Problems.describe(e)));
         }
-        ExecutorService executor =
-                Executors.newFixedThreadPool(
-                        2,
-                        r -> {
-                            Thread t = new Thread(r, "mta-sts");
-                            t.setDaemon(true);
-                            return t;
-                        });
+        ExecutorService executor = Executors.newFixedThreadPool(2, DaemonThreads.named("mta-sts"));
         try {
             RelayResolvers resolvers;
             try {
-                resolvers = RelayResolvers.create(config.dns());
+                resolvers = resolverFactory.create(config.dns());
             } catch (IOException | IllegalArgumentException e) {
-                throw new ConfigException(List.of("dns.trust-anchors: " + e.getMessage()));
+                throw new ConfigException(List.of("dns.trust-anchors: " + Problems.describe(e)));
             }
             DnsResolver dns = resolvers.general();
             Duration fetchTimeout = config.delivery().connectTimeout();
@@ -130,7 +143,7 @@ final class PolicyWiring implements AutoCloseable {
                                                             metrics.mtaStsFetchFailed(f.type());
                                                         }
                                                     }));
-            PolicyCache cache = new PolicyCache(config.spool().stateDir().resolve("mta-sts"));
+            PolicyCache cache = new PolicyCache(config.spool().mtaStsDir());
             metrics.bindMtaStsCache(cache.directory(), PolicyWiring::cachedPolicies);
             MtaStsResolver mtaSts;
             try {
@@ -147,7 +160,7 @@ final class PolicyWiring implements AutoCloseable {
                         List.of(
                                 cache.directory()
                                         + ": cannot read the MTA-STS cache: "
-                                        + e.getMessage()));
+                                        + Problems.describe(e)));
             }
             InstalledPolicyLists lists = lists(config);
             for (ListSource l : config.policy().lists()) {
@@ -191,9 +204,9 @@ final class PolicyWiring implements AutoCloseable {
         } catch (IOException e) {
             throw new ConfigException(
                     List.of(
-                            config.spool().stateDir().resolve("lists")
+                            config.spool().listsDir()
                                     + ": cannot read the installed policy lists: "
-                                    + e.getMessage()));
+                                    + Problems.describe(e)));
         }
     }
 
@@ -233,6 +246,11 @@ final class PolicyWiring implements AutoCloseable {
         return timeout;
     }
 
+    /** What a command says when {@code domain}'s resolution took longer than {@link #timeout()}. */
+    UsageException noAnswer(String domain) {
+        return new UsageException("no answer within " + timeout.toSeconds() + "s for " + domain);
+    }
+
     /**
      * Starts refreshing, in the background, the installed policy lists (each every {@code refresh}) and the cached
      * MTA-STS policies (before they expire, RFC 8461 §3.3), as the running relay does. Once only.
@@ -241,13 +259,7 @@ final class PolicyWiring implements AutoCloseable {
         if (refresh != null) {
             return;
         }
-        refresh =
-                Executors.newSingleThreadScheduledExecutor(
-                        r -> {
-                            Thread t = new Thread(r, "policy-refresh");
-                            t.setDaemon(true);
-                            return t;
-                        });
+        refresh = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("policy-refresh"));
         lists.start(refresh);
         refresher = new MtaStsRefresher(mtaSts, refresh, MTA_STS_TICK);
         refresher.start();

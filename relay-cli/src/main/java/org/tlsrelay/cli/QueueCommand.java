@@ -1,17 +1,18 @@
 package org.tlsrelay.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.EnvelopeCodec;
 import org.tlsrelay.core.queue.QueueEntry;
@@ -21,10 +22,7 @@ import org.tlsrelay.core.queue.RecipientStatus;
 import org.tlsrelay.core.queue.SpoolAdmin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code tlsrelay queue ...}: look at and change the spool directory ({@code spool.dir}), also while the relay runs.
@@ -47,37 +45,53 @@ import picocli.CommandLine.Spec;
         },
         footerHeading = "%nExit status:%n",
         footer = {"  0  done", "  1  no message with that id", "  2  usage or configuration error"})
-final class QueueCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class QueueCommand extends CommandGroup {
     static final int NOT_FOUND = 1;
 
     /** Shared by the subcommands: the configuration and the output streams. */
     abstract static class Sub implements Callable<Integer> {
         @Mixin ConfigOption config;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
+        /** The spool, or {@code permission denied: SPOOL (run as the relay's user)} if this user may not read it. */
         SpoolAdmin open() throws Exception {
-            return SpoolAdmin.open(config.load().spool().dir());
+            Path dir = config.load().spool().dir();
+            if (Files.isDirectory(dir) && !(Files.isReadable(dir) && Files.isExecutable(dir))) {
+                throw StateAccess.runAsRelayUser(dir.toAbsolutePath().normalize());
+            }
+            return SpoolAdmin.open(dir);
         }
 
         PrintWriter out() {
-            return spec.commandLine().getOut();
-        }
-
-        PrintWriter err() {
-            return spec.commandLine().getErr();
+            return output.out();
         }
 
         int notFound(String id) {
-            err().println("tlsrelay: no message " + id + " in the queue");
-            return NOT_FOUND;
+            return output.error(NOT_FOUND, "no message " + id + " in the queue");
+        }
+
+        /** A change of one message ({@code delete}, {@code hold}, {@code release}): its state before, if any. */
+        interface Change {
+            Optional<QueueState> apply(SpoolAdmin spool, String id) throws IOException;
+        }
+
+        /** What a command prints once its change is made, given the state before; returns the exit status. */
+        interface Done {
+            int report(QueueState was);
+        }
+
+        /** Makes {@code change} to message {@code id}: exit 1 when there is no such message, else {@code done}'s. */
+        int change(String id, Change change, Done done) throws Exception {
+            try (SpoolAdmin spool = open()) {
+                Optional<QueueState> was = change.apply(spool, id);
+                if (was.isEmpty()) {
+                    return notFound(id);
+                }
+                int status = done.report(was.get());
+                out().flush();
+                return status;
+            }
         }
     }
 
@@ -97,14 +111,13 @@ final class QueueCommand implements Runnable {
                 "--json prints a JSON array; the fields are described in the README (Inbound SMTP and the spool)."
             })
     static final class ListCmd extends Sub {
-        @Option(names = "--json", description = "Print a JSON array instead of a table.")
-        boolean json;
+        @Mixin JsonOption json;
 
         @Override
         public Integer call() throws Exception {
             try (SpoolAdmin spool = open()) {
                 List<QueueEntry> entries = spool.entries();
-                if (json) {
+                if (json.on()) {
                     ObjectMapper m = EnvelopeCodec.mapper();
                     ArrayNode a = m.createArrayNode();
                     for (QueueEntry e : entries) {
@@ -117,8 +130,7 @@ final class QueueCommand implements Runnable {
                             o.put("error", d.error());
                         }
                     }
-                    out().println(m.writerWithDefaultPrettyPrinter().writeValueAsString(a));
-                    out().flush();
+                    output.json(a);
                     return 0;
                 }
                 if (entries.isEmpty()) {
@@ -209,10 +221,7 @@ final class QueueCommand implements Runnable {
         @Parameters(paramLabel = "ID", description = "The queue id (as in 'queued as ID').")
         String id;
 
-        @Option(
-                names = "--json",
-                description = "Print the envelope as one JSON object (no message content).")
-        boolean json;
+        @Mixin JsonOption json;
 
         @Override
         public Integer call() throws Exception {
@@ -221,19 +230,17 @@ final class QueueCommand implements Runnable {
                 try {
                     found = spool.find(id);
                 } catch (IOException e) {
-                    err().println("tlsrelay: " + id + " is damaged: " + e.getMessage());
-                    return NOT_FOUND;
+                    return output.error(NOT_FOUND, id + " is damaged: " + Problems.describe(e));
                 }
                 if (found.isEmpty()) {
                     return notFound(id);
                 }
                 QueuedMessage q = found.get();
-                ObjectMapper m = EnvelopeCodec.mapper().enable(SerializationFeature.INDENT_OUTPUT);
+                ObjectMapper m = EnvelopeCodec.mapper();
                 ObjectNode o = entry(m, q);
                 o.set("envelope", m.valueToTree(q.envelope()));
-                if (json) {
-                    out().println(m.writeValueAsString(o));
-                    out().flush();
+                if (json.on()) {
+                    output.json(o);
                     return 0;
                 }
                 Envelope e = q.envelope();
@@ -315,15 +322,13 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (SpoolAdmin spool = open()) {
-                Optional<QueueState> was = spool.delete(id);
-                if (was.isEmpty()) {
-                    return notFound(id);
-                }
-                out().println(id + ": deleted (was " + was.get().label() + ")");
-                out().flush();
-                return 0;
-            }
+            return change(
+                    id,
+                    SpoolAdmin::delete,
+                    was -> {
+                        out().println(id + ": deleted (was " + was.label() + ")");
+                        return 0;
+                    });
         }
     }
 
@@ -348,23 +353,21 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (SpoolAdmin spool = open()) {
-                Optional<QueueState> was = spool.hold(id);
-                if (was.isEmpty()) {
-                    return notFound(id);
-                }
-                if (was.get() == QueueState.CORRUPT) {
-                    err().println("tlsrelay: " + id + " has an unreadable envelope; delete it");
-                    return NOT_FOUND;
-                }
-                out().println(
-                                id
-                                        + (was.get() == QueueState.HOLD
-                                                ? ": already on hold"
-                                                : ": on hold"));
-                out().flush();
-                return 0;
-            }
+            return change(
+                    id,
+                    SpoolAdmin::hold,
+                    was -> {
+                        if (was == QueueState.CORRUPT) {
+                            return output.error(
+                                    NOT_FOUND, id + " has an unreadable envelope; delete it");
+                        }
+                        out().println(
+                                        id
+                                                + (was == QueueState.HOLD
+                                                        ? ": already on hold"
+                                                        : ": on hold"));
+                        return 0;
+                    });
         }
     }
 
@@ -388,19 +391,17 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (SpoolAdmin spool = open()) {
-                Optional<QueueState> was = spool.release(id);
-                if (was.isEmpty()) {
-                    return notFound(id);
-                }
-                out().println(
-                                id
-                                        + (was.get() == QueueState.HOLD
-                                                ? ": released"
-                                                : ": not on hold (" + was.get().label() + ")"));
-                out().flush();
-                return 0;
-            }
+            return change(
+                    id,
+                    SpoolAdmin::release,
+                    was -> {
+                        out().println(
+                                        id
+                                                + (was == QueueState.HOLD
+                                                        ? ": released"
+                                                        : ": not on hold (" + was.label() + ")"));
+                        return 0;
+                    });
         }
     }
 
@@ -424,7 +425,8 @@ final class QueueCommand implements Runnable {
                         spool.flush(
                                 id -> {
                                     if (++flushed[0] % 100 == 0) {
-                                        err().println(
+                                        output.err()
+                                                .println(
                                                         "tlsrelay: "
                                                                 + flushed[0]
                                                                 + " message(s) made due so far");

@@ -1,5 +1,6 @@
 package org.tlsrelay.cli;
 
+import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -27,6 +28,7 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.Health;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.policy.mtasts.PolicyFetcher;
@@ -119,21 +121,36 @@ public final class Relay implements AutoCloseable {
     }
 
     /**
-     * Opens and recovers the spool, starts the admin server, builds the policy machinery and starts its refreshers,
+     * Binds {@code server.listen} and {@code admin.listen} first (an address in use stops the start before anything
+     * else happens), checks that this user may write the state and makes the relay's own directories private, then
+     * opens and recovers the spool, starts the admin server, builds the policy machinery and starts its refreshers,
      * starts the delivery engine (which takes what is due at once), then the inbound listener.
      *
-     * @throws IOException when the spool cannot be opened (or is in use by another relay) or the TLS files are bad
+     * @throws IOException when a port cannot be bound, the spool cannot be opened (or is in use by another relay) or
+     *     the TLS files are bad
      * @throws IllegalArgumentException when the configuration is unusable (e.g. a malformed password hash, an
      *     unreadable CA file)
+     * @throws UsageException when this user may not write the state ({@code permission denied: PATH (...)})
      */
     public static Relay start(RelayConfig config, Hooks hooks) throws IOException {
-        Spool spool = Spool.open(config.spool().dir(), Spool.Options.defaults());
+        Listeners listeners = Listeners.bind(config);
+        Spool spool;
+        try {
+            StateAccess.requireWritable(config.spool().dir());
+            StateAccess.makePrivate(config.spool());
+            spool = Spool.open(config.spool().dir(), Spool.Options.defaults());
+        } catch (IOException | RuntimeException e) {
+            listeners.close();
+            throw e;
+        }
+        config.ehloNameWarning().ifPresent(LOG::warn);
         Relay relay = null;
         try {
             // ---- metrics and health (admin.listen): the meters every part reports to
             PrometheusMeterRegistry registry =
                     new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             RelayMetrics metrics = new RelayMetrics(registry, Clock.systemUTC());
+            metrics.recovered(spool.stats().total()); // before the engine takes any
             Health health = new Health();
             // ----
             // ---- DKIM (dkim.*): accepted mail is signed before the 250, DSNs and reports when
@@ -143,10 +160,17 @@ public final class Relay implements AutoCloseable {
             // spool.min-free: below it new mail gets 452 4.3.1 at MAIL FROM, /health "degraded"
             FreeSpace space = FreeSpace.of(spool.root(), config.spool().minFree());
             InboundServer inbound =
-                    InboundServer.create(config.server(), spool, metrics, dkim.relayed(), space);
+                    InboundServer.create(
+                            config.server(),
+                            spool,
+                            metrics,
+                            dkim.relayed(),
+                            space,
+                            listeners.smtp());
             relay = new Relay(config, spool, inbound, metrics, health, dkim);
             relay.running.push(spool);
-            relay.startAdmin(registry, space);
+            relay.running.push(listeners); // until the servers own them: a failed start closes them
+            relay.startAdmin(registry, listeners.admin(), space);
 
             // ---- TLS-RPT (RFC 8460): every outcome and failed MTA-STS fetch is recorded; closed
             // after the engine
@@ -222,14 +246,8 @@ public final class Relay implements AutoCloseable {
                 relay.startReports(policies);
             }
 
-            try {
-                inbound.start();
-            } catch (RuntimeException e) {
-                Throwable cause = e.getCause() != null ? e.getCause() : e;
-                throw new IOException(
-                        "cannot listen on " + config.server().listen() + ": " + cause.getMessage(),
-                        cause);
-            }
+            inbound.start(); // on the socket bound first: nothing left to fail here
+            relay.running.push(inbound);
             health.ready();
             return relay;
         } catch (IOException | RuntimeException e) {
@@ -237,6 +255,7 @@ public final class Relay implements AutoCloseable {
                 relay.close();
             } else {
                 spool.close();
+                listeners.close();
             }
             throw e;
         }
@@ -247,7 +266,7 @@ public final class Relay implements AutoCloseable {
      * admin server on {@code admin.listen}. The delivery engine adds its own check ({@code scheduler}) through
      * {@link #health()}.
      */
-    private void startAdmin(PrometheusMeterRegistry registry, FreeSpace space) throws IOException {
+    private void startAdmin(PrometheusMeterRegistry registry, HttpServer bound, FreeSpace space) {
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -269,16 +288,7 @@ public final class Relay implements AutoCloseable {
                         Files.isDirectory(spool.root()) && Files.isWritable(spool.root())
                                 ? Optional.empty()
                                 : Optional.of(spool.root() + " is not a writable directory"));
-        try {
-            admin = AdminServer.start(config.admin().listen(), registry, health);
-        } catch (IOException e) {
-            throw new IOException(
-                    "cannot listen on admin.listen "
-                            + config.admin().listen()
-                            + ": "
-                            + e.getMessage(),
-                    e);
-        }
+        admin = AdminServer.start(bound, registry, health);
         running.push(admin);
     }
 
@@ -306,12 +316,7 @@ public final class Relay implements AutoCloseable {
             throw new IllegalArgumentException(String.join("; ", e.problems()), e);
         }
         ScheduledExecutorService executor =
-                Executors.newSingleThreadScheduledExecutor(
-                        r -> {
-                            Thread t = new Thread(r, "tls-rpt");
-                            t.setDaemon(true);
-                            return t;
-                        });
+                Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("tls-rpt"));
         ReportScheduler scheduler = ReportScheduler.withDefaults(service);
         scheduler.start(executor);
         running.push(
@@ -393,7 +398,7 @@ public final class Relay implements AutoCloseable {
             return false;
         }
         if (failure.get() != null) {
-            LOG.error("stopping failed: {}", failure.get().toString());
+            LOG.error("stopping failed: {}", Problems.describe(failure.get()));
             return false;
         }
         return engine == null || !engine.cutAtStop();
@@ -408,7 +413,7 @@ public final class Relay implements AutoCloseable {
             try {
                 c.close();
             } catch (Exception e) {
-                LOG.warn("error while stopping {}: {}", c.getClass().getSimpleName(), e.toString());
+                LOG.warn("error while stopping: {}", Problems.describe(e));
                 if (e instanceof IOException io && running.isEmpty()) {
                     throw new UncheckedIOException(io);
                 }

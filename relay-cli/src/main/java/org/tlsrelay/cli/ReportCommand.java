@@ -19,9 +19,7 @@ import org.tlsrelay.core.report.ShadowCount;
 import org.tlsrelay.core.report.TlsReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code tlsrelay report ...}: the TLS-RPT (RFC 8460) aggregate reports of a day. */
 @Command(
@@ -30,14 +28,7 @@ import picocli.CommandLine.Spec;
         description = "Show or send the TLS-RPT (RFC 8460) aggregate reports of a UTC day.",
         mixinStandardHelpOptions = true,
         subcommands = {ReportCommand.Show.class, ReportCommand.Send.class})
-final class ReportCommand implements Runnable {
-    @Spec CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class ReportCommand extends CommandGroup {
     /** {@code YYYY-MM-DD}, {@code today} or {@code yesterday} (UTC); a bad value is a usage error. */
     static LocalDate parseDate(String text, LocalDate today) {
         String t = text.trim().toLowerCase(Locale.ROOT);
@@ -89,12 +80,11 @@ final class ReportCommand implements Runnable {
         @Option(names = "--domain", paramLabel = "X", description = "Only this policy domain.")
         String domain;
 
-        @Option(names = "--json", description = "Print one JSON object instead of tables.")
-        boolean json;
+        @Mixin JsonOption json;
 
         @Mixin ConfigOption config;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
@@ -110,13 +100,10 @@ final class ReportCommand implements Runnable {
                         wiring.service()
                                 .preview(day, Optional.ofNullable(domain).map(DnsNames::normalise));
             }
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             boolean complete = day.isBefore(today);
-            if (json) {
-                out.println(
-                        ReportJson.mapper()
-                                .writerWithDefaultPrettyPrinter()
-                                .writeValueAsString(toJson(day, complete, p)));
+            if (json.on()) {
+                output.json(toJson(day, complete, p));
             } else {
                 printText(out, day, complete, p, cfg);
             }
@@ -276,7 +263,7 @@ final class ReportCommand implements Runnable {
 
         @Mixin ConfigOption config;
 
-        @Spec CommandSpec spec;
+        @Mixin Output output;
 
         @Override
         public Integer call() throws Exception {
@@ -294,7 +281,7 @@ final class ReportCommand implements Runnable {
             try (ReportWiring wiring = ReportWiring.open(cfg)) {
                 r = wiring.service().run(day, true);
             }
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             for (ReportService.Attempt a : r.attempts()) {
                 String word =
                         a.ok()

@@ -9,6 +9,7 @@ import org.tlsrelay.core.config.ConfigException;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dkim.OwnMailSigner;
 import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Spool;
 import org.tlsrelay.core.queue.SpoolAdmin;
@@ -52,7 +53,7 @@ final class ReportWiring implements AutoCloseable {
 
     /** {@code SPOOL/../reports/}. */
     static Path reportsDir(RelayConfig config) {
-        return config.spool().stateDir().resolve("reports");
+        return config.spool().reportsDir();
     }
 
     static Aggregator.Identity identity(RelayConfig config) {
@@ -65,7 +66,7 @@ final class ReportWiring implements AutoCloseable {
             return TrustMaterial.from(
                     config.delivery().trust().system(), config.delivery().trust().extraCa());
         } catch (IOException e) {
-            throw new ConfigException(List.of("delivery.trust.extra-ca: " + e.getMessage()));
+            throw new ConfigException(List.of("delivery.trust.extra-ca: " + Problems.describe(e)));
         }
     }
 
@@ -148,7 +149,7 @@ final class ReportWiring implements AutoCloseable {
                         delegate = SpoolMailTransport.handOffToRunningRelay();
                     } else {
                         return new Result.Failed(
-                                "cannot open the spool " + spoolDir + ": " + e.getMessage());
+                                "cannot open the spool " + spoolDir + ": " + Problems.reason(e));
                     }
                 }
             }

@@ -11,6 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dns.IpAddresses;
+import org.tlsrelay.core.io.Problems;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -67,14 +69,13 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RelayConfig c = config.load();
-        StateAccess.requireWritable(c.spool().dir());
         Relay relay;
         try {
             relay = Relay.start(c);
         } catch (AccessDeniedException e) {
             throw StateAccess.denied(e);
         } catch (IOException | IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
+            throw new UsageException(Problems.describe(e));
         }
         Duration grace = c.server().shutdownGrace();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -105,13 +106,15 @@ final class RunCommand implements Callable<Integer> {
                                 "tlsrelay-shutdown"));
         LOG.info(
                 "tlsrelay listening on {} as {}; spool {}; relaying for {} and authenticated users",
-                hostPort(relay.address()),
+                IpAddresses.withPort(relay.address()),
                 c.server().hostname(),
                 c.spool().dir().toAbsolutePath().normalize(),
                 c.server().networks().stream()
                         .map(Object::toString)
                         .collect(Collectors.joining(", ")));
-        LOG.info("admin on http://{}/ (/metrics, /health, /ready)", hostPort(relay.adminAddress()));
+        LOG.info(
+                "admin on http://{}/ (/metrics, /health, /ready)",
+                IpAddresses.withPort(relay.adminAddress()));
         stopped.await();
         return 0;
     }
@@ -120,10 +123,5 @@ final class RunCommand implements Callable<Integer> {
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
             ctx.stop();
         }
-    }
-
-    private static String hostPort(java.net.InetSocketAddress a) {
-        String host = a.getAddress().getHostAddress();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 }

@@ -77,14 +77,15 @@ class ArchitectureTest {
 
     /**
      * The shared vocabulary is the ground floor: {@code core.dns} (DNS values, TLSA records), {@code core.tls} (RFC 8460
-     * result types, name matching, trust) and {@code core.policy} itself (policy, mode, MX patterns) import nothing
-     * else of the relay.
+     * result types, name matching, trust), {@code core.policy} itself (policy, mode, MX patterns) and {@code core.io}
+     * (private files, problems in words) import nothing else of the relay.
      */
     @ArchTest
     static final ArchRule vocabularyIsTheGroundFloor =
             CompositeArchRule.of(groundFloor("org.tlsrelay.core.dns"))
                     .and(groundFloor("org.tlsrelay.core.tls"))
-                    .and(groundFloor("org.tlsrelay.core.policy"));
+                    .and(groundFloor("org.tlsrelay.core.policy"))
+                    .and(groundFloor("org.tlsrelay.core.io"));
 
     private static ArchRule groundFloor(String pkg) {
         return noClasses()

@@ -54,18 +54,27 @@ final class RelayProcess implements AutoCloseable {
     }
 
     static RelayProcess start(String... args) throws Exception {
+        return start(List.of(), args);
+    }
+
+    /** {@link #start(String...)} under {@code umask} (e.g. {@code 022}), as a shell or service manager would set it. */
+    static RelayProcess withUmask(String umask, String... args) throws Exception {
+        return start(List.of("/bin/sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""), args);
+    }
+
+    private static RelayProcess start(List<String> prefix, String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path logback =
                 Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
                         .resolve("logback.xml");
-        List<String> cmd =
-                new ArrayList<>(
-                        List.of(
-                                java,
-                                "-Dlogback.configurationFile=" + logback,
-                                "-cp",
-                                System.getProperty("java.class.path"),
-                                Main.class.getName()));
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(
+                List.of(
+                        java,
+                        "-Dlogback.configurationFile=" + logback,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Main.class.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().remove(LogFormat.ENV);

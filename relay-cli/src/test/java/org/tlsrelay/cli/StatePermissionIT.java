@@ -47,6 +47,10 @@ class StatePermissionIT {
     }
 
     private String runAsAnotherUser(Path config) throws Exception {
+        return runAsAnotherUser("run", "--config", config.toString());
+    }
+
+    private String runAsAnotherUser(String... args) throws Exception {
         List<String> command = new ArrayList<>();
         if (ROOT) {
             command.addAll(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
@@ -55,16 +59,14 @@ class StatePermissionIT {
                 List.of(
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-jar",
-                        dir.resolve("tlsrelay.jar").toString(),
-                        "run",
-                        "--config",
-                        config.toString()));
+                        dir.resolve("tlsrelay.jar").toString()));
+        command.addAll(List.of(args));
         Process p =
                 new ProcessBuilder(command)
                         .directory(dir.toFile())
                         .redirectErrorStream(true)
                         .start();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "tlsrelay run did not stop by itself");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "tlsrelay did not stop by itself");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(2, p.exitValue(), out);
         return out;
@@ -104,5 +106,39 @@ class StatePermissionIT {
         String out = runAsAnotherUser(config(spool));
         assertTrue(out.startsWith("tlsrelay: permission denied: " + spool + " ("), out);
         assertFalse(out.contains("Exception"), out);
+    }
+
+    /**
+     * The queue commands run by a user who cannot read the spool (an admin without sudo -u, a script as another
+     * user): one line that names the spool and says whose it is, exit 2, no Java exception name.
+     */
+    @Test
+    void queueCommandsOfAnotherUserNameTheSpoolAndWhoseItIs() throws Exception {
+        Path state = Files.createDirectory(dir.resolve("state"));
+        Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path spool =
+                Files.createDirectories(state.resolve("spool").resolve("incoming")).getParent();
+        // private to the relay's user, as the relay makes it (as root, the child is another user)
+        Files.setPosixFilePermissions(
+                spool, PosixFilePermissions.fromString(ROOT ? "rwx------" : "---------"));
+        Path config = config(spool);
+        try {
+            for (List<String> command :
+                    List.of(
+                            List.of("queue", "list"),
+                            List.of("queue", "show", "1jb7q8k3l4m0a9"),
+                            List.of("queue", "flush"),
+                            List.of("queue", "delete", "1jb7q8k3l4m0a9"))) {
+                List<String> args = new ArrayList<>(command);
+                args.addAll(List.of("--config", config.toString()));
+                String out = runAsAnotherUser(args.toArray(String[]::new));
+                assertEquals(
+                        "tlsrelay: permission denied: " + spool + " (run as the relay's user)\n",
+                        out,
+                        String.join(" ", command));
+            }
+        } finally {
+            Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwx------"));
+        }
     }
 }

@@ -30,16 +30,23 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.queue.SpaceReserve;
 
 /**
- * Reads {@link RelayConfig} from YAML. Unknown keys, wrong types and bad values are collected, not thrown one by one,
- * so that {@code tlsrelay config check} can print them all: {@code tlsrelay.yaml:14: delivery.retry.schedule: "5x" is
- * not a duration}.
+ * Reads {@link RelayConfig} from YAML. Unknown keys, wrong types, bad values and values a section refuses are
+ * collected, not thrown one by one, so that {@code tlsrelay config check} can print them all: {@code
+ * tlsrelay.yaml:14: delivery.retry.schedule: "5x" is not a duration}. A value that cannot be read stands as its
+ * default while the rest is read; a section that refuses its values stands as absent. No message carries a Java type
+ * name: every scalar type is read here, through the problem handler, never by Jackson's coercion (whose messages
+ * read {@code Cannot coerce String value ("25x") to `java.lang.Integer` value}).
  */
 public final class ConfigLoader {
 
@@ -106,6 +113,29 @@ public final class ConfigLoader {
     }
 
     /**
+     * Where {@code key} (e.g. {@code server.tls.certificate}) is set in {@code file}, as {@code file:line}, or of its
+     * closest section that is; {@code file} alone when neither is (the value is a default). For problems found after
+     * loading, in the loader's own form.
+     */
+    public static String locate(Path file, String key) {
+        Map<String, Integer> lines;
+        try {
+            lines = keyLines(Files.readAllBytes(file));
+        } catch (IOException e) {
+            return file.toString();
+        }
+        for (String k = key;
+                !k.isEmpty();
+                k = k.contains(".") ? k.substring(0, k.lastIndexOf('.')) : "") {
+            Integer line = lines.get(k);
+            if (line != null) {
+                return file + ":" + line;
+            }
+        }
+        return file.toString();
+    }
+
+    /**
      * The line of every key, by path. Records are built from buffered tokens that have lost their locations,
      * so problems found there are placed by the key's path instead.
      */
@@ -139,10 +169,13 @@ public final class ConfigLoader {
         values.addDeserializer(Duration.class, scalar(Duration.class, Durations::parse));
         values.addDeserializer(ByteSize.class, scalar(ByteSize.class, ByteSize::parse));
         values.addDeserializer(SpaceReserve.class, scalar(SpaceReserve.class, SpaceReserve::parse));
-        values.addDeserializer(HostPort.class, scalar(HostPort.class, t -> HostPort.parse(t, 53)));
+        values.addDeserializer(HostPort.class, scalarAt(HostPort.class, ConfigLoader::hostPort));
         values.addDeserializer(Network.class, scalar(Network.class, Network::parse));
         values.addDeserializer(URI.class, scalar(URI.class, URI::create));
         values.addDeserializer(Path.class, scalar(Path.class, Path::of));
+        values.addDeserializer(Integer.class, WHOLE_NUMBER);
+        values.addDeserializer(Boolean.class, TRUE_OR_FALSE);
+        values.addDeserializer(String.class, TEXT);
         return JsonMapper.builder(new YAMLFactory())
                 .propertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -154,8 +187,19 @@ public final class ConfigLoader {
                 .build();
     }
 
+    /** A DNS server may leave out its port (53); an address to listen on may not. */
+    private static HostPort hostPort(String text, JsonParser p) {
+        return HostPort.parse(text, path(p.getParsingContext()).equals("dns.servers") ? 53 : -1);
+    }
+
     /** A deserializer for a value written as one string; a parse failure is reported, not thrown. */
     private static <T> JsonDeserializer<T> scalar(Class<T> type, Function<String, T> parse) {
+        return scalarAt(type, (text, p) -> parse.apply(text));
+    }
+
+    /** As {@link #scalar(Class, Function)}, the parse knowing where in the file it is. */
+    private static <T> JsonDeserializer<T> scalarAt(
+            Class<T> type, BiFunction<String, JsonParser, T> parse) {
         return new JsonDeserializer<>() {
             @Override
             public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
@@ -164,7 +208,7 @@ public final class ConfigLoader {
                 }
                 String text = p.getValueAsString();
                 try {
-                    return parse.apply(text);
+                    return parse.apply(text, p);
                 } catch (IllegalArgumentException | ArithmeticException e) {
                     return type.cast(ctxt.handleWeirdStringValue(type, text, "%s", e.getMessage()));
                 }
@@ -172,11 +216,74 @@ public final class ConfigLoader {
         };
     }
 
+    /** Reads a value from the parser's current token. */
+    private interface TokenReader<T> {
+        T read(JsonParser p) throws IOException;
+    }
+
+    /** Whether the parser's current token is a value of the type itself. */
+    private interface TokenTest {
+        boolean test(JsonParser p) throws IOException;
+    }
+
+    /**
+     * A value read only from tokens of its own kind: any other token (text for a number, a fraction for a whole
+     * number, a list) goes to the problem handler, which reports it in words; nothing is coerced.
+     */
+    private static <T> JsonDeserializer<T> strict(
+            Class<T> type, TokenTest own, TokenReader<T> read) {
+        return new JsonDeserializer<>() {
+            @Override
+            public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                JsonToken t = p.currentToken();
+                if (own.test(p)) {
+                    return read.read(p);
+                }
+                if (t == JsonToken.VALUE_STRING) {
+                    return type.cast(ctxt.handleWeirdStringValue(type, p.getText(), ""));
+                }
+                if (t.isNumeric()) {
+                    return type.cast(ctxt.handleWeirdNumberValue(type, p.getNumberValue(), ""));
+                }
+                return type.cast(ctxt.handleUnexpectedToken(type, p));
+            }
+        };
+    }
+
+    /** A whole number: an integer token that fits. */
+    private static final JsonDeserializer<Integer> WHOLE_NUMBER =
+            strict(
+                    Integer.class,
+                    p ->
+                            p.currentToken() == JsonToken.VALUE_NUMBER_INT
+                                    && p.getNumberType() == JsonParser.NumberType.INT,
+                    JsonParser::getIntValue);
+
+    /** {@code true} or {@code false} (YAML 1.1's {@code yes}, {@code on}... arrive as booleans too). */
+    private static final JsonDeserializer<Boolean> TRUE_OR_FALSE =
+            strict(Boolean.class, p -> p.currentToken().isBoolean(), JsonParser::getBooleanValue);
+
+    /** Text: any scalar as written ({@code hostname: 42} is the name "42"); a list or mapping is reported. */
+    private static final JsonDeserializer<String> TEXT =
+            new JsonDeserializer<>() {
+                @Override
+                public String deserialize(JsonParser p, DeserializationContext ctxt)
+                        throws IOException {
+                    if (p.currentToken().isScalarValue()) {
+                        return p.getText();
+                    }
+                    return (String) ctxt.handleUnexpectedToken(String.class, p);
+                }
+            };
+
     /** Records each problem with its line and key path, then lets parsing go on. */
     private static final class Collector extends DeserializationProblemHandler {
         private final String name;
         private final List<String> problems;
         private final Map<String, Integer> keyLines;
+
+        /** The key paths already reported: what follows from a bad value is not reported again. */
+        private final Set<String> reported = new HashSet<>();
 
         Collector(String name, List<String> problems, Map<String, Integer> keyLines) {
             this.name = name;
@@ -217,17 +324,15 @@ public final class ConfigLoader {
             String message = failureMsg;
             if (targetType.isEnum()) {
                 message = "\"" + valueToConvert + "\" is not one of " + enumValues(targetType);
-            } else if (!failureMsg.contains(valueToConvert)) {
+            } else if (failureMsg.isBlank() || !failureMsg.contains(valueToConvert)) {
                 message =
                         "\""
                                 + valueToConvert
                                 + "\" is not "
-                                + article(targetType)
-                                + ": "
-                                + failureMsg;
+                                + article(targetType, p)
+                                + (failureMsg.isBlank() ? "" : ": " + failureMsg);
             }
-            problems.add(
-                    name + ":" + line(p) + ": " + path(p.getParsingContext()) + ": " + message);
+            report(p, message);
             return placeholder(targetType);
         }
 
@@ -239,16 +344,7 @@ public final class ConfigLoader {
                 String failureMsg)
                 throws IOException {
             JsonParser p = ctxt.getParser();
-            problems.add(
-                    name
-                            + ":"
-                            + line(p)
-                            + ": "
-                            + path(p.getParsingContext())
-                            + ": "
-                            + valueToConvert
-                            + " is not "
-                            + article(targetType));
+            report(p, valueToConvert + " is not " + article(targetType, p));
             return placeholder(targetType);
         }
 
@@ -260,18 +356,60 @@ public final class ConfigLoader {
                 JsonParser p,
                 String failureMsg)
                 throws IOException {
-            problems.add(
-                    name
-                            + ":"
-                            + line(p)
-                            + ": "
-                            + path(p.getParsingContext())
-                            + ": expected "
-                            + article(targetType.getRawClass())
-                            + ", found "
-                            + describe(t));
+            report(
+                    p,
+                    "expected " + article(targetType.getRawClass(), p) + ", found " + describe(t));
             p.skipChildren();
             return placeholder(targetType.getRawClass());
+        }
+
+        /**
+         * A section refused its values (its record's constructor threw): the problem goes on the line of the key it
+         * names ({@link InvalidValue}) or of the section, and the section stands as absent so that reading goes on.
+         * What only follows from a value reported before (a required value that could not be read) is left out.
+         */
+        @Override
+        public Object handleInstantiationProblem(
+                DeserializationContext ctxt, Class<?> instClass, Object argument, Throwable t) {
+            Throwable cause =
+                    t instanceof JsonMappingException && t.getCause() != null ? t.getCause() : t;
+            JsonParser p = ctxt.getParser();
+            String section = path(p.getParsingContext());
+            String at = indexedPath(p.getParsingContext());
+            int sectionLine = keyLines.getOrDefault(at, line(p));
+            if (cause instanceof InvalidValue v) {
+                String key = (section.isEmpty() ? "" : section + ".") + v.key();
+                if (reported.add(key)) {
+                    problems.add(
+                            name
+                                    + ":"
+                                    + keyLines.getOrDefault(at + "." + v.key(), sectionLine)
+                                    + ": "
+                                    + key
+                                    + ": "
+                                    + v.getMessage());
+                }
+            } else if (reported.stream().noneMatch(r -> r.startsWith(section + "."))) {
+                String message =
+                        cause instanceof IllegalArgumentException
+                                ? cause.getMessage()
+                                : Problems.describe(cause);
+                reported.add(section);
+                problems.add(
+                        name
+                                + ":"
+                                + sectionLine
+                                + ": "
+                                + (section.isEmpty() ? "" : section + ": ")
+                                + message);
+            }
+            return null;
+        }
+
+        private void report(JsonParser p, String message) {
+            String key = path(p.getParsingContext());
+            reported.add(key);
+            problems.add(name + ":" + line(p) + ": " + key + ": " + message);
         }
     }
 
@@ -362,6 +500,17 @@ public final class ConfigLoader {
             }
         }
         return String.join(".", names);
+    }
+
+    /** What a value of {@code type} is, for the key at {@code p}: a port is a number of its own kind. */
+    private static String article(Class<?> type, JsonParser p) {
+        String key = p.getParsingContext().getCurrentName();
+        if ((type == Integer.class || type == int.class)
+                && key != null
+                && (key.equals("port") || key.endsWith("-port"))) {
+            return "a port number (1-65535)";
+        }
+        return article(type);
     }
 
     private static String article(Class<?> type) {

@@ -21,13 +21,13 @@ public record HostPort(String host, int port) {
         if (t.startsWith("[")) {
             int close = t.indexOf(']');
             if (close < 0) {
-                throw new IllegalArgumentException("\"" + text + "\" is not host:port");
+                throw notHostPort(text);
             }
             host = t.substring(1, close);
             String rest = t.substring(close + 1);
             if (!rest.isEmpty()) {
                 if (!rest.startsWith(":")) {
-                    throw new IllegalArgumentException("\"" + text + "\" is not host:port");
+                    throw notHostPort(text);
                 }
                 port = rest.substring(1);
             }
@@ -43,7 +43,8 @@ public record HostPort(String host, int port) {
             }
         }
         if (host.isEmpty()) {
-            throw new IllegalArgumentException("\"" + text + "\" has no host");
+            throw new IllegalArgumentException(
+                    "\"" + text + "\" has no host (host:port, e.g. 127.0.0.1:2525 or [::1]:2525)");
         }
         int p;
         if (port == null) {
@@ -55,13 +56,23 @@ public record HostPort(String host, int port) {
             try {
                 p = Integer.parseInt(port);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("\"" + text + "\" has no valid port", e);
+                p = -1;
             }
             if (p < 0 || p > 65535) {
-                throw new IllegalArgumentException("\"" + text + "\": port out of range");
+                throw new IllegalArgumentException(
+                        "\""
+                                + text
+                                + "\": \""
+                                + port
+                                + "\" is not a port number (0-65535, 0: any free port)");
             }
         }
         return new HostPort(host, p);
+    }
+
+    private static IllegalArgumentException notHostPort(String text) {
+        return new IllegalArgumentException(
+                "\"" + text + "\" is not host:port (e.g. 127.0.0.1:2525 or [::1]:2525)");
     }
 
     public InetSocketAddress toSocketAddress() {

@@ -2,6 +2,7 @@ package org.tlsrelay.core.config;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import org.tlsrelay.core.dns.IpAddresses;
 
 /** An IPv4 or IPv6 network in CIDR notation ({@code 127.0.0.0/8}, {@code ::1/128}); a bare address is a /32 or /128. */
 public record Network(InetAddress base, int prefixLength) {
@@ -75,6 +76,6 @@ public record Network(InetAddress base, int prefixLength) {
 
     @Override
     public String toString() {
-        return base.getHostAddress() + "/" + prefixLength;
+        return IpAddresses.text(base) + "/" + prefixLength;
     }
 }

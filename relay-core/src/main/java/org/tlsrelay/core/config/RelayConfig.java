@@ -17,6 +17,7 @@ import org.tlsrelay.core.dkim.DkimKeyFile;
 import org.tlsrelay.core.dkim.DkimNames;
 import org.tlsrelay.core.dkim.InvalidKeyFileException;
 import org.tlsrelay.core.dkim.SigningKey;
+import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.policy.MxPattern;
 import org.tlsrelay.core.policy.PolicyMode;
 import org.tlsrelay.core.policy.list.ListSettings;
@@ -66,10 +67,33 @@ public record RelayConfig(
     public ListSettings listSettings() {
         return new ListSettings(
                 policy.lists(),
-                spool.stateDir().resolve("lists"),
+                spool.listsDir(),
                 delivery.trust().system(),
                 delivery.trust().extraCa(),
                 delivery.connectTimeout());
+    }
+
+    /**
+     * Why the name the relay gives in EHLO to MXs ({@code delivery.helo-name}, else {@code server.hostname}) will
+     * trouble them, if it will: it must be the relay's fully qualified domain name (RFC 5321 §4.1.1.1, §2.3.5), and
+     * many MXs refuse or distrust a bare one.
+     */
+    @JsonIgnore
+    public Optional<String> ehloNameWarning() {
+        String key = delivery.heloName != null ? "delivery.helo-name" : "server.hostname";
+        String name = delivery.heloNameOverride().orElse(server.hostname());
+        String bare = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+        if (DnsNames.isValid(bare) && bare.indexOf('.') > 0) {
+            return Optional.empty();
+        }
+        return Optional.of(
+                key
+                        + " \""
+                        + name
+                        + "\" is not a fully qualified domain name: it is the relay's EHLO name (RFC 5321"
+                        + " §4.1.1.1) and MXs may refuse or distrust it; set "
+                        + key
+                        + " to the name the relay's address resolves to, e.g. relay.example.org");
     }
 
     // ---- server: the inbound side that MTAs talk to ----
@@ -98,7 +122,7 @@ public record RelayConfig(
             limits = limits != null ? limits : Limits.defaults();
             shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
             if (shutdownGrace.isNegative()) {
-                throw new IllegalArgumentException("shutdown-grace must not be negative");
+                throw new InvalidValue("shutdown-grace", "must not be negative");
             }
         }
 
@@ -163,18 +187,19 @@ public record RelayConfig(
             Integer listenBacklog) {
         public Limits {
             maxMessageSize = maxMessageSize != null ? maxMessageSize : ByteSize.parse("50MB");
-            maxRecipients = positive(maxRecipients, 100);
-            maxConnections = positive(maxConnections, 500);
+            maxRecipients = positive("max-recipients", maxRecipients, 100);
+            maxConnections = positive("max-connections", maxConnections, 500);
             commandTimeout = commandTimeout != null ? commandTimeout : Duration.ofMinutes(5);
             dataTimeout = dataTimeout != null ? dataTimeout : Duration.ofMinutes(10);
             // RFC 5321 §4.5.3.1.6: 1000 octets including CRLF; Postfix accepts longer, so do we.
-            maxLineLength = positive(maxLineLength, 4096);
-            maxConnectionsPerClient = positive(maxConnectionsPerClient, 50);
+            maxLineLength = positive("max-line-length", maxLineLength, 4096);
+            maxConnectionsPerClient =
+                    positive("max-connections-per-client", maxConnectionsPerClient, 50);
             exemptNetworks = exemptNetworks != null ? listOf(exemptNetworks) : List.of();
-            minDataRate = notNegative(minDataRate, 500);
+            minDataRate = notNegative("min-data-rate", minDataRate, 500);
             minDataRateGrace = minDataRateGrace != null ? minDataRateGrace : Duration.ofSeconds(30);
-            maxErrors = positive(maxErrors, 20);
-            listenBacklog = notNegative(listenBacklog, 0);
+            maxErrors = positive("max-errors", maxErrors, 20);
+            listenBacklog = notNegative("listen-backlog", listenBacklog, 0);
             if (commandTimeout.isNegative() || commandTimeout.isZero()) {
                 throw new InvalidValue("command-timeout", "must be longer than 0s");
             }
@@ -239,6 +264,33 @@ public record RelayConfig(
             Path abs = dir.toAbsolutePath().normalize();
             return abs.getParent() != null ? abs.getParent() : abs;
         }
+
+        /** {@code STATE/lists/}: the installed policy lists, one directory per list. */
+        @JsonIgnore
+        public Path listsDir() {
+            return stateDir().resolve("lists");
+        }
+
+        /** {@code STATE/mta-sts/}: the MTA-STS policy cache, kept across restarts. */
+        @JsonIgnore
+        public Path mtaStsDir() {
+            return stateDir().resolve("mta-sts");
+        }
+
+        /** {@code STATE/reports/}: the TLS-RPT outcome log and the report outbox. */
+        @JsonIgnore
+        public Path reportsDir() {
+            return stateDir().resolve("reports");
+        }
+
+        /**
+         * The directories the relay owns: the spool and, beside it, the lists, the MTA-STS cache and the reports;
+         * not the state directory itself, which the operator (or the container image) provides.
+         */
+        @JsonIgnore
+        public List<Path> ownDirectories() {
+            return List.of(dir.toAbsolutePath().normalize(), listsDir(), mtaStsDir(), reportsDir());
+        }
     }
 
     // ---- delivery: the outbound side ----
@@ -252,10 +304,7 @@ public record RelayConfig(
             Concurrency concurrency,
             Retry retry) {
         public Delivery {
-            port = port != null ? port : 25;
-            if (port < 1 || port > 65535) {
-                throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
-            }
+            port = portNumber(port, "port", 25);
             connectTimeout = connectTimeout != null ? connectTimeout : Duration.ofSeconds(30);
             commandTimeout = commandTimeout != null ? commandTimeout : Duration.ofMinutes(5);
             trust = trust != null ? trust : new Trust(null, null);
@@ -288,9 +337,9 @@ public record RelayConfig(
      */
     public record Concurrency(Integer total, Integer perDomain, Integer perHost) {
         public Concurrency {
-            total = positive(total, 100);
-            perDomain = positive(perDomain, 10);
-            perHost = positive(perHost, 20);
+            total = positive("total", total, 100);
+            perDomain = positive("per-domain", perDomain, 10);
+            perHost = positive("per-host", perHost, 20);
         }
     }
 
@@ -384,8 +433,13 @@ public record RelayConfig(
             lists = lists != null ? listOf(lists) : List.of();
             Map<String, LocalOverride> normalised = new LinkedHashMap<>();
             if (overrides != null) {
+                // an override that could not be read was reported and stands as null
                 overrides.forEach(
-                        (domain, o) -> normalised.put(domain.toLowerCase(Locale.ROOT), o));
+                        (domain, o) -> {
+                            if (o != null) {
+                                normalised.put(domain.toLowerCase(Locale.ROOT), o);
+                            }
+                        });
             }
             overrides = Map.copyOf(normalised);
         }
@@ -406,11 +460,7 @@ public record RelayConfig(
     public record MtaSts(Boolean enabled, Integer httpsPort) {
         public MtaSts {
             enabled = enabled != null ? enabled : Boolean.TRUE;
-            httpsPort = httpsPort != null ? httpsPort : 443;
-            if (httpsPort < 1 || httpsPort > 65535) {
-                throw new IllegalArgumentException(
-                        "port " + httpsPort + " is out of range 1..65535");
-            }
+            httpsPort = portNumber(httpsPort, "https-port", 443);
         }
     }
 
@@ -418,14 +468,21 @@ public record RelayConfig(
     public record LocalOverride(PolicyMode mode, List<String> mxs, Boolean force) {
         public LocalOverride {
             if (mode == null) {
-                throw new IllegalArgumentException("mode is required (enforce, testing or none)");
+                throw new InvalidValue("mode", "is required (enforce, testing or none)");
             }
             mxs = mxs != null ? listOf(mxs) : List.of();
             if (mode != PolicyMode.NONE && mxs.isEmpty()) {
-                throw new IllegalArgumentException("mxs is required for mode " + mode.label());
+                throw new InvalidValue(
+                        "mxs", "is required for mode " + mode.label() + ": the MX hosts allowed");
             }
             force = force != null ? force : Boolean.FALSE;
-            mxs.forEach(MxPattern::ofOverride); // fails early on a malformed pattern
+            for (String mx : mxs) {
+                try {
+                    MxPattern.ofOverride(mx); // fails early on a malformed pattern
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidValue("mxs", e.getMessage());
+                }
+            }
         }
 
         @JsonIgnore
@@ -560,22 +617,32 @@ public record RelayConfig(
         return values.stream().filter(java.util.Objects::nonNull).toList();
     }
 
-    private static Integer positive(Integer value, int fallback) {
+    private static Integer positive(String key, Integer value, int fallback) {
         if (value == null) {
             return fallback;
         }
         if (value < 1) {
-            throw new IllegalArgumentException(value + " must be 1 or more");
+            throw new InvalidValue(key, value + " is not a whole number of 1 or more");
         }
         return value;
     }
 
-    private static Integer notNegative(Integer value, int fallback) {
+    private static Integer portNumber(Integer value, String key, int fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        if (value < 1 || value > 65535) {
+            throw new InvalidValue(key, value + " is not a port number (1-65535)");
+        }
+        return value;
+    }
+
+    private static Integer notNegative(String key, Integer value, int fallback) {
         if (value == null) {
             return fallback;
         }
         if (value < 0) {
-            throw new IllegalArgumentException(value + " must be 0 or more");
+            throw new InvalidValue(key, value + " is not a whole number of 0 or more");
         }
         return value;
     }

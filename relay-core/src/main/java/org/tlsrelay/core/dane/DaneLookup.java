@@ -9,6 +9,7 @@ import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
 import org.tlsrelay.core.dns.TlsaRecord;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * Finds the {@link DanePolicy} of one MX host (RFC 7672 §2.2) through a validating {@link DnsResolver}:
@@ -86,7 +87,7 @@ public final class DaneLookup {
                             candidates.add(host);
                             return tlsa(host, candidates.iterator(), port, new ArrayList<>());
                         })
-                .exceptionally(e -> new DanePolicy.Failed(host, "unexpected error: " + e));
+                .exceptionally(e -> new DanePolicy.Failed(host, Problems.describe(e)));
     }
 
     private CompletableFuture<DanePolicy> tlsa(

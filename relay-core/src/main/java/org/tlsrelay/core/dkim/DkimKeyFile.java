@@ -2,15 +2,12 @@ package org.tlsrelay.core.dkim;
 
 import java.io.IOException;
 import java.io.Reader;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -23,6 +20,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+import org.tlsrelay.core.io.PrivateFiles;
 
 /**
  * DKIM private keys on disk: PEM, unencrypted, PKCS#8 ({@code BEGIN PRIVATE KEY}, RSA or Ed25519, as {@code openssl
@@ -126,27 +124,6 @@ public final class DkimKeyFile {
                         + Base64.getMimeEncoder(64, new byte[] {'\n'})
                                 .encodeToString(key.getEncoded())
                         + "\n-----END PRIVATE KEY-----\n";
-        boolean posix =
-                file.toAbsolutePath()
-                        .getFileSystem()
-                        .supportedFileAttributeViews()
-                        .contains("posix");
-        if (posix) {
-            Files.createFile(
-                    file,
-                    PosixFilePermissions.asFileAttribute(
-                            PosixFilePermissions.fromString("rw-------")));
-        } else {
-            Files.createFile(file);
-        }
-        try (Writer w =
-                Files.newBufferedWriter(
-                        file, StandardCharsets.US_ASCII, StandardOpenOption.TRUNCATE_EXISTING)) {
-            w.write(pem);
-        }
-        if (posix) {
-            // The umask may have narrowed the mode further, never widened it; make it exactly 0600.
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        }
+        PrivateFiles.createFile(file, pem.getBytes(StandardCharsets.US_ASCII));
     }
 }

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.metrics.RelayMetrics;
 
 /**
@@ -43,6 +44,11 @@ public final class DkimSigner {
         this.byDomain = Map.copyOf(m);
         this.metrics = metrics;
         this.clock = clock;
+        // every counter at 0 from the start: a signature per key, an unsigned message per reason
+        keys.forEach(k -> metrics.dkimKey(k.domain(), k.algorithm().tag()));
+        for (Unsignable u : Unsignable.values()) {
+            metrics.dkimFailure(u.label());
+        }
     }
 
     /** A signer with these keys; signatures are counted in {@code metrics}, {@code t=} comes from {@code clock}. */
@@ -182,7 +188,7 @@ public final class DkimSigner {
             }
         } catch (GeneralSecurityException | RuntimeException e) {
             failed(Unsignable.ERROR);
-            LOG.warn("own mail not DKIM-signed: signing failed: {}", e.toString());
+            LOG.warn("own mail not DKIM-signed: signing failed: {}", Problems.describe(e));
             return message;
         }
         sign.signatures().forEach(s -> signed(s.key()));

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * Named liveness checks (listener, spool, scheduler, ...), degradation checks (spool space) and one readiness switch. Each check answers with an empty
@@ -82,7 +83,7 @@ public final class Health {
                             try {
                                 r = checks.get(name).get();
                             } catch (RuntimeException e) {
-                                r = Optional.of("check failed: " + e);
+                                r = Optional.of("check failed: " + Problems.describe(e));
                             }
                             out.put(name, r);
                         });

@@ -10,9 +10,12 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -30,14 +33,19 @@ import org.tlsrelay.core.tls.TlsResult;
 
 /**
  * Every meter of the relay, behind one facade, so that the inbound server, the delivery engine, the policy machinery
- * and the reporter only call methods named after what happened. Meter names as Prometheus shows them:
+ * and the reporter only call methods named after what happened. Every counter exists, at 0, from the start (labelled
+ * ones with every label value they can take), so that rates and alerts work before the first event. Meter names as
+ * Prometheus shows them:
  *
  * <ul>
  *   <li>{@code tlsrelay_messages_accepted_total}: messages queued (250 after DATA)</li>
+ *   <li>{@code tlsrelay_messages_generated_total}: messages the relay queued itself (DSNs, TLS-RPT reports)</li>
+ *   <li>{@code tlsrelay_messages_recovered_total}: messages found in the spool at start</li>
  *   <li>{@code tlsrelay_messages_rejected_total{reason}}: refusals by {@link Rejection} reason</li>
- *   <li>{@code tlsrelay_messages_delivered_total}, {@code tlsrelay_messages_deferred_total},
- *       {@code tlsrelay_messages_bounced_total}</li>
- *   <li>{@code tlsrelay_delivery_latency_seconds} (histogram): arrival to delivery</li>
+ *   <li>{@code tlsrelay_messages_delivered_total}, {@code tlsrelay_messages_bounced_total},
+ *       {@code tlsrelay_messages_expired_total}: messages that left the queue, each once, by {@link Disposition}</li>
+ *   <li>{@code tlsrelay_messages_deferred_total}: attempts that left recipients pending</li>
+ *   <li>{@code tlsrelay_delivery_latency_seconds} (histogram, {@link #LATENCY_BUCKETS}): arrival to delivery</li>
  *   <li>{@code tlsrelay_queue_messages{state}}, {@code tlsrelay_queue_oldest_age_seconds}</li>
  *   <li>{@code tlsrelay_spool_free_bytes}: usable space on the spool's file system</li>
  *   <li>{@code tlsrelay_tls_outcomes_total{source,result,verdict}}: one per {@link TlsOutcome}; {@code result} is
@@ -93,9 +101,63 @@ public final class RelayMetrics implements TlsOutcomeListener {
         }
     }
 
+    /**
+     * How a message left the queue. Every message is counted once, when it leaves, under the first of these that
+     * applies, so that the counters reconcile with the queue: recovered + accepted + generated = delivered + bounced
+     * + expired + queued (every state), as long as no message is removed with {@code tlsrelay queue delete}.
+     */
+    public enum Disposition {
+        /** {@code delivery.retry.max-age} passed with recipients still pending: they failed (RFC 5321 §4.5.4.1). */
+        EXPIRED,
+        /** A recipient failed for good (a 5xx reply, a null MX, no such domain); others may have been delivered. */
+        BOUNCED,
+        /** Every recipient was delivered. */
+        DELIVERED
+    }
+
+    /**
+     * The delivery latency histogram's buckets (plus +Inf): a small fixed set from a second to {@code max-age}'s
+     * default, around the retry schedule's steps, so that the series stay few and comparable across relays.
+     */
+    public static final List<Duration> LATENCY_BUCKETS =
+            List.of(
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(30),
+                    Duration.ofMinutes(1),
+                    Duration.ofMinutes(5),
+                    Duration.ofMinutes(15),
+                    Duration.ofHours(1),
+                    Duration.ofHours(4),
+                    Duration.ofHours(12),
+                    Duration.ofDays(1),
+                    Duration.ofDays(2),
+                    Duration.ofDays(5));
+
+    /** The {@code source} labels of TLS outcomes: the RFC 8460 policy types and the relay's own. */
+    private static final List<String> SOURCES = List.of("sts", "tlsa", "list", "override", "none");
+
+    private static final List<String> VERDICTS = List.of("deliver-tls", "deliver-clear", "refuse");
+
+    /** RFC 8460 §4.3.2 policy failures of DANE: only a {@code tlsa} policy has them. */
+    private static final Set<TlsFailureType> DANE_FAILURES =
+            EnumSet.of(
+                    TlsFailureType.TLSA_INVALID,
+                    TlsFailureType.DNSSEC_INVALID,
+                    TlsFailureType.DANE_REQUIRED);
+
+    /** RFC 8460 §4.3.2 failures of an MTA-STS policy fetch, counted apart from sessions. */
+    private static final Set<TlsFailureType> FETCH_FAILURES =
+            EnumSet.of(
+                    TlsFailureType.STS_POLICY_FETCH_ERROR,
+                    TlsFailureType.STS_POLICY_INVALID,
+                    TlsFailureType.STS_WEBPKI_INVALID);
+
     private final MeterRegistry registry;
     private final Clock clock;
     private final Counter accepted;
+    private final Counter recovered;
+    private final Counter expired;
     private final Map<Rejection, Counter> rejected = new ConcurrentHashMap<>();
     private final Counter delivered;
     private final Counter deferred;
@@ -115,6 +177,11 @@ public final class RelayMetrics implements TlsOutcomeListener {
                 Counter.builder("tlsrelay.messages.accepted")
                         .description("Messages accepted and queued (250 after DATA)")
                         .register(registry);
+        this.recovered =
+                Counter.builder("tlsrelay.messages.recovered")
+                        .description(
+                                "Messages found in the spool at start, queued before a restart")
+                        .register(registry);
         for (Rejection r : Rejection.values()) {
             rejected.put(
                     r,
@@ -125,8 +192,7 @@ public final class RelayMetrics implements TlsOutcomeListener {
         }
         this.delivered =
                 Counter.builder("tlsrelay.messages.delivered")
-                        .description(
-                                "Messages whose every recipient is done, at least one delivered")
+                        .description("Messages that left the queue with every recipient delivered")
                         .register(registry);
         this.deferred =
                 Counter.builder("tlsrelay.messages.deferred")
@@ -136,15 +202,36 @@ public final class RelayMetrics implements TlsOutcomeListener {
         this.bounced =
                 Counter.builder("tlsrelay.messages.bounced")
                         .description(
-                                "Messages with recipients that failed for good (a DSN goes to the sender)")
+                                "Messages that left the queue with a recipient failed for good (a DSN goes to"
+                                        + " the sender)")
+                        .register(registry);
+        this.expired =
+                Counter.builder("tlsrelay.messages.expired")
+                        .description(
+                                "Messages that left the queue when delivery.retry.max-age passed with"
+                                        + " recipients pending")
                         .register(registry);
         this.latency =
                 Timer.builder("tlsrelay.delivery.latency")
-                        .description("From arrival in the spool to delivery")
-                        .publishPercentileHistogram()
-                        .minimumExpectedValue(Duration.ofMillis(10))
-                        .maximumExpectedValue(Duration.ofDays(5))
+                        .description(
+                                "From arrival in the spool until every recipient was delivered")
+                        .serviceLevelObjectives(LATENCY_BUCKETS.toArray(Duration[]::new))
                         .register(registry);
+        for (String source : SOURCES) {
+            for (String verdict : VERDICTS) {
+                if (verdict.equals("deliver-tls")) {
+                    outcome(source, "success", verdict);
+                }
+                for (TlsFailureType t : TlsFailureType.values()) {
+                    if (!FETCH_FAILURES.contains(t)
+                            && (source.equals("tlsa") || !DANE_FAILURES.contains(t))
+                            && !(source.equals("none") && verdict.equals("refuse"))) {
+                        outcome(source, t.resultType(), verdict);
+                    }
+                }
+            }
+        }
+        FETCH_FAILURES.forEach(this::fetchFailure);
         this.reportsSent =
                 Counter.builder("tlsrelay.reports.sent")
                         .description("TLS-RPT aggregate reports delivered (RFC 8460 §5)")
@@ -171,31 +258,36 @@ public final class RelayMetrics implements TlsOutcomeListener {
         accepted.increment();
     }
 
+    /** {@code n} messages were found in the spool at start (before the engine takes any). */
+    public void recovered(long n) {
+        recovered.increment(n);
+    }
+
     public void rejected(Rejection reason) {
         rejected.get(reason).increment();
     }
 
     // ---- delivery (called by the delivery engine)
 
-    /** A message is done with at least one recipient delivered; {@code sinceArrival} is its time in the queue. */
-    public void delivered(Duration sinceArrival) {
-        delivered.increment();
-        latency.record(sinceArrival.isNegative() ? Duration.ZERO : sinceArrival);
-    }
-
-    /** A message was delivered; its latency is measured from {@code arrival} to now. */
-    public void delivered(Instant arrival) {
-        delivered(Duration.between(arrival, clock.instant()));
+    /**
+     * A message left the queue, {@code how}; a delivered one's latency is measured from {@code arrival} to now.
+     * Called once per message.
+     */
+    public void left(Disposition how, Instant arrival) {
+        switch (how) {
+            case DELIVERED -> {
+                delivered.increment();
+                Duration d = Duration.between(arrival, clock.instant());
+                latency.record(d.isNegative() ? Duration.ZERO : d);
+            }
+            case BOUNCED -> bounced.increment();
+            case EXPIRED -> expired.increment();
+        }
     }
 
     /** An attempt ended with recipients still pending: the message waits for its next attempt. */
     public void deferred() {
         deferred.increment();
-    }
-
-    /** A message has recipients that failed for good (5xx, or {@code delivery.retry.max-age} passed). */
-    public void bounced() {
-        bounced.increment();
     }
 
     /** Counts one TLS outcome; the TLS-RPT recorder gets the same event. Never blocks. */
@@ -204,18 +296,21 @@ public final class RelayMetrics implements TlsOutcomeListener {
         String source = sourceLabel(outcome.policy());
         String result =
                 outcome.result() instanceof TlsResult.Failure f ? f.type().resultType() : "success";
-        String key = source + '|' + result + '|' + outcome.verdict();
-        outcomes.computeIfAbsent(
-                        key,
-                        k ->
-                                Counter.builder("tlsrelay.tls.outcomes")
-                                        .description(
-                                                "TLS outcomes of outbound connections, by policy source and RFC 8460 result type")
-                                        .tag("source", source)
-                                        .tag("result", result)
-                                        .tag("verdict", outcome.verdict())
-                                        .register(registry))
-                .increment();
+        outcome(source, result, outcome.verdict()).increment();
+    }
+
+    private Counter outcome(String source, String result, String verdict) {
+        return outcomes.computeIfAbsent(
+                source + '|' + result + '|' + verdict,
+                k ->
+                        Counter.builder("tlsrelay.tls.outcomes")
+                                .description(
+                                        "TLS outcomes of outbound connections, by policy source and RFC 8460"
+                                                + " result type")
+                                .tag("source", source)
+                                .tag("result", result)
+                                .tag("verdict", verdict)
+                                .register(registry));
     }
 
     /**
@@ -237,10 +332,15 @@ public final class RelayMetrics implements TlsOutcomeListener {
     // ---- queue
 
     /**
-     * Gauges over the spool: messages per state and the age of the oldest waiting message (0 when none). The
-     * directories are listed at most once a second, however many gauges a scrape reads.
+     * Gauges over the spool: messages per state and the age of the oldest waiting message (0 when none), and the
+     * count of messages the relay queued itself. The directories are listed at most once a second, however many
+     * gauges a scrape reads.
      */
     public void bindSpool(Spool spool) {
+        // the function counter holds the spool weakly: the running relay holds it
+        FunctionCounter.builder("tlsrelay.messages.generated", spool, Spool::enqueued)
+                .description("Messages the relay queued itself: DSNs and TLS-RPT reports")
+                .register(registry);
         Supplier<Optional<QueueStats>> stats =
                 memoize(
                         () -> {
@@ -370,16 +470,18 @@ public final class RelayMetrics implements TlsOutcomeListener {
 
     /** A failed MTA-STS policy fetch, by its RFC 8460 type (sts-policy-fetch-error, ...). */
     public void mtaStsFetchFailed(TlsFailureType type) {
-        fetchFailures
-                .computeIfAbsent(
-                        type,
-                        t ->
-                                Counter.builder("tlsrelay.mta.sts.fetch.failures")
-                                        .description(
-                                                "Failed MTA-STS policy fetches, by RFC 8460 result type")
-                                        .tag("type", t.resultType())
-                                        .register(registry))
-                .increment();
+        fetchFailure(type).increment();
+    }
+
+    private Counter fetchFailure(TlsFailureType type) {
+        return fetchFailures.computeIfAbsent(
+                type,
+                t ->
+                        Counter.builder("tlsrelay.mta.sts.fetch.failures")
+                                .description(
+                                        "Failed MTA-STS policy fetches, by RFC 8460 result type")
+                                .tag("type", t.resultType())
+                                .register(registry));
     }
 
     // ---- reports
@@ -396,31 +498,40 @@ public final class RelayMetrics implements TlsOutcomeListener {
 
     /** One DKIM signature was added, with a key of {@code domain} and {@code algorithm} ({@code rsa-sha256}, ...). */
     public void dkimSigned(String domain, String algorithm) {
-        dkimSigned
-                .computeIfAbsent(
-                        domain + '|' + algorithm,
-                        k ->
-                                Counter.builder("tlsrelay.dkim.signed")
-                                        .description(
-                                                "DKIM signatures added, by signing domain and algorithm")
-                                        .tag("domain", domain)
-                                        .tag("algorithm", algorithm)
-                                        .register(registry))
-                .increment();
+        dkimKey(domain, algorithm).increment();
+    }
+
+    /**
+     * The counter of signatures with {@code domain}'s {@code algorithm} key, made (at 0) if it is not there yet: the
+     * signer makes one for every key it has, before it signs anything.
+     */
+    public Counter dkimKey(String domain, String algorithm) {
+        return dkimSigned.computeIfAbsent(
+                domain + '|' + algorithm,
+                k ->
+                        Counter.builder("tlsrelay.dkim.signed")
+                                .description(
+                                        "DKIM signatures added, by signing domain and algorithm")
+                                .tag("domain", domain)
+                                .tag("algorithm", algorithm)
+                                .register(registry));
     }
 
     /** A message that should have been DKIM-signed went out unsigned, for {@code reason} ({@code no-from}, ...). */
     public void dkimFailed(String reason) {
-        dkimFailures
-                .computeIfAbsent(
-                        reason,
-                        r ->
-                                Counter.builder("tlsrelay.dkim.failures")
-                                        .description(
-                                                "Messages that should have been DKIM-signed but could not be, by reason")
-                                        .tag("reason", r)
-                                        .register(registry))
-                .increment();
+        dkimFailure(reason).increment();
+    }
+
+    /** The counter of messages left unsigned for {@code reason}, made (at 0) if it is not there yet. */
+    public Counter dkimFailure(String reason) {
+        return dkimFailures.computeIfAbsent(
+                reason,
+                r ->
+                        Counter.builder("tlsrelay.dkim.failures")
+                                .description(
+                                        "Messages that should have been DKIM-signed but could not be, by reason")
+                                .tag("reason", r)
+                                .register(registry));
     }
 
     // ---- helpers

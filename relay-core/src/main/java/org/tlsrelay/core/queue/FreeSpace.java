@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The free space on the spool's file system, against the reserve of {@code spool.min-free}. The inbound server asks
@@ -143,7 +144,7 @@ public final class FreeSpace {
             try {
                 fresh = new Reading(now, Optional.of(probe.measure()), "");
             } catch (IOException | RuntimeException e) {
-                fresh = new Reading(now, Optional.empty(), String.valueOf(e.getMessage()));
+                fresh = new Reading(now, Optional.empty(), Problems.describe(e));
             }
             last = fresh;
             noteChange(fresh);

@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.logging.LogFields;
 
 /**
@@ -140,7 +141,7 @@ record OperatorAction(Instant time, Action action, String id, String detail, Str
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, PREFIX + "*")) {
             ds.forEach(notices::add);
         } catch (IOException e) {
-            LOG.warn("cannot read the operators' notices in {}: {}", root, e.getMessage());
+            LOG.warn("cannot read the operators' notices in {}: {}", root, Problems.describe(e));
             return;
         }
         notices.sort(Comparator.comparing(p -> p.getFileName().toString()));
@@ -150,7 +151,7 @@ record OperatorAction(Instant time, Action action, String id, String detail, Str
             } catch (NoSuchFileException e) {
                 continue; // another drain took it
             } catch (IOException e) {
-                LOG.warn("cannot remove the operator's notice {}: {}", p, e.getMessage());
+                LOG.warn("cannot remove the operator's notice {}: {}", p, Problems.describe(e));
                 continue;
             }
             ofNotice(p.getFileName().toString()).ifPresent(a -> a.log(now));

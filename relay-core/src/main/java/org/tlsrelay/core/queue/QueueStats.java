@@ -28,6 +28,11 @@ public final class QueueStats {
         return counts.get(state);
     }
 
+    /** Messages in every state. */
+    public int total() {
+        return counts.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
     /**
      * The arrival time of the oldest message in {@code incoming/}, {@code active/} or {@code deferred/}: the ones the
      * relay still has to deliver. Held and corrupt messages wait for the operator and are left out.

@@ -1,11 +1,13 @@
 package org.tlsrelay.core.queue;
 
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.PrivateFiles;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * How a change to the spool's files reaches the delivery schedule: in the relay's process directly
@@ -48,7 +50,7 @@ interface Scheduling {
                             action.action().label(),
                             action.id(),
                             files.root(),
-                            e.getMessage());
+                            Problems.describe(e));
                 }
             }
 
@@ -56,9 +58,12 @@ interface Scheduling {
             public void wake() {
                 Path wakeup = files.root().resolve(SpoolFiles.WAKEUP);
                 try {
-                    Files.writeString(wakeup, files.options().clock().instant().toString() + "\n");
+                    PrivateFiles.write(
+                            wakeup,
+                            (files.options().clock().instant() + "\n")
+                                    .getBytes(StandardCharsets.US_ASCII));
                 } catch (IOException e) {
-                    log.warn("cannot wake the relay through {}: {}", wakeup, e.getMessage());
+                    log.warn("cannot wake the relay through {}: {}", wakeup, Problems.describe(e));
                 }
             }
         };

@@ -26,9 +26,12 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.PrivateFiles;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The running relay's spool: exclusive (one relay per spool directory), recovered at {@link #open} and scheduled in
@@ -93,6 +96,7 @@ public final class Spool implements Closeable {
     private final Administration admin;
     private final FileChannel relayLockChannel;
     private final FileLock relayLock;
+    private final AtomicLong enqueued = new AtomicLong();
 
     private Spool(SpoolFiles files, FileChannel relayLockChannel, FileLock relayLock) {
         this.files = files;
@@ -111,7 +115,7 @@ public final class Spool implements Closeable {
         Path dir = root.toAbsolutePath().normalize();
         SpoolFiles.createDirectories(dir);
         FileChannel ch =
-                FileChannel.open(
+                PrivateFiles.open(
                         dir.resolve(SpoolFiles.RELAY_LOCK),
                         StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE);
@@ -163,7 +167,7 @@ public final class Spool implements Closeable {
             Path tmp = files.dir(QueueState.INCOMING).resolve(id + BODY + TMP);
             try {
                 FileChannel ch =
-                        FileChannel.open(
+                        PrivateFiles.open(
                                 tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 return new Reception(id, tmp, ch);
             } catch (FileAlreadyExistsException e) {
@@ -190,18 +194,26 @@ public final class Spool implements Closeable {
                     recipients.stream()
                             .map(a -> RecipientStatus.pending(a, Set.of(), "", now))
                             .toList();
-            return r.commit(
-                    Envelope.accepted(
-                            r.id(),
-                            now,
-                            sender,
-                            rcpts,
-                            Envelope.BodyType.UNSPECIFIED,
-                            false,
-                            Envelope.Ret.UNSPECIFIED,
-                            "",
-                            Envelope.Source.local()));
+            QueuedMessage queued =
+                    r.commit(
+                            Envelope.accepted(
+                                    r.id(),
+                                    now,
+                                    sender,
+                                    rcpts,
+                                    Envelope.BodyType.UNSPECIFIED,
+                                    false,
+                                    Envelope.Ret.UNSPECIFIED,
+                                    "",
+                                    Envelope.Source.local()));
+            enqueued.incrementAndGet();
+            return queued;
         }
+    }
+
+    /** How many messages {@link #enqueue} queued since the spool was opened: the relay's own (DSNs, reports). */
+    public long enqueued() {
+        return enqueued.get();
     }
 
     /** A message being received; see {@link #receive()}. Not thread-safe: one session writes it. */
@@ -398,7 +410,7 @@ public final class Spool implements Closeable {
                 schedule.schedule(
                         first.id(), first.at()); // keep it scheduled; the caller retries later
                 if (!out.isEmpty()) {
-                    LOG.warn("queue {}: cannot claim: {}", first.id(), e.toString());
+                    LOG.warn("queue {}: cannot claim: {}", first.id(), Problems.describe(e));
                     break; // hand over what was claimed; they are already in active/
                 }
                 throw e;

@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.PrivateFiles;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The spool's files, shared by the relay's {@link Spool} and the operator's {@link SpoolAdmin}: one directory per
@@ -72,7 +74,7 @@ final class SpoolFiles implements Closeable {
     /** Creates the spool directory and one directory per state. */
     static void createDirectories(Path root) throws IOException {
         for (QueueState s : QueueState.values()) {
-            Files.createDirectories(root.resolve(s.dirName()));
+            PrivateFiles.createDirectories(root.resolve(s.dirName()));
         }
     }
 
@@ -166,7 +168,7 @@ final class SpoolFiles implements Closeable {
     void writeDurably(Path file, byte[] content) throws IOException {
         options.faults().before(Spool.Step.WRITE_ENVELOPE, file);
         try (FileChannel ch =
-                FileChannel.open(
+                PrivateFiles.open(
                         file,
                         StandardOpenOption.CREATE,
                         StandardOpenOption.TRUNCATE_EXISTING,
@@ -246,7 +248,7 @@ final class SpoolFiles implements Closeable {
         try {
             Files.deleteIfExists(p);
         } catch (IOException e) {
-            LOG.warn("cannot remove {}: {}", p, e.getMessage());
+            LOG.warn("cannot remove {}: {}", p, Problems.describe(e));
         }
     }
 

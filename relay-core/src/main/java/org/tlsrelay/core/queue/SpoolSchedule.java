@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The running relay's delivery schedule: when each queued message is next due, kept in memory (rebuilt from the
@@ -205,7 +206,7 @@ final class SpoolSchedule implements Scheduling, AutoCloseable {
                 }
             }
         } catch (IOException | UncheckedIOException e) {
-            LOG.warn("spool {}: rescan failed: {}", files.root(), e.getMessage());
+            LOG.warn("spool {}: rescan failed: {}", files.root(), Problems.describe(e));
         }
         notifyListeners();
     }

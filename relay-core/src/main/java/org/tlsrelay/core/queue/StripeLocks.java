@@ -8,6 +8,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import org.tlsrelay.core.io.PrivateFiles;
 
 /**
  * Per-message mutual exclusion that holds across threads and across processes (the relay and {@code tlsrelay queue}
@@ -38,7 +39,7 @@ final class StripeLocks {
             StripeLocks l = BY_FILE.get(key);
             if (l == null) {
                 FileChannel ch =
-                        FileChannel.open(
+                        PrivateFiles.open(
                                 key,
                                 StandardOpenOption.CREATE,
                                 StandardOpenOption.READ,

@@ -27,6 +27,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.PrivateFiles;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The outcome log on disk: one append-only JSON-lines file per UTC day, {@code DIR/outcomes-YYYY-MM-DD.jsonl}, one
@@ -110,7 +112,7 @@ public final class OutcomeLog {
                                 "{}:{}: skipping an unreadable outcome line: {}",
                                 f,
                                 lineNo,
-                                e.getMessage());
+                                Problems.describe(e));
                     }
                 }
             }
@@ -157,9 +159,9 @@ public final class OutcomeLog {
      * a newline is written first so the next event starts a line of its own.
      */
     FileChannel openForAppend(LocalDate day) throws IOException {
-        Files.createDirectories(dir);
+        PrivateFiles.createDirectories(dir);
         FileChannel ch =
-                FileChannel.open(
+                PrivateFiles.open(
                         file(day),
                         StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE,

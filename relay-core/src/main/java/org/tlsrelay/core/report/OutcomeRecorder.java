@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.tls.TlsFailureType;
 
 /**
@@ -266,7 +267,7 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
                                 "TLS-RPT recorder: cannot write {} outcome(s) to {}: {}",
                                 counts.get(day),
                                 log.file(day),
-                                ex.toString());
+                                Problems.describe(ex));
                     }
                 });
         synchronized (progress) {
@@ -280,7 +281,7 @@ public final class OutcomeRecorder implements TlsOutcomeListener, AutoCloseable 
             try {
                 ch.force(false);
             } catch (IOException e) {
-                LOG.error("TLS-RPT recorder: fsync failed: {}", e.toString());
+                LOG.error("TLS-RPT recorder: fsync failed: {}", Problems.describe(e));
             }
         }
         dirty.clear();

@@ -1,15 +1,12 @@
 package org.tlsrelay.core.report;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
@@ -25,6 +22,7 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.io.PrivateFiles;
 
 /**
  * The durable delivery state of reports: {@code DIR/outbox/YYYY-MM-DD/DOMAIN.json} ({@link OutboxEntry}) and, for a
@@ -58,9 +56,9 @@ public final class ReportOutbox {
         ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(dir, d -> new ReentrantLock());
         jvm.lock();
         try {
-            Files.createDirectories(dir);
+            PrivateFiles.createDirectories(dir);
             try (FileChannel ch =
-                    FileChannel.open(
+                    PrivateFiles.open(
                             dir.resolve("lock"),
                             StandardOpenOption.CREATE,
                             StandardOpenOption.WRITE)) {
@@ -143,9 +141,9 @@ public final class ReportOutbox {
     /** Stores a new entry together with its report (written and synced first). */
     public void create(OutboxEntry entry, byte[] gzip) throws IOException {
         LocalDate day = LocalDate.parse(entry.day());
-        Files.createDirectories(dayDir(day));
+        PrivateFiles.createDirectories(dayDir(day));
         if (entry.reporting()) {
-            writeDurably(reportFile(day, entry.policyDomain()), gzip);
+            PrivateFiles.replace(reportFile(day, entry.policyDomain()), gzip);
         }
         update(entry);
     }
@@ -153,8 +151,8 @@ public final class ReportOutbox {
     /** Replaces an entry's state. */
     public void update(OutboxEntry entry) throws IOException {
         LocalDate day = LocalDate.parse(entry.day());
-        Files.createDirectories(dayDir(day));
-        writeDurably(
+        PrivateFiles.createDirectories(dayDir(day));
+        PrivateFiles.replace(
                 entryFile(day, entry.policyDomain()),
                 OutcomeLog.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
     }
@@ -191,39 +189,5 @@ public final class ReportOutbox {
     /** Domains come from the outcome log: only valid DNS names become file names. */
     private static String safe(String domain) {
         return DnsNames.requireValid(domain);
-    }
-
-    private static void writeDurably(Path target, byte[] bytes) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        try (FileChannel ch =
-                FileChannel.open(
-                        tmp,
-                        StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buf = ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
-        try {
-            Files.move(
-                    tmp,
-                    target,
-                    StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        syncDirectory(target.getParent());
-    }
-
-    private static void syncDirectory(Path d) {
-        try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException e) {
-            // some file systems cannot sync a directory; the rename is still atomic
-        }
     }
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The daily TLS-RPT job on a scheduler the relay gives it. Once a day, a while after 00:00 UTC (a random delay
@@ -113,7 +114,7 @@ public final class ReportScheduler {
             try {
                 service.prune();
             } catch (Exception e) {
-                LOG.warn("TLS-RPT: cannot delete old report data: {}", e.toString());
+                LOG.warn("TLS-RPT: cannot delete old report data: {}", Problems.describe(e));
             }
         } finally {
             scheduleDaily();
@@ -148,7 +149,7 @@ public final class ReportScheduler {
                     r.notReporting().size(),
                     r.lookupFailed().size());
         } catch (Exception e) {
-            LOG.error("TLS-RPT {}: the report run failed: {}", day, e.toString(), e);
+            LOG.error("TLS-RPT {}: the report run failed: {}", day, Problems.describe(e), e);
         }
     }
 
@@ -156,7 +157,7 @@ public final class ReportScheduler {
         try {
             service.deliverDue();
         } catch (Exception e) {
-            LOG.error("TLS-RPT: sending due reports failed: {}", e.toString(), e);
+            LOG.error("TLS-RPT: sending due reports failed: {}", Problems.describe(e), e);
         }
     }
 }

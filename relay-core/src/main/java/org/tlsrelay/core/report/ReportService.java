@@ -21,7 +21,9 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * Builds a day's reports and delivers them (RFC 8460 §4, §5): for every domain that had sessions that day, look up
@@ -460,7 +462,7 @@ public final class ReportService {
                             report.policyDomain(),
                             d.uri(),
                             e);
-                    result = new ReportTransport.Result.Failed("unexpected: " + e);
+                    result = new ReportTransport.Result.Failed(Problems.describe(e));
                 } finally {
                     MDC.remove("domain");
                 }
@@ -554,7 +556,8 @@ public final class ReportService {
             } catch (TimeoutException ex) {
                 out.put(
                         e.getKey(),
-                        new TlsRptRecord.LookupFailed("no answer within " + settings.dnsTimeout()));
+                        new TlsRptRecord.LookupFailed(
+                                "no answer within " + Durations.format(settings.dnsTimeout())));
             } catch (ExecutionException ex) {
                 out.put(e.getKey(), new TlsRptRecord.LookupFailed(String.valueOf(ex.getCause())));
             } catch (InterruptedException ex) {

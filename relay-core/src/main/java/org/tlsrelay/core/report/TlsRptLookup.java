@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 
 /** Looks up a domain's TLSRPT record ({@code _smtp._tls.DOMAIN} TXT, RFC 8460 §3) through the relay's resolver. */
 public final class TlsRptLookup {
@@ -31,6 +32,7 @@ public final class TlsRptLookup {
                             }
                             return TlsRptRecord.discover(result.found().orElse(List.of()));
                         })
-                .exceptionally(e -> new TlsRptRecord.LookupFailed(name + ": " + e));
+                .exceptionally(
+                        e -> new TlsRptRecord.LookupFailed(name + ": " + Problems.describe(e)));
     }
 }

@@ -51,7 +51,7 @@ class ConfigLoaderTest {
     void exampleConfigInTheRepositoryIsValid() throws Exception {
         Path example = Path.of("..", "config", "tlsrelay.yaml");
         RelayConfig c = ConfigLoader.load(example);
-        assertEquals("relay.example.org", c.server().hostname());
+        assertEquals(RelayConfig.defaults().server().hostname(), c.server().hostname());
         assertEquals(RelayConfig.DnssecMode.VALIDATE, c.dns().dnssec());
     }
 
@@ -305,5 +305,58 @@ class ConfigLoaderTest {
         assertTrue(
                 e.getMessage().contains("x.yaml:1: the file must be a YAML mapping"),
                 e.getMessage());
+    }
+
+    /**
+     * The first hour of mistakes: every one is reported, type errors and values a section refuses alike, each on its
+     * own line with what is wrong, in words (no Java type, no Jackson message), in the order of the file.
+     */
+    @Test
+    void typicalMistakesAreAllReportedInPlainWords() {
+        List<String> p =
+                problems(
+                        """
+                server:
+                  listen: "127.0.0.1:25x"
+                  limits:
+                    max-recipients: "7"
+                    max-connections: 0
+                  shutdown-grace: soon
+                delivery:
+                  port: "25x"
+                  concurrency: { total: 1.5, per-domain: [1] }
+                policy:
+                  mta-sts: { enabled: maybe, https-port: 70000 }
+                  overrides:
+                    example.com: { mode: test, mxs: [".mx.example.com"] }
+                    example.net: { mode: enforce }
+                    example.org:
+                      mode: testing
+                      mxs: ["mx..example.org"]
+                admin:
+                  listen: localhost
+                """);
+        assertEquals(
+                List.of(
+                        "tlsrelay.yaml:2: server.listen: \"127.0.0.1:25x\": \"25x\" is not a port number"
+                                + " (0-65535, 0: any free port)",
+                        "tlsrelay.yaml:4: server.limits.max-recipients: \"7\" is not a whole number",
+                        "tlsrelay.yaml:5: server.limits.max-connections: 0 is not a whole number of 1 or more",
+                        "tlsrelay.yaml:6: server.shutdown-grace: \"soon\" is not a duration (e.g. 30s, 5m,"
+                                + " 12h, 5d)",
+                        "tlsrelay.yaml:8: delivery.port: \"25x\" is not a port number (1-65535)",
+                        "tlsrelay.yaml:9: delivery.concurrency.total: 1.5 is not a whole number",
+                        "tlsrelay.yaml:9: delivery.concurrency.per-domain: expected a whole number, found a"
+                                + " list",
+                        "tlsrelay.yaml:11: policy.mta-sts.enabled: \"maybe\" is not true or false",
+                        "tlsrelay.yaml:11: policy.mta-sts.https-port: 70000 is not a port number (1-65535)",
+                        "tlsrelay.yaml:13: policy.overrides.example.com.mode: \"test\" is not one of enforce,"
+                                + " testing, none",
+                        "tlsrelay.yaml:14: policy.overrides.example.net.mxs: is required for mode enforce: the"
+                                + " MX hosts allowed",
+                        "tlsrelay.yaml:17: policy.overrides.example.org.mxs: \"mx..example.org\" is not a host"
+                                + " name",
+                        "tlsrelay.yaml:19: admin.listen: \"localhost\" needs a port (host:port)"),
+                p);
     }
 }

@@ -120,25 +120,25 @@ class ConfigReferenceTest {
                 accepted.toString());
     }
 
+    /** Every value the file sets is the built-in default: the file is a reference, not an example to copy blindly. */
     @Test
     void theExampleShowsTheDefaults() throws Exception {
         RelayConfig example = ConfigLoader.load(EXAMPLE);
         RelayConfig defaults = RelayConfig.defaults();
-        // server.hostname and the reports' names default to this machine's name; the example shows
-        // a fixed one
-        assertEquals(defaults.server().listen(), example.server().listen());
-        assertEquals(defaults.server().networks(), example.server().networks());
-        assertEquals(defaults.server().limits(), example.server().limits());
-        assertEquals(defaults.server().shutdownGrace(), example.server().shutdownGrace());
         assertEquals(defaults.spool().dir().normalize(), example.spool().dir().normalize());
         assertEquals(defaults.spool().minFree(), example.spool().minFree());
-        assertEquals(defaults.delivery(), example.delivery());
-        assertEquals(defaults.dns(), example.dns());
-        assertEquals(defaults.dane(), example.dane());
-        assertEquals(defaults.policy(), example.policy());
-        assertEquals(defaults.admin(), example.admin());
-        assertEquals(defaults.reports().enabled(), example.reports().enabled());
-        assertEquals(defaults.dkim(), example.dkim());
+        assertEquals(
+                defaults,
+                new RelayConfig(
+                        example.server(),
+                        defaults.spool(), // ./data/spool and data/spool: the same directory
+                        example.delivery(),
+                        example.dns(),
+                        example.dane(),
+                        example.policy(),
+                        example.reports(),
+                        example.admin(),
+                        example.dkim()));
     }
 
     @Test

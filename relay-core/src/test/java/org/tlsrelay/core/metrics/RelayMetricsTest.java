@@ -110,9 +110,11 @@ class RelayMetricsTest {
         metrics.accepted();
         metrics.accepted();
         metrics.rejected(RelayMetrics.Rejection.RELAY_DENIED);
-        metrics.delivered(clock.instant().minusSeconds(3));
+        metrics.left(RelayMetrics.Disposition.DELIVERED, clock.instant().minusSeconds(3));
         metrics.deferred();
-        metrics.bounced();
+        metrics.left(RelayMetrics.Disposition.BOUNCED, clock.instant().minusSeconds(60));
+        metrics.left(RelayMetrics.Disposition.EXPIRED, clock.instant().minus(Duration.ofDays(5)));
+        metrics.recovered(4);
         metrics.reportSent();
         metrics.reportFailed();
         metrics.mtaStsFetchFailed(TlsFailureType.STS_WEBPKI_INVALID);
@@ -123,11 +125,13 @@ class RelayMetricsTest {
         assertEquals(1, counter("tlsrelay.messages.delivered"));
         assertEquals(1, counter("tlsrelay.messages.deferred"));
         assertEquals(1, counter("tlsrelay.messages.bounced"));
+        assertEquals(1, counter("tlsrelay.messages.expired"));
+        assertEquals(4, counter("tlsrelay.messages.recovered"));
         assertEquals(1, counter("tlsrelay.reports.sent"));
         assertEquals(1, counter("tlsrelay.reports.failed"));
         assertEquals(1, counter("tlsrelay.mta.sts.fetch.failures", "type", "sts-webpki-invalid"));
         var timer = registry.get("tlsrelay.delivery.latency").timer();
-        assertEquals(1, timer.count());
+        assertEquals(1, timer.count(), "only a delivered message has a delivery latency");
         assertEquals(3.0, timer.totalTime(java.util.concurrent.TimeUnit.SECONDS), 0.001);
     }
 
@@ -194,5 +198,62 @@ class RelayMetricsTest {
                 List.of("b@example.com"),
                 new ByteArrayInputStream(
                         "Subject: x\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** Rates and alerts work from the first scrape: no counter appears only with its first event. */
+    @Test
+    void everyCounterExistsAtZeroFromTheStart() {
+        for (String name :
+                List.of(
+                        "tlsrelay.messages.accepted",
+                        "tlsrelay.messages.recovered",
+                        "tlsrelay.messages.delivered",
+                        "tlsrelay.messages.bounced",
+                        "tlsrelay.messages.expired",
+                        "tlsrelay.messages.deferred",
+                        "tlsrelay.reports.sent",
+                        "tlsrelay.reports.failed")) {
+            assertEquals(0, registry.get(name).counter().count(), name);
+        }
+        assertEquals(10, registry.find("tlsrelay.messages.rejected").counters().size());
+        assertEquals(3, registry.find("tlsrelay.mta.sts.fetch.failures").counters().size());
+        // the alert on refusals has its series before the first refusal
+        assertEquals(
+                0,
+                registry.get("tlsrelay.tls.outcomes")
+                        .tags("source", "sts", "result", "certificate-expired", "verdict", "refuse")
+                        .counter()
+                        .count());
+        assertEquals(
+                0,
+                registry.get("tlsrelay.tls.outcomes")
+                        .tags("source", "tlsa", "result", "tlsa-invalid", "verdict", "refuse")
+                        .counter()
+                        .count());
+        assertTrue(
+                registry.find("tlsrelay.tls.outcomes")
+                        .tags("source", "none", "verdict", "refuse")
+                        .counters()
+                        .isEmpty(),
+                "an opportunistic policy never refuses");
+        assertTrue(
+                registry.find("tlsrelay.tls.outcomes")
+                        .tags("source", "sts", "result", "tlsa-invalid")
+                        .counters()
+                        .isEmpty(),
+                "only DANE has DANE failures");
+    }
+
+    @Test
+    void theLatencyHistogramHasASmallFixedSetOfBuckets() {
+        metrics.left(RelayMetrics.Disposition.DELIVERED, clock.instant().minusSeconds(90));
+        var buckets =
+                registry.get("tlsrelay.delivery.latency").timer().takeSnapshot().histogramCounts();
+        assertTrue(buckets.length + 1 <= 15, "with +Inf: " + (buckets.length + 1));
+        assertEquals(RelayMetrics.LATENCY_BUCKETS.size(), buckets.length);
+        for (var b : buckets) {
+            double le = b.bucket(java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(le >= 300 ? 1 : 0, b.count(), "bucket le=" + le);
+        }
     }
 }

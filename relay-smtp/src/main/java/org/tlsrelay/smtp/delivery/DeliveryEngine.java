@@ -19,10 +19,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.dns.DnsResolver;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.log.RateLimitedLog;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -184,8 +186,10 @@ public final class DeliveryEngine implements AutoCloseable {
                 settings.maxConnections(),
                 settings.maxConnectionsPerDomain(),
                 settings.maxConnectionsPerHost(),
-                settings.retry().waits(),
-                settings.retry().maxAge());
+                settings.retry().waits().stream()
+                        .map(Durations::format)
+                        .collect(Collectors.joining(", ", "[", "]")),
+                Durations.format(settings.retry().maxAge()));
         return engine;
     }
 
@@ -242,12 +246,12 @@ public final class DeliveryEngine implements AutoCloseable {
             }
             armTimer(Optional.empty());
         } catch (IOException | RuntimeException e) {
-            spoolProblem = e.getMessage();
+            spoolProblem = Problems.describe(e);
             errors.error(
                     RateLimitedLog.cause(e),
                     "cannot take due messages from the spool {}: {}",
                     spool.root(),
-                    e.getMessage());
+                    spoolProblem);
             armTimer(Optional.of(clock.instant().plus(SPOOL_ERROR_PAUSE)));
         }
     }
@@ -300,7 +304,7 @@ public final class DeliveryEngine implements AutoCloseable {
                     "queue {}: the results of its last attempt could not be written ({}); recipients delivered "
                             + "since may get a second copy after the restart",
                     m.id(),
-                    e.getMessage());
+                    Problems.describe(e));
         }
         settled();
     }
@@ -376,7 +380,7 @@ public final class DeliveryEngine implements AutoCloseable {
                                     "queue {}: cannot finish the attempt for {}: {}",
                                     t.run().id(),
                                     t.domain(),
-                                    e.toString());
+                                    Problems.describe(e));
                             return null;
                         });
     }

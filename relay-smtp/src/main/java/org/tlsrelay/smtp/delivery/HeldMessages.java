@@ -16,6 +16,7 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.log.RateLimitedLog;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.QueuedMessage;
@@ -159,7 +160,7 @@ final class HeldMessages {
                     RateLimitedLog.cause(e),
                     "queue {}: still cannot write the results of its last attempt to the spool: {}; kept in memory",
                     h.id(),
-                    e.getMessage());
+                    Problems.describe(e));
             if (!h.complete() && !now.isBefore(h.message().envelope().nextAttempt())) {
                 if (held.remove(h.id(), h)) {
                     attemptAgain.accept(h.message());
@@ -194,7 +195,7 @@ final class HeldMessages {
                     "queue {}: the results of its last attempt could not be written ({}); recipients delivered since "
                             + "{} may get a second copy after the restart",
                     h.id(),
-                    e.getMessage(),
+                    Problems.describe(e),
                     h.since());
         }
     }

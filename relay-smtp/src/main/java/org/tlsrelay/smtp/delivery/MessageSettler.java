@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dkim.OwnMailSigner;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.log.RateLimitedLog;
 import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
@@ -130,7 +131,7 @@ final class MessageSettler {
                     RateLimitedLog.cause(e),
                     "queue {}: cannot give the message back to the queue: {}; it is retried at the next start",
                     id,
-                    e.getMessage());
+                    Problems.describe(e));
         }
     }
 
@@ -154,7 +155,7 @@ final class MessageSettler {
                     "queue {}: cannot record deliveries to {} yet: {}",
                     run.id(),
                     r.domain(),
-                    e.getMessage());
+                    Problems.describe(e));
         }
     }
 
@@ -199,17 +200,12 @@ final class MessageSettler {
                                 id,
                                 dsn.stream().anyMatch(e -> e.action() == Dsn.Action.FAILED),
                                 dsn.size()));
-        if (next.failed() > 0) {
-            metrics.bounced();
-            if (env.nullSender()) {
-                DeliveryLog.noDsnForNullSender(run.id(), next.failed());
-            }
+        if (next.failed() > 0 && env.nullSender()) {
+            DeliveryLog.noDsnForNullSender(run.id(), next.failed());
         }
         if (next instanceof Settlement.Next.Complete c) {
             completed.incrementAndGet();
-            if (c.anyDelivered()) {
-                metrics.delivered(env.arrival());
-            }
+            metrics.left(c.how(), env.arrival());
             try {
                 spool.complete(run.id());
             } catch (IOException e) {
@@ -226,7 +222,7 @@ final class MessageSettler {
                         "queue {}: cannot write the results of its attempt at shutdown: {}; recipients it delivered to "
                                 + "may get a second copy after the restart",
                         run.id(),
-                        e.getMessage());
+                        Problems.describe(e));
             }
         } else {
             Settlement.Next.Defer d = (Settlement.Next.Defer) next;
@@ -318,7 +314,7 @@ final class MessageSettler {
                     "{}: cannot queue the DSN to <{}>: {}; the recipients stay pending",
                     run.id(),
                     env.sender(),
-                    e.getMessage());
+                    Problems.describe(e));
             return Optional.empty();
         }
     }

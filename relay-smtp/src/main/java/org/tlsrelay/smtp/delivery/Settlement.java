@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.tlsrelay.core.metrics.RelayMetrics;
 import org.tlsrelay.core.queue.Envelope;
 import org.tlsrelay.core.queue.RecipientResult;
 import org.tlsrelay.core.queue.RecipientStatus;
@@ -35,8 +36,8 @@ final class Settlement {
         /** Recipients that failed for good in this attempt (bounced). */
         int failed();
 
-        /** Every recipient is delivered or failed: the message leaves the spool. */
-        record Complete(int failed, boolean anyDelivered) implements Next {}
+        /** Every recipient is delivered or failed: the message leaves the spool, {@code how}. */
+        record Complete(int failed, RelayMetrics.Disposition how) implements Next {}
 
         /** Recipients are pending: record the results and try again at {@code until}. */
         record Defer(List<RecipientResult> record, Instant until, int failed) implements Next {
@@ -140,11 +141,17 @@ final class Settlement {
         }
         boolean remaining = envelope.pending().stream().anyMatch(r -> !done.contains(r.address()));
         if (!remaining) {
-            boolean anyDelivered =
-                    outcomes.stream().anyMatch(o -> o.state() == RecipientStatus.State.DELIVERED)
+            boolean anyFailed =
+                    failed > 0
                             || envelope.recipients().stream()
-                                    .anyMatch(r -> r.state() == RecipientStatus.State.DELIVERED);
-            return new Next.Complete(failed, anyDelivered);
+                                    .anyMatch(r -> r.state() == RecipientStatus.State.FAILED);
+            RelayMetrics.Disposition how =
+                    expired
+                            ? RelayMetrics.Disposition.EXPIRED
+                            : anyFailed
+                                    ? RelayMetrics.Disposition.BOUNCED
+                                    : RelayMetrics.Disposition.DELIVERED;
+            return new Next.Complete(failed, how);
         }
         if (cut) {
             // the relay stopped and cut its attempt: due again at once after the restart

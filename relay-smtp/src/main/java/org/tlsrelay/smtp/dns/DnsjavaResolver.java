@@ -19,6 +19,7 @@ import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 import org.xbill.DNS.Cache;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.ExtendedResolver;
@@ -208,14 +209,15 @@ public final class DnsjavaResolver extends RecordLookups {
         if (e instanceof IOException) {
             // Some socket errors (e.g. an ICMP port unreachable) carry no message: name the
             // exception instead.
-            String m = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            String m = e.getMessage() != null ? e.getMessage() : Problems.describe(e);
             if (m.toLowerCase(java.util.Locale.ROOT).contains("timed out")) {
                 return new DnsResult.Failed<>(
                         name, DnsResult.Failure.TIMEOUT, what + ": no answer in time");
             }
             return new DnsResult.Failed<>(name, DnsResult.Failure.NETWORK, what + ": " + m);
         }
-        return new DnsResult.Failed<>(name, DnsResult.Failure.NETWORK, what + ": " + e);
+        return new DnsResult.Failed<>(
+                name, DnsResult.Failure.NETWORK, what + ": " + Problems.describe(e));
     }
 
     static Throwable unwrap(Throwable e) {

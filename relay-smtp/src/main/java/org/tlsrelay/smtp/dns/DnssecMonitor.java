@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * Watches DNSSEC while the relay runs, and never turns it off: with {@code dns.dnssec: validate} a resolver that
@@ -107,7 +108,7 @@ public final class DnssecMonitor implements DnssecResolver.Failures, AutoCloseab
             try {
                 record(probe.check(), false);
             } catch (RuntimeException e) {
-                LOG.error("DNSSEC check of {} failed: {}", probe, e.toString());
+                LOG.error("DNSSEC check of {} failed: {}", probe, Problems.describe(e));
             } finally {
                 probing.set(false);
             }

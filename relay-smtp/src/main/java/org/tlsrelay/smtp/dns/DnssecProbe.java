@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
@@ -325,8 +326,7 @@ public final class DnssecProbe {
     }
 
     static String address(InetSocketAddress a) {
-        String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        return IpAddresses.withPort(a);
     }
 
     @Override

@@ -3,6 +3,9 @@ package org.tlsrelay.smtp.dns;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dane.DaneLookup;
 import org.tlsrelay.core.dane.InsecureMxPolicy;
@@ -43,11 +46,7 @@ public final class RelayResolvers {
     public static RelayResolvers create(RelayConfig.Dns config) throws IOException {
         DnsjavaResolver general = DnsjavaResolver.create(config);
         if (config.dnssec() == RelayConfig.DnssecMode.OFF) {
-            return new RelayResolvers(
-                    general,
-                    Optional.empty(),
-                    Optional.empty(),
-                    "dns.dnssec is off: no DNSSEC validation, DANE disabled");
+            return off(general);
         }
         DnssecMonitor monitor = new DnssecMonitor(DnssecProbe.of(config), Clock.systemUTC());
         DnssecResolver validating = DnssecResolver.create(config, monitor);
@@ -56,6 +55,54 @@ public final class RelayResolvers {
                 Optional.of(validating),
                 Optional.of(monitor),
                 "DNSSEC validation on for DANE (" + validating + ")");
+    }
+
+    /**
+     * The resolvers for a command that looks up one domain ({@code policy show}, {@code policy check}, ...): the
+     * same validation as the relay's, without a monitor; a look-up that cannot be validated is at most one WARN line
+     * for the whole command, which says what it means and what to do (the command's own output names each failure).
+     *
+     * @throws IOException as {@link #create}
+     */
+    public static RelayResolvers forCommand(RelayConfig.Dns config) throws IOException {
+        DnsjavaResolver general = DnsjavaResolver.create(config);
+        if (config.dnssec() == RelayConfig.DnssecMode.OFF) {
+            return off(general);
+        }
+        DnssecResolver validating = DnssecResolver.create(config, new WarnOnce());
+        return new RelayResolvers(
+                general,
+                Optional.of(validating),
+                Optional.empty(),
+                "DNSSEC validation on for DANE (" + validating + ")");
+    }
+
+    private static RelayResolvers off(DnsjavaResolver general) {
+        return new RelayResolvers(
+                general,
+                Optional.empty(),
+                Optional.empty(),
+                "dns.dnssec is off: no DNSSEC validation, DANE disabled");
+    }
+
+    /** The first look-up a command could not validate is one WARN line; the rest the command's output shows. */
+    private static final class WarnOnce implements DnssecResolver.Failures {
+        private static final Logger LOG = LoggerFactory.getLogger(RelayResolvers.class);
+        private final AtomicBoolean warned = new AtomicBoolean();
+
+        @Override
+        public void failed(String what, String reason) {
+            if (warned.compareAndSet(false, true)) {
+                LOG.warn(
+                        "DNSSEC: {} cannot be validated ({}): the relay would hold mail that needs it."
+                                + " If every domain shows this, dns.servers gives no usable DNSSEC data:"
+                                + " check it with tlsrelay config check --probe-dns, point dns.servers at a"
+                                + " validating resolver, or set dns.dnssec: off to deliver without DANE"
+                                + " knowingly",
+                        what,
+                        reason);
+            }
+        }
     }
 
     /** The resolver for every look-up DANE does not rely on. */

@@ -12,6 +12,7 @@ import org.subethamail.smtp.AuthenticationHandler;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 
 /** AUTH PLAIN (RFC 4616) and LOGIN, over TLS only (RFC 4954 §4), against bcrypt/PBKDF2 hashes. */
@@ -112,7 +113,7 @@ final class AuthCommand extends InboundCommand {
         }
         state.user = ok.get();
         session.setAuthenticationHandler(new Identity(ok.get()));
-        LOG.info("authenticated: user={} client={}", ok.get(), state.client.getHostAddress());
+        LOG.info("authenticated: user={} client={}", ok.get(), IpAddresses.text(state.client));
         session.sendResponse("235 2.7.0 Authentication successful");
     }
 
@@ -123,7 +124,7 @@ final class AuthCommand extends InboundCommand {
         LOG.warn(
                 "authentication failed: user={} client={}",
                 SmtpPath.printable(user),
-                state.client.getHostAddress());
+                IpAddresses.text(state.client));
         if (state.authFailures >= MAX_FAILURES) {
             throw new DropConnectionException(
                     421, "4.7.0 " + server.hostname() + " Error: too many failed authentications");

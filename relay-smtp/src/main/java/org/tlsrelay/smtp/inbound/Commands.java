@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.internal.server.Command;
 import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.smtp.inbound.EsmtpParameters.MailFrom;
 import org.tlsrelay.smtp.inbound.EsmtpParameters.Parsed;
@@ -194,7 +195,7 @@ final class Commands {
                 if (denied.get().counted().equals(Optional.of(Rejection.RELAY_DENIED))) {
                     LOG.info(
                             "relay denied: client={} helo={} to=<{}>",
-                            state.client.getHostAddress(),
+                            IpAddresses.text(state.client),
                             SmtpPath.printable(session.getHelo().orElse("")),
                             SmtpPath.printable(mailbox));
                 }

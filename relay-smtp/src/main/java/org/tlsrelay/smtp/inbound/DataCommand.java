@@ -18,6 +18,8 @@ import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
 import org.tlsrelay.core.config.RelayConfig;
 import org.tlsrelay.core.dkim.AcceptSigner;
+import org.tlsrelay.core.dns.IpAddresses;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.log.LogLine;
 import org.tlsrelay.core.metrics.RelayMetrics.Rejection;
 import org.tlsrelay.core.queue.Envelope;
@@ -60,7 +62,7 @@ final class DataCommand extends InboundCommand {
         try {
             reception = server.spool().receive();
         } catch (IOException e) {
-            LOG.error("cannot create a queue file: {}", e.toString());
+            LOG.error("cannot create a queue file: {}", Problems.describe(e));
             server.metrics().rejected(Rejection.QUEUE_ERROR);
             session.sendResponse("451 4.3.0 Error: queue file write error");
             session.resetMailTransaction();
@@ -141,7 +143,7 @@ final class DataCommand extends InboundCommand {
         if (r.bareNewline()) {
             // SMTP smuggling defence, as Postfix's smtpd_forbid_bare_newline: refuse, never
             // normalise.
-            LOG.info("rejected: bare CR or LF in DATA: client={}", state.client.getHostAddress());
+            LOG.info("rejected: bare CR or LF in DATA: client={}", IpAddresses.text(state.client));
             server.metrics().rejected(Rejection.BARE_NEWLINE);
             return "550 5.6.0 Error: bare <CR> or <LF> received; lines must end with <CR><LF>";
         } else if (r.tooBig()) {
@@ -153,7 +155,7 @@ final class DataCommand extends InboundCommand {
                     + server.limits().maxLineLength()
                     + " octets";
         } else if (writeFailure != null) {
-            LOG.error("queue file write error: {}", writeFailure.toString());
+            LOG.error("queue file write error: {}", Problems.describe(writeFailure));
             server.metrics().rejected(Rejection.QUEUE_ERROR);
             return "451 4.3.0 Error: queue file write error";
         }
@@ -191,7 +193,7 @@ final class DataCommand extends InboundCommand {
                                 tx.envid,
                                 new Envelope.Source(
                                         "smtp",
-                                        state.client.getHostAddress(),
+                                        IpAddresses.text(state.client),
                                         SmtpPath.printable(session.getHelo().orElse("")),
                                         state.user,
                                         state.tls))
@@ -204,7 +206,7 @@ final class DataCommand extends InboundCommand {
             signing.finish();
             m = reception.commit(env);
         } catch (IOException e) {
-            LOG.error("queue file write error: {}", e.toString());
+            LOG.error("queue file write error: {}", Problems.describe(e));
             server.metrics().rejected(Rejection.QUEUE_ERROR);
             return "451 4.3.0 Error: queue file write error";
         } finally {
@@ -235,7 +237,7 @@ final class DataCommand extends InboundCommand {
 
     /** RFC 5321 §4.4 trace header, with no DNS look-up: the client is named by its HELO and its IP literal. */
     private byte[] receivedHeader(Session session, SessionState state, Transaction tx, String id) {
-        String ip = state.client.getHostAddress();
+        String ip = IpAddresses.text(state.client);
         String literal =
                 state.client instanceof java.net.Inet6Address
                         ? "[IPv6:" + ip + "]"

@@ -3,6 +3,7 @@ package org.tlsrelay.smtp.inbound;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
@@ -59,7 +60,8 @@ public final class InboundServer implements AutoCloseable {
             InboundTls tls,
             RelayMetrics metrics,
             AcceptSigner signer,
-            FreeSpace space)
+            FreeSpace space,
+            Listener listener)
             throws IOException {
         this.config = config;
         RelayConfig.Limits limits = config.limits();
@@ -73,12 +75,12 @@ public final class InboundServer implements AutoCloseable {
         ConnectionGuard.Settings guarded =
                 new ConnectionGuard.Settings(
                         config.hostname(), limits.commandTimeout(), limits.maxErrors());
-        this.listener =
-                new Listener(
-                        slots,
-                        (raw, slot) -> guard(raw, slot, guarded, metrics),
-                        metrics,
-                        config.hostname());
+        this.listener = listener;
+        listener.serve(
+                slots,
+                (raw, slot) -> guard(raw, slot, guarded, metrics),
+                metrics,
+                config.hostname());
         this.watchdog = Executors.newSingleThreadScheduledExecutor(named("smtp-watchdog-"));
         this.stopTasks = Executors.newCachedThreadPool(named("smtp-stop-"));
         SMTPServer.Builder b =
@@ -88,17 +90,12 @@ public final class InboundServer implements AutoCloseable {
                         .bindAddress(InetAddress.getByName(config.listen().host()))
                         .hostName(config.hostname())
                         .softwareName("tlsrelay")
-                        // listen(2) takes at most net.core.somaxconn: asking for more gets exactly
-                        // that.
-                        .backlog(
-                                limits.listenBacklog() > 0
-                                        ? limits.listenBacklog()
-                                        : Integer.MAX_VALUE)
+                        .backlog(backlog(limits))
                         .serverSocketFactory(() -> listener)
                         .messageHandlerFactory(context -> new Transaction())
                         // The listener admits connections (ClientSlots); SubEthaSMTP's own count,
-                        // which
-                        // also counts sessions that are ending, is only a backstop far above it.
+                        // which also counts sessions that are ending, is only a backstop far above
+                        // it.
                         .maxConnections(limits.maxConnections() * 2 + 64)
                         .maxRecipients(limits.maxRecipients())
                         .maxMessageSize(
@@ -178,7 +175,8 @@ public final class InboundServer implements AutoCloseable {
      * Builds the server from {@code server.*}: loads the TLS certificate and key when configured and checks the AUTH
      * users' hashes. Problems are {@link IOException}s or {@link IllegalArgumentException}s that name the key. No
      * space is kept back on the spool's file system (see {@link #create(RelayConfig.Server, Spool, RelayMetrics,
-     * AcceptSigner, FreeSpace)}).
+     * AcceptSigner, FreeSpace,
+     * ServerSocket)}).
      */
     public static InboundServer create(RelayConfig.Server config, Spool spool) throws IOException {
         return create(config, spool, RelayMetrics.noop());
@@ -203,7 +201,8 @@ public final class InboundServer implements AutoCloseable {
 
     /**
      * As {@link #create(RelayConfig.Server, Spool, RelayMetrics, AcceptSigner)}, refusing new mail with {@code 452
-     * 4.3.1} at MAIL FROM while {@code space} says the spool's file system is short ({@code spool.min-free}).
+     * 4.3.1} at MAIL FROM while {@code space} says the spool's file system is short ({@code spool.min-free}); the
+     * socket is bound at {@link #start()}.
      */
     public static InboundServer create(
             RelayConfig.Server config,
@@ -212,13 +211,70 @@ public final class InboundServer implements AutoCloseable {
             AcceptSigner signer,
             FreeSpace space)
             throws IOException {
+        return create(config, spool, metrics, signer, space, new Listener());
+    }
+
+    /**
+     * Binds {@code server.listen} now, before the spool and the rest of the relay start, so that an address in use
+     * fails at once; give the socket to {@link #create(RelayConfig.Server, Spool, RelayMetrics, AcceptSigner,
+     * FreeSpace, ServerSocket)}, or close it.
+     */
+    public static ServerSocket bind(RelayConfig.Server config) throws IOException {
+        Listener s = new Listener();
+        try {
+            s.bind(
+                    new InetSocketAddress(
+                            InetAddress.getByName(config.listen().host()), config.listen().port()),
+                    backlog(config.limits()));
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /** listen(2) takes at most net.core.somaxconn: asking for more gets exactly that. */
+    private static int backlog(RelayConfig.Limits limits) {
+        return limits.listenBacklog() > 0 ? limits.listenBacklog() : Integer.MAX_VALUE;
+    }
+
+    /**
+     * As {@link #create(RelayConfig.Server, Spool, RelayMetrics, AcceptSigner)}, on a socket {@link #bind} bound,
+     * refusing new mail with {@code 452 4.3.1} at MAIL FROM while {@code space} says the spool's file system is short
+     * ({@code spool.min-free}).
+     */
+    public static InboundServer create(
+            RelayConfig.Server config,
+            Spool spool,
+            RelayMetrics metrics,
+            AcceptSigner signer,
+            FreeSpace space,
+            ServerSocket bound)
+            throws IOException {
+        if (!(bound instanceof Listener listener)) {
+            throw new IllegalArgumentException("the socket must come from InboundServer.bind");
+        }
         Credentials credentials = Credentials.from(config.auth());
-        InboundTls tls = config.tls().enabled() ? InboundTls.load(config.tls()) : null;
+        return new InboundServer(
+                config, spool, credentials, tls(config), metrics, signer, space, listener);
+    }
+
+    /**
+     * What {@link #create} checks in {@code server.tls}, without a spool or a socket ({@code tlsrelay config check}):
+     * the certificate and key files are readable PEM and belong together.
+     *
+     * @throws IOException or {@link IllegalArgumentException}, naming the key and what is wrong
+     */
+    public static void checkTls(RelayConfig.Server config) throws IOException {
+        tls(config);
+    }
+
+    private static InboundTls tls(RelayConfig.Server config) throws IOException {
         if (config.tls().certificate() != null ^ config.tls().privateKey() != null) {
             throw new IllegalArgumentException(
                     "server.tls: certificate and private-key must be given together");
         }
-        return new InboundServer(config, spool, credentials, tls, metrics, signer, space);
+        return config.tls().enabled() ? InboundTls.load(config.tls()) : null;
     }
 
     /** For tests: a server with a ready TLS context. */
@@ -232,7 +288,8 @@ public final class InboundServer implements AutoCloseable {
                 InboundTls.of(tls),
                 RelayMetrics.noop(),
                 AcceptSigner.none(),
-                FreeSpace.of(spool.root(), SpaceReserve.NONE));
+                FreeSpace.of(spool.root(), SpaceReserve.NONE),
+                new Listener());
     }
 
     /** Starts listening; returns once the socket is bound. */

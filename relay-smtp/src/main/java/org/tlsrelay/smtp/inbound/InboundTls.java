@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,6 +25,8 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.tlsrelay.core.config.RelayConfig;
+import org.tlsrelay.core.dns.IpAddresses;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * Server-side TLS for STARTTLS ({@code server.tls}): the PEM certificate chain and private key, TLS 1.3 and 1.2 only,
@@ -65,6 +68,15 @@ final class InboundTls {
     static InboundTls load(RelayConfig.Tls tls) throws IOException {
         List<X509Certificate> chain = readChain(tls.certificate());
         PrivateKey key = readKey(tls.privateKey());
+        if (!belongTogether(chain.get(0), key)) {
+            throw new IOException(
+                    "server.tls: the private key "
+                            + tls.privateKey()
+                            + " does not belong to the certificate "
+                            + tls.certificate()
+                            + " (the first certificate in the file must be the server's, issued for this key):"
+                            + " give the key the certificate was issued for");
+        }
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
@@ -102,7 +114,7 @@ final class InboundTls {
                         context.getSocketFactory()
                                 .createSocket(
                                         plain,
-                                        remote.getAddress().getHostAddress(),
+                                        IpAddresses.text(remote.getAddress()),
                                         plain.getPort(),
                                         true);
         s.setUseClientMode(false);
@@ -114,9 +126,41 @@ final class InboundTls {
         return s;
     }
 
+    /**
+     * Whether {@code key} is the private half of the certificate's public key: a signature made with it verifies
+     * with the certificate (the JDK's key store does not check this, and a wrong pair would only fail handshakes).
+     */
+    private static boolean belongTogether(X509Certificate cert, PrivateKey key) {
+        String algorithm =
+                switch (key.getAlgorithm()) {
+                    case "RSA" -> "SHA256withRSA";
+                    case "EC" -> "SHA256withECDSA";
+                    case "Ed25519", "EdDSA" -> "Ed25519";
+                    case "Ed448" -> "Ed448";
+                    default -> null;
+                };
+        if (algorithm == null) {
+            return true; // a kind the handshake itself will judge
+        }
+        try {
+            byte[] probe =
+                    "tlsrelay key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            Signature sign = Signature.getInstance(algorithm);
+            sign.initSign(key);
+            sign.update(probe);
+            byte[] signature = sign.sign();
+            Signature verify = Signature.getInstance(algorithm);
+            verify.initVerify(cert.getPublicKey());
+            verify.update(probe);
+            return verify.verify(signature);
+        } catch (GeneralSecurityException e) {
+            return false; // e.g. an EC key for an RSA certificate
+        }
+    }
+
     private static List<X509Certificate> readChain(Path file) throws IOException {
         List<X509Certificate> out = new ArrayList<>();
-        try (Reader r = Files.newBufferedReader(file);
+        try (Reader r = reader("server.tls.certificate", file);
                 PEMParser p = new PEMParser(r)) {
             JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
             for (Object o = p.readObject(); o != null; o = p.readObject()) {
@@ -138,8 +182,18 @@ final class InboundTls {
         return out;
     }
 
+    /** The file, or an error that names the key and says why it cannot be read (no bare path). */
+    private static Reader reader(String key, Path file) throws IOException {
+        try {
+            return Files.newBufferedReader(file);
+        } catch (IOException e) {
+            throw new IOException(key + ": cannot read: " + Problems.describe(e), e);
+        }
+    }
+
     private static PrivateKey readKey(Path file) throws IOException {
-        try (Reader r = Files.newBufferedReader(file);
+        Reader reader = reader("server.tls.private-key", file);
+        try (Reader r = reader;
                 PEMParser p = new PEMParser(r)) {
             JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
             for (Object o = p.readObject(); o != null; o = p.readObject()) {

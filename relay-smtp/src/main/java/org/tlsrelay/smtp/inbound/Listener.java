@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,21 +31,31 @@ final class Listener extends ServerSocket {
         ConnectionGuard guard(Socket raw, ClientSlots.Slot slot);
     }
 
-    private final ClientSlots slots;
-    private final Guards guards;
-    private final RelayMetrics metrics;
-    private final String hostname;
+    /** What admits and guards connections; set once by {@link #serve}, before the server accepts. */
+    private record Serving(
+            ClientSlots slots, Guards guards, RelayMetrics metrics, String hostname) {}
+
     private final Map<String, AtomicLong> lastLogged = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> quiet = new ConcurrentHashMap<>();
+    private volatile Serving serving;
     private volatile boolean draining;
 
-    Listener(ClientSlots slots, Guards guards, RelayMetrics metrics, String hostname)
-            throws IOException {
+    /** Unbound: SubEthaSMTP binds it at start, or {@link InboundServer#bind} does before. */
+    Listener() throws IOException {
         super();
-        this.slots = slots;
-        this.guards = guards;
-        this.metrics = metrics;
-        this.hostname = hostname;
+    }
+
+    /** Admits connections through {@code slots} and guards each admitted one. */
+    void serve(ClientSlots slots, Guards guards, RelayMetrics metrics, String hostname) {
+        this.serving = new Serving(slots, guards, metrics, hostname);
+    }
+
+    /** SubEthaSMTP binds the socket it is given; one {@link InboundServer#bind} bound stays as it is. */
+    @Override
+    public void bind(SocketAddress endpoint, int backlog) throws IOException {
+        if (!isBound()) {
+            super.bind(endpoint, backlog);
+        }
     }
 
     /** From now on, new connections get {@code 421 4.3.2} and are closed. */
@@ -61,20 +72,21 @@ final class Listener extends ServerSocket {
             } catch (IOException e) {
                 // the client is gone already; the session will see it
             }
+            Serving on = serving;
             if (draining) {
-                refuse(raw, "421 4.3.2 " + hostname + " Service shutting down");
+                refuse(raw, "421 4.3.2 " + on.hostname() + " Service shutting down");
                 continue;
             }
-            ClientSlots.Admission a = slots.admit(raw.getInetAddress());
+            ClientSlots.Admission a = on.slots().admit(raw.getInetAddress());
             if (a instanceof ClientSlots.Admission.Refused r) {
-                metrics.rejected(r.reason());
+                on.metrics().rejected(r.reason());
                 note(r.reason().label(), raw, r.why());
                 refuse(raw, r.reply());
                 continue;
             }
             ClientSlots.Slot slot = ((ClientSlots.Admission.Admitted) a).slot();
             try {
-                return new GuardedSocket(raw, guards.guard(raw, slot));
+                return new GuardedSocket(raw, on.guards().guard(raw, slot));
             } catch (IOException | RuntimeException e) {
                 slot.release();
                 close(raw);

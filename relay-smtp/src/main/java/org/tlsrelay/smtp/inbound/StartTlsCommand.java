@@ -5,6 +5,7 @@ import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.server.Session;
+import org.tlsrelay.core.dns.IpAddresses;
 
 /** STARTTLS (RFC 3207) with our own TLS parameters; anything pipelined after it in clear text is discarded. */
 final class StartTlsCommand extends InboundCommand {
@@ -38,7 +39,7 @@ final class StartTlsCommand extends InboundCommand {
             // The stream is in an unknown state: never go on reading commands from it.
             LOG.info(
                     "STARTTLS handshake failed: client={}: {}",
-                    state.client.getHostAddress(),
+                    IpAddresses.text(state.client),
                     e.getMessage());
             session.quit();
             return;

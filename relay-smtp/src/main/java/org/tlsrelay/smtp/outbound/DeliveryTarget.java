@@ -1,9 +1,9 @@
 package org.tlsrelay.smtp.outbound;
 
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Locale;
+import org.tlsrelay.core.dns.IpAddresses;
 
 /**
  * Where one attempt connects: the MX host name as DNS gave it (for SNI, the certificate name check and the policy's
@@ -32,42 +32,6 @@ public record DeliveryTarget(String mxHost, InetAddress address, int port) {
      */
     @Override
     public String toString() {
-        return mxHost + "[" + ip(address) + "]:" + port;
-    }
-
-    /** The address as text; IPv6 in its short form (RFC 5952 §4: lower case, the longest run of zeros as ::). */
-    static String ip(InetAddress a) {
-        String text = a.getHostAddress();
-        int scope = text.indexOf('%');
-        if (!(a instanceof Inet6Address)) {
-            return text;
-        }
-        String[] groups = (scope < 0 ? text : text.substring(0, scope)).split(":");
-        int bestStart = -1;
-        int bestLen = 1; // RFC 5952 §4.2.2: a single 0 group is not shortened
-        for (int i = 0; i < groups.length; ) {
-            int j = i;
-            while (j < groups.length && Integer.parseInt(groups[j], 16) == 0) {
-                j++;
-            }
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j == i ? i + 1 : j;
-        }
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < groups.length; i++) {
-            if (i == bestStart) {
-                b.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (b.length() > 0 && b.charAt(b.length() - 1) != ':') {
-                b.append(':');
-            }
-            b.append(Integer.toHexString(Integer.parseInt(groups[i], 16)));
-        }
-        return b.toString();
+        return mxHost + "[" + IpAddresses.text(address) + "]:" + port;
     }
 }

@@ -24,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.enforce.Admission;
 import org.tlsrelay.core.enforce.Enforcer;
 import org.tlsrelay.core.enforce.MxObservation;
@@ -31,6 +32,7 @@ import org.tlsrelay.core.enforce.TlsObservation;
 import org.tlsrelay.core.enforce.TlsOutcome;
 import org.tlsrelay.core.enforce.TlsOutcomeListener;
 import org.tlsrelay.core.enforce.Verdict;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.tls.TrustMaterial;
 
 /**
@@ -483,7 +485,7 @@ public final class OutboundClient implements AutoCloseable {
                         attempt.target.mxHost(),
                         s.mxName(),
                         s.localAddress(),
-                        attempt.target.address().getHostAddress(),
+                        IpAddresses.text(attempt.target.address()),
                         reported.result(),
                         reported.verdict(),
                         info);
@@ -535,6 +537,6 @@ public final class OutboundClient implements AutoCloseable {
 
     private static String describe(Throwable e) {
         Throwable t = unwrap(e);
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+        return t.getMessage() != null ? t.getMessage() : Problems.describe(t);
     }
 }

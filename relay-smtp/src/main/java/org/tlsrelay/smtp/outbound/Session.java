@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.tlsrelay.core.dns.IpAddresses;
 import org.tlsrelay.core.enforce.TlsObservation;
 
 /**
@@ -58,7 +59,7 @@ final class Session {
 
     String localAddress() {
         return connection.channel().localAddress() instanceof InetSocketAddress a
-                ? a.getAddress().getHostAddress()
+                ? IpAddresses.text(a.getAddress())
                 : "";
     }
 

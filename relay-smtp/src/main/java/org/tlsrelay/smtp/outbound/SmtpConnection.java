@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
+import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.enforce.TlsObservation;
 
 /**
@@ -78,7 +79,9 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
                                                                 "no reply to "
                                                                         + command
                                                                         + " within "
-                                                                        + Duration.ofMillis(millis),
+                                                                        + Durations.format(
+                                                                                Duration.ofMillis(
+                                                                                        millis)),
                                                                 SmtpSessionException.Cause.TIMEOUT,
                                                                 null)),
                                         millis,

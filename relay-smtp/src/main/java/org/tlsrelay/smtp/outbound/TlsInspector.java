@@ -34,6 +34,7 @@ import javax.net.ssl.X509TrustManager;
 import org.tlsrelay.core.enforce.CertificateValidity;
 import org.tlsrelay.core.enforce.PeerCertificate;
 import org.tlsrelay.core.enforce.TlsObservation;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.tls.CertificateNames;
 import org.tlsrelay.core.tls.TrustMaterial;
 
@@ -241,7 +242,7 @@ final class TlsInspector {
             root = root.getCause();
         }
         String m = root.getMessage();
-        return m == null || m.isBlank() ? root.getClass().getSimpleName() : m;
+        return m == null || m.isBlank() ? Problems.describe(root) : m;
     }
 
     /** Records the server chain's validation for the engine and never fails the handshake over it. */

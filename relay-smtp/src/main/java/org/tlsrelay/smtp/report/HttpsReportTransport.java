@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.dns.IpAddresses;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.report.PreparedReport;
 import org.tlsrelay.core.report.ReportJson;
 import org.tlsrelay.core.report.ReportTransport;
@@ -88,7 +90,7 @@ public final class HttpsReportTransport implements ReportTransport {
             return new Result.Failed(
                     "no answer from " + https.uri() + " within " + timeout.toSeconds() + " s");
         } catch (IOException e) {
-            return new Result.Failed("POST to " + https.uri() + " failed: " + e);
+            return new Result.Failed("POST to " + https.uri() + " failed: " + Problems.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Result.Failed("interrupted");
@@ -106,7 +108,7 @@ public final class HttpsReportTransport implements ReportTransport {
             }
             addresses = found.value();
         } catch (ExecutionException | TimeoutException e) {
-            return "DNS: " + host + ": " + e;
+            return "DNS: " + host + ": " + Problems.describe(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "DNS: interrupted";
@@ -115,7 +117,7 @@ public final class HttpsReportTransport implements ReportTransport {
             if (!isPublic(a)) {
                 return host
                         + " has the non-public address "
-                        + a.getHostAddress()
+                        + IpAddresses.text(a)
                         + "; reports are not posted there";
             }
         }

@@ -710,7 +710,7 @@ class OutboundClientTest {
         DeliveryAttemptResult.Failed failed =
                 assertInstanceOf(DeliveryAttemptResult.Failed.class, result);
         assertEquals(stage, failed.stage());
-        assertTrue(failed.detail().contains("within PT0.3S"), failed.detail());
+        assertTrue(failed.detail().contains("within 300ms"), failed.detail());
         assertEquals(stage == Stage.END_OF_DATA, failed.possiblyDelivered());
         assertEquals(0, client.idleConnections());
     }

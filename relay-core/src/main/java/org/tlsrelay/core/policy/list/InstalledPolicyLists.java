@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The configured lists as the relay uses them: the installed copies, each verified again at load, looked up in
@@ -89,12 +90,12 @@ public final class InstalledPolicyLists implements PolicyLists {
                 LOG.error(
                         "policy list {}: the installed copy is NOT used: {}",
                         c.name(),
-                        e.getMessage());
+                        Problems.describe(e));
             } catch (ListSignatureException e) {
                 LOG.error(
                         "policy list {}: the installed copy is NOT used: {}",
                         c.name(),
-                        e.toString());
+                        Problems.describe(e));
             }
         }
         inUse.set(Map.copyOf(loaded));

@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.tls.TrustMaterial;
 
 /**
@@ -110,7 +111,7 @@ public final class ListFetcher {
             throw new InterruptedIOException(uri + ": interrupted");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new IOException(uri + ": " + describe(cause), cause);
+            throw new IOException(uri + ": " + Problems.describe(cause), cause);
         }
         int status = response.statusCode();
         if (status / 100 == 3) {
@@ -126,16 +127,6 @@ public final class ListFetcher {
             throw new IOException(uri + ": HTTP " + status);
         }
         return response.body();
-    }
-
-    private static String describe(Throwable t) {
-        String m = t.getMessage();
-        for (Throwable c = t.getCause();
-                c != null && (m == null || m.isBlank());
-                c = c.getCause()) {
-            m = c.getMessage();
-        }
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
     }
 
     /** Collects the body, failing as soon as it exceeds the cap (announced or actual). */

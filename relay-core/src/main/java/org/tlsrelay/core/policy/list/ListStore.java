@@ -2,7 +2,6 @@ package org.tlsrelay.core.policy.list;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AccessDeniedException;
@@ -14,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import org.tlsrelay.core.io.PrivateFiles;
 
 /**
  * The installed copy of one list: {@code STATE/lists/NAME/policy.json} and {@code policy.json.asc}, where STATE is
@@ -93,10 +93,10 @@ public final class ListStore {
      * {@code .lock}), so that the rollback check and the install it allows cannot interleave with another update.
      */
     public <T> T locked(Transaction<T> transaction) throws IOException {
-        Files.createDirectories(dir);
+        PrivateFiles.createDirectories(dir);
         synchronized (MONITORS.computeIfAbsent(dir, d -> new Object())) {
             try (FileChannel ch =
-                    FileChannel.open(
+                    PrivateFiles.open(
                             dir.resolve(".lock"),
                             StandardOpenOption.CREATE,
                             StandardOpenOption.WRITE)) {
@@ -123,9 +123,9 @@ public final class ListStore {
             Path policyNew = dir.resolve(POLICY + NEW);
             Path signatureNew = dir.resolve(SIGNATURE + NEW);
             // Order matters for recover(): the list first, durable, then its signature.
-            writeDurably(policyNew, policy);
+            PrivateFiles.writeDurably(policyNew, policy);
             fsyncDirectory();
-            writeDurably(signatureNew, signature);
+            PrivateFiles.writeDurably(signatureNew, signature);
             fsyncDirectory();
             Files.move(
                     policyNew,
@@ -173,25 +173,8 @@ public final class ListStore {
         }
     }
 
-    private static void writeDurably(Path file, byte[] bytes) throws IOException {
-        try (FileChannel ch =
-                FileChannel.open(
-                        file,
-                        StandardOpenOption.CREATE,
-                        StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                ch.write(buffer);
-            }
-            ch.force(true);
-        }
-    }
-
     private void fsyncDirectory() throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
+        PrivateFiles.syncDirectory(dir);
     }
 
     /** Reads at most {@code max} bytes; a larger file is an error, not silently truncated. */

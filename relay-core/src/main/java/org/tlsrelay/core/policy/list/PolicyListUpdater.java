@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * Fetches, verifies and installs one configured list (RULES.md; EFF USAGE.md "Using the list"):
@@ -142,14 +143,15 @@ public final class PolicyListUpdater {
                                 LOG.warn(
                                         "policy list {}: the installed copy no longer verifies ({}); replacing it",
                                         name,
-                                        e.toString());
+                                        Problems.describe(e));
                             }
                         }
                         tx.install(policy, signature);
                         return new UpdateOutcome.Installed(name, fresh);
                     });
         } catch (IOException e) {
-            return new UpdateOutcome.Failed(name, "cannot install into " + store.dir() + ": " + e);
+            return new UpdateOutcome.Failed(
+                    name, "cannot install into " + store.dir() + ": " + Problems.describe(e));
         }
     }
 

@@ -25,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.tls.TlsFailureType;
 import org.tlsrelay.core.tls.TrustMaterial;
 
@@ -73,7 +74,7 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
                                 new FetchResult.Failed(
                                         url,
                                         TlsFailureType.STS_POLICY_FETCH_ERROR,
-                                        "unexpected: " + e));
+                                        Problems.describe(e)));
     }
 
     private FetchResult fetchFrom(
@@ -92,7 +93,11 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
             } catch (IOException e) {
                 closeQuietly(s);
                 lastError = e;
-                log.debug("MTA-STS fetch {}: cannot connect to {}: {}", url, address, e.toString());
+                log.debug(
+                        "MTA-STS fetch {}: cannot connect to {}: {}",
+                        url,
+                        address,
+                        Problems.describe(e));
             }
         }
         if (plain == null) {
@@ -105,14 +110,14 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
                             + " port "
                             + port
                             + ": "
-                            + (lastError == null ? "no address" : describe(lastError)));
+                            + (lastError == null ? "no address" : Problems.describe(lastError)));
         }
         SSLSocket layered;
         try {
             layered = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
         } catch (IOException e) {
             closeQuietly(plain);
-            return fetchError(url, describe(e));
+            return fetchError(url, Problems.describe(e));
         }
         try (SSLSocket socket = layered) {
             SSLParameters params = socket.getSSLParameters();
@@ -130,7 +135,7 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
                                 ? TlsFailureType.STS_WEBPKI_INVALID
                                 : TlsFailureType.STS_POLICY_FETCH_ERROR;
                 return new FetchResult.Failed(
-                        url, type, "TLS with " + host + " failed: " + describe(e));
+                        url, type, "TLS with " + host + " failed: " + Problems.describe(e));
             }
             OutputStream out = socket.getOutputStream();
             String hostHeader = port == 443 ? host : host + ":" + port;
@@ -153,7 +158,7 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
         } catch (SocketTimeoutException e) {
             return fetchError(url, "timed out after " + timeout.toMillis() + " ms");
         } catch (IOException e) {
-            return fetchError(url, describe(e));
+            return fetchError(url, Problems.describe(e));
         }
     }
 
@@ -289,11 +294,6 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
             throw new SocketTimeoutException("deadline passed");
         }
         return (int) Math.min(Integer.MAX_VALUE, ms);
-    }
-
-    private static String describe(Throwable e) {
-        String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m;
     }
 
     private static String abbreviate(String s) {

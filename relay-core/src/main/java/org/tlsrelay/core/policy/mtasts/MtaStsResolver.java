@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.dns.DnsResolver;
 import org.tlsrelay.core.dns.DnsResult;
+import org.tlsrelay.core.io.Problems;
 import org.tlsrelay.core.tls.TlsFailureType;
 
 /**
@@ -423,7 +424,7 @@ public final class MtaStsResolver {
                                             "MTA-STS {}: cannot write the policy cache in {}: {}",
                                             domain,
                                             cache.directory(),
-                                            e.toString());
+                                            Problems.describe(e));
                                 }
                             }
                             synchronized (st) {

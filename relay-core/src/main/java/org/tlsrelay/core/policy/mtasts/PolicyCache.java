@@ -4,19 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dns.DnsNames;
+import org.tlsrelay.core.io.PrivateFiles;
+import org.tlsrelay.core.io.Problems;
 
 /**
  * The MTA-STS policy cache on disk, one JSON file per domain ({@code DOMAIN.json}) in one directory beside the spool.
@@ -56,7 +54,7 @@ public final class PolicyCache {
                     CachedPolicy p = read(file, domain);
                     all.put(p.domain(), p);
                 } catch (IOException | RuntimeException e) {
-                    log.warn("MTA-STS cache file {} ignored: {}", file, e.getMessage());
+                    log.warn("MTA-STS cache file {} ignored: {}", file, Problems.describe(e));
                 }
             }
         }
@@ -66,7 +64,7 @@ public final class PolicyCache {
     /** Writes (or replaces) the cached policy of its domain, atomically and durably. */
     public void store(CachedPolicy p) throws IOException {
         Path file = fileOf(p.domain());
-        Files.createDirectories(dir);
+        PrivateFiles.createDirectories(dir);
         ObjectNode json = JSON.createObjectNode();
         json.put("domain", p.domain());
         json.put("id", p.id());
@@ -75,27 +73,7 @@ public final class PolicyCache {
         json.put("expires", p.expiresAt().toString());
         json.put("policy", p.policy().text());
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json);
-        Path tmp = Files.createTempFile(dir, "." + p.domain() + ".", ".tmp");
-        try {
-            try (FileChannel ch =
-                    FileChannel.open(
-                            tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(bytes));
-                ch.force(true);
-            }
-            try {
-                Files.move(
-                        tmp,
-                        file,
-                        StandardCopyOption.ATOMIC_MOVE,
-                        StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            forceDirectory();
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        PrivateFiles.replace(file, bytes);
     }
 
     /** Removes a domain's cached policy, if any. */
@@ -138,8 +116,8 @@ public final class PolicyCache {
 
     /** Makes the rename itself durable (a directory fsync; not every platform allows it, so failure is ignored). */
     private void forceDirectory() {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+        try {
+            PrivateFiles.syncDirectory(dir);
         } catch (IOException | UnsupportedOperationException e) {
             // e.g. Windows: the rename is as durable as the platform makes it
         }
