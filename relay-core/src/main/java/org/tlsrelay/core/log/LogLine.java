@@ -31,7 +31,7 @@ public final class LogLine {
     private String note = "";
 
     private LogLine(String queueId) {
-        this.queueId = clean(queueId);
+        this.queueId = printable(queueId);
     }
 
     /** A line about the message {@code queueId}. */
@@ -41,7 +41,7 @@ public final class LogLine {
 
     /** {@code key=value}. */
     public LogLine add(String key, Object value) {
-        fields.add(new Field(key, clean(String.valueOf(value)), false));
+        fields.add(new Field(key, printable(String.valueOf(value)), false));
         return this;
     }
 
@@ -52,13 +52,13 @@ public final class LogLine {
 
     /** {@code key=<address>} (an empty address is the null path {@code <>}); the MDC value has no brackets. */
     public LogLine path(String key, String address) {
-        fields.add(new Field(key, clean(address), true));
+        fields.add(new Field(key, printable(address), true));
         return this;
     }
 
     /** A text in parentheses after the fields, e.g. the reply of an MX; the MDC key {@code note}. */
     public LogLine note(String text) {
-        note = clean(text);
+        note = printable(text);
         return this;
     }
 
@@ -128,7 +128,7 @@ public final class LogLine {
     }
 
     /** Printable and bounded: control characters (CR, LF, NUL, ESC...) become {@code ?}. */
-    static String clean(String s) {
+    public static String printable(String s) {
         StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_VALUE + 3));
         for (int i = 0; i < s.length(); i++) {
             if (b.length() >= MAX_VALUE) {

@@ -19,7 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.io.Problems;
-import org.tlsrelay.core.logging.LogFields;
+import org.tlsrelay.core.log.LogFields;
 
 /**
  * A change an operator made to the queue ({@code tlsrelay queue hold|release|delete|flush}) and who made it, for the

@@ -6,7 +6,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.tlsrelay.core.logging.LogFields;
+import org.tlsrelay.core.log.LogFields;
+import org.tlsrelay.core.log.LogLine;
 import org.tlsrelay.core.queue.RecipientStatus;
 
 /**
@@ -60,6 +61,8 @@ final class DeliveryLog {
                         + "/"
                         + seconds(t.transaction(), t.finished());
         String dsn = Dsn.statusOf(o.reply(), fallback(status));
+        // the MX's reply comes from the network: no CR, LF or escape sequence reaches the log
+        String reply = LogLine.printable(o.reply());
         try (LogFields f =
                 LogFields.of(
                         "queueId", queueId,
@@ -74,7 +77,7 @@ final class DeliveryLog {
                         "policy", t.policy(),
                         "dsn", dsn,
                         "status", status.label(),
-                        "reply", o.reply())) {
+                        "reply", reply)) {
             LOG.info(
                     "{}: to=<{}>{}, relay={}, delay={}, delays={}, tls={}, policy={}, dsn={}, status={} ({})",
                     queueId,
@@ -87,7 +90,7 @@ final class DeliveryLog {
                     t.policy(),
                     dsn,
                     status.label(),
-                    o.reply());
+                    reply);
         }
     }
 

@@ -2,11 +2,19 @@ package org.tlsrelay.smtp.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.net.InetAddress;
 import java.time.Instant;
 import java.util.Set;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.queue.RecipientStatus;
+import org.tlsrelay.smtp.outbound.DeliveryTarget;
 
 /** The pieces of the per-recipient line that are arithmetic or choice, not plumbing. */
 class DeliveryLogTest {
@@ -40,5 +48,38 @@ class DeliveryLogTest {
     void namesTheOriginalRecipientOnlyWhenItDiffers(String to, String orcpt, String shown) {
         RecipientStatus rs = RecipientStatus.pending(to, Set.of(), orcpt, T0);
         assertEquals(shown, DeliveryLog.orcpt(rs));
+    }
+
+    @Test
+    void anMxReplyCannotForgeALogLine() throws Exception {
+        Logger log = (Logger) LoggerFactory.getLogger(DeliveryLog.class);
+        ListAppender<ILoggingEvent> events = new ListAppender<>();
+        events.setContext((LoggerContext) LoggerFactory.getILoggerFactory());
+        events.start();
+        log.addAppender(events);
+        try {
+            DeliveryTarget mx =
+                    new DeliveryTarget("mx.example.com", InetAddress.getByName("192.0.2.10"), 25);
+            DomainResult.Outcome o =
+                    new DomainResult.Outcome(
+                            RecipientStatus.pending("bob@example.com", Set.of(), "", T0),
+                            RecipientStatus.State.DELIVERED,
+                            "250 ok\r\nQ2: to=<eve@example.com>, status=sent \u001b[2J",
+                            "mx.example.com",
+                            false,
+                            new Trace(new Trace.Relay.Mx(mx, "none"), "none", T0, T0, T0, T0));
+            DeliveryLog.recipient("Q1", T0, o, Settlement.Status.SENT);
+            ILoggingEvent e = events.list.get(0);
+            assertEquals(
+                    "Q1: to=<bob@example.com>, relay=mx.example.com[192.0.2.10]:25, delay=0, delays=0/0/0/0,"
+                            + " tls=none, policy=none, dsn=2.0.0, status=sent"
+                            + " (250 ok??Q2: to=<eve@example.com>, status=sent ?[2J)",
+                    e.getFormattedMessage());
+            assertEquals(
+                    "250 ok??Q2: to=<eve@example.com>, status=sent ?[2J",
+                    e.getMDCPropertyMap().get("reply"));
+        } finally {
+            log.detachAppender(events);
+        }
     }
 }

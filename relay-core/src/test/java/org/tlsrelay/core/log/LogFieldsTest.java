@@ -1,4 +1,4 @@
-package org.tlsrelay.core.logging;
+package org.tlsrelay.core.log;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,4 +1,4 @@
-package org.tlsrelay.core.logging;
+package org.tlsrelay.core.log;
 
 import java.util.ArrayList;
 import java.util.HashMap;
