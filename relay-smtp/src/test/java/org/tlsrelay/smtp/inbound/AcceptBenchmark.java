@@ -27,7 +27,9 @@ import org.tlsrelay.core.queue.Spool;
  * same spool with fsync turned off. Not part of {@code mvn verify}: run {@code bench/accept.sh}.
  *
  * <p>Arguments: {@code [seconds per run, default 8] [spool parent directory, default the system temp dir]}; the
- * system property {@code bench.clients} (default {@code 1,10,50}) sets the client counts.
+ * system property {@code bench.clients} (default {@code 1,10,50}) sets the client counts, {@code bench.fsync} (default
+ * {@code true,false}) the modes, e.g. {@code -Dbench.fsync=true} for a run under {@code strace -c} that counts the
+ * durable path alone.
  */
 public final class AcceptBenchmark {
     private static final int SIZE = 10 * 1024;
@@ -66,19 +68,27 @@ public final class AcceptBenchmark {
                 Arrays.stream(System.getProperty("bench.clients", "1,10,50").split(","))
                         .mapToInt(Integer::parseInt)
                         .toArray();
+        List<Boolean> modes =
+                Arrays.stream(System.getProperty("bench.fsync", "true,false").split(","))
+                        .map(Boolean::parseBoolean)
+                        .toList();
         for (int clients : counts) {
-            for (boolean fsync : new boolean[] {true, false}) {
+            for (boolean fsync : modes) {
                 results.add(run(parent, fsync, clients, seconds, body));
                 Result r = results.get(results.size() - 1);
                 System.out.printf(
                         Locale.ROOT,
-                        "  %-8s %3d clients: %8.0f msg/s   p50 %7.2f ms   p99 %7.2f ms%n",
+                        "  %-8s %3d clients: %8.0f msg/s   p50 %7.2f ms   p99 %7.2f ms   (%d messages)%n",
                         r.mode(),
                         r.clients(),
                         r.rate(),
                         r.percentileMillis(0.50),
-                        r.percentileMillis(0.99));
+                        r.percentileMillis(0.99),
+                        r.messages());
             }
+        }
+        if (modes.size() != 2) {
+            return; // the table pairs fsync with no-fsync
         }
         System.out.println();
         System.out.println(
