@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -309,20 +308,15 @@ public final class Spool implements Closeable {
             Path envFile = dir.resolve(id + ENVELOPE);
             Path envTmp = dir.resolve(id + ENVELOPE + TMP);
             boolean renamed = false;
-            CompletableFuture<Void> envelopeWritten = null;
             try {
                 body.flush();
                 long size = channel.size();
-                // The envelope is written and fsynced beside the body's fsync, not after it: one
-                // wait for
-                // the disk before the renames instead of two.
-                envelopeWritten = files.writeDurablyAsync(envTmp, EnvelopeCodec.encode(envelope));
                 if (files.options().fsync()) {
                     files.options().faults().before(Step.SYNC_BODY, bodyTmp);
                     channel.force(true);
                 }
                 channel.close();
-                SpoolFiles.await(envelopeWritten);
+                files.writeDurably(envTmp, EnvelopeCodec.encode(envelope));
                 files.options().faults().before(Step.RENAME, bodyFile);
                 SpoolFiles.move(bodyTmp, bodyFile);
                 renamed = true;
@@ -335,11 +329,6 @@ public final class Spool implements Closeable {
             } catch (IOException | RuntimeException e) {
                 done = true;
                 SpoolFiles.closeQuietly(channel);
-                if (envelopeWritten != null) {
-                    // the envelope's writer must be done before its temp file can be removed for
-                    // good
-                    envelopeWritten.handle((ok, failed) -> null).join();
-                }
                 SpoolFiles.deleteQuietly(envTmp);
                 SpoolFiles.deleteQuietly(bodyTmp);
                 if (renamed) {

@@ -17,11 +17,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.io.PrivateFiles;
@@ -55,9 +50,6 @@ final class SpoolFiles implements Closeable {
     private final Map<QueueState, GroupSync> syncs = new EnumMap<>(QueueState.class);
     private final StripeLocks locks;
 
-    /** Runs the envelope's write and fsync while the session fsyncs the body: see {@link #writeDurablyAsync}. */
-    private final ExecutorService envelopeWriters;
-
     /** Opens the files of an existing spool directory (creating missing state directories), or of none. */
     SpoolFiles(Path root, Spool.Options options) throws IOException {
         this.root = root.toAbsolutePath().normalize();
@@ -76,16 +68,6 @@ final class SpoolFiles implements Closeable {
         this.locks =
                 Files.isDirectory(this.root)
                         ? StripeLocks.acquire(this.root.resolve("lock"))
-                        : null;
-        AtomicInteger n = new AtomicInteger();
-        this.envelopeWriters =
-                options.fsync()
-                        ? Executors.newCachedThreadPool(
-                                r -> {
-                                    Thread t = new Thread(r, "spool-fsync-" + n.incrementAndGet());
-                                    t.setDaemon(true);
-                                    return t;
-                                })
                         : null;
     }
 
@@ -202,48 +184,6 @@ final class SpoolFiles implements Closeable {
         }
     }
 
-    /**
-     * As {@link #writeDurably}, on another thread: a new message's envelope is written and fsynced while its session
-     * fsyncs the body, so the two fsyncs overlap (the file system commits them together) instead of queueing one
-     * behind the other before the 250. Without fsync it runs at once on the caller's thread.
-     */
-    CompletableFuture<Void> writeDurablyAsync(Path file, byte[] content) {
-        if (envelopeWriters == null) {
-            try {
-                writeDurably(file, content);
-                return CompletableFuture.completedFuture(null);
-            } catch (IOException | RuntimeException e) {
-                return CompletableFuture.failedFuture(e);
-            }
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        envelopeWriters.execute(
-                () -> {
-                    try {
-                        writeDurably(file, content);
-                        done.complete(null);
-                    } catch (IOException | RuntimeException | Error e) {
-                        done.completeExceptionally(e);
-                    }
-                });
-        return done;
-    }
-
-    /** Waits for {@link #writeDurablyAsync}; its failure is thrown as it was. */
-    static void await(CompletableFuture<Void> written) throws IOException {
-        try {
-            written.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw e;
-        }
-    }
-
     /** Moves envelope then body; the envelope's directory is the state, so an interrupted move is repaired on start. */
     void moveMessage(String id, QueueState from, QueueState to) throws IOException {
         Path src = dirs.get(from);
@@ -322,9 +262,6 @@ final class SpoolFiles implements Closeable {
 
     @Override
     public void close() throws IOException {
-        if (envelopeWriters != null) {
-            envelopeWriters.shutdown();
-        }
         for (GroupSync g : syncs.values()) {
             g.close();
         }

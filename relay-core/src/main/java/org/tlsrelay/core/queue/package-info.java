@@ -8,9 +8,9 @@
  * The envelope's directory is the message's state: a message exists once its envelope does.
  *
  * <p>Write protocol (RFC 5321 §4.1.1.4 and §6.1: a 250 reply to DATA is a promise not to lose the message): the body is
- * written to a temp file while DATA streams in; at the end it is fsynced while, at the same time, the envelope is
- * written to a temp file and fsynced (the two fsyncs overlap), then the body is renamed into place and the envelope
- * after it, and the directory is fsynced — only then may the server answer 250. A crash between the two renames leaves a body without an envelope, never acknowledged,
+ * written to a temp file while DATA streams in; at the end it is fsynced, the envelope is written to a temp file and
+ * fsynced, then the body is renamed into place and the envelope after it, and the directory is fsynced — only then
+ * may the server answer 250. A crash between the two renames leaves a body without an envelope, never acknowledged,
  * which recovery removes. Moves between states go the other way round, envelope first (it carries the state); recovery
  * brings a body left behind to its envelope. Directory fsyncs are batched (group commit), so concurrent sessions share
  * one instead of queueing behind each other.
