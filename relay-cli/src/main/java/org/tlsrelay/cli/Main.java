@@ -59,8 +59,6 @@ import picocli.CommandLine.Option;
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
-    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
-
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     /** Global, before the command ({@code run} has the same option after it). */
@@ -160,7 +158,10 @@ public final class Main implements Runnable {
             return 2;
         }
         if (!(e instanceof IOException)) {
-            LOG.debug("unexpected error", e); // the stack trace, for a bug report
+            // Logging starts here, not at class load: a command that logs nothing does not
+            // pay for logback's set-up.
+            Logger log = LoggerFactory.getLogger(Main.class);
+            log.debug("unexpected error", e); // the stack trace, for a bug report
         }
         cli.getErr().println("tlsrelay: " + Problems.describe(e));
         return 2;

@@ -16,7 +16,10 @@ import picocli.CommandLine.Spec;
  */
 @Command // a mixin with only a @Spec needs this mark
 final class Output {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Created on first use: Jackson stays unloaded for the commands that print no JSON (start-up time). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec command;
@@ -31,7 +34,7 @@ final class Output {
 
     /** Prints {@code document} pretty-printed, then a line end, and flushes. */
     void json(JsonNode document) throws JsonProcessingException {
-        out().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(document));
+        out().println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(document));
         out().flush();
     }
 

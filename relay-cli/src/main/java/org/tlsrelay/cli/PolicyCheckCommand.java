@@ -81,7 +81,10 @@ import picocli.CommandLine.Parameters;
                     + "detail}}. See README.md, \"Checking a domain\"."
         })
 final class PolicyCheckCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Created on first use: Jackson stays unloaded unless --json is given (start-up time). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     @Parameters(paramLabel = "DOMAIN", description = "The recipient domain to check.")
     String domain;
@@ -162,7 +165,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
     // ---- JSON ----
 
     static ObjectNode toJson(DomainCheck.Report r) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("domain", r.domain());
         o.put("verdict", r.wouldDeliver() ? "deliver" : "refuse");
         o.put("reason", r.reason());
@@ -206,7 +209,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
      * {@code unusable}, {@code not-applicable} or {@code dnssec-failure}; {@code tlsa} the records as published.
      */
     private static ObjectNode dane(DanePolicy d) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("applies", d instanceof DanePolicy.Required || d instanceof DanePolicy.Failed);
         o.put(
                 "state",
@@ -228,7 +231,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
     }
 
     private static ObjectNode addressJson(MxProbe.AddressCheck a) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("address", IpAddresses.text(a.target().address()));
         o.put("port", a.target().port());
         ProbeResult p = a.probe();
@@ -286,7 +289,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
     }
 
     private static ObjectNode certificateJson(PeerCertificate c) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("subject", c.subject());
         ArrayNode dns = o.putArray("dns_names");
         c.dnsNames().forEach(dns::add);

@@ -49,7 +49,6 @@ import picocli.CommandLine.Option;
             "  tlsrelay run --config /etc/tlsrelay/tlsrelay.yaml --log-format json"
         })
 final class RunCommand implements Callable<Integer> {
-    private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
     @Mixin ConfigOption config;
 
@@ -68,6 +67,9 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Not a static field: picocli makes every command object at start, and a static
+        // logger would set up logback for every command (start-up time), not only for run.
+        Logger log = LoggerFactory.getLogger(RunCommand.class);
         RelayConfig c = config.load();
         Relay relay;
         try {
@@ -83,14 +85,14 @@ final class RunCommand implements Callable<Integer> {
                 .addShutdownHook(
                         new Thread(
                                 () -> {
-                                    LOG.info("stopping (grace period {})", Durations.format(grace));
+                                    log.info("stopping (grace period {})", Durations.format(grace));
                                     boolean clean = false;
                                     try {
                                         clean = relay.stop(grace);
                                     } catch (InterruptedException e) {
                                         Thread.currentThread().interrupt();
                                     } finally {
-                                        LOG.info(
+                                        log.info(
                                                 clean
                                                         ? "stopped"
                                                         : "stopped, with work left for the next start");
@@ -104,7 +106,7 @@ final class RunCommand implements Callable<Integer> {
                                     Runtime.getRuntime().halt(clean ? 0 : 1);
                                 },
                                 "tlsrelay-shutdown"));
-        LOG.info(
+        log.info(
                 "tlsrelay listening on {} as {}; spool {}; relaying for {} and authenticated users",
                 IpAddresses.withPort(relay.address()),
                 c.server().hostname(),
@@ -112,7 +114,7 @@ final class RunCommand implements Callable<Integer> {
                 c.server().networks().stream()
                         .map(Object::toString)
                         .collect(Collectors.joining(", ")));
-        LOG.info(
+        log.info(
                 "admin on http://{}/ (/metrics, /health, /ready)",
                 IpAddresses.withPort(relay.adminAddress()));
         stopped.await();

@@ -12,6 +12,8 @@
  *       in the Prometheus format, {@code /health}, {@code /ready}), the log format switch, and the graceful stop on
  *       SIGTERM.</li>
  *   <li>{@link org.tlsrelay.cli.ConfigCheck}: what {@code config check} verifies beyond the file, without starting.</li>
+ *   <li>{@link org.tlsrelay.cli.CdsTraining}: the training run from which the launcher builds its class-data sharing
+ *       archive (shorter starts); not a command.</li>
  * </ul>
  */
 package org.tlsrelay.cli;

@@ -1,11 +1,15 @@
 package org.tlsrelay.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -73,6 +77,55 @@ class LauncherIT {
         // 77 MiB, as the JVM prints its flags
         assertTrue(r.out().contains("-XX:MaxHeapSize=80740352"), r.out());
         assertTrue(r.out().contains("tlsrelay "), r.out());
+    }
+
+    /**
+     * Class-data sharing: without an archive the command runs as before and the launcher builds one in the background
+     * (never a half-written one: the JVM would crash on it); the next start loads the classes from it; a jar that
+     * changed makes it stale, which the launcher does not use and builds again.
+     */
+    @Test
+    void buildsTheClassDataArchiveOnFirstRunUsesItAndRebuildsItWhenTheJarChanges()
+            throws Exception {
+        Path copy = Files.createDirectories(dir.resolve("copy"));
+        Path launcher = Files.copy(LAUNCHER, copy.resolve("tlsrelay"));
+        Path jar =
+                Files.copy(LAUNCHER.resolveSibling("tlsrelay.jar"), copy.resolve("tlsrelay.jar"));
+        Path archive = copy.resolve("tlsrelay.jsa");
+        Path key = copy.resolve("tlsrelay.jsa.key");
+        Map<String, String> logClasses = Map.of("JAVA_OPTS", "-Xlog:class+load=info");
+
+        Result first = run(launcher, logClasses, "--version");
+        assertEquals(0, first.exit(), first.err());
+        assertFalse(fromArchive(first), "no archive yet");
+        awaitFile(key, "");
+
+        Result second = run(launcher, logClasses, "--version");
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(fromArchive(second), "the classes come from " + archive);
+        assertTrue(second.out().contains("tlsrelay "), second.out());
+
+        String before = Files.readString(key);
+        Files.setLastModifiedTime(
+                jar, FileTime.from(Files.getLastModifiedTime(jar).toInstant().plusSeconds(10)));
+        Result stale = run(launcher, logClasses, "--version");
+        assertEquals(0, stale.exit(), stale.err());
+        assertFalse(fromArchive(stale), "a stale archive is not used");
+        assertTrue(stale.out().contains("tlsrelay "), stale.out());
+        awaitFile(key, before); // built again for the changed jar; nothing is left running
+    }
+
+    private static boolean fromArchive(Result r) {
+        return r.out().contains("org.tlsrelay.cli.Main source: shared objects file (top)");
+    }
+
+    /** Waits until {@code file} exists with content other than {@code old}: the launcher's background build. */
+    private static void awaitFile(Path file, String old) throws Exception {
+        Instant end = Instant.now().plus(Duration.ofMinutes(3));
+        while (!(Files.exists(file) && !Files.readString(file).equals(old))) {
+            assertTrue(Instant.now().isBefore(end), "no class-data archive after 3 minutes");
+            Thread.sleep(200);
+        }
     }
 
     @Test

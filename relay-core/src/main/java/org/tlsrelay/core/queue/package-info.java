@@ -3,7 +3,8 @@
  *
  * <p>Layout, in the style of Postfix and maddy: one directory per {@link org.tlsrelay.core.queue.QueueState}
  * ({@code incoming/}, {@code active/}, {@code deferred/}, {@code hold/}, {@code corrupt/}); per message an envelope
- * {@code ID.json} ({@link org.tlsrelay.core.queue.Envelope}) and the raw message {@code ID.eml} in the same directory.
+ * {@code ID.json} ({@link org.tlsrelay.core.queue.Envelope}, streamed by {@link org.tlsrelay.core.queue.EnvelopeCodec}
+ * in the object mapper's format, without its reflection) and the raw message {@code ID.eml} in the same directory.
  * The envelope's directory is the message's state: a message exists once its envelope does.
  *
  * <p>Write protocol (RFC 5321 §4.1.1.4 and §6.1: a 250 reply to DATA is a promise not to lose the message): the body is

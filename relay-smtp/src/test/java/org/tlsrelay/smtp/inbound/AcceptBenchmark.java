@@ -27,14 +27,29 @@ import org.tlsrelay.core.queue.Spool;
  * same spool with fsync turned off. Not part of {@code mvn verify}: run {@code bench/accept.sh}.
  *
  * <p>Arguments: {@code [seconds per run, default 8] [spool parent directory, default the system temp dir]}; the
- * system property {@code bench.clients} (default {@code 1,10,50}) sets the client counts.
+ * system property {@code bench.clients} (default {@code 1,10,50}) sets the client counts, {@code bench.fsync} (default
+ * {@code true,false}) the modes, e.g. {@code -Dbench.fsync=true} for a run under {@code strace -c} that counts the
+ * durable path alone. By default each client sends its next message as soon as the last one got its 250 (closed
+ * loop: the latency at 50 clients is then 50 ÷ the rate, whatever the code does); {@code bench.rate} (messages/s of
+ * all clients together) paces them instead (open loop), and latency counts from when a message was due.
  */
 public final class AcceptBenchmark {
     private static final int SIZE = 10 * 1024;
 
     private AcceptBenchmark() {}
 
-    record Result(String mode, int clients, long messages, double seconds, long[] latenciesNanos) {
+    record Result(
+            String mode,
+            int clients,
+            long messages,
+            double seconds,
+            long[] latenciesNanos,
+            double cpuSeconds) {
+        /** CPU (user + system) of this process per message: the relay's and, on the same cores, the clients'. */
+        double cpuMillisPerMessage() {
+            return messages == 0 ? Double.NaN : cpuSeconds * 1000 / messages;
+        }
+
         double rate() {
             return messages / seconds;
         }
@@ -66,19 +81,29 @@ public final class AcceptBenchmark {
                 Arrays.stream(System.getProperty("bench.clients", "1,10,50").split(","))
                         .mapToInt(Integer::parseInt)
                         .toArray();
+        List<Boolean> modes =
+                Arrays.stream(System.getProperty("bench.fsync", "true,false").split(","))
+                        .map(Boolean::parseBoolean)
+                        .toList();
         for (int clients : counts) {
-            for (boolean fsync : new boolean[] {true, false}) {
+            for (boolean fsync : modes) {
                 results.add(run(parent, fsync, clients, seconds, body));
                 Result r = results.get(results.size() - 1);
                 System.out.printf(
                         Locale.ROOT,
-                        "  %-8s %3d clients: %8.0f msg/s   p50 %7.2f ms   p99 %7.2f ms%n",
+                        "  %-8s %3d clients: %8.0f msg/s   p50 %7.2f ms   p99 %7.2f ms   %5.2f ms CPU/msg"
+                                + "   (%d messages)%n",
                         r.mode(),
                         r.clients(),
                         r.rate(),
                         r.percentileMillis(0.50),
-                        r.percentileMillis(0.99));
+                        r.percentileMillis(0.99),
+                        r.cpuMillisPerMessage(),
+                        r.messages());
             }
+        }
+        if (modes.size() != 2) {
+            return; // the table pairs fsync with no-fsync
         }
         System.out.println();
         System.out.println(
@@ -99,6 +124,12 @@ public final class AcceptBenchmark {
                     b.percentileMillis(0.5),
                     b.percentileMillis(0.99));
         }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static byte[] message() {
@@ -147,6 +178,10 @@ public final class AcceptBenchmark {
                                     + "\r\nRCPT TO:<sink@example.com>\r\nDATA\r\n")
                             .getBytes(StandardCharsets.US_ASCII);
             byte[] end = ".\r\n".getBytes(StandardCharsets.US_ASCII);
+            // bench.rate: messages/s offered by all clients together (open loop); 0: each as fast
+            // as it can
+            double offered = Double.parseDouble(System.getProperty("bench.rate", "0"));
+            long pace = offered > 0 ? (long) (clients * 1e9 / offered) : 0;
             List<Thread> threads = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
                 int me = c;
@@ -157,8 +192,21 @@ public final class AcceptBenchmark {
                                     try (RawSmtpClient s = new RawSmtpClient(at)) {
                                         s.reply();
                                         s.command("EHLO bench.test");
+                                        long next = System.nanoTime();
                                         while (!stop.get()) {
-                                            long t0 = System.nanoTime();
+                                            if (pace > 0) {
+                                                // open loop: each client sends at its share of the
+                                                // offered
+                                                // rate, and latency counts from when it was due
+                                                next += pace;
+                                                long wait = next - System.nanoTime();
+                                                if (wait > 0) {
+                                                    Thread.sleep(
+                                                            wait / 1_000_000,
+                                                            (int) (wait % 1_000_000));
+                                                }
+                                            }
+                                            long t0 = pace > 0 ? next : System.nanoTime();
                                             s.sendBytes(
                                                     envelope); // RFC 2920: MAIL, RCPT, DATA in one
                                             // packet
@@ -172,7 +220,7 @@ public final class AcceptBenchmark {
                                                 lat[me][counts[me]++] = System.nanoTime() - t0;
                                             }
                                         }
-                                    } catch (IOException e) {
+                                    } catch (IOException | InterruptedException e) {
                                         System.err.println("client " + me + ": " + e);
                                     } finally {
                                         done.countDown();
@@ -185,7 +233,9 @@ public final class AcceptBenchmark {
             Thread.sleep(2000); // warm-up
             measuring.set(true);
             long start = System.nanoTime();
+            long cpu0 = processCpuNanos();
             Thread.sleep(seconds * 1000L);
+            double cpu = (processCpuNanos() - cpu0) / 1e9;
             measuring.set(false);
             double elapsed = (System.nanoTime() - start) / 1e9;
             stop.set(true);
@@ -198,7 +248,7 @@ public final class AcceptBenchmark {
                 k += counts[c];
             }
             Arrays.sort(all);
-            return new Result(fsync ? "fsync" : "no-fsync", clients, total, elapsed, all);
+            return new Result(fsync ? "fsync" : "no-fsync", clients, total, elapsed, all, cpu);
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
