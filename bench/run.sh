@@ -19,6 +19,10 @@
 #   PROFILE_HOOK (a command run as "HOOK start|stop PID" around tlsrelay's measured round, e.g. to start and dump a
 #   JFR recording with jcmd, or load async-profiler with "jcmd PID JVMTI.agent_load", so that a profile covers
 #   only the measured messages).
+#   Variants of tlsrelay, alternated with the rest in each round: a scenario "tlsrelay:NAME" runs tlsrelay with the
+#   JVM options of RELAY_OPTS_NAME added, e.g.
+#     SCENARIOS="tlsrelay tlsrelay:jdktls" RELAY_OPTS_jdktls="-Dtlsrelay.outbound.tls=jdk" bench/run.sh
+#   (the ratio on the last line is plain tlsrelay's).
 # Needs root: it installs Postfix from Debian packages when missing, runs a Postfix instance and makes cgroups.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -197,8 +201,14 @@ CF
 
 # ---- tlsrelay ----
 DNS_PORT=""
-run_tlsrelay() {
-  start_sink tlsrelay
+run_tlsrelay() { # scenario (tlsrelay or tlsrelay:NAME)
+  local scenario=$1 name=${1//:/-} variant_opts=""
+  if [ "$scenario" != tlsrelay ]; then
+    local var="RELAY_OPTS_${scenario#tlsrelay:}"
+    variant_opts=${!var:-}
+    [ -n "$variant_opts" ] || { echo "bench/run.sh: $scenario needs \$$var (JVM options)" >&2; exit 2; }
+  fi
+  start_sink "$name"
   if [ -z "$DNS_PORT" ]; then
     java -cp "$CP" org.tlsrelay.bench.BenchDns --zone bench.test --mx sink.bench.test --address 127.0.0.1 \
       --port-file "$WORK/dns.port" >"$WORK/dns.log" 2>&1 &
@@ -233,12 +243,12 @@ YAML
   local cg
   cg=$(cg_new relay)
   # shellcheck disable=SC2086
-  sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} -jar "$JAR" run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
+  sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} $variant_opts -jar "$JAR" run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   HOOK_PID=$pid
   for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-  measure tlsrelay tlsrelay "$port" "$cg"
+  measure "$scenario" "$name" "$port" "$cg"
   HOOK_PID=""
   local rss
   rss=$(awk '/VmHWM/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
@@ -260,7 +270,7 @@ for round in $(seq 1 "$ROUNDS"); do
     case "$s" in
       postfix-handshake) run_postfix postfix-handshake no ;;
       postfix-reuse) run_postfix postfix-reuse yes ;;
-      tlsrelay) run_tlsrelay ;;
+      tlsrelay | tlsrelay:*) run_tlsrelay "$s" ;;
       *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac
   done

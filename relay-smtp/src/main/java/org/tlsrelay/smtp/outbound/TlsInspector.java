@@ -3,7 +3,6 @@ package org.tlsrelay.smtp.outbound;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertPath;
@@ -72,7 +71,8 @@ final class TlsInspector {
         }
     }
 
-    TlsInspector(TrustMaterial trust, Clock clock) {
+    /** With TLS done by {@code engine}: the observations are the same either way. */
+    TlsInspector(TrustMaterial trust, Clock clock, IoEngines.Tls engine) {
         this.pkix = trust.trustManager();
         this.anchorCertificates = new HashSet<>(trust.anchors());
         for (X509Certificate anchor : trust.anchors()) {
@@ -82,7 +82,7 @@ final class TlsInspector {
         try {
             this.sslContext =
                     SslContextBuilder.forClient()
-                            .sslProvider(SslProvider.JDK)
+                            .sslProvider(engine.provider())
                             .protocols("TLSv1.3", "TLSv1.2")
                             .trustManager(new ObservingTrustManager())
                             // the name is checked by us, against the MX host, and recorded rather
