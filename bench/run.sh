@@ -20,7 +20,7 @@
 #   JFR recording with jcmd, or load async-profiler with "jcmd PID JVMTI.agent_load", so that a profile covers
 #   only the measured messages).
 #   Variants of tlsrelay, alternated with the rest in each round: a scenario "tlsrelay:NAME" runs tlsrelay with the
-#   JVM options of RELAY_OPTS_NAME added, e.g.
+#   JVM options of RELAY_OPTS_NAME added, and/or the jar RELAY_JAR_NAME (another build, e.g. of main), e.g.
 #     SCENARIOS="tlsrelay tlsrelay:jdktls" RELAY_OPTS_jdktls="-Dtlsrelay.outbound.tls=jdk" bench/run.sh
 #   (the ratio on the last line is plain tlsrelay's).
 # Needs root: it installs Postfix from Debian packages when missing, runs a Postfix instance and makes cgroups.
@@ -202,11 +202,13 @@ CF
 # ---- tlsrelay ----
 DNS_PORT=""
 run_tlsrelay() { # scenario (tlsrelay or tlsrelay:NAME)
-  local scenario=$1 name=${1//:/-} variant_opts=""
+  local scenario=$1 name=${1//:/-} variant_opts="" jar=$JAR
   if [ "$scenario" != tlsrelay ]; then
-    local var="RELAY_OPTS_${scenario#tlsrelay:}"
-    variant_opts=${!var:-}
-    [ -n "$variant_opts" ] || { echo "bench/run.sh: $scenario needs \$$var (JVM options)" >&2; exit 2; }
+    local opts="RELAY_OPTS_${scenario#tlsrelay:}" jarvar="RELAY_JAR_${scenario#tlsrelay:}"
+    variant_opts=${!opts:-}
+    jar=${!jarvar:-$JAR}
+    [ -n "$variant_opts" ] || [ "$jar" != "$JAR" ] ||
+      { echo "bench/run.sh: $scenario needs \$$opts (JVM options) or \$$jarvar (a jar)" >&2; exit 2; }
   fi
   start_sink "$name"
   if [ -z "$DNS_PORT" ]; then
@@ -243,7 +245,7 @@ YAML
   local cg
   cg=$(cg_new relay)
   # shellcheck disable=SC2086
-  sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} $variant_opts -jar "$JAR" run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
+  sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} $variant_opts -jar "$jar" run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   HOOK_PID=$pid
