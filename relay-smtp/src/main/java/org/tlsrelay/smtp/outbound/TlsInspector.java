@@ -44,9 +44,10 @@ import org.tlsrelay.core.tls.TrustMaterial;
  * {@link TlsObservation} for the {@code Enforcer} to judge before MAIL FROM.
  *
  * <p>One {@link SSLEngine} per connection, TLS 1.2 or later, with the MX host name as SNI. The engine is created
- * without a peer host and port on purpose: the JDK resumes cached sessions only for a known host and port, and a
- * resumed session skips the trust manager, so a session first accepted under an opportunistic policy could later be
- * resumed under {@code enforce} without being looked at.
+ * without a peer host and port on purpose: the JDK, and Netty's session cache for BoringSSL, resume cached sessions
+ * only for a known host and port, and a resumed session skips the trust manager, so a session first accepted under an
+ * opportunistic policy could later be resumed under {@code enforce} without being looked at. The same trust manager
+ * observes under either TLS engine ({@link IoEngines.Tls}).
  */
 final class TlsInspector {
     private final X509TrustManager pkix;
