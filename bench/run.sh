@@ -14,7 +14,15 @@
 # tlsrelay / the better Postfix variant.
 # Usage: bench/run.sh [MESSAGES] [SESSIONS] [SIZE_BYTES]   (defaults 3000 20 10240)
 # Environment: ROUNDS, WARMUP, SCENARIOS (subset of "postfix-handshake postfix-reuse tlsrelay"), LIMIT_SECONDS,
-#   RELAY_JAVA_OPTS (extra JVM options for tlsrelay, e.g. a JFR recording), BENCH_DNSSEC (validate|off).
+#   BENCH_BUILD=no (use the build of the last run), RELAY_JAVA_OPTS (extra JVM options for tlsrelay, e.g. a JFR
+#   recording), BENCH_DNSSEC (validate|off),
+#   PROFILE_HOOK (a command run as "HOOK start|stop PID" around tlsrelay's measured round, e.g. to start and dump a
+#   JFR recording with jcmd, or load async-profiler with "jcmd PID JVMTI.agent_load", so that a profile covers
+#   only the measured messages).
+#   Variants of tlsrelay, alternated with the rest in each round: a scenario "tlsrelay:NAME" runs tlsrelay with the
+#   JVM options of RELAY_OPTS_NAME added, and/or the jar RELAY_JAR_NAME (another build, e.g. of main), e.g.
+#     SCENARIOS="tlsrelay tlsrelay:jdktls" RELAY_OPTS_jdktls="-Dtlsrelay.outbound.tls=jdk" bench/run.sh
+#   (the ratio on the last line is plain tlsrelay's).
 # Needs root: it installs Postfix from Debian packages when missing, runs a Postfix instance and makes cgroups.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +38,7 @@ chmod 755 "$WORK"   # Postfix runs as user postfix and must reach its queue
 CG_ROOT=/sys/fs/cgroup/cpuacct
 CG_PREFIX="tlsrelay-bench-$$"
 PIDS=()
+HOOK_PID=""   # the relay under measurement, for PROFILE_HOOK
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   postfix_stop
@@ -46,11 +55,16 @@ if ! command -v smtp-source >/dev/null || ! command -v postfix >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
 fi
 [ -w "$CG_ROOT" ] || { echo "bench/run.sh: needs a writable cpuacct cgroup at $CG_ROOT (run as root)" >&2; exit 2; }
-log "building tlsrelay"
-# One reactor run: the classpath of relay-cli's tests (written last) includes the other modules' test kits.
-(cd "$ROOT" && mvn -B -q package dependency:build-classpath -DskipTests -Dmdep.includeScope=test \
-   -Dmdep.outputFile="$WORK/cp.txt" >/dev/null)
-CP="$ROOT/relay-cli/target/test-classes:$ROOT/relay-core/target/test-classes:$(cat "$WORK/cp.txt")"
+CP_FILE="$ROOT/relay-cli/target/bench-classpath.txt"
+if [ "${BENCH_BUILD:-yes}" = no ] && [ -s "$CP_FILE" ]; then
+  log "using the tlsrelay built before (BENCH_BUILD=no)"
+else
+  log "building tlsrelay"
+  # One reactor run: the classpath of relay-cli's tests (written last) includes the other modules' test kits.
+  (cd "$ROOT" && mvn -B -q package dependency:build-classpath -DskipTests -Dmdep.includeScope=test \
+     -Dmdep.outputFile="$CP_FILE" >/dev/null)
+fi
+CP="$ROOT/relay-cli/target/test-classes:$ROOT/relay-core/target/test-classes:$(cat "$CP_FILE")"
 JAR="$ROOT/relay-cli/target/tlsrelay.jar"
 
 now_ms() { date +%s%3N; }
@@ -71,6 +85,7 @@ cg_new() { # name -> path (a fresh, empty cgroup)
   echo "$cg"
 }
 cg_ms() { awk '{printf "%d", $1 / 1000000}' "$1/cpuacct.usage"; }
+cg_sys_ms() { awk '{printf "%d", $1 / 1000000}' "$1/cpuacct.usage_sys"; }
 # Runs the command inside the cgroup, as the same process (so that $! of "in_cg ... &" is the command's PID).
 IN_CG='echo $$ > "$0/cgroup.procs" && exec "$@"'
 in_cg() { # cgroup command...
@@ -100,24 +115,27 @@ measure() { # scenario name port relay_cgroup
       -f sender@bench.test -t rcpt@bench.test "127.0.0.1:$port" >"$WORK/$name.warmup.log" 2>&1
     wait_for_file "$WORK/$name.warm" "$LIMIT_SECONDS"
   fi
-  local relay0 front0 relay1 front1
-  relay0=$(cg_ms "$relay_cg"); front0=$(cg_ms "$FRONT_CG")
+  local relay0 front0 relay1 front1 sys0 sys1
+  if [ -n "${PROFILE_HOOK:-}" ] && [ -n "${HOOK_PID:-}" ]; then $PROFILE_HOOK start "$HOOK_PID" || true; fi
+  relay0=$(cg_ms "$relay_cg"); front0=$(cg_ms "$FRONT_CG"); sys0=$(cg_sys_ms "$relay_cg")
   start=$(now_ms)
   timeout "$LIMIT_SECONDS" smtp-source -s "$SESS" -l "$SIZE" -m "$MSGS" -M bench.test \
     -f sender@bench.test -t rcpt@bench.test "127.0.0.1:$port" >"$WORK/$name.source.log" 2>&1
   accepted=$(now_ms)
   wait_for_file "$WORK/$name.done" "$LIMIT_SECONDS"
-  relay1=$(cg_ms "$relay_cg"); front1=$(cg_ms "$FRONT_CG")
+  relay1=$(cg_ms "$relay_cg"); front1=$(cg_ms "$FRONT_CG"); sys1=$(cg_sys_ms "$relay_cg")
+  if [ -n "${PROFILE_HOOK:-}" ] && [ -n "${HOOK_PID:-}" ]; then $PROFILE_HOOK stop "$HOOK_PID" || true; fi
   end=$(awk '{print $2}' "$WORK/$name.done")
-  local tls rate relay_ms front_ms accept_rate
+  local tls rate relay_ms front_ms accept_rate sys_ms
   tls=$(awk '{print $4}' "$WORK/$name.done")
   rate=$(awk -v n="$MSGS" -v s="$start" -v e="$end" 'BEGIN{printf "%.0f", n*1000/(e-s)}')
   accept_rate=$(awk -v n="$MSGS" -v s="$start" -v e="$accepted" 'BEGIN{printf "%.0f", n*1000/(e-s)}')
   relay_ms=$(awk -v c=$((relay1 - relay0)) -v n="$MSGS" 'BEGIN{printf "%.2f", c/n}')
   front_ms=$(awk -v c=$((front1 - front0)) -v n="$MSGS" 'BEGIN{printf "%.2f", c/n}')
-  printf '%-18s %5s msg/s end-to-end  relay %5s ms/msg  front %5s ms/msg  TLS connections %5s  (accepted at %s msg/s)\n' \
-    "$scenario" "$rate" "$relay_ms" "$front_ms" "$tls" "$accept_rate"
-  echo "$scenario $rate $relay_ms $front_ms $tls" >>"$WORK/results"
+  sys_ms=$(awk -v c=$((sys1 - sys0)) -v n="$MSGS" 'BEGIN{printf "%.2f", c/n}')
+  printf '%-18s %5s msg/s end-to-end  relay %5s ms/msg (kernel %s)  front %5s ms/msg  TLS connections %5s  (accepted at %s msg/s; load %s)\n' \
+    "$scenario" "$rate" "$relay_ms" "$sys_ms" "$front_ms" "$tls" "$accept_rate" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "$scenario $rate $relay_ms $front_ms $tls $sys_ms" >>"$WORK/results"
   kill "$SINK_PID" 2>/dev/null || true
   wait "$SINK_PID" 2>/dev/null || true
 }
@@ -183,8 +201,16 @@ CF
 
 # ---- tlsrelay ----
 DNS_PORT=""
-run_tlsrelay() {
-  start_sink tlsrelay
+run_tlsrelay() { # scenario (tlsrelay or tlsrelay:NAME)
+  local scenario=$1 name=${1//:/-} variant_opts="" jar=$JAR
+  if [ "$scenario" != tlsrelay ]; then
+    local opts="RELAY_OPTS_${scenario#tlsrelay:}" jarvar="RELAY_JAR_${scenario#tlsrelay:}"
+    variant_opts=${!opts:-}
+    jar=${!jarvar:-$JAR}
+    [ -n "$variant_opts" ] || [ "$jar" != "$JAR" ] ||
+      { echo "bench/run.sh: $scenario needs \$$opts (JVM options) or \$$jarvar (a jar)" >&2; exit 2; }
+  fi
+  start_sink "$name"
   if [ -z "$DNS_PORT" ]; then
     java -cp "$CP" org.tlsrelay.bench.BenchDns --zone bench.test --mx sink.bench.test --address 127.0.0.1 \
       --port-file "$WORK/dns.port" >"$WORK/dns.log" 2>&1 &
@@ -219,11 +245,13 @@ YAML
   local cg
   cg=$(cg_new relay)
   # shellcheck disable=SC2086
-  sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} -jar "$JAR" run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
+  sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} $variant_opts -jar "$jar" run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
+  HOOK_PID=$pid
   for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-  measure tlsrelay tlsrelay "$port" "$cg"
+  measure "$scenario" "$name" "$port" "$cg"
+  HOOK_PID=""
   local rss
   rss=$(awk '/VmHWM/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
   echo "                   tlsrelay peak RSS $((rss / 1024)) MB"
@@ -244,7 +272,7 @@ for round in $(seq 1 "$ROUNDS"); do
     case "$s" in
       postfix-handshake) run_postfix postfix-handshake no ;;
       postfix-reuse) run_postfix postfix-reuse yes ;;
-      tlsrelay) run_tlsrelay ;;
+      tlsrelay | tlsrelay:*) run_tlsrelay "$s" ;;
       *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac
   done
@@ -253,11 +281,11 @@ done
 # ---- medians ----
 median() { sort -n | awk '{a[NR]=$1} END{ if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
 echo
-echo "| scenario | end-to-end msg/s | relay CPU ms/msg | front CPU ms/msg | TLS connections |"
-echo "|---|---:|---:|---:|---:|"
+echo "| scenario | end-to-end msg/s | relay CPU ms/msg | of it kernel | front CPU ms/msg | TLS connections |"
+echo "|---|---:|---:|---:|---:|---:|"
 for s in loopback $SCENARIOS; do
   col() { awk -v s="$s" -v c="$1" '$1==s {print $c}' "$WORK/results" | median; }
-  echo "| $s | $(col 2) | $(col 3) | $(col 4) | $(col 5) |"
+  echo "| $s | $(col 2) | $(col 3) | $(col 6) | $(col 4) | $(col 5) |"
 done
 pf_best=""; pf_cpu=""
 for s in postfix-handshake postfix-reuse; do

@@ -1,6 +1,7 @@
 package org.tlsrelay.cli;
 
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.core.AsyncAppenderBase;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.time.Duration;
@@ -121,8 +122,22 @@ final class RunCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void flushLogs() {
+    /**
+     * Writes what the background appenders still hold (the delivery lines, logback.xml), then stops logging. They
+     * stop first, while the appenders they write to still run: stopping the context alone stops the root logger's
+     * appenders before the queued lines reach them.
+     */
+    static void flushLogs() {
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
+            for (ch.qos.logback.classic.Logger logger : ctx.getLoggerList()) {
+                logger.iteratorForAppenders()
+                        .forEachRemaining(
+                                a -> {
+                                    if (a instanceof AsyncAppenderBase<?>) {
+                                        a.stop();
+                                    }
+                                });
+            }
             ctx.stop();
         }
     }

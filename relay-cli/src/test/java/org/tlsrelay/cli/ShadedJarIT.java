@@ -149,4 +149,62 @@ class ShadedJarIT {
         assertEquals(2, snowman.exit(), snowman.out() + snowman.err());
         assertTrue(snowman.err().contains("U+2603"), snowman.err());
     }
+
+    /**
+     * The native outbound engines (BoringSSL from netty-tcnative, epoll) load from inside the jar on Linux x86-64,
+     * as the delivery engine's start line says; elsewhere the line names the JDK's and why.
+     */
+    @Test
+    void loadsTheNativeOutboundEnginesFromTheJar() throws Exception {
+        Path config =
+                Files.writeString(
+                        dir.resolve("tlsrelay.yaml"),
+                        """
+                server: { listen: "127.0.0.1:0" }
+                spool: { dir: "%s" }
+                dns: { servers: ["%s"], dnssec: off }
+                admin: { listen: "127.0.0.1:0" }
+                reports: { enabled: false }
+                """
+                                .formatted(
+                                        dir.resolve("spool").toString().replace("\\", "/"),
+                                        dns.address()));
+        Path err = dir.resolve("run.err");
+        Process p =
+                new ProcessBuilder(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-jar",
+                                JAR.toString(),
+                                "run",
+                                "--config",
+                                config.toString())
+                        .redirectOutput(dir.resolve("run.out").toFile())
+                        .redirectError(err.toFile())
+                        .start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            String started = "";
+            while (started.isEmpty() && System.nanoTime() < deadline && p.isAlive()) {
+                started =
+                        Files.readAllLines(err, StandardCharsets.UTF_8).stream()
+                                .filter(l -> l.contains("delivery engine started"))
+                                .findFirst()
+                                .orElse("");
+                if (started.isEmpty()) {
+                    Thread.sleep(100);
+                }
+            }
+            assertTrue(!started.isEmpty(), "no start line: " + Files.readString(err));
+            boolean linuxX64 =
+                    System.getProperty("os.name").startsWith("Linux")
+                            && System.getProperty("os.arch").equals("amd64");
+            assertTrue(
+                    started.contains(
+                            linuxX64 ? "; TLS by BoringSSL, epoll" : "; TLS by the JDK, nio ("),
+                    started);
+        } finally {
+            p.destroy(); // SIGTERM: a clean stop
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "stopped");
+        }
+    }
 }

@@ -181,7 +181,7 @@ public final class DeliveryEngine implements AutoCloseable {
         EngineSettings settings = b.settings;
         LOG.info(
                 "delivery engine started: port {}, {} connections ({} per domain, {} per MX host), retry {} for "
-                        + "up to {}",
+                        + "up to {}; {}{}",
                 settings.port(),
                 settings.maxConnections(),
                 settings.maxConnectionsPerDomain(),
@@ -189,7 +189,9 @@ public final class DeliveryEngine implements AutoCloseable {
                 settings.retry().waits().stream()
                         .map(Durations::format)
                         .collect(Collectors.joining(", ", "[", "]")),
-                Durations.format(settings.retry().maxAge()));
+                Durations.format(settings.retry().maxAge()),
+                b.outbound.engines().describe(),
+                b.outbound.engines().fallback().map(why -> " (" + why + ")").orElse(""));
         return engine;
     }
 

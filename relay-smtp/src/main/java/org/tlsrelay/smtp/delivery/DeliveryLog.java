@@ -3,7 +3,6 @@ package org.tlsrelay.smtp.delivery;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.log.LogFields;
@@ -168,15 +167,31 @@ final class DeliveryLog {
         if (ms >= 10_000) {
             return Long.toString(ms / 1000);
         }
-        String text;
+        // rounded half up to the digits shown, in whole units (no String.format: one line per
+        // recipient)
         if (ms >= 1000) {
-            text = String.format(Locale.ROOT, "%.1f", ms / 1000.0);
-        } else if (ms >= 10) {
-            text = String.format(Locale.ROOT, "%.2f", ms / 1000.0);
-        } else {
-            text = String.format(Locale.ROOT, "%.3f", ms / 1000.0);
+            return decimal((ms + 50) / 100, 1);
         }
-        text = text.replaceAll("0+$", "");
-        return text.endsWith(".") ? text.substring(0, text.length() - 1) : text;
+        if (ms >= 10) {
+            return decimal((ms + 5) / 10, 2);
+        }
+        return decimal(ms, 3);
+    }
+
+    /** {@code units} / 10^{@code digits} in decimal, without trailing zeros (or point). */
+    private static String decimal(long units, int digits) {
+        long scale = digits == 1 ? 10 : digits == 2 ? 100 : 1000;
+        long whole = units / scale;
+        long fraction = units % scale;
+        if (fraction == 0) {
+            return Long.toString(whole);
+        }
+        StringBuilder text = new StringBuilder(8).append(whole).append('.');
+        String f = Long.toString(fraction + scale).substring(1); // leading zeros kept
+        int end = f.length();
+        while (f.charAt(end - 1) == '0') {
+            end--;
+        }
+        return text.append(f, 0, end).toString();
     }
 }

@@ -28,6 +28,7 @@ final class DotStuffedContent implements ChunkedInput<SmtpContent> {
     private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
     private long progress;
     private boolean ended;
+    private boolean sourceEnded;
 
     DotStuffedContent(ReadableByteChannel source, long length) {
         this.source = source;
@@ -56,7 +57,7 @@ final class DotStuffedContent implements ChunkedInput<SmtpContent> {
             return null;
         }
         buffer.clear();
-        int n = source.read(buffer);
+        int n = fill();
         if (n < 0) {
             ended = true;
             ByteBuf tail = allocator.buffer(2);
@@ -67,12 +68,40 @@ final class DotStuffedContent implements ChunkedInput<SmtpContent> {
         ByteBuf out = allocator.buffer(n + (n >> 4) + 16);
         try {
             stuffer.transform(buffer.array(), 0, n, out);
+            progress += n;
+            if (sourceEnded) {
+                // the source ended inside this chunk (most messages fit in one): the end goes in
+                // the same
+                // chunk, so that the content and the final dot leave in one write (one TLS record)
+                ended = true;
+                stuffer.finish(out);
+                return new DefaultLastSmtpContent(out);
+            }
         } catch (RuntimeException e) {
             out.release();
             throw e;
         }
-        progress += n;
         return new DefaultSmtpContent(out);
+    }
+
+    /**
+     * Reads until the buffer is full, the source ends ({@link #sourceEnded}) or gives nothing for now: the octets
+     * read, or -1 at the end with none read.
+     */
+    private int fill() throws IOException {
+        int total = 0;
+        while (buffer.hasRemaining()) {
+            int n = source.read(buffer);
+            if (n < 0) {
+                sourceEnded = true;
+                return total == 0 ? -1 : total;
+            }
+            if (n == 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
     }
 
     @Override

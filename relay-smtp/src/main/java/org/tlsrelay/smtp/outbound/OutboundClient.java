@@ -6,9 +6,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
@@ -105,7 +103,8 @@ public final class OutboundClient implements AutoCloseable {
         this.outcomes = outcomes;
         this.clock = clock;
         this.group =
-                new MultiThreadIoEventLoopGroup(settings.ioThreads(), NioIoHandler.newFactory());
+                new MultiThreadIoEventLoopGroup(
+                        settings.ioThreads(), settings.engines().transport().handlers());
         this.pool = new ConnectionPool(settings.idleTimeout(), settings.maxIdlePerTarget());
         this.breakers =
                 new HostBreakers(
@@ -119,7 +118,7 @@ public final class OutboundClient implements AutoCloseable {
         Bootstrap bootstrap =
                 new Bootstrap()
                         .group(group)
-                        .channel(NioSocketChannel.class)
+                        .channel(settings.engines().transport().channel())
                         .option(
                                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                                 (int)
@@ -139,7 +138,10 @@ public final class OutboundClient implements AutoCloseable {
                                     }
                                 });
         this.opener =
-                new SessionOpener(bootstrap, new TlsInspector(trust, clock), settings.heloName());
+                new SessionOpener(
+                        bootstrap,
+                        new TlsInspector(trust, clock, settings.engines().tls()),
+                        settings.heloName());
         this.transaction = new MailTransaction(this::release, clock);
     }
 

@@ -1,6 +1,7 @@
 package org.tlsrelay.smtp.outbound;
 
 import java.time.Duration;
+import java.util.Objects;
 import org.tlsrelay.core.config.RelayConfig;
 
 /**
@@ -14,6 +15,7 @@ import org.tlsrelay.core.config.RelayConfig;
  * @param idleTimeout how long an idle connection is kept for reuse
  * @param maxIdlePerTarget idle connections kept per MX address
  * @param ioThreads Netty event-loop threads
+ * @param engines what does TLS and moves the bytes: native where it loads ({@link IoEngines#preferred()})
  */
 public record OutboundSettings(
         String heloName,
@@ -22,7 +24,8 @@ public record OutboundSettings(
         int maxMessagesPerConnection,
         Duration idleTimeout,
         int maxIdlePerTarget,
-        int ioThreads) {
+        int ioThreads,
+        IoEngines engines) {
 
     /** Postfix keeps a connection 2 s (smtp_connection_cache_time_limit); a little more suits a relay's bursts. */
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(5);
@@ -40,6 +43,27 @@ public record OutboundSettings(
         if (maxMessagesPerConnection < 1 || maxIdlePerTarget < 0 || ioThreads < 1) {
             throw new IllegalArgumentException("limits must be positive");
         }
+        Objects.requireNonNull(engines, "engines");
+    }
+
+    /** With the preferred engines: native where they load. */
+    public OutboundSettings(
+            String heloName,
+            Duration connectTimeout,
+            Duration commandTimeout,
+            int maxMessagesPerConnection,
+            Duration idleTimeout,
+            int maxIdlePerTarget,
+            int ioThreads) {
+        this(
+                heloName,
+                connectTimeout,
+                commandTimeout,
+                maxMessagesPerConnection,
+                idleTimeout,
+                maxIdlePerTarget,
+                ioThreads,
+                IoEngines.preferred());
     }
 
     public static OutboundSettings from(RelayConfig config) {
@@ -74,12 +98,33 @@ public record OutboundSettings(
                 maxMessagesPerConnection,
                 idleTimeout,
                 maxIdlePerTarget,
-                ioThreads);
+                ioThreads,
+                engines);
     }
 
     public OutboundSettings withReuse(int maxMessages, Duration idle, int maxIdle) {
         return new OutboundSettings(
-                heloName, connectTimeout, commandTimeout, maxMessages, idle, maxIdle, ioThreads);
+                heloName,
+                connectTimeout,
+                commandTimeout,
+                maxMessages,
+                idle,
+                maxIdle,
+                ioThreads,
+                engines);
+    }
+
+    /** The same with other engines (tests: the JDK's on a machine where the native ones load). */
+    public OutboundSettings withEngines(IoEngines other) {
+        return new OutboundSettings(
+                heloName,
+                connectTimeout,
+                commandTimeout,
+                maxMessagesPerConnection,
+                idleTimeout,
+                maxIdlePerTarget,
+                ioThreads,
+                other);
     }
 
     private static void requirePositive(Duration d, String name) {

@@ -3,7 +3,6 @@ package org.tlsrelay.smtp.outbound;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertPath;
@@ -45,9 +44,10 @@ import org.tlsrelay.core.tls.TrustMaterial;
  * {@link TlsObservation} for the {@code Enforcer} to judge before MAIL FROM.
  *
  * <p>One {@link SSLEngine} per connection, TLS 1.2 or later, with the MX host name as SNI. The engine is created
- * without a peer host and port on purpose: the JDK resumes cached sessions only for a known host and port, and a
- * resumed session skips the trust manager, so a session first accepted under an opportunistic policy could later be
- * resumed under {@code enforce} without being looked at.
+ * without a peer host and port on purpose: the JDK, and Netty's session cache for BoringSSL, resume cached sessions
+ * only for a known host and port, and a resumed session skips the trust manager, so a session first accepted under an
+ * opportunistic policy could later be resumed under {@code enforce} without being looked at. The same trust manager
+ * observes under either TLS engine ({@link IoEngines.Tls}).
  */
 final class TlsInspector {
     private final X509TrustManager pkix;
@@ -72,7 +72,8 @@ final class TlsInspector {
         }
     }
 
-    TlsInspector(TrustMaterial trust, Clock clock) {
+    /** With TLS done by {@code engine}: the observations are the same either way. */
+    TlsInspector(TrustMaterial trust, Clock clock, IoEngines.Tls engine) {
         this.pkix = trust.trustManager();
         this.anchorCertificates = new HashSet<>(trust.anchors());
         for (X509Certificate anchor : trust.anchors()) {
@@ -82,7 +83,7 @@ final class TlsInspector {
         try {
             this.sslContext =
                     SslContextBuilder.forClient()
-                            .sslProvider(SslProvider.JDK)
+                            .sslProvider(engine.provider())
                             .protocols("TLSv1.3", "TLSv1.2")
                             .trustManager(new ObservingTrustManager())
                             // the name is checked by us, against the MX host, and recorded rather

@@ -12,6 +12,8 @@
  *       client connects only with Enforcer's {@link org.tlsrelay.core.enforce.Admission.Connect} for the MX host,
  *       and sends MAIL FROM only holding a {@link org.tlsrelay.core.enforce.Verdict.Deliver}, which nothing else can
  *       make. Plain text after the STARTTLS 220 is never read (RFC 3207 §5).</li>
+ *   <li>The engines ({@link org.tlsrelay.smtp.outbound.IoEngines}): TLS in BoringSSL or the JDK, sockets through
+ *       epoll or NIO, native where it loads; the same observations either way.</li>
  *   <li>Connection reuse with RSET (RFC 5321 §4.1.1.5), idle connections closed with QUIT.</li>
  *   <li>Connection limits ({@code ConnectionBudget}): open connections in all, idle ones
  *       included, and per MX host address (a {@link org.tlsrelay.smtp.outbound.ConcurrencyLimiter} slot); an attempt

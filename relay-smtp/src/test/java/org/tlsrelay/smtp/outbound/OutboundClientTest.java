@@ -437,6 +437,44 @@ class OutboundClientTest {
         assertEquals(1, mx.messages().size());
     }
 
+    /** RFC 2920 §3.1: a 354 to the pipelined DATA after every RCPT was refused gets an empty content at once. */
+    @Test
+    void endsTheDataAtOnceWhenTheMxAcceptsDataButNoRecipient() throws Exception {
+        TestMx mx =
+                start(
+                        TestMx.builder()
+                                .hostname(MX_HOST)
+                                .startTls(good)
+                                .dataWithoutRecipients()
+                                .recipientReply("gone@example.test", "550 5.1.1 no such user")
+                                .recipientReply("busy@example.test", "450 4.2.1 mailbox busy"));
+        OutboundMessage refused =
+                OutboundMessage.of(
+                        "Q1",
+                        "sender@relay.test",
+                        List.of("gone@example.test", "busy@example.test"),
+                        content("Subject: secret\r\n\r\nnot for anyone\r\n"));
+
+        DeliveryAttemptResult first = deliver(mx, refused, policy(PolicyMode.ENFORCE));
+        DeliveryAttemptResult second = deliver(mx, message("again"), policy(PolicyMode.ENFORCE));
+
+        DeliveryAttemptResult.Completed done =
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, first);
+        assertEquals(
+                List.of(550, 450), done.recipients().stream().map(r -> r.reply().code()).toList());
+        assertEquals(
+                List.of(RecipientReply.Status.FAILED, RecipientReply.Status.DEFERRED),
+                done.recipients().stream().map(RecipientReply::status).toList());
+        assertEquals(2, mx.messages().size());
+        assertEquals(List.of(), mx.messages().get(0).rcptTo());
+        assertEquals("", mx.messages().get(0).text(), "no octet of the content was sent");
+        assertEquals(
+                1,
+                assertInstanceOf(DeliveryAttemptResult.Completed.class, second)
+                        .count(RecipientReply.Status.DELIVERED));
+        assertEquals(1, mx.connections().size(), "the connection carried on");
+    }
+
     @Test
     void passesMailParametersTheMxOffers() throws Exception {
         TestMx mx = start(TestMx.builder().hostname(MX_HOST).startTls(good));

@@ -316,7 +316,7 @@ public final class TestMx implements AutoCloseable {
                 drain(s);
                 return false;
             }
-            if (s.mailFrom == null || s.rcpts.isEmpty()) {
+            if (s.mailFrom == null || s.rcpts.isEmpty() && !config.dataWithoutRecipients) {
                 s.reply("554 5.5.1 No valid recipients");
                 s.out.flush();
                 return true;
@@ -429,6 +429,14 @@ public final class TestMx implements AutoCloseable {
             drain(s);
             return false;
         }
+        if (s.rcpts.isEmpty()) {
+            // the 354 came though every recipient was refused (dataWithoutRecipients): nothing to
+            // deliver
+            s.reply("554 5.5.1 No valid recipients");
+            s.out.flush();
+            s.mailFrom = null;
+            return true;
+        }
         long until = System.nanoTime() + endOfDataDelay.toNanos();
         while (!closed && System.nanoTime() < until && !s.socket.isClosed()) {
             try {
@@ -479,6 +487,7 @@ public final class TestMx implements AutoCloseable {
         private final Map<String, String> recipientReplies = new HashMap<>();
         private Silence silence = Silence.NEVER;
         private boolean dropAfterTls;
+        private boolean dataWithoutRecipients;
 
         /**
          * Listens on another loopback address and a given port (default 127.0.0.1 and a port the system picks): MXs
@@ -596,6 +605,15 @@ public final class TestMx implements AutoCloseable {
         /** The reply to RCPT TO for this address, e.g. {@code 450 4.2.1 busy} or {@code 550 5.1.1 unknown}. */
         public Builder recipientReply(String address, String line) {
             recipientReplies.put(address.toLowerCase(Locale.ROOT), line);
+            return this;
+        }
+
+        /**
+         * Answers DATA with 354 even when every RCPT was refused, as a pipelining server may (RFC 2920 §3.1), and the
+         * end of that data with 554; the data is kept in {@link #messages()} with no recipient.
+         */
+        public Builder dataWithoutRecipients() {
+            this.dataWithoutRecipients = true;
             return this;
         }
 
