@@ -38,6 +38,7 @@ class QueueActionLogTest {
                             spool: { dir: "%s" }
                             dns: { servers: ["127.0.0.1:%d"], timeout: 1s, dnssec: off }
                             policy: { mta-sts: { enabled: false } }
+                            admin: { listen: "127.0.0.1:0" }
                             """
                                     .formatted(dir.resolve("spool"), dns.port()));
             String id;

@@ -82,8 +82,21 @@ final class Administration {
         return where;
     }
 
-    /** Deletes a message in any state; returns the state it was in, empty when there is no such message. */
+    /**
+     * Deletes a message in any state for an operator ({@code queue delete}), who is named in the log; returns the
+     * state it was in, empty when there is no such message.
+     */
     Optional<QueueState> delete(String id) throws IOException {
+        Optional<QueueState> where = remove(id);
+        where.ifPresent(s -> told(OperatorAction.Action.DELETE, id, s.label()));
+        return where;
+    }
+
+    /**
+     * Removes a message in any state, as delivery does once every recipient is done (no operator action: the
+     * delivery log says {@code removed}); returns the state it was in, empty when there is no such message.
+     */
+    Optional<QueueState> remove(String id) throws IOException {
         if (!QueueIds.valid(id) || !files.exists()) {
             return Optional.empty();
         }
@@ -102,7 +115,6 @@ final class Administration {
                 }
                 files.syncDir(where.get());
                 scheduling.unschedule(id);
-                told(OperatorAction.Action.DELETE, id, where.get().label());
             }
             return where;
         }

@@ -520,7 +520,7 @@ public final class Spool implements Closeable {
 
     /** Removes a message whose recipients are all done (delivered or bounced). False when it was already gone. */
     public boolean complete(String id) throws IOException {
-        return admin.delete(id).isPresent();
+        return admin.remove(id).isPresent();
     }
 
     /** Gives a claimed message back without an attempt (e.g. at shutdown): due again as it was. */

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +34,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 class SpoolTest {
     @TempDir Path dir;
@@ -188,6 +193,29 @@ class SpoolTest {
             assertTrue(spool.complete(id));
             assertTrue(spool.list().isEmpty());
             assertFalse(spool.complete(id));
+        }
+    }
+
+    @Test
+    void aDeliveredMessageLeavesWithoutAnOperatorLineAndADeleteNamesItsOperator()
+            throws IOException {
+        Logger log = (Logger) LoggerFactory.getLogger(OperatorAction.class);
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.setContext((LoggerContext) LoggerFactory.getILoggerFactory());
+        lines.start();
+        log.addAppender(lines);
+        try (Spool spool = Spool.open(dir, options())) {
+            String done = accept(spool, "x\r\n", "a@example.com").id();
+            String deleted = accept(spool, "y\r\n", "b@example.com").id();
+            spool.takeDue(10);
+            assertTrue(spool.complete(done));
+            assertTrue(spool.delete(deleted).isPresent());
+            List<String> told =
+                    lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            assertEquals(1, told.size(), told.toString());
+            assertTrue(told.get(0).startsWith(deleted + ": deleted by "), told.get(0));
+        } finally {
+            log.detachAppender(lines);
         }
     }
 
