@@ -11,8 +11,8 @@ import java.nio.file.WatchService;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -104,11 +104,13 @@ final class SpoolSchedule implements Scheduling, AutoCloseable {
     }
 
     Optional<Instant> nextDue() {
-        try {
-            return Optional.of(schedule.first().at());
-        } catch (NoSuchElementException e) {
-            return Optional.empty();
-        }
+        return earliest().map(Due::at);
+    }
+
+    /** The first entry, if any; the set's first() would throw on an empty set that another thread just emptied. */
+    private Optional<Due> earliest() {
+        Iterator<Due> it = schedule.iterator();
+        return it.hasNext() ? Optional.of(it.next()) : Optional.empty();
     }
 
     /**
@@ -117,12 +119,11 @@ final class SpoolSchedule implements Scheduling, AutoCloseable {
      */
     Optional<Due> pollDue(Instant now) {
         while (true) {
-            Due first;
-            try {
-                first = schedule.first();
-            } catch (NoSuchElementException e) {
+            Optional<Due> earliest = earliest();
+            if (earliest.isEmpty()) {
                 return Optional.empty();
             }
+            Due first = earliest.get();
             if (first.at().isAfter(now)) {
                 return Optional.empty();
             }
