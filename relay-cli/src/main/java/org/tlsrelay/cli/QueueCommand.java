@@ -41,7 +41,8 @@ import picocli.CommandLine.Parameters;
             QueueCommand.Delete.class,
             QueueCommand.Hold.class,
             QueueCommand.Release.class,
-            QueueCommand.Flush.class
+            QueueCommand.Flush.class,
+            QueueDrainCommand.class
         },
         footerHeading = "%nExit status:%n",
         footer = {"  0  done", "  1  no message with that id", "  2  usage or configuration error"})

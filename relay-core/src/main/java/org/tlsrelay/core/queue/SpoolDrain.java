@@ -130,6 +130,11 @@ public final class SpoolDrain implements Closeable {
         return admin.find(id);
     }
 
+    /** The OS user running the drain, for the log; under sudo, also who ran sudo. */
+    public static String operator() {
+        return OperatorAction.currentUser();
+    }
+
     /** What recording a hand-over did here. */
     public enum Result {
         /** Every recipient is done: the message is removed. */
