@@ -105,8 +105,9 @@ final class QueueDrainCommand extends QueueCommand.Sub {
 
     @Override
     public Integer call() throws Exception {
-        HandOverTarget target = target(config.load());
-        Path dir = config.load().spool().dir();
+        RelayConfig cfg = config.load();
+        HandOverTarget target = target(cfg);
+        Path dir = cfg.spool().dir();
         if (Files.isDirectory(dir) && !(Files.isReadable(dir) && Files.isExecutable(dir))) {
             throw StateAccess.runAsRelayUser(dir.toAbsolutePath().normalize());
         }

@@ -139,7 +139,13 @@ public final class Drain {
             left(id, refusal.get(), n);
             return NEXT;
         }
-        Transfer t = session.send(env, m.body(), m.size());
+        Transfer t;
+        try {
+            t = session.send(env, m.body(), m.size());
+        } catch (IOException e) {
+            left(id, "its content cannot be read here: " + Problems.describe(e), n);
+            return NEXT;
+        }
         Instant when = clock.instant();
         if (t instanceof Transfer.Accepted a) {
             String queuedAs = HandOverLog.queuedAs(a.reply());

@@ -5,6 +5,7 @@ import jakarta.mail.MessagingException;
 import jakarta.mail.Session;
 import jakarta.mail.URLName;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -139,10 +140,14 @@ public final class HandOverSession implements AutoCloseable {
      * Hands {@code env}'s pending recipients over, with the content in {@code body} ({@code size} octets) as it was
      * queued: MAIL FROM, one RCPT TO per pending recipient, DATA, the content, the end of data. Any reply other than
      * the expected one ends the transaction ({@code RSET}) with the message still here.
+     *
+     * @throws IOException when the content cannot be read here: then nothing was sent for it
      */
-    public Transfer send(Envelope env, Path body, long size) {
+    public Transfer send(Envelope env, Path body, long size) throws IOException {
         String stage = "MAIL FROM";
-        try {
+        InputStream content =
+                Files.newInputStream(body); // before any command: a local problem sends nothing
+        try (content) {
             if (dirty) {
                 transport.simpleCommand("RSET");
                 dirty = false;
@@ -171,7 +176,7 @@ public final class HandOverSession implements AutoCloseable {
             stage = "DATA";
             OutputStream out = transport.openData();
             stage = "the content";
-            Files.copy(body, out);
+            content.transferTo(out);
             stage = "end of data";
             transport.endData();
             dirty = false;
@@ -248,7 +253,7 @@ public final class HandOverSession implements AutoCloseable {
                                     + " is never sent in clear text. Configure server.tls on that relay,"
                                     + " or drain without --auth-user from an address in its"
                                     + " server.networks"
-                            : ", which --tls-verify requires");
+                            : ", which a verified certificate (--tls-verify, --ca-file) needs");
         }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof SSLHandshakeException h) {
