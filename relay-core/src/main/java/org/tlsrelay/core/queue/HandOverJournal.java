@@ -127,13 +127,23 @@ final class HandOverJournal {
                 }
             }
         }
-        forget(files.root());
+        forget(files);
         return changed;
     }
 
-    /** Removes the journal once every record in it is applied. */
-    static void forget(Path root) throws IOException {
-        Files.deleteIfExists(root.resolve(FILE));
+    /**
+     * Removes the journal once every record in it is applied: first the removals are made durable (one fsync per state
+     * directory for all of them), then the journal goes.
+     */
+    static void forget(SpoolFiles files) throws IOException {
+        Path file = files.root().resolve(FILE);
+        if (!Files.exists(file)) {
+            return;
+        }
+        for (QueueState s : QueueState.values()) {
+            files.syncDir(s);
+        }
+        Files.delete(file);
     }
 
     /** What applying a record did to its message. */
@@ -177,7 +187,8 @@ final class HandOverJournal {
                         Files.deleteIfExists(d.resolve(e.id() + SpoolFiles.BODY));
                     }
                 }
-                files.syncDir(s);
+                // no directory fsync here: the journal stays until forget(), which fsyncs the state
+                // directories first, so a removal lost in a crash is applied again from the journal
                 return Applied.REMOVED;
             }
             if (!anyNew) {

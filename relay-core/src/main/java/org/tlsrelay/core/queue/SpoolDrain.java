@@ -171,7 +171,7 @@ public final class SpoolDrain implements Closeable {
     public void close() throws IOException {
         try {
             if (!unapplied) {
-                HandOverJournal.forget(files.root());
+                HandOverJournal.forget(files);
             }
         } finally {
             try {
