@@ -383,4 +383,99 @@ class QueueDrainTest {
             assertEquals(1, admin.list().size());
         }
     }
+
+    /** The other relay refuses one recipient: the other is handed over, the refused one stays pending here. */
+    @Test
+    void leavesWhatTheOtherRelayRefusesAndReportsIt() throws Exception {
+        String partly;
+        String wholly;
+        try (Spool a = Spool.open(aSpool, Spool.Options.defaults())) {
+            partly =
+                    queue(
+                            a,
+                            "partly",
+                            List.of(rcpt("ok@final.test"), rcpt("nobody@final.test")),
+                            e -> e,
+                            "");
+            wholly = queue(a, "wholly", List.of(rcpt("nobody@final.test")), e -> e, "");
+        }
+        try (TestMx other =
+                TestMx.builder()
+                        .recipientReply("nobody@final.test", "550 5.1.1 no such user here")
+                        .start()) {
+            CliRun r =
+                    CliRun.run(
+                            "queue",
+                            "drain",
+                            "--config",
+                            aConfig.toString(),
+                            "--to",
+                            "127.0.0.1:" + other.port());
+
+            assertEquals(1, r.exit(), r.out() + r.err());
+            assertTrue(
+                    r.out()
+                            .contains(
+                                    partly
+                                            + ": handed over as Q1 (1 recipient(s); 1 refused, left here)"),
+                    r.out());
+            assertTrue(
+                    r.out()
+                            .contains(
+                                    wholly
+                                            + ": left here: 127.0.0.1[127.0.0.1]:"
+                                            + other.port()
+                                            + " refused it at RCPT TO: 550 5.1.1 no such user here"),
+                    r.out());
+            assertTrue(r.out().contains("handed over: 0, left: 2, failed: 0"), r.out());
+            assertTrue(
+                    r.err().contains("to=<nobody@final.test>, relay=127.0.0.1[127.0.0.1]:"),
+                    r.err());
+            assertTrue(r.err().contains("status=left (550 5.1.1 no such user here)"), r.err());
+            assertEquals(1, other.messages().size());
+            assertEquals(1, other.messages().get(0).rcptTo().size());
+        }
+        try (SpoolAdmin admin = SpoolAdmin.open(aSpool)) {
+            QueuedMessage p = admin.find(partly).orElseThrow();
+            RecipientStatus ok = p.envelope().recipients().get(0);
+            assertEquals(RecipientStatus.State.DELIVERED, ok.state());
+            assertTrue(ok.lastReply().startsWith("handed over to 127.0.0.1:"), ok.lastReply());
+            assertEquals(
+                    List.of("nobody@final.test"),
+                    p.envelope().pending().stream().map(RecipientStatus::address).toList());
+            assertTrue(admin.find(wholly).isPresent());
+        }
+    }
+
+    /**
+     * The other relay takes the data and never answers: each such message stays here as failed (it may have been
+     * taken, RFC 1047), and the drain opens a new connection for the next.
+     */
+    @Test
+    void aMessageWhoseReplyNeverComesStaysHereAsFailed() throws Exception {
+        try (Spool a = Spool.open(aSpool, Spool.Options.defaults())) {
+            queue(a, "silent1", List.of(rcpt("ok@final.test")), e -> e, "");
+            queue(a, "silent2", List.of(rcpt("ok@final.test")), e -> e, "");
+        }
+        try (TestMx other = TestMx.builder().silentAt(TestMx.Silence.END_OF_DATA).start()) {
+            CliRun r =
+                    CliRun.run(
+                            "queue",
+                            "drain",
+                            "--config",
+                            aConfig.toString(),
+                            "--to",
+                            "127.0.0.1:" + other.port(),
+                            "--timeout",
+                            "1s");
+
+            assertEquals(1, r.exit(), r.out() + r.err());
+            assertTrue(r.out().contains("handed over: 0, left: 0, failed: 2"), r.out());
+            assertTrue(r.out().contains("it may have been taken all the same"), r.out());
+            assertEquals(2, other.connections().size(), "a new connection for the second message");
+        }
+        try (SpoolAdmin admin = SpoolAdmin.open(aSpool)) {
+            assertEquals(2, admin.list().size());
+        }
+    }
 }
