@@ -79,6 +79,7 @@ public final class HandOverSession implements AutoCloseable {
         p.put("mail.smtp.auth.mechanisms", "PLAIN LOGIN");
         p.put("mail.smtp.sasl.enable", "false");
         p.put("mail.smtp.allowutf8", "true"); // UTF-8 addresses as they are (RFC 6531 §3.3)
+        p.put("mail.smtp.quitwait", "false"); // a broken session is not held up by its QUIT
         Transport t = new Transport(Session.getInstance(p), target);
         try {
             if (auth) {
