@@ -220,12 +220,24 @@ public final class HandOverSession implements AutoCloseable {
         return oneLine(transport.getLastServerResponse());
     }
 
+    /**
+     * A reply as one printable line, at most {@value #MAX_REPLY} characters: it goes into the log, the journal and the
+     * envelope, and comes from the network (a CR LF and a forged line, or terminal escapes, become {@code ?}).
+     */
     static String oneLine(String text) {
         if (text == null) {
             return "";
         }
-        return String.join(" ", text.strip().split("\\s*\\r?\\n\\s*"));
+        String line = String.join(" ", text.strip().split("\\s*\\r?\\n\\s*"));
+        StringBuilder b = new StringBuilder(Math.min(line.length(), MAX_REPLY));
+        for (int i = 0; i < line.length() && b.length() < MAX_REPLY; i++) {
+            char c = line.charAt(i);
+            b.append(c < 0x20 || (c >= 0x7f && c < 0xa0) ? '?' : c);
+        }
+        return line.length() > MAX_REPLY ? b + "..." : b.toString();
     }
+
+    static final int MAX_REPLY = 512;
 
     /** QUIT and close. */
     @Override
