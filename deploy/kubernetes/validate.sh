@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates deploy/kubernetes without a cluster: renders the kustomization with `kubectl kustomize` and checks every
-# object, and the two examples, with validate/validate.mjs (the Kubernetes API's schemas, unknown fields, and what
+# object, and the three examples, with validate/validate.mjs (the Kubernetes API's schemas, unknown fields, and what
 # this deployment promises). A manifest with a misspelt field must fail, or the check itself is broken.
 # Needs kubectl (KUBECTL=path to choose one; Debian: apt-get install kubernetes-client) and Node.js with npm (the validator's packages, pinned in
 # validate/package-lock.json, come from the npm registry).
@@ -19,7 +19,7 @@ echo "== kubectl kustomize ($("$kubectl" version --client 2>/dev/null | head -1 
 "$kubectl" kustomize . > "$work/rendered.yaml"
 grep -c '^kind:' "$work/rendered.yaml" | sed 's/$/ objects rendered/'
 echo "== validate"
-node validate/validate.mjs "$work/rendered.yaml" secret.example.yaml servicemonitor.example.yaml
+node validate/validate.mjs "$work/rendered.yaml" secret.example.yaml servicemonitor.example.yaml drain-job.example.yaml
 
 echo "== the validator refuses a misspelt field and a grace period shorter than the relay's"
 sed 's/periodSeconds: 5/periodSecond: 5/' "$work/rendered.yaml" > "$work/typo.yaml"

@@ -34,17 +34,23 @@ import picocli.CommandLine.Parameters;
         header = "Inspect and manage the queue.",
         description =
                 "Inspect and manage the queue (spool.dir); safe while the relay runs: each change takes the "
-                        + "relay's own per-message lock, and release/flush wake it up.",
+                        + "relay's own per-message lock, and release/flush wake it up. drain hands the queue over "
+                        + "to another relay, with this one stopped.",
         subcommands = {
             QueueCommand.ListCmd.class,
             QueueCommand.Show.class,
             QueueCommand.Delete.class,
             QueueCommand.Hold.class,
             QueueCommand.Release.class,
-            QueueCommand.Flush.class
+            QueueCommand.Flush.class,
+            QueueDrainCommand.class
         },
         footerHeading = "%nExit status:%n",
-        footer = {"  0  done", "  1  no message with that id", "  2  usage or configuration error"})
+        footer = {
+            "  0  done",
+            "  1  no message with that id (drain: messages are left here)",
+            "  2  usage or configuration error (drain: also no usable connection)"
+        })
 final class QueueCommand extends CommandGroup {
     static final int NOT_FOUND = 1;
 

@@ -31,6 +31,8 @@ final class Recovery {
      * {@code deferred/}.
      */
     static void recover(SpoolFiles files, SpoolSchedule schedule) throws IOException {
+        // an interrupted queue drain: never deliver here what another relay took
+        HandOverJournal.replay(files);
         int temps = 0;
         int orphans = 0;
         int corrupt = 0;

@@ -28,6 +28,12 @@
  * ({@link org.tlsrelay.core.queue.QueueEntry.Damaged}) under its own file's id. An envelope update that fails (a full
  * disk) leaves the old envelope or the new one, never a torn one, and can simply be repeated.
  *
+ * <p>{@link org.tlsrelay.core.queue.SpoolDrain} is the third view, for {@code tlsrelay queue drain}: it holds the relay
+ * lock (no relay runs beside a drain, none starts during one), lists what to hand over to another relay, and records
+ * each hand-over in {@code SPOOL/handover.journal} (appended and fsynced right after the other relay's 250) before it
+ * removes the message; the next drain, and a relay's recovery, apply what an interrupted drain recorded
+ * ({@code HandOverJournal}), so only RFC 1047's window between that 250 and the record remains.
+ *
  * <p>{@link org.tlsrelay.core.queue.FreeSpace} watches the free space of the spool's file system against
  * {@code spool.min-free} ({@link org.tlsrelay.core.queue.SpaceReserve}), for the inbound server's {@code 452 4.3.1},
  * {@code /health} and the free-space gauge.
