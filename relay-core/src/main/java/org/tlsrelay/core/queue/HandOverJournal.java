@@ -17,7 +17,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.io.PrivateFiles;
-import org.tlsrelay.core.logging.LogFields;
+import org.tlsrelay.core.log.LogFields;
 
 /**
  * The drain's record of what another relay took ({@code SPOOL/handover.journal}): one JSON line per message, appended

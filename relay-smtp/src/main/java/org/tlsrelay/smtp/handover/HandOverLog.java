@@ -7,7 +7,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.tlsrelay.core.logging.LogFields;
+import org.tlsrelay.core.log.LogFields;
 import org.tlsrelay.core.queue.RecipientStatus;
 
 /**
