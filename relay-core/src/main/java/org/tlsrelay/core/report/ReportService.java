@@ -147,6 +147,20 @@ public final class ReportService {
     private final Settings settings;
     private final Clock clock;
     private final Supplier<String> uniqueIds;
+    private volatile Optional<SharedReports> shared = Optional.empty();
+    private volatile Instant lastPublished = Instant.EPOCH;
+
+    /**
+     * How long after its end a day's report waits for every relay of a cluster to publish its final totals; then the
+     * relays that did are summed (a relay that died keeps its last published totals).
+     */
+    public static final Duration CLUSTER_WAIT = Duration.ofHours(1);
+
+    /** How long after its end a day's report waits for an unreachable cluster store; then each relay reports alone. */
+    public static final Duration CLUSTER_FALLBACK = Duration.ofHours(24);
+
+    /** How often today's totals are published to the cluster ({@link #publishToday}). */
+    static final Duration PUBLISH_PERIOD = Duration.ofMinutes(5);
 
     public ReportService(
             OutcomeLog log,
@@ -185,6 +199,34 @@ public final class ReportService {
 
     public Settings settings() {
         return settings;
+    }
+
+    /**
+     * Makes this relay one of a cluster's (issue 18): its totals are published to {@code store}, and a domain's report
+     * for a day is built by one relay with every relay's counts. Call before the first run.
+     */
+    public void shareWith(SharedReports store) {
+        this.shared = Optional.of(store);
+    }
+
+    /** The cluster store, when this relay is one of a cluster's. */
+    public Optional<SharedReports> sharing() {
+        return shared;
+    }
+
+    /**
+     * Publishes today's totals so far to the cluster (for {@code report show} and for a relay that dies before the
+     * day ends), at most every {@link #PUBLISH_PERIOD}; nothing without a cluster. Reads the day's outcome log.
+     */
+    public void publishToday() throws IOException {
+        if (shared.isEmpty() || clock.instant().isBefore(lastPublished.plus(PUBLISH_PERIOD))) {
+            return;
+        }
+        LocalDate day = today();
+        Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
+        log.forEach(day, acc);
+        shared.get().publish(day, validReports(acc.result(settings.identity(), d -> "")), false);
+        lastPublished = clock.instant();
     }
 
     public Clock clock() {
@@ -330,6 +372,11 @@ public final class ReportService {
         Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
         log.forEach(day, acc);
         Aggregator.DayAggregate agg = acc.result(settings.identity(), d -> newReportId());
+        if (shared.isPresent()) {
+            if (buildShared(day, agg, shared.get(), notReporting, lookupFailed)) {
+                return;
+            }
+        }
         List<TlsReport> missing = new ArrayList<>();
         for (TlsReport r : agg.reports()) {
             if (!DnsNames.isValid(r.policyDomain())) {
@@ -343,51 +390,165 @@ public final class ReportService {
         }
         Map<String, TlsRptRecord.Discovery> found =
                 discover(missing.stream().map(TlsReport::policyDomain).toList());
-        Instant created = clock.instant();
         for (TlsReport r : missing) {
-            String domain = r.policyDomain();
-            TlsRptRecord.Discovery d = found.get(domain);
-            if (d instanceof TlsRptRecord.Found f) {
-                List<OutboxEntry.Delivery> deliveries =
-                        f.rua().stream()
-                                .map(u -> OutboxEntry.Delivery.pending(u.uri(), created))
-                                .toList();
-                OutboxEntry entry =
-                        new OutboxEntry(
-                                domain,
-                                day.toString(),
-                                r.reportId(),
-                                f.record(),
-                                created.toString(),
-                                deliveries);
-                outbox.create(entry, ReportJson.toGzip(r));
-                f.ignored().forEach(i -> LOG.info("TLS-RPT {}: rua {} ignored", domain, i));
-                LOG.info(
-                        "TLS-RPT {}: report {} for {} built for {}",
-                        domain,
-                        r.reportId(),
+            store(day, r, found.get(r.policyDomain()), notReporting, lookupFailed);
+        }
+    }
+
+    /**
+     * Puts the report of one domain in the outbox as its TLSRPT record says: with its deliveries, as not reporting,
+     * or not at all when the look-up failed. Returns whether it is in the outbox now.
+     */
+    private boolean store(
+            LocalDate day,
+            TlsReport r,
+            TlsRptRecord.Discovery d,
+            Map<String, String> notReporting,
+            Map<String, String> lookupFailed)
+            throws IOException {
+        Instant created = clock.instant();
+        String domain = r.policyDomain();
+        if (d instanceof TlsRptRecord.Found f) {
+            List<OutboxEntry.Delivery> deliveries =
+                    f.rua().stream()
+                            .map(u -> OutboxEntry.Delivery.pending(u.uri(), created))
+                            .toList();
+            OutboxEntry entry =
+                    new OutboxEntry(
+                            domain,
+                            day.toString(),
+                            r.reportId(),
+                            f.record(),
+                            created.toString(),
+                            deliveries);
+            outbox.create(entry, ReportJson.toGzip(r));
+            f.ignored().forEach(i -> LOG.info("TLS-RPT {}: rua {} ignored", domain, i));
+            LOG.info(
+                    "TLS-RPT {}: report {} for {} built for {}",
+                    domain,
+                    r.reportId(),
+                    day,
+                    deliveries.stream().map(OutboxEntry.Delivery::uri).toList());
+        } else if (d instanceof TlsRptRecord.NotFound n) {
+            outbox.create(
+                    new OutboxEntry(
+                            domain, day.toString(), "", n.reason(), created.toString(), List.of()),
+                    new byte[0]);
+            notReporting.put(domain, n.reason());
+        } else {
+            String why = d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer";
+            LOG.warn(
+                    "TLS-RPT {}: TLSRPT look-up failed ({}); trying again on the next run",
+                    domain,
+                    why);
+            lookupFailed.put(domain, why);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * A cluster's day (issue 18): publishes this relay's final totals, then for every domain any relay saw, claims the
+     * report; the relay that gets it sums every relay's part and puts the report in its outbox, the others note who
+     * sends it. Returns false when the cluster store cannot be reached and has not been for {@link
+     * #CLUSTER_FALLBACK} after the day: the caller then reports this relay's own counts, as a standalone relay does.
+     */
+    private boolean buildShared(
+            LocalDate day,
+            Aggregator.DayAggregate agg,
+            SharedReports store,
+            Map<String, String> notReporting,
+            Map<String, String> lookupFailed)
+            throws IOException {
+        Instant dayEnd = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+        boolean complete = !clock.instant().isBefore(dayEnd.plus(ReportScheduler.MIN_DELAY));
+        java.util.TreeSet<String> domains = new java.util.TreeSet<>();
+        List<TlsReport> local = validReports(agg);
+        local.forEach(r -> domains.add(r.policyDomain()));
+        try {
+            store.publish(day, local, complete);
+            domains.addAll(store.domains(day));
+        } catch (IOException e) {
+            if (!clock.instant().isBefore(dayEnd.plus(CLUSTER_FALLBACK))) {
+                LOG.warn(
+                        "TLS-RPT {}: the cluster's shared state has been unreachable since the day ended ({});"
+                                + " reporting this relay's own counts",
                         day,
-                        deliveries.stream().map(OutboxEntry.Delivery::uri).toList());
-            } else if (d instanceof TlsRptRecord.NotFound n) {
+                        Problems.describe(e));
+                return false;
+            }
+            for (String d : domains) {
+                if (outbox.load(day, d).isEmpty()) {
+                    lookupFailed.put(
+                            d,
+                            "the cluster's shared state cannot be reached: "
+                                    + Problems.describe(e));
+                }
+            }
+            return true;
+        }
+        for (String domain : domains) {
+            if (!DnsNames.isValid(domain) || outbox.load(day, domain).isPresent()) {
+                continue;
+            }
+            SharedReports.Claim claim;
+            try {
+                claim = store.claim(day, domain);
+            } catch (IOException e) {
+                lookupFailed.put(
+                        domain,
+                        "the cluster's shared state cannot be reached: " + Problems.describe(e));
+                continue;
+            }
+            if (claim instanceof SharedReports.Claim.Elsewhere e) {
                 outbox.create(
                         new OutboxEntry(
                                 domain,
                                 day.toString(),
                                 "",
-                                n.reason(),
-                                created.toString(),
+                                "reported by cluster node "
+                                        + e.node()
+                                        + " (report "
+                                        + e.reportId()
+                                        + ")",
+                                clock.instant().toString(),
                                 List.of()),
                         new byte[0]);
-                notReporting.put(domain, n.reason());
-            } else {
-                String why = d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer";
-                LOG.warn(
-                        "TLS-RPT {}: TLSRPT look-up failed ({}); trying again on the next run",
+                LOG.info(
+                        "TLS-RPT {}: report {} for {} is sent by cluster node {}",
                         domain,
-                        why);
-                lookupFailed.put(domain, why);
+                        e.reportId(),
+                        day,
+                        e.node());
+            } else if (claim instanceof SharedReports.Claim.NotYet n) {
+                lookupFailed.put(domain, n.why());
+            } else if (claim instanceof SharedReports.Claim.Mine m) {
+                List<TlsReport> parts =
+                        m.parts().entrySet().stream()
+                                .sorted(Map.Entry.comparingByKey())
+                                .map(Map.Entry::getValue)
+                                .toList();
+                TlsReport sum = Aggregator.merge(parts, settings.identity(), day, m.reportId());
+                TlsRptRecord.Discovery d = discover(List.of(domain)).get(domain);
+                if (store(day, sum, d, notReporting, lookupFailed)) {
+                    store.built(day, domain, m);
+                    LOG.info(
+                            "TLS-RPT {}: report {} for {} sums the counts of cluster node(s) {}",
+                            domain,
+                            m.reportId(),
+                            day,
+                            m.parts().keySet().stream().sorted().toList());
+                } else {
+                    store.release(day, domain);
+                }
             }
         }
+        return true;
+    }
+
+    /** The reports of valid domain names (the outcome log is data; a broken line names no domain). */
+    private static List<TlsReport> validReports(Aggregator.DayAggregate agg) {
+        return agg.reports().stream().filter(r -> DnsNames.isValid(r.policyDomain())).toList();
     }
 
     private void deliver(OutboxEntry entry, boolean now, List<Attempt> attempts)

@@ -42,6 +42,13 @@ public interface ConcurrencyLimiter {
     /** Gives back a slot {@link #tryAcquire} handed out. */
     void release(Key key);
 
+    /**
+     * Asks to be told when slots may have come free other than by this process's own releases (a shared limiter
+     * leased one in the background, or its store went away): callers then try their waiting work again. The listener
+     * must not block. A local limiter never calls it.
+     */
+    default void onRoom(Runnable listener) {}
+
     /** Slots counted in this process: at most {@code perDomain} per domain and {@code perHost} per host. */
     static ConcurrencyLimiter local(int perDomain, int perHost) {
         if (perDomain < 1 || perHost < 1) {
