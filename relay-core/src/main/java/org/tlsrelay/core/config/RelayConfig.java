@@ -544,6 +544,37 @@ public record RelayConfig(
         public Optional<RedisUrl> redisUrl() {
             return Optional.ofNullable(redis);
         }
+
+        /**
+         * What is allowed but likely wrong in a cluster: a node id every relay may share (each relay's counts and slots
+         * are kept under its id, so two relays with one id count as one), and a password sent in clear text over the
+         * network.
+         */
+        @JsonIgnore
+        public List<String> warnings() {
+            if (redis == null) {
+                return List.of();
+            }
+            List<String> out = new java.util.ArrayList<>();
+            if (nodeId.equals("localhost") || nodeId.startsWith("localhost.")) {
+                out.add(
+                        "cluster.node-id \""
+                                + nodeId
+                                + "\" is not unique among the relays: set it (or the host name) to a name of"
+                                + " this relay, e.g. relay-0");
+            }
+            boolean loopback =
+                    redis.host().equals("localhost")
+                            || redis.host().startsWith("127.")
+                            || redis.host().equals("::1");
+            if (!redis.tls() && redis.secret().isPresent() && !loopback) {
+                out.add(
+                        "cluster.redis: the password goes to "
+                                + redis.host()
+                                + " in clear text: use rediss:// (TLS) or a Redis on a private network");
+            }
+            return out;
+        }
     }
 
     // ---- dkim: signing what the relay sends ----

@@ -493,7 +493,7 @@ public final class ReportService {
             }
             SharedReports.Claim claim;
             try {
-                claim = store.claim(day, domain);
+                claim = store.claim(day, domain, newReportId());
             } catch (IOException e) {
                 lookupFailed.put(
                         domain,

@@ -30,8 +30,12 @@ public interface SharedReports {
     /** Every relay's part of (day, domain), by node id: for {@code report show}. */
     java.util.Map<String, TlsReport> parts(LocalDate day, String domain) throws IOException;
 
-    /** Tries to become the relay that reports (day, domain). */
-    Claim claim(LocalDate day, String domain) throws IOException;
+    /**
+     * Tries to become the relay that reports (day, domain).
+     *
+     * @param proposedId the report id to use if no relay chose one yet
+     */
+    Claim claim(LocalDate day, String domain, String proposedId) throws IOException;
 
     /** The report of a {@link Claim.Mine} is in this relay's outbox: no other relay builds it. Releases the lock. */
     void built(LocalDate day, String domain, Claim.Mine claim) throws IOException;

@@ -54,6 +54,7 @@ public final class RedisLink implements AutoCloseable {
     private Jedis redis;
     private boolean warned;
     private boolean everUp;
+    private volatile String lastProblem = "";
 
     /**
      * @param timeout for connecting and for each reply; also how long {@link #await} waits in all, twice over
@@ -78,6 +79,47 @@ public final class RedisLink implements AutoCloseable {
     public RedisLink start() {
         every(PROBE_PERIOD, this::probe);
         return this;
+    }
+
+    /**
+     * Waits up to {@code wait} for the first attempt to connect (at start, before delivery begins); returns whether
+     * Redis answered. Never throws: a relay starts without Redis.
+     */
+    public boolean awaitFirstContact(Duration wait) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        execute(() -> f.complete(null)); // runs after the first probe, queued before it by start()
+        try {
+            f.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // not yet
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return up;
+    }
+
+    /** Connects at once for a command, without logging: an {@link IOException} says why Redis cannot be used. */
+    public void connectNow() throws IOException {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        execute(
+                () -> {
+                    warned = true; // the command reports it itself
+                    probe();
+                    f.complete(null);
+                });
+        try {
+            f.get(timeout.toMillis() * 3 + 100, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // reported below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!up) {
+            throw new IOException(
+                    "cannot reach Redis at "
+                            + url
+                            + (lastProblem.isEmpty() ? "" : ": " + lastProblem));
+        }
     }
 
     public RedisUrl url() {
@@ -221,6 +263,7 @@ public final class RedisLink implements AutoCloseable {
             if (r != null) {
                 r.close();
             }
+            lastProblem = describe(e);
             if (!warned) {
                 warned = true;
                 LOG.warn(
