@@ -36,17 +36,39 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
     /** How often the cluster thread leases slots for demand and gives back spare ones. */
     static final Duration POLL = Duration.ofMillis(200);
 
+    /**
+     * Leases slot {@code ARGV[2]} if the cluster has room under the limit {@code ARGV[1]}; otherwise notes this node
+     * ({@code ARGV[4]}) as waiting for a second in {@code KEYS[2]}, so that the holders give back spare slots.
+     */
     private static final String ACQUIRE =
             """
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
             if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) and not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+              redis.call('ZADD', KEYS[2], now + 1000, ARGV[4])
+              redis.call('PEXPIRE', KEYS[2], 2000)
               return 0
             end
             redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
             redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+            redis.call('ZREM', KEYS[2], ARGV[4])
             return 1
+            """;
+
+    /** For each waiters key in {@code KEYS}: how many other nodes ({@code ARGV[1]} is this one) wait now. */
+    private static final String CONTENDED =
+            """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local out = {}
+            for i, k in ipairs(KEYS) do
+              redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+              local n = redis.call('ZCARD', k)
+              if redis.call('ZSCORE', k, ARGV[1]) then n = n - 1 end
+              out[i] = n
+            end
+            return out
             """;
 
     /** Makes this node's members exactly {@code NODE#1..count}, renewed; returns the slots leased in all. */
@@ -72,17 +94,24 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
         int used; // taken by callers
         int leased; // held in Redis; only the cluster thread changes it
         boolean wanted; // a caller was refused and waits for room
+        boolean contended; // another relay waits for this key's slots: spare ones go back
     }
 
     private final RedisLink link;
     private final int perDomain;
     private final int perHost;
     private final String member;
+    private final Duration leaseTtl;
     private final Object lock = new Object();
     private final Map<Key, Slots> slots = new HashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
     public ClusterLimiter(RedisLink link, int perDomain, int perHost) {
+        this(link, perDomain, perHost, LEASE_TTL);
+    }
+
+    /** With another lease time to live (tests: a dead relay's slots come back sooner). */
+    ClusterLimiter(RedisLink link, int perDomain, int perHost, Duration leaseTtl) {
         if (perDomain < 1 || perHost < 1) {
             throw new IllegalArgumentException("concurrency limits must be positive");
         }
@@ -90,6 +119,7 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
         this.perDomain = perDomain;
         this.perHost = perHost;
         this.member = link.nodeId() + "#";
+        this.leaseTtl = leaseTtl;
         link.onReconnect(this::reconcile);
         link.onLost(this::fire); // local counting may have room the cluster had not
     }
@@ -97,7 +127,7 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
     /** Starts leasing and renewing on the link's thread. */
     public ClusterLimiter start() {
         link.every(POLL, this::pump);
-        link.every(LEASE_TTL.dividedBy(3), this::renew);
+        link.every(leaseTtl.dividedBy(3), this::renew);
         return this;
     }
 
@@ -113,7 +143,7 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
                 }
                 return false;
             }
-            if (s.used < s.leased) {
+            if (s.used < s.leased && !s.contended) {
                 s.used++;
                 return true;
             }
@@ -149,7 +179,11 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
         return key instanceof Domain ? perDomain : perHost;
     }
 
-    /** Leases a slot for each key with demand, gives back spare ones; on the cluster thread. */
+    /**
+     * Gives back spare slots (at once when another relay waits for them), then leases a slot for each key with demand;
+     * on the cluster thread. A key whose spare slots went back to waiting relays is not leased again in the same
+     * round, so that they get their turn.
+     */
     private void pump() {
         if (!link.up()) {
             return;
@@ -157,17 +191,21 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
         record Want(Key key, int next) {}
         List<Want> wants = new ArrayList<>();
         List<Map.Entry<Key, Integer>> trims = new ArrayList<>();
+        List<Key> held = new ArrayList<>();
         synchronized (lock) {
             for (var it = slots.entrySet().iterator(); it.hasNext(); ) {
                 var e = it.next();
                 Slots s = e.getValue();
-                if (s.wanted && s.used >= s.leased && s.leased < limit(e.getKey())) {
-                    wants.add(new Want(e.getKey(), s.leased + 1));
-                } else if (!s.wanted && s.leased > s.used) {
+                if (s.leased > s.used && (!s.wanted || s.contended)) {
                     s.leased = s.used; // before the call: a spare slot is no longer taken here
                     trims.add(Map.entry(e.getKey(), s.used));
+                } else if (s.wanted && s.used >= s.leased && s.leased < limit(e.getKey())) {
+                    wants.add(new Want(e.getKey(), s.leased + 1));
                 } else if (s.used == 0 && s.leased == 0 && !s.wanted) {
                     it.remove();
+                }
+                if (s.leased > 0) {
+                    held.add(e.getKey());
                 }
             }
         }
@@ -176,33 +214,66 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
             for (var t : trims) {
                 sync(t.getKey(), t.getValue());
             }
+            if (!trims.isEmpty()) {
+                granted = true; // a caller refused for contention may lease again
+            }
             for (Want w : wants) {
                 Object r =
                         link.runHere(
                                 redis ->
                                         redis.eval(
                                                 ACQUIRE,
-                                                List.of(Keys.slots(w.key())),
+                                                List.of(
+                                                        Keys.slots(w.key()),
+                                                        Keys.slotWaiters(w.key())),
                                                 List.of(
                                                         Integer.toString(limit(w.key())),
                                                         member + w.next(),
-                                                        Long.toString(LEASE_TTL.toMillis()))));
+                                                        Long.toString(leaseTtl.toMillis()),
+                                                        link.nodeId())));
                 if (Long.valueOf(1).equals(r)) {
                     synchronized (lock) {
                         Slots s = slots.get(w.key());
                         if (s != null) {
                             s.leased = w.next();
                             s.wanted = false;
+                            s.contended = false; // its turn: the waiters are asked again next round
                         }
                     }
                     granted = true;
                 }
             }
+            contention(held);
         } catch (IOException e) {
             LOG.debug("cluster: slots not leased: {}", e.getMessage());
         }
         if (granted) {
             fire();
+        }
+    }
+
+    /** Notes, for each key with slots held here, whether another relay waits for them. */
+    private void contention(List<Key> held) throws IOException {
+        if (held.isEmpty()) {
+            return;
+        }
+        Object r =
+                link.runHere(
+                        redis ->
+                                redis.eval(
+                                        CONTENDED,
+                                        held.stream().map(Keys::slotWaiters).toList(),
+                                        List.of(link.nodeId())));
+        if (!(r instanceof List<?> counts) || counts.size() != held.size()) {
+            return;
+        }
+        synchronized (lock) {
+            for (int i = 0; i < held.size(); i++) {
+                Slots s = slots.get(held.get(i));
+                if (s != null) {
+                    s.contended = counts.get(i) instanceof Long n && n > 0;
+                }
+            }
         }
     }
 
@@ -237,6 +308,7 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
                     (k, s) -> {
                         s.leased = s.used;
                         s.wanted = false;
+                        s.contended = false;
                         if (s.used > 0) {
                             inUse.add(Map.entry(k, s.used));
                         }
@@ -266,7 +338,7 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
                                 List.of(
                                         member,
                                         Integer.toString(count),
-                                        Long.toString(LEASE_TTL.toMillis()))));
+                                        Long.toString(leaseTtl.toMillis()))));
     }
 
     private void fire() {

@@ -25,6 +25,11 @@ final class Keys {
         return PREFIX + "slots:host:" + ((ConcurrencyLimiter.Host) key).address().getHostAddress();
     }
 
+    /** Sorted set of the nodes waiting for {@link #slots}: member the node, score when the wait lapses. */
+    static String slotWaiters(ConcurrencyLimiter.Key key) {
+        return slots(key) + ":want";
+    }
+
     /** Hash: domain → cached MTA-STS policy JSON. */
     static final String MTA_STS = PREFIX + "mta-sts";
 

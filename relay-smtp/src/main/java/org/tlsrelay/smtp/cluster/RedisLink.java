@@ -20,6 +20,8 @@ import org.tlsrelay.core.io.Problems;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.SslOptions;
+import redis.clients.jedis.SslVerifyMode;
 import redis.clients.jedis.exceptions.JedisException;
 
 /**
@@ -253,8 +255,11 @@ public final class RedisLink implements AutoCloseable {
                             .connectionTimeoutMillis((int) timeout.toMillis())
                             .socketTimeoutMillis((int) timeout.toMillis())
                             .database(url.database())
-                            .ssl(url.tls())
+                            .autoNegotiateProtocol(false) // RESP2 suffices: no HELLO
                             .clientName("tlsrelay-" + nodeId);
+            if (url.tls()) { // rediss://: the JDK's CAs, and the server's name checked
+                cfg.sslOptions(SslOptions.builder().sslVerifyMode(SslVerifyMode.FULL).build());
+            }
             url.userName().ifPresent(cfg::user);
             url.secret().ifPresent(cfg::password);
             r = new Jedis(new HostAndPort(url.host(), url.port()), cfg.build());
