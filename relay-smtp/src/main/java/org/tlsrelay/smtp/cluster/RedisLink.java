@@ -56,6 +56,7 @@ public final class RedisLink implements AutoCloseable {
     private Jedis redis;
     private boolean warned;
     private boolean everUp;
+    private boolean quiet; // a command's link: it says itself what it found
     private volatile String lastProblem = "";
 
     /**
@@ -106,6 +107,7 @@ public final class RedisLink implements AutoCloseable {
         execute(
                 () -> {
                     warned = true; // the command reports it itself
+                    quiet = true;
                     probe();
                     f.complete(null);
                 });
@@ -283,12 +285,14 @@ public final class RedisLink implements AutoCloseable {
         redis = r;
         up = true;
         warned = false;
-        LOG.info(
-                everUp
-                        ? "cluster: Redis at {} is back; node {} hands over what it did on local state"
-                        : "cluster: connected to Redis at {} as node {}",
-                url,
-                nodeId);
+        if (!quiet) {
+            LOG.info(
+                    everUp
+                            ? "cluster: Redis at {} is back; node {} hands over what it did on local state"
+                            : "cluster: connected to Redis at {} as node {}",
+                    url,
+                    nodeId);
+        }
         everUp = true;
         for (Runnable t : reconnectTasks) {
             try {
