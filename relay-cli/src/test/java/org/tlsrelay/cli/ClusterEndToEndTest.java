@@ -106,7 +106,6 @@ class ClusterEndToEndTest {
                 .txt("_mta-sts." + DOMAIN, "v=STSv1; id=cluster1")
                 .txt("_smtp._tls." + DOMAIN, "v=TLSRPTv1; rua=mailto:tlsrpt@reports.test");
         a = start("relay-a");
-        b = start("relay-b");
     }
 
     @AfterEach
@@ -285,10 +284,15 @@ class ClusterEndToEndTest {
         send(a, 1, "first");
         awaitDelivered(1, "A's first message");
         assertEquals(1, https.requests().size(), "A fetched the policy");
-        Await.until(
-                () -> b.relay().cluster().orElseThrow().policiesAdopted() >= 1,
-                WAIT,
-                "B took the policy from the cluster");
+
+        try (Jedis j = new Jedis("127.0.0.1", redis.port())) {
+            Await.until(() -> j.hexists("tlsrelay:mta-sts", DOMAIN), WAIT, "A shared the policy");
+        }
+        b = start("relay-b"); // a relay that starts beside a running cluster
+        assertEquals(
+                1,
+                b.relay().cluster().orElseThrow().policiesAdopted(),
+                "B took the shared policy while it started, before its first delivery");
 
         send(b, 1, "first");
         awaitDelivered(2, "B's first message");
@@ -335,12 +339,13 @@ class ClusterEndToEndTest {
     @Test
     void aRedisOutageStopsNeitherRelayAndTheyReconcileWhenItIsBack() throws Exception {
         LocalDate day = LocalDate.now(ZoneOffset.UTC);
+        b = start("relay-b");
         send(a, 1, "before");
         awaitDelivered(1, "a message before the outage");
         Await.until(
                 () -> b.relay().cluster().orElseThrow().policiesAdopted() >= 1,
                 WAIT,
-                "B took the policy from the cluster");
+                "B, running, took the policy A fetched");
 
         redis.stop();
         Await.until(

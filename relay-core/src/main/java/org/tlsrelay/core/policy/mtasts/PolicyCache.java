@@ -91,8 +91,14 @@ public final class PolicyCache {
         if (!DnsNames.isValid(domain)) {
             throw new IOException("\"" + domain + "\" is not a domain name");
         }
+        JsonNode json;
         try {
-            return parse(JSON.readTree(bytes), DnsNames.normalise(domain));
+            json = JSON.readTree(bytes);
+        } catch (IOException e) {
+            throw new IOException("not a cached policy: not valid JSON");
+        }
+        try {
+            return parse(json, DnsNames.normalise(domain));
         } catch (RuntimeException e) {
             throw new IOException(Problems.describe(e), e);
         }
@@ -132,7 +138,7 @@ public final class PolicyCache {
                                                 "the stored policy is not valid: "
                                                         + parsed.errors()));
         if (!domain.equals(DnsNames.normalise(text(json, "domain")))) {
-            throw new IOException("the file names another domain");
+            throw new IOException("it names another domain");
         }
         return new CachedPolicy(domain, id, policy, fetched);
     }
