@@ -156,8 +156,11 @@ public final class ReportService {
      */
     public static final Duration CLUSTER_WAIT = Duration.ofHours(1);
 
-    /** How long after its end a day's report waits for an unreachable cluster store; then each relay reports alone. */
-    public static final Duration CLUSTER_FALLBACK = Duration.ofHours(24);
+    /**
+     * How long after its end a day's report waits for an unreachable cluster store; then each relay reports alone.
+     * Within the next day, while {@link ReportScheduler} still runs the day again.
+     */
+    public static final Duration CLUSTER_FALLBACK = Duration.ofHours(12);
 
     /** How often today's totals are published to the cluster ({@link #publishToday}). */
     static final Duration PUBLISH_PERIOD = Duration.ofMinutes(5);

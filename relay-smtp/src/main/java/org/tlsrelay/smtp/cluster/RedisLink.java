@@ -22,6 +22,7 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.SslOptions;
 import redis.clients.jedis.SslVerifyMode;
+import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 
 /**
@@ -232,6 +233,9 @@ public final class RedisLink implements AutoCloseable {
         }
         try {
             return call.run(redis);
+        } catch (JedisDataException e) {
+            // Redis answered, with an error (e.g. out of memory under noeviction): the link is fine
+            throw new IOException("Redis at " + url + " refused a command: " + describe(e), e);
         } catch (JedisException | IllegalStateException e) {
             lost(e);
             throw new IOException(describe(e), e);

@@ -134,6 +134,10 @@ public final class SharedPolicies {
             return;
         }
         refused.remove(domain);
+        if (p.isExpired(java.time.Instant.now())) {
+            forget(domain, json); // nobody may use it any more
+            return;
+        }
         try {
             if (resolver.adopt(p)) {
                 adopted.incrementAndGet();
@@ -143,6 +147,21 @@ public final class SharedPolicies {
                     "cluster: the shared MTA-STS policy of {} is ignored: {}",
                     domain,
                     e.getMessage());
+        }
+    }
+
+    /** Removes an expired entry, unless another relay replaced it meanwhile. */
+    private void forget(String domain, String json) {
+        try {
+            link.runHere(
+                    redis ->
+                            redis.eval(
+                                    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then"
+                                            + " return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
+                                    java.util.List.of(Keys.MTA_STS),
+                                    java.util.List.of(domain, json)));
+        } catch (IOException e) {
+            // the next relay to read it tries again
         }
     }
 

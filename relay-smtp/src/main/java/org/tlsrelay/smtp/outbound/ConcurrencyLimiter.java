@@ -14,8 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>The contract is deliberately small: {@link #tryAcquire} never waits, and every successful acquire is released
  * exactly once. Waiting and fairness stay with the callers, which try again whenever one of their own slots is
- * released; a shared implementation whose slots can also free up elsewhere should make its callers try again now and
- * then (they keep their waiters in memory, so a retry is cheap).
+ * released; a shared implementation whose slots can also free up elsewhere tells them through {@link #onRoom} (they
+ * keep their waiters in memory, so a retry is cheap).
  */
 public interface ConcurrencyLimiter {
 

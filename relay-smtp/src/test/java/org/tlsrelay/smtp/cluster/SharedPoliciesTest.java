@@ -124,6 +124,13 @@ class SharedPoliciesTest {
             assertTrue(resolver.cached(bad).isEmpty(), bad + " is not trusted");
         }
         assertEquals(1, shared.adopted());
+        try (Jedis j = new Jedis("127.0.0.1", redis.port())) {
+            Await.until(
+                    () -> !j.hexists(Keys.MTA_STS, "old.test"), WAIT, "the expired entry removed");
+            assertTrue(
+                    j.hexists(Keys.MTA_STS, "broken.test"),
+                    "a bad entry is left for its writer to replace");
+        }
         assertTrue(
                 Files.exists(dir.resolve("mta-sts/good.test.json")),
                 "written to the local cache: it survives a restart without the cluster");
