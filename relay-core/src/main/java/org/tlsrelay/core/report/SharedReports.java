@@ -56,16 +56,10 @@ public interface SharedReports {
             }
         }
 
-        /** Another relay has built it (or is building it now). */
+        /** Another relay has built it: its marker names the relay and the report id. */
         record Elsewhere(String node, String reportId) implements Claim {}
 
         /** Not yet: some relay has not published its final totals for the day, and the wait is not over. */
         record NotYet(String why) implements Claim {}
-    }
-
-    /** The parts' sum, for {@code report show}: the policies and failure groups of all parts, counted together. */
-    static TlsReport sum(
-            List<TlsReport> parts, Aggregator.Identity identity, LocalDate day, String reportId) {
-        return Aggregator.merge(parts, identity, day, reportId);
     }
 }
