@@ -175,6 +175,14 @@ public final class ClusterLimiter implements ConcurrencyLimiter {
         }
     }
 
+    /** Whether another relay waits for {@code key}'s slots, as last seen (tests). */
+    boolean contended(Key key) {
+        synchronized (lock) {
+            Slots s = slots.get(key);
+            return s != null && s.contended;
+        }
+    }
+
     private int limit(Key key) {
         return key instanceof Domain ? perDomain : perHost;
     }

@@ -110,6 +110,26 @@ class ClusterLimiterTest {
     }
 
     @Test
+    void aRelayWithABacklogGivesAFreedSlotToTheRelayThatWaits() throws Exception {
+        Caller a = new Caller(new ClusterLimiter(linkA, 2, 20).start());
+        Caller b = new Caller(new ClusterLimiter(linkB, 2, 20).start());
+        linkA.start();
+        linkB.start();
+        Await.until(() -> linkA.up() && linkB.up(), WAIT, "both links up");
+        assertTrue(a.acquireWithin(WAIT));
+        assertTrue(a.acquireWithin(WAIT));
+        assertFalse(b.limiter.tryAcquire(DOMAIN));
+        Await.until(() -> a.limiter.contended(DOMAIN), WAIT, "A sees that B waits");
+
+        a.limiter.release(DOMAIN); // A still has work for the domain: it asks again at once
+        assertFalse(a.limiter.tryAcquire(DOMAIN), "A does not keep the freed slot while B waits");
+        assertTrue(b.acquireWithin(WAIT), "B gets it");
+        assertEquals(1, a.limiter.used(DOMAIN));
+        assertEquals(1, b.limiter.used(DOMAIN));
+        assertEquals(2, leased());
+    }
+
+    @Test
     void theSlotsOfARelayThatDiedComeBackWhenTheirLeaseExpires() throws Exception {
         Caller a = new Caller(new ClusterLimiter(linkA, 2, 20, Duration.ofSeconds(2)).start());
         Caller b = new Caller(new ClusterLimiter(linkB, 2, 20, Duration.ofSeconds(2)).start());
