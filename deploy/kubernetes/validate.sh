@@ -21,10 +21,16 @@ grep -c '^kind:' "$work/rendered.yaml" | sed 's/$/ objects rendered/'
 echo "== validate"
 node validate/validate.mjs "$work/rendered.yaml" secret.example.yaml servicemonitor.example.yaml drain-job.example.yaml
 
-echo "== the validator refuses a misspelt field and a grace period shorter than the relay's"
+echo "== kubectl kustomize ../kubernetes-cluster (the base with the optional Redis component)"
+"$kubectl" kustomize ../kubernetes-cluster > "$work/cluster.yaml"
+grep -c '^kind:' "$work/cluster.yaml" | sed 's/$/ objects rendered/'
+node validate/validate.mjs "$work/cluster.yaml"
+
+echo "== the validator refuses a misspelt field, a grace period shorter than the relay's and a Redis no Service serves"
 sed 's/periodSeconds: 5/periodSecond: 5/' "$work/rendered.yaml" > "$work/typo.yaml"
 sed 's/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 20/' "$work/rendered.yaml" > "$work/grace.yaml"
-for broken in typo grace; do
+sed 's|redis://tlsrelay-redis:6379|redis://tlsrelay-cache:6379|' "$work/cluster.yaml" > "$work/redis.yaml"
+for broken in typo grace redis; do
   if node validate/validate.mjs "$work/$broken.yaml" > "$work/$broken.out"; then
     echo "FAILED: the validator accepted $broken.yaml" >&2
     exit 1

@@ -118,6 +118,16 @@ if (sets.length > 0) {
       data && set.spec.volumeClaimTemplates?.some((t) => t.metadata.name === data.name),
       "the state directory /var/lib/tlsrelay must be a volumeClaimTemplate (a volume per pod)",
     );
+    // the Redis component: cluster.redis must name a Service of this deployment, on its port
+    for (const env of (pod.initContainers ?? []).flatMap((c) => c.env ?? [])) {
+      if (env.name !== "TLSRELAY_CLUSTER_REDIS") continue;
+      const m = /^rediss?:\/\/(?:[^@]*@)?([^:/.]+)[^:/]*:?(\d*)/.exec(env.value ?? "");
+      const port = Number(m?.[2] || 6379);
+      expect(
+        m && find("Service").some((s) => s.metadata.name === m[1] && s.spec.ports.some((p) => p.port === port)),
+        `TLSRELAY_CLUSTER_REDIS (${env.value}) must name a Service of this deployment and its port`,
+      );
+    }
     const labels = set.spec.template.metadata.labels;
     const selects = (sel) => Object.entries(sel ?? {}).every(([k, v]) => labels[k] === v);
     expect(find("PodDisruptionBudget").some((p) => selects(p.spec.selector.matchLabels)), "a PodDisruptionBudget");

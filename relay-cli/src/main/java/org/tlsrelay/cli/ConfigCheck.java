@@ -52,7 +52,9 @@ final class ConfigCheck {
 
     /** What is allowed but likely wrong: one line each. */
     static List<String> warnings(RelayConfig config) {
-        return config.ehloNameWarning().stream().toList();
+        List<String> all = new ArrayList<>(config.ehloNameWarning().stream().toList());
+        all.addAll(config.cluster().warnings());
+        return all;
     }
 
     private void run() {

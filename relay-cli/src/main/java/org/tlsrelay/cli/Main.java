@@ -54,6 +54,7 @@ import picocli.CommandLine.Option;
             QueueCommand.class,
             AuthCommand.class,
             ReportCommand.class,
+            ClusterCommand.class,
             DkimCommand.class,
             HealthCommand.class,
             CommandLine.HelpCommand.class

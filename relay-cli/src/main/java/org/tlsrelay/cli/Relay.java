@@ -40,6 +40,8 @@ import org.tlsrelay.core.report.ReportScheduler;
 import org.tlsrelay.core.report.ReportService;
 import org.tlsrelay.core.report.ReportingPolicyFetcher;
 import org.tlsrelay.core.report.TlsExemption;
+import org.tlsrelay.smtp.cluster.Cluster;
+import org.tlsrelay.smtp.cluster.RedisLink;
 import org.tlsrelay.smtp.delivery.DeliveryEngine;
 import org.tlsrelay.smtp.delivery.EngineBuilder;
 import org.tlsrelay.smtp.delivery.EngineSettings;
@@ -72,6 +74,7 @@ public final class Relay implements AutoCloseable {
     private final DkimWiring dkim;
     private AdminServer admin;
     private DeliveryEngine engine;
+    private Cluster cluster;
 
     /**
      * RFC 8460 §3: a TLS-RPT report the relay queued itself goes out "despite any TLS-related failures", under an
@@ -223,6 +226,10 @@ public final class Relay implements AutoCloseable {
             policies.resolvers()
                     .validating()
                     .ifPresent(v -> builder.dane(v, config.dane().insecureMx()));
+            // ---- cluster (cluster.redis): shared limits, MTA-STS cache, TLS-RPT counts and
+            // membership; Redis is never waited on by delivery (see smtp.cluster)
+            Optional<Cluster> cluster = relay.startCluster(policies);
+            cluster.ifPresent(c -> builder.limiter(c.limiter()));
             DeliveryEngine engine =
                     builder.settings(EngineSettings.from(config))
                             .outbound(OutboundSettings.from(config), policies.trust())
@@ -243,7 +250,7 @@ public final class Relay implements AutoCloseable {
             relay.running.push(engine);
             health.register("scheduler", engine::problem);
             if (recorder.isPresent()) {
-                relay.startReports(policies);
+                relay.startReports(policies, cluster);
             }
 
             inbound.start(); // on the socket bound first: nothing left to fail here
@@ -293,10 +300,62 @@ public final class Relay implements AutoCloseable {
     }
 
     /**
-     * Starts the daily TLS-RPT job: yesterday's reports go out shortly after midnight UTC, mail through this relay's
-     * own spool (exempt from TLS enforcement), HTTPS directly; failed ones are retried for a day.
+     * Joins the cluster when {@code cluster.redis} is set: waits briefly for Redis (a relay that starts beside a running
+     * cluster takes its MTA-STS policies at once), and goes on without it if it does not answer. While Redis is away
+     * {@code /health} says degraded (the relay works on local state) and {@code /ready} stays up.
      */
-    private void startReports(PolicyWiring policies) {
+    private Optional<Cluster> startCluster(PolicyWiring policies) {
+        RelayConfig.Cluster c = config.cluster();
+        if (c.redisUrl().isEmpty()) {
+            return Optional.empty();
+        }
+        Cluster cluster =
+                Cluster.start(
+                        c.redisUrl().get(),
+                        c.nodeId(),
+                        config.delivery().concurrency().perDomain(),
+                        config.delivery().concurrency().perHost(),
+                        policies.mtaSts(),
+                        () -> {
+                            try {
+                                return Optional.of(spool.stats());
+                            } catch (IOException e) {
+                                return Optional.empty();
+                            }
+                        },
+                        Clock.systemUTC());
+        running.push(cluster);
+        metrics.bindCluster(cluster.link(), RedisLink::up, RedisLink::outages);
+        health.registerDegradation(
+                "cluster",
+                () ->
+                        cluster.link().up()
+                                ? Optional.empty()
+                                : Optional.of(
+                                        "Redis at "
+                                                + c.redisUrl().get()
+                                                + " is unreachable: this relay works on its local state"
+                                                + " (limits, counts, policy cache) until it is back"));
+        LOG.info(
+                "cluster: node {} on Redis {} ({}); per-domain and per-host limits hold across the cluster",
+                c.nodeId(),
+                c.redisUrl().get(),
+                cluster.link().up() ? "connected" : "not reachable yet");
+        this.cluster = cluster;
+        return Optional.of(cluster);
+    }
+
+    /** The cluster part, when {@code cluster.redis} is set (tests). */
+    public Optional<Cluster> cluster() {
+        return Optional.ofNullable(cluster);
+    }
+
+    /**
+     * Starts the daily TLS-RPT job: yesterday's reports go out shortly after midnight UTC, mail through this relay's
+     * own spool (exempt from TLS enforcement), HTTPS directly; failed ones are retried for a day. In a cluster the
+     * counts are shared and each domain's report is sent by one relay.
+     */
+    private void startReports(PolicyWiring policies, Optional<Cluster> cluster) {
         Clock clock = Clock.systemUTC();
         ReportService service;
         try {
@@ -315,6 +374,7 @@ public final class Relay implements AutoCloseable {
         } catch (ConfigException e) {
             throw new IllegalArgumentException(String.join("; ", e.problems()), e);
         }
+        cluster.ifPresent(c -> service.shareWith(c.reports()));
         ScheduledExecutorService executor =
                 Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("tls-rpt"));
         ReportScheduler scheduler = ReportScheduler.withDefaults(service);

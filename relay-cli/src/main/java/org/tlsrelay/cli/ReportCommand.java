@@ -60,13 +60,18 @@ final class ReportCommand extends CommandGroup {
                 "Print a day's aggregate: per policy domain the sessions that succeeded and failed, the RFC "
                         + "8460 report that is (or would be) sent to the domain's TLSRPT addresses, and the shadow counts "
                         + "of testing policies: how many sessions enforce would have refused. Looks up each domain's "
-                        + "_smtp._tls TXT record; sends nothing. Exits 0, or 2 on a usage or configuration error."
+                        + "_smtp._tls TXT record; sends nothing. In a cluster (cluster.redis) it also shows each "
+                        + "domain's sum over all relays beside this relay's part. Exits 0, or 2 on a usage or "
+                        + "configuration error."
             },
             footer = {
                 "%nWith --json: {\"date\", \"complete\", \"reports\": [RFC 8460 reports], \"shadow\": "
                         + "[{\"policy-domain\", \"testing-sessions\", \"would-refuse\", \"by-result-type\"}], "
                         + "\"domains\": [{\"policy-domain\", \"tlsrpt\", \"rua\", \"note\", \"successful-sessions\", "
-                        + "\"failed-sessions\"}]}.",
+                        + "\"failed-sessions\"}]}. With cluster.redis set, also \"cluster\": {\"redis\", "
+                        + "\"reachable\", \"domains\": [{\"policy-domain\", \"successful-sessions\", \"failed-sessions\" "
+                        + "(all relays), \"local-successful-sessions\", \"local-failed-sessions\" (this relay), "
+                        + "\"nodes\"}]}.",
                 "%nExample:%n  tlsrelay report show --date 2025-06-01 --domain example.com --json"
             })
     static final class Show implements Callable<Integer> {
@@ -102,10 +107,16 @@ final class ReportCommand extends CommandGroup {
             }
             PrintWriter out = output.out();
             boolean complete = day.isBefore(today);
+            Optional<ClusterReportView> cluster =
+                    ClusterReportView.load(
+                            cfg, day, Optional.ofNullable(domain).map(DnsNames::normalise), p);
             if (json.on()) {
-                output.json(toJson(day, complete, p));
+                ObjectNode o = toJson(day, complete, p);
+                cluster.ifPresent(c -> c.addTo(o));
+                output.json(o);
             } else {
                 printText(out, day, complete, p, cfg);
+                cluster.ifPresent(c -> c.print(out));
             }
             out.flush();
             return 0;

@@ -128,6 +128,33 @@ class ShadedJarIT {
      * is decoded, checked (bidi, IDNA2008 code points) and used, or refused with the code point that is not allowed.
      */
     @Test
+    void talksToRedisWithJedisFromTheJar() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                org.tlsrelay.testkit.RedisServer.installed(),
+                "redis-server is not installed (.ci/run installs it)");
+        try (org.tlsrelay.testkit.RedisServer redis = org.tlsrelay.testkit.RedisServer.start(dir);
+                redis.clients.jedis.Jedis j =
+                        new redis.clients.jedis.Jedis("127.0.0.1", redis.port())) {
+            // a relay's heartbeat, as Membership writes it
+            j.hset("tlsrelay:nodes", "relay-0", Long.toString(System.currentTimeMillis()));
+            j.hset("tlsrelay:node:relay-0", java.util.Map.of("node", "relay-0", "queue", "3"));
+            j.pexpire("tlsrelay:node:relay-0", 60_000);
+            Path config =
+                    Files.writeString(
+                            dir.resolve("tlsrelay.yaml"),
+                            "spool: { dir: "
+                                    + dir.resolve("spool")
+                                    + " }\ncluster: { redis: \""
+                                    + redis.url()
+                                    + "\", node-id: relay-0 }\n");
+            Result r = tlsrelay("cluster", "status", "--json", "--config", config.toString());
+            assertEquals(0, r.exit(), r.out() + r.err());
+            assertTrue(r.out().contains("\"node\" : \"relay-0\""), r.out());
+            assertTrue(r.out().contains("\"queue\" : 3"), r.out());
+        }
+    }
+
+    @Test
     void checksInternationalisedNamesWithTheIcuDataInTheJar() throws Exception {
         Path config =
                 Files.writeString(

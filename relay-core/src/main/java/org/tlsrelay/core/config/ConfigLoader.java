@@ -173,6 +173,7 @@ public final class ConfigLoader {
         values.addDeserializer(Network.class, scalar(Network.class, Network::parse));
         values.addDeserializer(URI.class, scalar(URI.class, URI::create));
         values.addDeserializer(Path.class, scalar(Path.class, Path::of));
+        values.addDeserializer(RedisUrl.class, scalar(RedisUrl.class, RedisUrl::parse));
         values.addDeserializer(Integer.class, WHOLE_NUMBER);
         values.addDeserializer(Boolean.class, TRUE_OR_FALSE);
         values.addDeserializer(String.class, TEXT);

@@ -40,7 +40,8 @@ public record RelayConfig(
         Policy policy,
         Reports reports,
         Admin admin,
-        Dkim dkim) {
+        Dkim dkim,
+        Cluster cluster) {
 
     public RelayConfig {
         server = server != null ? server : Server.defaults();
@@ -52,11 +53,12 @@ public record RelayConfig(
         reports = reports != null ? reports : new Reports(null, null, null, null);
         admin = admin != null ? admin : new Admin(null);
         dkim = dkim != null ? dkim : new Dkim(null, null);
+        cluster = cluster != null ? cluster : new Cluster(null, null);
     }
 
     /** The configuration a relay runs with when no file is given. */
     public static RelayConfig defaults() {
-        return new RelayConfig(null, null, null, null, null, null, null, null, null);
+        return new RelayConfig(null, null, null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -509,6 +511,69 @@ public record RelayConfig(
     public record Admin(HostPort listen) {
         public Admin {
             listen = listen != null ? listen : new HostPort("127.0.0.1", 8025);
+        }
+    }
+
+    // ---- cluster: several relays as one (issue 18) ----
+
+    /**
+     * Several relays sharing state through Redis: TLS-RPT counts, the MTA-STS policy cache, the per-domain and per-host
+     * concurrency limits and membership. Without {@code redis} the relay stands alone.
+     *
+     * @param redis where the shared state lives; absent: standalone
+     * @param nodeId this relay's name in the cluster (default: the host name), unique among the relays
+     */
+    public record Cluster(RedisUrl redis, String nodeId) {
+        public Cluster {
+            nodeId = nodeId != null ? nodeId.trim() : localHostName();
+            if (nodeId.isEmpty() || !nodeId.matches("[A-Za-z0-9._-]{1,64}")) {
+                throw new InvalidValue(
+                        "node-id",
+                        "\""
+                                + nodeId
+                                + "\" is not a node name: use 1-64 letters, digits, '.', '_' or '-', e.g. relay-0");
+            }
+        }
+
+        /** Whether the relay is part of a cluster ({@code cluster.redis} is set). */
+        @JsonIgnore
+        public boolean enabled() {
+            return redis != null;
+        }
+
+        public Optional<RedisUrl> redisUrl() {
+            return Optional.ofNullable(redis);
+        }
+
+        /**
+         * What is allowed but likely wrong in a cluster: a node id every relay may share (each relay's counts and slots
+         * are kept under its id, so two relays with one id count as one), and a password sent in clear text over the
+         * network.
+         */
+        @JsonIgnore
+        public List<String> warnings() {
+            if (redis == null) {
+                return List.of();
+            }
+            List<String> out = new java.util.ArrayList<>();
+            if (nodeId.equals("localhost") || nodeId.startsWith("localhost.")) {
+                out.add(
+                        "cluster.node-id \""
+                                + nodeId
+                                + "\" is not unique among the relays: set it (or the host name) to a name of"
+                                + " this relay, e.g. relay-0");
+            }
+            boolean loopback =
+                    redis.host().equals("localhost")
+                            || redis.host().startsWith("127.")
+                            || redis.host().equals("::1");
+            if (!redis.tls() && redis.secret().isPresent() && !loopback) {
+                out.add(
+                        "cluster.redis: the password goes to "
+                                + redis.host()
+                                + " in clear text: use rediss:// (TLS) or a Redis on a private network");
+            }
+            return out;
         }
     }
 

@@ -457,6 +457,23 @@ public final class RelayMetrics implements TlsOutcomeListener {
                 .register(registry);
     }
 
+    // ---- cluster (issue 18)
+
+    /**
+     * {@code tlsrelay_cluster_redis_up}: 1 while the cluster's Redis answers, else 0 (the relay then works on its
+     * local state); {@code tlsrelay_cluster_redis_outages_total}: how often it was lost.
+     */
+    public <T> void bindCluster(T link, Predicate<T> up, ToLongFunction<T> outages) {
+        Gauge.builder("tlsrelay.cluster.redis.up", link, l -> up.test(l) ? 1 : 0)
+                .description(
+                        "1 while the cluster's Redis answers, else 0 (the relay works on local state)")
+                .strongReference(true)
+                .register(registry);
+        FunctionCounter.builder("tlsrelay.cluster.redis.outages", link, l -> outages.applyAsLong(l))
+                .description("How often the connection to the cluster's Redis was lost")
+                .register(registry);
+    }
+
     /** A policy list's {@code timestamp} and {@code expires}. */
     public record ListTimes(Instant timestamp, Instant expires) {}
 

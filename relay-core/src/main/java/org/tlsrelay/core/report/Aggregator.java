@@ -147,6 +147,77 @@ public final class Aggregator {
         }
     }
 
+    /**
+     * One report from several relays' reports of the same domain and day (a cluster, issue 18): an entry per policy,
+     * summaries added, failure groups that are the same in every field counted together. Pure.
+     */
+    public static TlsReport merge(
+            List<TlsReport> parts, Identity identity, LocalDate day, String reportId) {
+        Map<TlsReport.PolicyInfo, long[]> summaries = new LinkedHashMap<>();
+        Map<TlsReport.PolicyInfo, Map<TlsReport.FailureDetail, Long>> details =
+                new LinkedHashMap<>();
+        for (TlsReport part : parts) {
+            for (TlsReport.PolicyResult r : part.policies()) {
+                long[] sum = summaries.computeIfAbsent(r.policy(), k -> new long[2]);
+                sum[0] += r.summary().totalSuccessfulSessionCount();
+                sum[1] += r.summary().totalFailureSessionCount();
+                Map<TlsReport.FailureDetail, Long> groups =
+                        details.computeIfAbsent(r.policy(), k -> new LinkedHashMap<>());
+                for (TlsReport.FailureDetail d : r.failureDetails()) {
+                    groups.merge(withCount(d, 0), d.failedSessionCount(), Long::sum);
+                }
+            }
+        }
+        List<TlsReport.PolicyResult> results = new ArrayList<>();
+        summaries.entrySet().stream()
+                .sorted(
+                        Map.Entry.comparingByKey(
+                                Comparator.comparing(
+                                        (TlsReport.PolicyInfo p) ->
+                                                new PolicyKey(
+                                                        p.policyType(),
+                                                        p.policyString(),
+                                                        p.mxHost()),
+                                        PolicyKey.ORDER)))
+                .forEach(
+                        e -> {
+                            List<TlsReport.FailureDetail> groups = new ArrayList<>();
+                            details.get(e.getKey()).forEach((d, n) -> groups.add(withCount(d, n)));
+                            groups.sort(DETAIL_ORDER);
+                            results.add(
+                                    new TlsReport.PolicyResult(
+                                            e.getKey(),
+                                            new TlsReport.Summary(e.getValue()[0], e.getValue()[1]),
+                                            groups));
+                        });
+        return new TlsReport(
+                identity.organization(),
+                new TlsReport.DateRange(start(day), end(day)),
+                identity.contact(),
+                reportId,
+                results);
+    }
+
+    private static TlsReport.FailureDetail withCount(TlsReport.FailureDetail d, long n) {
+        return new TlsReport.FailureDetail(
+                d.resultType(),
+                d.sendingMtaIp(),
+                d.receivingMxHostname(),
+                d.receivingMxHelo(),
+                d.receivingIp(),
+                n,
+                d.additionalInformation(),
+                d.failureReasonCode());
+    }
+
+    private static final Comparator<TlsReport.FailureDetail> DETAIL_ORDER =
+            Comparator.comparing(TlsReport.FailureDetail::resultType)
+                    .thenComparing(TlsReport.FailureDetail::receivingMxHostname)
+                    .thenComparing(TlsReport.FailureDetail::receivingIp)
+                    .thenComparing(TlsReport.FailureDetail::sendingMtaIp)
+                    .thenComparing(TlsReport.FailureDetail::additionalInformation)
+                    .thenComparing(TlsReport.FailureDetail::failureReasonCode);
+
     private static TlsReport.PolicyResult result(String domain, PolicyKey key, Counts c) {
         List<TlsReport.FailureDetail> details = new ArrayList<>();
         c.details.forEach(
@@ -161,13 +232,7 @@ public final class Aggregator {
                                         n,
                                         k.additional,
                                         k.reason)));
-        details.sort(
-                Comparator.comparing(TlsReport.FailureDetail::resultType)
-                        .thenComparing(TlsReport.FailureDetail::receivingMxHostname)
-                        .thenComparing(TlsReport.FailureDetail::receivingIp)
-                        .thenComparing(TlsReport.FailureDetail::sendingMtaIp)
-                        .thenComparing(TlsReport.FailureDetail::additionalInformation)
-                        .thenComparing(TlsReport.FailureDetail::failureReasonCode));
+        details.sort(DETAIL_ORDER);
         return new TlsReport.PolicyResult(
                 new TlsReport.PolicyInfo(key.type, key.strings, domain, key.mx),
                 new TlsReport.Summary(c.success, c.failure),

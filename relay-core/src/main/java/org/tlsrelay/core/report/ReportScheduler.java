@@ -134,6 +134,13 @@ public final class ReportScheduler {
             runDay(yesterday); // a TXT look-up failed earlier (or the daily run has not happened)
         }
         deliverDue();
+        try {
+            service.publishToday();
+        } catch (Exception e) {
+            LOG.debug(
+                    "TLS-RPT: today's totals not published to the cluster: {}",
+                    Problems.describe(e));
+        }
     }
 
     private void runDay(LocalDate day) {

@@ -20,7 +20,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 import org.tlsrelay.core.config.Durations;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.io.Problems;
@@ -147,6 +146,24 @@ public final class ReportService {
     private final Settings settings;
     private final Clock clock;
     private final Supplier<String> uniqueIds;
+    private final ReportSender sender;
+    private volatile Optional<SharedReports> shared = Optional.empty();
+    private volatile Instant lastPublished = Instant.EPOCH;
+
+    /**
+     * How long after its end a day's report waits for every relay of a cluster to publish its final totals; then the
+     * relays that did are summed (a relay that died keeps its last published totals).
+     */
+    public static final Duration CLUSTER_WAIT = Duration.ofHours(1);
+
+    /**
+     * How long after its end a day's report waits for an unreachable cluster store; then each relay reports alone.
+     * Within the next day, while {@link ReportScheduler} still runs the day again.
+     */
+    public static final Duration CLUSTER_FALLBACK = Duration.ofHours(12);
+
+    /** How often today's totals are published to the cluster ({@link #publishToday}). */
+    static final Duration PUBLISH_PERIOD = Duration.ofMinutes(5);
 
     public ReportService(
             OutcomeLog log,
@@ -181,10 +198,39 @@ public final class ReportService {
         this.settings = settings;
         this.clock = clock;
         this.uniqueIds = uniqueIds;
+        this.sender = new ReportSender(outbox, this.transports, settings, clock);
     }
 
     public Settings settings() {
         return settings;
+    }
+
+    /**
+     * Makes this relay one of a cluster's (issue 18): its totals are published to {@code store}, and a domain's report
+     * for a day is built by one relay with every relay's counts. Call before the first run.
+     */
+    public void shareWith(SharedReports store) {
+        this.shared = Optional.of(store);
+    }
+
+    /** The cluster store, when this relay is one of a cluster's. */
+    public Optional<SharedReports> sharing() {
+        return shared;
+    }
+
+    /**
+     * Publishes today's totals so far to the cluster (for {@code report show} and for a relay that dies before the
+     * day ends), at most every {@link #PUBLISH_PERIOD}; nothing without a cluster. Reads the day's outcome log.
+     */
+    public void publishToday() throws IOException {
+        if (shared.isEmpty() || clock.instant().isBefore(lastPublished.plus(PUBLISH_PERIOD))) {
+            return;
+        }
+        LocalDate day = today();
+        Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
+        log.forEach(day, acc);
+        shared.get().publish(day, validReports(acc.result(settings.identity(), d -> "")), false);
+        lastPublished = clock.instant();
     }
 
     public Clock clock() {
@@ -284,7 +330,7 @@ public final class ReportService {
                     List<Attempt> attempts = new ArrayList<>();
                     for (OutboxEntry e : outbox.entries(day)) {
                         if (e.reporting()) {
-                            deliver(e, now, attempts);
+                            sender.deliver(e, now, attempts);
                         } else {
                             notReporting.putIfAbsent(e.policyDomain(), e.tlsrpt());
                         }
@@ -302,7 +348,7 @@ public final class ReportService {
                     for (LocalDate day : outbox.days()) {
                         for (OutboxEntry e : outbox.entries(day)) {
                             if (e.deliveries().stream().anyMatch(d -> d.dueAt(t))) {
-                                deliver(e, false, attempts);
+                                sender.deliver(e, false, attempts);
                             }
                         }
                     }
@@ -330,6 +376,11 @@ public final class ReportService {
         Aggregator.Accumulator acc = new Aggregator.Accumulator(day);
         log.forEach(day, acc);
         Aggregator.DayAggregate agg = acc.result(settings.identity(), d -> newReportId());
+        if (shared.isPresent()) {
+            if (buildShared(day, agg, shared.get(), notReporting, lookupFailed)) {
+                return;
+            }
+        }
         List<TlsReport> missing = new ArrayList<>();
         for (TlsReport r : agg.reports()) {
             if (!DnsNames.isValid(r.policyDomain())) {
@@ -343,203 +394,165 @@ public final class ReportService {
         }
         Map<String, TlsRptRecord.Discovery> found =
                 discover(missing.stream().map(TlsReport::policyDomain).toList());
-        Instant created = clock.instant();
         for (TlsReport r : missing) {
-            String domain = r.policyDomain();
-            TlsRptRecord.Discovery d = found.get(domain);
-            if (d instanceof TlsRptRecord.Found f) {
-                List<OutboxEntry.Delivery> deliveries =
-                        f.rua().stream()
-                                .map(u -> OutboxEntry.Delivery.pending(u.uri(), created))
-                                .toList();
-                OutboxEntry entry =
-                        new OutboxEntry(
-                                domain,
-                                day.toString(),
-                                r.reportId(),
-                                f.record(),
-                                created.toString(),
-                                deliveries);
-                outbox.create(entry, ReportJson.toGzip(r));
-                f.ignored().forEach(i -> LOG.info("TLS-RPT {}: rua {} ignored", domain, i));
-                LOG.info(
-                        "TLS-RPT {}: report {} for {} built for {}",
-                        domain,
-                        r.reportId(),
+            store(day, r, found.get(r.policyDomain()), notReporting, lookupFailed);
+        }
+    }
+
+    /**
+     * Puts the report of one domain in the outbox as its TLSRPT record says: with its deliveries, as not reporting,
+     * or not at all when the look-up failed. Returns whether it is in the outbox now.
+     */
+    private boolean store(
+            LocalDate day,
+            TlsReport r,
+            TlsRptRecord.Discovery d,
+            Map<String, String> notReporting,
+            Map<String, String> lookupFailed)
+            throws IOException {
+        Instant created = clock.instant();
+        String domain = r.policyDomain();
+        if (d instanceof TlsRptRecord.Found f) {
+            List<OutboxEntry.Delivery> deliveries =
+                    f.rua().stream()
+                            .map(u -> OutboxEntry.Delivery.pending(u.uri(), created))
+                            .toList();
+            OutboxEntry entry =
+                    new OutboxEntry(
+                            domain,
+                            day.toString(),
+                            r.reportId(),
+                            f.record(),
+                            created.toString(),
+                            deliveries);
+            outbox.create(entry, ReportJson.toGzip(r));
+            f.ignored().forEach(i -> LOG.info("TLS-RPT {}: rua {} ignored", domain, i));
+            LOG.info(
+                    "TLS-RPT {}: report {} for {} built for {}",
+                    domain,
+                    r.reportId(),
+                    day,
+                    deliveries.stream().map(OutboxEntry.Delivery::uri).toList());
+        } else if (d instanceof TlsRptRecord.NotFound n) {
+            outbox.create(
+                    new OutboxEntry(
+                            domain, day.toString(), "", n.reason(), created.toString(), List.of()),
+                    new byte[0]);
+            notReporting.put(domain, n.reason());
+        } else {
+            String why = d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer";
+            LOG.warn(
+                    "TLS-RPT {}: TLSRPT look-up failed ({}); trying again on the next run",
+                    domain,
+                    why);
+            lookupFailed.put(domain, why);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * A cluster's day (issue 18): publishes this relay's final totals, then for every domain any relay saw, claims the
+     * report; the relay that gets it sums every relay's part and puts the report in its outbox, the others note who
+     * sends it. Returns false when the cluster store cannot be reached and has not been for {@link
+     * #CLUSTER_FALLBACK} after the day: the caller then reports this relay's own counts, as a standalone relay does.
+     */
+    private boolean buildShared(
+            LocalDate day,
+            Aggregator.DayAggregate agg,
+            SharedReports store,
+            Map<String, String> notReporting,
+            Map<String, String> lookupFailed)
+            throws IOException {
+        Instant dayEnd = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+        boolean complete = !clock.instant().isBefore(dayEnd.plus(ReportScheduler.MIN_DELAY));
+        java.util.TreeSet<String> domains = new java.util.TreeSet<>();
+        List<TlsReport> local = validReports(agg);
+        local.forEach(r -> domains.add(r.policyDomain()));
+        try {
+            store.publish(day, local, complete);
+            domains.addAll(store.domains(day));
+        } catch (IOException e) {
+            if (!clock.instant().isBefore(dayEnd.plus(CLUSTER_FALLBACK))) {
+                LOG.warn(
+                        "TLS-RPT {}: the cluster's shared state has been unreachable since the day ended ({});"
+                                + " reporting this relay's own counts",
                         day,
-                        deliveries.stream().map(OutboxEntry.Delivery::uri).toList());
-            } else if (d instanceof TlsRptRecord.NotFound n) {
+                        Problems.describe(e));
+                return false;
+            }
+            for (String d : domains) {
+                if (outbox.load(day, d).isEmpty()) {
+                    lookupFailed.put(
+                            d,
+                            "the cluster's shared state cannot be reached: "
+                                    + Problems.describe(e));
+                }
+            }
+            return true;
+        }
+        for (String domain : domains) {
+            if (!DnsNames.isValid(domain) || outbox.load(day, domain).isPresent()) {
+                continue;
+            }
+            SharedReports.Claim claim;
+            try {
+                claim = store.claim(day, domain, newReportId());
+            } catch (IOException e) {
+                lookupFailed.put(
+                        domain,
+                        "the cluster's shared state cannot be reached: " + Problems.describe(e));
+                continue;
+            }
+            if (claim instanceof SharedReports.Claim.Elsewhere e) {
                 outbox.create(
                         new OutboxEntry(
                                 domain,
                                 day.toString(),
                                 "",
-                                n.reason(),
-                                created.toString(),
+                                "reported by cluster node "
+                                        + e.node()
+                                        + " (report "
+                                        + e.reportId()
+                                        + ")",
+                                clock.instant().toString(),
                                 List.of()),
                         new byte[0]);
-                notReporting.put(domain, n.reason());
-            } else {
-                String why = d instanceof TlsRptRecord.LookupFailed l ? l.reason() : "no answer";
-                LOG.warn(
-                        "TLS-RPT {}: TLSRPT look-up failed ({}); trying again on the next run",
+                LOG.info(
+                        "TLS-RPT {}: report {} for {} is sent by cluster node {}",
                         domain,
-                        why);
-                lookupFailed.put(domain, why);
-            }
-        }
-    }
-
-    private void deliver(OutboxEntry entry, boolean now, List<Attempt> attempts)
-            throws IOException {
-        LocalDate day = LocalDate.parse(entry.day());
-        PreparedReport report = null;
-        OutboxEntry current = entry;
-        for (int i = 0; i < current.deliveries().size(); i++) {
-            OutboxEntry.Delivery d = current.deliveries().get(i);
-            Instant t = clock.instant();
-            boolean due =
-                    switch (d.state()) {
-                        case PENDING -> now || d.dueAt(t);
-                        case FAILED -> now;
-                        case SENT, REFUSED -> false;
-                    };
-            if (!due) {
-                boolean ok = d.state() == OutboxEntry.State.SENT;
-                if (now) { // report send lists every rua, also those it had nothing to do for
-                    attempts.add(
-                            new Attempt(
-                                    entry.policyDomain(),
-                                    d.uri(),
-                                    d.state(),
-                                    ok,
-                                    ok ? "already sent: " + d.lastResult() : d.lastResult()));
-                }
-                continue;
-            }
-            if (report == null) {
-                report =
-                        new PreparedReport(
-                                entry.policyDomain(),
-                                day,
-                                entry.reportId(),
-                                settings.identity().submitter(),
-                                outbox.report(day, entry.policyDomain()));
-            }
-            OutboxEntry.Delivery after = attempt(d, report, t);
-            current = current.with(i, after);
-            outbox.update(current); // at once: a restart must not send a delivered report again
-            boolean ok =
-                    after.state() == OutboxEntry.State.SENT
-                            || after.lastResult().startsWith(DEFERRED);
-            attempts.add(
-                    new Attempt(
-                            entry.policyDomain(), d.uri(), after.state(), ok, after.lastResult()));
-        }
-    }
-
-    private static final String DEFERRED = "deferred: ";
-
-    private OutboxEntry.Delivery attempt(OutboxEntry.Delivery d, PreparedReport report, Instant t) {
-        List<Rua> parsed = new ArrayList<>();
-        String problem = TlsRptRecord.parseUri(d.uri(), parsed);
-        ReportTransport.Result result;
-        if (problem != null) {
-            result = new ReportTransport.Result.Refused("unusable URI: " + problem);
-        } else {
-            Rua rua = parsed.get(0);
-            Optional<ReportTransport> transport =
-                    transports.stream().filter(x -> x.accepts(rua)).findFirst();
-            if (transport.isEmpty()) {
-                result = new ReportTransport.Result.Failed("no transport for " + d.uri());
-            } else {
-                MDC.put("domain", report.policyDomain());
-                try {
-                    result = transport.get().send(rua, report);
-                } catch (RuntimeException e) {
-                    LOG.warn(
-                            "TLS-RPT {}: sending to {} failed unexpectedly",
-                            report.policyDomain(),
-                            d.uri(),
-                            e);
-                    result = new ReportTransport.Result.Failed(Problems.describe(e));
-                } finally {
-                    MDC.remove("domain");
+                        e.reportId(),
+                        day,
+                        e.node());
+            } else if (claim instanceof SharedReports.Claim.NotYet n) {
+                lookupFailed.put(domain, n.why());
+            } else if (claim instanceof SharedReports.Claim.Mine m) {
+                List<TlsReport> parts =
+                        m.parts().entrySet().stream()
+                                .sorted(Map.Entry.comparingByKey())
+                                .map(Map.Entry::getValue)
+                                .toList();
+                TlsReport sum = Aggregator.merge(parts, settings.identity(), day, m.reportId());
+                TlsRptRecord.Discovery d = discover(List.of(domain)).get(domain);
+                if (store(day, sum, d, notReporting, lookupFailed)) {
+                    store.built(day, domain, m);
+                    LOG.info(
+                            "TLS-RPT {}: report {} for {} sums the counts of cluster node(s) {}",
+                            domain,
+                            m.reportId(),
+                            day,
+                            m.parts().keySet().stream().sorted().toList());
+                } else {
+                    store.release(day, domain);
                 }
             }
         }
-        String first = d.firstAttempt().isEmpty() ? t.toString() : d.firstAttempt();
-        int attempts = d.attempts() + 1;
-        OutboxEntry.Delivery next;
-        if (result instanceof ReportTransport.Result.Sent s) {
-            next =
-                    new OutboxEntry.Delivery(
-                            d.uri(), OutboxEntry.State.SENT, attempts, first, "", s.detail());
-            LOG.info(
-                    "TLS-RPT {}: report {} sent to {}: {}",
-                    report.policyDomain(),
-                    report.reportId(),
-                    d.uri(),
-                    s.detail());
-        } else if (result instanceof ReportTransport.Result.Refused r) {
-            next =
-                    new OutboxEntry.Delivery(
-                            d.uri(), OutboxEntry.State.REFUSED, attempts, first, "", r.detail());
-            LOG.warn(
-                    "TLS-RPT {}: report {} not sent to {}: {}",
-                    report.policyDomain(),
-                    report.reportId(),
-                    d.uri(),
-                    r.detail());
-        } else if (result instanceof ReportTransport.Result.Deferred def) {
-            next =
-                    new OutboxEntry.Delivery(
-                            d.uri(),
-                            OutboxEntry.State.PENDING,
-                            d.attempts(),
-                            d.firstAttempt(),
-                            t.toString(),
-                            DEFERRED + def.detail());
-        } else {
-            Duration wait =
-                    settings.backoff().get(Math.min(attempts, settings.backoff().size()) - 1);
-            Instant retry = t.plus(wait);
-            if (retry.isAfter(Instant.parse(first).plus(settings.retryWindow()))) {
-                next =
-                        new OutboxEntry.Delivery(
-                                d.uri(),
-                                OutboxEntry.State.FAILED,
-                                attempts,
-                                first,
-                                "",
-                                result.detail() + " (given up: first attempt " + first + ")");
-                LOG.warn(
-                        "TLS-RPT {}: report {} to {} given up after {} attempts: {}",
-                        report.policyDomain(),
-                        report.reportId(),
-                        d.uri(),
-                        attempts,
-                        result.detail());
-            } else {
-                next =
-                        new OutboxEntry.Delivery(
-                                d.uri(),
-                                OutboxEntry.State.PENDING,
-                                attempts,
-                                first,
-                                retry.toString(),
-                                result.detail());
-                LOG.warn(
-                        "TLS-RPT {}: report {} to {} failed (attempt {}): {}; next attempt at {}",
-                        report.policyDomain(),
-                        report.reportId(),
-                        d.uri(),
-                        attempts,
-                        result.detail(),
-                        retry);
-            }
-        }
-        return next;
+        return true;
+    }
+
+    /** The reports of valid domain names (the outcome log is data; a broken line names no domain). */
+    private static List<TlsReport> validReports(Aggregator.DayAggregate agg) {
+        return agg.reports().stream().filter(r -> DnsNames.isValid(r.policyDomain())).toList();
     }
 
     private Map<String, TlsRptRecord.Discovery> discover(List<String> domains) {

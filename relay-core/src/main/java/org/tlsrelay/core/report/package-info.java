@@ -12,10 +12,13 @@
  *   <li>{@link org.tlsrelay.core.report.Aggregator}: a day of outcomes into {@link org.tlsrelay.core.report.TlsReport}
  *       values (§4.4 field names, through {@link org.tlsrelay.core.report.ReportJson}) and the local shadow counts of
  *       {@code testing} policies.</li>
- *   <li>{@link org.tlsrelay.core.report.ReportService}, {@link org.tlsrelay.core.report.ReportOutbox} and
- *       {@link org.tlsrelay.core.report.ReportScheduler}: the daily job, gzip and file names (§5.1), durable delivery
- *       state and retries through {@link org.tlsrelay.core.report.ReportTransport}s (mail §5.3, HTTPS §5.4) that live
+ *   <li>{@link org.tlsrelay.core.report.ReportService} (with {@code ReportSender}, its sending half),
+ *       {@link org.tlsrelay.core.report.ReportOutbox} and {@link org.tlsrelay.core.report.ReportScheduler}: the daily
+ *       job, gzip and file names (§5.1), durable delivery state and retries through {@link org.tlsrelay.core.report.ReportTransport}s (mail §5.3, HTTPS §5.4) that live
  *       with the sockets in relay-smtp.</li>
+ *   <li>{@link org.tlsrelay.core.report.SharedReports}: the relays of a cluster pool their totals (issue 18); one of
+ *       them builds each domain's report of the day from every relay's part
+ *       ({@link org.tlsrelay.core.report.Aggregator#merge}). The store lives with the sockets, in relay-smtp.</li>
  *   <li>{@link org.tlsrelay.core.report.TlsExemption}: how a report message queued in the spool is marked so that
  *       delivery does not hold it to the TLS policy it reports on (§3: a report must get through despite TLS
  *       failures, and its own session is not reported).</li>

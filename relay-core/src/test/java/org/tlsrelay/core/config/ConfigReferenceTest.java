@@ -138,7 +138,8 @@ class ConfigReferenceTest {
                         example.policy(),
                         example.reports(),
                         example.admin(),
-                        example.dkim()));
+                        example.dkim(),
+                        example.cluster()));
     }
 
     @Test

@@ -215,9 +215,13 @@ class RelayMetricsTest {
                         "tlsrelay.reports.failed")) {
             assertEquals(0, registry.get(name).counter().count(), name);
         }
+        // one series per reason, each at 0 (the reasons grew from 10 to 15 with the inbound limits)
         assertEquals(
                 RelayMetrics.Rejection.values().length,
                 registry.find("tlsrelay.messages.rejected").counters().size());
+        for (RelayMetrics.Rejection r : RelayMetrics.Rejection.values()) {
+            assertEquals(0, counter("tlsrelay.messages.rejected", "reason", r.label()), r.label());
+        }
         assertEquals(3, registry.find("tlsrelay.mta.sts.fetch.failures").counters().size());
         // the alert on refusals has its series before the first refusal
         assertEquals(

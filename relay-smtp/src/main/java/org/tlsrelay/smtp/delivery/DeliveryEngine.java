@@ -176,6 +176,7 @@ public final class DeliveryEngine implements AutoCloseable {
     /** Starts an engine {@link EngineBuilder} configured: it listens to the spool and takes what is due now. */
     static DeliveryEngine start(EngineBuilder b) {
         DeliveryEngine engine = new DeliveryEngine(b);
+        engine.limiter.onRoom(engine::roomElsewhere);
         b.spool.addListener(engine::wake);
         engine.wake();
         EngineSettings settings = b.settings;
@@ -337,6 +338,21 @@ public final class DeliveryEngine implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ turns
+
+    /** A shared limiter has room that no attempt here freed: blocked domains try again, off the caller's thread. */
+    private void roomElsewhere() {
+        try {
+            scheduler.execute(
+                    () -> {
+                        synchronized (lock) {
+                            turns.retryBlocked();
+                        }
+                        dispatch();
+                    });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
+        }
+    }
 
     /** Starts the attempts whose turn it is ({@link DomainTurns}). */
     private void dispatch() {

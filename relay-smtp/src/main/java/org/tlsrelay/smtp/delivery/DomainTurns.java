@@ -68,6 +68,13 @@ final class DomainTurns {
         markReady(t.domain());
     }
 
+    /** The limiter may have room now that no attempt of ours freed (a shared limiter): blocked domains try again. */
+    void retryBlocked() {
+        List<String> again = List.copyOf(blocked);
+        blocked.clear();
+        again.forEach(this::markReady);
+    }
+
     /** Takes every attempt still in line out of it (the engine stops). */
     List<DomainTask> drain() {
         List<DomainTask> all = new ArrayList<>();

@@ -14,8 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>The contract is deliberately small: {@link #tryAcquire} never waits, and every successful acquire is released
  * exactly once. Waiting and fairness stay with the callers, which try again whenever one of their own slots is
- * released; a shared implementation whose slots can also free up elsewhere should make its callers try again now and
- * then (they keep their waiters in memory, so a retry is cheap).
+ * released; a shared implementation whose slots can also free up elsewhere tells them through {@link #onRoom} (they
+ * keep their waiters in memory, so a retry is cheap).
  */
 public interface ConcurrencyLimiter {
 
@@ -41,6 +41,13 @@ public interface ConcurrencyLimiter {
 
     /** Gives back a slot {@link #tryAcquire} handed out. */
     void release(Key key);
+
+    /**
+     * Asks to be told when slots may have come free other than by this process's own releases (a shared limiter
+     * leased one in the background, or its store went away): callers then try their waiting work again. The listener
+     * must not block. A local limiter never calls it.
+     */
+    default void onRoom(Runnable listener) {}
 
     /** Slots counted in this process: at most {@code perDomain} per domain and {@code perHost} per host. */
     static ConcurrencyLimiter local(int perDomain, int perHost) {

@@ -87,6 +87,7 @@ final class ConnectionBudget {
         this.limiter = limiter;
         this.breakers = breakers;
         this.idle = idle;
+        limiter.onRoom(this::grant); // a shared limiter's slot came free elsewhere
     }
 
     /**

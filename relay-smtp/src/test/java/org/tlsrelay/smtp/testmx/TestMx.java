@@ -78,6 +78,8 @@ public final class TestMx implements AutoCloseable {
     private final List<Received> messages = new CopyOnWriteArrayList<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicInteger inData = new AtomicInteger();
+    private final AtomicInteger maxInData = new AtomicInteger();
     private volatile boolean closed;
     private volatile Duration endOfDataDelay = Duration.ZERO;
 
@@ -121,6 +123,19 @@ public final class TestMx implements AutoCloseable {
      */
     public void delayEndOfDataReply(Duration delay) {
         this.endOfDataDelay = delay;
+    }
+
+    /**
+     * The most mail transactions this MX had in their DATA phase at once (from the 354 to the reply to the end of
+     * data, which {@link #delayEndOfDataReply} stretches): how many deliveries ran side by side.
+     */
+    public int maxConcurrentData() {
+        return maxInData.get();
+    }
+
+    /** Starts counting {@link #maxConcurrentData} afresh. */
+    public void resetMaxConcurrentData() {
+        maxInData.set(inData.get());
     }
 
     /** Every command line of every connection, in order. */
@@ -323,7 +338,12 @@ public final class TestMx implements AutoCloseable {
             }
             s.reply("354 End data with <CR><LF>.<CR><LF>");
             s.out.flush();
-            return data(s);
+            maxInData.accumulateAndGet(inData.incrementAndGet(), Math::max);
+            try {
+                return data(s);
+            } finally {
+                inData.decrementAndGet();
+            }
         } else if (upper.equals("RSET")) {
             s.mailFrom = null;
             s.rcpts.clear();

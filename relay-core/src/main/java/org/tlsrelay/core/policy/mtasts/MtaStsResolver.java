@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.dns.DnsNames;
@@ -102,6 +103,7 @@ public final class MtaStsResolver {
     private final Executor executor;
     private final Settings settings;
     private final Map<String, DomainState> states = new ConcurrentHashMap<>();
+    private volatile Consumer<CachedPolicy> fetchedListener = p -> {};
 
     private MtaStsResolver(
             DnsResolver dns,
@@ -181,6 +183,73 @@ public final class MtaStsResolver {
                     }
                 });
         return due;
+    }
+
+    /**
+     * Hears every policy this resolver fetched and validated (a cluster shares it with the other relays, issue 18). The
+     * listener runs on the fetch's executor and must not block.
+     */
+    public void onFetched(Consumer<CachedPolicy> listener) {
+        this.fetchedListener = java.util.Objects.requireNonNull(listener);
+    }
+
+    /**
+     * Takes a policy another relay fetched (a cluster's shared cache), when it is newer than the one held and not
+     * expired: it then applies as if fetched here, and is written to the local cache, so that it also survives a
+     * restart without the cluster. The caller has validated it (its text parsed again, its domain checked); its TXT
+     * {@code id} is still compared with DNS before use, as for any cached policy (RFC 8461 §5.1).
+     *
+     * @return whether the policy was taken
+     */
+    public boolean adopt(CachedPolicy shared) {
+        Instant now = clock.instant();
+        if (shared.isExpired(now) || shared.fetchedAt().isAfter(now.plus(Duration.ofMinutes(5)))) {
+            return false; // expired, or from a clock far ahead: not to be trusted for max_age
+        }
+        String domain = DnsNames.requireValid(shared.domain());
+        DomainState st = state(domain);
+        synchronized (st) {
+            CachedPolicy held = usable(st, now);
+            if (held != null && !shared.fetchedAt().isAfter(held.fetchedAt())) {
+                return false;
+            }
+            st.policy = shared;
+            st.backoffUntil = null;
+            st.lastFailure = null;
+            st.nextRefresh = nextRefresh(now, shared);
+        }
+        try {
+            cache.store(shared);
+        } catch (IOException | RuntimeException e) {
+            log.warn(
+                    "MTA-STS {}: cannot write the policy cache in {}: {}",
+                    domain,
+                    cache.directory(),
+                    Problems.describe(e));
+        }
+        log.info(
+                "MTA-STS {}: took policy id {} (fetched {}) from the cluster's shared cache",
+                domain,
+                shared.id(),
+                shared.fetchedAt());
+        return true;
+    }
+
+    /** Every unexpired policy held now (to share them when the cluster's Redis comes back). */
+    public List<CachedPolicy> held() {
+        Instant now = clock.instant();
+        List<CachedPolicy> out = new ArrayList<>();
+        states.values()
+                .forEach(
+                        st -> {
+                            synchronized (st) {
+                                CachedPolicy p = usable(st, now);
+                                if (p != null) {
+                                    out.add(p);
+                                }
+                            }
+                        });
+        return out;
     }
 
     /** The cached, unexpired policy of {@code domain}, as it stands (no DNS, no fetch). */
@@ -432,6 +501,9 @@ public final class MtaStsResolver {
                                 st.backoffUntil = null;
                                 st.lastFailure = null;
                                 st.nextRefresh = nextRefresh(now, policy);
+                            }
+                            if (policy.policy().maxAgeSeconds() > 0) {
+                                fetchedListener.accept(policy);
                             }
                             log.info(
                                     "MTA-STS {}: fetched policy id {} (mode {}, max_age {})",

@@ -65,6 +65,11 @@ public final class PolicyCache {
     public void store(CachedPolicy p) throws IOException {
         Path file = fileOf(p.domain());
         PrivateFiles.createDirectories(dir);
+        PrivateFiles.replace(file, toJson(p));
+    }
+
+    /** A cached policy as stored: its file's content, also the form a cluster shares it in. */
+    public static byte[] toJson(CachedPolicy p) throws IOException {
         ObjectNode json = JSON.createObjectNode();
         json.put("domain", p.domain());
         json.put("id", p.id());
@@ -72,8 +77,31 @@ public final class PolicyCache {
         json.put("max_age", p.policy().maxAgeSeconds());
         json.put("expires", p.expiresAt().toString());
         json.put("policy", p.policy().text());
-        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json);
-        PrivateFiles.replace(file, bytes);
+        return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json);
+    }
+
+    /**
+     * Reads back what {@link #toJson} wrote for {@code domain}, validating it as the cache's own files are: the policy
+     * text must parse as a valid policy (RFC 8461 §3.2), the domain must be the expected one and the id a valid TXT
+     * {@code id} (§3.1).
+     *
+     * @throws IOException naming what is wrong
+     */
+    public static CachedPolicy fromJson(byte[] bytes, String domain) throws IOException {
+        if (!DnsNames.isValid(domain)) {
+            throw new IOException("\"" + domain + "\" is not a domain name");
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(bytes);
+        } catch (IOException e) {
+            throw new IOException("not a cached policy: not valid JSON");
+        }
+        try {
+            return parse(json, DnsNames.normalise(domain));
+        } catch (RuntimeException e) {
+            throw new IOException(Problems.describe(e), e);
+        }
     }
 
     /** Removes a domain's cached policy, if any. */
@@ -89,8 +117,17 @@ public final class PolicyCache {
     }
 
     private static CachedPolicy read(Path file, String domain) throws IOException {
-        JsonNode json = JSON.readTree(file.toFile());
+        return parse(JSON.readTree(file.toFile()), domain);
+    }
+
+    private static CachedPolicy parse(JsonNode json, String domain) throws IOException {
+        if (json == null || !json.isObject()) {
+            throw new IOException("not a JSON object");
+        }
         String id = text(json, "id");
+        if (!id.matches("[A-Za-z0-9]{1,32}")) { // RFC 8461 §3.1: id = 1*32(ALPHA / DIGIT)
+            throw new IOException("\"" + id + "\" is not a policy id");
+        }
         Instant fetched = Instant.parse(text(json, "fetched"));
         PolicyParse parsed = PolicyParser.parse(text(json, "policy"));
         MtaStsPolicy policy =
@@ -101,7 +138,7 @@ public final class PolicyCache {
                                                 "the stored policy is not valid: "
                                                         + parsed.errors()));
         if (!domain.equals(DnsNames.normalise(text(json, "domain")))) {
-            throw new IOException("the file names another domain");
+            throw new IOException("it names another domain");
         }
         return new CachedPolicy(domain, id, policy, fetched);
     }
