@@ -245,7 +245,17 @@ YAML
   local cg
   cg=$(cg_new relay)
   # shellcheck disable=SC2086
-  sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} $variant_opts -jar "$jar" run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
+  # The relay as it ships: through its launcher (its JVM defaults and class-data archive), which execs the JVM (so $!
+  # is the relay); another build's jar (RELAY_JAR_NAME) runs with plain java -jar and only the options given.
+  if [ "$jar" = "$JAR" ]; then
+    # shellcheck disable=SC2086
+    JAVA_OPTS="${RELAY_JAVA_OPTS:-} $variant_opts" sh -c "$IN_CG" "$cg" "$ROOT/relay-cli/target/tlsrelay" \
+      run --config "$WORK/tlsrelay.yaml" >"$WORK/tlsrelay.log" 2>&1 &
+  else
+    # shellcheck disable=SC2086
+    sh -c "$IN_CG" "$cg" java ${RELAY_JAVA_OPTS:-} $variant_opts -jar "$jar" run --config "$WORK/tlsrelay.yaml" \
+      >"$WORK/tlsrelay.log" 2>&1 &
+  fi
   local pid=$!
   PIDS+=("$pid")
   HOOK_PID=$pid
