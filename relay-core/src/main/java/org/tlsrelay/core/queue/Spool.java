@@ -13,8 +13,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,13 +92,11 @@ public final class Spool implements Closeable {
     private final SpoolFiles files;
     private final SpoolSchedule schedule;
     private final Administration admin;
-    private final FileChannel relayLockChannel;
-    private final FileLock relayLock;
+    private final RelayLock relayLock;
     private final AtomicLong enqueued = new AtomicLong();
 
-    private Spool(SpoolFiles files, FileChannel relayLockChannel, FileLock relayLock) {
+    private Spool(SpoolFiles files, RelayLock relayLock) {
         this.files = files;
-        this.relayLockChannel = relayLockChannel;
         this.relayLock = relayLock;
         this.schedule = new SpoolSchedule(files);
         this.admin = new Administration(files, schedule);
@@ -114,27 +110,19 @@ public final class Spool implements Closeable {
     public static Spool open(Path root, Options options) throws IOException {
         Path dir = root.toAbsolutePath().normalize();
         SpoolFiles.createDirectories(dir);
-        FileChannel ch =
-                PrivateFiles.open(
-                        dir.resolve(SpoolFiles.RELAY_LOCK),
-                        StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE);
-        FileLock l;
-        try {
-            l = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
-        }
-        if (l == null) {
-            ch.close();
-            throw new IOException("spool " + dir + " is in use by another running relay");
-        }
+        RelayLock lock =
+                RelayLock.tryTake(dir)
+                        .orElseThrow(
+                                () ->
+                                        new IOException(
+                                                "spool "
+                                                        + dir
+                                                        + " is in use by another running relay"));
         Spool s;
         try {
-            s = new Spool(new SpoolFiles(dir, options), ch, l);
+            s = new Spool(new SpoolFiles(dir, options), lock);
         } catch (IOException | RuntimeException e) {
-            l.release();
-            ch.close();
+            lock.close();
             throw e;
         }
         try {
@@ -602,7 +590,6 @@ public final class Spool implements Closeable {
     public void close() throws IOException {
         schedule.close();
         files.close();
-        relayLock.release();
-        relayLockChannel.close();
+        relayLock.close();
     }
 }

@@ -2,17 +2,12 @@ package org.tlsrelay.core.queue;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.tlsrelay.core.io.PrivateFiles;
 
 /**
  * The spool as {@code tlsrelay queue drain} sees it while it hands every queued message over to another relay. It
@@ -26,8 +21,7 @@ import org.tlsrelay.core.io.PrivateFiles;
 public final class SpoolDrain implements Closeable {
     private final SpoolFiles files;
     private final Administration admin;
-    private final FileChannel lockChannel;
-    private final FileLock lock;
+    private final RelayLock lock;
     private final int replayed;
     private boolean unapplied;
 
@@ -40,10 +34,9 @@ public final class SpoolDrain implements Closeable {
         }
     }
 
-    private SpoolDrain(SpoolFiles files, FileChannel lockChannel, FileLock lock, int replayed) {
+    private SpoolDrain(SpoolFiles files, RelayLock lock, int replayed) {
         this.files = files;
         this.admin = new Administration(files, Scheduling.throughWakeupFile(files));
-        this.lockChannel = lockChannel;
         this.lock = lock;
         this.replayed = replayed;
     }
@@ -59,32 +52,17 @@ public final class SpoolDrain implements Closeable {
         if (!Files.isDirectory(dir)) {
             throw new java.nio.file.NoSuchFileException(dir.toString());
         }
-        FileChannel ch =
-                PrivateFiles.open(
-                        dir.resolve(SpoolFiles.RELAY_LOCK),
-                        StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE);
-        FileLock l;
-        try {
-            l = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
-        }
-        if (l == null) {
-            ch.close();
-            throw new InUse(dir);
-        }
+        RelayLock lock = RelayLock.tryTake(dir).orElseThrow(() -> new InUse(dir));
         SpoolFiles files = null;
         try {
             files = new SpoolFiles(dir, options);
             int replayed = HandOverJournal.replay(files);
-            return new SpoolDrain(files, ch, l, replayed);
+            return new SpoolDrain(files, lock, replayed);
         } catch (IOException | RuntimeException e) {
             if (files != null) {
                 SpoolFiles.closeQuietly(files);
             }
-            l.release();
-            ch.close();
+            lock.close();
             throw e;
         }
     }
@@ -177,8 +155,7 @@ public final class SpoolDrain implements Closeable {
             try {
                 files.close();
             } finally {
-                lock.release();
-                lockChannel.close();
+                lock.close();
             }
         }
     }
