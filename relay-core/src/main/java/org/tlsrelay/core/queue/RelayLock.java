@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
@@ -32,9 +33,7 @@ final class RelayLock implements AutoCloseable {
                         StandardOpenOption.WRITE);
         FileLock l;
         try {
-            l = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null; // held by this JVM already
+            l = tryLock(ch);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -44,6 +43,36 @@ final class RelayLock implements AutoCloseable {
             return Optional.empty();
         }
         return Optional.of(new RelayLock(ch, l));
+    }
+
+    /**
+     * Whether some process holds the lock of the spool at {@code dir} (a running relay or a drain), for the operator's
+     * commands; the file is not created, and a lock that cannot be tried counts as not held.
+     */
+    static boolean heldElsewhere(Path dir) {
+        Path f = dir.resolve(SpoolFiles.RELAY_LOCK);
+        if (!Files.exists(f)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+            FileLock l = tryLock(ch);
+            if (l == null) {
+                return true;
+            }
+            l.release();
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The lock, or null when another process, or this JVM, holds it. */
+    private static FileLock tryLock(FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            return null;
+        }
     }
 
     @Override

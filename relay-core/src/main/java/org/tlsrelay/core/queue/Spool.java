@@ -25,7 +25,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsrelay.core.io.PrivateFiles;
@@ -38,7 +37,7 @@ import org.tlsrelay.core.io.Problems;
  * commands work on it as on the {@link SpoolAdmin} view that {@code tlsrelay queue} uses from another process. See the
  * package documentation for the layout and the write protocol.
  */
-public final class Spool implements Closeable {
+public final class Spool extends QueueView {
     private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
 
     /**
@@ -89,17 +88,18 @@ public final class Spool implements Closeable {
         void before(Step step, Path file) throws IOException;
     }
 
-    private final SpoolFiles files;
     private final SpoolSchedule schedule;
-    private final Administration admin;
     private final RelayLock relayLock;
     private final AtomicLong enqueued = new AtomicLong();
 
     private Spool(SpoolFiles files, RelayLock relayLock) {
-        this.files = files;
+        this(files, new SpoolSchedule(files), relayLock);
+    }
+
+    private Spool(SpoolFiles files, SpoolSchedule schedule, RelayLock relayLock) {
+        super(files, new Administration(files, schedule));
+        this.schedule = schedule;
         this.relayLock = relayLock;
-        this.schedule = new SpoolSchedule(files);
-        this.admin = new Administration(files, schedule);
     }
 
     /**
@@ -133,10 +133,6 @@ public final class Spool implements Closeable {
             throw e;
         }
         return s;
-    }
-
-    public Path root() {
-        return files.root();
     }
 
     public Clock clock() {
@@ -524,61 +520,6 @@ public final class Spool implements Closeable {
             schedule.schedule(id, env.nextAttempt());
             return true;
         }
-    }
-
-    // ------------------------------------------------------------------ operator
-
-    /** As {@link SpoolAdmin#hold}; the message leaves the schedule at once. */
-    public Optional<QueueState> hold(String id) throws IOException {
-        return admin.hold(id);
-    }
-
-    /** As {@link SpoolAdmin#release}; the message is due at once. */
-    public Optional<QueueState> release(String id) throws IOException {
-        return admin.release(id);
-    }
-
-    /** As {@link SpoolAdmin#delete}. */
-    public Optional<QueueState> delete(String id) throws IOException {
-        return admin.delete(id);
-    }
-
-    /** As {@link SpoolAdmin#flush()}. */
-    public int flush() throws IOException {
-        return admin.flush(id -> {});
-    }
-
-    /** As {@link SpoolAdmin#flush(Consumer)}. */
-    public int flush(Consumer<String> progress) throws IOException {
-        return admin.flush(progress);
-    }
-
-    /** As {@link SpoolAdmin#list}. */
-    public List<QueuedMessage> list() throws IOException {
-        return admin.list();
-    }
-
-    /** As {@link SpoolAdmin#entries}. */
-    public List<QueueEntry> entries() throws IOException {
-        return admin.entries();
-    }
-
-    /**
-     * As {@link SpoolAdmin#stats}: what the metrics gauges show ({@code tlsrelay_queue_messages},
-     * {@code tlsrelay_queue_oldest_age_seconds}).
-     */
-    public QueueStats stats() throws IOException {
-        return admin.stats();
-    }
-
-    /** As {@link SpoolAdmin#unreadable}. */
-    public List<String> unreadable() throws IOException {
-        return admin.unreadable();
-    }
-
-    /** As {@link SpoolAdmin#find}. */
-    public Optional<QueuedMessage> find(String id) throws IOException {
-        return admin.find(id);
     }
 
     /** Ids of messages currently scheduled (tests). */

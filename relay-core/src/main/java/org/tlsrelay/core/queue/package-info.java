@@ -21,7 +21,8 @@
  * operator's view for the {@code tlsrelay queue} commands (list, show, hold, release, delete, flush), usable from
  * another process while the relay runs: every change of an existing message takes a per-message stripe lock that is
  * both an in-JVM lock and an OS file-region lock on {@code SPOOL/lock}, and a change that makes messages due wakes
- * the relay through {@code SPOOL/wakeup}. Inside, the sections are files of their own: reception and commit
+ * the relay through {@code SPOOL/wakeup}. The operator's actions are the same on both: their common base
+ * {@link org.tlsrelay.core.queue.QueueView}. Inside, the sections are files of their own: reception and commit
  * ({@code Spool}), schedule and watcher ({@code SpoolSchedule}), operator administration ({@code Administration}),
  * recovery ({@code Recovery}) and the files themselves ({@code SpoolFiles}). The operator's flush makes messages due
  * in batches (one directory fsync each) and wakes the relay after the first; the listing names every damaged entry
