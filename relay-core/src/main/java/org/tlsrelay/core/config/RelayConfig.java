@@ -1,21 +1,20 @@
 package org.tlsrelay.core.config;
 
+import static org.tlsrelay.core.config.ConfigChecks.listOf;
+import static org.tlsrelay.core.config.ConfigChecks.localHostName;
+import static org.tlsrelay.core.config.ConfigChecks.notNegative;
+import static org.tlsrelay.core.config.ConfigChecks.portNumber;
+import static org.tlsrelay.core.config.ConfigChecks.positive;
+
 import com.fasterxml.jackson.annotation.JsonIgnore;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.tlsrelay.core.dane.InsecureMxPolicy;
-import org.tlsrelay.core.dkim.DkimKeyFile;
-import org.tlsrelay.core.dkim.DkimNames;
-import org.tlsrelay.core.dkim.InvalidKeyFileException;
 import org.tlsrelay.core.dkim.SigningKey;
 import org.tlsrelay.core.dns.DnsNames;
 import org.tlsrelay.core.policy.MxPattern;
@@ -123,9 +122,7 @@ public record RelayConfig(
             tls = tls != null ? tls : new Tls(null, null);
             limits = limits != null ? limits : Limits.defaults();
             shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
-            if (shutdownGrace.isNegative()) {
-                throw new InvalidValue("shutdown-grace", "must not be negative");
-            }
+            notNegative("shutdown-grace", shutdownGrace);
         }
 
         /** Without {@code shutdown-grace} (its default applies). */
@@ -202,15 +199,9 @@ public record RelayConfig(
             minDataRateGrace = minDataRateGrace != null ? minDataRateGrace : Duration.ofSeconds(30);
             maxErrors = positive("max-errors", maxErrors, 20);
             listenBacklog = notNegative("listen-backlog", listenBacklog, 0);
-            if (commandTimeout.isNegative() || commandTimeout.isZero()) {
-                throw new InvalidValue("command-timeout", "must be longer than 0s");
-            }
-            if (dataTimeout.isNegative() || dataTimeout.isZero()) {
-                throw new InvalidValue("data-timeout", "must be longer than 0s");
-            }
-            if (minDataRateGrace.isNegative()) {
-                throw new InvalidValue("min-data-rate-grace", "must not be negative");
-            }
+            ConfigChecks.longerThanZero("command-timeout", commandTimeout);
+            ConfigChecks.longerThanZero("data-timeout", dataTimeout);
+            notNegative("min-data-rate-grace", minDataRateGrace);
         }
 
         /** The limits of before issue 11 §4; the newer ones take their defaults. */
@@ -469,22 +460,9 @@ public record RelayConfig(
     /** A local policy for one domain; {@code force} makes it win over MTA-STS and lists. */
     public record LocalOverride(PolicyMode mode, List<String> mxs, Boolean force) {
         public LocalOverride {
-            if (mode == null) {
-                throw new InvalidValue("mode", "is required (enforce, testing or none)");
-            }
             mxs = mxs != null ? listOf(mxs) : List.of();
-            if (mode != PolicyMode.NONE && mxs.isEmpty()) {
-                throw new InvalidValue(
-                        "mxs", "is required for mode " + mode.label() + ": the MX hosts allowed");
-            }
             force = force != null ? force : Boolean.FALSE;
-            for (String mx : mxs) {
-                try {
-                    MxPattern.ofOverride(mx); // fails early on a malformed pattern
-                } catch (IllegalArgumentException e) {
-                    throw new InvalidValue("mxs", e.getMessage());
-                }
-            }
+            OverrideChecks.check(mode, mxs);
         }
 
         @JsonIgnore
@@ -526,13 +504,7 @@ public record RelayConfig(
     public record Cluster(RedisUrl redis, String nodeId) {
         public Cluster {
             nodeId = nodeId != null ? nodeId.trim() : localHostName();
-            if (nodeId.isEmpty() || !nodeId.matches("[A-Za-z0-9._-]{1,64}")) {
-                throw new InvalidValue(
-                        "node-id",
-                        "\""
-                                + nodeId
-                                + "\" is not a node name: use 1-64 letters, digits, '.', '_' or '-', e.g. relay-0");
-            }
+            ClusterChecks.nodeId(nodeId);
         }
 
         /** Whether the relay is part of a cluster ({@code cluster.redis} is set). */
@@ -552,28 +524,7 @@ public record RelayConfig(
          */
         @JsonIgnore
         public List<String> warnings() {
-            if (redis == null) {
-                return List.of();
-            }
-            List<String> out = new java.util.ArrayList<>();
-            if (nodeId.equals("localhost") || nodeId.startsWith("localhost.")) {
-                out.add(
-                        "cluster.node-id \""
-                                + nodeId
-                                + "\" is not unique among the relays: set it (or the host name) to a name of"
-                                + " this relay, e.g. relay-0");
-            }
-            boolean loopback =
-                    redis.host().equals("localhost")
-                            || redis.host().startsWith("127.")
-                            || redis.host().equals("::1");
-            if (!redis.tls() && redis.secret().isPresent() && !loopback) {
-                out.add(
-                        "cluster.redis: the password goes to "
-                                + redis.host()
-                                + " in clear text: use rediss:// (TLS) or a Redis on a private network");
-            }
-            return out;
+            return ClusterChecks.warnings(redis, nodeId);
         }
     }
 
@@ -584,22 +535,7 @@ public record RelayConfig(
         public Dkim {
             keys = keys != null ? listOf(keys) : List.of();
             sign = sign != null ? sign : new DkimSigning(null, null);
-            Set<String> seen = new HashSet<>();
-            for (DkimKey k : keys) {
-                String id =
-                        k.domain().toLowerCase(Locale.ROOT)
-                                + " "
-                                + k.selector().toLowerCase(Locale.ROOT);
-                if (!seen.add(id)) {
-                    throw new InvalidValue(
-                            "keys",
-                            "domain "
-                                    + k.domain()
-                                    + " with selector "
-                                    + k.selector()
-                                    + " is listed twice");
-                }
-            }
+            DkimKeyChecks.unique(keys);
         }
     }
 
@@ -610,38 +546,12 @@ public record RelayConfig(
      */
     public record DkimKey(String domain, String selector, Path privateKey) {
         public DkimKey {
-            if (domain == null) {
-                throw new InvalidValue("domain", "is required: the d= domain the key signs for");
-            }
-            if (!DkimNames.isDomain(domain)) {
-                throw new InvalidValue("domain", DkimNames.domainProblem(domain));
-            }
-            if (selector == null) {
-                throw new InvalidValue(
-                        "selector", "is required: the s= selector the key is published under");
-            }
-            if (!DkimNames.isSelector(selector)) {
-                throw new InvalidValue("selector", DkimNames.selectorProblem(selector));
-            }
-            if (privateKey == null) {
-                throw new InvalidValue(
-                        "private-key",
-                        "is required: a PEM file (make one with tlsrelay dkim keygen)");
-            }
-            read(domain, selector, privateKey);
+            DkimKeyChecks.check(domain, selector, privateKey);
         }
 
         /** The key, read from its file again (it was checked when the configuration was loaded). */
         public SigningKey load() {
-            return read(domain, selector, privateKey);
-        }
-
-        private static SigningKey read(String domain, String selector, Path file) {
-            try {
-                return DkimKeyFile.read(domain, selector, file);
-            } catch (InvalidKeyFileException e) {
-                throw new InvalidValue("private-key", e.getMessage());
-            }
+            return DkimKeyChecks.read(domain, selector, privateKey);
         }
     }
 
@@ -672,51 +582,6 @@ public record RelayConfig(
         @Override
         public String toString() {
             return label();
-        }
-    }
-
-    // ---- helpers ----
-
-    /** An immutable copy without nulls: a value that failed to parse was already reported and stands as null. */
-    private static <T> List<T> listOf(List<T> values) {
-        return values.stream().filter(java.util.Objects::nonNull).toList();
-    }
-
-    private static Integer positive(String key, Integer value, int fallback) {
-        if (value == null) {
-            return fallback;
-        }
-        if (value < 1) {
-            throw new InvalidValue(key, value + " is not a whole number of 1 or more");
-        }
-        return value;
-    }
-
-    private static Integer portNumber(Integer value, String key, int fallback) {
-        if (value == null) {
-            return fallback;
-        }
-        if (value < 1 || value > 65535) {
-            throw new InvalidValue(key, value + " is not a port number (1-65535)");
-        }
-        return value;
-    }
-
-    private static Integer notNegative(String key, Integer value, int fallback) {
-        if (value == null) {
-            return fallback;
-        }
-        if (value < 0) {
-            throw new InvalidValue(key, value + " is not a whole number of 0 or more");
-        }
-        return value;
-    }
-
-    private static String localHostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (UnknownHostException e) {
-            return "localhost";
         }
     }
 }

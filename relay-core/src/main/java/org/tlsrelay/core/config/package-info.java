@@ -5,5 +5,6 @@
  * {@link org.tlsrelay.core.policy.list.ListSource}), and the configuration builds the settings the policy code takes
  * ({@link org.tlsrelay.core.config.RelayConfig#listSettings()},
  * {@link org.tlsrelay.core.config.RelayConfig.Policy#resolverSettings()}), so that no policy package reads this one.
+ * The sections' value checks live in package-private {@code *Checks} classes beside it.
  */
 package org.tlsrelay.core.config;
