@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,25 +84,14 @@ public final class MtaStsResolver {
         REFRESH
     }
 
-    /** Per-domain state; guarded by its own monitor. */
-    private static final class DomainState {
-        CachedPolicy policy;
-        Instant lastTxtCheck;
-        String lastNoPolicy; // why the last TXT check found no policy; null when it found one
-        Instant backoffUntil;
-        StsFailure lastFailure;
-        Instant nextRefresh;
-        CompletableFuture<StsOutcome> inflight;
-    }
-
     private final DnsResolver dns;
     private final PolicyFetcher fetcher;
     private final PolicyCache cache;
     private final Clock clock;
-    private final Executor executor;
     private final Settings settings;
+    private final RefreshSchedule schedule;
+    private final PolicyFetch policyFetch;
     private final Map<String, DomainState> states = new ConcurrentHashMap<>();
-    private volatile Consumer<CachedPolicy> fetchedListener = p -> {};
 
     private MtaStsResolver(
             DnsResolver dns,
@@ -116,8 +104,9 @@ public final class MtaStsResolver {
         this.fetcher = fetcher;
         this.cache = cache;
         this.clock = clock;
-        this.executor = executor;
         this.settings = settings;
+        this.schedule = new RefreshSchedule(settings);
+        this.policyFetch = new PolicyFetch(fetcher, cache, clock, executor, settings, schedule);
     }
 
     /**
@@ -142,7 +131,7 @@ public final class MtaStsResolver {
             DomainState st = r.state(p.domain());
             synchronized (st) {
                 st.policy = p;
-                st.nextRefresh = r.nextRefresh(now, p);
+                st.nextRefresh = r.schedule.next(now, p);
             }
         }
         return r;
@@ -174,7 +163,7 @@ public final class MtaStsResolver {
         states.forEach(
                 (domain, st) -> {
                     synchronized (st) {
-                        if (usable(st, now) != null
+                        if (st.usable(now) != null
                                 && st.nextRefresh != null
                                 && !now.isBefore(st.nextRefresh)
                                 && st.inflight == null) {
@@ -190,7 +179,7 @@ public final class MtaStsResolver {
      * listener runs on the fetch's executor and must not block.
      */
     public void onFetched(Consumer<CachedPolicy> listener) {
-        this.fetchedListener = java.util.Objects.requireNonNull(listener);
+        policyFetch.onFetched(listener);
     }
 
     /**
@@ -209,14 +198,14 @@ public final class MtaStsResolver {
         String domain = DnsNames.requireValid(shared.domain());
         DomainState st = state(domain);
         synchronized (st) {
-            CachedPolicy held = usable(st, now);
+            CachedPolicy held = st.usable(now);
             if (held != null && !shared.fetchedAt().isAfter(held.fetchedAt())) {
                 return false;
             }
             st.policy = shared;
             st.backoffUntil = null;
             st.lastFailure = null;
-            st.nextRefresh = nextRefresh(now, shared);
+            st.nextRefresh = schedule.next(now, shared);
         }
         try {
             cache.store(shared);
@@ -243,7 +232,7 @@ public final class MtaStsResolver {
                 .forEach(
                         st -> {
                             synchronized (st) {
-                                CachedPolicy p = usable(st, now);
+                                CachedPolicy p = st.usable(now);
                                 if (p != null) {
                                     out.add(p);
                                 }
@@ -259,7 +248,7 @@ public final class MtaStsResolver {
             return Optional.empty();
         }
         synchronized (st) {
-            return Optional.ofNullable(usable(st, clock.instant()));
+            return Optional.ofNullable(st.usable(clock.instant()));
         }
     }
 
@@ -302,7 +291,7 @@ public final class MtaStsResolver {
         Instant now = clock.instant();
         DomainState st = state(domain);
         synchronized (st) {
-            CachedPolicy cached = usable(st, now);
+            CachedPolicy cached = st.usable(now);
             if (mode == Mode.NORMAL
                     && cached != null
                     && st.lastTxtCheck != null
@@ -347,7 +336,7 @@ public final class MtaStsResolver {
         if (txt instanceof DnsResult.Failed<List<String>> failed) {
             CachedPolicy cached;
             synchronized (st) {
-                cached = usable(st, now);
+                cached = st.usable(now);
             }
             String why =
                     "the _mta-sts."
@@ -359,7 +348,7 @@ public final class MtaStsResolver {
                             + ")";
             return done(
                     cached != null
-                            ? cachedOutcome(
+                            ? StsOutcome.cached(
                                     domain,
                                     cached,
                                     null,
@@ -377,13 +366,13 @@ public final class MtaStsResolver {
         synchronized (st) {
             st.lastTxtCheck = now;
             st.lastNoPolicy = reason;
-            cached = usable(st, now);
+            cached = st.usable(now);
         }
         if (reason != null) {
             if (cached != null) {
                 refreshed(st, now, cached, mode);
                 return done(
-                        cachedOutcome(
+                        StsOutcome.cached(
                                 domain,
                                 cached,
                                 null,
@@ -397,10 +386,10 @@ public final class MtaStsResolver {
         boolean nearExpiry =
                 mode == Mode.REFRESH
                         && cached != null
-                        && !now.isBefore(cached.expiresAt().minus(lead(cached)));
+                        && !now.isBefore(cached.expiresAt().minus(schedule.lead(cached)));
         if (cached != null && cached.id().equals(id) && !nearExpiry) {
             refreshed(st, now, cached, mode);
-            return done(cachedOutcome(domain, cached, null, "TXT id " + id + " unchanged"));
+            return done(StsOutcome.cached(domain, cached, null, "TXT id " + id + " unchanged"));
         }
         CompletableFuture<StsOutcome> fetch;
         synchronized (st) {
@@ -414,7 +403,7 @@ public final class MtaStsResolver {
                                 + st.backoffUntil;
                 return done(
                         cached != null
-                                ? cachedOutcome(
+                                ? StsOutcome.cached(
                                         domain,
                                         cached,
                                         st.lastFailure,
@@ -428,7 +417,8 @@ public final class MtaStsResolver {
             fetch = new CompletableFuture<>();
             st.inflight = fetch;
         }
-        fetchAndStore(domain, st, id)
+        policyFetch
+                .fetch(domain, st, id)
                 .whenComplete(
                         (outcome, error) -> {
                             synchronized (st) {
@@ -450,165 +440,13 @@ public final class MtaStsResolver {
         return fetch;
     }
 
-    private CompletableFuture<StsOutcome> fetchAndStore(String domain, DomainState st, String id) {
-        return fetcher.fetch(domain)
-                .thenApplyAsync(
-                        result -> {
-                            Instant now = clock.instant();
-                            if (result instanceof FetchResult.Failed f) {
-                                return failed(
-                                        domain,
-                                        st,
-                                        id,
-                                        new StsFailure(f.type(), f.url() + ": " + f.detail()),
-                                        now);
-                            }
-                            FetchResult.Fetched fetched = (FetchResult.Fetched) result;
-                            PolicyParse parsed = PolicyParser.parse(fetched.body());
-                            if (!parsed.valid()) {
-                                return failed(
-                                        domain,
-                                        st,
-                                        id,
-                                        new StsFailure(
-                                                TlsFailureType.STS_POLICY_INVALID,
-                                                fetched.url()
-                                                        + ": "
-                                                        + String.join("; ", parsed.errors())),
-                                        now);
-                            }
-                            // Whole seconds: readable in files and explanations, and never later
-                            // than the real fetch.
-                            CachedPolicy policy =
-                                    new CachedPolicy(
-                                            domain,
-                                            id,
-                                            parsed.policy().orElseThrow(),
-                                            now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
-                            if (policy.policy().maxAgeSeconds() > 0) {
-                                try {
-                                    cache.store(policy);
-                                } catch (IOException | RuntimeException e) {
-                                    log.warn(
-                                            "MTA-STS {}: cannot write the policy cache in {}: {}",
-                                            domain,
-                                            cache.directory(),
-                                            Problems.describe(e));
-                                }
-                            }
-                            synchronized (st) {
-                                st.policy = policy;
-                                st.backoffUntil = null;
-                                st.lastFailure = null;
-                                st.nextRefresh = nextRefresh(now, policy);
-                            }
-                            if (policy.policy().maxAgeSeconds() > 0) {
-                                fetchedListener.accept(policy);
-                            }
-                            log.info(
-                                    "MTA-STS {}: fetched policy id {} (mode {}, max_age {})",
-                                    domain,
-                                    id,
-                                    policy.policy().mode().label(),
-                                    policy.policy().maxAgeSeconds());
-                            return new StsOutcome(
-                                    domain,
-                                    policy,
-                                    true,
-                                    null,
-                                    "fetched policy id "
-                                            + id
-                                            + " from "
-                                            + fetched.url()
-                                            + " (max_age "
-                                            + policy.policy().maxAgeSeconds()
-                                            + "s)");
-                        },
-                        executor);
-    }
-
-    private StsOutcome failed(
-            String domain, DomainState st, String id, StsFailure failure, Instant now) {
-        CachedPolicy cached;
-        Instant retry = now.plus(settings.backoff());
-        synchronized (st) {
-            st.backoffUntil = retry;
-            st.lastFailure = failure;
-            cached = usable(st, now);
-            if (cached != null) {
-                st.nextRefresh =
-                        retry; // try again once the back-off is over, before the policy expires
-            }
-        }
-        log.info(
-                "MTA-STS {}: policy id {} not fetched: {}; next attempt after {}",
-                domain,
-                id,
-                failure,
-                retry);
-        String why = "fetching policy id " + id + " failed (" + failure + ")";
-        return cached != null
-                ? cachedOutcome(
-                        domain,
-                        cached,
-                        failure,
-                        why + "; the cached policy applies (RFC 8461 §3.3)")
-                : StsOutcome.none(domain, failure, why + " and no policy is cached");
-    }
-
-    private StsOutcome cachedOutcome(
-            String domain, CachedPolicy cached, StsFailure failure, String why) {
-        return new StsOutcome(
-                domain,
-                cached,
-                false,
-                failure,
-                "cached policy id "
-                        + cached.id()
-                        + " (fetched "
-                        + cached.fetchedAt()
-                        + ", expires "
-                        + cached.expiresAt()
-                        + "): "
-                        + why);
-    }
-
     /** After a refresh that found nothing to fetch, the next one is scheduled. */
     private void refreshed(DomainState st, Instant now, CachedPolicy cached, Mode mode) {
         if (mode == Mode.REFRESH) {
             synchronized (st) {
-                st.nextRefresh = nextRefresh(now, cached);
+                st.nextRefresh = schedule.next(now, cached);
             }
         }
-    }
-
-    /** The state's policy if it may still be used; an expired one is forgotten (its file is replaced later). */
-    private static CachedPolicy usable(DomainState st, Instant now) {
-        if (st.policy != null && st.policy.isExpired(now)) {
-            st.policy = null;
-            st.nextRefresh = null;
-        }
-        return st.policy;
-    }
-
-    /**
-     * About a day from now with jitter, but early enough before expiry to fetch again: a policy whose max_age is
-     * shorter than the interval is refreshed halfway through its life. Never sooner than a minute.
-     */
-    private Instant nextRefresh(Instant now, CachedPolicy p) {
-        long jitter = settings.refreshJitter().toMillis();
-        long offset = jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1);
-        Instant daily = now.plus(settings.refreshInterval()).plusMillis(offset);
-        Instant beforeExpiry = p.expiresAt().minus(lead(p));
-        Instant next = daily.isBefore(beforeExpiry) ? daily : beforeExpiry;
-        Instant earliest = now.plus(Duration.ofMinutes(1));
-        return next.isBefore(earliest) ? earliest : next;
-    }
-
-    /** How long before expiry a refresh fetches the policy again even when its id is unchanged. */
-    private Duration lead(CachedPolicy p) {
-        Duration half = p.policy().maxAge().dividedBy(2);
-        return half.compareTo(settings.refreshInterval()) < 0 ? half : settings.refreshInterval();
     }
 
     private DomainState state(String domain) {

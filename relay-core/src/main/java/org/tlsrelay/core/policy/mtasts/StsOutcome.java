@@ -30,6 +30,23 @@ public final class StsOutcome {
         return new StsOutcome(domain, null, false, failure, explanation);
     }
 
+    /** A cached policy applies; {@code why} says why it was not (or need not be) fetched again. */
+    static StsOutcome cached(String domain, CachedPolicy cached, StsFailure failure, String why) {
+        return new StsOutcome(
+                domain,
+                cached,
+                false,
+                failure,
+                "cached policy id "
+                        + cached.id()
+                        + " (fetched "
+                        + cached.fetchedAt()
+                        + ", expires "
+                        + cached.expiresAt()
+                        + "): "
+                        + why);
+    }
+
     public String domain() {
         return domain;
     }
